@@ -1,0 +1,1 @@
+export type { KafkaOffset, LogIndex, NodeId, Term } from './lib/ids.js';
