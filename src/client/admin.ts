@@ -1,0 +1,241 @@
+import { ApiKey } from '../protocol/index.js';
+import type { BrokerInfo, CallOptions, Client } from './client.js';
+import { listOffset } from './consumer.js';
+import { GoqueueError, KafkaProtocolError } from './errors.js';
+
+export interface CreateTopicRequest extends CallOptions {
+  name: string;
+  /** Partition count (default 1). */
+  partitions?: number;
+  /** Replication factor (default -1: the broker's default). `replicas` is the seed's name. */
+  replicationFactor?: number;
+  replicas?: number;
+  /** Topic configs, e.g. { 'retention.ms': '60000' }. */
+  configs?: Record<string, string>;
+}
+
+export interface TopicSummary {
+  name: string;
+  partitions: number;
+  internal: boolean;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  /** First offset still in the log. */
+  startOffset: number;
+  /** Offset the next message will get (the high watermark). */
+  endOffset: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  internal: boolean;
+  partitions: PartitionDescription[];
+}
+
+export interface ClusterDescription {
+  clusterId: string | null;
+  controllerId: number;
+  brokers: BrokerInfo[];
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  isDefault: boolean;
+  isSensitive: boolean;
+}
+
+const RESOURCE_TYPES = { topic: 2, broker: 4 } as const;
+
+/** Cluster management: topics, partitions, brokers and configs. */
+export class Admin {
+  constructor(private readonly client: Client) {}
+
+  /** Creates a topic; resolves with its name once the controller has accepted it. */
+  async createTopic(request: CreateTopicRequest): Promise<{ name: string }> {
+    const partitions = request.partitions ?? 1;
+    const replicationFactor = request.replicationFactor ?? request.replicas ?? -1;
+    const body = {
+      topics: [
+        {
+          name: request.name,
+          numPartitions: partitions,
+          replicationFactor,
+          assignments: [],
+          configs: Object.entries(request.configs ?? {}).map(([name, value]) => ({ name, value })),
+        },
+      ],
+      timeoutMs: request.timeoutMs ?? this.client.timeoutMs,
+      validateOnly: false,
+    };
+    await this.toController(ApiKey.CreateTopics, body, request, (response) => {
+      const result = response.topics?.[0];
+      if (result?.errorCode)
+        throw new KafkaProtocolError(result.errorCode, {
+          topic: request.name,
+          detail: result.errorMessage ?? null,
+        });
+    });
+    await this.client.refreshMetadata([request.name], request).catch(() => undefined);
+    return { name: request.name };
+  }
+
+  /** Deletes a topic and its data. */
+  async deleteTopic(name: string, options: CallOptions = {}): Promise<void> {
+    await this.toController(
+      ApiKey.DeleteTopics,
+      {
+        topicNames: [name],
+        topics: [{ name, topicId: null }],
+        timeoutMs: options.timeoutMs ?? this.client.timeoutMs,
+      },
+      options,
+      (response) => {
+        const result = response.responses?.[0];
+        if (result?.errorCode)
+          throw new KafkaProtocolError(result.errorCode, {
+            topic: name,
+            detail: result.errorMessage ?? null,
+          });
+      },
+    );
+    this.client.invalidateMetadata();
+  }
+
+  /** Every topic in the cluster with its partition count, sorted by name. */
+  async listTopics(options: CallOptions = {}): Promise<TopicSummary[]> {
+    const meta = await this.client.retrying(
+      () => this.client.refreshMetadata(undefined, { ...options, allTopics: true }),
+      options,
+    );
+    return [...meta.topics.values()]
+      .map((t) => ({ name: t.name, partitions: t.partitions.length, internal: t.isInternal }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Partitions with leader, replicas, ISR and start/end offsets. */
+  async describeTopic(name: string, options: CallOptions = {}): Promise<TopicDescription> {
+    const topic = await this.client.retrying(async () => {
+      await this.client.refreshMetadata([name], options);
+      return this.client.topic(name, options);
+    }, options);
+    const partitions = await Promise.all(
+      topic.partitions.map(async (p) => {
+        const offsets = async (timestamp: number): Promise<number> => {
+          if (p.leader < 0) return -1;
+          return this.client.retrying(
+            () => listOffset(this.client, name, p.partition, timestamp, options),
+            options,
+          );
+        };
+        const [startOffset, endOffset] = await Promise.all([offsets(-2), offsets(-1)]);
+        return {
+          partition: p.partition,
+          leader: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicas,
+          isr: p.isr,
+          offlineReplicas: p.offlineReplicas,
+          startOffset,
+          endOffset,
+        };
+      }),
+    );
+    return { name, internal: topic.isInternal, partitions };
+  }
+
+  /** Raises a topic's partition count to `count` (partitions are never removed). */
+  async createPartitions(request: { topic: string; count: number } & CallOptions): Promise<void> {
+    await this.toController(
+      ApiKey.CreatePartitions,
+      {
+        topics: [{ name: request.topic, count: request.count, assignments: null }],
+        timeoutMs: request.timeoutMs ?? this.client.timeoutMs,
+        validateOnly: false,
+      },
+      request,
+      (response) => {
+        const result = response.results?.[0];
+        if (result?.errorCode)
+          throw new KafkaProtocolError(result.errorCode, {
+            topic: request.topic,
+            detail: result.errorMessage ?? null,
+          });
+      },
+    );
+    await this.client.refreshMetadata([request.topic], request).catch(() => undefined);
+  }
+
+  /** The brokers and the current controller. */
+  async describeCluster(options: CallOptions = {}): Promise<ClusterDescription> {
+    const meta = await this.client.retrying(() => this.client.refreshMetadata(undefined, options), options);
+    return {
+      clusterId: meta.clusterId,
+      controllerId: meta.controllerId,
+      brokers: [...meta.brokers.values()].sort((a, b) => a.nodeId - b.nodeId),
+    };
+  }
+
+  /** Config entries of a topic or a broker (by id). */
+  async describeConfigs(
+    request: { type: 'topic' | 'broker'; name: string; keys?: string[] } & CallOptions,
+  ): Promise<ConfigEntry[]> {
+    const resourceType = RESOURCE_TYPES[request.type];
+    if (resourceType === undefined)
+      throw new GoqueueError(`describeConfigs type must be "topic" or "broker", not "${request.type}"`);
+    return this.client.retrying(async () => {
+      const connection =
+        request.type === 'broker'
+          ? await this.client.brokerConnection(Number(request.name), request)
+          : await this.client.anyConnection(request);
+      const response = await this.client.send(
+        connection,
+        ApiKey.DescribeConfigs,
+        {
+          resources: [{ resourceType, resourceName: request.name, configurationKeys: request.keys ?? null }],
+          includeSynonyms: false,
+          includeDocumentation: false,
+        },
+        request,
+      );
+      const result = response.results?.[0];
+      if (!result) throw new GoqueueError('the broker sent an empty DescribeConfigs response');
+      if (result.errorCode) {
+        throw new KafkaProtocolError(result.errorCode, {
+          ...(request.type === 'topic' ? { topic: request.name } : {}),
+          detail: result.errorMessage ?? null,
+        });
+      }
+      return (result.configs ?? []).map((c: any) => ({
+        name: c.name,
+        value: c.value ?? null,
+        readOnly: c.readOnly ?? false,
+        // v0 says isDefault; v1+ says configSource (5 = default config).
+        isDefault: c.isDefault ?? c.configSource === 5,
+        isSensitive: c.isSensitive ?? false,
+      }));
+    }, request);
+  }
+
+  /** Sends an admin request to the controller, rediscovering it on NOT_CONTROLLER. */
+  private toController(
+    apiKey: number,
+    body: object,
+    options: CallOptions,
+    check: (response: any) => void,
+  ): Promise<void> {
+    return this.client.retrying(async () => {
+      const connection = await this.client.controllerConnection(options);
+      const response = await this.client.send(connection, apiKey, body, options);
+      check(response);
+    }, options);
+  }
+}

@@ -1,0 +1,235 @@
+import { ApiKey } from '../protocol/index.js';
+import type { CallOptions, Client } from './client.js';
+import { AbortError, GoqueueError, KafkaProtocolError } from './errors.js';
+import { decodeMessages, type Message } from './records.js';
+
+export interface ConsumerOptions {
+  /** Bytes asked for per partition per fetch (default 1 MiB). */
+  maxBytes?: number;
+  /** How long the broker may hold a fetch open waiting for data (default 500 ms). */
+  maxWaitMs?: number;
+  /** Bytes the broker waits for before answering early (default 1). */
+  minBytes?: number;
+}
+
+export interface FetchRequest extends CallOptions {
+  topic: string;
+  partition: number;
+  offset: number;
+  maxBytes?: number;
+  /** Long-poll limit; 0 answers at once even when there is nothing new. */
+  maxWaitMs?: number;
+}
+
+export interface FetchResult {
+  topic: string;
+  partition: number;
+  messages: Message[];
+  /** Offset to fetch next. */
+  nextOffset: number;
+  /** First offset not yet committed (consumers see offsets below it). */
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+/** Where a stream starts: a named end, an offset, or the first message at/after a time. */
+export type StartPosition = 'earliest' | 'latest' | number | { timestamp: number };
+
+export interface StreamOptions extends CallOptions {
+  topic: string;
+  partition: number;
+  from?: StartPosition;
+  maxBytes?: number;
+  maxWaitMs?: number;
+}
+
+/** One fetched batch of messages, for callers that handle messages in bulk. */
+export interface MessageBatch {
+  topic: string;
+  partition: number;
+  messages: Message[];
+  highWatermark: number;
+  /** Messages between the batch's end and the high watermark. */
+  lag: number;
+}
+
+/**
+ * Reads messages. `fetchFrom` (the seed's verb) reads once from an offset; `stream` and
+ * `batches` read forever as async iterators, fetching at most one response ahead of the
+ * caller (backpressure), following leader changes and reconnecting after broker restarts.
+ */
+export class Consumer {
+  private readonly client: Client;
+  private readonly maxBytes: number;
+  private readonly maxWaitMs: number;
+  private readonly minBytes: number;
+
+  constructor(client: Client, options: ConsumerOptions = {}) {
+    this.client = client;
+    this.maxBytes = options.maxBytes ?? 1024 * 1024;
+    this.maxWaitMs = options.maxWaitMs ?? 500;
+    this.minBytes = options.minBytes ?? 1;
+  }
+
+  /** Reads the messages at and after `offset` (up to `maxBytes`). */
+  fetchFrom(request: FetchRequest): Promise<FetchResult> {
+    return this.client.retrying(() => this.fetchOnce(request), request);
+  }
+
+  /** The offset a start position names (ListOffsets for earliest/latest/timestamp). */
+  async resolveOffset(
+    topic: string,
+    partition: number,
+    from: StartPosition,
+    options: CallOptions = {},
+  ): Promise<number> {
+    if (typeof from === 'number') return from;
+    const timestamp = from === 'earliest' ? -2 : from === 'latest' ? -1 : from.timestamp;
+    const found = await this.client.retrying(
+      () => listOffset(this.client, topic, partition, timestamp, options),
+      options,
+    );
+    // No message at or after that time: start at the end.
+    if (found < 0) return this.resolveOffset(topic, partition, 'latest', options);
+    return found;
+  }
+
+  /** Every message from `from` onwards, one at a time, until the loop breaks or the signal fires. */
+  async *stream(options: StreamOptions): AsyncGenerator<Message, void, undefined> {
+    for await (const batch of this.batches(options)) yield* batch.messages;
+  }
+
+  /** Like `stream`, but one fetched batch at a time. Empty polls are not yielded. */
+  async *batches(options: StreamOptions): AsyncGenerator<MessageBatch, void, undefined> {
+    const { topic, partition, signal } = options;
+    let offset = await this.resolveOffset(topic, partition, options.from ?? 'latest', options);
+    const fetch = (at: number): Promise<FetchResult> =>
+      this.fetchFrom({
+        topic,
+        partition,
+        offset: at,
+        maxBytes: options.maxBytes ?? this.maxBytes,
+        maxWaitMs: options.maxWaitMs ?? this.maxWaitMs,
+        ...(signal ? { signal } : {}),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      });
+    let next: Promise<FetchResult> | null = fetch(offset);
+    try {
+      while (next) {
+        if (signal?.aborted) return;
+        let result: FetchResult;
+        try {
+          result = await next;
+        } catch (error) {
+          // The caller's signal ends the stream quietly; anything else surfaces.
+          if (error instanceof AbortError && signal?.aborted) return;
+          throw error;
+        }
+        offset = result.nextOffset;
+        // Fetch ahead by one response while the caller handles this one.
+        next = fetch(offset);
+        if (result.messages.length > 0) {
+          const last = result.messages[result.messages.length - 1] as Message;
+          yield {
+            topic,
+            partition,
+            messages: result.messages,
+            highWatermark: result.highWatermark,
+            lag: Math.max(0, result.highWatermark - last.offset - 1),
+          };
+        }
+      }
+    } finally {
+      // A fetch still in the air when the caller stops must not become an unhandled rejection.
+      next?.catch(() => undefined);
+    }
+  }
+
+  private async fetchOnce(request: FetchRequest): Promise<FetchResult> {
+    const { topic, partition, offset } = request;
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new GoqueueError(`fetch offset must be a non-negative integer, not ${offset}`);
+    }
+    const connection = await this.client.leaderConnection(topic, partition, request);
+    const maxBytes = request.maxBytes ?? this.maxBytes;
+    const maxWaitMs = request.maxWaitMs ?? this.maxWaitMs;
+    const body = {
+      replicaId: -1,
+      maxWaitMs,
+      minBytes: maxWaitMs === 0 ? 0 : this.minBytes,
+      maxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          partitions: [
+            {
+              partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: offset,
+              logStartOffset: -1,
+              partitionMaxBytes: maxBytes,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    };
+    const response = await this.client.send(connection, ApiKey.Fetch, body, {
+      ...request,
+      // The broker may legally hold the request for maxWaitMs before answering.
+      timeoutMs: (request.timeoutMs ?? this.client.timeoutMs) + maxWaitMs,
+    });
+    if (response.errorCode) throw new KafkaProtocolError(response.errorCode, { topic, partition });
+    const answer = response.responses?.[0]?.partitions?.[0];
+    if (!answer)
+      throw new GoqueueError(`the broker's fetch response names no partition for ${topic}/${partition}`);
+    if (answer.errorCode !== 0)
+      throw new KafkaProtocolError(answer.errorCode, { topic, partition, detail: `fetch offset ${offset}` });
+    const decoded = await decodeMessages(topic, partition, answer.records ?? null, offset);
+    return {
+      topic,
+      partition,
+      messages: decoded.messages,
+      nextOffset: decoded.nextOffset,
+      highWatermark: answer.highWatermark,
+      logStartOffset: answer.logStartOffset ?? -1,
+    };
+  }
+}
+
+/** ListOffsets for one partition: -2 earliest, -1 latest, else the first offset at/after a time. */
+export async function listOffset(
+  client: Client,
+  topic: string,
+  partition: number,
+  timestamp: number,
+  options: CallOptions,
+): Promise<number> {
+  const connection = await client.leaderConnection(topic, partition, options);
+  const response = await client.send(
+    connection,
+    ApiKey.ListOffsets,
+    {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [
+        {
+          name: topic,
+          partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }],
+        },
+      ],
+    },
+    options,
+  );
+  const answer = response.topics?.[0]?.partitions?.[0];
+  if (!answer)
+    throw new GoqueueError(`the broker's ListOffsets response names no partition for ${topic}/${partition}`);
+  if (answer.errorCode !== 0) throw new KafkaProtocolError(answer.errorCode, { topic, partition });
+  // v0 answers with a list (oldStyleOffsets); v1+ with one offset.
+  if (answer.offset !== undefined) return answer.offset;
+  return answer.oldStyleOffsets?.[0] ?? -1;
+}

@@ -1,0 +1,34 @@
+export type {
+  ClusterDescription,
+  ConfigEntry,
+  CreateTopicRequest,
+  PartitionDescription,
+  TopicDescription,
+  TopicSummary,
+} from './admin.js';
+export { Admin } from './admin.js';
+export type { RetryOptions } from './backoff.js';
+export type { BrokerInfo, CallOptions, ClientClock, ClientOptions } from './client.js';
+export { Client } from './client.js';
+export type { CompressionName } from './codecs.js';
+export type {
+  ConsumerOptions,
+  FetchRequest,
+  FetchResult,
+  MessageBatch,
+  StartPosition,
+  StreamOptions,
+} from './consumer.js';
+export { Consumer } from './consumer.js';
+export { AbortError, ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
+export { murmur2, partitionForKey } from './partitioner.js';
+export type {
+  Acks,
+  ProduceRequest,
+  ProduceResult,
+  ProducerOptions,
+  RecordMetadata,
+  SendRecord,
+} from './producer.js';
+export { Producer } from './producer.js';
+export type { Message, MessageInput } from './records.js';

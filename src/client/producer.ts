@@ -1,0 +1,274 @@
+import { ApiKey } from '../protocol/index.js';
+import { encodeRecordBatch } from '../protocol/records.js';
+import type { CallOptions, Client } from './client.js';
+import { type CompressionName, codecId, nativeCodecs } from './codecs.js';
+import { GoqueueError, KafkaProtocolError } from './errors.js';
+import { partitionForKey, StickyPartitioner } from './partitioner.js';
+import { type MessageInput, toBuffer, toHeaders } from './records.js';
+
+/** -1 (or 'all'): the quorum has it on disk; 1: the leader has it; 0: no answer at all. */
+export type Acks = -1 | 0 | 1 | 'all';
+
+export interface ProducerOptions {
+  acks?: Acks;
+  compression?: CompressionName;
+  /** How long `send()` waits for more records before sending a batch (default 5 ms). */
+  lingerMs?: number;
+  /** A partition's pending batch is sent once it holds this many bytes (default 256 KiB). */
+  batchBytes?: number;
+  /** Limit the broker applies to a produce with acks=-1 (default: the client's timeoutMs). */
+  timeoutMs?: number;
+  /** Replaces the default partitioner for records without an explicit partition. */
+  partitioner?: (args: { topic: string; key: Buffer | null; partitionCount: number }) => number;
+}
+
+export interface ProduceRequest extends CallOptions {
+  topic: string;
+  partition?: number;
+  messages: MessageInput[];
+  acks?: Acks;
+  compression?: CompressionName;
+}
+
+export interface ProduceResult {
+  topic: string;
+  partition: number;
+  /** Offset of the first message (-1 with acks=0: the broker does not say). */
+  baseOffset: number;
+  /** Offset of each message, in order. */
+  offsets: number[];
+  /** Broker append time with LogAppendTime topics, else -1. */
+  logAppendTimeMs: number;
+}
+
+export interface SendRecord extends MessageInput {
+  topic: string;
+  partition?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+interface PendingRecord {
+  record: {
+    key: Buffer | null;
+    value: Buffer | null;
+    headers: Array<{ key: string; value: Buffer | null }>;
+    timestamp: number;
+  };
+  resolve: (metadata: RecordMetadata) => void;
+  reject: (error: Error) => void;
+}
+
+interface OpenBatch {
+  topic: string;
+  partition: number;
+  records: PendingRecord[];
+  bytes: number;
+}
+
+/** Record framing overhead (lengths, deltas, attributes) used to size batches. */
+const RECORD_OVERHEAD_BYTES = 16;
+
+/**
+ * Writes messages. `produceMessage` (the seed's verb) sends one batch and resolves with its
+ * offsets; `send` adds one record to a per-partition batch that goes out after `lingerMs` or
+ * once it holds `batchBytes`, the throughput path.
+ */
+export class Producer {
+  private readonly client: Client;
+  private readonly acks: -1 | 0 | 1;
+  private readonly codec: number;
+  private readonly lingerMs: number;
+  private readonly batchBytes: number;
+  private readonly timeoutMs: number;
+  private readonly customPartitioner: ProducerOptions['partitioner'];
+  private readonly sticky: StickyPartitioner;
+  private readonly open = new Map<string, OpenBatch>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(client: Client, options: ProducerOptions = {}) {
+    this.client = client;
+    this.acks = normalizeAcks(options.acks ?? -1);
+    this.codec = codecId(options.compression);
+    this.lingerMs = options.lingerMs ?? 5;
+    this.batchBytes = options.batchBytes ?? 256 * 1024;
+    this.timeoutMs = options.timeoutMs ?? client.timeoutMs;
+    this.customPartitioner = options.partitioner;
+    this.sticky = new StickyPartitioner(client.random);
+  }
+
+  /** Sends `messages` as one batch to one partition and resolves with their offsets. */
+  async produceMessage(request: ProduceRequest): Promise<ProduceResult> {
+    if (this.closed) throw new GoqueueError('the producer is closed');
+    if (request.messages.length === 0) throw new GoqueueError('produceMessage needs at least one message');
+    const now = Date.now();
+    const records = request.messages.map((m) => ({
+      key: toBuffer(m.key),
+      value: toBuffer(m.value),
+      headers: toHeaders(m.headers),
+      timestamp: m.timestamp ?? now,
+    }));
+    const partition =
+      request.partition ?? (await this.choosePartition(request.topic, records[0]?.key ?? null, request));
+    const codec = request.compression === undefined ? this.codec : codecId(request.compression);
+    const acks = request.acks === undefined ? this.acks : normalizeAcks(request.acks);
+    const batch = await this.encode(records, codec);
+    const baseOffset = await this.produceBatch(request.topic, partition, batch, acks, request);
+    const base = baseOffset.baseOffset;
+    return {
+      topic: request.topic,
+      partition,
+      baseOffset: base,
+      offsets: records.map((_, i) => (base < 0 ? -1 : base + i)),
+      logAppendTimeMs: baseOffset.logAppendTimeMs,
+    };
+  }
+
+  /** Queues one record for batching; resolves when its batch is acknowledged. */
+  async send(record: SendRecord): Promise<RecordMetadata> {
+    if (this.closed) throw new GoqueueError('the producer is closed');
+    const key = toBuffer(record.key);
+    const value = toBuffer(record.value);
+    const partition = record.partition ?? (await this.choosePartition(record.topic, key, {}));
+    const entry = {
+      key,
+      value,
+      headers: toHeaders(record.headers),
+      timestamp: record.timestamp ?? Date.now(),
+    };
+    const size =
+      RECORD_OVERHEAD_BYTES +
+      (key?.length ?? 0) +
+      (value?.length ?? 0) +
+      entry.headers.reduce((sum, h) => sum + h.key.length + (h.value?.length ?? 0) + 8, 0);
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      const id = `${record.topic}\u0000${partition}`;
+      let batch = this.open.get(id);
+      if (!batch) {
+        batch = { topic: record.topic, partition, records: [], bytes: 0 };
+        this.open.set(id, batch);
+      }
+      batch.records.push({ record: entry, resolve, reject });
+      batch.bytes += size;
+      if (batch.bytes >= this.batchBytes) this.drain(id);
+      else if (!this.lingerTimer) this.lingerTimer = setTimeout(() => this.drainAll(), this.lingerMs);
+    });
+  }
+
+  /** Sends every queued record now and waits until all sent batches are answered. */
+  async flush(): Promise<void> {
+    this.drainAll();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Flushes, then refuses further sends. The client stays open. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private drainAll(): void {
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    for (const id of [...this.open.keys()]) this.drain(id);
+  }
+
+  private drain(id: string): void {
+    const batch = this.open.get(id);
+    if (!batch) return;
+    this.open.delete(id);
+    if (this.open.size === 0 && this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    const cached = this.client.cachedPartitionCount(batch.topic);
+    if (cached !== undefined) this.sticky.onBatchSent(batch.topic, cached);
+    const work = (async () => {
+      try {
+        const encoded = await this.encode(
+          batch.records.map((r) => r.record),
+          this.codec,
+        );
+        const { baseOffset } = await this.produceBatch(batch.topic, batch.partition, encoded, this.acks, {});
+        for (const [i, r] of batch.records.entries()) {
+          r.resolve({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: baseOffset < 0 ? -1 : baseOffset + i,
+          });
+        }
+      } catch (error) {
+        for (const r of batch.records) r.reject(error as Error);
+      }
+    })();
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async choosePartition(topic: string, key: Buffer | null, options: CallOptions): Promise<number> {
+    const partitionCount =
+      this.client.cachedPartitionCount(topic) ?? (await this.client.topic(topic, options)).partitions.length;
+    if (partitionCount === 0) throw new KafkaProtocolError(5, { topic });
+    if (this.customPartitioner) return this.customPartitioner({ topic, key, partitionCount });
+    if (key !== null) return partitionForKey(key, partitionCount);
+    return this.sticky.partition(topic, partitionCount);
+  }
+
+  private async encode(records: PendingRecord['record'][], codec: number): Promise<Buffer> {
+    const baseTimestamp = records.reduce((min, r) => Math.min(min, r.timestamp), Number.POSITIVE_INFINITY);
+    const codecs = codec === 0 ? undefined : await nativeCodecs();
+    return encodeRecordBatch({ attributes: codec, baseTimestamp, records }, codecs);
+  }
+
+  /** Sends one encoded batch to the partition's leader, retrying retriable failures. */
+  private produceBatch(
+    topic: string,
+    partition: number,
+    records: Buffer,
+    acks: -1 | 0 | 1,
+    options: CallOptions,
+  ): Promise<{ baseOffset: number; logAppendTimeMs: number }> {
+    return this.client.retrying(async () => {
+      const connection = await this.client.leaderConnection(topic, partition, options);
+      const body = {
+        transactionalId: null,
+        acks,
+        timeoutMs: this.timeoutMs,
+        topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+      };
+      if (acks === 0) {
+        await this.client.send(connection, ApiKey.Produce, body, { ...options, expectResponse: false });
+        return { baseOffset: -1, logAppendTimeMs: -1 };
+      }
+      const response = await this.client.send(connection, ApiKey.Produce, body, {
+        ...options,
+        timeoutMs: options.timeoutMs ?? this.timeoutMs + 5_000,
+      });
+      const answer = response.responses?.[0]?.partitionResponses?.[0];
+      if (!answer)
+        throw new GoqueueError(`the broker's produce response names no partition for ${topic}/${partition}`);
+      if (answer.errorCode !== 0) {
+        throw new KafkaProtocolError(answer.errorCode, {
+          topic,
+          partition,
+          detail: answer.errorMessage ?? null,
+        });
+      }
+      return { baseOffset: answer.baseOffset, logAppendTimeMs: answer.logAppendTimeMs ?? -1 };
+    }, options);
+  }
+}
+
+function normalizeAcks(acks: Acks): -1 | 0 | 1 {
+  if (acks === 'all' || acks === -1) return -1;
+  if (acks === 0 || acks === 1) return acks;
+  throw new GoqueueError(`acks must be -1 ("all"), 0 or 1, not ${String(acks)}`);
+}
