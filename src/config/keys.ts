@@ -1,0 +1,379 @@
+import type { BrokerConfig } from './types.js';
+import {
+  parseAddress,
+  parseBoolean,
+  parseBrokerId,
+  parseChoice,
+  parseDuration,
+  parseHost,
+  parseInitialCluster,
+  parseInteger,
+  parsePort,
+  parseSize,
+  parseText,
+  type ValueError,
+} from './values.js';
+
+/**
+ * The configuration keys a user can set. One table drives the JSON file, the environment and
+ * the CLI flags, so the three cannot drift apart:
+ * - `key` is the JSON file key (the seed's names; a dot means a nested object: `server.port` is
+ *   `{ "server": { "port": … } }`).
+ * - the environment variable is derived mechanically: `GOQUEUE_` + the key upper-cased with dots
+ *   turned into underscores (`server.port` → `GOQUEUE_SERVER_PORT`).
+ * - `flag` is the `goqueue broker` option, for the keys that have one.
+ * Within one source the keys apply in table order, so a specific key (`server.port`) overrides
+ * the matching part of a general one (`client_addr`).
+ */
+export interface ConfigKey {
+  key: string;
+  env: string;
+  /** Long option of `goqueue broker` (`--data-dir`), or null when the key has none. */
+  flag: string | null;
+  /** Value form, for help and docs: integer, size, duration, boolean, address, … */
+  type: string;
+  description: string;
+  /** Converts a raw value to the fields it sets; throws ValueError with the reason. */
+  read(raw: unknown): Partial<BrokerConfig>;
+}
+
+export const compressionTypes = ['none', 'gzip', 'snappy', 'lz4', 'zstd', 'producer'] as const;
+export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** `server.port` → `GOQUEUE_SERVER_PORT`. */
+export function envNameFor(key: string): string {
+  return 'GOQUEUE_' + key.toUpperCase().replace(/\./g, '_');
+}
+
+type KeyDraft = Omit<ConfigKey, 'env' | 'flag'> & { flag?: string };
+
+const drafts: KeyDraft[] = [
+  {
+    key: 'broker_id',
+    flag: '--broker-id',
+    type: 'integer',
+    description: "This broker's id, unique in the cluster",
+    read: (raw) => ({ brokerId: parseBrokerId(raw) }),
+  },
+  {
+    key: 'data_dir',
+    flag: '--data-dir',
+    type: 'path',
+    description: 'Directory holding every partition log and the Raft state',
+    read: (raw) => ({ dataDir: parseText(raw) }),
+  },
+  {
+    key: 'client_addr',
+    flag: '--client-addr',
+    type: 'address',
+    description: 'Kafka listener host:port (port 0 picks a free port)',
+    read: (raw) => {
+      const { host, port } = parseAddress(raw);
+      return { clientHost: host, clientPort: port };
+    },
+  },
+  {
+    key: 'server.host',
+    type: 'host',
+    description: 'Host part of the Kafka listener',
+    read: (raw) => ({ clientHost: parseHost(raw) }),
+  },
+  {
+    key: 'server.port',
+    type: 'port',
+    description: 'Port of the Kafka listener (0 picks a free port)',
+    read: (raw) => ({ clientPort: parsePort(raw) }),
+  },
+  {
+    key: 'advertised_addr',
+    flag: '--advertised-addr',
+    type: 'address',
+    description: 'host:port clients are told to connect to (Metadata responses)',
+    read: (raw) => {
+      const { host, port } = parseAddress(raw);
+      return { advertisedHost: host, advertisedPort: port };
+    },
+  },
+  {
+    key: 'raft_addr',
+    flag: '--raft-addr',
+    type: 'address',
+    description: 'Inter-broker (Raft) listener host:port',
+    read: (raw) => {
+      const { host, port } = parseAddress(raw);
+      return { raftHost: host, raftPort: port };
+    },
+  },
+  {
+    key: 'initial_cluster',
+    flag: '--initial-cluster',
+    type: 'member list',
+    description: 'Initial cluster members id=raft-host:port,...; empty for a single node',
+    read: (raw) => ({ initialCluster: parseInitialCluster(raw) }),
+  },
+  {
+    key: 'segment_size',
+    type: 'size',
+    description: 'A log segment is rolled when it reaches this size',
+    read: (raw) => ({ segmentBytes: parseSize(raw) }),
+  },
+  {
+    key: 'segment_time',
+    type: 'duration',
+    description: 'A log segment is rolled when its first batch is this old',
+    read: (raw) => ({ segmentMs: parseDuration(raw) }),
+  },
+  {
+    key: 'retention_time',
+    type: 'duration or -1',
+    description: 'Closed segments older than this are deleted; -1 keeps them forever',
+    read: (raw) => ({ retentionMs: parseDuration(raw, { allowForever: true }) }),
+  },
+  {
+    key: 'max_storage_size',
+    type: 'size or -1',
+    description: 'Per-partition size cap; the oldest segments are deleted above it; -1: no cap',
+    read: (raw) => ({ retentionBytes: parseSize(raw, { allowUnlimited: true }) }),
+  },
+  {
+    key: 'flush_interval',
+    type: 'duration',
+    description: 'Group-commit fsync cycle; 0 starts an fsync as soon as writes are pending',
+    read: (raw) => ({ flushIntervalMs: parseDuration(raw) }),
+  },
+  {
+    key: 'fsync_enabled',
+    type: 'boolean',
+    description: 'false acknowledges writes before they reach the disk (unsafe)',
+    read: (raw) => ({ fsyncEnabled: parseBoolean(raw) }),
+  },
+  {
+    key: 'cleanup_interval',
+    type: 'duration',
+    description: 'How often retention deletes old segments',
+    read: (raw) => ({ cleanupIntervalMs: parseDuration(raw) }),
+  },
+  {
+    key: 'max_message_size',
+    type: 'size',
+    description: 'Largest accepted record batch and request frame',
+    read: (raw) => ({ maxMessageBytes: parseSize(raw) }),
+  },
+  {
+    key: 'compression_enabled',
+    type: 'boolean',
+    description: 'Let the broker recompress batches into compression_type',
+    read: (raw) => ({ compressionEnabled: parseBoolean(raw) }),
+  },
+  {
+    key: 'compression_type',
+    type: compressionTypes.join(' | '),
+    description: "Codec the broker stores; producer keeps the producer's codec",
+    read: (raw) => ({ compressionType: parseChoice(raw, compressionTypes) }),
+  },
+  {
+    key: 'compression_threshold',
+    type: 'size',
+    description: 'Batches smaller than this are not recompressed',
+    read: (raw) => ({ compressionThresholdBytes: parseSize(raw) }),
+  },
+  {
+    key: 'deduplication_enabled',
+    type: 'boolean',
+    description: 'Drop duplicate batches from idempotent producers',
+    read: (raw) => ({ deduplicationEnabled: parseBoolean(raw) }),
+  },
+  {
+    key: 'enable_follower_read',
+    type: 'boolean',
+    description: 'Followers serve Fetch up to the committed offset',
+    read: (raw) => ({ enableFollowerRead: parseBoolean(raw) }),
+  },
+  {
+    key: 'max_topic_partitions',
+    type: 'integer',
+    description: 'Most partitions one topic may have',
+    read: (raw) => ({ maxTopicPartitions: parseInteger(raw) }),
+  },
+  {
+    key: 'auto_create_topics',
+    flag: '--auto-create-topics',
+    type: 'boolean',
+    description: 'Create a topic when a client produces to or asks metadata for an unknown one',
+    read: (raw) => ({ autoCreateTopics: parseBoolean(raw) }),
+  },
+  {
+    key: 'default_partitions',
+    type: 'integer',
+    description: 'Partitions of an auto-created topic or a CreateTopics request that gives none',
+    read: (raw) => ({ defaultPartitions: parseInteger(raw) }),
+  },
+  {
+    key: 'default_replication_factor',
+    type: 'integer',
+    description: 'Replicas of an auto-created topic or a CreateTopics request that gives none',
+    read: (raw) => ({ defaultReplicationFactor: parseInteger(raw) }),
+  },
+  {
+    key: 'server.http_port',
+    type: 'port or -1',
+    description: 'Admin HTTP listener (health, metrics); 0 picks a free port, -1 disables it',
+    read: (raw) => ({ httpPort: parseInteger(raw) }),
+  },
+  {
+    key: 'log_level',
+    flag: '--log-level',
+    type: logLevels.join(' | '),
+    description: 'Least severe log level written',
+    read: (raw) => ({ logLevel: parseChoice(raw, logLevels) }),
+  },
+  {
+    key: 'server.log_file',
+    flag: '--log-file',
+    type: 'path or null',
+    description: 'Write JSON logs to this file instead of stdout',
+    read: (raw) => ({ logFile: raw === null || raw === '' ? null : parseText(raw) }),
+  },
+];
+
+export const CONFIG_KEYS: readonly ConfigKey[] = drafts.map((draft) => ({
+  ...draft,
+  env: envNameFor(draft.key),
+  flag: draft.flag ?? null,
+}));
+
+/** The JSON key named in messages about a field (the key most users set it with). */
+export const FIELD_KEYS: Record<keyof BrokerConfig, string> = {
+  brokerId: 'broker_id',
+  dataDir: 'data_dir',
+  clientHost: 'server.host',
+  clientPort: 'server.port',
+  advertisedHost: 'advertised_addr',
+  advertisedPort: 'advertised_addr',
+  raftHost: 'raft_addr',
+  raftPort: 'raft_addr',
+  initialCluster: 'initial_cluster',
+  segmentBytes: 'segment_size',
+  segmentMs: 'segment_time',
+  retentionMs: 'retention_time',
+  retentionBytes: 'max_storage_size',
+  flushIntervalMs: 'flush_interval',
+  fsyncEnabled: 'fsync_enabled',
+  cleanupIntervalMs: 'cleanup_interval',
+  maxMessageBytes: 'max_message_size',
+  compressionEnabled: 'compression_enabled',
+  compressionType: 'compression_type',
+  compressionThresholdBytes: 'compression_threshold',
+  deduplicationEnabled: 'deduplication_enabled',
+  enableFollowerRead: 'enable_follower_read',
+  maxTopicPartitions: 'max_topic_partitions',
+  autoCreateTopics: 'auto_create_topics',
+  defaultPartitions: 'default_partitions',
+  defaultReplicationFactor: 'default_replication_factor',
+  httpPort: 'server.http_port',
+  logLevel: 'log_level',
+  logFile: 'server.log_file',
+};
+
+const int32Max = 2 ** 31 - 1;
+
+function range(value: number, min: number, max: number, why = ''): string | undefined {
+  if (!Number.isSafeInteger(value)) return `${value} is not a whole number`;
+  if (value < min || value > max) return `${value} is out of range (${min} to ${max})${why}`;
+  return undefined;
+}
+
+function wholeOrForever(value: number, what: string): string | undefined {
+  if (value === -1) return undefined;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    return `${value} is not allowed: use a positive ${what}, or -1 for none`;
+  }
+  return undefined;
+}
+
+function isOneOf(value: unknown, choices: readonly string[]): string | undefined {
+  return choices.includes(value as string)
+    ? undefined
+    : `${String(value)} is not one of ${choices.join(', ')}`;
+}
+
+function isBoolean(value: unknown): string | undefined {
+  return typeof value === 'boolean' ? undefined : `${String(value)} is not a boolean`;
+}
+
+function isHost(value: unknown): string | undefined {
+  try {
+    parseHost(value);
+    return undefined;
+  } catch (error) {
+    return (error as ValueError).message;
+  }
+}
+
+/**
+ * Range rules on the resolved fields, checked whatever source set them (a file, the
+ * environment, a flag, or `defaultConfig` overrides). Each returns the reason or undefined.
+ */
+export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) => string | undefined } = {
+  brokerId: (v) => range(v, 0, int32Max, ' (Kafka broker ids are int32)'),
+  dataDir: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'must be a non-empty path'),
+  clientHost: isHost,
+  clientPort: (v) => range(v, 0, 65535),
+  advertisedHost: (v) =>
+    isHost(v) ??
+    (v === '0.0.0.0' || v === '::' ? `${v} cannot be advertised: clients cannot connect to it` : undefined),
+  advertisedPort: (v) => range(v, 0, 65535),
+  raftHost: isHost,
+  raftPort: (v) => range(v, 0, 65535),
+  initialCluster: (v) => (Array.isArray(v) ? undefined : 'must be a list of members'),
+  segmentBytes: (v) => range(v, 1024, int32Max, ' (positions in a segment are 32-bit, as in Kafka)'),
+  segmentMs: (v) => range(v, 1, Number.MAX_SAFE_INTEGER),
+  retentionMs: (v) => wholeOrForever(v, 'duration (0 would delete every segment as soon as it closes)'),
+  retentionBytes: (v) => wholeOrForever(v, 'size'),
+  flushIntervalMs: (v) =>
+    range(v, 0, 60_000, ' (acknowledgements wait for the fsync, so a long cycle stalls producers)'),
+  fsyncEnabled: isBoolean,
+  cleanupIntervalMs: (v) => range(v, 1, Number.MAX_SAFE_INTEGER),
+  maxMessageBytes: (v) => range(v, 1024, 2 ** 30, ' (a whole request frame is held in memory)'),
+  compressionEnabled: isBoolean,
+  compressionType: (v) => isOneOf(v, compressionTypes),
+  compressionThresholdBytes: (v) => range(v, 0, Number.MAX_SAFE_INTEGER),
+  deduplicationEnabled: isBoolean,
+  enableFollowerRead: isBoolean,
+  maxTopicPartitions: (v) => range(v, 1, int32Max),
+  autoCreateTopics: isBoolean,
+  defaultPartitions: (v) => range(v, 1, int32Max),
+  defaultReplicationFactor: (v) => range(v, 1, 32767, ' (Kafka replication factors are int16)'),
+  httpPort: (v) => range(v, -1, 65535),
+  logLevel: (v) => isOneOf(v, logLevels),
+  logFile: (v) =>
+    v === null || (typeof v === 'string' && v.trim() !== '') ? undefined : 'must be a path or null',
+};
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The candidate closest to `name`, if it is close enough to be a likely typo. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
