@@ -1,0 +1,56 @@
+/**
+ * Hot path: a hand-written decoder of ProduceRequest v0-8 (same result as the generic one,
+ * proven by tests; faster, measured by bench/protocol-codec.bench.ts). `records` are views
+ * into the frame, never copied.
+ *
+ *   ProduceRequest => [transactionalId (v3+)] acks timeoutMs [topicData]
+ *     topicData => name [partitionData]
+ *       partitionData => index records(NULLABLE_BYTES)
+ */
+import { Reader } from './reader.js';
+
+export interface ProducePartitionData {
+  index: number;
+  records: Buffer | null;
+}
+
+export interface ProduceTopicData {
+  name: string;
+  partitionData: ProducePartitionData[];
+}
+
+export interface ProduceRequest {
+  transactionalId?: string | null;
+  acks: number;
+  timeoutMs: number;
+  topicData: ProduceTopicData[];
+}
+
+/** Smallest topic entry: name length (2) + partition count (4). */
+const MIN_TOPIC_BYTES = 6;
+/** Smallest partition entry: index (4) + records length (4). */
+const MIN_PARTITION_BYTES = 8;
+
+export function decodeProduceRequest(frame: Buffer, bodyOffset: number, apiVersion: number): ProduceRequest {
+  const reader = new Reader(frame, bodyOffset);
+  const request = {} as ProduceRequest;
+  if (apiVersion >= 3) request.transactionalId = reader.nullableString();
+  request.acks = reader.int16();
+  request.timeoutMs = reader.int32();
+  const topicCount = reader.arrayLength(MIN_TOPIC_BYTES);
+  if (topicCount < 0) reader.fail('null topicData');
+  const topicData: ProduceTopicData[] = new Array(topicCount);
+  for (let t = 0; t < topicCount; t++) {
+    const name = reader.string();
+    const partitionCount = reader.arrayLength(MIN_PARTITION_BYTES);
+    if (partitionCount < 0) reader.fail('null partitionData');
+    const partitionData: ProducePartitionData[] = new Array(partitionCount);
+    for (let p = 0; p < partitionCount; p++) {
+      const index = reader.int32();
+      partitionData[p] = { index, records: reader.nullableBytes() };
+    }
+    topicData[t] = { name, partitionData };
+  }
+  request.topicData = topicData;
+  return request;
+}

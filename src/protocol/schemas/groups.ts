@@ -1,0 +1,262 @@
+import { type ApiSchema, arrayField, field } from '../schema.js';
+
+const AUTHORIZED_OPERATIONS_UNKNOWN = -2147483648;
+
+/** FindCoordinator (10): versions 0-2 (3+ flexible). keyType 0 = group, 1 = transaction. */
+export const FindCoordinator: ApiSchema = {
+  apiKey: 10,
+  name: 'FindCoordinator',
+  versions: [0, 2],
+  firstFlexibleVersion: 3,
+  request: [field('key', 'string', '0-3'), field('keyType', 'int8', '1+', { default: 0 })],
+  response: [
+    field('throttleTimeMs', 'int32', '1+', { default: 0 }),
+    field('errorCode', 'int16', '0-3'),
+    field('errorMessage', 'string', '1-3', { nullable: '1-3', default: null }),
+    field('nodeId', 'int32', '0-3'),
+    field('host', 'string', '0-3'),
+    field('port', 'int32', '0-3'),
+  ],
+};
+
+/** JoinGroup (11): versions 0-5 (6+ flexible). */
+export const JoinGroup: ApiSchema = {
+  apiKey: 11,
+  name: 'JoinGroup',
+  versions: [0, 5],
+  firstFlexibleVersion: 6,
+  request: [
+    field('groupId', 'string', '0+'),
+    field('sessionTimeoutMs', 'int32', '0+'),
+    field('rebalanceTimeoutMs', 'int32', '1+', { default: -1 }),
+    field('memberId', 'string', '0+'),
+    field('groupInstanceId', 'string', '5+', { nullable: '5+', default: null }),
+    field('protocolType', 'string', '0+'),
+    arrayField('protocols', [field('name', 'string', '0+'), field('metadata', 'bytes', '0+')], '0+'),
+  ],
+  response: [
+    field('throttleTimeMs', 'int32', '2+', { default: 0 }),
+    field('errorCode', 'int16', '0+'),
+    field('generationId', 'int32', '0+', { default: -1 }),
+    field('protocolName', 'string', '0+'),
+    field('leader', 'string', '0+'),
+    field('memberId', 'string', '0+'),
+    arrayField(
+      'members',
+      [
+        field('memberId', 'string', '0+'),
+        field('groupInstanceId', 'string', '5+', { nullable: '5+', default: null }),
+        field('metadata', 'bytes', '0+'),
+      ],
+      '0+',
+    ),
+  ],
+};
+
+/** Heartbeat (12): versions 0-3 (4+ flexible). */
+export const Heartbeat: ApiSchema = {
+  apiKey: 12,
+  name: 'Heartbeat',
+  versions: [0, 3],
+  firstFlexibleVersion: 4,
+  request: [
+    field('groupId', 'string', '0+'),
+    field('generationId', 'int32', '0+'),
+    field('memberId', 'string', '0+'),
+    field('groupInstanceId', 'string', '3+', { nullable: '3+', default: null }),
+  ],
+  response: [field('throttleTimeMs', 'int32', '1+', { default: 0 }), field('errorCode', 'int16', '0+')],
+};
+
+/** LeaveGroup (13): versions 0-3 (4+ flexible); v3 leaves several members at once. */
+export const LeaveGroup: ApiSchema = {
+  apiKey: 13,
+  name: 'LeaveGroup',
+  versions: [0, 3],
+  firstFlexibleVersion: 4,
+  request: [
+    field('groupId', 'string', '0+'),
+    field('memberId', 'string', '0-2'),
+    arrayField(
+      'members',
+      [
+        field('memberId', 'string', '3+'),
+        field('groupInstanceId', 'string', '3+', { nullable: '3+', default: null }),
+      ],
+      '3+',
+    ),
+  ],
+  response: [
+    field('throttleTimeMs', 'int32', '1+', { default: 0 }),
+    field('errorCode', 'int16', '0+'),
+    arrayField(
+      'members',
+      [
+        field('memberId', 'string', '3+'),
+        field('groupInstanceId', 'string', '3+', { nullable: '3+', default: null }),
+        field('errorCode', 'int16', '3+'),
+      ],
+      '3+',
+    ),
+  ],
+};
+
+/** SyncGroup (14): versions 0-3 (4+ flexible). */
+export const SyncGroup: ApiSchema = {
+  apiKey: 14,
+  name: 'SyncGroup',
+  versions: [0, 3],
+  firstFlexibleVersion: 4,
+  request: [
+    field('groupId', 'string', '0+'),
+    field('generationId', 'int32', '0+'),
+    field('memberId', 'string', '0+'),
+    field('groupInstanceId', 'string', '3+', { nullable: '3+', default: null }),
+    arrayField('assignments', [field('memberId', 'string', '0+'), field('assignment', 'bytes', '0+')], '0+'),
+  ],
+  response: [
+    field('throttleTimeMs', 'int32', '1+', { default: 0 }),
+    field('errorCode', 'int16', '0+'),
+    field('assignment', 'bytes', '0+'),
+  ],
+};
+
+/** DescribeGroups (15): versions 0-4 (5+ flexible). */
+export const DescribeGroups: ApiSchema = {
+  apiKey: 15,
+  name: 'DescribeGroups',
+  versions: [0, 4],
+  firstFlexibleVersion: 5,
+  request: [
+    arrayField('groups', 'string', '0+'),
+    field('includeAuthorizedOperations', 'bool', '3+', { default: false }),
+  ],
+  response: [
+    field('throttleTimeMs', 'int32', '1+', { default: 0 }),
+    arrayField(
+      'groups',
+      [
+        field('errorCode', 'int16', '0+'),
+        field('groupId', 'string', '0+'),
+        field('groupState', 'string', '0+'),
+        field('protocolType', 'string', '0+'),
+        field('protocolData', 'string', '0+'),
+        arrayField(
+          'members',
+          [
+            field('memberId', 'string', '0+'),
+            field('groupInstanceId', 'string', '4+', { nullable: '4+', default: null }),
+            field('clientId', 'string', '0+'),
+            field('clientHost', 'string', '0+'),
+            field('memberMetadata', 'bytes', '0+'),
+            field('memberAssignment', 'bytes', '0+'),
+          ],
+          '0+',
+        ),
+        field('authorizedOperations', 'int32', '3+', { default: AUTHORIZED_OPERATIONS_UNKNOWN }),
+      ],
+      '0+',
+    ),
+  ],
+};
+
+/** ListGroups (16): versions 0-2 (3+ flexible). */
+export const ListGroups: ApiSchema = {
+  apiKey: 16,
+  name: 'ListGroups',
+  versions: [0, 2],
+  firstFlexibleVersion: 3,
+  request: [],
+  response: [
+    field('throttleTimeMs', 'int32', '1+', { default: 0 }),
+    field('errorCode', 'int16', '0+'),
+    arrayField('groups', [field('groupId', 'string', '0+'), field('protocolType', 'string', '0+')], '0+'),
+  ],
+};
+
+/** OffsetCommit (8): versions 0-7 (8+ flexible). */
+export const OffsetCommit: ApiSchema = {
+  apiKey: 8,
+  name: 'OffsetCommit',
+  versions: [0, 7],
+  firstFlexibleVersion: 8,
+  request: [
+    field('groupId', 'string', '0+'),
+    field('generationId', 'int32', '1+', { default: -1 }),
+    field('memberId', 'string', '1+'),
+    field('groupInstanceId', 'string', '7+', { nullable: '7+', default: null }),
+    field('retentionTimeMs', 'int64', '2-4', { default: -1 }),
+    arrayField(
+      'topics',
+      [
+        field('name', 'string', '0+'),
+        arrayField(
+          'partitions',
+          [
+            field('partitionIndex', 'int32', '0+'),
+            field('committedOffset', 'int64', '0+'),
+            field('committedLeaderEpoch', 'int32', '6+', { default: -1 }),
+            field('commitTimestamp', 'int64', '1', { default: -1 }),
+            field('committedMetadata', 'string', '0+', { nullable: '0+' }),
+          ],
+          '0+',
+        ),
+      ],
+      '0+',
+    ),
+  ],
+  response: [
+    field('throttleTimeMs', 'int32', '3+', { default: 0 }),
+    arrayField(
+      'topics',
+      [
+        field('name', 'string', '0+'),
+        arrayField(
+          'partitions',
+          [field('partitionIndex', 'int32', '0+'), field('errorCode', 'int16', '0+')],
+          '0+',
+        ),
+      ],
+      '0+',
+    ),
+  ],
+};
+
+/** OffsetFetch (9): versions 0-5 (6+ flexible). From v2 on, null `topics` means every topic. */
+export const OffsetFetch: ApiSchema = {
+  apiKey: 9,
+  name: 'OffsetFetch',
+  versions: [0, 5],
+  firstFlexibleVersion: 6,
+  request: [
+    field('groupId', 'string', '0-7'),
+    arrayField(
+      'topics',
+      [field('name', 'string', '0-7'), arrayField('partitionIndexes', 'int32', '0-7')],
+      '0-7',
+      { nullable: '2-7' },
+    ),
+  ],
+  response: [
+    field('throttleTimeMs', 'int32', '3+', { default: 0 }),
+    arrayField(
+      'topics',
+      [
+        field('name', 'string', '0-7'),
+        arrayField(
+          'partitions',
+          [
+            field('partitionIndex', 'int32', '0-7'),
+            field('committedOffset', 'int64', '0-7'),
+            field('committedLeaderEpoch', 'int32', '5-7', { default: -1 }),
+            field('metadata', 'string', '0-7', { nullable: '0-7' }),
+            field('errorCode', 'int16', '0-7'),
+          ],
+          '0-7',
+        ),
+      ],
+      '0-7',
+    ),
+    field('errorCode', 'int16', '2-7', { default: 0 }),
+  ],
+};

@@ -1,0 +1,90 @@
+/**
+ * Which API versions goqueue advertises and serves (DESIGN decision 1).
+ *
+ * - Only non-flexible versions are served (no tagged fields).
+ * - `min = 0` is advertised for Produce, FindCoordinator, JoinGroup, SaslHandshake and
+ *   ApiVersions because old librdkafka feature checks look for it; versions below what the
+ *   broker implements are rejected with UNSUPPORTED_VERSION (Produce serves 3-8: magic v2 only).
+ * - ApiVersions v3+ (flexible) gets the KIP-511 fallback: error 35 with these ranges in a v0
+ *   body and v0 header, after which the client retries with our max (2).
+ */
+export enum ApiKey {
+  Produce = 0,
+  Fetch = 1,
+  ListOffsets = 2,
+  Metadata = 3,
+  OffsetCommit = 8,
+  OffsetFetch = 9,
+  FindCoordinator = 10,
+  JoinGroup = 11,
+  Heartbeat = 12,
+  LeaveGroup = 13,
+  SyncGroup = 14,
+  DescribeGroups = 15,
+  ListGroups = 16,
+  SaslHandshake = 17,
+  ApiVersions = 18,
+  CreateTopics = 19,
+  DeleteTopics = 20,
+  InitProducerId = 22,
+  OffsetForLeaderEpoch = 23,
+  DescribeConfigs = 32,
+  CreatePartitions = 37,
+}
+
+export interface ApiVersionRange {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+/** `[apiKey, advertised min, served min, max]`. */
+const TABLE: ReadonlyArray<readonly [number, number, number, number]> = [
+  [ApiKey.Produce, 0, 3, 8],
+  [ApiKey.Fetch, 4, 4, 11],
+  [ApiKey.ListOffsets, 1, 1, 5],
+  [ApiKey.Metadata, 0, 0, 8],
+  [ApiKey.OffsetCommit, 0, 0, 7],
+  [ApiKey.OffsetFetch, 0, 0, 5],
+  [ApiKey.FindCoordinator, 0, 0, 2],
+  [ApiKey.JoinGroup, 0, 0, 5],
+  [ApiKey.Heartbeat, 0, 0, 3],
+  [ApiKey.LeaveGroup, 0, 0, 3],
+  [ApiKey.SyncGroup, 0, 0, 3],
+  [ApiKey.DescribeGroups, 0, 0, 4],
+  [ApiKey.ListGroups, 0, 0, 2],
+  [ApiKey.SaslHandshake, 0, 0, 1],
+  [ApiKey.ApiVersions, 0, 0, 2],
+  [ApiKey.CreateTopics, 0, 0, 4],
+  [ApiKey.DeleteTopics, 0, 0, 3],
+  [ApiKey.InitProducerId, 0, 0, 1],
+  [ApiKey.OffsetForLeaderEpoch, 0, 0, 3],
+  [ApiKey.DescribeConfigs, 0, 0, 2],
+  [ApiKey.CreatePartitions, 0, 0, 1],
+];
+
+/** The ranges the broker advertises in ApiVersions, in key order. */
+export const SUPPORTED_APIS: ReadonlyArray<ApiVersionRange> = TABLE.map(
+  ([apiKey, minVersion, , maxVersion]) => ({
+    apiKey,
+    minVersion,
+    maxVersion,
+  }),
+);
+
+/** The ranges the broker actually serves; narrower than advertised where min = 0 is a courtesy. */
+export const SERVED_APIS: ReadonlyArray<ApiVersionRange> = TABLE.map(
+  ([apiKey, , minVersion, maxVersion]) => ({
+    apiKey,
+    minVersion,
+    maxVersion,
+  }),
+);
+
+const SERVED_BY_KEY = new Map<number, ApiVersionRange>(SERVED_APIS.map((range) => [range.apiKey, range]));
+
+/** True when the broker serves `apiVersion` of `apiKey`. */
+export function isSupported(apiKey: number, apiVersion: number): boolean {
+  const range = SERVED_BY_KEY.get(apiKey);
+  return range !== undefined && apiVersion >= range.minVersion && apiVersion <= range.maxVersion;
+}
