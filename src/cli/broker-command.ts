@@ -1,0 +1,159 @@
+import { type Command, Option } from 'commander';
+import type { Logger } from 'pino';
+import { type BrokerFlags, CONFIG_KEYS, loadConfig } from '../config/load.js';
+import type { BrokerConfig } from '../config/types.js';
+import { createLogger } from '../log/logger.js';
+
+/** What the broker command needs of a started broker (CONTRACTS F). */
+interface RunningBroker {
+  readonly address: { host: string; port: number };
+  readonly brokerId: number;
+  stop(): Promise<void>;
+}
+
+/** A user-facing failure: main prints the message as one line and exits with `exitCode`. */
+export class CommandError extends Error {
+  override name = 'CommandError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+const placeholders: Record<string, string> = {
+  '--broker-id': '<id>',
+  '--data-dir': '<dir>',
+  '--client-addr': '<host:port>',
+  '--advertised-addr': '<host:port>',
+  '--raft-addr': '<host:port>',
+  '--initial-cluster': '<id=host:port,...>',
+  '--log-level': '<level>',
+  '--log-file': '<file>',
+};
+
+const defaultsShown: Record<string, string> = {
+  '--broker-id': '1',
+  '--data-dir': './goqueue-data',
+  '--client-addr': '127.0.0.1:9092',
+  '--advertised-addr': 'the client address',
+  '--raft-addr': '127.0.0.1:9093',
+  '--initial-cluster': 'single node',
+  '--log-level': 'info',
+  '--log-file': 'stdout',
+};
+
+/** Adds `goqueue broker`: its options come from the configuration key table. */
+export function registerBrokerCommand(program: Command): Command {
+  const command = program
+    .command('broker')
+    .description(
+      'Run a broker. Settings come from defaults < --config file < GOQUEUE_* environment < flags ' +
+        '(see docs/configuration.md).',
+    )
+    .option('--config <file>', 'JSON config file with the seed keys (env GOQUEUE_CONFIG)');
+  for (const spec of CONFIG_KEYS) {
+    if (spec.flag === null) continue;
+    const env = `env ${spec.env}`;
+    if (spec.type === 'boolean') {
+      command.addOption(new Option(spec.flag, `${spec.description} (${env}; default off)`));
+      command.addOption(new Option(spec.flag.replace(/^--/, '--no-'), `Do not: ${spec.flag}`).hideHelp());
+      continue;
+    }
+    const shown = defaultsShown[spec.flag];
+    const help = `${spec.description} (${env}${shown ? `; default ${shown}` : ''})`;
+    command.addOption(new Option(`${spec.flag} ${placeholders[spec.flag] ?? '<value>'}`, help));
+  }
+  command.action(async (options: BrokerFlags & { config?: string }) => {
+    await runBroker(options, process.env);
+  });
+  return command;
+}
+
+/**
+ * Loads the configuration, starts the broker and keeps it running until SIGINT or SIGTERM; the
+ * first signal stops it cleanly (flush, close files and sockets) and exits 0, a second one
+ * exits at once.
+ */
+export async function runBroker(
+  options: BrokerFlags & { config?: string },
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  const { config: file, ...flags } = options;
+  const warnings: string[] = [];
+  const configFile = file ?? (env.GOQUEUE_CONFIG || undefined);
+  const config = loadConfig({
+    ...(configFile !== undefined ? { file: configFile } : {}),
+    env,
+    flags,
+    onWarning: (message) => warnings.push(message),
+  });
+  const logger = createLogger({ level: config.logLevel, file: config.logFile });
+  for (const warning of warnings) logger.warn(warning);
+  logger.debug({ config }, 'configuration');
+
+  const broker = await startBroker(config, logger);
+  const { host, port } = broker.address;
+  logger.info(
+    { brokerId: broker.brokerId, host, port, dataDir: config.dataDir },
+    `broker ${broker.brokerId} listening on ${formatAddress(host, port)}`,
+  );
+  stopOnSignals(broker, logger);
+}
+
+/** Named through a constant while src/broker/broker.ts is being written (CONTRACTS F). */
+const brokerModule = '../broker/broker.js';
+
+async function startBroker(config: BrokerConfig, logger: Logger): Promise<RunningBroker> {
+  // Loaded on demand so that `goqueue --help` and the client commands stay quick.
+  const { Broker } = (await import(brokerModule)) as {
+    Broker: { start(options: Partial<BrokerConfig> & { logger?: Logger }): Promise<RunningBroker> };
+  };
+  try {
+    return await Broker.start({ ...config, logger });
+  } catch (error) {
+    const reason = describeStartFailure(error, config);
+    logger.error({ err: error }, `cannot start the broker: ${reason}`);
+    throw new CommandError(`cannot start the broker: ${reason}`, 1);
+  }
+}
+
+function describeStartFailure(error: unknown, config: BrokerConfig): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'EADDRINUSE')
+    return `an address is already in use (${message}); choose another --client-addr or --raft-addr`;
+  if (code === 'EADDRNOTAVAIL') return `an address is not on this machine (${message})`;
+  if (code === 'EACCES' || code === 'EPERM')
+    return `permission denied (${message}); check data_dir ${config.dataDir} and the ports`;
+  return message;
+}
+
+function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function stopOnSignals(broker: RunningBroker, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without a clean stop');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping the broker');
+    broker.stop().then(
+      () => {
+        logger.info('broker stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'the broker did not stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
