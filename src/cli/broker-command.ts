@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
-import { type BrokerFlags, CONFIG_KEYS, loadConfig } from '../config/load.js';
+import { advertisedAddressFor, type BrokerFlags, CONFIG_KEYS, loadConfig } from '../config/load.js';
 import type { BrokerConfig } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 
@@ -102,16 +102,20 @@ export async function runBroker(
   stopOnSignals(broker, logger);
 }
 
-/** Named through a constant while src/broker/broker.ts is being written (CONTRACTS F). */
-const brokerModule = '../broker/broker.js';
-
 async function startBroker(config: BrokerConfig, logger: Logger): Promise<RunningBroker> {
   // Loaded on demand so that `goqueue --help` and the client commands stay quick.
-  const { Broker } = (await import(brokerModule)) as {
-    Broker: { start(options: Partial<BrokerConfig> & { logger?: Logger }): Promise<RunningBroker> };
-  };
+  const { Broker } = await import('../broker/broker.js');
+  // An advertised address equal to the derived default is left out, so that the broker
+  // advertises the port it actually bound (port 0 picks a free one).
+  const { advertisedHost, advertisedPort, ...rest } = config;
+  const derived = advertisedAddressFor(config.clientHost, config.clientPort);
+  const advertisedGiven = advertisedHost !== derived.host || advertisedPort !== derived.port;
   try {
-    return await Broker.start({ ...config, logger });
+    return await Broker.start({
+      ...rest,
+      ...(advertisedGiven ? { advertisedHost, advertisedPort } : {}),
+      logger,
+    });
   } catch (error) {
     const reason = describeStartFailure(error, config);
     logger.error({ err: error }, `cannot start the broker: ${reason}`);

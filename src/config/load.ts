@@ -315,6 +315,15 @@ function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';
 }
 
+/**
+ * The address advertised when none is configured: the listener's, except that a wildcard
+ * listener (0.0.0.0, ::) cannot be advertised, so, like Kafka, this machine's name is used.
+ * Port 0 stays 0: the broker advertises the port it bound.
+ */
+export function advertisedAddressFor(clientHost: string, clientPort: number): { host: string; port: number } {
+  return { host: isWildcard(clientHost) ? hostname() : clientHost, port: clientPort };
+}
+
 /** Derived values, then the field rules, then the rules that relate two keys. */
 function finish(resolution: Resolution): BrokerConfig {
   const config = resolution.config;
