@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config/types.js';
+import type { ApiVersionRange, RequestHeader } from '../protocol/index.js';
+import type { FetchPurgatory } from './fetch-purgatory.js';
+import type { MetadataStore } from './metadata-store.js';
+import type { ProducerState } from './producer-state.js';
+import type { BrokerStorage } from './storage.js';
+import type { Topics } from './topics.js';
+
+/** What handlers may use: the broker's services, never its sockets. */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly brokerId: number;
+  /** Host and port clients are told to connect to. */
+  readonly advertised: { host: string; port: number };
+  readonly topics: Topics;
+  readonly metadata: MetadataStore;
+  readonly purgatory: FetchPurgatory;
+  readonly producers: ProducerState;
+  readonly storage: BrokerStorage;
+  readonly logger: Logger;
+  /** The codec's advertised ranges of the APIs this broker has handlers for (ApiVersions). */
+  readonly servedApis: readonly ApiVersionRange[];
+}
+
+export interface RequestContext {
+  broker: BrokerContext;
+  header: RequestHeader;
+  logger: Logger;
+}
+
+/**
+ * One API's handler. Request and response bodies are the protocol codec's objects (field names
+ * of Kafka's message schemas). `handle` returns null for no response (Produce acks=0);
+ * `errorResponse` answers the same request with one error code everywhere (used when the
+ * version is not served or the handler failed unexpectedly).
+ */
+export interface Handler {
+  readonly apiKey: number;
+  // biome-ignore lint/suspicious/noExplicitAny: bodies are typed per API by the codec
+  handle(request: any, context: RequestContext): Promise<object | null> | object | null;
+  // biome-ignore lint/suspicious/noExplicitAny: bodies are typed per API by the codec
+  errorResponse(request: any, errorCode: number): object | null;
+}

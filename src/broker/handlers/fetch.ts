@@ -1,0 +1,135 @@
+import { kafkaOffset } from '../../lib/ids.js';
+import { ApiKey, ErrorCode } from '../../protocol/index.js';
+import type { BrokerContext, Handler } from '../context.js';
+import type { ReplicatedLog } from '../replicated-log.js';
+
+interface FetchRequest {
+  replicaId: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes?: number;
+  topics: Array<{
+    topic: string;
+    partitions: Array<{ partition: number; fetchOffset: number; partitionMaxBytes: number }>;
+  }>;
+}
+
+interface PartitionData {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  abortedTransactions: never[];
+  preferredReadReplica: number;
+  records: Buffer | null;
+}
+
+interface Attempt {
+  responses: Array<{ topic: string; partitions: PartitionData[] }>;
+  bytes: number;
+  anyError: boolean;
+}
+
+function partitionError(partitionIndex: number, errorCode: number, log?: ReplicatedLog): PartitionData {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: log?.highWatermark ?? -1,
+    lastStableOffset: log?.highWatermark ?? -1,
+    logStartOffset: log?.logStartOffset ?? -1,
+    abortedTransactions: [],
+    preferredReadReplica: -1,
+    records: null,
+  };
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/**
+ * Reads every requested partition once: whole batches from `fetchOffset` below the high
+ * watermark, each partition up to `partitionMaxBytes`, the response up to `maxBytes` (the first
+ * batch always whole, KIP-74). No copies: the stored bytes go to the socket as they are.
+ */
+function attemptFetch(broker: BrokerContext, request: FetchRequest): Attempt {
+  let budget = request.maxBytes ?? Number.MAX_SAFE_INTEGER;
+  let bytes = 0;
+  let anyError = false;
+  const responses = request.topics.map(({ topic, partitions }) => ({
+    topic,
+    partitions: partitions.map(({ partition, fetchOffset, partitionMaxBytes }): PartitionData => {
+      const log = broker.topics.partition(topic, partition)?.log;
+      if (log === undefined) {
+        anyError = true;
+        return partitionError(partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      }
+      if (fetchOffset < log.logStartOffset || fetchOffset > log.highWatermark) {
+        anyError = true;
+        return partitionError(partition, ErrorCode.OFFSET_OUT_OF_RANGE, log);
+      }
+      let records: Buffer = EMPTY;
+      if (budget > 0 && partitionMaxBytes > 0 && fetchOffset < log.highWatermark) {
+        records = log.read(kafkaOffset(fetchOffset), Math.min(partitionMaxBytes, budget));
+        // Only the response's first batch may exceed maxBytes (KIP-74).
+        if (bytes > 0 && records.length > budget) records = EMPTY;
+        budget -= records.length;
+        bytes += records.length;
+      }
+      return {
+        partitionIndex: partition,
+        errorCode: ErrorCode.NONE,
+        highWatermark: log.highWatermark,
+        lastStableOffset: log.highWatermark,
+        logStartOffset: log.logStartOffset,
+        abortedTransactions: [],
+        preferredReadReplica: -1,
+        records,
+      };
+    }),
+  }));
+  return { responses, bytes, anyError };
+}
+
+function body(attempt: Attempt): object {
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: attempt.responses };
+}
+
+/**
+ * Fetch with long poll: answered at once when `minBytes` are available, an error occurred or
+ * `maxWaitMs` is 0; otherwise parked in the purgatory until a high-watermark move of one of its
+ * partitions makes `minBytes` available, or `maxWaitMs` passes.
+ */
+export const fetchHandler: Handler = {
+  apiKey: ApiKey.Fetch,
+  async handle(request: FetchRequest, { broker }) {
+    const first = attemptFetch(broker, request);
+    const minBytes = Math.max(1, request.minBytes);
+    if (first.bytes >= minBytes || first.anyError || request.maxWaitMs <= 0) return body(first);
+    const logs: ReplicatedLog[] = [];
+    for (const { topic, partitions } of request.topics) {
+      for (const { partition } of partitions) {
+        const log = broker.topics.partition(topic, partition)?.log;
+        if (log !== undefined) logs.push(log);
+      }
+    }
+    if (logs.length === 0) return body(first);
+    let satisfied: Attempt | null = null;
+    await broker.purgatory.wait(logs, request.maxWaitMs, () => {
+      const attempt = attemptFetch(broker, request);
+      if (attempt.bytes < minBytes && !attempt.anyError) return false;
+      satisfied = attempt;
+      return true;
+    });
+    // On expiry (or shutdown) read once more: whatever is committed by now goes out.
+    return body(satisfied ?? attemptFetch(broker, request));
+  },
+  errorResponse: (request: FetchRequest, errorCode) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    sessionId: 0,
+    responses: request.topics.map(({ topic, partitions }) => ({
+      topic,
+      partitions: partitions.map(({ partition }) => partitionError(partition, errorCode)),
+    })),
+  }),
+};

@@ -1,0 +1,25 @@
+import type { Handler } from '../context.js';
+import { apiVersionsHandler } from './api-versions.js';
+import { describeConfigsHandler } from './describe-configs.js';
+import { fetchHandler } from './fetch.js';
+import { listOffsetsHandler } from './list-offsets.js';
+import { metadataHandler } from './metadata.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
+import { produceHandler } from './produce.js';
+import { initProducerIdHandler } from './producer-id.js';
+import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './topic-admin.js';
+
+/** Every API this broker answers; the router serves the intersection with the codec's SUPPORTED_APIS. */
+export const HANDLERS: readonly Handler[] = [
+  apiVersionsHandler,
+  metadataHandler,
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  createPartitionsHandler,
+  describeConfigsHandler,
+  offsetForLeaderEpochHandler,
+  initProducerIdHandler,
+];

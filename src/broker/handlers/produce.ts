@@ -1,0 +1,177 @@
+import { ApiKey, ErrorCode } from '../../protocol/index.js';
+import type { Handler, RequestContext } from '../context.js';
+import type { ReplicatedLog } from '../replicated-log.js';
+import { errorCodeOf } from '../request-router.js';
+import type { ValidatedBatch } from '../storage.js';
+
+interface ProduceRequest {
+  transactionalId?: string | null;
+  acks: number;
+  timeoutMs: number;
+  topicData: Array<{ name: string; partitionData: Array<{ index: number; records: Buffer | null }> }>;
+}
+
+interface PartitionResult {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  recordErrors: Array<{ batchIndex: number; batchIndexErrorMessage: string | null }>;
+  errorMessage: string | null;
+}
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResult {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+    recordErrors: [],
+    errorMessage,
+  };
+}
+
+type BatchInfo = ValidatedBatch;
+
+/** Splits validated bytes into one buffer per batch (one batch = one log entry). */
+function splitBatches(records: Buffer, infos: readonly BatchInfo[]): Buffer[] | null {
+  const batches: Buffer[] = [];
+  let at = 0;
+  for (const info of infos) {
+    batches.push(records.subarray(at, at + info.byteLength));
+    at += info.byteLength;
+  }
+  return at === records.length ? batches : null;
+}
+
+/**
+ * One partition's produce: validate every batch natively (size, magic, CRC32C, record count), so
+ * nothing is stored when any batch is bad; drop retried duplicates of idempotent producers;
+ * propose the rest and wait for the commit unless acks=0.
+ */
+async function producePartition(
+  context: RequestContext,
+  topic: string,
+  index: number,
+  records: Buffer | null,
+): Promise<PartitionResult> {
+  const { broker } = context;
+  const topicState = broker.topics.get(topic);
+  const partition = topicState?.partitions[index];
+  if (topicState === undefined || partition === undefined) {
+    return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  if (records === null || records.length === 0) {
+    return failed(index, ErrorCode.CORRUPT_MESSAGE, 'produce request holds no record batch');
+  }
+  const maxBatchBytes = Math.min(topicState.config.maxMessageBytes, broker.config.maxMessageBytes);
+  let infos: BatchInfo[];
+  try {
+    infos = broker.storage.validateBatches(records, maxBatchBytes);
+  } catch (error) {
+    return failed(index, errorCodeOf(error), (error as Error).message);
+  }
+  const batches = infos.length === 0 ? null : splitBatches(records, infos);
+  if (batches === null) {
+    return failed(index, ErrorCode.CORRUPT_MESSAGE, 'record batches do not fill the records field');
+  }
+  const log = partition.log;
+  const toPropose: Buffer[] = [];
+  const proposedInfos: BatchInfo[] = [];
+  let duplicateOffset: number | null = null;
+  for (let i = 0; i < batches.length; i++) {
+    const info = infos[i]!;
+    const check = broker.producers.check(log, info);
+    if (check.kind === 'error') return failed(index, ErrorCode[check.errorName]);
+    if (check.kind === 'duplicate') {
+      duplicateOffset ??= check.baseOffset;
+      continue;
+    }
+    toPropose.push(batches[i]!);
+    proposedInfos.push(info);
+  }
+  if (toPropose.length === 0) {
+    return {
+      ...failed(index, ErrorCode.NONE),
+      baseOffset: duplicateOffset!,
+      logStartOffset: log.logStartOffset,
+    };
+  }
+  try {
+    const result = await log.propose(toPropose);
+    recordProducers(context, log, proposedInfos, result.baseOffset);
+    return {
+      ...failed(index, ErrorCode.NONE),
+      baseOffset: duplicateOffset ?? result.baseOffset,
+      logStartOffset: log.logStartOffset,
+    };
+  } catch (error) {
+    for (const info of proposedInfos) broker.producers.forget(log, info.producerId);
+    context.logger.error({ err: error, topic, partition: index }, 'produce failed');
+    const code = errorCodeOf(error);
+    return failed(index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code);
+  }
+}
+
+function recordProducers(
+  context: RequestContext,
+  log: ReplicatedLog,
+  infos: BatchInfo[],
+  baseOffset: number,
+): void {
+  let offset = baseOffset;
+  for (const info of infos) {
+    context.broker.producers.record(log, info, offset);
+    offset += info.lastOffsetDelta + 1;
+  }
+}
+
+/** Produce: acks 0 (no response), 1 and -1 (both answered once the batches are committed: on a
+ * single node the leader's durable append is the quorum). */
+export const produceHandler: Handler = {
+  apiKey: ApiKey.Produce,
+  async handle(request: ProduceRequest, context) {
+    if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) {
+      return produceHandler.errorResponse(request, ErrorCode.INVALID_REQUIRED_ACKS);
+    }
+    // Every partition is proposed before any is awaited, so one group-commit cycle covers them all.
+    const responses = request.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((data) =>
+        producePartition(context, topic.name, data.index, data.records),
+      ),
+    }));
+    const settled = await Promise.all(
+      responses.map(async (topic) => ({
+        name: topic.name,
+        partitionResponses: await Promise.all(topic.partitionResponses),
+      })),
+    );
+    if (request.acks === 0) {
+      for (const topic of settled) {
+        for (const partition of topic.partitionResponses) {
+          if (partition.errorCode !== ErrorCode.NONE) {
+            context.logger.warn(
+              { topic: topic.name, partition: partition.index, errorCode: partition.errorCode },
+              'acks=0 produce failed',
+            );
+          }
+        }
+      }
+      return null;
+    }
+    return { responses: settled, throttleTimeMs: 0 };
+  },
+  errorResponse: (request: ProduceRequest, errorCode) =>
+    request.acks === 0
+      ? null
+      : {
+          responses: request.topicData.map((topic) => ({
+            name: topic.name,
+            partitionResponses: topic.partitionData.map((data) => failed(data.index, errorCode)),
+          })),
+          throttleTimeMs: 0,
+        },
+};

@@ -1,0 +1,87 @@
+import type { MetadataStore } from './metadata-store.js';
+import type { ReplicatedLog } from './replicated-log.js';
+
+interface ProducerEntry {
+  epoch: number;
+  lastBaseSequence: number;
+  lastSequence: number;
+  lastBaseOffset: number;
+}
+
+export type SequenceCheck =
+  | { kind: 'append' }
+  | { kind: 'duplicate'; baseOffset: number }
+  | {
+      kind: 'error';
+      errorName: 'INVALID_PRODUCER_EPOCH' | 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'DUPLICATE_SEQUENCE_NUMBER';
+    };
+
+/**
+ * Idempotent producers: hands out producer ids (persisted through the MetadataStore so a restart
+ * never reuses one) and, when `deduplication_enabled`, drops a retried batch whose sequence
+ * matches the last batch the producer wrote to the partition (answering with its original
+ * offset). Sequence state lives in memory: after a restart the first batch of each producer is
+ * accepted as is.
+ */
+export class ProducerState {
+  private readonly byLog = new WeakMap<ReplicatedLog, Map<number, ProducerEntry>>();
+
+  constructor(
+    private readonly store: MetadataStore,
+    readonly deduplicationEnabled: boolean,
+  ) {}
+
+  async allocateProducerId(): Promise<number> {
+    let allocated = -1;
+    await this.store.update((draft) => {
+      allocated = draft.nextProducerId;
+      draft.nextProducerId = allocated + 1;
+    });
+    return allocated;
+  }
+
+  /** Decides what to do with a batch before it is proposed. */
+  check(
+    log: ReplicatedLog,
+    batch: { producerId: number; producerEpoch: number; baseSequence: number },
+  ): SequenceCheck {
+    if (!this.deduplicationEnabled || batch.producerId < 0 || batch.baseSequence < 0)
+      return { kind: 'append' };
+    const entry = this.byLog.get(log)?.get(batch.producerId);
+    if (entry === undefined || batch.producerEpoch > entry.epoch) return { kind: 'append' };
+    if (batch.producerEpoch < entry.epoch) return { kind: 'error', errorName: 'INVALID_PRODUCER_EPOCH' };
+    if (batch.baseSequence === entry.lastBaseSequence)
+      return { kind: 'duplicate', baseOffset: entry.lastBaseOffset };
+    if (batch.baseSequence <= entry.lastSequence)
+      return { kind: 'error', errorName: 'DUPLICATE_SEQUENCE_NUMBER' };
+    if (batch.baseSequence !== entry.lastSequence + 1) {
+      return { kind: 'error', errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER' };
+    }
+    return { kind: 'append' };
+  }
+
+  /** Records a batch that was proposed at `baseOffset`. */
+  record(
+    log: ReplicatedLog,
+    batch: { producerId: number; producerEpoch: number; baseSequence: number; lastOffsetDelta: number },
+    baseOffset: number,
+  ): void {
+    if (!this.deduplicationEnabled || batch.producerId < 0 || batch.baseSequence < 0) return;
+    let producers = this.byLog.get(log);
+    if (producers === undefined) {
+      producers = new Map();
+      this.byLog.set(log, producers);
+    }
+    producers.set(batch.producerId, {
+      epoch: batch.producerEpoch,
+      lastBaseSequence: batch.baseSequence,
+      lastSequence: batch.baseSequence + batch.lastOffsetDelta,
+      lastBaseOffset: baseOffset,
+    });
+  }
+
+  /** Forgets a producer's state on a partition (its proposal failed; a retry must be accepted). */
+  forget(log: ReplicatedLog, producerId: number): void {
+    this.byLog.get(log)?.delete(producerId);
+  }
+}

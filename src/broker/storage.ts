@@ -1,0 +1,30 @@
+import type { Codecs } from '../protocol/records.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+
+/** What the native validator reports per batch (CONTRACTS C). */
+export interface ValidatedBatch {
+  baseOffset: number;
+  lastOffsetDelta: number;
+  recordsCount: number;
+  maxTimestamp: number;
+  attributes: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  byteLength: number;
+}
+
+/**
+ * The storage the broker runs on. Production uses the native core; the simulator and tests may
+ * inject another implementation of the same contracts.
+ */
+export interface BrokerStorage {
+  openLog(
+    directory: string,
+    options: { segmentBytes: number; segmentMs: number; maxBatchBytes: number },
+  ): PartitionLog;
+  /** Checks size, magic, CRC32C and record counts of every batch; throws an error whose `code`
+   * names the Kafka error (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, ...). */
+  validateBatches(records: Buffer, maxBatchBytes: number): ValidatedBatch[];
+  codecs: Codecs;
+}
