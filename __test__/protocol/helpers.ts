@@ -1,0 +1,71 @@
+import { createRequire } from 'node:module';
+import { type Field, schemaFor } from '../../src/protocol/index.js';
+
+export const require = createRequire(import.meta.url);
+
+const KAFKAJS = '../../node_modules/kafkajs/src/protocol';
+
+/** kafkajs' own encoder for `api` version `version` (e.g. 'metadata', 6): the body bytes. */
+export async function kafkajsRequestBody(api: string, version: number, args: object): Promise<Buffer> {
+  const build = require(`${KAFKAJS}/requests/${api}/v${version}/request.js`);
+  const encoder = await build(args).encode();
+  return encoder.buffer as Buffer;
+}
+
+/** kafkajs' own response decoder (the `decode` step, which does not throw on error codes). */
+export async function kafkajsDecodeResponse(api: string, version: number, body: Buffer): Promise<unknown> {
+  const { decode } = require(`${KAFKAJS}/requests/${api}/v${version}/response.js`);
+  return decode(body);
+}
+
+export const KafkajsRecordBatchDecoder = require(`${KAFKAJS}/recordBatch/v0/decoder.js`);
+export const KafkajsRecordBatch = require(`${KAFKAJS}/recordBatch/v0/index.js`);
+export const KafkajsRecord = require(`${KAFKAJS}/recordBatch/record/v0/index.js`);
+export const KafkajsDecoder = require(`${KAFKAJS}/decoder.js`);
+
+function inVersion(range: readonly [number, number], version: number): boolean {
+  return version >= range[0] && version <= range[1];
+}
+
+/**
+ * The part of `value` that exists in `version` by the schema's field table: what a decoder of
+ * that version must return. Values are the test's own; only the key set comes from the table.
+ */
+export function projectToVersion(fields: readonly Field[], version: number, value: Record<string, unknown>) {
+  const result: Record<string, unknown> = {};
+  for (const field of fields) {
+    if (!inVersion(field.versions, version)) continue;
+    const item = value[field.name];
+    if (typeof field.type === 'string' || item === null || item === undefined) result[field.name] = item;
+    else if (field.array)
+      result[field.name] = (item as Record<string, unknown>[]).map((element) =>
+        projectToVersion(field.type as readonly Field[], version, element),
+      );
+    else
+      result[field.name] = projectToVersion(
+        field.type as readonly Field[],
+        version,
+        item as Record<string, unknown>,
+      );
+  }
+  return result;
+}
+
+export function requestFields(apiKey: number): readonly Field[] {
+  return schemaFor(apiKey)!.request;
+}
+
+export function responseFields(apiKey: number): readonly Field[] {
+  return schemaFor(apiKey)!.response;
+}
+
+/** A request frame (no size prefix) with header v1 and the given body bytes. */
+export function requestFrame(apiKey: number, apiVersion: number, body: Buffer, correlationId = 7): Buffer {
+  const header = Buffer.alloc(10 + 6);
+  header.writeInt16BE(apiKey, 0);
+  header.writeInt16BE(apiVersion, 2);
+  header.writeInt32BE(correlationId, 4);
+  header.writeInt16BE(6, 8);
+  header.write('oracle', 10);
+  return Buffer.concat([header, body]);
+}
