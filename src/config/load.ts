@@ -327,14 +327,12 @@ export function advertisedAddressFor(clientHost: string, clientPort: number): { 
 /** Derived values, then the field rules, then the rules that relate two keys. */
 function finish(resolution: Resolution): BrokerConfig {
   const config = resolution.config;
+  const derived = advertisedAddressFor(config.clientHost, config.clientPort);
   if (resolution.isDefault('advertisedHost')) {
-    // A wildcard listener cannot be advertised; like Kafka, fall back to this machine's name.
-    const host = isWildcard(config.clientHost) ? hostname() : config.clientHost;
-    resolution.set(
-      { advertisedHost: host, advertisedPort: config.clientPort },
-      resolution.origin('clientHost'),
-    );
-    resolution.set({ advertisedPort: config.clientPort }, resolution.origin('clientPort'));
+    resolution.set({ advertisedHost: derived.host }, resolution.origin('clientHost'));
+  }
+  if (resolution.isDefault('advertisedPort')) {
+    resolution.set({ advertisedPort: derived.port }, resolution.origin('clientPort'));
   }
   const own = config.initialCluster.find?.((member) => member.brokerId === config.brokerId);
   if (own !== undefined && resolution.isDefault('raftHost') && resolution.isDefault('raftPort')) {
