@@ -1,0 +1,17 @@
+import type { NodeId } from '../lib/ids.js';
+
+/**
+ * A proposal the node will not append: it is not the leader, a leadership transfer is in
+ * progress, a membership change is still pending, or the uncommitted backlog is full. The
+ * caller retries elsewhere or later (for Kafka: NOT_LEADER_OR_FOLLOWER, code 6, with `leader`).
+ */
+export class ProposalDroppedError extends Error {
+  override name = 'ProposalDroppedError';
+  constructor(
+    message: string,
+    /** The leader this node knows of (0 when none), so the caller can redirect. */
+    readonly leader: NodeId,
+  ) {
+    super(message);
+  }
+}

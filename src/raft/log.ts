@@ -1,0 +1,270 @@
+import { assert } from '../lib/assert.js';
+import type { LogIndex, Term } from '../lib/ids.js';
+import { logIndex } from '../lib/ids.js';
+import { limitBytes, type RaftStorage } from './storage.js';
+import type { Entry, Snapshot } from './types.js';
+
+/**
+ * Entries and a snapshot not yet handed to the host for persisting, or handed but not yet
+ * acknowledged by `advance()`. They are lost in a crash.
+ *
+ * Invariant: entries[i].index === offset + i; when a snapshot is pending, offset === its index + 1.
+ */
+export class UnstableLog {
+  snapshot: Snapshot | undefined;
+  entries: Entry[] = [];
+  offset: LogIndex;
+
+  constructor(offset: LogIndex) {
+    this.offset = offset;
+  }
+
+  maybeFirstIndex(): LogIndex | undefined {
+    return this.snapshot ? logIndex(this.snapshot.metadata.index + 1) : undefined;
+  }
+
+  maybeLastIndex(): LogIndex | undefined {
+    if (this.entries.length > 0) return logIndex(this.offset + this.entries.length - 1);
+    return this.snapshot?.metadata.index;
+  }
+
+  maybeTerm(index: LogIndex): Term | undefined {
+    if (index < this.offset) {
+      if (this.snapshot && this.snapshot.metadata.index === index) return this.snapshot.metadata.term;
+      return undefined;
+    }
+    const last = this.maybeLastIndex();
+    if (last === undefined || index > last) return undefined;
+    return this.entries[index - this.offset]!.term;
+  }
+
+  /** The host persisted entries up to `index`; drop them unless they were replaced since. */
+  stableTo(index: LogIndex, entryTerm: Term): void {
+    const current = this.maybeTerm(index);
+    if (current === undefined || index < this.offset) return;
+    if (current !== entryTerm) return; // replaced by a newer leader's entries: still unstable
+    this.entries = this.entries.slice(index + 1 - this.offset);
+    this.offset = logIndex(index + 1);
+  }
+
+  stableSnapshotTo(index: LogIndex): void {
+    if (this.snapshot && this.snapshot.metadata.index === index) this.snapshot = undefined;
+  }
+
+  restore(snapshot: Snapshot): void {
+    this.offset = logIndex(snapshot.metadata.index + 1);
+    this.entries = [];
+    this.snapshot = snapshot;
+  }
+
+  /** Appends `entries`, first dropping every unstable entry at or after their first index. */
+  truncateAndAppend(entries: readonly Entry[]): void {
+    const first = entries[0]!.index;
+    if (first === this.offset + this.entries.length) {
+      this.entries.push(...entries);
+    } else if (first <= this.offset) {
+      // Replaces everything unstable; the stable entries from `first` on are superseded too
+      // (the host's append truncates them when it persists these).
+      this.offset = first;
+      this.entries = [...entries];
+    } else {
+      this.entries = this.entries.slice(0, first - this.offset).concat(entries);
+    }
+  }
+
+  slice(lo: LogIndex, hi: LogIndex): Entry[] {
+    assert(lo >= this.offset && hi <= this.offset + this.entries.length, `unstable slice [${lo}, ${hi})`);
+    return this.entries.slice(lo - this.offset, hi - this.offset);
+  }
+}
+
+/**
+ * A node's view of its log: stable entries in `storage`, then `unstable`.
+ *
+ * Durability stages and their order (asserted in commitTo/appliedTo):
+ *   applied <= committed <= lastIndex
+ * `committed` may exceed what is persisted on this node (a leader counts its own unstable
+ * entries), but the host persists a Ready's entries before applying its committed entries.
+ */
+export class RaftLog {
+  readonly storage: RaftStorage;
+  readonly unstable: UnstableLog;
+  /** Highest index known to be stored on a quorum. */
+  committed: LogIndex;
+  /** Highest index the application has applied. */
+  applied: LogIndex;
+
+  constructor(storage: RaftStorage, applied?: LogIndex) {
+    this.storage = storage;
+    const first = storage.firstIndex();
+    const last = storage.lastIndex();
+    this.unstable = new UnstableLog(logIndex(last + 1));
+    this.committed = logIndex(first - 1);
+    this.applied = logIndex(first - 1);
+    if (applied !== undefined && applied > this.applied) this.applied = applied;
+  }
+
+  firstIndex(): LogIndex {
+    return this.unstable.maybeFirstIndex() ?? this.storage.firstIndex();
+  }
+
+  lastIndex(): LogIndex {
+    return this.unstable.maybeLastIndex() ?? this.storage.lastIndex();
+  }
+
+  lastTerm(): Term {
+    return this.term(this.lastIndex())!;
+  }
+
+  /** Term of `index`, or undefined when it is compacted away or beyond the log. */
+  term(index: LogIndex): Term | undefined {
+    const dummy = this.firstIndex() - 1;
+    if (index < dummy || index > this.lastIndex()) return undefined;
+    return this.unstable.maybeTerm(index) ?? this.storage.term(index);
+  }
+
+  matchTerm(index: LogIndex, entryTerm: Term): boolean {
+    return this.term(index) === entryTerm;
+  }
+
+  /** §5.4.1: a candidate's log is at least as up to date as ours. */
+  isUpToDate(lastIndex: LogIndex, lastTerm: Term): boolean {
+    const ourTerm = this.lastTerm();
+    return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
+  }
+
+  /**
+   * The follower side of AppendEntries (§5.3): when our entry at `prevIndex` has `prevTerm`,
+   * append the entries that are new or conflicting, advance commit to min(leaderCommit, last
+   * new index), and return the last new index; otherwise undefined.
+   */
+  maybeAppend(
+    prevIndex: LogIndex,
+    prevTerm: Term,
+    leaderCommit: LogIndex,
+    entries: Entry[],
+  ): LogIndex | undefined {
+    if (!this.matchTerm(prevIndex, prevTerm)) return undefined;
+    const lastNew = logIndex(prevIndex + entries.length);
+    const conflict = this.findConflict(entries);
+    if (conflict !== 0) {
+      assert(
+        conflict > this.committed,
+        `entry ${conflict} conflicts with committed entry (commit ${this.committed})`,
+      );
+      this.append(entries.slice(conflict - (prevIndex + 1)));
+    }
+    this.commitTo(logIndex(Math.min(leaderCommit, lastNew)));
+    return lastNew;
+  }
+
+  /** Index of the first entry whose term differs from ours or that we lack; 0 when none. */
+  findConflict(entries: readonly Entry[]): LogIndex {
+    for (const entry of entries) {
+      if (!this.matchTerm(entry.index, entry.term)) return entry.index;
+    }
+    return logIndex(0);
+  }
+
+  /**
+   * The largest index <= `index` whose term is <= `entryTerm`, with that term: the leader
+   * can skip every entry of a term the follower does not have in one round trip.
+   */
+  findConflictByTerm(index: LogIndex, entryTerm: Term): { index: LogIndex; term: Term } {
+    let probe = index;
+    for (;;) {
+      const t = this.term(probe);
+      if (t === undefined) return { index: probe, term: 0 as Term };
+      if (t <= entryTerm) return { index: probe, term: t };
+      probe = logIndex(probe - 1);
+    }
+  }
+
+  append(entries: readonly Entry[]): LogIndex {
+    if (entries.length === 0) return this.lastIndex();
+    assert(
+      entries[0]!.index > this.committed,
+      `append at ${entries[0]!.index} below commit ${this.committed}`,
+    );
+    this.unstable.truncateAndAppend(entries);
+    return this.lastIndex();
+  }
+
+  unstableEntries(): Entry[] {
+    return this.unstable.entries.slice();
+  }
+
+  /** Entries [lo, hi) from storage and unstable, bounded by `maxBytes` (at least one). */
+  slice(lo: LogIndex, hi: LogIndex, maxBytes: number): Entry[] {
+    assert(lo >= this.firstIndex() && hi <= this.lastIndex() + 1, `slice [${lo}, ${hi}) out of range`);
+    if (lo >= hi) return [];
+    let result: Entry[] = [];
+    const split = this.unstable.offset;
+    if (lo < split) {
+      result = this.storage.entries(lo, logIndex(Math.min(hi, split)), maxBytes);
+      if (result.length < Math.min(hi, split) - lo) return result; // byte limit reached
+    }
+    if (hi > split) result = result.concat(this.unstable.slice(logIndex(Math.max(lo, split)), hi));
+    return limitBytes(result, maxBytes);
+  }
+
+  /** Entries from `lo` to the end, bounded by `maxBytes`. */
+  entriesFrom(lo: LogIndex, maxBytes: number): Entry[] {
+    if (lo > this.lastIndex()) return [];
+    return this.slice(lo, logIndex(this.lastIndex() + 1), maxBytes);
+  }
+
+  hasNextCommittedEntries(): boolean {
+    return this.committed > this.applied && !this.unstable.snapshot;
+  }
+
+  /** Committed entries not yet applied (never while a snapshot awaits installation). */
+  nextCommittedEntries(maxBytes: number): Entry[] {
+    if (!this.hasNextCommittedEntries()) return [];
+    const lo = logIndex(Math.max(this.applied + 1, this.firstIndex()));
+    return this.slice(lo, logIndex(this.committed + 1), maxBytes);
+  }
+
+  /** The snapshot to hand to the host, else the storage's. */
+  snapshot(): Snapshot {
+    return this.unstable.snapshot ?? this.storage.snapshot();
+  }
+
+  commitTo(index: LogIndex): void {
+    if (index <= this.committed) return; // commit never moves back
+    assert(index <= this.lastIndex(), `commit ${index} beyond last index ${this.lastIndex()}`);
+    this.committed = index;
+  }
+
+  /** Leader: commit `index` if it holds an entry of the current term (§5.4.2, figure 8). */
+  maybeCommit(index: LogIndex, currentTerm: Term): boolean {
+    if (index > this.committed && this.term(index) === currentTerm) {
+      this.commitTo(index);
+      return true;
+    }
+    return false;
+  }
+
+  appliedTo(index: LogIndex): void {
+    if (index === 0) return;
+    assert(
+      index <= this.committed && index >= this.applied,
+      `applied ${index} outside [${this.applied}, ${this.committed}]`,
+    );
+    this.applied = index;
+  }
+
+  stableTo(index: LogIndex, entryTerm: Term): void {
+    this.unstable.stableTo(index, entryTerm);
+  }
+
+  stableSnapshotTo(index: LogIndex): void {
+    this.unstable.stableSnapshotTo(index);
+  }
+
+  /** Replace the whole log with `snapshot` (a follower far behind the leader). */
+  restore(snapshot: Snapshot): void {
+    this.committed = snapshot.metadata.index;
+    this.unstable.restore(snapshot);
+  }
+}

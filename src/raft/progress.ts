@@ -1,0 +1,243 @@
+import { assert } from '../lib/assert.js';
+import type { LogIndex, NodeId } from '../lib/ids.js';
+import { logIndex } from '../lib/ids.js';
+import type { ConfState } from './types.js';
+
+/**
+ * The last index of each Append in flight to one follower, oldest first, in a ring of fixed
+ * capacity: the bound on un-acknowledged appends (flow control, pipelining depth).
+ */
+export class Inflights {
+  private readonly buffer: LogIndex[];
+  private start = 0;
+  count = 0;
+
+  constructor(readonly capacity: number) {
+    assert(capacity > 0, 'inflight capacity must be positive');
+    this.buffer = new Array<LogIndex>(capacity);
+  }
+
+  add(last: LogIndex): void {
+    assert(!this.full(), 'inflights full');
+    this.buffer[(this.start + this.count) % this.capacity] = last;
+    this.count++;
+  }
+
+  /** Frees every append whose last index is <= `index` (the follower acknowledged it). */
+  freeLE(index: LogIndex): void {
+    while (this.count > 0 && this.buffer[this.start]! <= index) {
+      this.start = (this.start + 1) % this.capacity;
+      this.count--;
+    }
+  }
+
+  full(): boolean {
+    return this.count === this.capacity;
+  }
+
+  reset(): void {
+    this.start = 0;
+    this.count = 0;
+  }
+}
+
+export enum ProgressState {
+  /** Unknown match: one Append at a time, waiting for each answer (or a heartbeat response). */
+  Probe = 'probe',
+  /** Match known: stream Appends optimistically, up to the inflight window. */
+  Replicate = 'replicate',
+  /** Sending a snapshot; no Appends until it is acknowledged or fails. */
+  Snapshot = 'snapshot',
+}
+
+/**
+ * The leader's view of one peer. Invariant: match < next. In Replicate, next - 1 is the last
+ * index sent; in Probe, next is the index being probed.
+ */
+export class Progress {
+  match: LogIndex = logIndex(0);
+  next: LogIndex;
+  state = ProgressState.Probe;
+  /** Probe: an Append was sent and no answer came yet. */
+  probeSent = false;
+  /** Snapshot: index of the snapshot being sent. */
+  pendingSnapshot: LogIndex = logIndex(0);
+  /** Snapshot: leader ticks since it was sent (a lost snapshot is re-sent after a timeout). */
+  snapshotTicks = 0;
+  /** Heard from since the last CheckQuorum round. */
+  recentActive = false;
+  readonly inflights: Inflights;
+
+  constructor(
+    next: LogIndex,
+    maxInflight: number,
+    readonly isLearner: boolean,
+  ) {
+    this.next = next;
+    this.inflights = new Inflights(maxInflight);
+  }
+
+  private resetState(state: ProgressState): void {
+    this.probeSent = false;
+    this.pendingSnapshot = logIndex(0);
+    this.snapshotTicks = 0;
+    this.state = state;
+    this.inflights.reset();
+  }
+
+  becomeProbe(): void {
+    if (this.state === ProgressState.Snapshot) {
+      const pending = this.pendingSnapshot;
+      this.resetState(ProgressState.Probe);
+      this.next = logIndex(Math.max(this.match + 1, pending + 1));
+    } else {
+      this.resetState(ProgressState.Probe);
+      this.next = logIndex(this.match + 1);
+    }
+  }
+
+  becomeReplicate(): void {
+    this.resetState(ProgressState.Replicate);
+    this.next = logIndex(this.match + 1);
+  }
+
+  becomeSnapshot(index: LogIndex): void {
+    this.resetState(ProgressState.Snapshot);
+    this.pendingSnapshot = index;
+  }
+
+  /** Records an Append of entries ending at `last` (or an empty probe). */
+  sentEntries(count: number, last: LogIndex): void {
+    if (this.state === ProgressState.Replicate) {
+      if (count > 0) {
+        this.next = logIndex(last + 1);
+        this.inflights.add(last);
+      }
+    } else if (this.state === ProgressState.Probe) {
+      this.probeSent = true;
+    }
+  }
+
+  /** The follower acknowledged `index`; false when the answer is stale. */
+  maybeUpdate(index: LogIndex): boolean {
+    let updated = false;
+    if (this.match < index) {
+      this.match = index;
+      updated = true;
+      this.probeSent = false;
+    }
+    this.next = logIndex(Math.max(this.next, index + 1));
+    return updated;
+  }
+
+  /**
+   * The follower rejected the Append after `rejected`, suggesting `hint`. Returns false when
+   * the rejection is stale (an answer to an older Append).
+   */
+  maybeDecrTo(rejected: LogIndex, hint: LogIndex): boolean {
+    if (this.state === ProgressState.Replicate) {
+      if (rejected <= this.match) return false;
+      this.next = logIndex(this.match + 1);
+      return true;
+    }
+    if (this.next - 1 !== rejected) return false;
+    this.next = logIndex(Math.max(Math.min(rejected, hint + 1), this.match + 1, 1));
+    this.probeSent = false;
+    return true;
+  }
+
+  /** No Append may be sent now. */
+  isPaused(): boolean {
+    switch (this.state) {
+      case ProgressState.Probe:
+        return this.probeSent;
+      case ProgressState.Replicate:
+        return this.inflights.full();
+      case ProgressState.Snapshot:
+        return true;
+    }
+  }
+}
+
+/** The membership in force and each member's progress, plus vote tallies. */
+export class ProgressTracker {
+  voters = new Set<NodeId>();
+  learners = new Set<NodeId>();
+  progress = new Map<NodeId, Progress>();
+  votes = new Map<NodeId, boolean>();
+
+  constructor(readonly maxInflight: number) {}
+
+  confState(): ConfState {
+    const sorted = (ids: Set<NodeId>) => [...ids].sort((a, b) => a - b);
+    return { voters: sorted(this.voters), learners: sorted(this.learners) };
+  }
+
+  /** Switches to `state`, keeping the progress of members that stay. */
+  applyConfState(state: ConfState, lastIndex: LogIndex): void {
+    this.voters = new Set(state.voters);
+    this.learners = new Set(state.learners);
+    const members = new Set([...state.voters, ...state.learners]);
+    for (const id of [...this.progress.keys()]) if (!members.has(id)) this.progress.delete(id);
+    for (const id of members) {
+      const learner = this.learners.has(id);
+      const existing = this.progress.get(id);
+      if (existing && existing.isLearner === learner) continue;
+      const progress = new Progress(logIndex(lastIndex + 1), this.maxInflight, learner);
+      if (existing) {
+        progress.match = existing.match;
+        progress.next = existing.next;
+        progress.state = existing.state;
+        progress.recentActive = existing.recentActive;
+      } else {
+        // A new member counts as active so CheckQuorum does not depose a leader right away.
+        progress.recentActive = true;
+      }
+      this.progress.set(id, progress);
+    }
+  }
+
+  isVoter(id: NodeId): boolean {
+    return this.voters.has(id);
+  }
+
+  quorum(): number {
+    return Math.floor(this.voters.size / 2) + 1;
+  }
+
+  /** The largest index stored on a quorum of voters (§5.3). */
+  committedIndex(): LogIndex {
+    if (this.voters.size === 0) return logIndex(0);
+    const matches = [...this.voters].map((id) => this.progress.get(id)?.match ?? 0).sort((a, b) => b - a);
+    return logIndex(matches[this.quorum() - 1]!);
+  }
+
+  resetVotes(): void {
+    this.votes.clear();
+  }
+
+  recordVote(id: NodeId, granted: boolean): void {
+    if (!this.votes.has(id)) this.votes.set(id, granted);
+  }
+
+  /** 'won' with a quorum of grants, 'lost' once a quorum is impossible, else 'pending'. */
+  tallyVotes(): 'won' | 'lost' | 'pending' {
+    let granted = 0;
+    let rejected = 0;
+    for (const id of this.voters) {
+      const vote = this.votes.get(id);
+      if (vote === true) granted++;
+      if (vote === false) rejected++;
+    }
+    if (granted >= this.quorum()) return 'won';
+    if (rejected > this.voters.size - this.quorum()) return 'lost';
+    return 'pending';
+  }
+
+  /** A quorum of voters was heard from recently (the leader counts itself). */
+  quorumActive(self: NodeId): boolean {
+    let active = 0;
+    for (const id of this.voters) if (id === self || this.progress.get(id)?.recentActive) active++;
+    return active >= this.quorum();
+  }
+}

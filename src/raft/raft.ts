@@ -1,0 +1,837 @@
+import { assert } from '../lib/assert.js';
+import type { LogIndex, NodeId, Term } from '../lib/ids.js';
+import { logIndex, term as toTerm } from '../lib/ids.js';
+import type { Prng } from '../lib/prng.js';
+import { applyConfChange, type ConfChange, decodeConfChange, validateConfChange } from './conf-change.js';
+import { ProposalDroppedError } from './errors.js';
+import { RaftLog } from './log.js';
+import { type Progress, ProgressState, ProgressTracker } from './progress.js';
+import { ReadOnlyQueue } from './read-only.js';
+import type { RaftStorage } from './storage.js';
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  entryBytes,
+  type HardState,
+  type Message,
+  MessageType,
+  message,
+  NO_NODE,
+  type ReadState,
+  type Snapshot,
+  StateRole,
+} from './types.js';
+
+/** Options of one Raft node. Tick counts are in calls to `tick()`; the host picks the tick length. */
+export interface RaftOptions {
+  id: NodeId;
+  storage: RaftStorage;
+  /** Randomises election timeouts; seeded so a simulation replays exactly. */
+  prng: Prng;
+  /** A follower campaigns after a random timeout in [electionTicks, 2 * electionTicks). Default 10. */
+  electionTicks?: number;
+  /** A leader sends heartbeats every this many ticks; must be < electionTicks. Default 1. */
+  heartbeatTicks?: number;
+  /** Last applied index when restarting (entries up to it are not handed out again). */
+  applied?: LogIndex;
+  /** Bytes of entries per Append message. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Appends in flight per follower in Replicate state (pipelining depth). Default 256. */
+  maxInflightMessages?: number;
+  /** Bytes of proposed but uncommitted entries a leader accepts before dropping proposals. Default 64 MiB. */
+  maxUncommittedBytes?: number;
+  /** Bytes of committed entries handed out per Ready. Default 64 MiB. */
+  maxCommittedBytesPerReady?: number;
+  /** Pending ReadIndex requests a leader holds. Default 4096. */
+  maxPendingReads?: number;
+  /** Campaign in two phases so a rejoining node cannot depose a healthy leader (thesis §9.6). Default true. */
+  preVote?: boolean;
+  /** A leader steps down when it has not heard from a quorum for an election timeout. Default true. */
+  checkQuorum?: boolean;
+}
+
+type StepFunction = (raft: Raft, m: Message) => void;
+type TickFunction = (raft: Raft) => void;
+
+const CAMPAIGN_TRANSFER = new Uint8Array([0x74]); // 't': a transfer-forced vote ignores leases
+
+/**
+ * The Raft state machine of one node. Pure: time is `tick()`, randomness is the injected
+ * Prng, I/O is the host's (see RawNode). Role behaviour dispatches through `stepRole` and
+ * `tickRole`, set on every role change.
+ */
+export class Raft {
+  readonly id: NodeId;
+  term: Term;
+  vote: NodeId;
+  leader: NodeId = NO_NODE;
+  role = StateRole.Follower;
+  readonly log: RaftLog;
+  readonly tracker: ProgressTracker;
+  /** Outbound messages, handed to the host by the next Ready. */
+  messages: Message[] = [];
+  readStates: ReadState[] = [];
+
+  private stepRole: StepFunction = stepFollower;
+  private tickRole: TickFunction = tickElection;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  private randomizedElectionTicks = 0;
+  /** Ticks since the last election timeout reset (follower: since hearing from a leader). */
+  electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  private readonly prng: Prng;
+  readonly maxMessageBytes: number;
+  readonly maxUncommittedBytes: number;
+  /** Transfer target while a leadership transfer runs; proposals are refused meanwhile. */
+  leadTransferee: NodeId = NO_NODE;
+  /** Index of the latest membership change (or this term's no-op); no new change before it is applied. */
+  pendingConfIndex: LogIndex = logIndex(0);
+  uncommittedBytes = 0;
+  readonly readOnly: ReadOnlyQueue;
+  /** Reads that arrived before this leader committed an entry of its term. */
+  private pendingReads: Message[] = [];
+
+  constructor(options: RaftOptions) {
+    this.id = options.id;
+    assert(this.id > 0, 'node id must be positive');
+    this.electionTicks = options.electionTicks ?? 10;
+    this.heartbeatTicks = options.heartbeatTicks ?? 1;
+    assert(
+      this.heartbeatTicks > 0 && this.heartbeatTicks < this.electionTicks,
+      'need 0 < heartbeatTicks < electionTicks',
+    );
+    this.prng = options.prng;
+    this.preVote = options.preVote ?? true;
+    this.checkQuorum = options.checkQuorum ?? true;
+    this.maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+    this.maxUncommittedBytes = options.maxUncommittedBytes ?? 64 * 1024 * 1024;
+    this.readOnly = new ReadOnlyQueue(options.maxPendingReads ?? 4096);
+    this.tracker = new ProgressTracker(options.maxInflightMessages ?? 256);
+    this.log = new RaftLog(options.storage, options.applied);
+
+    const { hardState, confState } = options.storage.initialState();
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    if (hardState.commit > 0) this.log.commitTo(logIndex(Math.min(hardState.commit, this.log.lastIndex())));
+    assert(
+      this.log.applied <= this.log.committed,
+      `applied ${this.log.applied} > committed ${this.log.committed}`,
+    );
+    this.tracker.applyConfState(confState, this.log.lastIndex());
+    this.becomeFollower(this.term, NO_NODE);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  /** May campaign: a voter of the current membership. */
+  promotable(): boolean {
+    return this.tracker.isVoter(this.id);
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  private send(m: Message): void {
+    m.from = this.id;
+    const electionType =
+      m.type === MessageType.Vote ||
+      m.type === MessageType.VoteResponse ||
+      m.type === MessageType.PreVote ||
+      m.type === MessageType.PreVoteResponse;
+    if (electionType) {
+      assert(m.term !== 0, `${m.type} must carry a term`);
+    } else if (m.type !== MessageType.Propose && m.type !== MessageType.ReadIndex) {
+      // Forwarded ReadIndex requests travel as local messages (term 0).
+      m.term = this.term;
+    }
+    this.messages.push(m);
+  }
+
+  /** Sends an Append (or a snapshot) to `to` if flow control allows; true when something was sent. */
+  sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+    const pr = this.tracker.progress.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = logIndex(pr.next - 1);
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined || pr.next < this.log.firstIndex()) return this.sendSnapshot(to, pr);
+    const entries = this.log.entriesFrom(pr.next, this.maxMessageBytes);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send(
+      message({
+        type: MessageType.Append,
+        to,
+        index: prevIndex,
+        logTerm: prevTerm,
+        entries,
+        commit: this.log.committed,
+      }),
+    );
+    pr.sentEntries(entries.length, logIndex(prevIndex + entries.length));
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    // A peer we have not heard from may be down; do not ship an image into the void.
+    if (!pr.recentActive) return false;
+    const snapshot = this.log.snapshot();
+    assert(snapshot.metadata.index > 0, 'need a snapshot but none exists');
+    this.send(message({ type: MessageType.Snapshot, to, snapshot }));
+    pr.becomeSnapshot(snapshot.metadata.index);
+    return true;
+  }
+
+  private sendHeartbeat(to: NodeId, context?: Uint8Array): void {
+    // Never tell a follower to commit beyond what it is known to store.
+    const commit = logIndex(Math.min(this.tracker.progress.get(to)!.match, this.log.committed));
+    this.send(message({ type: MessageType.Heartbeat, to, commit, ...(context ? { context } : {}) }));
+  }
+
+  private forEachPeer(fn: (id: NodeId, pr: Progress) => void): void {
+    for (const [id, pr] of this.tracker.progress) if (id !== this.id) fn(id, pr);
+  }
+
+  broadcastAppend(): void {
+    this.forEachPeer((id) => this.sendAppend(id));
+  }
+
+  broadcastHeartbeat(): void {
+    const context = this.readOnly.lastContext();
+    this.forEachPeer((id) => this.sendHeartbeat(id, context));
+  }
+
+  // ---- role changes ------------------------------------------------------------------------
+
+  private reset(newTerm: Term): void {
+    if (this.term !== newTerm) {
+      this.term = newTerm;
+      this.vote = NO_NODE;
+    }
+    this.leader = NO_NODE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTicks = this.electionTicks + this.prng.int(0, this.electionTicks - 1);
+    this.leadTransferee = NO_NODE;
+    this.tracker.resetVotes();
+    const last = this.log.lastIndex();
+    for (const [id, pr] of this.tracker.progress) {
+      pr.becomeProbe();
+      pr.match = logIndex(0);
+      pr.next = logIndex(last + 1);
+      pr.recentActive = false;
+      if (id === this.id) pr.match = last;
+    }
+    this.pendingConfIndex = logIndex(0);
+    this.uncommittedBytes = 0;
+    this.readOnly.clear();
+    this.pendingReads = [];
+  }
+
+  becomeFollower(newTerm: Term, leader: NodeId): void {
+    this.stepRole = stepFollower;
+    this.tickRole = tickElection;
+    this.reset(newTerm);
+    this.leader = leader;
+    this.role = StateRole.Follower;
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== StateRole.Leader, 'a leader cannot become a pre-candidate');
+    // Neither the term nor the vote changes: a pre-vote must not disturb anyone (thesis §9.6).
+    this.stepRole = stepCandidate;
+    this.tickRole = tickElection;
+    this.tracker.resetVotes();
+    this.leader = NO_NODE;
+    this.role = StateRole.PreCandidate;
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== StateRole.Leader, 'a leader cannot become a candidate');
+    this.stepRole = stepCandidate;
+    this.tickRole = tickElection;
+    this.reset(toTerm(this.term + 1));
+    this.vote = this.id;
+    this.role = StateRole.Candidate;
+  }
+
+  becomeLeader(): void {
+    assert(this.role === StateRole.Candidate, 'only a candidate becomes leader');
+    this.stepRole = stepLeader;
+    this.tickRole = tickHeartbeat;
+    this.reset(this.term);
+    this.leader = this.id;
+    this.role = StateRole.Leader;
+    this.tracker.progress.get(this.id)?.becomeReplicate();
+    for (const [, pr] of this.tracker.progress) pr.recentActive = true;
+    // The no-op lets this leader commit (and so learn the commit index of) its predecessors'
+    // entries (§5.4.2). No membership change is accepted before it is applied: a leader must
+    // commit an entry of its own term before changing membership (thesis §4.1, 2015 erratum).
+    this.appendEntries([
+      { index: logIndex(0), term: this.term, type: EntryType.Noop, data: new Uint8Array(0) },
+    ]);
+    this.pendingConfIndex = this.log.lastIndex();
+  }
+
+  // ---- elections ---------------------------------------------------------------------------
+
+  private hasUnappliedConfChanges(): boolean {
+    if (this.log.applied >= this.log.committed) return false;
+    const lo = logIndex(Math.max(this.log.applied + 1, this.log.firstIndex()));
+    let index = lo;
+    while (index <= this.log.committed) {
+      const batch = this.log.slice(index, logIndex(this.log.committed + 1), 8 * 1024 * 1024);
+      if (batch.some((e) => e.type === EntryType.ConfChange)) return true;
+      index = logIndex(index + batch.length);
+    }
+    return false;
+  }
+
+  hup(transfer: boolean): void {
+    if (this.role === StateRole.Leader) return;
+    if (!this.promotable()) return;
+    // A committed membership change not yet applied may change who votes; wait for it.
+    if (this.hasUnappliedConfChanges()) return;
+    if (this.preVote && !transfer) this.campaign('pre-election', false);
+    else this.campaign('election', transfer);
+  }
+
+  campaign(kind: 'pre-election' | 'election', transfer: boolean): void {
+    let voteTerm: Term;
+    let voteType: MessageType;
+    if (kind === 'pre-election') {
+      this.becomePreCandidate();
+      voteType = MessageType.PreVote;
+      voteTerm = toTerm(this.term + 1); // the term we would campaign for
+    } else {
+      this.becomeCandidate();
+      voteType = MessageType.Vote;
+      voteTerm = this.term;
+    }
+    this.tracker.recordVote(this.id, true);
+    if (this.tracker.tallyVotes() === 'won') {
+      // Single voter: won outright.
+      if (kind === 'pre-election') this.campaign('election', transfer);
+      else this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const id of this.tracker.voters) {
+      if (id === this.id) continue;
+      this.send(
+        message({
+          type: voteType,
+          to: id,
+          term: voteTerm,
+          index: lastIndex,
+          logTerm: lastTerm,
+          ...(transfer ? { context: CAMPAIGN_TRANSFER } : {}),
+        }),
+      );
+    }
+  }
+
+  /** Candidate side: count a (pre-)vote response; returns the outcome so far. */
+  recordVoteResponse(m: Message): 'won' | 'lost' | 'pending' {
+    this.tracker.recordVote(m.from, !m.reject);
+    return this.tracker.tallyVotes();
+  }
+
+  // ---- the step entry point ----------------------------------------------------------------
+
+  step(m: Message): void {
+    if (m.term === 0) {
+      // local message
+    } else if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        const forced = m.context !== undefined && m.context[0] === CAMPAIGN_TRANSFER[0];
+        const inLease =
+          this.checkQuorum && this.leader !== NO_NODE && this.electionElapsed < this.electionTicks;
+        // Within a lease from a live leader, ignore disruptive candidates (thesis §4.2.3).
+        if (!forced && inLease) return;
+      }
+      if (m.type === MessageType.PreVote) {
+        // A pre-vote never changes our term.
+      } else if (m.type === MessageType.PreVoteResponse && !m.reject) {
+        // Granted pre-votes carry the future term; the real election will raise it.
+      } else if (
+        m.type === MessageType.Append ||
+        m.type === MessageType.Heartbeat ||
+        m.type === MessageType.Snapshot
+      ) {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NO_NODE);
+      }
+    } else if (m.term < this.term) {
+      if (
+        (this.checkQuorum || this.preVote) &&
+        (m.type === MessageType.Heartbeat || m.type === MessageType.Append)
+      ) {
+        // A stale leader (e.g. cut off, then healed) learns the new term from this answer;
+        // without it, a node whose pre-votes are ignored could never rejoin.
+        this.send(message({ type: MessageType.AppendResponse, to: m.from }));
+      } else if (m.type === MessageType.PreVote) {
+        this.send(message({ type: MessageType.PreVoteResponse, to: m.from, term: this.term, reject: true }));
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case MessageType.Hup:
+        this.hup(false);
+        return;
+      case MessageType.Vote:
+      case MessageType.PreVote: {
+        const canVote =
+          this.vote === m.from ||
+          (this.vote === NO_NODE && this.leader === NO_NODE) ||
+          (m.type === MessageType.PreVote && m.term > this.term);
+        const responseType =
+          m.type === MessageType.Vote ? MessageType.VoteResponse : MessageType.PreVoteResponse;
+        if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+          // Answer with the candidate's term: for a pre-vote our own term may be lower.
+          this.send(message({ type: responseType, to: m.from, term: m.term }));
+          if (m.type === MessageType.Vote) {
+            this.electionElapsed = 0;
+            this.vote = m.from;
+          }
+        } else {
+          this.send(message({ type: responseType, to: m.from, term: this.term, reject: true }));
+        }
+        return;
+      }
+      default:
+        this.stepRole(this, m);
+    }
+  }
+
+  tick(): void {
+    this.tickRole(this);
+  }
+
+  /** Leader tick: heartbeats, and once per election timeout the quorum check and transfer timeout. */
+  tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) this.step(message({ type: MessageType.CheckQuorum }));
+      // A transfer that did not finish within an election timeout is abandoned.
+      if (this.role === StateRole.Leader) this.leadTransferee = NO_NODE;
+    }
+    if (this.role !== StateRole.Leader) return;
+    if (this.heartbeatElapsed >= this.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.step(message({ type: MessageType.Beat }));
+    }
+    for (const [id, pr] of this.tracker.progress) {
+      if (id === this.id || pr.state !== ProgressState.Snapshot) continue;
+      // A snapshot lost on the way (no answer within two election timeouts) is sent again.
+      if (++pr.snapshotTicks >= 2 * this.electionTicks) pr.becomeProbe();
+    }
+  }
+
+  pastElectionTimeout(): boolean {
+    return this.electionElapsed >= this.randomizedElectionTicks;
+  }
+
+  // ---- proposals ---------------------------------------------------------------------------
+
+  /** Leader: appends entries (assigning index and term); returns the last index. */
+  appendEntries(entries: Array<Pick<Entry, 'type' | 'data'> & Partial<Entry>>): LogIndex {
+    let last = this.log.lastIndex();
+    const stamped: Entry[] = entries.map((e) => {
+      last = logIndex(last + 1);
+      return { index: last, term: this.term, type: e.type, data: e.data };
+    });
+    for (const e of stamped) this.uncommittedBytes += entryBytes(e);
+    last = this.log.append(stamped);
+    // The leader counts its own (not yet persisted) entries; the host persists them before
+    // sending any message or applying anything of this Ready, so no commit escapes early.
+    this.tracker.progress.get(this.id)?.maybeUpdate(last);
+    this.maybeCommit();
+    return last;
+  }
+
+  maybeCommit(): boolean {
+    return this.log.maybeCommit(this.tracker.committedIndex(), this.term);
+  }
+
+  /** Leader-side checks of a proposal; throws ProposalDroppedError when refused. */
+  checkProposal(entries: readonly Pick<Entry, 'type' | 'data'>[]): void {
+    const refuse = (why: string) => {
+      throw new ProposalDroppedError(why, this.leader);
+    };
+    if (this.role !== StateRole.Leader) refuse(`node ${this.id} is not the leader`);
+    if (!this.tracker.progress.has(this.id)) refuse(`node ${this.id} was removed from the group`);
+    if (this.leadTransferee !== NO_NODE) refuse(`leadership is moving to node ${this.leadTransferee}`);
+    let bytes = 0;
+    for (const e of entries) bytes += entryBytes(e as Entry);
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.maxUncommittedBytes)
+      refuse(`uncommitted backlog full (${this.uncommittedBytes} bytes)`);
+    let state: ConfState = this.tracker.confState();
+    for (const e of entries) {
+      if (e.type !== EntryType.ConfChange) continue;
+      if (this.pendingConfIndex > this.log.applied)
+        refuse(`membership change at ${this.pendingConfIndex} not yet applied (applied ${this.log.applied})`);
+      const change = decodeConfChange(e.data);
+      const invalid = validateConfChange(state, change);
+      if (invalid) refuse(invalid);
+      state = applyConfChange(state, change);
+    }
+  }
+
+  // ---- membership --------------------------------------------------------------------------
+
+  /**
+   * Applies a committed membership change (called by RawNode when the host has applied the
+   * entry). Returns the new membership.
+   */
+  applyConfChange(change: ConfChange): ConfState {
+    const next = applyConfChange(this.tracker.confState(), change);
+    this.switchToConfState(next);
+    return next;
+  }
+
+  switchToConfState(state: ConfState): void {
+    this.tracker.applyConfState(state, this.log.lastIndex());
+    if (this.role !== StateRole.Leader) return;
+    if (!this.tracker.isVoter(this.id)) {
+      // Removed or demoted: stop leading; the remaining voters elect among themselves.
+      this.becomeFollower(this.term, NO_NODE);
+      return;
+    }
+    const self = this.tracker.progress.get(this.id)!;
+    self.match = this.log.lastIndex();
+    if (this.leadTransferee !== NO_NODE && !this.tracker.isVoter(this.leadTransferee))
+      this.leadTransferee = NO_NODE;
+    // The quorum changed: something may be committed now; new members need the log.
+    if (this.maybeCommit()) this.broadcastAppend();
+    else
+      this.forEachPeer((id, pr) => pr.state === ProgressState.Probe && !pr.probeSent && this.sendAppend(id));
+  }
+
+  // ---- follower handlers -------------------------------------------------------------------
+
+  handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: this.log.committed }));
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: lastNew }));
+      return;
+    }
+    // Reject, and suggest the last index whose term is <= the leader's term there, so the
+    // leader skips a whole conflicting term per round trip instead of one entry.
+    const hint = this.log.findConflictByTerm(logIndex(Math.min(m.index, this.log.lastIndex())), m.logTerm);
+    this.send(
+      message({
+        type: MessageType.AppendResponse,
+        to: m.from,
+        index: m.index,
+        reject: true,
+        rejectHint: hint.index,
+        logTerm: hint.term,
+      }),
+    );
+  }
+
+  handleHeartbeat(m: Message): void {
+    if (m.commit <= this.log.lastIndex()) this.log.commitTo(m.commit);
+    this.send(
+      message({
+        type: MessageType.HeartbeatResponse,
+        to: m.from,
+        ...(m.context ? { context: m.context } : {}),
+      }),
+    );
+  }
+
+  handleSnapshot(m: Message): void {
+    const snapshot = m.snapshot!;
+    if (this.restore(snapshot)) {
+      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: this.log.lastIndex() }));
+    } else {
+      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: this.log.committed }));
+    }
+  }
+
+  /** Installs `snapshot` unless our log already covers it; true when installed. */
+  restore(snapshot: Snapshot): boolean {
+    const { index, term: snapTerm } = snapshot.metadata;
+    if (index <= this.log.committed) return false;
+    if (this.role !== StateRole.Follower) {
+      // Only a follower installs snapshots (a leader's would be a bug).
+      this.becomeFollower(toTerm(this.term + 1), NO_NODE);
+      return false;
+    }
+    if (this.log.matchTerm(index, snapTerm)) {
+      // We hold the entry the snapshot ends at: just learn that it is committed.
+      this.log.commitTo(index);
+      return false;
+    }
+    this.log.restore(snapshot);
+    this.tracker.applyConfState(snapshot.metadata.confState, this.log.lastIndex());
+    return true;
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  /** Leader: answers the read `m` (ours or forwarded) with `index`. */
+  private respondToRead(m: Message, index: LogIndex): void {
+    const context = m.context ?? new Uint8Array(0);
+    if (m.from === NO_NODE || m.from === this.id) {
+      this.readStates.push({ index, requestContext: context });
+    } else {
+      this.send(message({ type: MessageType.ReadIndexResponse, to: m.from, index, context }));
+    }
+  }
+
+  handleLeaderRead(m: Message): void {
+    if (this.tracker.voters.size === 1) {
+      this.respondToRead(m, this.log.committed);
+      return;
+    }
+    if (!this.committedEntryInCurrentTerm()) {
+      // Our commit index may lag the true one until this term's no-op commits (thesis §6.4 step 1).
+      if (this.pendingReads.length < this.readOnly.maxPending) this.pendingReads.push(m);
+      return;
+    }
+    if (!this.readOnly.add(this.log.committed, m)) return; // full: the client times out and retries
+    this.readOnly.recordAck(this.id, m.context ?? new Uint8Array(0));
+    const context = m.context ?? new Uint8Array(0);
+    this.forEachPeer((id) => this.sendHeartbeat(id, context));
+  }
+
+  releasePendingReads(): void {
+    if (this.pendingReads.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    for (const m of reads) this.handleLeaderRead(m);
+  }
+
+  // ---- leadership transfer -----------------------------------------------------------------
+
+  sendTimeoutNow(to: NodeId): void {
+    this.send(message({ type: MessageType.TimeoutNow, to }));
+  }
+}
+
+// ---- role step functions -------------------------------------------------------------------
+
+function stepLeader(r: Raft, m: Message): void {
+  switch (m.type) {
+    case MessageType.Beat:
+      r.broadcastHeartbeat();
+      return;
+    case MessageType.CheckQuorum:
+      if (!r.tracker.quorumActive(r.id)) {
+        r.becomeFollower(r.term, NO_NODE);
+        return;
+      }
+      for (const [id, pr] of r.tracker.progress) if (id !== r.id) pr.recentActive = false;
+      return;
+    case MessageType.Propose:
+      r.checkProposal(m.entries);
+      r.appendEntries(m.entries);
+      for (const e of m.entries) if (e.type === EntryType.ConfChange) r.pendingConfIndex = r.log.lastIndex();
+      r.broadcastAppend();
+      return;
+    case MessageType.ReadIndex:
+      r.handleLeaderRead(m);
+      return;
+  }
+
+  const pr = r.tracker.progress.get(m.from);
+  if (!pr) return; // not (or no longer) a member
+  switch (m.type) {
+    case MessageType.AppendResponse: {
+      pr.recentActive = true;
+      if (m.reject) {
+        let hint = m.rejectHint;
+        if (m.logTerm > 0) {
+          // Skip to the last entry of ours in a term <= the follower's conflicting term.
+          hint = r.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+        }
+        if (pr.maybeDecrTo(m.index, hint)) {
+          if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+          r.sendAppend(m.from);
+        }
+        return;
+      }
+      const wasPaused = pr.isPaused();
+      if (!pr.maybeUpdate(m.index)) {
+        if (wasPaused && pr.state === ProgressState.Probe) r.sendAppend(m.from);
+        return;
+      }
+      if (pr.state === ProgressState.Probe) {
+        pr.becomeReplicate();
+      } else if (pr.state === ProgressState.Snapshot && pr.match >= pr.pendingSnapshot) {
+        pr.becomeProbe();
+        pr.becomeReplicate();
+      } else if (pr.state === ProgressState.Replicate) {
+        pr.inflights.freeLE(m.index);
+      }
+      if (r.maybeCommit()) {
+        r.releasePendingReads();
+        r.broadcastAppend();
+      } else if (wasPaused) {
+        // The follower was waiting on this answer; it may still lack the commit index.
+        r.sendAppend(m.from);
+      }
+      // Pipelining: keep the window full.
+      while (r.sendAppend(m.from, false)) {}
+      if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) r.sendTimeoutNow(m.from);
+      return;
+    }
+    case MessageType.HeartbeatResponse: {
+      pr.recentActive = true;
+      pr.probeSent = false;
+      if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+      if (!m.context || r.tracker.voters.size === 1) return;
+      const acks = r.readOnly.recordAck(m.from, m.context);
+      if (!acks) return;
+      let voterAcks = 0;
+      for (const id of acks) if (r.tracker.isVoter(id)) voterAcks++;
+      if (voterAcks < r.tracker.quorum()) return;
+      for (const read of r.readOnly.advance(m.context)) {
+        const request = read.request;
+        const context = request.context ?? new Uint8Array(0);
+        if (request.from === NO_NODE || request.from === r.id) {
+          r.readStates.push({ index: read.index, requestContext: context });
+        } else {
+          r.messages.push(
+            message({
+              type: MessageType.ReadIndexResponse,
+              from: r.id,
+              to: request.from,
+              term: r.term,
+              index: read.index,
+              context,
+            }),
+          );
+        }
+      }
+      return;
+    }
+    case MessageType.SnapshotStatus:
+      if (pr.state !== ProgressState.Snapshot) return;
+      if (m.reject) pr.pendingSnapshot = logIndex(0);
+      pr.becomeProbe();
+      // Wait for a heartbeat response before probing again.
+      pr.probeSent = true;
+      return;
+    case MessageType.Unreachable:
+      if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+      return;
+    case MessageType.TransferLeader: {
+      if (pr.isLearner) return;
+      const target = m.from;
+      if (r.leadTransferee === target) return;
+      if (target === r.id) return;
+      r.leadTransferee = target;
+      r.electionElapsed = 0; // the transfer must finish within an election timeout
+      if (pr.match === r.log.lastIndex()) r.sendTimeoutNow(target);
+      else r.sendAppend(target);
+      return;
+    }
+  }
+}
+
+function stepCandidate(r: Raft, m: Message): void {
+  const myResponse =
+    r.role === StateRole.PreCandidate ? MessageType.PreVoteResponse : MessageType.VoteResponse;
+  switch (m.type) {
+    case MessageType.Propose:
+      throw new ProposalDroppedError(`node ${r.id} is campaigning; no leader yet`, NO_NODE);
+    case MessageType.Append:
+      r.becomeFollower(m.term, m.from);
+      r.handleAppend(m);
+      return;
+    case MessageType.Heartbeat:
+      r.becomeFollower(m.term, m.from);
+      r.handleHeartbeat(m);
+      return;
+    case MessageType.Snapshot:
+      r.becomeFollower(m.term, m.from);
+      r.handleSnapshot(m);
+      return;
+    case myResponse: {
+      const outcome = r.recordVoteResponse(m);
+      if (outcome === 'won') {
+        if (r.role === StateRole.PreCandidate) {
+          r.campaign('election', false);
+        } else {
+          r.becomeLeader();
+          r.broadcastAppend();
+        }
+      } else if (outcome === 'lost') {
+        r.becomeFollower(r.term, NO_NODE);
+      }
+      return;
+    }
+  }
+}
+
+function stepFollower(r: Raft, m: Message): void {
+  switch (m.type) {
+    case MessageType.Propose:
+      throw new ProposalDroppedError(
+        r.leader === NO_NODE ? `node ${r.id} knows no leader` : `node ${r.id} is not the leader`,
+        r.leader,
+      );
+    case MessageType.Append:
+      r.electionElapsed = 0;
+      r.leader = m.from;
+      r.handleAppend(m);
+      return;
+    case MessageType.Heartbeat:
+      r.electionElapsed = 0;
+      r.leader = m.from;
+      r.handleHeartbeat(m);
+      return;
+    case MessageType.Snapshot:
+      r.electionElapsed = 0;
+      r.leader = m.from;
+      r.handleSnapshot(m);
+      return;
+    case MessageType.TransferLeader:
+      if (r.leader === NO_NODE) return;
+      r.messages.push({ ...m, to: r.leader });
+      return;
+    case MessageType.TimeoutNow:
+      // The leader chose us: campaign at once, skipping pre-vote and leases (thesis §3.10).
+      r.hup(true);
+      return;
+    case MessageType.ReadIndex:
+      if (r.leader === NO_NODE) return; // dropped: the client retries
+      r.messages.push({ ...m, to: r.leader, term: 0 as Term });
+      return;
+    case MessageType.ReadIndexResponse:
+      r.readStates.push({ index: m.index, requestContext: m.context ?? new Uint8Array(0) });
+      return;
+  }
+}
+
+function tickElection(r: Raft): void {
+  r.electionElapsed++;
+  if (r.promotable() && r.pastElectionTimeout()) {
+    r.electionElapsed = 0;
+    r.step(message({ type: MessageType.Hup }));
+  }
+}
+
+function tickHeartbeat(r: Raft): void {
+  r.tickLeader();
+}

@@ -1,0 +1,275 @@
+import { assert } from '../lib/assert.js';
+import type { LogIndex, NodeId, Term } from '../lib/ids.js';
+import { logIndex } from '../lib/ids.js';
+import { type ConfChange, decodeConfChange, encodeConfChange } from './conf-change.js';
+import { ProposalDroppedError } from './errors.js';
+import type { ProgressState } from './progress.js';
+import { Raft, type RaftOptions } from './raft.js';
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  entryBytes,
+  type HardState,
+  hardStateEqual,
+  isLocalMessage,
+  isResponseMessage,
+  type Message,
+  MessageType,
+  message,
+  NO_NODE,
+  type ReadState,
+  type Snapshot,
+  type SoftState,
+  StateRole,
+} from './types.js';
+
+/**
+ * Everything the host must do after the core changed state. Process one Ready fully, in this
+ * order, then call `advance()`:
+ *
+ * 1. Persist, durably (fsync) and atomically enough that a crash leaves a prefix:
+ *    `snapshot` (if any) first, then `entries` (replacing any stored entries at or after
+ *    `entries[0].index`), then `hardState`. Skipping this is what loses acknowledged data.
+ * 2. Send `messages`, only after step 1 is durable: a vote or an append acknowledgement
+ *    promises that the term, vote and entries are on disk (DESIGN decision 5).
+ * 3. Apply `snapshot` (if any) then `committedEntries` to the state machine, in order.
+ *    They may include entries persisted in step 1 of this same Ready.
+ * 4. Call `advance()`. Until then `ready()` must not be called again; `step`, `tick` and
+ *    `propose` may be.
+ */
+export interface Ready {
+  /** Present when role or leader changed since the last Ready. Never persisted. */
+  softState?: SoftState;
+  /** Present when term, vote or commit changed. Persist before sending `messages`. */
+  hardState?: HardState;
+  /** Linearizable-read answers: serve each once `index` is applied. */
+  readStates: ReadState[];
+  /** Entries to persist (step 1). */
+  entries: Entry[];
+  /** A snapshot to persist then apply (a follower that fell behind the leader's log). */
+  snapshot?: Snapshot;
+  /** Committed entries to apply (step 3). */
+  committedEntries: Entry[];
+  /** Messages to send after persisting (step 2). */
+  messages: Message[];
+  /** False when nothing in step 1 needs an fsync (only commit moved). */
+  mustSync: boolean;
+}
+
+export interface RawNodeOptions extends RaftOptions {
+  /** Bytes of committed entries handed out per Ready. Default 64 MiB. */
+  maxCommittedBytesPerReady?: number;
+}
+
+/** What a node reports about itself (for `status`, metrics, the simulator's checkers). */
+export interface Status {
+  id: NodeId;
+  role: StateRole;
+  leader: NodeId;
+  term: Term;
+  vote: NodeId;
+  commit: LogIndex;
+  applied: LogIndex;
+  lastIndex: LogIndex;
+  confState: ConfState;
+  /** Leader only: each peer's replication progress. */
+  progress?: Array<{ id: NodeId; match: LogIndex; next: LogIndex; state: ProgressState; learner: boolean }>;
+  leadTransferee: NodeId;
+}
+
+/**
+ * The thread-unsafe, I/O-free Raft node the host drives: `tick()` on a timer, `step()` for each
+ * received message, `propose*()` for client writes, and the Ready loop for I/O.
+ */
+export class RawNode {
+  readonly raft: Raft;
+  private readonly maxCommittedBytesPerReady: number;
+  private previousSoftState: SoftState;
+  private previousHardState: HardState;
+  /** The Ready handed out and not yet advanced. */
+  private pending: Ready | undefined;
+
+  constructor(options: RawNodeOptions) {
+    this.raft = new Raft(options);
+    this.maxCommittedBytesPerReady = options.maxCommittedBytesPerReady ?? 64 * 1024 * 1024;
+    this.previousSoftState = this.softState();
+    this.previousHardState = this.raft.hardState();
+  }
+
+  get id(): NodeId {
+    return this.raft.id;
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (pre-vote first when enabled). */
+  campaign(): void {
+    this.raft.step(message({ type: MessageType.Hup }));
+  }
+
+  /**
+   * Proposes one application entry (for a partition: a RecordBatch). Returns where it will
+   * live if it commits; throws ProposalDroppedError when this node cannot accept it. The entry
+   * is acknowledged once it appears in `committedEntries` with the same index and term.
+   */
+  propose(data: Uint8Array): { index: LogIndex; term: Term } {
+    return this.proposeEntry(EntryType.Normal, data);
+  }
+
+  /** Proposes a membership change (one voter at a time; see conf-change.ts). */
+  proposeConfChange(change: ConfChange): { index: LogIndex; term: Term } {
+    return this.proposeEntry(EntryType.ConfChange, encodeConfChange(change));
+  }
+
+  private proposeEntry(type: EntryType, data: Uint8Array): { index: LogIndex; term: Term } {
+    const entry = { index: logIndex(0), term: this.raft.term, type, data };
+    this.raft.step(message({ type: MessageType.Propose, from: this.raft.id, entries: [entry] }));
+    const last = this.raft.log.lastIndex();
+    const placed = this.raft.log.term(last);
+    assert(placed === this.raft.term, 'an accepted proposal is the last entry of this term');
+    return { index: last, term: this.raft.term };
+  }
+
+  /** Feeds a message received from a peer. Local message types are refused. */
+  step(m: Message): void {
+    if (isLocalMessage(m.type)) throw new RangeError(`${m.type} is a local message; use the RawNode method`);
+    if (m.type === MessageType.Propose) throw new RangeError('proposals go through propose()');
+    if (
+      !this.raft.tracker.progress.has(m.from) &&
+      isResponseMessage(m.type) &&
+      m.type !== MessageType.ReadIndexResponse
+    ) {
+      // An answer from a node that is not (or no longer) a member is stale.
+      if (this.raft.role === StateRole.Leader) return;
+    }
+    this.raft.step(m);
+  }
+
+  /** Asks the leader to hand leadership to `transferee` (thesis §3.10). */
+  transferLeadership(transferee: NodeId): void {
+    this.raft.step(message({ type: MessageType.TransferLeader, from: transferee, to: this.raft.id }));
+  }
+
+  /** Requests a read index; the answer arrives as a ReadState carrying `context`. */
+  readIndex(context: Uint8Array): void {
+    this.raft.step(message({ type: MessageType.ReadIndex, from: this.raft.id, context }));
+  }
+
+  /** The transport could not reach `peer`: stop streaming to it and probe instead. */
+  reportUnreachable(peer: NodeId): void {
+    this.raft.step(message({ type: MessageType.Unreachable, from: peer }));
+  }
+
+  /** The transport finished (or failed) sending a snapshot to `peer`. */
+  reportSnapshot(peer: NodeId, delivered: boolean): void {
+    this.raft.step(message({ type: MessageType.SnapshotStatus, from: peer, reject: !delivered }));
+  }
+
+  private softState(): SoftState {
+    return { leader: this.raft.leader, role: this.raft.role };
+  }
+
+  hasReady(): boolean {
+    assert(this.pending === undefined, 'hasReady() before advance()');
+    const r = this.raft;
+    const soft = this.softState();
+    if (soft.leader !== this.previousSoftState.leader || soft.role !== this.previousSoftState.role)
+      return true;
+    if (!hardStateEqual(r.hardState(), this.previousHardState)) return true;
+    if (r.log.unstable.snapshot) return true;
+    if (r.messages.length > 0 || r.log.unstable.entries.length > 0 || r.readStates.length > 0) return true;
+    return r.log.hasNextCommittedEntries();
+  }
+
+  /** Collects the pending work; see `Ready` for what to do with it. */
+  ready(): Ready {
+    assert(this.pending === undefined, 'ready() called twice without advance()');
+    const r = this.raft;
+    const soft = this.softState();
+    const hard = r.hardState();
+    const entries = r.log.unstableEntries();
+    const snapshot = r.log.unstable.snapshot;
+    const ready: Ready = {
+      readStates: r.readStates,
+      entries,
+      committedEntries: r.log.nextCommittedEntries(this.maxCommittedBytesPerReady),
+      messages: r.messages,
+      mustSync: false,
+    };
+    if (soft.leader !== this.previousSoftState.leader || soft.role !== this.previousSoftState.role) {
+      ready.softState = soft;
+    }
+    if (!hardStateEqual(hard, this.previousHardState)) ready.hardState = hard;
+    if (snapshot) ready.snapshot = snapshot;
+    ready.mustSync =
+      entries.length > 0 ||
+      snapshot !== undefined ||
+      hard.term !== this.previousHardState.term ||
+      hard.vote !== this.previousHardState.vote;
+    r.messages = [];
+    r.readStates = [];
+    this.pending = ready;
+    return ready;
+  }
+
+  /**
+   * The host persisted, sent and applied the last Ready. Membership changes among its
+   * committed entries take effect now ("apply on commit"; see docs/raft.md).
+   */
+  advance(): void {
+    const ready = this.pending;
+    assert(ready !== undefined, 'advance() without ready()');
+    this.pending = undefined;
+    const r = this.raft;
+    if (ready.softState) this.previousSoftState = ready.softState;
+    if (ready.hardState) this.previousHardState = ready.hardState;
+    if (ready.snapshot) {
+      r.log.stableSnapshotTo(ready.snapshot.metadata.index);
+      r.log.appliedTo(ready.snapshot.metadata.index);
+    }
+    if (ready.entries.length > 0) {
+      const last = ready.entries[ready.entries.length - 1]!;
+      r.log.stableTo(last.index, last.term);
+    }
+    let appliedBytes = 0;
+    for (const entry of ready.committedEntries) {
+      appliedBytes += entryBytes(entry);
+      if (entry.type === EntryType.ConfChange) r.applyConfChange(decodeConfChange(entry.data));
+    }
+    if (ready.committedEntries.length > 0) {
+      r.log.appliedTo(ready.committedEntries[ready.committedEntries.length - 1]!.index);
+      if (r.role === StateRole.Leader) r.uncommittedBytes = Math.max(0, r.uncommittedBytes - appliedBytes);
+    }
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const status: Status = {
+      id: r.id,
+      role: r.role,
+      leader: r.leader,
+      term: r.term,
+      vote: r.vote,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      confState: r.tracker.confState(),
+      leadTransferee: r.leadTransferee,
+    };
+    if (r.role === StateRole.Leader) {
+      status.progress = [...r.tracker.progress].map(([id, pr]) => ({
+        id,
+        match: pr.match,
+        next: pr.next,
+        state: pr.state,
+        learner: pr.isLearner,
+      }));
+    }
+    return status;
+  }
+}
+
+export { NO_NODE, ProposalDroppedError };
