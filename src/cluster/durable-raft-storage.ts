@@ -1,0 +1,300 @@
+/**
+ * The Raft core's `RaftStorage` for one group on a broker: entries live in the group's
+ * `PartitionLog` (one entry = one RecordBatch, see entry-batch.ts); term, vote, commit and the
+ * snapshot metadata live in a small state file in the group's directory.
+ *
+ * Durability (DESIGN decision 5): `append` only reaches the page cache; the host calls
+ * `sync()` (log fsync) and awaits `saveHardState()` (state file fsync) before it sends any
+ * message produced by the same Ready. The state file is replaced atomically: write a temporary
+ * file, fsync it, rename it over the old one, fsync the directory. A crash leaves either the old
+ * or the new file, never a mix; a file that fails its CRC refuses to open.
+ *
+ * State file layout (big-endian): magic "GQRS", version:u8, term:u48, vote:u32, commit:u48,
+ * snapshotIndex:u48, snapshotTerm:u48, voterCount:u16, voter:u32*, learnerCount:u16,
+ * learner:u32*, snapshotDataLength:u32, snapshotData, crc32c:u32 over everything before it.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert } from '../lib/assert.js';
+import { type LogIndex, logIndex, type NodeId, type Term, term as toTerm } from '../lib/ids.js';
+import { crc32c } from '../protocol/crc32c.js';
+import type { RaftStorage } from '../raft/storage.js';
+import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import { batchOffsetSpan, batchToEntry, entryToBatch } from './entry-batch.js';
+
+export const RAFT_STATE_FILE = 'raft-state';
+const STATE_MAGIC = Buffer.from('GQRS', 'latin1');
+const STATE_VERSION = 1;
+
+/** The state file is unreadable or a requested operation cannot be done on this log. */
+export class RaftStorageError extends Error {
+  override name = 'RaftStorageError';
+}
+
+export interface DurableRaftStorageOptions {
+  /** The group's entries. Owned by the storage from now on (closed by `close()`). */
+  log: PartitionLog;
+  /** Directory holding the state file (created if missing). */
+  dir: string;
+  /** Membership of a brand-new group (used only when no state file exists). */
+  initialConfState: ConfState;
+  /** When false, skip fsync (unsafe; for users who relax durability). Default true. */
+  fsync?: boolean;
+}
+
+interface StateImage {
+  hardState: HardState;
+  snapshot: Snapshot;
+}
+
+function encodeState(image: StateImage): Buffer {
+  const { hardState, snapshot } = image;
+  const { voters, learners } = snapshot.metadata.confState;
+  const bytes =
+    4 +
+    1 +
+    6 +
+    4 +
+    6 +
+    6 +
+    6 +
+    2 +
+    4 * voters.length +
+    2 +
+    4 * learners.length +
+    4 +
+    snapshot.data.length +
+    4;
+  const out = Buffer.allocUnsafe(bytes);
+  let at = STATE_MAGIC.copy(out, 0);
+  out[at++] = STATE_VERSION;
+  at = out.writeUIntBE(hardState.term, at, 6);
+  at = out.writeUInt32BE(hardState.vote, at);
+  at = out.writeUIntBE(hardState.commit, at, 6);
+  at = out.writeUIntBE(snapshot.metadata.index, at, 6);
+  at = out.writeUIntBE(snapshot.metadata.term, at, 6);
+  at = out.writeUInt16BE(voters.length, at);
+  for (const id of voters) at = out.writeUInt32BE(id, at);
+  at = out.writeUInt16BE(learners.length, at);
+  for (const id of learners) at = out.writeUInt32BE(id, at);
+  at = out.writeUInt32BE(snapshot.data.length, at);
+  out.set(snapshot.data, at);
+  at += snapshot.data.length;
+  at = out.writeUInt32BE(crc32c(out, 0, at), at);
+  assert(at === bytes, 'state image size');
+  return out;
+}
+
+function decodeState(buf: Buffer, path: string): StateImage {
+  const fail = (why: string): never => {
+    throw new RaftStorageError(`${path}: ${why}`);
+  };
+  if (buf.length < 4 + 1 + 34 + 4 + 4) fail(`file of ${buf.length} bytes is too short`);
+  if (!buf.subarray(0, 4).equals(STATE_MAGIC)) fail('wrong magic (not a goqueue raft state file)');
+  const stored = buf.readUInt32BE(buf.length - 4);
+  if (crc32c(buf, 0, buf.length - 4) !== stored) fail('CRC mismatch (file is corrupt)');
+  if (buf[4] !== STATE_VERSION) fail(`version ${buf[4]} is not supported`);
+  let at = 5;
+  const need = (bytes: number) => {
+    if (at + bytes > buf.length - 4) fail('truncated');
+  };
+  const u48 = () => {
+    need(6);
+    const v = buf.readUIntBE(at, 6);
+    at += 6;
+    return v;
+  };
+  const u32 = () => {
+    need(4);
+    const v = buf.readUInt32BE(at);
+    at += 4;
+    return v;
+  };
+  const u16 = () => {
+    need(2);
+    const v = buf.readUInt16BE(at);
+    at += 2;
+    return v;
+  };
+  const term = u48() as Term;
+  const vote = u32() as NodeId;
+  const commit = u48() as LogIndex;
+  const snapshotIndex = u48() as LogIndex;
+  const snapshotTerm = u48() as Term;
+  const voters = Array.from({ length: u16() }, () => u32() as NodeId);
+  const learners = Array.from({ length: u16() }, () => u32() as NodeId);
+  const dataBytes = u32();
+  need(dataBytes);
+  const data = Uint8Array.prototype.slice.call(buf, at, at + dataBytes);
+  at += dataBytes;
+  if (at !== buf.length - 4) fail('trailing bytes');
+  return {
+    hardState: { term, vote, commit },
+    snapshot: {
+      metadata: { index: snapshotIndex, term: snapshotTerm, confState: { voters, learners } },
+      data,
+    },
+  };
+}
+
+export class DurableRaftStorage implements RaftStorage {
+  readonly log: PartitionLog;
+  private readonly dir: string;
+  private readonly fsync: boolean;
+  private image: StateImage;
+  /** Serialises state file writes (each replaces the whole file). */
+  private writing: Promise<void> = Promise.resolve();
+
+  /** Opens (or creates) the storage; reads the state file synchronously. */
+  constructor(options: DurableRaftStorageOptions) {
+    this.log = options.log;
+    this.dir = options.dir;
+    this.fsync = options.fsync ?? true;
+    mkdirSync(this.dir, { recursive: true });
+    const path = join(this.dir, RAFT_STATE_FILE);
+    let bytes: Buffer | null = null;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    this.image =
+      bytes === null
+        ? {
+            hardState: { term: toTerm(0), vote: 0 as NodeId, commit: logIndex(0) },
+            snapshot: {
+              metadata: { index: logIndex(0), term: toTerm(0), confState: options.initialConfState },
+              data: new Uint8Array(0),
+            },
+          }
+        : decodeState(bytes, path);
+    const snapshotIndex = this.image.snapshot.metadata.index;
+    if (this.log.lastIndex < snapshotIndex)
+      throw new RaftStorageError(
+        `log ends at ${this.log.lastIndex}, before the snapshot at ${snapshotIndex}`,
+      );
+  }
+
+  /** The last saved (or loaded) hard state. */
+  get hardState(): HardState {
+    return this.image.hardState;
+  }
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: this.image.hardState, confState: this.image.snapshot.metadata.confState };
+  }
+
+  firstIndex(): LogIndex {
+    return logIndex(Math.max(this.log.firstIndex, this.image.snapshot.metadata.index + 1));
+  }
+
+  lastIndex(): LogIndex {
+    return logIndex(Math.max(this.log.lastIndex, this.image.snapshot.metadata.index));
+  }
+
+  term(index: LogIndex): Term | undefined {
+    const { metadata } = this.image.snapshot;
+    if (index === metadata.index) return metadata.term;
+    if (index < metadata.index) return undefined;
+    return this.log.termAt(index);
+  }
+
+  entries(lo: LogIndex, hi: LogIndex, maxBytes: number): Entry[] {
+    assert(
+      lo >= this.firstIndex() && hi <= this.lastIndex() + 1 && lo < hi,
+      `entries [${lo}, ${hi}) out of range`,
+    );
+    const batches = this.log.readEntries(lo, logIndex(hi - 1), maxBytes);
+    return batches.map((batch, i) => batchToEntry(batch, logIndex(lo + i)));
+  }
+
+  snapshot(): Snapshot {
+    return this.image.snapshot;
+  }
+
+  /**
+   * Appends entries to the log's page cache, first removing any stored entries at or after
+   * `entries[0].index` (a follower overwriting a deposed leader's suffix). Stamps each batch's
+   * offset and term. Durable only after `sync()`.
+   */
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const first = (entries[0] as Entry).index;
+    assert(first > this.image.snapshot.metadata.index, `append at ${first} overwrites the snapshot`);
+    if (first <= this.log.lastIndex) this.log.truncateAfter(logIndex(first - 1));
+    assert(first === this.log.lastIndex + 1, `append at ${first} leaves a gap after ${this.log.lastIndex}`);
+    let nextOffset = this.log.nextOffset as number;
+    const batches = entries.map((entry) => {
+      const batch = entryToBatch(entry, nextOffset);
+      nextOffset += batchOffsetSpan(batch);
+      return batch;
+    });
+    const result = this.log.append(batches);
+    assert(result.lastIndex === (entries[entries.length - 1] as Entry).index, 'log placed entries elsewhere');
+  }
+
+  /** Makes every appended entry durable. */
+  async sync(): Promise<LogIndex> {
+    return await this.log.sync();
+  }
+
+  /** Replaces the state file with `hardState` (atomic, durable when the promise resolves). */
+  saveHardState(hardState: HardState): Promise<void> {
+    this.image = { ...this.image, hardState };
+    return this.writeState();
+  }
+
+  /**
+   * Records a snapshot received from the leader. Supported when this log still holds the
+   * snapshot's last entry with the same term (entries before it are released); a log that
+   * must restart at an arbitrary index needs a PartitionLog reset operation, which the
+   * storage layer does not offer yet.
+   */
+  async applySnapshot(snapshot: Snapshot): Promise<void> {
+    const { index, term } = snapshot.metadata;
+    if (index <= this.image.snapshot.metadata.index) return;
+    if (this.log.termAt(index) !== term)
+      throw new RaftStorageError(
+        `installing a snapshot at ${index} (term ${term}) needs the log to restart there; PartitionLog has no reset operation`,
+      );
+    this.image = { ...this.image, snapshot };
+    await this.writeState();
+    this.log.truncateBefore(logIndex(index + 1));
+  }
+
+  async close(): Promise<void> {
+    await this.writing;
+    await this.log.close();
+  }
+
+  private writeState(): Promise<void> {
+    const bytes = encodeState(this.image);
+    const next = this.writing.then(() => this.replaceFile(bytes));
+    // A failed write must fail its caller but not every later write.
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async replaceFile(bytes: Buffer): Promise<void> {
+    const path = join(this.dir, RAFT_STATE_FILE);
+    const temporary = `${path}.tmp`;
+    const file = await open(temporary, 'w');
+    try {
+      await file.writeFile(bytes);
+      if (this.fsync) await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+    if (this.fsync) {
+      const directory = await open(this.dir, 'r');
+      try {
+        await directory.sync();
+      } finally {
+        await directory.close();
+      }
+    }
+  }
+}
