@@ -1,6 +1,6 @@
 /**
  * The Raft core's `RaftStorage` for one group on a broker: entries live in the group's
- * `PartitionLog` (one entry = one RecordBatch, see entry-batch.ts); term, vote, commit and the
+ * `PartitionLog` (one entry = one RecordBatch, see src/raft/entry.ts); term, vote, commit and the
  * snapshot metadata live in a small state file in the group's directory.
  *
  * Durability (DESIGN decision 5): `append` only reaches the page cache; the host calls
@@ -19,10 +19,11 @@ import { join } from 'node:path';
 import { assert } from '../lib/assert.js';
 import { type LogIndex, logIndex, type NodeId, type Term, term as toTerm } from '../lib/ids.js';
 import { crc32c } from '../protocol/crc32c.js';
+import { BatchField, stampBatch } from '../protocol/record-batch-header.js';
+import { batchToEntry, entryToBatch } from '../raft/entry.js';
 import type { RaftStorage } from '../raft/storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
-import { batchOffsetSpan, batchToEntry, entryToBatch } from './entry-batch.js';
 
 export const RAFT_STATE_FILE = 'raft-state';
 const STATE_MAGIC = Buffer.from('GQRS', 'latin1');
@@ -42,6 +43,8 @@ export interface DurableRaftStorageOptions {
   initialConfState: ConfState;
   /** When false, skip fsync (unsafe; for users who relax durability). Default true. */
   fsync?: boolean;
+  /** Timestamp written into Raft's own control batches (no-op, membership). Default Date.now. */
+  wallMs?: () => number;
 }
 
 interface StateImage {
@@ -143,6 +146,7 @@ export class DurableRaftStorage implements RaftStorage {
   readonly log: PartitionLog;
   private readonly dir: string;
   private readonly fsync: boolean;
+  private readonly wallMs: () => number;
   private image: StateImage;
   /** Serialises state file writes (each replaces the whole file). */
   private writing: Promise<void> = Promise.resolve();
@@ -152,6 +156,7 @@ export class DurableRaftStorage implements RaftStorage {
     this.log = options.log;
     this.dir = options.dir;
     this.fsync = options.fsync ?? true;
+    this.wallMs = options.wallMs ?? Date.now;
     mkdirSync(this.dir, { recursive: true });
     const path = join(this.dir, RAFT_STATE_FILE);
     let bytes: Buffer | null = null;
@@ -225,10 +230,13 @@ export class DurableRaftStorage implements RaftStorage {
     assert(first > this.image.snapshot.metadata.index, `append at ${first} overwrites the snapshot`);
     if (first <= this.log.lastIndex) this.log.truncateAfter(logIndex(first - 1));
     assert(first === this.log.lastIndex + 1, `append at ${first} leaves a gap after ${this.log.lastIndex}`);
+    // Offsets follow the log prefix, so every replica stamps the same offset on an entry.
     let nextOffset = this.log.nextOffset as number;
+    const nowMs = this.wallMs();
     const batches = entries.map((entry) => {
-      const batch = entryToBatch(entry, nextOffset);
-      nextOffset += batchOffsetSpan(batch);
+      const batch = entryToBatch(entry, nowMs);
+      stampBatch(batch, 0, nextOffset, entry.term);
+      nextOffset += batch.readInt32BE(BatchField.lastOffsetDelta) + 1;
       return batch;
     });
     const result = this.log.append(batches);
