@@ -184,27 +184,3 @@ function listen(server: Server, host: string, port: number): Promise<{ host: str
     });
   });
 }
-
-/**
- * Entry for `goqueue broker`: starts the broker from a resolved config, stops it cleanly on
- * SIGINT/SIGTERM (flush, close files), and returns it. The process exits once stopped.
- */
-export async function runBroker(config: BrokerConfig, logger: Logger): Promise<Broker> {
-  const broker = await Broker.startWithConfig(config, logger);
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (signalled) return;
-    signalled = true;
-    logger.info({ signal }, 'stopping broker');
-    broker.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.fatal({ err: error }, 'broker did not stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return broker;
-}
