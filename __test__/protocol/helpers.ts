@@ -19,7 +19,8 @@ export async function kafkajsDecodeResponse(api: string, version: number, body: 
 }
 
 export const KafkajsRecordBatchDecoder = require(`${KAFKAJS}/recordBatch/v0/decoder.js`);
-export const KafkajsRecordBatch = require(`${KAFKAJS}/recordBatch/v0/index.js`);
+export const KafkajsRecordBatch = require(`${KAFKAJS}/recordBatch/v0/index.js`).RecordBatch;
+export const KafkajsLong = require('../../node_modules/kafkajs/src/utils/long.js');
 export const KafkajsRecord = require(`${KAFKAJS}/recordBatch/record/v0/index.js`);
 export const KafkajsDecoder = require(`${KAFKAJS}/decoder.js`);
 
