@@ -1,5 +1,5 @@
 import { ApiKey } from '../protocol/index.js';
-import type { BrokerInfo, CallOptions, Client } from './client.js';
+import type { BrokerInfo, CallOptions, Client, PartitionMetadata } from './client.js';
 import { listOffset } from './consumer.js';
 import { GoqueueError, KafkaProtocolError } from './errors.js';
 
@@ -20,13 +20,7 @@ export interface TopicSummary {
   internal: boolean;
 }
 
-export interface PartitionDescription {
-  partition: number;
-  leader: number;
-  leaderEpoch: number;
-  replicas: number[];
-  isr: number[];
-  offlineReplicas: number[];
+export interface PartitionDescription extends Omit<PartitionMetadata, 'errorCode'> {
   /** First offset still in the log. */
   startOffset: number;
   /** Offset the next message will get (the high watermark). */

@@ -1,5 +1,5 @@
 import { createConnection, type Socket } from 'node:net';
-import { ApiKey, decodeResponse, encodeRequest, SUPPORTED_APIS } from '../protocol/index.js';
+import { ApiKey, decodeResponse, encodeRequest, SERVED_APIS } from '../protocol/index.js';
 import { AbortError, ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
 
 /** Options of one broker connection. */
@@ -46,7 +46,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 const API_VERSIONS_MAX = 2;
 
 const ourMaxVersion = new Map<number, { min: number; max: number }>();
-for (const api of SUPPORTED_APIS) ourMaxVersion.set(api.apiKey, { min: api.minVersion, max: api.maxVersion });
+for (const api of SERVED_APIS) ourMaxVersion.set(api.apiKey, { min: api.minVersion, max: api.maxVersion });
 
 /**
  * One TCP connection to one broker. Requests are pipelined: each gets a correlation id, and
@@ -296,7 +296,7 @@ export class Connection {
     this.release();
     let body: any;
     try {
-      body = decodeResponse(entry.apiKey, entry.apiVersion, frame).body;
+      body = decodeFrame(entry.apiKey, entry.apiVersion, frame);
     } catch (error) {
       entry.reject(
         new GoqueueError(
@@ -324,6 +324,21 @@ export class Connection {
     this.pending.clear();
     for (const waiter of this.waiters.splice(0)) waiter.reject(this.closedError);
     for (const listener of this.closeListeners.splice(0)) listener(error);
+  }
+}
+
+/**
+ * Decodes a response body. An ApiVersions request the broker does not serve is answered in a
+ * v0 body whatever version was asked (KIP-511), so that one falls back to v0.
+ */
+function decodeFrame(apiKey: number, apiVersion: number, frame: Buffer): any {
+  try {
+    return decodeResponse(apiKey, apiVersion, frame).body;
+  } catch (error) {
+    if (apiKey !== ApiKey.ApiVersions || apiVersion === 0) throw error;
+    const fallback = decodeResponse(apiKey, 0, frame).body;
+    if (fallback.errorCode === 0) throw error;
+    return fallback;
   }
 }
 

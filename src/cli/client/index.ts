@@ -1,7 +1,20 @@
 import type { Command } from 'commander';
+import { registerBenchCommands } from './bench.js';
+import { registerConsumeCommand } from './consume.js';
+import { type CommandIo, processIo } from './io.js';
+import { registerProduceCommand } from './produce.js';
+import { registerClusterCommand, registerTopicCommands } from './topic.js';
 
 /**
  * Registers the client commands (`topic`, `produce`, `consume`, `cluster`, `bench`) on the
- * `goqueue` program. Filled in by the SDK work; `src/cli/main.ts` calls it.
+ * `goqueue` program; `src/cli/main.ts` calls it. `io` replaces the process streams in tests.
  */
-export function registerClientCommands(_program: Command): void {}
+export function registerClientCommands(program: Command, io: CommandIo = processIo()): void {
+  registerTopicCommands(program, io);
+  registerProduceCommand(program, io);
+  registerConsumeCommand(program, io);
+  registerClusterCommand(program, io);
+  registerBenchCommands(program, io);
+}
+
+export type { CommandIo } from './io.js';

@@ -1,0 +1,137 @@
+import test from 'ava';
+import { Admin } from '../../src/client/admin.js';
+import { Client, type ClientClock, parseBrokerAddress, parseDurationMs } from '../../src/client/client.js';
+import { AbortError, KafkaProtocolError, TimeoutError } from '../../src/client/errors.js';
+import { FakeBroker } from './fake-broker.js';
+
+/** A clock whose sleeps return at once and are recorded. */
+function recordingClock(): ClientClock & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    nowMs: () => 0,
+    sleep: async (ms, signal) => {
+      if (signal?.aborted) throw new AbortError('sleep');
+      sleeps.push(ms);
+    },
+  };
+}
+
+const options = (clock: ClientClock) => ({
+  brokers: ['127.0.0.1:1'],
+  clock,
+  random: () => 0.5,
+  retry: { retries: 3, initialMs: 100, maxMs: 1_000 },
+});
+
+test('retriable failures are retried with exponential backoff and jitter from the injected clock and random', async (t) => {
+  const clock = recordingClock();
+  const client = new Client(options(clock));
+  let calls = 0;
+  const result = await client.retrying(async () => {
+    calls++;
+    if (calls < 3) throw new TimeoutError('op', 10);
+    return 'done';
+  });
+  t.is(result, 'done');
+  t.deepEqual(clock.sleeps, [50, 100]);
+  await client.close();
+});
+
+test('non-retriable errors are thrown at once, without waiting', async (t) => {
+  const clock = recordingClock();
+  const client = new Client(options(clock));
+  let calls = 0;
+  await t.throwsAsync(
+    client.retrying(async () => {
+      calls++;
+      throw new KafkaProtocolError(36, { topic: 'x' });
+    }),
+    { instanceOf: KafkaProtocolError },
+  );
+  t.is(calls, 1);
+  t.deepEqual(clock.sleeps, []);
+  await client.close();
+});
+
+test('after `retries` retries the last error surfaces', async (t) => {
+  const clock = recordingClock();
+  const client = new Client(options(clock));
+  let calls = 0;
+  const error = await t.throwsAsync(
+    client.retrying(async () => {
+      calls++;
+      throw new KafkaProtocolError(6, { topic: 'x', partition: 0 });
+    }),
+  );
+  t.is((error as KafkaProtocolError).code, 6);
+  t.is(calls, 4);
+  t.deepEqual(clock.sleeps, [50, 100, 200]);
+  await client.close();
+});
+
+test('an aborted signal stops retrying with AbortError', async (t) => {
+  const clock = recordingClock();
+  const client = new Client(options(clock));
+  const controller = new AbortController();
+  let calls = 0;
+  await t.throwsAsync(
+    client.retrying(
+      async () => {
+        calls++;
+        controller.abort();
+        throw new TimeoutError('op', 10);
+      },
+      { signal: controller.signal },
+    ),
+    { instanceOf: AbortError },
+  );
+  t.is(calls, 1);
+  await client.close();
+});
+
+test("the seed's brokerAddrs and timeout names configure the client", async (t) => {
+  const client = new Client({ brokerAddrs: ['localhost:9092'], timeout: '5s' });
+  t.is(client.timeoutMs, 5_000);
+  await client.close();
+  t.deepEqual(parseBrokerAddress('[::1]:9093'), { host: '::1', port: 9093 });
+  t.deepEqual(parseBrokerAddress('broker-a'), { host: 'broker-a', port: 9092 });
+  t.is(parseDurationMs('250ms'), 250);
+  t.throws(() => new Client({}), { message: /no brokers given/ });
+  t.throws(() => parseBrokerAddress('h:99999'), { message: /invalid port/ });
+});
+
+test('admin calls rediscover the controller after NOT_CONTROLLER and retry there', async (t) => {
+  let metadataRequests = 0;
+  let createRequests = 0;
+  let port = 0;
+  const fake = await FakeBroker.start({
+    onRequest: (r) => {
+      if (r.apiKey === 3) {
+        metadataRequests++;
+        r.reply({
+          brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+          clusterId: 'c',
+          controllerId: 1,
+          topics: [],
+        });
+      } else if (r.apiKey === 19) {
+        createRequests++;
+        const errorCode = createRequests === 1 ? 41 : 0;
+        r.reply({ topics: [{ name: r.body.topics[0].name, errorCode, errorMessage: null }] });
+      }
+    },
+  });
+  port = fake.port;
+  const clock = recordingClock();
+  const client = new Client({ ...options(clock), brokers: [`127.0.0.1:${fake.port}`] });
+  try {
+    await new Admin(client).createTopic({ name: 'orders', partitions: 3 });
+    t.is(createRequests, 2);
+    t.true(metadataRequests >= 2, `metadata asked ${metadataRequests} times`);
+    t.is(clock.sleeps.length, 1);
+  } finally {
+    await client.close();
+    await fake.stop();
+  }
+});
