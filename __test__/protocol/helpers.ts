@@ -70,3 +70,64 @@ export function requestFrame(apiKey: number, apiVersion: number, body: Buffer, c
   header.write('oracle', 10);
   return Buffer.concat([header, body]);
 }
+
+/** A random value for every field of `fields` in `version` (nullable fields sometimes null). */
+export function randomBody(
+  fields: readonly Field[],
+  version: number,
+  prng: { int(min: number, max: number): number; chance(p: number): boolean; nextU32(): number },
+): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const field of fields) {
+    if (!inVersion(field.versions, version)) continue;
+    const nullable = field.nullableVersions !== undefined && inVersion(field.nullableVersions, version);
+    if (nullable && prng.chance(0.25)) {
+      result[field.name] = null;
+      continue;
+    }
+    const one = () =>
+      typeof field.type === 'string'
+        ? randomPrimitive(field.type, prng, nullable && !field.array)
+        : randomBody(field.type, version, prng);
+    result[field.name] = field.array ? Array.from({ length: prng.int(0, 3) }, one) : one();
+  }
+  return result;
+}
+
+const SAMPLE_TEXT = ['', 'a', 'topic-1', 'grüße', '日本語', 'x'.repeat(300)];
+
+function randomPrimitive(
+  type: string,
+  prng: { int(min: number, max: number): number; chance(p: number): boolean; nextU32(): number },
+  nullable: boolean,
+): unknown {
+  switch (type) {
+    case 'int8':
+      return prng.int(-128, 127);
+    case 'int16':
+      return prng.int(-32768, 32767);
+    case 'int32':
+      return prng.nextU32() | 0;
+    case 'uint32':
+      return prng.nextU32();
+    case 'int64':
+      return prng.int(-(2 ** 20), 2 ** 20) * 2 ** 32 + prng.nextU32();
+    case 'bool':
+      return prng.chance(0.5);
+    case 'float64':
+      return prng.nextU32() / 7;
+    case 'string':
+      return SAMPLE_TEXT[prng.int(0, SAMPLE_TEXT.length - 1)];
+    case 'bytes':
+    case 'records': {
+      if (type === 'records' && nullable && prng.chance(0.2)) return null;
+      const bytes = Buffer.alloc(prng.int(0, 40));
+      for (let i = 0; i < bytes.length; i++) bytes[i] = prng.int(0, 255);
+      return bytes;
+    }
+    case 'uuid':
+      return Buffer.from(Array.from({ length: 16 }, () => prng.int(0, 255))).toString('hex');
+    default:
+      throw new Error(`no generator for ${type}`);
+  }
+}

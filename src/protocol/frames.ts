@@ -49,7 +49,7 @@ function checkVersion(schema: ApiSchema, apiVersion: number): void {
 
 /** Turns any non-ProtocolError thrown while encoding (bad field values) into one. */
 function encodeFailure(error: unknown, what: string): never {
-  if (error instanceof ProtocolError) throw error;
+  if (error instanceof ProtocolError) throw new ProtocolError(error.code, `${what}: ${error.message}`);
   throw new ProtocolError(
     ErrorCode.INVALID_REQUEST,
     `cannot encode ${what}: ${error instanceof Error ? error.message : String(error)}`,

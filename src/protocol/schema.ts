@@ -298,6 +298,10 @@ function badValue(step: Step, value: unknown): never {
 }
 
 function writeValue(writer: Writer, step: Step, value: unknown): void {
+  if (step.kind <= Kind.Uint32 || step.kind === Kind.Float64) {
+    if (typeof value !== 'number' && !(step.kind === Kind.Int64 && typeof value === 'bigint'))
+      badValue(step, value);
+  } else if (step.kind === Kind.Bool && typeof value !== 'boolean') badValue(step, value);
   switch (step.kind) {
     case Kind.Int8:
       writer.int8(value as number);
