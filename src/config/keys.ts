@@ -283,10 +283,11 @@ function range(value: number, min: number, max: number, why = ''): string | unde
   return undefined;
 }
 
-function wholeOrForever(value: number, what: string): string | undefined {
+/** A positive whole number, or -1 for "no limit"; `minusOne` says what -1 means for the key. */
+function positiveOrMinusOne(value: number, unit: string, minusOne: string): string | undefined {
   if (value === -1) return undefined;
   if (!Number.isSafeInteger(value) || value < 1) {
-    return `${value} is not allowed: use a positive ${what}, or -1 for none`;
+    return `${value} is not allowed: use a positive ${unit}, or -1 to ${minusOne}`;
   }
   return undefined;
 }
@@ -328,8 +329,8 @@ export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) 
   initialCluster: (v) => (Array.isArray(v) ? undefined : 'must be a list of members'),
   segmentBytes: (v) => range(v, 1024, int32Max, ' (positions in a segment are 32-bit, as in Kafka)'),
   segmentMs: (v) => range(v, 1, Number.MAX_SAFE_INTEGER),
-  retentionMs: (v) => wholeOrForever(v, 'duration (0 would delete every segment as soon as it closes)'),
-  retentionBytes: (v) => wholeOrForever(v, 'size'),
+  retentionMs: (v) => positiveOrMinusOne(v, 'duration', 'keep segments forever'),
+  retentionBytes: (v) => positiveOrMinusOne(v, 'size', 'set no size cap'),
   flushIntervalMs: (v) =>
     range(v, 0, 60_000, ' (acknowledgements wait for the fsync, so a long cycle stalls producers)'),
   fsyncEnabled: isBoolean,
