@@ -1,5 +1,22 @@
 //! goqueue storage core: Kafka RecordBatch v2, CRC32C, codecs and the segmented log.
 
+pub mod checkpoint;
+pub mod compression;
+pub mod error;
+mod fileio;
+pub mod limits;
+pub mod log;
+pub mod offset_index;
+pub mod record_batch;
+pub mod segment;
+pub mod time_index;
+
+pub use compression::{compress, decompress, Codec};
+pub use error::{Result, StorageError};
+pub use limits::Limits;
+pub use log::{AppendResult, Log, RecoveryReport, SyncJob};
+pub use record_batch::{validate_batch, validate_batches, BatchHeader};
+
 /// CRC32C (Castagnoli) of `bytes`, hardware accelerated where the CPU allows.
 pub fn crc32c(bytes: &[u8]) -> u32 {
     crc32c::crc32c(bytes)
@@ -12,3 +29,5 @@ mod tests {
         assert_eq!(super::crc32c(b"123456789"), 0xE306_9283);
     }
 }
+#[cfg(test)]
+mod log_tests;

@@ -1,0 +1,282 @@
+//! One segment: `<base offset>.log` (batches back to back, exactly Kafka's layout) with its
+//! sparse `.index` and `.timeindex`.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{io_context, Result, StorageError};
+use crate::fileio::{read_exact_at, write_all_at};
+use crate::limits::BATCH_HEADER_BYTES;
+use crate::offset_index::{OffsetEntry, OffsetIndex};
+use crate::record_batch::{parse_header, read_prefix, BatchHeader, LOG_OVERHEAD_BYTES};
+use crate::time_index::TimeIndex;
+
+/// File name stem of a segment: its base offset as 20 zero-padded digits (Kafka's naming).
+pub fn file_stem(base_offset: u64) -> String {
+    format!("{base_offset:020}")
+}
+
+pub fn log_path(dir: &Path, base_offset: u64) -> PathBuf {
+    dir.join(format!("{}.log", file_stem(base_offset)))
+}
+pub fn index_path(dir: &Path, base_offset: u64) -> PathBuf {
+    dir.join(format!("{}.index", file_stem(base_offset)))
+}
+pub fn time_index_path(dir: &Path, base_offset: u64) -> PathBuf {
+    dir.join(format!("{}.timeindex", file_stem(base_offset)))
+}
+
+pub struct Segment {
+    pub dir: PathBuf,
+    pub base_offset: u64,
+    pub base_index: u64,
+    pub log: Arc<File>,
+    /// Bytes of whole batches in `.log`.
+    pub size: u64,
+    pub index: OffsetIndex,
+    pub time_index: TimeIndex,
+    /// Batches stored.
+    pub entries: u64,
+    /// Offset after the last batch (`base_offset` when empty).
+    pub next_offset: u64,
+    /// Largest batch max timestamp (i64::MIN when empty).
+    pub max_timestamp: i64,
+    /// Wall-clock time the segment was created or reopened, the age used for rolling.
+    pub created_ms: i64,
+}
+
+fn open_log_file(path: &Path, create: bool) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(create)
+        .open(path)
+        .map_err(io_context(format!("opening {}", path.display())))
+}
+
+impl Segment {
+    /// Creates an empty segment (replacing stale files of the same name).
+    pub fn create(dir: &Path, base_offset: u64, base_index: u64, now_ms: i64) -> Result<Segment> {
+        let log = open_log_file(&log_path(dir, base_offset), true)?;
+        Segment::with_fresh_indexes(dir, base_offset, base_index, log, now_ms)
+    }
+
+    /// A segment over an existing (or new) log file with new, empty index files; the caller
+    /// replays the batches through `note_batch`.
+    pub fn with_fresh_indexes(
+        dir: &Path,
+        base_offset: u64,
+        base_index: u64,
+        log: File,
+        now_ms: i64,
+    ) -> Result<Segment> {
+        let index = OffsetIndex::create(&index_path(dir, base_offset), base_index)?;
+        let time_index = TimeIndex::create(&time_index_path(dir, base_offset), base_index)?;
+        Ok(Segment {
+            dir: dir.to_owned(),
+            base_offset,
+            base_index,
+            log: Arc::new(log),
+            size: 0,
+            index,
+            time_index,
+            entries: 0,
+            next_offset: base_offset,
+            max_timestamp: i64::MIN,
+            created_ms: now_ms,
+        })
+    }
+
+    /// Opens an existing `.log` file. Indexes are loaded when intact; otherwise `None` and
+    /// the caller rebuilds. Returns the segment's file length too.
+    pub fn open_files(dir: &Path, base_offset: u64) -> Result<(File, u64, Option<OffsetIndex>)> {
+        let path = log_path(dir, base_offset);
+        let log = open_log_file(&path, false)?;
+        let length = log
+            .metadata()
+            .map_err(io_context(format!("reading size of {}", path.display())))?
+            .len();
+        let index = OffsetIndex::load(&index_path(dir, base_offset), length)?;
+        Ok((log, length, index))
+    }
+
+    /// Bytes of the log file.
+    pub fn log_file(&self) -> &File {
+        &self.log
+    }
+
+    pub fn last_index(&self) -> u64 {
+        self.base_index + self.entries - 1
+    }
+
+    fn read_error(&self, position: u64) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
+        move |source| StorageError::Io {
+            context: format!(
+                "reading {} at byte {position}",
+                log_path(&self.dir, self.base_offset).display()
+            ),
+            source,
+        }
+    }
+
+    /// Reads `length` bytes at `position`.
+    pub fn read(&self, position: u64, length: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; length];
+        read_exact_at(&self.log, &mut buf, position).map_err(self.read_error(position))?;
+        Ok(buf)
+    }
+
+    /// Header of the batch at `position` (a batch written by this log, so already validated).
+    pub fn header_at(&self, position: u64) -> Result<BatchHeader> {
+        let mut buf = [0u8; BATCH_HEADER_BYTES];
+        read_exact_at(&self.log, &mut buf, position).map_err(self.read_error(position))?;
+        parse_header(&buf)
+    }
+
+    /// Total bytes of the batch at `position`.
+    pub fn batch_bytes_at(&self, position: u64) -> Result<u64> {
+        let mut buf = [0u8; LOG_OVERHEAD_BYTES];
+        read_exact_at(&self.log, &mut buf, position).map_err(self.read_error(position))?;
+        read_prefix(&buf)
+            .map(|(_, total)| total as u64)
+            .ok_or_else(|| StorageError::CorruptMessage(format!("negative batchLength at byte {position}")))
+    }
+
+    /// Byte position of entry `index` (must be stored in this segment): one binary search in
+    /// the sparse index, then a walk over at most `index_interval_bytes` of batch prefixes.
+    pub fn position_of_index(&self, index: u64) -> Result<u64> {
+        debug_assert!(index >= self.base_index && index < self.base_index + self.entries);
+        let relative = index - self.base_index;
+        let entry = self.index.floor_by_index(relative);
+        let mut position = entry.position as u64;
+        for _ in entry.relative_index as u64..relative {
+            position += self.batch_bytes_at(position)?;
+        }
+        Ok(position)
+    }
+
+    /// `(position, LogIndex, header)` of the batch holding `offset` (which must be in
+    /// `[base_offset, next_offset)`).
+    pub fn locate_offset(&self, offset: u64) -> Result<(u64, u64, BatchHeader)> {
+        debug_assert!(offset >= self.base_offset && offset < self.next_offset);
+        let entry = self.index.floor_by_offset(offset - self.base_offset);
+        let mut position = entry.position as u64;
+        let mut index = self.base_index + entry.relative_index as u64;
+        loop {
+            let header = self.header_at(position)?;
+            if header.last_offset() as u64 >= offset {
+                return Ok((position, index, header));
+            }
+            position += header.total_bytes() as u64;
+            index += 1;
+            if position >= self.size {
+                return Err(StorageError::CorruptMessage(format!(
+                    "offset {offset} not found in segment {} although within its range",
+                    self.base_offset
+                )));
+            }
+        }
+    }
+
+    /// Appends one validated batch. `index_interval_bytes` spaces the sparse index entries.
+    pub fn append(&mut self, bytes: &[u8], header: &BatchHeader, index_interval_bytes: u64) -> Result<()> {
+        let position = self.size;
+        write_all_at(&self.log, bytes, position).map_err(io_context(format!(
+            "writing {} at byte {position}",
+            log_path(&self.dir, self.base_offset).display()
+        )))?;
+        self.note_batch(position, header, index_interval_bytes)
+    }
+
+    /// Accounts for a batch now present at `position` (after an append or during recovery).
+    pub fn note_batch(
+        &mut self,
+        position: u64,
+        header: &BatchHeader,
+        index_interval_bytes: u64,
+    ) -> Result<()> {
+        let relative_index = self.entries as u32;
+        let max_timestamp = self.max_timestamp.max(header.max_timestamp);
+        if self.entries > 0 && position - self.index.last_position() >= index_interval_bytes.max(1) {
+            self.index.push(OffsetEntry {
+                relative_offset: (header.base_offset as u64 - self.base_offset) as u32,
+                relative_index,
+                position: position as u32,
+            })?;
+            self.time_index.maybe_push(max_timestamp, relative_index)?;
+        } else if self.entries == 0 {
+            self.time_index.maybe_push(max_timestamp, 0)?;
+        }
+        self.max_timestamp = max_timestamp;
+        self.size = position + header.total_bytes() as u64;
+        self.entries += 1;
+        self.next_offset = header.next_offset() as u64;
+        Ok(())
+    }
+
+    /// Records the segment's final max timestamp in the time index (on roll, sync and close), so
+    /// a reopen learns it without a scan.
+    pub fn seal_time_index(&mut self) -> Result<()> {
+        if self.entries > 0 {
+            self.time_index
+                .maybe_push(self.max_timestamp, (self.entries - 1) as u32)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the first `entries` batches, which end at byte `position`.
+    pub fn truncate(&mut self, entries: u64, position: u64, next_offset: u64) -> Result<()> {
+        self.log.set_len(position).map_err(io_context(format!(
+            "truncating {}",
+            log_path(&self.dir, self.base_offset).display()
+        )))?;
+        self.index.truncate_to_position(position)?;
+        self.time_index.truncate_to_index(entries)?;
+        self.size = position;
+        self.entries = entries;
+        self.next_offset = next_offset;
+        // The time index's last entry bounds the batches up to it; scan the few after it for
+        // the exact max timestamp of what is left.
+        let last = self.time_index.last();
+        let mut max_timestamp = last.map_or(i64::MIN, |e| e.timestamp);
+        let start = last.map_or(0, |e| e.relative_index as u64 + 1);
+        if start < entries {
+            let mut at = self.position_of_index(self.base_index + start)?;
+            while at < position {
+                let header = self.header_at(at)?;
+                max_timestamp = max_timestamp.max(header.max_timestamp);
+                at += header.total_bytes() as u64;
+            }
+        }
+        self.max_timestamp = max_timestamp;
+        Ok(())
+    }
+
+    /// Files to fsync for this segment.
+    pub fn files_to_sync(&self) -> Vec<Arc<File>> {
+        let mut files = vec![self.log.clone()];
+        if let (Ok(index), Ok(time)) = (self.index.file().try_clone(), self.time_index.file().try_clone()) {
+            files.push(Arc::new(index));
+            files.push(Arc::new(time));
+        }
+        files
+    }
+
+    /// Deletes the segment's files.
+    pub fn delete(self) -> Result<()> {
+        for path in [
+            log_path(&self.dir, self.base_offset),
+            index_path(&self.dir, self.base_offset),
+            time_index_path(&self.dir, self.base_offset),
+        ] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_context(format!("deleting {}", path.display()))(e)),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+//! Sparse time index of a segment: `(max timestamp so far, LogIndex - baseIndex)`, strictly
+//! increasing in timestamp. Entry `(t, i)` says every batch up to relative index `i` has a max
+//! timestamp of at most `t`, so a search for the first batch with max timestamp >= T may start
+//! after the last entry whose `t < T`.
+//!
+//! File `<base offset>.timeindex`: a 16-byte header, then 12-byte entries, all big-endian.
+//! ```text
+//! header: magic "GQTI" | version u16 = 1 | entry bytes u16 = 12 | base LogIndex u64
+//! entry:  max timestamp i64 | LogIndex - baseIndex u32
+//! ```
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::{io_context, Result};
+use crate::fileio::write_all_at;
+use crate::offset_index::{create_index_file, open_index_file, parse_header, INDEX_HEADER_BYTES};
+
+pub const TIME_INDEX_MAGIC: [u8; 4] = *b"GQTI";
+pub const TIME_INDEX_ENTRY_BYTES: u64 = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeEntry {
+    pub timestamp: i64,
+    pub relative_index: u32,
+}
+
+pub struct TimeIndex {
+    path: PathBuf,
+    file: File,
+    entries: Vec<TimeEntry>,
+}
+
+impl TimeIndex {
+    pub fn create(path: &Path, base_index: u64) -> Result<TimeIndex> {
+        let file = create_index_file(path, TIME_INDEX_MAGIC, base_index)?;
+        Ok(TimeIndex {
+            path: path.to_owned(),
+            file,
+            entries: Vec::new(),
+        })
+    }
+
+    /// Loads a time index; `Ok(None)` when missing or damaged. `base_index` must match the
+    /// offset index's.
+    pub fn load(path: &Path, base_index: u64) -> Result<Option<TimeIndex>> {
+        let Ok(bytes) = std::fs::read(path) else {
+            return Ok(None);
+        };
+        if parse_header(&bytes, TIME_INDEX_MAGIC, TIME_INDEX_ENTRY_BYTES as u16) != Some(base_index) {
+            return Ok(None);
+        }
+        let body = &bytes[INDEX_HEADER_BYTES as usize..];
+        if body.len() % TIME_INDEX_ENTRY_BYTES as usize != 0 {
+            return Ok(None);
+        }
+        let mut entries: Vec<TimeEntry> = Vec::with_capacity(body.len() / 12);
+        for chunk in body.chunks_exact(12) {
+            let entry = TimeEntry {
+                timestamp: i64::from_be_bytes(chunk[0..8].try_into().unwrap()),
+                relative_index: u32::from_be_bytes(chunk[8..12].try_into().unwrap()),
+            };
+            if let Some(last) = entries.last() {
+                if entry.timestamp <= last.timestamp || entry.relative_index < last.relative_index {
+                    return Ok(None);
+                }
+            }
+            entries.push(entry);
+        }
+        let file = open_index_file(path)?;
+        Ok(Some(TimeIndex {
+            path: path.to_owned(),
+            file,
+            entries,
+        }))
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    pub fn last(&self) -> Option<TimeEntry> {
+        self.entries.last().copied()
+    }
+
+    /// Appends `(timestamp, relative_index)` when the timestamp grows past the last entry.
+    pub fn maybe_push(&mut self, timestamp: i64, relative_index: u32) -> Result<()> {
+        if self
+            .entries
+            .last()
+            .is_some_and(|last| timestamp <= last.timestamp)
+        {
+            return Ok(());
+        }
+        let mut bytes = [0u8; 12];
+        bytes[0..8].copy_from_slice(&timestamp.to_be_bytes());
+        bytes[8..12].copy_from_slice(&relative_index.to_be_bytes());
+        let at = INDEX_HEADER_BYTES + self.entries.len() as u64 * TIME_INDEX_ENTRY_BYTES;
+        write_all_at(&self.file, &bytes, at)
+            .map_err(io_context(format!("writing {}", self.path.display())))?;
+        self.entries.push(TimeEntry {
+            timestamp,
+            relative_index,
+        });
+        Ok(())
+    }
+
+    /// Keeps only entries whose relative index is below `relative_index`.
+    pub fn truncate_to_index(&mut self, relative_index: u64) -> Result<()> {
+        let keep = self
+            .entries
+            .partition_point(|e| (e.relative_index as u64) < relative_index);
+        self.entries.truncate(keep);
+        self.file
+            .set_len(INDEX_HEADER_BYTES + keep as u64 * TIME_INDEX_ENTRY_BYTES)
+            .map_err(io_context(format!("truncating {}", self.path.display())))
+    }
+
+    /// Relative index where a search for max timestamp >= `timestamp` may start.
+    pub fn search_start(&self, timestamp: i64) -> u64 {
+        let at = self.entries.partition_point(|e| e.timestamp < timestamp);
+        if at == 0 {
+            0
+        } else {
+            self.entries[at - 1].relative_index as u64 + 1
+        }
+    }
+}
