@@ -100,7 +100,7 @@ test('an unanswered request fails with TimeoutError and the connection keeps wor
   try {
     const error = await t.throwsAsync(connection.request(3, metadataFor('silent'), { timeoutMs: 50 }));
     t.true(error instanceof TimeoutError);
-    t.true(error.retriable);
+    t.true((error as TimeoutError).retriable);
     t.regex(error.message, /50 ms/);
     const after = await connection.request(3, metadataFor('loud'), { timeoutMs: 2_000 });
     t.is(after.topics[0].name, 'loud');

@@ -67,7 +67,7 @@ export async function decodeMessages(
   for (const batch of batches) {
     const lastOffset = batch.header.baseOffset + batch.header.lastOffsetDelta;
     if (lastOffset + 1 > nextOffset) nextOffset = lastOffset + 1;
-    if ((batch.header.attributes & ATTRIBUTE_CONTROL) !== 0) continue;
+    if (batch.isControl) continue;
     for (const record of batch.records) {
       if (record.offset < fromOffset) continue;
       messages.push({
