@@ -1,0 +1,355 @@
+/**
+ * The I/O shell for one Raft group on a broker (DESIGN decision 10): a tick timer, the Ready
+ * loop, proposals that resolve when committed, and the `ReplicatedLog` seam the broker's
+ * partition handlers use (src/broker/replicated-log.ts).
+ *
+ * Ready loop, in the order `Ready` prescribes (DESIGN decision 5):
+ *   1. persist: snapshot, entries (page cache), `await log.sync()`, hard state (awaited when
+ *      term or vote changed; a commit-only change is written behind, it may lag);
+ *   2. send messages (only now: a vote or an append acknowledgement promises the disk state);
+ *   3. apply committed entries: resolve proposals, move the high watermark, call `onApply`;
+ *   4. `advance()`, and loop while the node has more work.
+ * Messages, ticks and proposals arriving while a Ready is being persisted are stepped into the
+ * node at once; their effects come out in the next Ready.
+ *
+ * A proposal resolves once its entry is committed and applied with the term it was proposed in.
+ * It rejects with `ProposalDroppedError` when this node is not the leader, when it loses
+ * leadership before the commit (the entry may still commit under the next leader: the outcome
+ * is unknown to the caller, as with a Kafka produce that times out), or when its slot was
+ * overwritten by another leader's entry.
+ */
+import { EventEmitter } from 'node:events';
+import type { ProposeResult, ReplicatedLog } from '../broker/replicated-log.js';
+import {
+  type KafkaOffset,
+  kafkaOffset,
+  type LogIndex,
+  logIndex,
+  type NodeId,
+  type Term,
+} from '../lib/ids.js';
+import type { Prng } from '../lib/prng.js';
+import { checkBatch } from '../raft/entry.js';
+import { ProposalDroppedError } from '../raft/errors.js';
+import { RawNode, type RawNodeOptions, type Ready, type Status } from '../raft/raw-node.js';
+import { type Entry, type Message, NO_NODE, StateRole } from '../raft/types.js';
+import type { DurableRaftStorage } from './durable-raft-storage.js';
+import { decodeRaftMessage, encodeRaftMessage, RaftMessageCodecError } from './raft-message-codec.js';
+import type { Transport, TransportLogger } from './transport.js';
+
+/** What the runner needs from the transport (a `Transport`, or a fake in tests). */
+export interface GroupSender {
+  send(to: NodeId, groupId: number, payload: Buffer): boolean;
+}
+
+export interface RaftGroupRunnerOptions {
+  groupId: number;
+  nodeId: NodeId;
+  storage: DurableRaftStorage;
+  sender: GroupSender;
+  prng: Prng;
+  logger?: TransportLogger;
+  /** Milliseconds per Raft tick. Default 100 (election after 1-2 s with electionTicks 10). */
+  tickMs?: number;
+  /** Options passed to the RawNode (electionTicks, heartbeatTicks, preVote, ...). */
+  raft?: Omit<RawNodeOptions, 'id' | 'storage' | 'prng'>;
+  /** Called with each run of committed entries, in log order, before proposals resolve. */
+  onApply?: (entries: readonly Entry[]) => void;
+}
+
+interface PendingProposal {
+  index: LogIndex;
+  term: Term;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
+  readonly groupId: number;
+  readonly node: RawNode;
+  private readonly storage: DurableRaftStorage;
+  private readonly sender: GroupSender;
+  private readonly logger: TransportLogger;
+  private readonly tickMs: number;
+  private readonly onApply: ((entries: readonly Entry[]) => void) | undefined;
+  private pending: PendingProposal[] = [];
+  private ticker: NodeJS.Timeout | null = null;
+  private readyScheduled = false;
+  private processing: Promise<void> | null = null;
+  private stopped = false;
+  private failure: unknown = null;
+  private appliedIndex: LogIndex;
+  private committedOffset: KafkaOffset;
+  private role: StateRole = StateRole.Follower;
+  private leader: NodeId = NO_NODE;
+
+  constructor(options: RaftGroupRunnerOptions) {
+    super();
+    this.groupId = options.groupId;
+    this.storage = options.storage;
+    this.sender = options.sender;
+    this.logger = options.logger ?? silentLogger;
+    this.tickMs = options.tickMs ?? 100;
+    this.onApply = options.onApply;
+    this.node = new RawNode({
+      ...options.raft,
+      id: options.nodeId,
+      storage: options.storage,
+      prng: options.prng,
+    });
+    this.appliedIndex = this.node.status().applied;
+    // Entries up to `applied` are already reflected; nothing is known committed beyond them yet.
+    this.committedOffset = this.offsetAfter(this.appliedIndex);
+  }
+
+  /** Starts ticking. */
+  start(): void {
+    if (this.ticker !== null || this.stopped) return;
+    this.ticker = setInterval(() => {
+      this.node.tick();
+      this.scheduleReady();
+    }, this.tickMs);
+    this.scheduleReady();
+  }
+
+  /** Feeds one message received for this group. */
+  step(message: Message): void {
+    if (this.stopped) return;
+    try {
+      this.node.step(message);
+    } catch (error) {
+      this.logger.warn({ err: error, groupId: this.groupId, from: message.from }, 'raft message refused');
+      return;
+    }
+    this.scheduleReady();
+  }
+
+  /** Decodes and steps a transport payload; a malformed payload is logged and dropped. */
+  receive(payload: Buffer): void {
+    let message: Message;
+    try {
+      message = decodeRaftMessage(payload);
+    } catch (error) {
+      if (!(error instanceof RaftMessageCodecError)) throw error;
+      this.logger.warn({ err: error, groupId: this.groupId }, 'undecodable raft message dropped');
+      return;
+    }
+    this.step(message);
+  }
+
+  /** Starts an election now. */
+  campaign(): void {
+    this.node.campaign();
+    this.scheduleReady();
+  }
+
+  /** Proposes one entry; resolves with its place once it is committed and applied. */
+  proposeEntry(data: Uint8Array): Promise<{ index: LogIndex; term: Term }> {
+    if (this.stopped || this.failure !== null)
+      return Promise.reject(this.failure ?? new ProposalDroppedError('raft group is stopped', NO_NODE));
+    let placed: { index: LogIndex; term: Term };
+    try {
+      placed = this.node.propose(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.scheduleReady();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ index: placed.index, term: placed.term, resolve: () => resolve(placed), reject });
+    });
+  }
+
+  // ---- ReplicatedLog ----
+
+  get highWatermark(): KafkaOffset {
+    return this.committedOffset;
+  }
+
+  get logStartOffset(): KafkaOffset {
+    return this.storage.log.logStartOffset;
+  }
+
+  get leaderEpoch(): number {
+    return this.node.raft.term;
+  }
+
+  get sizeBytes(): number {
+    return this.storage.log.sizeBytes;
+  }
+
+  /**
+   * Proposes whole RecordBatches, one entry each; resolves when all are committed. The log
+   * stamps offsets and the term as it persists them, so the result is read back from it.
+   */
+  async propose(batches: readonly Buffer[]): Promise<ProposeResult> {
+    if (batches.length === 0) throw new RangeError('propose needs at least one batch');
+    for (const batch of batches) checkBatch(batch);
+    const placed = await Promise.all(batches.map((batch) => this.proposeEntry(batch)));
+    const first = (placed[0] as { index: LogIndex }).index;
+    const last = (placed[placed.length - 1] as { index: LogIndex }).index;
+    const baseOffset = this.storage.log.offsetAt(first);
+    if (baseOffset === undefined)
+      throw new ProposalDroppedError('committed entry no longer stored', this.leader);
+    return { baseOffset, nextOffset: this.offsetAfter(last) };
+  }
+
+  read(fromOffset: KafkaOffset, maxBytes: number): Buffer {
+    if (fromOffset >= this.committedOffset) return Buffer.alloc(0);
+    return this.storage.log.readFrom(fromOffset, maxBytes, this.committedOffset);
+  }
+
+  offsetForTimestamp(timestampMs: number): KafkaOffset | undefined {
+    const offset = this.storage.log.offsetForTimestamp(timestampMs);
+    return offset === undefined || offset >= this.committedOffset ? undefined : offset;
+  }
+
+  /** The end of `epoch` (a Raft term): the first offset of the next larger term among committed entries. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: KafkaOffset } {
+    const log = this.storage.log;
+    let lo = log.firstIndex as number;
+    let hi = this.appliedIndex as number;
+    if (hi < lo || (log.termAt(lo as LogIndex) ?? 0) > epoch)
+      return { epoch: -1, endOffset: kafkaOffset(-1) };
+    // Last applied entry whose term <= epoch (terms never decrease along the log).
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if ((log.termAt(mid as LogIndex) ?? 0) <= epoch) lo = mid;
+      else hi = mid - 1;
+    }
+    const foundEpoch = log.termAt(lo as LogIndex) ?? 0;
+    return { epoch: foundEpoch, endOffset: this.offsetAfter(lo as LogIndex) };
+  }
+
+  /** Retention under Raft needs a snapshot first; not done here yet. */
+  applyRetention(_cutoffMs: number): number {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.storage.close();
+  }
+
+  // ---- observation ----
+
+  status(): Status & { groupId: number; highWatermark: KafkaOffset } {
+    return { ...this.node.status(), groupId: this.groupId, highWatermark: this.committedOffset };
+  }
+
+  get isLeader(): boolean {
+    return this.role === StateRole.Leader;
+  }
+
+  /** Stops ticking, finishes the Ready in progress and rejects pending proposals. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker = null;
+    await this.processing;
+    this.rejectPending(new ProposalDroppedError('raft group stopped', this.leader));
+  }
+
+  // ---- the Ready loop ----
+
+  private scheduleReady(): void {
+    if (this.readyScheduled || this.processing !== null || this.stopped || this.failure !== null) return;
+    this.readyScheduled = true;
+    setImmediate(() => {
+      this.readyScheduled = false;
+      if (this.processing !== null || this.stopped) return;
+      this.processing = this.drainReady().finally(() => {
+        this.processing = null;
+        if (!this.stopped && this.failure === null && this.node.hasReady()) this.scheduleReady();
+      });
+    });
+  }
+
+  private async drainReady(): Promise<void> {
+    try {
+      while (!this.stopped && this.node.hasReady()) await this.handleReady(this.node.ready());
+    } catch (error) {
+      // A disk error leaves the group unable to promise anything: stop it loudly.
+      this.failure = error;
+      this.logger.error({ err: error, groupId: this.groupId }, 'raft group failed; stopping it');
+      if (this.ticker !== null) clearInterval(this.ticker);
+      this.ticker = null;
+      this.rejectPending(error);
+      this.emit('error', error);
+    }
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    if (ready.softState !== undefined) this.onSoftState(ready.softState.role, ready.softState.leader);
+    // 1. Persist.
+    if (ready.snapshot !== undefined) await this.storage.applySnapshot(ready.snapshot);
+    if (ready.entries.length > 0) {
+      this.storage.append(ready.entries);
+      await this.storage.sync();
+    }
+    if (ready.hardState !== undefined) {
+      const saving = this.storage.saveHardState(ready.hardState);
+      if (ready.mustSync) await saving;
+      else
+        saving.catch((error) =>
+          this.logger.error({ err: error, groupId: this.groupId }, 'hard state write failed'),
+        );
+    }
+    // 2. Send.
+    for (const message of ready.messages)
+      this.sender.send(message.to, this.groupId, encodeRaftMessage(message));
+    // 3. Apply.
+    if (ready.committedEntries.length > 0) this.apply(ready.committedEntries);
+    // 4. Advance.
+    this.node.advance();
+  }
+
+  private onSoftState(role: StateRole, leader: NodeId): void {
+    const wasLeader = this.role === StateRole.Leader;
+    this.role = role;
+    this.leader = leader;
+    if (wasLeader && role !== StateRole.Leader)
+      this.rejectPending(new ProposalDroppedError('leadership lost before the entry committed', leader));
+    this.logger.info({ groupId: this.groupId, role, leader }, 'raft role changed');
+    this.emit('role', role, leader);
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    const last = entries[entries.length - 1] as Entry;
+    this.onApply?.(entries);
+    for (const entry of entries) {
+      while (this.pending.length > 0 && (this.pending[0] as PendingProposal).index <= entry.index) {
+        const proposal = this.pending.shift() as PendingProposal;
+        if (proposal.index === entry.index && proposal.term === entry.term) proposal.resolve();
+        else proposal.reject(new ProposalDroppedError('entry was replaced by another leader', this.leader));
+      }
+    }
+    this.appliedIndex = last.index;
+    const offset = this.offsetAfter(last.index);
+    if (offset > this.committedOffset) {
+      this.committedOffset = offset;
+      this.emit('commit', offset);
+    }
+  }
+
+  /** Kafka offset just after entry `index` (the log start offset for index 0). */
+  private offsetAfter(index: LogIndex): KafkaOffset {
+    const log = this.storage.log;
+    if (index < log.firstIndex) return log.logStartOffset;
+    if (index >= log.lastIndex) return log.nextOffset;
+    return log.offsetAt(logIndex(index + 1)) ?? log.nextOffset;
+  }
+
+  private rejectPending(error: unknown): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const proposal of pending) proposal.reject(error);
+  }
+}
+
+/** Routes every message the transport receives to its group's runner. */
+export function routeRaftMessages(transport: Transport, groups: ReadonlyMap<number, RaftGroupRunner>): void {
+  transport.onMessage((_from, groupId, payload) => groups.get(groupId)?.receive(payload));
+}
