@@ -102,7 +102,13 @@ export class Consumer {
   /** Like `stream`, but one fetched batch at a time. Empty polls are not yielded. */
   async *batches(options: StreamOptions): AsyncGenerator<MessageBatch, void, undefined> {
     const { topic, partition, signal } = options;
-    let offset = await this.resolveOffset(topic, partition, options.from ?? 'latest', options);
+    let offset: number;
+    try {
+      offset = await this.resolveOffset(topic, partition, options.from ?? 'latest', options);
+    } catch (error) {
+      if (error instanceof AbortError && signal?.aborted) return;
+      throw error;
+    }
     const fetch = (at: number): Promise<FetchResult> =>
       this.fetchFrom({
         topic,

@@ -1,0 +1,139 @@
+import { createServer } from 'node:net';
+import test from 'ava';
+import { Broker } from '../../src/broker/broker.js';
+import { Admin } from '../../src/client/admin.js';
+import { Client } from '../../src/client/client.js';
+import { Consumer } from '../../src/client/consumer.js';
+import { AbortError, ConnectionError, TimeoutError } from '../../src/client/errors.js';
+import { Producer } from '../../src/client/producer.js';
+import { memoryStorage } from '../broker/fixtures/memory-storage.js';
+import { bootstrap, nativeStorageAvailable, startBroker, temporaryDirectory } from '../broker/helpers.js';
+
+test('a produce issued while the broker is down succeeds after it restarts on the same port (retries with backoff)', async (t) => {
+  const dataDir = temporaryDirectory(t);
+  const storage = nativeStorageAvailable ? {} : { storage: memoryStorage };
+  let broker = await Broker.start({ dataDir, host: '127.0.0.1', port: 0, ...storage });
+  const port = broker.address.port;
+  t.teardown(() => broker.stop());
+  const client = new Client({
+    brokers: [`127.0.0.1:${port}`],
+    timeoutMs: 2_000,
+    retry: { retries: 30, initialMs: 20, maxMs: 100 },
+  });
+  t.teardown(() => client.close());
+  const admin = new Admin(client);
+  const producer = new Producer(client);
+  await admin.createTopic({ name: 'durable', partitions: 1 });
+  await producer.produceMessage({ topic: 'durable', partition: 0, messages: [{ value: 'before' }] });
+
+  await broker.stop();
+  const pending = producer.produceMessage({
+    topic: 'durable',
+    partition: 0,
+    messages: [{ value: 'during' }],
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  broker = await Broker.start({ dataDir, host: '127.0.0.1', port, ...storage });
+  const result = await pending;
+  t.is(result.partition, 0);
+
+  const consumer = new Consumer(client);
+  const fetched = await consumer.fetchFrom({
+    topic: 'durable',
+    partition: 0,
+    offset: result.baseOffset,
+    maxWaitMs: 0,
+  });
+  t.is(fetched.messages[0]?.value?.toString(), 'during');
+});
+
+test('with no broker reachable, calls fail with ConnectionError once retries are spent', async (t) => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as { port: number }).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const client = new Client({
+    brokers: [`127.0.0.1:${port}`],
+    retry: { retries: 2, initialMs: 1, maxMs: 2 },
+  });
+  t.teardown(() => client.close());
+  const error = await t.throwsAsync(new Admin(client).listTopics());
+  t.true(error instanceof ConnectionError);
+  t.regex(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+});
+
+test('a broker that accepts but never answers makes the call fail with TimeoutError', async (t) => {
+  // Reads and drops everything (resume), so it also notices when the client hangs up.
+  const silent = createServer((socket) => socket.on('error', () => undefined).resume());
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => silent.close(resolve)));
+  const port = (silent.address() as { port: number }).port;
+  const client = new Client({
+    brokers: [`127.0.0.1:${port}`],
+    timeoutMs: 100,
+    retry: { retries: 1, initialMs: 1, maxMs: 1 },
+  });
+  t.teardown(() => client.close());
+  const error = await t.throwsAsync(new Admin(client).describeCluster());
+  t.true(error instanceof TimeoutError);
+  t.regex(error.message, /100 ms/);
+});
+
+test('aborting a long-polling fetch rejects with AbortError; aborting a stream ends it quietly', async (t) => {
+  const broker = await startBroker(t);
+  const client = new Client({ brokers: [bootstrap(broker)] });
+  t.teardown(() => client.close());
+  await new Admin(client).createTopic({ name: 'quiet', partitions: 1 });
+  const consumer = new Consumer(client);
+
+  const controller = new AbortController();
+  const fetching = consumer.fetchFrom({
+    topic: 'quiet',
+    partition: 0,
+    offset: 0,
+    maxWaitMs: 10_000,
+    signal: controller.signal,
+  });
+  setTimeout(() => controller.abort(), 30);
+  await t.throwsAsync(fetching, { instanceOf: AbortError });
+
+  const streamController = new AbortController();
+  const seen: unknown[] = [];
+  setTimeout(() => streamController.abort(), 30);
+  for await (const message of consumer.stream({
+    topic: 'quiet',
+    partition: 0,
+    from: 'earliest',
+    maxWaitMs: 10_000,
+    signal: streamController.signal,
+  })) {
+    seen.push(message);
+  }
+  t.deepEqual(seen, []);
+});
+
+test('acks=0 sends without waiting for an answer and the messages still arrive', async (t) => {
+  const broker = await startBroker(t);
+  const client = new Client({ brokers: [bootstrap(broker)] });
+  t.teardown(() => client.close());
+  await new Admin(client).createTopic({ name: 'fire', partitions: 1 });
+  const producer = new Producer(client, { acks: 0 });
+  const result = await producer.produceMessage({
+    topic: 'fire',
+    partition: 0,
+    messages: [{ value: 'x' }, { value: 'y' }],
+  });
+  t.is(result.baseOffset, -1);
+  const consumer = new Consumer(client);
+  const values: string[] = [];
+  for await (const message of consumer.stream({
+    topic: 'fire',
+    partition: 0,
+    from: 'earliest',
+    maxWaitMs: 50,
+  })) {
+    values.push(message.value?.toString() ?? '');
+    if (values.length === 2) break;
+  }
+  t.deepEqual(values, ['x', 'y']);
+});
