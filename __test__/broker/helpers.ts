@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+import { Broker, type BrokerOptions } from '../../src/broker/broker.js';
+import { decodeResponse, encodeRequest } from '../../src/protocol/index.js';
+import { memoryStorage } from './fixtures/memory-storage.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repositoryRoot = join(here, '..', '..');
+
+/** The native storage core is used when it is built; otherwise the in-memory stand-in. */
+export const nativeStorageAvailable = existsSync(join(repositoryRoot, 'src', 'storage', 'index.ts'));
+
+export function temporaryDirectory(t: ExecutionContext): string {
+  const directory = mkdtempSync(join(tmpdir(), 'goqueue-broker-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+/** An embedded broker on a free loopback port in a fresh data directory, stopped after the test. */
+export async function startBroker(t: ExecutionContext, options: BrokerOptions = {}): Promise<Broker> {
+  const broker = await Broker.start({
+    dataDir: temporaryDirectory(t),
+    host: '127.0.0.1',
+    port: 0,
+    ...(nativeStorageAvailable ? {} : { storage: memoryStorage }),
+    ...options,
+  });
+  t.teardown(() => broker.stop());
+  return broker;
+}
+
+export function bootstrap(broker: Broker): string {
+  return `${broker.address.host}:${broker.address.port}`;
+}
+
+/** A raw Kafka connection for sending hand-made (and broken) frames. */
+export class RawClient {
+  private buffered = Buffer.alloc(0);
+  private waiting: Array<(frame: Buffer) => void> = [];
+  private closeWaiters: Array<() => void> = [];
+  closed = false;
+  private nextCorrelationId = 1;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      while (this.buffered.length >= 4) {
+        const size = this.buffered.readInt32BE(0);
+        if (this.buffered.length < 4 + size) break;
+        const frame = this.buffered.subarray(4, 4 + size);
+        this.buffered = this.buffered.subarray(4 + size);
+        this.waiting.shift()?.(frame);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closed = true;
+      for (const wake of this.closeWaiters) wake();
+    });
+  }
+
+  static open(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  nextFrame(): Promise<Buffer> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Sends a request encoded by the protocol codec; resolves to its decoded response. */
+  async request(
+    apiKey: number,
+    apiVersion: number,
+    body: object,
+  ): Promise<{ correlationId: number; body: any }> {
+    const correlationId = this.nextCorrelationId++;
+    this.write(encodeRequest({ apiKey, apiVersion, correlationId, clientId: 'raw' }, body));
+    const frame = await this.nextFrame();
+    return decodeResponse(apiKey, apiVersion, frame);
+  }
+
+  /** Resolves once the broker has closed the connection. */
+  whenClosed(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Runs kcat with `input` on stdin; rejects with its stderr on failure. Asynchronous: the
+ * embedded broker runs on this process's event loop. */
+export function kcat(args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Buffer.concat(stdout).toString());
+      else reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${stderr}`));
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+export interface BrokerProcess {
+  child: ChildProcess;
+  port: number;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `fixtures/broker-process.ts` in a child process and waits for its port. */
+export function spawnBroker(options: Record<string, unknown>): Promise<BrokerProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', join(here, 'fixtures', 'broker-process.ts'), JSON.stringify(options)],
+    { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split('\n')[0];
+      if (stdout.includes('\n') && line !== undefined)
+        resolve({ child, port: JSON.parse(line).port, exited });
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`broker process exited ${code} before listening: ${stderr}`)),
+    );
+  });
+}
