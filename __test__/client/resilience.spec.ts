@@ -66,7 +66,7 @@ test('a broker that accepts but never answers makes the call fail with TimeoutEr
   // Reads and drops everything (resume), so it also notices when the client hangs up.
   const silent = createServer((socket) => socket.on('error', () => undefined).resume());
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => silent.close(resolve)));
+  t.teardown(() => new Promise<void>((resolve) => silent.close(() => resolve())));
   const port = (silent.address() as { port: number }).port;
   const client = new Client({
     brokers: [`127.0.0.1:${port}`],

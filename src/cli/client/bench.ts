@@ -5,7 +5,14 @@ import type { CompressionName } from '../../client/codecs.js';
 import { Consumer } from '../../client/consumer.js';
 import { KafkaProtocolError } from '../../client/errors.js';
 import { Producer } from '../../client/producer.js';
-import { type CommandIo, type ConnectionFlags, DEFAULT_BOOTSTRAP, parseInteger, withClient } from './io.js';
+import {
+  action,
+  type CommandIo,
+  type ConnectionFlags,
+  DEFAULT_BOOTSTRAP,
+  parseInteger,
+  withClient,
+} from './io.js';
 
 export interface BenchSummary {
   messages: number;
@@ -180,41 +187,45 @@ export function registerBenchCommands(program: Command, io: CommandIo): void {
     .option('--batch <count>', 'messages per produce request', parseInteger('--batch'), 100)
     .option('-c, --concurrency <count>', 'produce requests in flight', parseInteger('--concurrency'), 8)
     .option('--compression <codec>', 'none, gzip, snappy, lz4 or zstd', 'none')
-    .action(async (flags: BenchFlags) => {
+    .action(
+      action(async (flags: BenchFlags) => {
+        const summary = await withClient(flags, async (client) => {
+          await ensureTopic(client, flags.topic);
+          const bar = progress(io, flags.messages, 'produce');
+          try {
+            return await benchProduce(
+              client,
+              {
+                topic: flags.topic,
+                messages: flags.messages,
+                size: flags.size,
+                batch: flags.batch,
+                concurrency: flags.concurrency,
+                compression: flags.compression,
+              },
+              bar.update,
+            );
+          } finally {
+            bar.end();
+          }
+        });
+        io.stdout.write(`${flags.json ? JSON.stringify(summary) : formatSummary('produce', summary)}\n`);
+      }),
+    );
+
+  common(
+    bench.command('consume').description('read messages from the start and report msgs/s, MB/s and latency'),
+  ).action(
+    action(async (flags: BenchFlags) => {
       const summary = await withClient(flags, async (client) => {
-        await ensureTopic(client, flags.topic);
-        const bar = progress(io, flags.messages, 'produce');
+        const bar = progress(io, flags.messages, 'consume');
         try {
-          return await benchProduce(
-            client,
-            {
-              topic: flags.topic,
-              messages: flags.messages,
-              size: flags.size,
-              batch: flags.batch,
-              concurrency: flags.concurrency,
-              compression: flags.compression,
-            },
-            bar.update,
-          );
+          return await benchConsume(client, { topic: flags.topic, messages: flags.messages }, bar.update);
         } finally {
           bar.end();
         }
       });
-      io.stdout.write(`${flags.json ? JSON.stringify(summary) : formatSummary('produce', summary)}\n`);
-    });
-
-  common(
-    bench.command('consume').description('read messages from the start and report msgs/s, MB/s and latency'),
-  ).action(async (flags: BenchFlags) => {
-    const summary = await withClient(flags, async (client) => {
-      const bar = progress(io, flags.messages, 'consume');
-      try {
-        return await benchConsume(client, { topic: flags.topic, messages: flags.messages }, bar.update);
-      } finally {
-        bar.end();
-      }
-    });
-    io.stdout.write(`${flags.json ? JSON.stringify(summary) : formatSummary('consume', summary)}\n`);
-  });
+      io.stdout.write(`${flags.json ? JSON.stringify(summary) : formatSummary('consume', summary)}\n`);
+    }),
+  );
 }

@@ -3,10 +3,12 @@ import type { Client } from '../../client/client.js';
 import { Consumer, type StartPosition } from '../../client/consumer.js';
 import type { Message } from '../../client/records.js';
 import {
+  action,
   type CommandIo,
   type ConnectionFlags,
   DEFAULT_BOOTSTRAP,
   parseInteger,
+  UsageError,
   withClient,
   writeLine,
 } from './io.js';
@@ -82,35 +84,37 @@ export function registerConsumeCommand(program: Command, io: CommandIo): void {
     .option('-k, --key-separator <text>', 'separator for --print-key', '\t')
     .option('-n, --max-messages <n>', 'stop after this many messages', parseInteger('--max-messages'))
     .option('-b, --bootstrap <brokers>', 'brokers to contact', DEFAULT_BOOTSTRAP)
-    .action(async (topic: string, flags: ConsumeFlags) => {
-      if (flags.format !== 'text' && flags.format !== 'json')
-        throw new Error(`--format must be text or json, not "${flags.format}"`);
-      const stop = new AbortController();
-      const onSignal = (): void => stop.abort();
-      process.once('SIGINT', onSignal);
-      let printed = 0;
-      const emit = async (message: Message): Promise<boolean> => {
-        if (flags.maxMessages !== undefined && printed >= flags.maxMessages) return false;
-        printed++;
-        await writeLine(io.stdout, render(message, flags));
-        if (flags.maxMessages !== undefined && printed >= flags.maxMessages) {
-          stop.abort();
-          return false;
+    .action(
+      action(async (topic: string, flags: ConsumeFlags) => {
+        if (flags.format !== 'text' && flags.format !== 'json')
+          throw new UsageError(`--format must be text or json, not "${flags.format}"`);
+        const stop = new AbortController();
+        const onSignal = (): void => stop.abort();
+        process.once('SIGINT', onSignal);
+        let printed = 0;
+        const emit = async (message: Message): Promise<boolean> => {
+          if (flags.maxMessages !== undefined && printed >= flags.maxMessages) return false;
+          printed++;
+          await writeLine(io.stdout, render(message, flags));
+          if (flags.maxMessages !== undefined && printed >= flags.maxMessages) {
+            stop.abort();
+            return false;
+          }
+          return true;
+        };
+        try {
+          await withClient(flags, async (client) => {
+            const partitions =
+              flags.partition === undefined
+                ? (await client.topic(topic)).partitions.map((p) => p.partition)
+                : [flags.partition];
+            await Promise.all(
+              partitions.map((p) => consumePartition(client, topic, p, flags, emit, stop.signal)),
+            );
+          });
+        } finally {
+          process.removeListener('SIGINT', onSignal);
         }
-        return true;
-      };
-      try {
-        await withClient(flags, async (client) => {
-          const partitions =
-            flags.partition === undefined
-              ? (await client.topic(topic)).partitions.map((p) => p.partition)
-              : [flags.partition];
-          await Promise.all(
-            partitions.map((p) => consumePartition(client, topic, p, flags, emit, stop.signal)),
-          );
-        });
-      } finally {
-        process.removeListener('SIGINT', onSignal);
-      }
-    });
+      }),
+    );
 }

@@ -1,5 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { Client } from '../../client/client.js';
+import { GoqueueError } from '../../client/errors.js';
+import { CommandError } from '../broker-command.js';
 
 /** Streams the client commands read and write; tests pass their own. */
 export interface CommandIo {
@@ -41,7 +43,7 @@ export async function withClient<T>(
 export function parseInteger(name: string): (value: string) => number {
   return (value) => {
     const parsed = Number(value);
-    if (!Number.isInteger(parsed)) throw new Error(`${name} must be an integer, not "${value}"`);
+    if (!Number.isInteger(parsed)) throw new UsageError(`${name} must be an integer, not "${value}"`);
     return parsed;
   };
 }
@@ -64,4 +66,28 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** A bad flag value: reported as a usage error (exit 2). */
+export class UsageError extends CommandError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/**
+ * Wraps a command action so SDK errors reach the user as one line (exit 1) instead of a stack
+ * trace; the message already says what to do.
+ */
+export function action<A extends unknown[]>(
+  run: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (error) {
+      if (error instanceof GoqueueError) throw new CommandError(error.message, 1);
+      throw error;
+    }
+  };
 }

@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import test from 'ava';
+import { Command } from 'commander';
+import type { Broker } from '../../src/broker/broker.js';
+import { percentile } from '../../src/cli/client/bench.js';
+import { registerClientCommands } from '../../src/cli/client/index.js';
+import { bootstrap, repositoryRoot, startBroker } from '../broker/helpers.js';
+
+/** Runs `goqueue <args>` in-process with captured stdout/stderr and the given stdin. */
+async function run(args: string[], stdin = ''): Promise<{ stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  stderr.on('data', (chunk) => {
+    err += chunk;
+  });
+  const program = new Command('goqueue').exitOverride();
+  registerClientCommands(program, { stdin: Readable.from([stdin]), stdout, stderr });
+  await program.parseAsync(args, { from: 'user' });
+  return { stdout: out, stderr: err };
+}
+
+const at = (broker: Broker) => ['--bootstrap', bootstrap(broker)];
+
+test('topic create, list, describe and delete print what the cluster holds', async (t) => {
+  const broker = await startBroker(t);
+  t.regex(
+    (await run(['topic', 'create', 'events', '--partitions', '3', ...at(broker)])).stdout,
+    /created topic events with 3/,
+  );
+  const list = await run(['topic', 'list', ...at(broker)]);
+  t.regex(list.stdout, /TOPIC\s+PARTITIONS\nevents\s+3/);
+  const described = await run(['topic', 'describe', 'events', '--json', ...at(broker)]);
+  const parsed = JSON.parse(described.stdout);
+  t.is(parsed.partitions.length, 3);
+  t.is(parsed.partitions[0].leader, broker.brokerId);
+  const text = await run(['topic', 'describe', 'events', ...at(broker)]);
+  t.regex(text.stdout, /PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+START\s+END/);
+  await run(['topic', 'delete', 'events', ...at(broker)]);
+  t.regex((await run(['topic', 'list', ...at(broker)])).stdout, /no topics/);
+});
+
+test('produce reads stdin lines with a key separator; consume prints them back as text and JSON', async (t) => {
+  const broker = await startBroker(t);
+  await run(['topic', 'create', 'lines', ...at(broker)]);
+  const produced = await run(
+    ['produce', 'lines', '--key-separator', ':', ...at(broker)],
+    'k1:first\nsecond\nk3:third\n',
+  );
+  t.regex(produced.stderr, /produced 3 message/);
+  const text = await run([
+    'consume',
+    'lines',
+    '--from-beginning',
+    '--print-key',
+    '--key-separator',
+    '=',
+    ...at(broker),
+  ]);
+  t.is(text.stdout, 'k1=first\n=second\nk3=third\n');
+  const json = await run(['consume', 'lines', '--offset', '1', '--format', 'json', ...at(broker)]);
+  const rows = json.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  t.deepEqual(
+    rows.map((r) => [r.offset, r.key, r.value]),
+    [
+      [1, null, 'second'],
+      [2, 'k3', 'third'],
+    ],
+  );
+  const latest = await run(['consume', 'lines', ...at(broker)]);
+  t.is(latest.stdout, '', 'without --from-beginning only new messages are printed');
+});
+
+test('produce --file reads the file; consume --follow --max-messages stops after that many', async (t) => {
+  const broker = await startBroker(t);
+  const directory = mkdtempSync(join(tmpdir(), 'goqueue-cli-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  const file = join(directory, 'input.txt');
+  writeFileSync(file, 'one\ntwo\nthree\n');
+  await run(['topic', 'create', 'filed', ...at(broker)]);
+  await run(['produce', 'filed', '--file', file, '--partition', '0', ...at(broker)]);
+  const followed = await run([
+    'consume',
+    'filed',
+    '--from-beginning',
+    '--follow',
+    '--max-messages',
+    '2',
+    ...at(broker),
+  ]);
+  t.is(followed.stdout, 'one\ntwo\n');
+});
+
+test('cluster shows the broker as controller', async (t) => {
+  const broker = await startBroker(t);
+  const out = await run(['cluster', ...at(broker)]);
+  t.regex(
+    out.stdout,
+    new RegExp(`${broker.brokerId}\\s+127\\.0\\.0\\.1\\s+${broker.address.port}\\s+-\\s+controller`),
+  );
+});
+
+test('bench produce and consume report msgs/s, MB/s and latency percentiles', async (t) => {
+  const broker = await startBroker(t);
+  const produced = await run([
+    'bench',
+    'produce',
+    '--messages',
+    '2000',
+    '--size',
+    '64',
+    '--json',
+    ...at(broker),
+  ]);
+  const summary = JSON.parse(produced.stdout);
+  t.is(summary.messages, 2000);
+  t.is(summary.bytes, 2000 * 64);
+  t.true(summary.messagesPerSecond > 0);
+  t.true(summary.latencyP99Ms >= summary.latencyP50Ms);
+  const consumed = await run(['bench', 'consume', '--messages', '2000', ...at(broker)]);
+  t.regex(consumed.stdout, /consume: 2000 msgs in .* msgs\/s, .* MB\/s, latency p50 .* ms, p99 .* ms/);
+});
+
+test('percentile uses nearest rank', (t) => {
+  const values = Array.from({ length: 100 }, (_, i) => i + 1);
+  t.is(percentile(values, 0.5), 50);
+  t.is(percentile(values, 0.99), 99);
+  t.is(percentile([7], 0.99), 7);
+  t.is(percentile([], 0.5), 0);
+});
+
+test('the goqueue process reports an unknown topic in one line with exit code 1, and a bad flag with 2', async (t) => {
+  const broker = await startBroker(t);
+  const spawnCli = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ['--import=tsx', join(repositoryRoot, 'src/cli/main.ts'), ...args],
+        {
+          cwd: repositoryRoot,
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  const missing = await spawnCli(['consume', 'nope', '--from-beginning', ...at(broker)]);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /^goqueue: UNKNOWN_TOPIC_OR_PARTITION \[3\].*create the topic first/);
+  t.is(missing.stderr.trim().split('\n').length, 1);
+  const bad = await spawnCli(['consume', 'x', '--format', 'xml', ...at(broker)]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--format must be text or json/);
+});
