@@ -1,0 +1,220 @@
+import test from 'ava';
+import { pino } from 'pino';
+import { GroupCommit } from '../../src/broker/group-commit.js';
+import { ApiKey, ErrorCode, encodeRequest } from '../../src/protocol/index.js';
+import { Codec } from '../../src/protocol/record-batch-header.js';
+import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/records.js';
+import { RawClient, startBroker } from './helpers.js';
+
+function batch(
+  values: string[],
+  options: { producerId?: number; baseSequence?: number; baseTimestamp?: number } = {},
+) {
+  return encodeRecordBatch({
+    baseTimestamp: options.baseTimestamp ?? 1_700_000_000_000,
+    attributes: Codec.None,
+    producerId: options.producerId ?? -1,
+    producerEpoch: options.producerId === undefined ? -1 : 0,
+    baseSequence: options.baseSequence ?? -1,
+    records: values.map((value, i) => ({
+      key: null,
+      value: Buffer.from(value),
+      timestamp: (options.baseTimestamp ?? 1_700_000_000_000) + i * 1000,
+    })),
+  });
+}
+
+async function setup(t: import('ava').ExecutionContext, partitions = 1) {
+  const broker = await startBroker(t);
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  await client.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name: 't', numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  return { broker, client };
+}
+
+function produceRequest(records: Buffer, partition = 0) {
+  return {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 1000,
+    topicData: [{ name: 't', partitionData: [{ index: partition, records }] }],
+  };
+}
+
+function fetchRequest(fetchOffset: number, maxWaitMs: number, minBytes = 1) {
+  return {
+    replicaId: -1,
+    maxWaitMs,
+    minBytes,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic: 't',
+        partitions: [
+          {
+            partition: 0,
+            currentLeaderEpoch: -1,
+            fetchOffset,
+            logStartOffset: -1,
+            partitionMaxBytes: 1 << 20,
+          },
+        ],
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
+  };
+}
+
+test('a long-polling fetch is answered by the produce that moves the high watermark, not by its timeout', async (t) => {
+  const { broker } = await setup(t);
+  const consumer = await RawClient.open(broker.address.port);
+  t.teardown(() => consumer.close());
+  // Ten minutes of maxWaitMs: only a high-watermark wake-up can finish this test in time.
+  const pending = consumer.request(ApiKey.Fetch, 11, fetchRequest(0, 600_000));
+  const producer = await RawClient.open(broker.address.port);
+  t.teardown(() => producer.close());
+  await producer.request(ApiKey.Produce, 7, produceRequest(batch(['hello', 'world'])));
+  const response = await pending;
+  const partition = response.body.responses[0].partitions[0];
+  t.is(partition.highWatermark, 2);
+  t.deepEqual(
+    decodeRecordBatches(partition.records)[0]!.records.map((r) => r.value!.toString()),
+    ['hello', 'world'],
+  );
+});
+
+test('responses leave in request order even when an earlier request (a parked fetch) finishes last', async (t) => {
+  const { broker, client } = await setup(t);
+  const order: number[] = [];
+  // Fetch (parked, correlation 100) then ApiVersions (instant, 101) pipelined on one connection.
+  client.write(
+    encodeRequest(
+      { apiKey: ApiKey.Fetch, apiVersion: 11, correlationId: 100, clientId: 'o' },
+      fetchRequest(0, 600_000),
+    ),
+  );
+  client.write(
+    encodeRequest({ apiKey: ApiKey.ApiVersions, apiVersion: 2, correlationId: 101, clientId: 'o' }, {}),
+  );
+  const first = client.nextFrame().then((frame) => order.push(frame.readInt32BE(0)));
+  const second = client.nextFrame().then((frame) => order.push(frame.readInt32BE(0)));
+  const producer = await RawClient.open(broker.address.port);
+  t.teardown(() => producer.close());
+  await producer.request(ApiKey.Produce, 7, produceRequest(batch(['wake'])));
+  await Promise.all([first, second]);
+  t.deepEqual(order, [100, 101]);
+});
+
+test('fetch below the log start or beyond the high watermark gets OFFSET_OUT_OF_RANGE', async (t) => {
+  const { client } = await setup(t);
+  await client.request(ApiKey.Produce, 7, produceRequest(batch(['a'])));
+  const beyond = await client.request(ApiKey.Fetch, 11, fetchRequest(5, 0));
+  t.is(beyond.body.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+  const atEnd = await client.request(ApiKey.Fetch, 11, fetchRequest(1, 0));
+  t.is(atEnd.body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
+  t.is(atEnd.body.responses[0].partitions[0].records.length, 0);
+});
+
+test('a duplicate of the last batch of an idempotent producer is acknowledged with its first offset and stored once', async (t) => {
+  const { client } = await setup(t);
+  const init = await client.request(ApiKey.InitProducerId, 1, {
+    transactionalId: null,
+    transactionTimeoutMs: 1000,
+  });
+  t.is(init.body.errorCode, ErrorCode.NONE);
+  const producerId = init.body.producerId;
+  t.true(producerId >= 0);
+  const first = await client.request(
+    ApiKey.Produce,
+    7,
+    produceRequest(batch(['a', 'b'], { producerId, baseSequence: 0 })),
+  );
+  const retry = await client.request(
+    ApiKey.Produce,
+    7,
+    produceRequest(batch(['a', 'b'], { producerId, baseSequence: 0 })),
+  );
+  t.is(first.body.responses[0].partitionResponses[0].baseOffset, 0);
+  t.is(retry.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+  t.is(retry.body.responses[0].partitionResponses[0].baseOffset, 0);
+  const gap = await client.request(
+    ApiKey.Produce,
+    7,
+    produceRequest(batch(['z'], { producerId, baseSequence: 7 })),
+  );
+  t.is(gap.body.responses[0].partitionResponses[0].errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  const next = await client.request(
+    ApiKey.Produce,
+    7,
+    produceRequest(batch(['c'], { producerId, baseSequence: 2 })),
+  );
+  t.is(next.body.responses[0].partitionResponses[0].baseOffset, 2);
+  const again = await client.request(ApiKey.InitProducerId, 1, {
+    transactionalId: null,
+    transactionTimeoutMs: 1000,
+  });
+  t.not(again.body.producerId, producerId);
+});
+
+test('ListOffsets finds earliest, latest and the first record at or after a timestamp', async (t) => {
+  const { client } = await setup(t);
+  // Records at t0, t0+1s, t0+2s in one batch, then t1 .. t1+1s in another.
+  await client.request(
+    ApiKey.Produce,
+    7,
+    produceRequest(batch(['a', 'b', 'c'], { baseTimestamp: 1_000_000 })),
+  );
+  await client.request(ApiKey.Produce, 7, produceRequest(batch(['d', 'e'], { baseTimestamp: 2_000_000 })));
+  const ask = async (timestamp: number) =>
+    (
+      await client.request(ApiKey.ListOffsets, 5, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
+      })
+    ).body.topics[0].partitions[0];
+  t.is((await ask(-2)).offset, 0);
+  t.is((await ask(-1)).offset, 5);
+  t.like(await ask(1_001_000), { offset: 1, timestamp: 1_001_000 });
+  t.like(await ask(1_500_000), { offset: 3, timestamp: 2_000_000 });
+  t.is((await ask(9_000_000)).offset, -1);
+});
+
+test('OffsetForLeaderEpoch answers the end offset of the current epoch and fences stale epochs', async (t) => {
+  const { client } = await setup(t);
+  await client.request(ApiKey.Produce, 7, produceRequest(batch(['a', 'b', 'c'])));
+  const response = await client.request(ApiKey.OffsetForLeaderEpoch, 2, {
+    topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] }],
+  });
+  t.like(response.body.topics[0].partitions[0], { errorCode: ErrorCode.NONE, leaderEpoch: 0, endOffset: 3 });
+  const future = await client.request(ApiKey.OffsetForLeaderEpoch, 2, {
+    topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 4, leaderEpoch: 0 }] }],
+  });
+  t.is(future.body.topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
+});
+
+test('twenty partitions made dirty in the same turn share a single group-commit fsync cycle', async (t) => {
+  const flushed: number[] = [];
+  const commit = new GroupCommit(0, pino({ level: 'silent' }));
+  const targets = Array.from({ length: 20 }, (_, i) => ({
+    flush: async () => {
+      flushed.push(i);
+    },
+  }));
+  for (const target of targets) commit.markDirty(target);
+  for (const target of targets) commit.markDirty(target); // marking twice coalesces too
+  await commit.drain();
+  t.is(commit.cycles, 1);
+  t.deepEqual(
+    flushed.sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+});
