@@ -9,5 +9,107 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** One partition's segmented log (see `goqueue_storage::Log`). */
+export declare class Log {
+  /** Opens or creates the log in `dir`, recovering a torn tail. */
+  static open(dir: string, options?: LogOptions | undefined | null): Log
+  get firstIndex(): number
+  get lastIndex(): number
+  get durableIndex(): number
+  get logStartOffset(): number
+  get nextOffset(): number
+  get sizeBytes(): number
+  get segmentCount(): number
+  get closed(): boolean
+  /** What recovery found when the log was opened. */
+  get recovery(): RecoveryReport
+  /** The term map: where each term's entries start. */
+  termStarts(): Array<TermStart>
+  /** Appends whole batches (one per buffer), all or nothing. */
+  append(batches: Array<Buffer>): AppendResult
+  termAt(index: number): number | null
+  offsetAt(index: number): number | null
+  indexOfOffset(offset: number): number | null
+  /**
+   * Entries `[from, to]` concatenated (split them by batchLength), within `maxBytes`
+   * except that the first entry always comes whole.
+   */
+  readEntries(from: number, to: number, maxBytes: number): Buffer
+  /** Whole batches from offset `from`, before `upTo`, within `maxBytes` (first batch whole). */
+  readFrom(from: number, maxBytes: number, upTo: number): Buffer
+  offsetForTimestamp(timestampMs: number): number | null
+  truncateAfter(index: number): void
+  truncateBefore(index: number): number
+  /** Empties the log and restarts it at `firstIndex` / `nextOffset` (snapshot install). */
+  reset(firstIndex: number, nextOffset: number): void
+  /**
+   * Deletes old segments by age (`retentionMs`, -1 = no limit) and total size
+   * (`retentionBytes`, -1 = no limit), never entries at or after `keepFrom`.
+   */
+  applyRetention(nowMs: number, retentionMs: number, retentionBytes: number, keepFrom: number): number
+  /** Starts a new segment now (no-op when the active one is empty). */
+  roll(): void
+  /** Fsyncs everything appended so far off the JS thread; resolves to the durable index. */
+  sync(): Promise<number>
+  /** Seals, syncs and closes the files (on the calling thread). Idempotent. */
+  close(): void
+}
+
+export interface AppendResult {
+  firstIndex: number
+  lastIndex: number
+  baseOffset: number
+  nextOffset: number
+}
+
+/** Header facts of one validated batch. */
+export interface BatchInfo {
+  baseOffset: number
+  partitionLeaderEpoch: number
+  lastOffsetDelta: number
+  recordsCount: number
+  baseTimestamp: number
+  maxTimestamp: number
+  attributes: number
+  producerId: number
+  producerEpoch: number
+  baseSequence: number
+  byteLength: number
+}
+
+/** Compresses with a Kafka codec id (0 none, 1 gzip, 2 snappy (Xerial framing), 3 lz4 frame, 4 zstd). */
+export declare function compress(codecId: number, data: Buffer): Buffer
+
 /** CRC32C (Castagnoli) of a buffer. */
 export declare function crc32c(bytes: Buffer): number
+
+/** Decompresses with a Kafka codec id; snappy accepts raw, Xerial-framed and snappy-framed input. */
+export declare function decompress(codecId: number, data: Buffer): Buffer
+
+/** Options of `Log.open`; every field has a default (see `Limits::default`). */
+export interface LogOptions {
+  segmentBytes?: number
+  segmentMs?: number
+  maxBatchBytes?: number
+  indexIntervalBytes?: number
+}
+
+export interface RecoveryReport {
+  usedRecoveryPoint: boolean
+  scannedBytes: number
+  truncatedBytes: number
+  truncationReason?: string
+  rebuiltIndexes: Array<number>
+}
+
+export interface TermStart {
+  term: number
+  firstIndex: number
+  firstOffset: number
+}
+
+/**
+ * Validates one or more concatenated batches (magic, lengths, size, CRC32C, record count);
+ * throws with `code` on the first bad one.
+ */
+export declare function validateBatches(bytes: Buffer, maxBatchBytes: number): Array<BatchInfo>

@@ -773,6 +773,10 @@ if (
   }
 }
 
-const { crc32c } = nativeBinding
+const { Log, compress, crc32c, decompress, validateBatches } = nativeBinding
+export { Log }
+export { compress }
 export { crc32c }
+export { decompress }
+export { validateBatches }
 export const __napiBindingTarget = __napiLoadedBindingTarget

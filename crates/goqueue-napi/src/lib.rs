@@ -1,10 +1,421 @@
 //! Thin napi binding over `goqueue-storage`: converts types and errors, nothing else.
+//!
+//! Every error reaching JavaScript carries `code` (a stable string from
+//! `StorageError::code`) and a message naming the field and the reason. Errors of the
+//! off-thread `sync` cannot set `code` through napi's task API, so their message starts with
+//! `"<CODE>: "`; `src/storage/errors.ts` reads either form.
 
-use napi::bindgen_prelude::Buffer;
+use goqueue_storage::{Codec, Limits, StorageError};
+use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::{Env, Task};
 use napi_derive::napi;
+
+/// The error code napi passes to JavaScript as `error.code`.
+pub struct Code(&'static str);
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+type Result<T> = napi::Result<T, Code>;
+
+fn to_js(error: StorageError) -> napi::Error<Code> {
+    napi::Error::new(Code(error.code()), error.to_string())
+}
+
+fn invalid(message: String) -> napi::Error<Code> {
+    napi::Error::new(Code("INVALID_ARGUMENT"), message)
+}
+
+/// A JavaScript number that must be a non-negative integer below 2^53.
+fn whole(value: f64, name: &str) -> Result<u64> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_991.0 {
+        Ok(value as u64)
+    } else {
+        Err(invalid(format!(
+            "{name} must be a non-negative integer below 2^53, got {value}"
+        )))
+    }
+}
 
 /// CRC32C (Castagnoli) of a buffer.
 #[napi(js_name = "crc32c")]
 pub fn crc32c(bytes: Buffer) -> u32 {
     goqueue_storage::crc32c(&bytes)
+}
+
+fn codec(id: u32) -> Result<Codec> {
+    Codec::from_id(id).map_err(to_js)
+}
+
+/// Compresses with a Kafka codec id (0 none, 1 gzip, 2 snappy (Xerial framing), 3 lz4 frame, 4 zstd).
+#[napi(js_name = "compress")]
+pub fn compress(codec_id: u32, data: Buffer) -> Result<Buffer> {
+    Ok(goqueue_storage::compress(codec(codec_id)?, &data)
+        .map_err(to_js)?
+        .into())
+}
+
+/// Decompresses with a Kafka codec id; snappy accepts raw, Xerial-framed and snappy-framed input.
+#[napi(js_name = "decompress")]
+pub fn decompress(codec_id: u32, data: Buffer) -> Result<Buffer> {
+    Ok(goqueue_storage::decompress(codec(codec_id)?, &data)
+        .map_err(to_js)?
+        .into())
+}
+
+/// Header facts of one validated batch.
+#[napi(object)]
+pub struct BatchInfo {
+    pub base_offset: f64,
+    pub partition_leader_epoch: i32,
+    pub last_offset_delta: i32,
+    pub records_count: i32,
+    pub base_timestamp: f64,
+    pub max_timestamp: f64,
+    pub attributes: i32,
+    pub producer_id: f64,
+    pub producer_epoch: i32,
+    pub base_sequence: i32,
+    pub byte_length: u32,
+}
+
+/// Validates one or more concatenated batches (magic, lengths, size, CRC32C, record count);
+/// throws with `code` on the first bad one.
+#[napi(js_name = "validateBatches")]
+pub fn validate_batches(bytes: Buffer, max_batch_bytes: f64) -> Result<Vec<BatchInfo>> {
+    let max = whole(max_batch_bytes, "maxBatchBytes")? as usize;
+    let headers = goqueue_storage::validate_batches(&bytes, max).map_err(to_js)?;
+    Ok(headers
+        .into_iter()
+        .map(|h| BatchInfo {
+            base_offset: h.base_offset as f64,
+            partition_leader_epoch: h.partition_leader_epoch,
+            last_offset_delta: h.last_offset_delta,
+            records_count: h.records_count,
+            base_timestamp: h.base_timestamp as f64,
+            max_timestamp: h.max_timestamp as f64,
+            attributes: h.attributes as i32,
+            producer_id: h.producer_id as f64,
+            producer_epoch: h.producer_epoch as i32,
+            base_sequence: h.base_sequence,
+            byte_length: h.total_bytes() as u32,
+        })
+        .collect())
+}
+
+/// Options of `Log.open`; every field has a default (see `Limits::default`).
+#[napi(object)]
+pub struct LogOptions {
+    pub segment_bytes: Option<f64>,
+    pub segment_ms: Option<f64>,
+    pub max_batch_bytes: Option<f64>,
+    pub index_interval_bytes: Option<f64>,
+}
+
+#[napi(object)]
+pub struct AppendResult {
+    pub first_index: f64,
+    pub last_index: f64,
+    pub base_offset: f64,
+    pub next_offset: f64,
+}
+
+#[napi(object)]
+pub struct RecoveryReport {
+    pub used_recovery_point: bool,
+    pub scanned_bytes: f64,
+    pub truncated_bytes: f64,
+    pub truncation_reason: Option<String>,
+    pub rebuilt_indexes: Vec<f64>,
+}
+
+#[napi(object)]
+pub struct TermStart {
+    pub term: f64,
+    pub first_index: f64,
+    pub first_offset: f64,
+}
+
+/// Fsync of a log, run on the libuv pool; resolves to the new durable index.
+pub struct SyncTask {
+    job: Option<goqueue_storage::SyncJob>,
+}
+
+impl Task for SyncTask {
+    type Output = u64;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> napi::Result<u64> {
+        let job = self
+            .job
+            .take()
+            .ok_or_else(|| napi::Error::from_reason("LOG_CLOSED: sync task ran twice"))?;
+        job.run()
+            .map_err(|e| napi::Error::from_reason(format!("{}: {e}", e.code())))
+    }
+
+    fn resolve(&mut self, _env: Env, output: u64) -> napi::Result<f64> {
+        Ok(output as f64)
+    }
+}
+
+/// One partition's segmented log (see `goqueue_storage::Log`).
+#[napi]
+pub struct Log {
+    inner: Option<goqueue_storage::Log>,
+}
+
+#[napi]
+impl Log {
+    /// Opens or creates the log in `dir`, recovering a torn tail.
+    #[napi(factory)]
+    pub fn open(dir: String, options: Option<LogOptions>) -> Result<Log> {
+        let mut limits = Limits::default();
+        if let Some(o) = options {
+            if let Some(v) = o.segment_bytes {
+                limits.segment_bytes = whole(v, "segmentBytes")?;
+            }
+            if let Some(v) = o.segment_ms {
+                limits.segment_ms = whole(v, "segmentMs")?;
+            }
+            match o.max_batch_bytes {
+                Some(v) => limits.max_batch_bytes = whole(v, "maxBatchBytes")? as usize,
+                // The default must still fit a segment when only segmentBytes was lowered.
+                None => limits.max_batch_bytes = limits.max_batch_bytes.min(limits.segment_bytes as usize),
+            }
+            if let Some(v) = o.index_interval_bytes {
+                limits.index_interval_bytes = whole(v, "indexIntervalBytes")?;
+            }
+        }
+        let log = goqueue_storage::Log::open(std::path::Path::new(&dir), limits).map_err(to_js)?;
+        Ok(Log { inner: Some(log) })
+    }
+
+    fn log(&self) -> Result<&goqueue_storage::Log> {
+        self.inner.as_ref().ok_or_else(|| to_js(StorageError::LogClosed))
+    }
+
+    fn log_mut(&mut self) -> Result<&mut goqueue_storage::Log> {
+        self.inner.as_mut().ok_or_else(|| to_js(StorageError::LogClosed))
+    }
+
+    #[napi(getter)]
+    pub fn first_index(&self) -> Result<f64> {
+        Ok(self.log()?.first_index() as f64)
+    }
+    #[napi(getter)]
+    pub fn last_index(&self) -> Result<f64> {
+        Ok(self.log()?.last_index() as f64)
+    }
+    #[napi(getter)]
+    pub fn durable_index(&self) -> Result<f64> {
+        Ok(self.log()?.durable_index() as f64)
+    }
+    #[napi(getter)]
+    pub fn log_start_offset(&self) -> Result<f64> {
+        Ok(self.log()?.log_start_offset() as f64)
+    }
+    #[napi(getter)]
+    pub fn next_offset(&self) -> Result<f64> {
+        Ok(self.log()?.next_offset() as f64)
+    }
+    #[napi(getter)]
+    pub fn size_bytes(&self) -> Result<f64> {
+        Ok(self.log()?.size_bytes() as f64)
+    }
+    #[napi(getter)]
+    pub fn segment_count(&self) -> Result<u32> {
+        Ok(self.log()?.segment_count() as u32)
+    }
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// What recovery found when the log was opened.
+    #[napi(getter)]
+    pub fn recovery(&self) -> Result<RecoveryReport> {
+        let r = self.log()?.recovery();
+        Ok(RecoveryReport {
+            used_recovery_point: r.used_recovery_point,
+            scanned_bytes: r.scanned_bytes as f64,
+            truncated_bytes: r.truncated_bytes as f64,
+            truncation_reason: r.truncation_reason.clone(),
+            rebuilt_indexes: r.rebuilt_indexes.iter().map(|&b| b as f64).collect(),
+        })
+    }
+
+    /// The term map: where each term's entries start.
+    #[napi]
+    pub fn term_starts(&self) -> Result<Vec<TermStart>> {
+        Ok(self
+            .log()?
+            .term_starts()
+            .iter()
+            .map(|t| TermStart {
+                term: t.term as f64,
+                first_index: t.first_index as f64,
+                first_offset: t.first_offset as f64,
+            })
+            .collect())
+    }
+
+    /// Appends whole batches (one per buffer), all or nothing.
+    #[napi]
+    pub fn append(&mut self, batches: Vec<Buffer>) -> Result<AppendResult> {
+        let slices: Vec<&[u8]> = batches.iter().map(|b| &b[..]).collect();
+        let r = self.log_mut()?.append(&slices).map_err(to_js)?;
+        Ok(AppendResult {
+            first_index: r.first_index as f64,
+            last_index: r.last_index as f64,
+            base_offset: r.base_offset as f64,
+            next_offset: r.next_offset as f64,
+        })
+    }
+
+    #[napi]
+    pub fn term_at(&self, index: f64) -> Result<Option<f64>> {
+        Ok(self.log()?.term_at(whole(index, "index")?).map(|t| t as f64))
+    }
+
+    #[napi]
+    pub fn offset_at(&self, index: f64) -> Result<Option<f64>> {
+        Ok(self
+            .log()?
+            .offset_at(whole(index, "index")?)
+            .map_err(to_js)?
+            .map(|o| o as f64))
+    }
+
+    #[napi]
+    pub fn index_of_offset(&self, offset: f64) -> Result<Option<f64>> {
+        Ok(self
+            .log()?
+            .index_of_offset(whole(offset, "offset")?)
+            .map_err(to_js)?
+            .map(|i| i as f64))
+    }
+
+    /// Entries `[from, to]` concatenated (split them by batchLength), within `maxBytes`
+    /// except that the first entry always comes whole.
+    #[napi]
+    pub fn read_entries(&self, from: f64, to: f64, max_bytes: f64) -> Result<Buffer> {
+        let (bytes, _) = self
+            .log()?
+            .read_entries(
+                whole(from, "from")?,
+                whole(to, "to")?,
+                whole(max_bytes, "maxBytes")?,
+            )
+            .map_err(to_js)?;
+        Ok(bytes.into())
+    }
+
+    /// Whole batches from offset `from`, before `upTo`, within `maxBytes` (first batch whole).
+    #[napi]
+    pub fn read_from(&self, from: f64, max_bytes: f64, up_to: f64) -> Result<Buffer> {
+        let up_to = if up_to.is_infinite() && up_to > 0.0 {
+            u64::MAX
+        } else {
+            whole(up_to, "upTo")?
+        };
+        let bytes = self
+            .log()?
+            .read_from(whole(from, "from")?, whole(max_bytes, "maxBytes")?, up_to)
+            .map_err(to_js)?;
+        Ok(bytes.into())
+    }
+
+    #[napi]
+    pub fn offset_for_timestamp(&self, timestamp_ms: f64) -> Result<Option<f64>> {
+        if !timestamp_ms.is_finite() {
+            return Err(invalid(format!("timestampMs must be finite, got {timestamp_ms}")));
+        }
+        Ok(self
+            .log()?
+            .offset_for_timestamp(timestamp_ms as i64)
+            .map_err(to_js)?
+            .map(|o| o as f64))
+    }
+
+    #[napi]
+    pub fn truncate_after(&mut self, index: f64) -> Result<()> {
+        let index = whole(index, "index")?;
+        self.log_mut()?.truncate_after(index).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn truncate_before(&mut self, index: f64) -> Result<f64> {
+        let index = whole(index, "index")?;
+        Ok(self.log_mut()?.truncate_before(index).map_err(to_js)? as f64)
+    }
+
+    /// Empties the log and restarts it at `firstIndex` / `nextOffset` (snapshot install).
+    #[napi]
+    pub fn reset(&mut self, first_index: f64, next_offset: f64) -> Result<()> {
+        let (first_index, next_offset) = (
+            whole(first_index, "firstIndex")?,
+            whole(next_offset, "nextOffset")?,
+        );
+        self.log_mut()?.reset(first_index, next_offset).map_err(to_js)
+    }
+
+    /// Deletes old segments by age (`retentionMs`, -1 = no limit) and total size
+    /// (`retentionBytes`, -1 = no limit), never entries at or after `keepFrom`.
+    #[napi]
+    pub fn apply_retention(
+        &mut self,
+        now_ms: f64,
+        retention_ms: f64,
+        retention_bytes: f64,
+        keep_from: f64,
+    ) -> Result<f64> {
+        let limit = |v: f64, name: &str| {
+            if v < 0.0 {
+                Ok(None)
+            } else {
+                whole(v, name).map(Some)
+            }
+        };
+        let retention_ms = limit(retention_ms, "retentionMs")?;
+        let retention_bytes = limit(retention_bytes, "retentionBytes")?;
+        let keep_from = if keep_from.is_infinite() {
+            u64::MAX
+        } else {
+            whole(keep_from, "keepFrom")?
+        };
+        let now = whole(now_ms, "nowMs")? as i64;
+        Ok(self
+            .log_mut()?
+            .apply_retention(now, retention_ms, retention_bytes, keep_from)
+            .map_err(to_js)? as f64)
+    }
+
+    /// Starts a new segment now (no-op when the active one is empty).
+    #[napi]
+    pub fn roll(&mut self) -> Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.log_mut()?.roll(now).map_err(to_js)
+    }
+
+    /// Fsyncs everything appended so far off the JS thread; resolves to the durable index.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn sync(&mut self) -> Result<AsyncTask<SyncTask>> {
+        let job = self.log_mut()?.prepare_sync();
+        Ok(AsyncTask::new(SyncTask { job: Some(job) }))
+    }
+
+    /// Seals, syncs and closes the files (on the calling thread). Idempotent.
+    #[napi]
+    pub fn close(&mut self) -> Result<()> {
+        match self.inner.take() {
+            Some(log) => log.close().map_err(to_js),
+            None => Ok(()),
+        }
+    }
 }
