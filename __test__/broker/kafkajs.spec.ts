@@ -192,3 +192,34 @@ test('kafkajs idempotent producer (InitProducerId, sequenced batches) writes eac
     ['m0', 'm1', 'm2', 'm3', 'm4'],
   );
 });
+
+test('deleting a topic removes its partition directories; topics and configs survive an embedded restart', async (t) => {
+  const { existsSync } = await import('node:fs');
+  const { partitionDirectory } = await import('../../src/broker/topics.js');
+  const first = await startBroker(t);
+  const dataDir = first.config.dataDir;
+  const admin = kafkaFor(first).admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: 'keep', numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '1234' }] },
+      { topic: 'drop', numPartitions: 2 },
+    ],
+  });
+  t.true(existsSync(partitionDirectory(dataDir, 'drop', 1)));
+  await admin.deleteTopics({ topics: ['drop'] });
+  await admin.disconnect();
+  t.false(existsSync(partitionDirectory(dataDir, 'drop', 0)));
+  t.false(existsSync(partitionDirectory(dataDir, 'drop', 1)));
+  await first.stop();
+  const second = await startBroker(t, { dataDir });
+  const again = kafkaFor(second).admin();
+  await again.connect();
+  t.teardown(() => again.disconnect());
+  t.deepEqual(await again.listTopics(), ['keep']);
+  const described = await again.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: 2, name: 'keep', configNames: ['retention.ms'] }],
+  });
+  t.is(described.resources[0]!.configEntries[0]!.configValue, '1234');
+});
