@@ -48,6 +48,7 @@ export class FrameReader {
 
   /** Removes and returns the first `count` buffered bytes (count <= bufferedBytes). */
   private consume(count: number): Buffer {
+    if (count === 0) return Buffer.alloc(0);
     this.bufferedBytes -= count;
     const first = this.chunks[0]!;
     if (first.length > count) {
