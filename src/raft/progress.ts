@@ -31,6 +31,12 @@ export class Inflights {
     }
   }
 
+  freeFirst(): void {
+    if (this.count === 0) return;
+    this.start = (this.start + 1) % this.capacity;
+    this.count--;
+  }
+
   full(): boolean {
     return this.count === this.capacity;
   }

@@ -425,6 +425,7 @@ export class Raft {
       if (this.role === StateRole.Leader) this.leadTransferee = NO_NODE;
     }
     if (this.role !== StateRole.Leader) return;
+    this.handOverIfNotVoter();
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.step(message({ type: MessageType.Beat }));
@@ -468,7 +469,8 @@ export class Raft {
       throw new ProposalDroppedError(why, this.leader);
     };
     if (this.role !== StateRole.Leader) refuse(`node ${this.id} is not the leader`);
-    if (!this.tracker.progress.has(this.id)) refuse(`node ${this.id} was removed from the group`);
+    if (!this.tracker.isVoter(this.id))
+      refuse(`node ${this.id} is no longer a voter and is handing over leadership`);
     if (this.leadTransferee !== NO_NODE) refuse(`leadership is moving to node ${this.leadTransferee}`);
     let bytes = 0;
     for (const e of entries) bytes += entryBytes(e as Entry);
@@ -501,19 +503,37 @@ export class Raft {
   switchToConfState(state: ConfState): void {
     this.tracker.applyConfState(state, this.log.lastIndex());
     if (this.role !== StateRole.Leader) return;
-    if (!this.tracker.isVoter(this.id)) {
-      // Removed or demoted: stop leading; the remaining voters elect among themselves.
-      this.becomeFollower(this.term, NO_NODE);
-      return;
-    }
-    const self = this.tracker.progress.get(this.id)!;
-    self.match = this.log.lastIndex();
+    const self = this.tracker.progress.get(this.id);
+    if (self) self.match = this.log.lastIndex();
     if (this.leadTransferee !== NO_NODE && !this.tracker.isVoter(this.leadTransferee))
       this.leadTransferee = NO_NODE;
     // The quorum changed: something may be committed now; new members need the log.
     if (this.maybeCommit()) this.broadcastAppend();
     else
       this.forEachPeer((id, pr) => pr.state === ProgressState.Probe && !pr.probeSent && this.sendAppend(id));
+    this.handOverIfNotVoter();
+  }
+
+  /**
+   * A leader that removed or demoted itself keeps leading (without counting itself) until it
+   * has handed leadership to the most caught-up voter. Stepping down at once can leave the
+   * group without a leader for good: the remaining voters may not know the change committed,
+   * and the one holding the newest log may be the old leader, which can no longer campaign.
+   */
+  handOverIfNotVoter(): void {
+    if (this.role !== StateRole.Leader || this.tracker.isVoter(this.id) || this.leadTransferee !== NO_NODE)
+      return;
+    let best: NodeId = NO_NODE;
+    let bestMatch = -1;
+    for (const id of this.tracker.voters) {
+      const pr = this.tracker.progress.get(id)!;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best === NO_NODE) return;
+    this.step(message({ type: MessageType.TransferLeader, from: best }));
   }
 
   // ---- follower handlers -------------------------------------------------------------------
@@ -698,6 +718,9 @@ function stepLeader(r: Raft, m: Message): void {
     case MessageType.HeartbeatResponse: {
       pr.recentActive = true;
       pr.probeSent = false;
+      // Appends may have been lost with the window full; free one slot so the next Append
+      // goes out, and a gap it leaves is answered by a rejection that resets to probing.
+      if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
       if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
       if (!m.context || r.tracker.voters.size === 1) return;
       const acks = r.readOnly.recordAck(m.from, m.context);
