@@ -117,10 +117,20 @@ export function encodeResponse(
   correlationId: number,
   body: object,
 ): Buffer {
+  return encodeResponseFrame(apiKey, apiVersion, correlationId, body, true);
+}
+
+function encodeResponseFrame(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: object,
+  hotPath: boolean,
+): Buffer {
   const schema = schemaOrThrow(apiKey);
   checkVersion(schema, apiVersion);
   try {
-    if (apiKey === ApiKey.Fetch) {
+    if (hotPath && apiKey === ApiKey.Fetch) {
       const { chunks, byteLength } = encodeFetchResponseChunks(
         apiVersion,
         correlationId,
@@ -155,13 +165,7 @@ export function encodeResponseBodyGeneric(
   correlationId: number,
   body: object,
 ): Buffer {
-  const schema = schemaOrThrow(apiKey);
-  checkVersion(schema, apiVersion);
-  try {
-    return encodeResponseGeneric(schema, apiVersion, correlationId, body);
-  } catch (error) {
-    return encodeFailure(error, `${schema.name} v${apiVersion} response`);
-  }
+  return encodeResponseFrame(apiKey, apiVersion, correlationId, body, false);
 }
 
 /**
