@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { acceptSeedFlags } from '../../src/cli/main.js';
+import { acceptOneDashFlags } from '../../src/cli/one-dash-flags.js';
 import { CONFIG_KEYS } from '../../src/config/load.js';
 import { repositoryRoot, runCli } from './helpers.js';
 
@@ -74,14 +74,14 @@ test('an unknown key in a --config file exits 2 naming the key and the closest k
   );
 });
 
-test("the seed's one-dash flags work: -config=file", async (t) => {
-  const file = join(directory, 'seed-style.json');
+test("go-queue's one-dash flags work: -config=file", async (t) => {
+  const file = join(directory, 'one-dash.json');
   writeFileSync(file, JSON.stringify({ server: { port: 'http' } }));
   const result = await runCli(['broker', `-config=${file}`, '-broker-id=broker1']);
   t.is(result.code, 2);
   t.regex(
     oneLine(t, result.stderr),
-    /server\.port: "http" is not a whole number \(from config file .*seed-style\.json\)/,
+    /server\.port: "http" is not a whole number \(from config file .*one-dash\.json\)/,
   );
 });
 
@@ -99,7 +99,7 @@ test('an unknown option exits 2 (a usage error)', async (t) => {
   t.regex(result.stderr, /unknown option '--segment-size'/);
 });
 
-test('seed flag rewriting touches only known long flags before --', (t) => {
+test('one-dash flag rewriting touches only known long flags before --', (t) => {
   const argv = [
     'node',
     'goqueue',
@@ -112,7 +112,7 @@ test('seed flag rewriting touches only known long flags before --', (t) => {
     '--',
     '-config=b',
   ];
-  t.deepEqual(acceptSeedFlags(argv), [
+  t.deepEqual(acceptOneDashFlags(argv), [
     'node',
     'goqueue',
     'broker',

@@ -179,7 +179,7 @@ for (const spec of CONFIG_KEYS) {
   }
 }
 
-test("the seed's example file loads as written", (t) => {
+test('the original go-queue example file loads as written', (t) => {
   const file = configFile({
     data_dir: './data',
     max_topic_partitions: 1000,

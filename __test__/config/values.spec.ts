@@ -75,7 +75,7 @@ test('integers accept JSON numbers and digit strings only', (t) => {
   }
 });
 
-test('ports are 0 to 65535, written as numbers or strings (the seed writes "9092")', (t) => {
+test('ports are 0 to 65535, written as numbers or strings (the original go-queue writes "9092")', (t) => {
   t.is(parsePort('9092'), 9092);
   t.is(parsePort(0), 0);
   t.throws(() => parsePort(65536), { message: /not a port/ });
@@ -92,7 +92,7 @@ test('addresses read host:port, [ipv6]:port and :port (every interface)', (t) =>
   }
 });
 
-test('broker ids are int32 whole numbers; the seed form "broker1" reads as 1', (t) => {
+test('broker ids are int32 whole numbers; go-queue names like "broker1" read as 1', (t) => {
   t.is(parseBrokerId(3), 3);
   t.is(parseBrokerId('3'), 3);
   t.is(parseBrokerId('broker1'), 1);

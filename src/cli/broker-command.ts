@@ -52,7 +52,7 @@ export function registerBrokerCommand(program: Command): Command {
       'Run a broker. Settings come from defaults < --config file < GOQUEUE_* environment < flags ' +
         '(see docs/configuration.md).',
     )
-    .option('--config <file>', 'JSON config file with the seed keys (env GOQUEUE_CONFIG)');
+    .option('--config <file>', 'JSON config file with the go-queue keys (env GOQUEUE_CONFIG)');
   for (const spec of CONFIG_KEYS) {
     if (spec.flag === null) continue;
     const env = `env ${spec.env}`;

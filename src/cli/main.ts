@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { CommandError, registerBrokerCommand } from './broker-command.js';
 import { registerClientCommands } from './client/index.js';
+import { acceptOneDashFlags } from './one-dash-flags.js';
 
 /** Exit code of a usage or configuration error (a bad flag, key or value). */
 export const EXIT_USAGE = 2;
@@ -28,7 +29,7 @@ export function createProgram(): Command {
  */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
-    await createProgram().parseAsync(acceptSeedFlags(argv), { from: 'node' });
+    await createProgram().parseAsync(acceptOneDashFlags(argv), { from: 'node' });
   } catch (error) {
     process.exitCode = report(error);
   }
@@ -54,30 +55,6 @@ function report(error: unknown): number {
     coded || !(error instanceof Error) ? `goqueue: ${message}\n` : `goqueue: ${error.stack}\n`,
   );
   return 1;
-}
-
-/** The seed writes long flags with one dash (`-config=b.json`); read those as `--config=b.json`. */
-const seedLongFlags = new Set([
-  'config',
-  'broker-id',
-  'client-addr',
-  'raft-addr',
-  'data-dir',
-  'initial-cluster',
-  'advertised-addr',
-  'log-level',
-  'log-file',
-]);
-
-export function acceptSeedFlags(argv: readonly string[]): string[] {
-  const result = [...argv];
-  for (let i = 2; i < result.length; i++) {
-    const arg = result[i]!;
-    if (arg === '--') break;
-    const match = /^-([a-z][a-z-]+)(=.*)?$/.exec(arg);
-    if (match && seedLongFlags.has(match[1]!)) result[i] = `-${arg}`;
-  }
-  return result;
 }
 
 function packageVersion(): string {

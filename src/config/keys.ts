@@ -17,7 +17,7 @@ import {
 /**
  * The configuration keys a user can set. One table drives the JSON file, the environment and
  * the CLI flags, so the three cannot drift apart:
- * - `key` is the JSON file key (the seed's names; a dot means a nested object: `server.port` is
+ * - `key` is the JSON file key (the original go-queue's names; a dot means a nested object: `server.port` is
  *   `{ "server": { "port": … } }`).
  * - the environment variable is derived mechanically: `GOQUEUE_` + the key upper-cased with dots
  *   turned into underscores (`server.port` → `GOQUEUE_SERVER_PORT`).

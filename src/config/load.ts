@@ -55,7 +55,7 @@ export interface BrokerFlags {
 }
 
 export interface LoadConfigOptions {
-  /** JSON config file (the seed's keys). Omitted: no file. */
+  /** JSON config file (the original go-queue's keys). Omitted: no file. */
   file?: string;
   /** Environment to read `GOQUEUE_*` from; pass `process.env`. Omitted: none. */
   env?: Record<string, string | undefined>;

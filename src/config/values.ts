@@ -148,7 +148,7 @@ export function parseText(raw: unknown): string {
   throw new ValueError(`${show(raw)} is not a non-empty string`);
 }
 
-/** A TCP port 0–65535 (0 asks the OS for a free port); the seed writes ports as strings. */
+/** A TCP port 0–65535 (0 asks the OS for a free port); the original go-queue writes ports as strings. */
 export function parsePort(raw: unknown): number {
   const port = parseInteger(raw);
   if (port < 0 || port > 65535) throw new ValueError(`${port} is not a port (0 to 65535)`);
@@ -186,14 +186,14 @@ export function parseAddress(raw: unknown): { host: string; port: number } {
 }
 
 /**
- * A broker id: a whole number 0 to 2^31-1 (Kafka ids are int32). The seed names brokers
+ * A broker id: a whole number 0 to 2^31-1 (Kafka ids are int32). The original go-queue names brokers
  * `broker1`, `broker2`, …; that form is read as its number.
  */
 export function parseBrokerId(raw: unknown): number {
-  const seedForm = typeof raw === 'string' ? /^\s*broker-?(\d+)\s*$/i.exec(raw) : null;
+  const namedForm = typeof raw === 'string' ? /^\s*broker-?(\d+)\s*$/i.exec(raw) : null;
   let id: number;
   try {
-    id = parseInteger(seedForm ? seedForm[1] : raw);
+    id = parseInteger(namedForm ? namedForm[1] : raw);
   } catch {
     throw new ValueError(
       `${show(raw)} is not a broker id (a whole number, e.g. 1; "broker1" also reads as 1)`,
