@@ -7,9 +7,13 @@ export class CloseConnection extends Error {
   override name = 'CloseConnection';
 }
 
-/** Turns one request frame into its response frame (size prefix included), or null when the
- * request gets no response (Produce with acks=0). Rejects with CloseConnection on bad input. */
-export type RequestHandler = (frame: Buffer, connection: ConnectionInfo) => Promise<Buffer | null>;
+/** A response frame (size prefix included), possibly as chunks for one vectored write (a Fetch
+ * response keeps the stored record bytes as separate buffers). */
+export type ResponseBytes = Buffer | Buffer[];
+
+/** Turns one request frame into its response, or null when the request gets no response
+ * (Produce with acks=0). Rejects with CloseConnection on bad input. */
+export type RequestHandler = (frame: Buffer, connection: ConnectionInfo) => Promise<ResponseBytes | null>;
 
 export interface ConnectionInfo {
   id: number;
@@ -18,7 +22,7 @@ export interface ConnectionInfo {
 
 interface Slot {
   done: boolean;
-  response: Buffer | null;
+  response: ResponseBytes | null;
 }
 
 /**
@@ -95,7 +99,7 @@ export class Connection {
     const slot: Slot = { done: false, response: null };
     this.slots.push(slot);
     this.inFlight++;
-    let pending: Promise<Buffer | null>;
+    let pending: Promise<ResponseBytes | null>;
     try {
       pending = this.handle(frame, this.info);
     } catch (error) {
@@ -119,7 +123,14 @@ export class Connection {
   private writeReady(): void {
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
-      if (slot.response !== null && !this.closed) this.socket.write(slot.response);
+      if (slot.response === null || this.closed) continue;
+      if (Buffer.isBuffer(slot.response)) {
+        this.socket.write(slot.response);
+      } else {
+        this.socket.cork();
+        for (const chunk of slot.response) this.socket.write(chunk);
+        this.socket.uncork();
+      }
     }
   }
 

@@ -4,10 +4,12 @@ import {
   decodeRequestBody,
   decodeRequestHeader,
   ErrorCode,
+  encodeFetchResponseChunks,
   encodeResponse,
+  type FetchResponse,
   isSupported,
 } from '../protocol/index.js';
-import { CloseConnection, type ConnectionInfo } from './connection.js';
+import { CloseConnection, type ConnectionInfo, type ResponseBytes } from './connection.js';
 import type { BrokerContext, Handler } from './context.js';
 import { apiVersionsBody } from './handlers/api-versions.js';
 
@@ -30,7 +32,7 @@ export class RequestRouter {
     }
   }
 
-  readonly handle = async (frame: Buffer, connection: ConnectionInfo): Promise<Buffer | null> => {
+  readonly handle = async (frame: Buffer, connection: ConnectionInfo): Promise<ResponseBytes | null> => {
     let header: ReturnType<typeof decodeRequestHeader>;
     try {
       header = decodeRequestHeader(frame);
@@ -71,6 +73,10 @@ export class RequestRouter {
       body = handler.errorResponse(request, errorCodeOf(error));
     }
     if (body === null) return null;
+    if (apiKey === ApiKey.Fetch) {
+      // Record bytes go to the socket as stored: no copy into one response buffer.
+      return encodeFetchResponseChunks(apiVersion, correlationId, body as FetchResponse).chunks;
+    }
     return encodeResponse(apiKey, apiVersion, correlationId, body);
   };
 
