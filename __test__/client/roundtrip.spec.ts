@@ -145,6 +145,7 @@ test("stream() from 'latest' skips what is already there; a number starts at tha
   t.deepEqual(fromOne, ['old-1', 'old-2']);
   const latest = consumer.stream({ topic: 'positions', partition: 0, from: 'latest', maxWaitMs: 10 });
   const next = latest.next();
+  next.catch(() => undefined); // awaited below; keeps a failure from counting as unhandled meanwhile
   await new Promise((resolve) => setTimeout(resolve, 50));
   await producer.produceMessage({ topic: 'positions', partition: 0, messages: [{ value: 'new' }] });
   t.is((await next).value?.value?.toString(), 'new');
@@ -258,4 +259,48 @@ test('a partition beyond the topic fails without retries, naming the partition c
     producer.produceMessage({ topic: 'two', partition: 7, messages: [{ value: 'x' }] }),
   );
   t.regex(error.message, /partition 7.*2 partitions/);
+});
+
+test('a { timestamp } start position begins at the first message at or after that time', async (t) => {
+  const { admin, producer, consumer } = await setup(t);
+  await admin.createTopic({ name: 'timed', partitions: 1 });
+  await producer.produceMessage({
+    topic: 'timed',
+    partition: 0,
+    messages: [
+      { value: 'early', timestamp: 1_000_000 },
+      { value: 'middle', timestamp: 2_000_000 },
+      { value: 'late', timestamp: 3_000_000 },
+    ],
+  });
+  t.is(await consumer.resolveOffset('timed', 0, { timestamp: 1_500_000 }), 1);
+  t.is(
+    await consumer.resolveOffset('timed', 0, { timestamp: 9_000_000 }),
+    3,
+    'past the last message: the end',
+  );
+  const first = await consumer
+    .stream({ topic: 'timed', partition: 0, from: { timestamp: 2_500_000 }, maxWaitMs: 10 })
+    .next();
+  t.is(first.value?.value?.toString(), 'late');
+  t.is(first.value?.timestamp, 3_000_000);
+});
+
+test('keyless send() sticks to one partition per batch (sticky partitioner)', async (t) => {
+  const { admin, client } = await setup(t);
+  await admin.createTopic({ name: 'sticky', partitions: 4 });
+  const producer = new Producer(client, { lingerMs: 1_000, batchBytes: 1 << 20 });
+  const sends = Array.from({ length: 20 }, (_, i) => producer.send({ topic: 'sticky', value: `v${i}` }));
+  await producer.flush();
+  const partitions = new Set((await Promise.all(sends)).map((r) => r.partition));
+  t.is(partitions.size, 1);
+});
+
+test('describeConfigs returns the topic configs the broker reports', async (t) => {
+  const { admin } = await setup(t);
+  await admin.createTopic({ name: 'configured', partitions: 1, configs: { 'retention.ms': '60000' } });
+  const entries = await admin.describeConfigs({ type: 'topic', name: 'configured' });
+  const retention = entries.find((e) => e.name === 'retention.ms');
+  t.is(retention?.value, '60000');
+  t.false(retention?.isDefault);
 });
