@@ -38,7 +38,7 @@ test('goqueue broker logs its bound address, answers Kafka on it and exits 0 on 
     .split('\n')
     .map((text) => (JSON.parse(text) as LogLine).msg);
   t.true(messages.includes('stopping the broker'));
-  t.true(messages.includes('broker stopped'));
+  t.true(messages.includes('stopped cleanly, exiting'));
 });
 
 test('goqueue broker stops cleanly on SIGINT and starts again on the same data directory', async (t) => {

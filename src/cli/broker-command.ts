@@ -1,6 +1,12 @@
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
-import { advertisedAddressFor, type BrokerFlags, CONFIG_KEYS, loadConfig } from '../config/load.js';
+import {
+  advertisedAddressFor,
+  type BrokerFlags,
+  CONFIG_KEYS,
+  ConfigError,
+  loadConfig,
+} from '../config/load.js';
 import type { BrokerConfig } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 
@@ -117,6 +123,7 @@ async function startBroker(config: BrokerConfig, logger: Logger): Promise<Runnin
       logger,
     });
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const reason = describeStartFailure(error, config);
     logger.error({ err: error }, `cannot start the broker: ${reason}`);
     throw new CommandError(`cannot start the broker: ${reason}`, 1);
@@ -149,7 +156,7 @@ function stopOnSignals(broker: RunningBroker, logger: Logger): void {
     logger.info({ signal }, 'stopping the broker');
     broker.stop().then(
       () => {
-        logger.info('broker stopped');
+        logger.info('stopped cleanly, exiting');
         process.exit(0);
       },
       (error: unknown) => {
