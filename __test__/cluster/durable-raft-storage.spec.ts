@@ -124,3 +124,17 @@ test('a corrupt state file refuses to open and a leftover temporary file is igno
     t.regex(error?.message ?? '', /CRC/);
   })();
 });
+
+test('a burst of hard state saves all resolve and the file ends with the last one', async (t) => {
+  await withDir(async (dir) => {
+    const storage = openStorage(dir);
+    const saves = Array.from({ length: 100 }, (_, i) =>
+      storage.saveHardState({ term: term(1), vote: nodeId(1), commit: logIndex(i + 1) }),
+    );
+    await Promise.all(saves);
+    await storage.close();
+    const reopened = openStorage(dir);
+    t.deepEqual(reopened.initialState().hardState, { term: 1, vote: 1, commit: 100 });
+    await reopened.close();
+  })();
+});

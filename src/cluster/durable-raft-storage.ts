@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { assert } from '../lib/assert.js';
 import { type LogIndex, logIndex, type NodeId, type Term, term as toTerm } from '../lib/ids.js';
 import { crc32c } from '../protocol/crc32c.js';
-import { BatchField, stampBatch } from '../protocol/record-batch-header.js';
+import { ATTRIBUTE_CONTROL, BatchField, stampBatch } from '../protocol/record-batch-header.js';
 import { batchToEntry, entryToBatch } from '../raft/entry.js';
 import type { RaftStorage } from '../raft/storage.js';
-import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
+import { type ConfState, type Entry, EntryType, type HardState, type Snapshot } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 
 export const RAFT_STATE_FILE = 'raft-state';
@@ -142,14 +142,32 @@ function decodeState(buf: Buffer, path: string): StateImage {
   };
 }
 
+/**
+ * The entry stored as `batch`. The log validated size and CRC on append and on recovery, so a
+ * producer batch is returned without re-checking its CRC (the leader reads every entry it
+ * streams to followers from here); Raft's own control batches are small and fully decoded.
+ */
+function storedBatchToEntry(batch: Buffer, index: LogIndex): Entry {
+  if ((batch.readInt16BE(BatchField.attributes) & ATTRIBUTE_CONTROL) === 0)
+    return {
+      index,
+      term: batch.readInt32BE(BatchField.partitionLeaderEpoch) as Term,
+      type: EntryType.Normal,
+      data: batch,
+    };
+  return batchToEntry(batch, index);
+}
+
 export class DurableRaftStorage implements RaftStorage {
   readonly log: PartitionLog;
   private readonly dir: string;
   private readonly fsync: boolean;
   private readonly wallMs: () => number;
   private image: StateImage;
-  /** Serialises state file writes (each replaces the whole file). */
-  private writing: Promise<void> = Promise.resolve();
+  /** The state file write in progress, and the one waiting for it (see writeState). */
+  private runningWrite: Promise<void> | null = null;
+  private queuedWrite: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | null =
+    null;
 
   /** Opens (or creates) the storage; reads the state file synchronously. */
   constructor(options: DurableRaftStorageOptions) {
@@ -212,7 +230,7 @@ export class DurableRaftStorage implements RaftStorage {
       `entries [${lo}, ${hi}) out of range`,
     );
     const batches = this.log.readEntries(lo, logIndex(hi - 1), maxBytes);
-    return batches.map((batch, i) => batchToEntry(batch, logIndex(lo + i)));
+    return batches.map((batch, i) => storedBatchToEntry(batch, logIndex(lo + i)));
   }
 
   snapshot(): Snapshot {
@@ -273,16 +291,40 @@ export class DurableRaftStorage implements RaftStorage {
   }
 
   async close(): Promise<void> {
-    await this.writing;
+    while (this.runningWrite !== null) await this.runningWrite.catch(() => undefined);
     await this.log.close();
   }
 
+  /**
+   * Writes the current image. At most one write runs and at most one waits: callers arriving
+   * while a write runs share the next one, which takes the image as it is when it starts, so a
+   * fast Ready loop never builds a queue of stale writes.
+   */
   private writeState(): Promise<void> {
-    const bytes = encodeState(this.image);
-    const next = this.writing.then(() => this.replaceFile(bytes));
-    // A failed write must fail its caller but not every later write.
-    this.writing = next.catch(() => undefined);
-    return next;
+    if (this.queuedWrite !== null) return this.queuedWrite.promise;
+    if (this.runningWrite === null) {
+      this.runningWrite = this.runWrite();
+      return this.runningWrite;
+    }
+    let resolve: () => void = () => {};
+    let reject: (error: unknown) => void = () => {};
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.queuedWrite = { promise, resolve, reject };
+    return promise;
+  }
+
+  private async runWrite(): Promise<void> {
+    try {
+      await this.replaceFile(encodeState(this.image));
+    } finally {
+      const queued = this.queuedWrite;
+      this.queuedWrite = null;
+      this.runningWrite = queued === null ? null : this.runWrite();
+      this.runningWrite?.then(queued?.resolve, queued?.reject);
+    }
   }
 
   private async replaceFile(bytes: Buffer): Promise<void> {

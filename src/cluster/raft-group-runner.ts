@@ -4,8 +4,9 @@
  * partition handlers use (src/broker/replicated-log.ts).
  *
  * Ready loop, in the order `Ready` prescribes (DESIGN decision 5):
- *   1. persist: snapshot, entries (page cache), `await log.sync()`, hard state (awaited when
- *      term or vote changed; a commit-only change is written behind, it may lag);
+ *   1. persist: snapshot, entries (page cache), `await log.sync()` and, in parallel, the hard
+ *      state when term or vote changed (a commit-only change is written every
+ *      `commitSaveTicks`: the commit index may lag on disk);
  *   2. send messages (only now: a vote or an append acknowledgement promises the disk state);
  *   3. apply committed entries: resolve proposals, move the high watermark, call `onApply`;
  *   4. `advance()`, and loop while the node has more work.
@@ -32,7 +33,7 @@ import type { Prng } from '../lib/prng.js';
 import { checkBatch } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { RawNode, type RawNodeOptions, type Ready, type Status } from '../raft/raw-node.js';
-import { type Entry, type Message, NO_NODE, StateRole } from '../raft/types.js';
+import { type Entry, type HardState, type Message, NO_NODE, StateRole } from '../raft/types.js';
 import type { DurableRaftStorage } from './durable-raft-storage.js';
 import { decodeRaftMessage, encodeRaftMessage, RaftMessageCodecError } from './raft-message-codec.js';
 import type { Transport, TransportLogger } from './transport.js';
@@ -51,6 +52,8 @@ export interface RaftGroupRunnerOptions {
   logger?: TransportLogger;
   /** Milliseconds per Raft tick. Default 100 (election after 1-2 s with electionTicks 10). */
   tickMs?: number;
+  /** How often (in ticks) a commit-only hard state change is written. Default 10. */
+  commitSaveTicks?: number;
   /** Options passed to the RawNode (electionTicks, heartbeatTicks, preVote, ...). */
   raft?: Omit<RawNodeOptions, 'id' | 'storage' | 'prng'>;
   /** Called with each run of committed entries, in log order, before proposals resolve. */
@@ -83,6 +86,10 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
   private appliedIndex: LogIndex;
   private committedOffset: KafkaOffset;
   private role: StateRole = StateRole.Follower;
+  /** A commit-only hard state change not yet written (saved every `commitSaveTicks`). */
+  private lazyHardState: HardState | null = null;
+  private ticks = 0;
+  private readonly commitSaveTicks: number;
   private leader: NodeId = NO_NODE;
 
   constructor(options: RaftGroupRunnerOptions) {
@@ -93,6 +100,7 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     this.logger = options.logger ?? silentLogger;
     this.tickMs = options.tickMs ?? 100;
     this.onApply = options.onApply;
+    this.commitSaveTicks = options.commitSaveTicks ?? 10;
     this.node = new RawNode({
       ...options.raft,
       id: options.nodeId,
@@ -109,6 +117,7 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     if (this.ticker !== null || this.stopped) return;
     this.ticker = setInterval(() => {
       this.node.tick();
+      if (++this.ticks % this.commitSaveTicks === 0) this.saveLazyHardState();
       this.scheduleReady();
     }, this.tickMs);
     this.scheduleReady();
@@ -249,6 +258,7 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
     await this.processing;
+    this.saveLazyHardState();
     this.rejectPending(new ProposalDroppedError('raft group stopped', this.leader));
   }
 
@@ -283,20 +293,24 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
 
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.softState !== undefined) this.onSoftState(ready.softState.role, ready.softState.leader);
-    // 1. Persist.
+    // 1. Persist. The log fsync and a term/vote change run in parallel; a commit-only change
+    //    is written behind (it may lag, and the writer coalesces bursts into one write).
     if (ready.snapshot !== undefined) await this.storage.applySnapshot(ready.snapshot);
+    const durable: Array<Promise<unknown>> = [];
     if (ready.entries.length > 0) {
       this.storage.append(ready.entries);
-      await this.storage.sync();
+      durable.push(this.storage.sync());
     }
     if (ready.hardState !== undefined) {
-      const saving = this.storage.saveHardState(ready.hardState);
-      if (ready.mustSync) await saving;
-      else
-        saving.catch((error) =>
-          this.logger.error({ err: error, groupId: this.groupId }, 'hard state write failed'),
-        );
+      const previous = this.storage.hardState;
+      if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) {
+        this.lazyHardState = null;
+        durable.push(this.storage.saveHardState(ready.hardState));
+      } else {
+        this.lazyHardState = ready.hardState;
+      }
     }
+    await Promise.all(durable);
     // 2. Send.
     for (const message of ready.messages)
       this.sender.send(message.to, this.groupId, encodeRaftMessage(message));
@@ -304,6 +318,19 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     if (ready.committedEntries.length > 0) this.apply(ready.committedEntries);
     // 4. Advance.
     this.node.advance();
+  }
+
+  /**
+   * Writes a commit-only hard state change. The commit index may lag on disk (a restarted node
+   * learns it again from the leader); writing it on every Ready would add two fsyncs per Ready.
+   */
+  private saveLazyHardState(): void {
+    const state = this.lazyHardState;
+    if (state === null) return;
+    this.lazyHardState = null;
+    this.storage
+      .saveHardState(state)
+      .catch((error) => this.logger.error({ err: error, groupId: this.groupId }, 'hard state write failed'));
   }
 
   private onSoftState(role: StateRole, leader: NodeId): void {

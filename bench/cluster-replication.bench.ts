@@ -1,0 +1,92 @@
+/**
+ * Committed entries/s of one Raft group: 3 replicas (three nodes in this process, each with its
+ * own raft Transport on loopback TCP and its own fsynced log in a temp dir) vs 1 replica (same
+ * code, no peers), for 100 B and 64 KiB entries. Proposals are pipelined (a fixed number in
+ * flight); an entry counts once the leader has it committed (fsynced on a quorum) and applied.
+ *
+ * The log is the cluster tests' single-file FileLog (fdatasync per Ready) until the native
+ * PartitionLog is wired in.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { producerBatch } from '../__test__/cluster/fixtures/batches.js';
+import { ClusterNode } from '../__test__/cluster/fixtures/cluster-node.js';
+import { nodeId } from '../src/lib/ids.js';
+
+const runMs = Number(process.env.BENCH_MS ?? 3000);
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+async function startGroup(root: string, replicas: number): Promise<ClusterNode[]> {
+  const ids = Array.from({ length: replicas }, (_, i) => i + 1);
+  const nodes = await Promise.all(
+    ids.map((id) =>
+      ClusterNode.start({
+        id,
+        dataDir: join(root, `node-${id}`),
+        listenPort: 0,
+        peers: new Map(),
+        voters: ids,
+        seed: id,
+      }),
+    ),
+  );
+  for (const node of nodes)
+    for (const [i, other] of nodes.entries()) node.transport.setPeer(nodeId(i + 1), other.transport.address);
+  await waitFor(() => nodes.some((n) => n.runner.isLeader));
+  return nodes;
+}
+
+async function measure(
+  replicas: number,
+  entryBytes: number,
+  inFlight: number,
+): Promise<{ entriesPerSecond: number; mbPerSecond: number }> {
+  const root = mkdtempSync(join(tmpdir(), 'goqueue-bench-cluster-'));
+  const nodes = await startGroup(root, replicas);
+  const leader = nodes.find((n) => n.runner.isLeader) as ClusterNode;
+  // One template batch; each proposal gets its own copy (the log stamps offset and term in place).
+  const template = producerBatch(Buffer.alloc(entryBytes, 0x61));
+  let committed = 0;
+  let running = true;
+  const worker = async (): Promise<void> => {
+    while (running) {
+      await leader.runner.propose([Buffer.from(template)]);
+      committed++;
+    }
+  };
+  // Warm-up, then the measured window.
+  const warm = performance.now();
+  const workers = Array.from({ length: inFlight }, () => worker());
+  while (performance.now() - warm < 300) await new Promise((resolve) => setTimeout(resolve, 20));
+  const startCommitted = committed;
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, runMs));
+  const elapsedMs = performance.now() - start;
+  const count = committed - startCommitted;
+  running = false;
+  await Promise.allSettled(workers);
+  await Promise.all(nodes.map((n) => n.stop()));
+  rmSync(root, { recursive: true, force: true });
+  const entriesPerSecond = (count * 1000) / elapsedMs;
+  return { entriesPerSecond, mbPerSecond: (entriesPerSecond * entryBytes) / (1024 * 1024) };
+}
+
+for (const [entryBytes, inFlight] of [
+  [100, 256],
+  [64 * 1024, 32],
+] as const) {
+  const single = await measure(1, entryBytes, inFlight);
+  const triple = await measure(3, entryBytes, inFlight);
+  const label = entryBytes === 100 ? '100 B' : '64 KiB';
+  const row = (name: string, r: { entriesPerSecond: number; mbPerSecond: number }) =>
+    `${label.padEnd(7)} ${name.padEnd(26)} ${r.entriesPerSecond.toFixed(0).padStart(8)} entries/s ${r.mbPerSecond.toFixed(1).padStart(7)} MB/s`;
+  console.log(row('1 replica', single));
+  console.log(row('3 replicas (loopback TCP)', triple));
+  console.log(
+    `${label.padEnd(7)} ratio 3 replicas / 1 replica: ${(triple.entriesPerSecond / single.entriesPerSecond).toFixed(2)}`,
+  );
+}
