@@ -80,6 +80,10 @@ test('a config file, the environment and flags all reach the running broker', as
   t.true(existsSync(dataDir));
   t.false(existsSync(join(directory, 'layered', 'from-file')), 'the environment overrode data_dir');
   t.is((await apiVersionsV0(broker.line.port as number, 7)).errorCode, 0);
+  broker.child.kill('SIGTERM');
+  const result = await broker.exit;
+  t.is(result.code, 0);
+  t.is(result.stdout, '', 'nothing on stdout when a log file is set');
 });
 
 /** Starts a broker whose logs go to `logFile`, and waits for the listening line there. */
@@ -88,7 +92,7 @@ async function runUntilLogged(
   configFile: string,
   logFile: string,
   env: Record<string, string>,
-): Promise<{ line: LogLine }> {
+): Promise<{ line: LogLine; child: ReturnType<typeof spawnCli>; exit: ReturnType<typeof finished> }> {
   const child = spawnCli(['broker', '--config', configFile, '--raft-addr', '127.0.0.1:0'], { env });
   const exit = finished(child);
   t.teardown(() => child.kill('SIGKILL'));
@@ -105,13 +109,7 @@ async function runUntilLogged(
           .map((text) => JSON.parse(text) as LogLine)
       : [];
     const line = lines.find(listening);
-    if (line !== undefined) {
-      child.kill('SIGTERM');
-      const result = await exit;
-      t.is(result.code, 0);
-      t.is(result.stdout, '', 'nothing on stdout when a log file is set');
-      return { line };
-    }
+    if (line !== undefined) return { line, child, exit };
     if (exited) throw new Error(`goqueue exited before listening: ${(await exit).stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
