@@ -1,4 +1,5 @@
 import type { KafkaOffset, LogIndex, Term } from '../lib/ids.js';
+import type { RetentionPolicy } from './options.js';
 
 /**
  * A partition's data log as the rest of goqueue sees it (DESIGN decision 3): one entry is one
@@ -59,6 +60,18 @@ export interface PartitionLog {
   truncateAfter(index: LogIndex): void;
   /** Removes whole segments entirely before `index`; returns the new `firstIndex`. */
   truncateBefore(index: LogIndex): LogIndex;
+
+  /**
+   * Empties the log and restarts it so the next entry is `firstIndex` at offset `nextOffset`
+   * (installing a Raft snapshot that the log does not reach). Optional: NativeLog and MemoryLog
+   * implement it; test doubles may not.
+   */
+  reset?(firstIndex: LogIndex, nextOffset: KafkaOffset): void;
+  /**
+   * Deletes the oldest whole segments by age and total size (never the active segment, never
+   * entries at or after `policy.keepFrom`); returns the new `firstIndex`. Optional like `reset`.
+   */
+  applyRetention?(policy: RetentionPolicy): LogIndex;
 
   /** Makes every appended entry durable; resolves to the new `durableIndex`. */
   sync(): Promise<LogIndex>;

@@ -1,0 +1,142 @@
+import * as binding from '#native';
+import type { KafkaOffset, LogIndex, Term } from '../lib/ids.js';
+import { fromNative, native } from './errors.js';
+import { type RetentionPolicy, resolveOptions, type StorageOptions } from './options.js';
+import type { AppendResult, PartitionLog } from './partition-log.js';
+
+export type RecoveryReport = binding.RecoveryReport;
+
+/** Splits concatenated whole batches into one buffer per batch (views, no copy). */
+export function splitBatches(bytes: Buffer): Buffer[] {
+  const batches: Buffer[] = [];
+  let at = 0;
+  while (at + 12 <= bytes.length) {
+    const end = at + 12 + bytes.readInt32BE(at + 8);
+    batches.push(bytes.subarray(at, end));
+    at = end;
+  }
+  return batches;
+}
+
+/**
+ * PartitionLog on the native segmented log (crates/goqueue-storage): segment files in `dir`,
+ * sparse indexes by LogIndex and KafkaOffset, a recovery point, fsync off the JS thread.
+ * Every failure is a StorageError with a stable `code`.
+ */
+export class NativeLog implements PartitionLog {
+  private constructor(private readonly log: binding.Log) {}
+
+  /** Opens (creating when missing) the log in `dir`; recovers a torn tail. */
+  static open(dir: string, options?: StorageOptions): NativeLog {
+    return new NativeLog(native(() => binding.Log.open(dir, resolveOptions(options))));
+  }
+
+  get firstIndex(): LogIndex {
+    return native(() => this.log.firstIndex) as LogIndex;
+  }
+  get lastIndex(): LogIndex {
+    return native(() => this.log.lastIndex) as LogIndex;
+  }
+  get durableIndex(): LogIndex {
+    return native(() => this.log.durableIndex) as LogIndex;
+  }
+  get logStartOffset(): KafkaOffset {
+    return native(() => this.log.logStartOffset) as KafkaOffset;
+  }
+  get nextOffset(): KafkaOffset {
+    return native(() => this.log.nextOffset) as KafkaOffset;
+  }
+  get sizeBytes(): number {
+    return native(() => this.log.sizeBytes);
+  }
+  /** Segment files in use. */
+  get segmentCount(): number {
+    return native(() => this.log.segmentCount);
+  }
+  /** What recovery found at open: scanned and cut bytes, why, rebuilt indexes. */
+  get recovery(): RecoveryReport {
+    return native(() => this.log.recovery);
+  }
+
+  append(batches: readonly Buffer[]): AppendResult {
+    const result = native(() => this.log.append(batches as Buffer[]));
+    return {
+      firstIndex: result.firstIndex as LogIndex,
+      lastIndex: result.lastIndex as LogIndex,
+      baseOffset: result.baseOffset as KafkaOffset,
+      nextOffset: result.nextOffset as KafkaOffset,
+    };
+  }
+
+  termAt(index: LogIndex): Term | undefined {
+    return (native(() => this.log.termAt(index)) ?? undefined) as Term | undefined;
+  }
+  offsetAt(index: LogIndex): KafkaOffset | undefined {
+    return (native(() => this.log.offsetAt(index)) ?? undefined) as KafkaOffset | undefined;
+  }
+  indexOfOffset(offset: KafkaOffset): LogIndex | undefined {
+    return (native(() => this.log.indexOfOffset(offset)) ?? undefined) as LogIndex | undefined;
+  }
+
+  readEntries(from: LogIndex, to: LogIndex, maxBytes: number): Buffer[] {
+    return splitBatches(native(() => this.log.readEntries(from, to, maxBytes)));
+  }
+
+  readFrom(from: KafkaOffset, maxBytes: number, upTo: KafkaOffset): Buffer {
+    return native(() => this.log.readFrom(from, maxBytes, upTo));
+  }
+
+  offsetForTimestamp(timestampMs: number): KafkaOffset | undefined {
+    return (native(() => this.log.offsetForTimestamp(timestampMs)) ?? undefined) as KafkaOffset | undefined;
+  }
+
+  truncateAfter(index: LogIndex): void {
+    native(() => this.log.truncateAfter(index));
+  }
+  truncateBefore(index: LogIndex): LogIndex {
+    return native(() => this.log.truncateBefore(index)) as LogIndex;
+  }
+
+  reset(firstIndex: LogIndex, nextOffset: KafkaOffset): void {
+    native(() => this.log.reset(firstIndex, nextOffset));
+  }
+
+  applyRetention(policy: RetentionPolicy): LogIndex {
+    const keepFrom = policy.keepFrom ?? Number.POSITIVE_INFINITY;
+    return native(() =>
+      this.log.applyRetention(policy.nowMs, policy.retentionMs, policy.retentionBytes, keepFrom),
+    ) as LogIndex;
+  }
+
+  /** Starts a new segment (no-op when the active one is empty). */
+  roll(): void {
+    native(() => this.log.roll());
+  }
+
+  /** Term starts: each term's first LogIndex and KafkaOffset. */
+  termStarts(): Array<{ term: Term; firstIndex: LogIndex; firstOffset: KafkaOffset }> {
+    return native(() => this.log.termStarts()) as Array<{
+      term: Term;
+      firstIndex: LogIndex;
+      firstOffset: KafkaOffset;
+    }>;
+  }
+
+  async sync(): Promise<LogIndex> {
+    let pending: Promise<number>;
+    try {
+      pending = this.log.sync();
+    } catch (error) {
+      throw fromNative(error);
+    }
+    try {
+      return (await pending) as LogIndex;
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    native(() => this.log.close());
+  }
+}
