@@ -444,3 +444,9 @@ test('defaultConfig applies overrides, ignores non-config properties and validat
   const badType = configError(t, () => defaultConfig({ compressionType: 'brotli' as 'gzip' }));
   t.is(badType.key, 'compressionType');
 });
+
+test('--no-auto-create-topics (false) overrides GOQUEUE_AUTO_CREATE_TOPICS=true', (t) => {
+  const env = { GOQUEUE_AUTO_CREATE_TOPICS: 'true' };
+  t.true(loadConfig({ env }).autoCreateTopics);
+  t.false(loadConfig({ env, flags: { autoCreateTopics: false } }).autoCreateTopics);
+});
