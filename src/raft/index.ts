@@ -23,7 +23,7 @@ export { ProposalDroppedError } from './errors.js';
 export { ProgressState } from './progress.js';
 export type { RaftOptions } from './raft.js';
 export { RawNode, type RawNodeOptions, type Ready, type Status } from './raw-node.js';
-export { MemoryRaftStorage, type RaftStorage } from './storage.js';
+export { bootstrapSnapshot, MemoryRaftStorage, type RaftStorage } from './storage.js';
 export {
   type ConfState,
   type Entry,

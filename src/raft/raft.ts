@@ -265,8 +265,9 @@ export class Raft {
     this.reset(this.term);
     this.leader = this.id;
     this.role = StateRole.Leader;
-    this.tracker.progress.get(this.id)?.becomeReplicate();
-    for (const [, pr] of this.tracker.progress) pr.recentActive = true;
+    const self = this.tracker.progress.get(this.id);
+    self?.becomeReplicate();
+    if (self) self.recentActive = true;
     // The no-op lets this leader commit (and so learn the commit index of) its predecessors'
     // entries (§5.4.2). No membership change is accepted before it is applied: a leader must
     // commit an entry of its own term before changing membership (thesis §4.1, 2015 erratum).

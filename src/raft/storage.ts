@@ -46,6 +46,16 @@ export function limitBytes(entries: Entry[], maxBytes: number): Entry[] {
 }
 
 /**
+ * How a group starts: every founding member stores the same snapshot at index 1, term 1 whose
+ * metadata is the initial membership (and HardState term 1, commit 1). The membership is thus
+ * never only implied: a node added later cannot find entry 1 in anyone's log, so the leader
+ * sends it this snapshot (or a newer one) first, and it learns the full membership from it.
+ */
+export function bootstrapSnapshot(confState: ConfState, data: Uint8Array = new Uint8Array(0)): Snapshot {
+  return { metadata: { index: logIndex(1), term: 1 as Term, confState }, data };
+}
+
+/**
  * In-memory `RaftStorage` with the write operations a host performs. Everything written here
  * counts as durable: the simulator keeps this object across a crash and throws away the
  * `RawNode` (whose unstable entries are therefore lost).
@@ -56,9 +66,18 @@ export class MemoryRaftStorage implements RaftStorage {
   /** entries[i] has index snap.metadata.index + 1 + i. */
   private log: Entry[] = [];
 
-  /** A fresh storage whose membership is `confState` (bootstrap: a snapshot at index 0). */
+  /**
+   * A fresh storage. With voters in `confState` it is a founding member: the initial membership
+   * is a snapshot at index 1, term 1 (see `bootstrapSnapshot`). Without, it is an empty node
+   * waiting to be added; the leader sends it a snapshot, which carries the membership.
+   */
   constructor(confState: ConfState = { voters: [], learners: [] }) {
-    this.snap = { metadata: { ...EMPTY_SNAPSHOT.metadata, confState }, data: EMPTY_SNAPSHOT.data };
+    if (confState.voters.length === 0) {
+      this.snap = EMPTY_SNAPSHOT;
+      return;
+    }
+    this.snap = bootstrapSnapshot(confState);
+    this.hardState = { term: this.snap.metadata.term, vote: NO_NODE, commit: this.snap.metadata.index };
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {

@@ -16,7 +16,7 @@
  *   deliver-msgs [ID...] [drop=true] deliver (or drop) queued messages to the nodes
  *   stabilize [ID...]                process readies and deliver until nothing moves
  *   isolate ID / heal                cut ID off from everyone / reconnect all
- *   compact ID INDEX                 ID snapshots its state at INDEX and drops the log before it
+ *   compact ID                       ID snapshots its state at its applied index, dropping the log
  *   restart ID                       crash ID (unpersisted state is lost) and start it again
  *   raft-log ID / raft-state / status ID / applied ID
  */
@@ -166,11 +166,15 @@ export class InteractionEnv {
         this.isolated.clear();
         return '';
       case 'compact': {
+        // The state machine can only image its current state: snapshot at the applied index.
         const node = this.node(id());
-        const index = logIndex(Number(command.args[1]));
-        const conf = node.rawNode.raft.tracker.confState();
-        node.storage.createSnapshot(index, conf, encoder.encode(node.applied.join(',')));
-        return '';
+        const raft = node.rawNode.raft;
+        const snapshot = node.storage.createSnapshot(
+          raft.log.applied,
+          raft.tracker.confState(),
+          encoder.encode(node.applied.join(',')),
+        );
+        return `snapshot at ${snapshot.metadata.term}/${snapshot.metadata.index}`;
       }
       case 'restart':
         return this.restart(id());

@@ -31,6 +31,11 @@ interface StateMachine {
   log: string[];
 }
 
+/** The state machine image stored in snapshots (empty bytes: the bootstrap snapshot). */
+function decodeState(data: Uint8Array): StateMachine {
+  return data.length > 0 ? (JSON.parse(decoder.decode(data)) as StateMachine) : { lastSequence: {}, log: [] };
+}
+
 interface SimNode {
   id: NodeId;
   storage: MemoryRaftStorage;
@@ -178,10 +183,7 @@ export class Simulation {
 
   private start(node: SimNode): void {
     const snapshot = node.storage.snapshot();
-    node.state =
-      snapshot.data.length > 0
-        ? (JSON.parse(decoder.decode(snapshot.data)) as StateMachine)
-        : { lastSequence: {}, log: [] };
+    node.state = decodeState(snapshot.data);
     node.rawNode = new RawNode({
       id: node.id,
       storage: node.storage,
@@ -246,9 +248,7 @@ export class Simulation {
           raft.log.term(i),
         );
       }
-      if (ready.snapshot) {
-        node.state = JSON.parse(decoder.decode(ready.snapshot.data)) as StateMachine;
-      }
+      if (ready.snapshot) node.state = decodeState(ready.snapshot.data);
       for (const entry of ready.committedEntries) this.apply(node, entry);
       for (const read of ready.readStates)
         this.readAnswered(node, read.index, decoder.decode(read.requestContext));
