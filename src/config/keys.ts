@@ -47,6 +47,14 @@ export function envNameFor(key: string): string {
 
 type KeyDraft = Omit<ConfigKey, 'env' | 'flag'> & { flag?: string };
 
+/** Reads `host:port` into a host field and a port field. */
+function readAddress<H extends keyof BrokerConfig, P extends keyof BrokerConfig>(hostField: H, portField: P) {
+  return (raw: unknown): Partial<BrokerConfig> => {
+    const { host, port } = parseAddress(raw);
+    return { [hostField]: host, [portField]: port };
+  };
+}
+
 const drafts: KeyDraft[] = [
   {
     key: 'broker_id',
@@ -67,10 +75,7 @@ const drafts: KeyDraft[] = [
     flag: '--client-addr',
     type: 'address',
     description: 'Kafka listener host:port (port 0 picks a free port)',
-    read: (raw) => {
-      const { host, port } = parseAddress(raw);
-      return { clientHost: host, clientPort: port };
-    },
+    read: readAddress('clientHost', 'clientPort'),
   },
   {
     key: 'server.host',
@@ -89,20 +94,14 @@ const drafts: KeyDraft[] = [
     flag: '--advertised-addr',
     type: 'address',
     description: 'host:port clients are told to connect to (Metadata responses)',
-    read: (raw) => {
-      const { host, port } = parseAddress(raw);
-      return { advertisedHost: host, advertisedPort: port };
-    },
+    read: readAddress('advertisedHost', 'advertisedPort'),
   },
   {
     key: 'raft_addr',
     flag: '--raft-addr',
     type: 'address',
     description: 'Inter-broker (Raft) listener host:port',
-    read: (raw) => {
-      const { host, port } = parseAddress(raw);
-      return { raftHost: host, raftPort: port };
-    },
+    read: readAddress('raftHost', 'raftPort'),
   },
   {
     key: 'initial_cluster',

@@ -47,6 +47,19 @@ export function parseBoolean(raw: unknown): boolean {
   return value;
 }
 
+/**
+ * A count without a unit (milliseconds, bytes) written as a number or digits: returned if it is
+ * zero or more, or -1 where `minusOne` names what -1 means; undefined if `raw` has a unit.
+ */
+function parsePlainCount(raw: unknown, minusOne: string | null): number | undefined {
+  if (typeof raw !== 'number' && !(typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw))) return undefined;
+  const value = parseInteger(raw);
+  if (value >= 0 || (minusOne !== null && value === -1)) return value;
+  throw new ValueError(
+    `${show(raw)} is negative${minusOne !== null ? ` (only -1, "${minusOne}", is allowed)` : ''}`,
+  );
+}
+
 const durationUnitsMs: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -62,12 +75,8 @@ const durationUnitsMs: Record<string, number> = {
  * "never").
  */
 export function parseDuration(raw: unknown, options: { allowForever?: boolean } = {}): number {
-  const forever = options.allowForever === true;
-  if (typeof raw === 'number' || (typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw))) {
-    const value = parseInteger(raw);
-    if (value >= 0 || (forever && value === -1)) return value;
-    throw new ValueError(`${show(raw)} is negative${forever ? ' (only -1, "forever", is allowed)' : ''}`);
-  }
+  const plain = parsePlainCount(raw, options.allowForever === true ? 'forever' : null);
+  if (plain !== undefined) return plain;
   if (typeof raw === 'string') {
     const text = raw.trim();
     const part = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/gy;
@@ -112,12 +121,8 @@ const sizeUnitsBytes: Record<string, number> = {
  * optional space (`"100MB"`, `"1 GiB"`). `-1` passes through when `allowUnlimited`.
  */
 export function parseSize(raw: unknown, options: { allowUnlimited?: boolean } = {}): number {
-  const unlimited = options.allowUnlimited === true;
-  if (typeof raw === 'number' || (typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw))) {
-    const value = parseInteger(raw);
-    if (value >= 0 || (unlimited && value === -1)) return value;
-    throw new ValueError(`${show(raw)} is negative${unlimited ? ' (only -1, "no limit", is allowed)' : ''}`);
-  }
+  const plain = parsePlainCount(raw, options.allowUnlimited === true ? 'no limit' : null);
+  if (plain !== undefined) return plain;
   if (typeof raw === 'string') {
     const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$/.exec(raw);
     const unitBytes = match ? sizeUnitsBytes[match[2]!.toLowerCase()] : undefined;
