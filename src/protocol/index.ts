@@ -38,6 +38,18 @@ export {
 } from './produce-request.js';
 export { Reader } from './reader.js';
 export * from './record-batch-header.js';
+export {
+  type Codecs,
+  type DecodeBatchOptions,
+  type DecodedBatch,
+  type DecodedRecord,
+  decodeRecordBatches,
+  type EncodeBatchOptions,
+  encodeRecordBatch,
+  type Record as KafkaRecord,
+  type RecordHeader,
+  type RecordInput,
+} from './records.js';
 export type { ApiSchema, Field, PrimitiveType, VersionRange } from './schema.js';
 export { API_SCHEMAS, schemaFor } from './schemas/index.js';
 export { ApiKey, type ApiVersionRange, isSupported, SERVED_APIS, SUPPORTED_APIS } from './versions.js';

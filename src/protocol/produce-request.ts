@@ -31,7 +31,13 @@ const MIN_TOPIC_BYTES = 6;
 /** Smallest partition entry: index (4) + records length (4). */
 const MIN_PARTITION_BYTES = 8;
 
+function int32At(buf: Buffer, at: number): number {
+  return (buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
+}
+
 export function decodeProduceRequest(frame: Buffer, bodyOffset: number, apiVersion: number): ProduceRequest {
+  // The fixed-size fields are read straight from the buffer after one bounds check per group;
+  // the Reader handles strings and every error path, so errors stay ProtocolErrors.
   const reader = new Reader(frame, bodyOffset);
   const request = {} as ProduceRequest;
   if (apiVersion >= 3) request.transactionalId = reader.nullableString();
@@ -39,16 +45,37 @@ export function decodeProduceRequest(frame: Buffer, bodyOffset: number, apiVersi
   request.timeoutMs = reader.int32();
   const topicCount = reader.arrayLength(MIN_TOPIC_BYTES);
   if (topicCount < 0) reader.fail('null topicData');
+  const end = reader.end;
   const topicData: ProduceTopicData[] = new Array(topicCount);
   for (let t = 0; t < topicCount; t++) {
     const name = reader.string();
     const partitionCount = reader.arrayLength(MIN_PARTITION_BYTES);
     if (partitionCount < 0) reader.fail('null partitionData');
     const partitionData: ProducePartitionData[] = new Array(partitionCount);
+    let at = reader.offset;
     for (let p = 0; p < partitionCount; p++) {
-      const index = reader.int32();
-      partitionData[p] = { index, records: reader.nullableBytes() };
+      if (end - at < MIN_PARTITION_BYTES) {
+        reader.offset = at;
+        reader.fail('truncated partitionData');
+      }
+      const index = int32At(frame, at);
+      const length = int32At(frame, at + 4);
+      at += 8;
+      let records: Buffer | null = null;
+      if (length >= 0) {
+        if (length > end - at) {
+          reader.offset = at;
+          reader.fail(`truncated records: need ${length} bytes`);
+        }
+        records = frame.subarray(at, at + length);
+        at += length;
+      } else if (length !== -1) {
+        reader.offset = at;
+        reader.fail(`bad records length ${length}`);
+      }
+      partitionData[p] = { index, records };
     }
+    reader.offset = at;
     topicData[t] = { name, partitionData };
   }
   request.topicData = topicData;
