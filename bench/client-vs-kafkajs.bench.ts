@@ -6,7 +6,9 @@
  * Consume: KafkaJS has no partition consumer outside consumer groups, so its side uses the
  * broker-level fetch its group consumer runs (cluster → leader → broker.fetch, records decoded
  * by KafkaJS) — the group protocol's own overhead is left out, which favours KafkaJS.
- * Run: `npm run bench -- client-vs-kafkajs`.
+ * Besides msgs/s (bounded by the broker when the client is fast), it prints the client
+ * process's CPU time per message: what each client itself costs.
+ * Run: `npm run bench -- client-vs-kafkajs` (`BENCH_STORAGE=memory` for the in-memory log).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +23,8 @@ import { Consumer } from '../src/client/consumer.js';
 import { Producer } from '../src/client/producer.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const native = existsSync(join(root, 'src', 'storage', 'index.ts'));
+// BENCH_STORAGE=memory runs the broker on the in-memory stand-in (isolates the clients from disk).
+const native = process.env.BENCH_STORAGE !== 'memory' && existsSync(join(root, 'src', 'storage', 'index.ts'));
 const require = createRequire(import.meta.url);
 const BATCH = 100;
 const CONCURRENCY = 4;
@@ -132,9 +135,14 @@ async function kafkajsConsume(port: number, topic: string, total: number): Promi
       const response = await broker.fetch({
         maxWaitTime: 100,
         maxBytes: 1024 * 1024,
-        topics: [{ topic, partitions: [{ partition: 0, fetchOffset: String(offset), maxBytes: 1024 * 1024 }] }],
+        topics: [
+          { topic, partitions: [{ partition: 0, fetchOffset: String(offset), maxBytes: 1024 * 1024 }] },
+        ],
       });
-      const messages = response.responses[0].partitions[0].messages as Array<{ offset: string; value: Buffer | null }>;
+      const messages = response.responses[0].partitions[0].messages as Array<{
+        offset: string;
+        value: Buffer | null;
+      }>;
       for (const message of messages) {
         if (Number(message.offset) < offset) continue;
         if (message.value) seen++;
@@ -147,10 +155,25 @@ async function kafkajsConsume(port: number, topic: string, total: number): Promi
   }
 }
 
+/** Runs one phase; returns msgs/s and this (client) process's CPU µs per message. */
+async function measure(
+  messages: number,
+  work: () => Promise<number>,
+): Promise<{ rate: number; cpuPerMessageUs: number }> {
+  const before = process.cpuUsage();
+  const rate = await work();
+  const used = process.cpuUsage(before);
+  return { rate, cpuPerMessageUs: (used.user + used.system) / messages };
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'goqueue-bench-client-'));
 const broker = await startBrokerProcess(dataDir);
 const client = new Client({ brokers: [`127.0.0.1:${broker.port}`], clientId: 'bench-goqueue' });
-const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: 'bench-kafkajs', logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  brokers: [`127.0.0.1:${broker.port}`],
+  clientId: 'bench-kafkajs',
+  logLevel: logLevel.NOTHING,
+});
 const rows: string[] = [];
 try {
   const admin = new Admin(client);
@@ -165,18 +188,29 @@ try {
   for (const { size, messages } of sizes) {
     await admin.createTopic({ name: `sdk-${size}`, partitions: 1 });
     await admin.createTopic({ name: `kafkajs-${size}`, partitions: 1 });
-    const sdkProduceRate = await sdkProduce(client, `sdk-${size}`, size, messages);
-    const kafkajsProduceRate = await kafkajsProduce(kafka, `kafkajs-${size}`, size, messages);
-    const sdkConsumeRate = await sdkConsume(client, `sdk-${size}`, messages);
-    const kafkajsConsumeRate = await kafkajsConsume(broker.port, `kafkajs-${size}`, messages);
-    const row = (what: string, sdk: number, other: number) =>
-      `| ${what} ${size} B | ${messages} | ${Math.round(sdk)} | ${Math.round(other)} | ${(sdk / other).toFixed(2)}× |`;
-    rows.push(row('produce', sdkProduceRate, kafkajsProduceRate));
-    rows.push(row('consume', sdkConsumeRate, kafkajsConsumeRate));
+    const sdkProduced = await measure(messages, () => sdkProduce(client, `sdk-${size}`, size, messages));
+    const kafkajsProduced = await measure(messages, () =>
+      kafkajsProduce(kafka, `kafkajs-${size}`, size, messages),
+    );
+    const sdkConsumed = await measure(messages, () => sdkConsume(client, `sdk-${size}`, messages));
+    const kafkajsConsumed = await measure(messages, () =>
+      kafkajsConsume(broker.port, `kafkajs-${size}`, messages),
+    );
+    type Measured = { rate: number; cpuPerMessageUs: number };
+    const row = (what: string, sdk: Measured, other: Measured) =>
+      `| ${what} ${size} B | ${messages} | ${Math.round(sdk.rate)} | ${Math.round(other.rate)} | ` +
+      `${(sdk.rate / other.rate).toFixed(2)}× | ${sdk.cpuPerMessageUs.toFixed(2)} | ${other.cpuPerMessageUs.toFixed(2)} | ` +
+      `${(other.cpuPerMessageUs / sdk.cpuPerMessageUs).toFixed(2)}× |`;
+    rows.push(row('produce', sdkProduced, kafkajsProduced));
+    rows.push(row('consume', sdkConsumed, kafkajsConsumed));
   }
-  console.log(`storage: ${native ? 'native' : 'in-memory stand-in (native core not built)'}; batch ${BATCH}, ${CONCURRENCY} in flight, acks=all`);
-  console.log('| phase | messages | goqueue SDK msgs/s | KafkaJS msgs/s | ratio |');
-  console.log('|---|---|---|---|---|');
+  console.log(
+    `storage: ${native ? 'native' : 'in-memory stand-in'}; batch ${BATCH}, ${CONCURRENCY} in flight, acks=all`,
+  );
+  console.log(
+    '| phase | messages | SDK msgs/s | KafkaJS msgs/s | throughput ratio | SDK client CPU µs/msg | KafkaJS client CPU µs/msg | CPU ratio |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 } finally {
   await client.close();

@@ -7,7 +7,13 @@ import { Consumer } from '../../src/client/consumer.js';
 import { AbortError, ConnectionError, TimeoutError } from '../../src/client/errors.js';
 import { Producer } from '../../src/client/producer.js';
 import { memoryStorage } from '../broker/fixtures/memory-storage.js';
-import { bootstrap, nativeStorageAvailable, startBroker, temporaryDirectory } from '../broker/helpers.js';
+import {
+  bootstrap,
+  nativeStorageAvailable,
+  spawnBroker,
+  startBroker,
+  temporaryDirectory,
+} from '../broker/helpers.js';
 
 test('a produce issued while the broker is down succeeds after it restarts on the same port (retries with backoff)', async (t) => {
   const dataDir = temporaryDirectory(t);
@@ -136,4 +142,54 @@ test('acks=0 sends without waiting for an answer and the messages still arrive',
     if (values.length === 2) break;
   }
   t.deepEqual(values, ['x', 'y']);
+});
+
+test('against a broker process killed with SIGKILL and restarted, acknowledged messages survive and the stream resumes', async (t) => {
+  const dataDir = temporaryDirectory(t);
+  const options = {
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    ...(nativeStorageAvailable ? {} : { memoryStorage: true }),
+  };
+  let process1 = await spawnBroker(options);
+  t.teardown(() => {
+    process1.child.kill('SIGKILL');
+  });
+  const port = process1.port;
+  const client = new Client({
+    brokers: [`127.0.0.1:${port}`],
+    timeoutMs: 2_000,
+    retry: { retries: 40, initialMs: 25, maxMs: 250 },
+  });
+  t.teardown(() => client.close());
+  await new Admin(client).createTopic({ name: 'crash', partitions: 1 });
+  const producer = new Producer(client);
+  const consumer = new Consumer(client);
+  await producer.produceMessage({
+    topic: 'crash',
+    partition: 0,
+    messages: [{ value: 'one' }, { value: 'two' }],
+  });
+
+  const seen: string[] = [];
+  const reading = (async () => {
+    for await (const message of consumer.stream({
+      topic: 'crash',
+      partition: 0,
+      from: 'earliest',
+      maxWaitMs: 100,
+    })) {
+      seen.push(message.value?.toString() ?? '');
+      if (seen.length === 3) return;
+    }
+  })();
+  while (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+
+  process1.child.kill('SIGKILL');
+  await process1.exited;
+  process1 = await spawnBroker({ ...options, port });
+  await producer.produceMessage({ topic: 'crash', partition: 0, messages: [{ value: 'three' }] });
+  await reading;
+  t.deepEqual(seen, ['one', 'two', 'three']);
 });

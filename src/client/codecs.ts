@@ -16,13 +16,32 @@ export function codecId(name: CompressionName | undefined): number {
   return id;
 }
 
-let loaded: Promise<Codecs> | null = null;
+/** What the SDK uses from the native core: codecs and the batch validator (CRC32C and more). */
+export interface NativeSupport {
+  codecs: Codecs;
+  validateBatches(records: Buffer, maxBatchBytes: number): unknown;
+}
+
+let loaded: Promise<NativeSupport | null> | null = null;
 
 /**
- * The native codecs, loaded on first use so that uncompressed traffic never needs the native
- * module (the binding is only imported through src/storage).
+ * The native core, loaded on first use (the binding is only imported through src/storage).
+ * Null when it cannot be loaded: plain traffic then works in pure JS; compression does not.
  */
-export function nativeCodecs(): Promise<Codecs> {
-  loaded ??= import('../storage/index.js').then((storage) => storage.nativeCodecs);
+export function nativeSupport(): Promise<NativeSupport | null> {
+  loaded ??= import('../storage/index.js').then(
+    (storage) => ({ codecs: storage.nativeCodecs, validateBatches: storage.validateBatches }),
+    () => null,
+  );
   return loaded;
+}
+
+/** The native codecs; a GoqueueError naming the codec when the native core is missing. */
+export async function nativeCodecs(codec = 0): Promise<Codecs> {
+  const support = await nativeSupport();
+  if (!support) {
+    const name = Object.entries(COMPRESSION_CODECS).find(([, id]) => id === codec)?.[0] ?? `codec ${codec}`;
+    throw new GoqueueError(`${name} compression needs goqueue's native module, which could not be loaded`);
+  }
+  return support.codecs;
 }

@@ -224,7 +224,7 @@ export class Producer {
 
   private async encode(records: PendingRecord['record'][], codec: number): Promise<Buffer> {
     const baseTimestamp = records.reduce((min, r) => Math.min(min, r.timestamp), Number.POSITIVE_INFINITY);
-    const codecs = codec === 0 ? undefined : await nativeCodecs();
+    const codecs = codec === 0 ? undefined : await nativeCodecs(codec);
     return encodeRecordBatch({ attributes: codec, baseTimestamp, records }, codecs);
   }
 

@@ -1,11 +1,12 @@
 import {
   ATTRIBUTE_CODEC_MASK,
-  ATTRIBUTE_CONTROL,
+  BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD_BYTES,
   readBatchHeader,
 } from '../protocol/record-batch-header.js';
-import { decodeRecordBatches } from '../protocol/records.js';
-import { nativeCodecs } from './codecs.js';
+import { type DecodedBatch, decodeRecordBatches } from '../protocol/records.js';
+import { nativeCodecs, nativeSupport } from './codecs.js';
+import { KafkaProtocolError } from './errors.js';
 
 /** What a producer hands over: strings are sent as UTF-8. */
 export interface MessageInput {
@@ -38,15 +39,43 @@ export function toHeaders(headers: MessageInput['headers']): Array<{ key: string
   return Object.entries(headers).map(([key, value]) => ({ key, value: toBuffer(value) }));
 }
 
-/** Scans batch headers only: true when any batch in `records` is compressed. */
-function anyCompressed(records: Buffer): boolean {
+/**
+ * Scans batch headers only: the byte length of the complete batches at the start of `records`
+ * (a fetch response may end in a partial batch) and whether any of them is compressed.
+ */
+function scanBatches(records: Buffer): { completeBytes: number; compressed: boolean } {
   let at = 0;
-  while (at + 61 <= records.length) {
+  let compressed = false;
+  while (at + BATCH_HEADER_BYTES <= records.length) {
     const header = readBatchHeader(records, at);
-    if ((header.attributes & ATTRIBUTE_CODEC_MASK) !== 0) return true;
-    at += header.batchLength + BATCH_LOG_OVERHEAD_BYTES;
+    const total = header.batchLength + BATCH_LOG_OVERHEAD_BYTES;
+    if (header.batchLength < 0 || at + total > records.length) break;
+    if ((header.attributes & ATTRIBUTE_CODEC_MASK) !== 0) compressed = true;
+    at += total;
   }
-  return false;
+  return { completeBytes: at, compressed };
+}
+
+/**
+ * Checks and decodes batches. With the native core, CRC32C and the batch structure are checked
+ * natively (several times faster than the JS CRC on large values) and the JS decoder skips
+ * its own CRC pass; without it, the JS decoder checks everything.
+ */
+async function decodeVerified(records: Buffer): Promise<DecodedBatch[]> {
+  const { completeBytes, compressed } = scanBatches(records);
+  if (completeBytes === 0) return [];
+  const native = await nativeSupport();
+  if (!native) {
+    if (compressed) await nativeCodecs(readBatchHeader(records, 0).attributes & ATTRIBUTE_CODEC_MASK);
+    return decodeRecordBatches(records);
+  }
+  const complete = records.subarray(0, completeBytes);
+  try {
+    native.validateBatches(complete, 0x7fffffff);
+  } catch (error) {
+    throw new KafkaProtocolError(2, { detail: (error as Error).message });
+  }
+  return decodeRecordBatches(complete, compressed ? native.codecs : undefined, { verifyCrc: false });
 }
 
 /**
@@ -60,8 +89,7 @@ export async function decodeMessages(
   fromOffset: number,
 ): Promise<{ messages: Message[]; nextOffset: number }> {
   if (!records || records.length === 0) return { messages: [], nextOffset: fromOffset };
-  const codecs = anyCompressed(records) ? await nativeCodecs() : undefined;
-  const batches = decodeRecordBatches(records, codecs);
+  const batches = await decodeVerified(records);
   const messages: Message[] = [];
   let nextOffset = fromOffset;
   for (const batch of batches) {
