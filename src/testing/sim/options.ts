@@ -74,10 +74,10 @@ export function swarmOptions(prng: Prng): SimOptions {
     transferEveryMs: every(0.4, 200, 1500),
     readIndexEveryMs: every(0.5, 50, 500),
     clients: prng.int(1, 4),
-    clientThinkMs: prng.int(0, 30),
+    clientThinkMs: prng.int(2, 30),
     clientTimeoutMs: prng.int(100, 600),
-    faultPhaseMs: 3000,
-    healPhaseMs: 3000,
+    faultPhaseMs: 2500,
+    healPhaseMs: 1500,
   };
 }
 

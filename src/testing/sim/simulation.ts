@@ -16,7 +16,14 @@ import { batchToEntry, encodeSingleRecordBatch, entryToBatch, readSingleRecord }
 import { ProposalDroppedError } from '../../raft/errors.js';
 import { RawNode } from '../../raft/raw-node.js';
 import { MemoryRaftStorage } from '../../raft/storage.js';
-import { type ConfState, type Entry, EntryType, type Message, StateRole } from '../../raft/types.js';
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Message,
+  StateRole,
+} from '../../raft/types.js';
 import { checkLogMatching, InvariantViolation, SafetyChecker } from './checkers.js';
 import { EventQueue } from './event-queue.js';
 import { type SimOptions, swarmOptions } from './options.js';
@@ -36,7 +43,7 @@ function decodeState(data: Uint8Array): StateMachine {
   return data.length > 0 ? (JSON.parse(decoder.decode(data)) as StateMachine) : { lastSequence: {}, log: [] };
 }
 
-interface SimNode {
+export interface SimNode {
   id: NodeId;
   storage: MemoryRaftStorage;
   rawNode: RawNode | undefined;
@@ -218,7 +225,11 @@ export class Simulation {
   }
 
   /** Stores entries the way the node's disk would (optionally through the RecordBatch codec). */
-  private persistEntries(node: SimNode, entries: Entry[]): void {
+  protected persistHardState(node: SimNode, hardState: HardState): void {
+    node.storage.setHardState(hardState);
+  }
+
+  protected persistEntries(node: SimNode, entries: Entry[]): void {
     if (!this.options.storeAsBatches) {
       node.storage.append(entries);
       return;
@@ -236,7 +247,7 @@ export class Simulation {
       // 1. persist
       if (ready.snapshot) node.storage.applySnapshot(ready.snapshot);
       this.persistEntries(node, ready.entries);
-      if (ready.hardState) node.storage.setHardState(ready.hardState);
+      if (ready.hardState) this.persistHardState(node, ready.hardState);
       // 2. send
       for (const m of ready.messages) this.send(m);
       // 3. apply
@@ -561,12 +572,11 @@ export class Simulation {
     }
     for (const client of this.clients) {
       const list = perClient.get(client.id) ?? [];
-      list.forEach((sequence, i) =>
-        assert(
-          sequence === i + 1,
-          `client ${client.id}: entry ${i} is sequence ${sequence} (log ${list.join(',')})`,
-        ),
-      );
+      const misplaced = list.findIndex((sequence, i) => sequence !== i + 1);
+      if (misplaced >= 0)
+        throw new InvariantViolation(
+          `client ${client.id}: final log entry ${misplaced} is sequence ${list[misplaced]} (duplicated, reordered or missing writes)`,
+        );
       if (list.length < client.acked)
         throw new InvariantViolation(
           `acknowledged write lost: client ${client.id} had ${client.acked} acknowledged, final log holds ${list.length}`,
