@@ -292,6 +292,17 @@ test('a missing file, invalid JSON and a non-object top level are rejected with 
   t.is(array.key, 'config');
 });
 
+test('a section that is not an object is rejected listing the keys it holds', (t) => {
+  const error = configError(t, () => loadConfig({ file: configFile({ server: '9092' }) }));
+  t.is(error.key, 'server');
+  t.regex(error.reason, /must be an object \(with host, port, http_port, log_file\)/);
+});
+
+test('a relative config file path is read against cwd', (t) => {
+  const file = configFile({ broker_id: 9 });
+  t.is(loadConfig({ cwd: directory, file: file.slice(directory.length + 1) }).brokerId, 9);
+});
+
 test('a UTF-8 byte order mark at the start of the file is accepted', (t) => {
   t.is(loadConfig({ cwd, file: configFile('\uFEFF{"broker_id": 4}') }).brokerId, 4);
 });

@@ -170,9 +170,10 @@ export function defaultConfig(overrides: Partial<BrokerConfig> = {}): BrokerConf
  */
 export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
   const resolution = new Resolution();
+  const cwd = options.cwd ?? process.cwd();
   if (options.file !== undefined) {
     const origin = `config file ${options.file}`;
-    applySource(resolution, 'file', readConfigFile(options.file), () => origin);
+    applySource(resolution, 'file', readConfigFile(options.file, resolve(cwd, options.file)), () => origin);
   }
   if (options.env !== undefined) {
     applySource(resolution, 'env', readEnvironment(options.env, options.onWarning), (spec) => {
@@ -182,7 +183,6 @@ export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
   if (options.flags !== undefined) {
     applySource(resolution, 'flag', readFlags(options.flags), (spec) => `flag ${spec.flag}`);
   }
-  const cwd = options.cwd ?? process.cwd();
   const config = resolution.config;
   config.dataDir = typeof config.dataDir === 'string' ? resolve(cwd, config.dataDir) : config.dataDir;
   if (typeof config.logFile === 'string') config.logFile = resolve(cwd, config.logFile);
@@ -220,14 +220,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function readConfigFile(file: string): Map<ConfigKey, unknown> {
+/** `file` is the path as the user wrote it (for messages), `path` the one to read. */
+function readConfigFile(file: string, path: string): Map<ConfigKey, unknown> {
   const origin = `config file ${file}`;
   const fail = (key: string, reason: string, message?: string): never => {
     throw new ConfigError({ key, source: 'file', origin, reason, ...(message ? { message } : {}) });
   };
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String(error);
@@ -252,8 +253,15 @@ function readConfigFile(file: string): Map<ConfigKey, unknown> {
     for (const [name, value] of Object.entries(object)) {
       const key = prefix + name;
       const spec = keysByName.get(key);
-      if (spec === undefined && prefix === '' && sections.has(name) && isPlainObject(value)) {
-        visit(value, `${name}.`);
+      if (spec === undefined && prefix === '' && sections.has(name)) {
+        if (!isPlainObject(value)) {
+          const inside = CONFIG_KEYS.filter((candidate) => candidate.key.startsWith(`${name}.`));
+          fail(
+            name,
+            `must be an object (with ${inside.map((candidate) => candidate.key.slice(name.length + 1)).join(', ')})`,
+          );
+        }
+        visit(value as Record<string, unknown>, `${name}.`);
         continue;
       }
       if (spec === undefined) {
