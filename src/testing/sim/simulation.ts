@@ -7,7 +7,7 @@
  * the node's Ready is handled, `maxPersistDelayMs` after it happened; a crash before that loses
  * it, and a crash can tear the Ready being written (some entries kept, HardState not).
  */
-import { AssertionError, assert } from '../../lib/assert.js';
+import { AssertionError } from '../../lib/assert.js';
 import type { LogIndex, NodeId, Term } from '../../lib/ids.js';
 import { logIndex, nodeId } from '../../lib/ids.js';
 import { Prng } from '../../lib/prng.js';
@@ -362,7 +362,7 @@ export class Simulation {
   private deliver(m: Message): void {
     const from = this.nodes.get(m.from);
     const to = this.nodes.get(m.to);
-    if (!from || !to || !to.rawNode) return;
+    if (!from || !to?.rawNode) return;
     if (from.group !== to.group) return; // partitioned
     to.rawNode.step(m);
     this.scheduleReady(to);
