@@ -218,3 +218,52 @@ test('twenty partitions made dirty in the same turn share a single group-commit 
     Array.from({ length: 20 }, (_, i) => i),
   );
 });
+
+test('concurrent produces and fetches from many connections during group commits: offsets unique, contiguous, all read back', async (t) => {
+  const { broker } = await setup(t);
+  const clients = await Promise.all(Array.from({ length: 4 }, () => RawClient.open(broker.address.port)));
+  t.teardown(() => {
+    for (const client of clients) client.close();
+  });
+  const perClient = 40;
+  const acknowledged: number[] = [];
+  const producing = clients.map(async (client, c) => {
+    const replies = [];
+    for (let i = 0; i < perClient; i++) {
+      // Pipelined: all requests of a client are in flight together.
+      replies.push(
+        client.request(ApiKey.Produce, 7, produceRequest(batch([`c${c}-${i}-a`, `c${c}-${i}-b`]))),
+      );
+    }
+    for (const reply of await Promise.all(replies)) {
+      const partition = reply.body.responses[0].partitionResponses[0];
+      t.is(partition.errorCode, ErrorCode.NONE);
+      acknowledged.push(partition.baseOffset);
+    }
+  });
+  const reader = await RawClient.open(broker.address.port);
+  t.teardown(() => reader.close());
+  const fetching = (async () => {
+    for (let i = 0; i < 20; i++) {
+      const response = await reader.request(ApiKey.Fetch, 11, fetchRequest(0, 0));
+      t.is(response.body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
+    }
+  })();
+  await Promise.all([...producing, fetching]);
+  t.deepEqual(
+    acknowledged.sort((a, b) => a - b),
+    Array.from({ length: 4 * perClient }, (_, i) => i * 2),
+  );
+  const values: string[] = [];
+  let offset = 0;
+  while (offset < 4 * perClient * 2) {
+    const response = await reader.request(ApiKey.Fetch, 11, fetchRequest(offset, 0));
+    for (const decoded of decodeRecordBatches(response.body.responses[0].partitions[0].records)) {
+      for (const record of decoded.records) {
+        values.push(record.value!.toString());
+        offset = record.offset + 1;
+      }
+    }
+  }
+  t.is(new Set(values).size, 4 * perClient * 2);
+});

@@ -107,11 +107,23 @@ export class Broker {
       logger,
       servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
     };
+    let sweeping = false;
     const retentionTimer =
       config.cleanupIntervalMs > 0
         ? setInterval(() => {
-            const removed = topics.runRetention(Date.now());
-            if (removed > 0) logger.info({ entries: removed }, 'retention removed old segments');
+            if (sweeping) return; // the previous sweep is still running
+            sweeping = true;
+            topics
+              .runRetention(Date.now())
+              .then(
+                (removed) => {
+                  if (removed > 0) logger.info({ entries: removed }, 'retention removed old segments');
+                },
+                (error: unknown) => logger.error({ err: error }, 'retention sweep failed'),
+              )
+              .finally(() => {
+                sweeping = false;
+              });
           }, config.cleanupIntervalMs)
         : null;
     retentionTimer?.unref();

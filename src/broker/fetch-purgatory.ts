@@ -2,8 +2,12 @@ import type { ReplicatedLog } from './replicated-log.js';
 
 interface Waiter {
   logs: readonly ReplicatedLog[];
-  attempt(): boolean;
+  attempt(): Promise<boolean>;
   finish(): void;
+  /** An attempt is running; `again` asks for one more when it ends (a commit came meanwhile). */
+  running: boolean;
+  again: boolean;
+  done: boolean;
 }
 
 /**
@@ -26,13 +30,18 @@ export class FetchPurgatory {
    * `maxWaitMs` passes, or when the purgatory shuts down — whichever comes first. The caller
    * builds its response afterwards either way.
    */
-  wait(logs: readonly ReplicatedLog[], maxWaitMs: number, attempt: () => boolean): Promise<void> {
+  wait(logs: readonly ReplicatedLog[], maxWaitMs: number, attempt: () => Promise<boolean>): Promise<void> {
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       const waiter: Waiter = {
         logs,
         attempt,
+        running: false,
+        again: false,
+        done: false,
         finish: () => {
+          if (waiter.done) return;
+          waiter.done = true;
           if (timer !== null) clearTimeout(timer);
           timer = null;
           this.remove(waiter);
@@ -65,15 +74,25 @@ export class FetchPurgatory {
   private onCommit(log: ReplicatedLog): void {
     const waiters = this.waitersByLog.get(log);
     if (waiters === undefined) return;
-    for (const waiter of [...waiters]) {
-      let satisfied: boolean;
-      try {
-        satisfied = waiter.attempt();
-      } catch {
-        satisfied = true; // let the handler build (and report) the response
-      }
-      if (satisfied) waiter.finish();
+    for (const waiter of [...waiters]) this.retry(waiter);
+  }
+
+  private retry(waiter: Waiter): void {
+    if (waiter.done) return;
+    if (waiter.running) {
+      waiter.again = true;
+      return;
     }
+    waiter.running = true;
+    waiter.again = false;
+    waiter
+      .attempt()
+      .catch(() => true) // let the handler build (and report) the response
+      .then((satisfied) => {
+        waiter.running = false;
+        if (satisfied) waiter.finish();
+        else if (waiter.again) this.retry(waiter);
+      });
   }
 
   private remove(waiter: Waiter): void {

@@ -31,17 +31,17 @@ export interface ReplicatedLog extends EventEmitter {
   propose(batches: readonly Buffer[]): Promise<ProposeResult>;
 
   /** Whole batches from `fromOffset`, stopping below the high watermark and near `maxBytes`. */
-  read(fromOffset: KafkaOffset, maxBytes: number): Buffer;
+  read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer>;
 
   /** First offset whose batch max timestamp >= `timestampMs`, or undefined. */
-  offsetForTimestamp(timestampMs: number): KafkaOffset | undefined;
+  offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined>;
 
   /** End offset of `epoch` (OffsetForLeaderEpoch): the start offset of the next larger epoch. */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: KafkaOffset };
 
-  /** Drops whole segments holding only committed batches older than `cutoffMs`; returns how
-   * many entries went. */
-  applyRetention(cutoffMs: number): number;
+  /** Drops whole old segments (by age and by total size; -1 = no limit), never uncommitted
+   * entries; returns how many entries went. */
+  applyRetention(policy: { nowMs: number; retentionMs: number; retentionBytes: number }): Promise<number>;
 
   close(): Promise<void>;
 }
@@ -63,10 +63,18 @@ interface PendingProposal {
  * Single-node ReplicatedLog: a proposal is committed once the local append is durable. Durability
  * comes from the broker's GroupCommit (one fsync cycle for every partition with pending writes).
  * With `fsyncEnabled: false` (unsafe, opt-in) a proposal commits right after the page-cache append.
+ *
+ * The native log refuses every call while its off-thread `sync()` runs, so this class touches the
+ * log only between syncs: work that arrives during a sync waits for it (`whenIdle`), in arrival
+ * order. Values handlers read often (log start, size) are cached.
  */
 export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   private pending: PendingProposal[] = [];
   private committedOffset: KafkaOffset;
+  private startOffset: KafkaOffset;
+  private storedBytes: number;
+  /** Set while `log.sync()` runs; resolves (after being cleared) when the log is usable again. */
+  private syncing: Promise<void> | null = null;
   private closed = false;
 
   constructor(
@@ -75,8 +83,11 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
     private readonly options: { fsyncEnabled: boolean; leaderEpoch: number },
   ) {
     super();
+    this.setMaxListeners(0);
     // Whatever survived recovery of the local log is on disk: it is all committed.
     this.committedOffset = log.nextOffset;
+    this.startOffset = log.logStartOffset;
+    this.storedBytes = log.sizeBytes;
   }
 
   get highWatermark(): KafkaOffset {
@@ -84,7 +95,7 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   }
 
   get logStartOffset(): KafkaOffset {
-    return this.log.logStartOffset;
+    return this.startOffset;
   }
 
   get leaderEpoch(): number {
@@ -92,48 +103,69 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   }
 
   get sizeBytes(): number {
-    return this.log.sizeBytes;
+    return this.storedBytes;
+  }
+
+  /** Runs `work` now when no sync is in flight, else right after it (FIFO). */
+  private whenIdle<T>(work: () => T): Promise<T> {
+    if (this.syncing === null) {
+      try {
+        return Promise.resolve(work());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.syncing.then(() => this.whenIdle(work));
   }
 
   propose(batches: readonly Buffer[]): Promise<ProposeResult> {
-    if (this.closed) return Promise.reject(new Error('partition log is closed'));
     assert(batches.length > 0, 'propose needs at least one batch');
-    const baseOffset = this.log.nextOffset;
-    let next = baseOffset as number;
+    return this.whenIdle(() => this.appendNow(batches)).then((appended) => {
+      const result: ProposeResult = { baseOffset: appended.baseOffset, nextOffset: appended.nextOffset };
+      if (!this.options.fsyncEnabled) {
+        this.advance(appended.nextOffset);
+        return result;
+      }
+      return new Promise<ProposeResult>((resolve, reject) => {
+        this.pending.push({ lastIndex: appended.lastIndex, result, resolve, reject });
+        this.groupCommit.markDirty(this);
+      });
+    });
+  }
+
+  private appendNow(batches: readonly Buffer[]): ReturnType<PartitionLog['append']> {
+    if (this.closed) throw new Error('partition log is closed');
+    let next = this.log.nextOffset as number;
     for (const batch of batches) {
       stampBatch(batch, 0, next, this.options.leaderEpoch);
       next += batch.readInt32BE(BatchField.lastOffsetDelta) + 1;
     }
-    let appended: ReturnType<PartitionLog['append']>;
-    try {
-      appended = this.log.append(batches);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const appended = this.log.append(batches);
     assert(appended.nextOffset === next, 'log assigned different offsets than stamped');
-    const result: ProposeResult = { baseOffset: appended.baseOffset, nextOffset: appended.nextOffset };
-    if (!this.options.fsyncEnabled) {
-      this.advance(appended.nextOffset);
-      return Promise.resolve(result);
-    }
-    return new Promise<ProposeResult>((resolve, reject) => {
-      this.pending.push({ lastIndex: appended.lastIndex, result, resolve, reject });
-      this.groupCommit.markDirty(this);
-    });
+    this.storedBytes = this.log.sizeBytes;
+    return appended;
   }
 
   /** Called by GroupCommit: fsync, then commit every proposal that became durable. */
   async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.syncing !== null) return;
+    let release!: () => void;
+    const idle = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.syncing = idle;
     let durableIndex: LogIndex;
     try {
       durableIndex = await this.log.sync();
     } catch (error) {
+      this.syncing = null;
+      release();
       const failed = this.pending;
       this.pending = [];
       for (const proposal of failed) proposal.reject(error);
       throw error;
     }
+    this.syncing = null;
     let highest: KafkaOffset | null = null;
     while (this.pending.length > 0 && this.pending[0]!.lastIndex <= durableIndex) {
       const proposal = this.pending.shift()!;
@@ -141,19 +173,25 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
       proposal.resolve(proposal.result);
     }
     if (highest !== null) this.advance(highest);
+    release();
     // Proposals appended after sync() started are flushed by the next cycle.
     if (this.pending.length > 0) this.groupCommit.markDirty(this);
   }
 
-  read(fromOffset: KafkaOffset, maxBytes: number): Buffer {
-    if (fromOffset >= this.committedOffset) return Buffer.alloc(0);
-    return this.log.readFrom(fromOffset, maxBytes, this.committedOffset);
+  read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
+    return this.whenIdle(() => {
+      const upTo = this.committedOffset;
+      if (fromOffset >= upTo || this.closed) return Buffer.alloc(0);
+      return this.log.readFrom(fromOffset, maxBytes, upTo);
+    });
   }
 
-  offsetForTimestamp(timestampMs: number): KafkaOffset | undefined {
-    const offset = this.log.offsetForTimestamp(timestampMs);
-    if (offset === undefined || offset >= this.committedOffset) return undefined;
-    return offset;
+  offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {
+    return this.whenIdle(() => {
+      const offset = this.log.offsetForTimestamp(timestampMs);
+      if (offset === undefined || offset >= this.committedOffset) return undefined;
+      return offset;
+    });
   }
 
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: KafkaOffset } {
@@ -163,21 +201,27 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
     return { epoch: this.options.leaderEpoch, endOffset: this.committedOffset };
   }
 
-  applyRetention(cutoffMs: number): number {
-    const before = this.log.firstIndex;
-    // No batch young enough: everything may go (the storage keeps the active segment).
-    const keepFromOffset = this.log.offsetForTimestamp(cutoffMs) ?? this.log.nextOffset;
-    if (keepFromOffset > this.log.logStartOffset) {
-      const index = this.log.indexOfOffset(kafkaOffset(keepFromOffset));
-      const target = index ?? ((this.log.lastIndex + 1) as LogIndex);
-      // Never drop uncommitted entries.
-      const committedIndex = this.log.indexOfOffset(this.committedOffset);
-      const limit = committedIndex ?? ((this.log.lastIndex + 1) as LogIndex);
-      this.log.truncateBefore(Math.min(target, limit) as LogIndex);
-    }
-    const removed = this.log.firstIndex - before;
-    if (removed > 0) this.emit('truncate', this.log.logStartOffset);
-    return removed;
+  applyRetention(policy: { nowMs: number; retentionMs: number; retentionBytes: number }): Promise<number> {
+    return this.whenIdle(() => {
+      if (this.closed) return 0;
+      const log = this.log;
+      const before = log.firstIndex;
+      // Entries at or after the first uncommitted one stay, whatever their age.
+      const keepFrom = log.indexOfOffset(this.committedOffset) ?? ((log.lastIndex + 1) as LogIndex);
+      if (log.applyRetention !== undefined) {
+        log.applyRetention({ ...policy, keepFrom });
+      } else if (policy.retentionMs >= 0) {
+        // Logs without a retention primitive: drop by age through the time index.
+        const keepFromOffset = log.offsetForTimestamp(policy.nowMs - policy.retentionMs) ?? log.nextOffset;
+        const target = log.indexOfOffset(kafkaOffset(keepFromOffset)) ?? ((log.lastIndex + 1) as LogIndex);
+        if (keepFromOffset > log.logStartOffset) log.truncateBefore(Math.min(target, keepFrom) as LogIndex);
+      }
+      const removed = log.firstIndex - before;
+      this.startOffset = log.logStartOffset;
+      this.storedBytes = log.sizeBytes;
+      if (removed > 0) this.emit('truncate', this.startOffset);
+      return removed;
+    });
   }
 
   private advance(offset: KafkaOffset): void {
@@ -188,8 +232,9 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
+    while (this.syncing !== null) await this.syncing;
     await this.flush().catch(() => undefined);
+    this.closed = true;
     for (const proposal of this.pending) proposal.reject(new Error('partition log closed'));
     this.pending = [];
     await this.log.close();

@@ -100,6 +100,8 @@ export class RequestRouter {
 
 /** Kafka error code carried by an error (ProtocolError, StorageError), else UNKNOWN_SERVER_ERROR. */
 export function errorCodeOf(error: unknown): number {
+  const kafkaErrorCode = (error as { kafkaErrorCode?: unknown } | null)?.kafkaErrorCode;
+  if (typeof kafkaErrorCode === 'number') return kafkaErrorCode;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'number') return code;
   if (typeof code === 'string' && code in ErrorCode) return (ErrorCode as Record<string, number>)[code]!;

@@ -3,10 +3,17 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/types.js';
+import type { PartitionLog } from '../storage/partition-log.js';
 import type { GroupCommit } from './group-commit.js';
 import type { MetadataStore, TopicRecord } from './metadata-store.js';
 import { LocalReplicatedLog, type ReplicatedLog } from './replicated-log.js';
 import type { BrokerStorage } from './storage.js';
+
+interface RecoveryReport {
+  truncatedBytes: number;
+  truncationReason?: string;
+}
+
 import { resolveTopicConfig, type TopicConfig } from './topic-config.js';
 
 export interface PartitionState {
@@ -175,14 +182,15 @@ export class Topics {
     });
   }
 
-  /** Retention sweep: drops whole segments older than each topic's `retention.ms`. */
-  runRetention(nowMs: number): number {
+  /** Retention sweep: drops whole segments past each topic's `retention.ms` / `retention.bytes`. */
+  async runRetention(nowMs: number): Promise<number> {
     let removed = 0;
     for (const state of this.topics.values()) {
-      if (state.config.retentionMs < 0) continue;
+      const { retentionMs, retentionBytes } = state.config;
+      if (retentionMs < 0 && retentionBytes < 0) continue;
       for (const partition of state.partitions) {
         try {
-          removed += partition.log.applyRetention(nowMs - state.config.retentionMs);
+          removed += await partition.log.applyRetention({ nowMs, retentionMs, retentionBytes });
         } catch (error) {
           this.logger.error(
             { err: error, topic: partition.topic, partition: partition.index },
@@ -205,11 +213,24 @@ export class Topics {
   private async openPartition(topic: string, index: number, config: TopicConfig): Promise<PartitionState> {
     const directory = partitionDirectory(this.config.dataDir, topic, index);
     await mkdir(directory, { recursive: true });
-    const log = this.storage.openLog(directory, {
+    const log: PartitionLog & { recovery?: RecoveryReport } = this.storage.openLog(directory, {
       segmentBytes: config.segmentBytes,
       segmentMs: config.segmentMs,
-      maxBatchBytes: Math.max(config.maxMessageBytes, this.config.maxMessageBytes),
+      // The storage needs every batch to fit one segment.
+      maxBatchBytes: Math.min(this.config.maxMessageBytes, config.segmentBytes),
     });
+    const recovery = log.recovery;
+    if (recovery !== undefined && recovery.truncatedBytes > 0) {
+      this.logger.warn(
+        {
+          topic,
+          partition: index,
+          truncatedBytes: recovery.truncatedBytes,
+          reason: recovery.truncationReason,
+        },
+        'cut a torn or corrupt log tail at the last valid batch',
+      );
+    }
     return {
       topic,
       index,

@@ -51,43 +51,52 @@ const EMPTY: Buffer = Buffer.alloc(0);
  * watermark, each partition up to `partitionMaxBytes`, the response up to `maxBytes` (the first
  * batch always whole, KIP-74). No copies: the stored bytes go to the socket as they are.
  */
-function attemptFetch(broker: BrokerContext, request: FetchRequest): Attempt {
-  let budget = request.maxBytes ?? Number.MAX_SAFE_INTEGER;
-  let bytes = 0;
-  let anyError = false;
-  const responses = request.topics.map(({ topic, partitions }) => ({
-    topic,
-    partitions: partitions.map(({ partition, fetchOffset, partitionMaxBytes }): PartitionData => {
-      const log = broker.topics.partition(topic, partition)?.log;
-      if (log === undefined) {
-        anyError = true;
-        return partitionError(partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      }
-      if (fetchOffset < log.logStartOffset || fetchOffset > log.highWatermark) {
-        anyError = true;
-        return partitionError(partition, ErrorCode.OFFSET_OUT_OF_RANGE, log);
-      }
-      let records: Buffer = EMPTY;
-      if (budget > 0 && partitionMaxBytes > 0 && fetchOffset < log.highWatermark) {
-        records = log.read(kafkaOffset(fetchOffset), Math.min(partitionMaxBytes, budget));
-        // Only the response's first batch may exceed maxBytes (KIP-74).
-        if (bytes > 0 && records.length > budget) records = EMPTY;
-        budget -= records.length;
-        bytes += records.length;
-      }
-      return {
-        partitionIndex: partition,
-        errorCode: ErrorCode.NONE,
-        highWatermark: log.highWatermark,
-        lastStableOffset: log.highWatermark,
-        logStartOffset: log.logStartOffset,
-        abortedTransactions: [],
-        preferredReadReplica: -1,
-        records,
-      };
-    }),
-  }));
-  return { responses, bytes, anyError };
+async function attemptFetch(broker: BrokerContext, request: FetchRequest): Promise<Attempt> {
+  const state = { budget: request.maxBytes ?? Number.MAX_SAFE_INTEGER, bytes: 0, anyError: false };
+  const responses: Attempt['responses'] = [];
+  // Partitions are read one after another: each one's byte budget depends on the ones before.
+  for (const { topic, partitions } of request.topics) {
+    const out: PartitionData[] = [];
+    responses.push({ topic, partitions: out });
+    for (const wanted of partitions) out.push(await fetchPartition(broker, topic, wanted, state));
+  }
+  return { responses, bytes: state.bytes, anyError: state.anyError };
+}
+
+async function fetchPartition(
+  broker: BrokerContext,
+  topic: string,
+  wanted: { partition: number; fetchOffset: number; partitionMaxBytes: number },
+  state: { budget: number; bytes: number; anyError: boolean },
+): Promise<PartitionData> {
+  const { partition, fetchOffset, partitionMaxBytes } = wanted;
+  const log = broker.topics.partition(topic, partition)?.log;
+  if (log === undefined) {
+    state.anyError = true;
+    return partitionError(partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  if (fetchOffset < log.logStartOffset || fetchOffset > log.highWatermark) {
+    state.anyError = true;
+    return partitionError(partition, ErrorCode.OFFSET_OUT_OF_RANGE, log);
+  }
+  let records: Buffer = EMPTY;
+  if (state.budget > 0 && partitionMaxBytes > 0 && fetchOffset < log.highWatermark) {
+    records = await log.read(kafkaOffset(fetchOffset), Math.min(partitionMaxBytes, state.budget));
+    // Only the response's first batch may exceed maxBytes (KIP-74).
+    if (state.bytes > 0 && records.length > state.budget) records = EMPTY;
+    state.budget -= records.length;
+    state.bytes += records.length;
+  }
+  return {
+    partitionIndex: partition,
+    errorCode: ErrorCode.NONE,
+    highWatermark: log.highWatermark,
+    lastStableOffset: log.highWatermark,
+    logStartOffset: log.logStartOffset,
+    abortedTransactions: [],
+    preferredReadReplica: -1,
+    records,
+  };
 }
 
 function body(attempt: Attempt): object {
@@ -102,7 +111,7 @@ function body(attempt: Attempt): object {
 export const fetchHandler: Handler = {
   apiKey: ApiKey.Fetch,
   async handle(request: FetchRequest, { broker }) {
-    const first = attemptFetch(broker, request);
+    const first = await attemptFetch(broker, request);
     const minBytes = Math.max(1, request.minBytes);
     if (first.bytes >= minBytes || first.anyError || request.maxWaitMs <= 0) return body(first);
     const logs: ReplicatedLog[] = [];
@@ -114,14 +123,14 @@ export const fetchHandler: Handler = {
     }
     if (logs.length === 0) return body(first);
     let satisfied: Attempt | null = null;
-    await broker.purgatory.wait(logs, request.maxWaitMs, () => {
-      const attempt = attemptFetch(broker, request);
+    await broker.purgatory.wait(logs, request.maxWaitMs, async () => {
+      const attempt = await attemptFetch(broker, request);
       if (attempt.bytes < minBytes && !attempt.anyError) return false;
       satisfied = attempt;
       return true;
     });
     // On expiry (or shutdown) read once more: whatever is committed by now goes out.
-    return body(satisfied ?? attemptFetch(broker, request));
+    return body(satisfied ?? (await attemptFetch(broker, request)));
   },
   errorResponse: (request: FetchRequest, errorCode) => ({
     throttleTimeMs: 0,

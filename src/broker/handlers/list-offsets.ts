@@ -16,14 +16,14 @@ interface ListOffsetsRequest {
 
 /** The first record at or after `timestampMs`: the index finds the batch, decoding that one batch
  * finds the record inside it. */
-function offsetForTimestamp(
+async function offsetForTimestamp(
   log: ReplicatedLog,
   timestampMs: number,
   codecs: Codecs,
-): { offset: number; timestamp: number } | null {
-  const batchOffset = log.offsetForTimestamp(timestampMs);
+): Promise<{ offset: number; timestamp: number } | null> {
+  const batchOffset = await log.offsetForTimestamp(timestampMs);
   if (batchOffset === undefined) return null;
-  const bytes = log.read(kafkaOffset(batchOffset), 1);
+  const bytes = await log.read(kafkaOffset(batchOffset), 1);
   for (const batch of decodeRecordBatches(bytes, codecs)) {
     for (const record of batch.records) {
       if (record.offset >= batchOffset && record.timestamp >= timestampMs) {
@@ -37,35 +37,38 @@ function offsetForTimestamp(
 /** ListOffsets: earliest (-2), latest (-1: the high watermark) and by timestamp. */
 export const listOffsetsHandler: Handler = {
   apiKey: ApiKey.ListOffsets,
-  handle(request: ListOffsetsRequest, { broker }) {
-    return {
-      throttleTimeMs: 0,
-      topics: request.topics.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions.map(({ partitionIndex, timestamp }) => {
-          const log = broker.topics.partition(topic.name, partitionIndex)?.log;
-          if (log === undefined) {
-            return {
-              partitionIndex,
-              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-              timestamp: -1,
-              offset: -1,
-              leaderEpoch: -1,
-            };
-          }
-          const found =
-            timestamp === LATEST
-              ? { offset: log.highWatermark, timestamp: -1 }
-              : timestamp === EARLIEST
-                ? { offset: log.logStartOffset, timestamp: -1 }
-                : (offsetForTimestamp(log, timestamp, broker.storage.codecs) ?? {
-                    offset: -1,
-                    timestamp: -1,
-                  });
-          return { partitionIndex, errorCode: ErrorCode.NONE, ...found, leaderEpoch: log.leaderEpoch };
-        }),
-      })),
+  async handle(request: ListOffsetsRequest, { broker }) {
+    const lookup = async (name: string, partitionIndex: number, timestamp: number) => {
+      const log = broker.topics.partition(name, partitionIndex)?.log;
+      if (log === undefined) {
+        return {
+          partitionIndex,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          timestamp: -1,
+          offset: -1,
+          leaderEpoch: -1,
+        };
+      }
+      const found =
+        timestamp === LATEST
+          ? { offset: log.highWatermark, timestamp: -1 }
+          : timestamp === EARLIEST
+            ? { offset: log.logStartOffset, timestamp: -1 }
+            : ((await offsetForTimestamp(log, timestamp, broker.storage.codecs)) ?? {
+                offset: -1,
+                timestamp: -1,
+              });
+      return { partitionIndex, errorCode: ErrorCode.NONE, ...found, leaderEpoch: log.leaderEpoch };
     };
+    const topics = [];
+    for (const topic of request.topics) {
+      const partitions = [];
+      for (const { partitionIndex, timestamp } of topic.partitions) {
+        partitions.push(await lookup(topic.name, partitionIndex, timestamp));
+      }
+      topics.push({ name: topic.name, partitions });
+    }
+    return { throttleTimeMs: 0, topics };
   },
   errorResponse: (request: ListOffsetsRequest, errorCode) => ({
     throttleTimeMs: 0,

@@ -66,11 +66,19 @@ async function producePartition(
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'produce request holds no record batch');
   }
-  const maxBatchBytes = Math.min(topicState.config.maxMessageBytes, broker.config.maxMessageBytes);
+  const maxBatchBytes = Math.min(
+    topicState.config.maxMessageBytes,
+    broker.config.maxMessageBytes,
+    topicState.config.segmentBytes,
+  );
   let infos: BatchInfo[];
   try {
     infos = broker.storage.validateBatches(records, maxBatchBytes);
   } catch (error) {
+    context.logger.debug(
+      { topic, partition: index, reason: (error as Error).message },
+      'produce rejected a batch',
+    );
     return failed(index, errorCodeOf(error), (error as Error).message);
   }
   const batches = infos.length === 0 ? null : splitBatches(records, infos);
