@@ -106,6 +106,18 @@ export async function runBroker(
     `broker ${broker.brokerId} listening on ${formatAddress(host, port)}`,
   );
   stopOnSignals(broker, logger);
+  exitOnCrash(logger);
+}
+
+/** A bug that escapes every handler ends the process (state may be broken), but logged first. */
+function exitOnCrash(logger: Logger): void {
+  const crash = (error: unknown): void => {
+    logger.fatal({ err: error }, 'uncaught error; exiting');
+    process.stderr.write(`goqueue: fatal: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 }
 
 async function startBroker(config: BrokerConfig, logger: Logger): Promise<RunningBroker> {
