@@ -33,8 +33,8 @@ test('a producer batch is stored as-is with the entry term stamped into partitio
     ['v1', 'v2'],
   );
   const entry = batchToEntry(stored, logIndex(7));
-  t.is(entry.term, 42);
-  t.is(entry.index, 7);
+  t.is(entry.term, term(42));
+  t.is(entry.index, logIndex(7));
   t.is(entry.type, EntryType.Normal);
   t.deepEqual(Buffer.from(entry.data), stored);
 });
