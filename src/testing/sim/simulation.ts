@@ -289,7 +289,10 @@ export class Simulation {
     } else {
       const change = decodeConfChange(entry.data);
       key = `conf:${change.type}:${change.node}`;
-      if (change.type === ConfChangeType.Remove) this.retire(change.node);
+      // The host stops a removed replica once a leader other than it has applied the removal:
+      // until then a leader may still need its vote or acknowledgement.
+      const appliedByLeader = node.rawNode?.raft.role === StateRole.Leader && node.id !== change.node;
+      if (change.type === ConfChangeType.Remove && appliedByLeader) this.retire(change.node);
     }
     this.checker.entryApplied(node.id, entry.index, entry.term, key);
     for (const client of this.clients) {
