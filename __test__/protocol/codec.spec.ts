@@ -262,3 +262,18 @@ test('the error table is complete from -1 to 120, names match ErrorCode, and ret
   t.false(errorInfo(ErrorCode.UNSUPPORTED_VERSION).retriable);
   t.is(errorInfo(999).name, 'UNKNOWN_ERROR_CODE_999');
 });
+
+test('the Fetch hot path turns malformed bodies into ProtocolError too', (t) => {
+  const bad = [
+    {
+      responses: [
+        { topic: 't', partitions: [{ partitionIndex: 0, errorCode: 1e6, highWatermark: 0, records: null }] },
+      ],
+    },
+    { responses: [{ topic: 'x'.repeat(40000), partitions: [] }] },
+    { responses: [{ topic: 't' }] },
+    {},
+  ];
+  for (const body of bad)
+    t.throws(() => encodeFetchResponseChunks(11, 1, body as never), { instanceOf: ProtocolError });
+});

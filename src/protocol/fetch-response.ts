@@ -56,6 +56,22 @@ export function encodeFetchResponseChunks(
   correlationId: number,
   body: FetchResponse,
 ): { chunks: Buffer[]; byteLength: number } {
+  try {
+    return writeFetchResponse(apiVersion, correlationId, body);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(
+      ErrorCode.INVALID_REQUEST,
+      `cannot encode Fetch v${apiVersion} response: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function writeFetchResponse(
+  apiVersion: number,
+  correlationId: number,
+  body: FetchResponse,
+): { chunks: Buffer[]; byteLength: number } {
   const v1 = apiVersion >= 1;
   const v4 = apiVersion >= 4;
   const v5 = apiVersion >= 5;
