@@ -1,43 +1,21 @@
 /**
  * Committed entries/s of one Raft group: 3 replicas (three nodes in this process, each with its
- * own raft Transport on loopback TCP and its own fsynced log in a temp dir) vs 1 replica (same
+ * own raft Transport on loopback TCP and its own native log in a temp dir) vs 1 replica (same
  * code, no peers), for 100 B and 64 KiB entries. Proposals are pipelined (a fixed number in
  * flight); an entry counts once the leader has it committed (fsynced on a quorum) and applied.
  *
- * The log is the cluster tests' single-file FileLog (fdatasync per Ready) until the native
- * PartitionLog is wired in.
+ * The log is the native segmented PartitionLog (one fsync per Ready per replica).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { producerBatch } from '../__test__/cluster/fixtures/batches.js';
-import { ClusterNode } from '../__test__/cluster/fixtures/cluster-node.js';
-import { nodeId } from '../src/lib/ids.js';
+import { type ClusterNode, startLocalGroup } from '../__test__/cluster/fixtures/cluster-node.js';
 
 const runMs = Number(process.env.BENCH_MS ?? 3000);
 
 async function waitFor(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
-async function startGroup(root: string, replicas: number): Promise<ClusterNode[]> {
-  const ids = Array.from({ length: replicas }, (_, i) => i + 1);
-  const nodes = await Promise.all(
-    ids.map((id) =>
-      ClusterNode.start({
-        id,
-        dataDir: join(root, `node-${id}`),
-        listenPort: 0,
-        peers: new Map(),
-        voters: ids,
-        seed: id,
-      }),
-    ),
-  );
-  for (const node of nodes)
-    for (const [i, other] of nodes.entries()) node.transport.setPeer(nodeId(i + 1), other.transport.address);
-  await waitFor(() => nodes.some((n) => n.runner.isLeader));
-  return nodes;
 }
 
 async function measure(
@@ -46,7 +24,8 @@ async function measure(
   inFlight: number,
 ): Promise<{ entriesPerSecond: number; mbPerSecond: number }> {
   const root = mkdtempSync(join(tmpdir(), 'goqueue-bench-cluster-'));
-  const nodes = await startGroup(root, replicas);
+  const nodes = await startLocalGroup(root, replicas);
+  await waitFor(() => nodes.some((n) => n.runner.isLeader));
   const leader = nodes.find((n) => n.runner.isLeader) as ClusterNode;
   // One template batch; each proposal gets its own copy (the log stamps offset and term in place).
   const template = producerBatch(Buffer.alloc(entryBytes, 0x61));

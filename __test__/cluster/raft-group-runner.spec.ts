@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import type { PeerAddress } from '../../src/cluster/transport.js';
-import { type NodeId, nodeId } from '../../src/lib/ids.js';
 import { ProposalDroppedError } from '../../src/raft/errors.js';
-import { ClusterNode } from './fixtures/cluster-node.js';
+import { type ClusterNode, startLocalGroup } from './fixtures/cluster-node.js';
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -15,32 +13,11 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_00
   }
 }
 
-async function startCluster(root: string): Promise<ClusterNode[]> {
-  const ids = [1, 2, 3];
-  const nodes = await Promise.all(
-    ids.map((id) =>
-      ClusterNode.start({
-        id,
-        dataDir: join(root, `node-${id}`),
-        listenPort: 0,
-        peers: new Map(),
-        voters: ids,
-        seed: id,
-      }),
-    ),
-  );
-  const addresses = new Map<NodeId, PeerAddress>(
-    nodes.map((n, i) => [nodeId(ids[i] as number), n.transport.address]),
-  );
-  for (const node of nodes) for (const [id, address] of addresses) node.transport.setPeer(id, address);
-  return nodes;
-}
-
 const leaderOf = (nodes: ClusterNode[]): ClusterNode | undefined => nodes.find((n) => n.runner.isLeader);
 
-test('three in-process replicas over loopback TCP elect a leader, commit in order everywhere, and fail over', async (t) => {
+const failover = test.macro(async (t, log: 'native' | 'file') => {
   const root = mkdtempSync(join(tmpdir(), 'goqueue-runner-'));
-  const nodes = await startCluster(root);
+  const nodes = await startLocalGroup(root, 3, { log });
   try {
     await waitFor(() => leaderOf(nodes) !== undefined, 'a leader');
     const leader = leaderOf(nodes) as ClusterNode;
@@ -74,3 +51,14 @@ test('three in-process replicas over loopback TCP elect a leader, commit in orde
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test(
+  'three in-process replicas on the native log over loopback TCP elect, commit in order everywhere, and fail over',
+  failover,
+  'native',
+);
+test(
+  'three in-process replicas on FileLog over loopback TCP elect, commit in order everywhere, and fail over',
+  failover,
+  'file',
+);

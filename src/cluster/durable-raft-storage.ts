@@ -17,7 +17,14 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../lib/assert.js';
-import { type LogIndex, logIndex, type NodeId, type Term, term as toTerm } from '../lib/ids.js';
+import {
+  type KafkaOffset,
+  type LogIndex,
+  logIndex,
+  type NodeId,
+  type Term,
+  term as toTerm,
+} from '../lib/ids.js';
 import { crc32c } from '../protocol/crc32c.js';
 import { ATTRIBUTE_CONTROL, BatchField, stampBatch } from '../protocol/record-batch-header.js';
 import { batchToEntry, entryToBatch } from '../raft/entry.js';
@@ -164,6 +171,12 @@ export class DurableRaftStorage implements RaftStorage {
   private readonly fsync: boolean;
   private readonly wallMs: () => number;
   private image: StateImage;
+  /** Log bounds and sizes mirrored in JS: readable while the log's sync() is in flight. */
+  private logFirstIndex: LogIndex;
+  private logLastIndex: LogIndex;
+  private cachedLogStartOffset: KafkaOffset;
+  private cachedSizeBytes: number;
+  private syncing = 0;
   /** The state file write in progress, and the one waiting for it (see writeState). */
   private runningWrite: Promise<void> | null = null;
   private queuedWrite: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | null =
@@ -193,8 +206,12 @@ export class DurableRaftStorage implements RaftStorage {
             },
           }
         : decodeState(bytes, path);
+    this.logFirstIndex = this.log.firstIndex;
+    this.logLastIndex = this.log.lastIndex;
+    this.cachedLogStartOffset = this.log.logStartOffset;
+    this.cachedSizeBytes = this.log.sizeBytes;
     const snapshotIndex = this.image.snapshot.metadata.index;
-    if (this.log.lastIndex < snapshotIndex)
+    if (this.logLastIndex < snapshotIndex)
       throw new RaftStorageError(
         `log ends at ${this.log.lastIndex}, before the snapshot at ${snapshotIndex}`,
       );
@@ -210,17 +227,18 @@ export class DurableRaftStorage implements RaftStorage {
   }
 
   firstIndex(): LogIndex {
-    return logIndex(Math.max(this.log.firstIndex, this.image.snapshot.metadata.index + 1));
+    return logIndex(Math.max(this.logFirstIndex, this.image.snapshot.metadata.index + 1));
   }
 
   lastIndex(): LogIndex {
-    return logIndex(Math.max(this.log.lastIndex, this.image.snapshot.metadata.index));
+    return logIndex(Math.max(this.logLastIndex, this.image.snapshot.metadata.index));
   }
 
   term(index: LogIndex): Term | undefined {
     const { metadata } = this.image.snapshot;
     if (index === metadata.index) return metadata.term;
-    if (index < metadata.index) return undefined;
+    if (index < metadata.index || index > this.logLastIndex) return undefined;
+    this.assertNotSyncing();
     return this.log.termAt(index);
   }
 
@@ -229,6 +247,7 @@ export class DurableRaftStorage implements RaftStorage {
       lo >= this.firstIndex() && hi <= this.lastIndex() + 1 && lo < hi,
       `entries [${lo}, ${hi}) out of range`,
     );
+    this.assertNotSyncing();
     const batches = this.log.readEntries(lo, logIndex(hi - 1), maxBytes);
     return batches.map((batch, i) => storedBatchToEntry(batch, logIndex(lo + i)));
   }
@@ -246,7 +265,8 @@ export class DurableRaftStorage implements RaftStorage {
     if (entries.length === 0) return;
     const first = (entries[0] as Entry).index;
     assert(first > this.image.snapshot.metadata.index, `append at ${first} overwrites the snapshot`);
-    if (first <= this.log.lastIndex) this.log.truncateAfter(logIndex(first - 1));
+    this.assertNotSyncing();
+    if (first <= this.logLastIndex) this.log.truncateAfter(logIndex(first - 1));
     assert(first === this.log.lastIndex + 1, `append at ${first} leaves a gap after ${this.log.lastIndex}`);
     // Offsets follow the log prefix, so every replica stamps the same offset on an entry.
     let nextOffset = this.log.nextOffset as number;
@@ -259,11 +279,41 @@ export class DurableRaftStorage implements RaftStorage {
     });
     const result = this.log.append(batches);
     assert(result.lastIndex === (entries[entries.length - 1] as Entry).index, 'log placed entries elsewhere');
+    this.logLastIndex = result.lastIndex;
+    this.logFirstIndex = this.log.firstIndex;
+    this.cachedLogStartOffset = this.log.logStartOffset;
+    this.cachedSizeBytes = this.log.sizeBytes;
   }
 
-  /** Makes every appended entry durable. */
+  /**
+   * Makes every appended entry durable. While it runs the log itself must not be touched (the
+   * native log refuses every call during its off-thread sync): bounds and sizes are served from
+   * the JS mirror, and `isSyncing` tells the host to hold back work that reads entries.
+   */
   async sync(): Promise<LogIndex> {
-    return await this.log.sync();
+    this.syncing++;
+    try {
+      return await this.log.sync();
+    } finally {
+      this.syncing--;
+    }
+  }
+
+  /** True while a log sync is in flight (see `sync`). */
+  get isSyncing(): boolean {
+    return this.syncing > 0;
+  }
+
+  get logStartOffset(): KafkaOffset {
+    return this.cachedLogStartOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.cachedSizeBytes;
+  }
+
+  private assertNotSyncing(): void {
+    assert(this.syncing === 0, 'the log was touched while its sync() was in flight');
   }
 
   /** Replaces the state file with `hardState` (atomic, durable when the promise resolves). */
@@ -281,13 +331,16 @@ export class DurableRaftStorage implements RaftStorage {
   async applySnapshot(snapshot: Snapshot): Promise<void> {
     const { index, term } = snapshot.metadata;
     if (index <= this.image.snapshot.metadata.index) return;
+    this.assertNotSyncing();
     if (this.log.termAt(index) !== term)
       throw new RaftStorageError(
         `installing a snapshot at ${index} (term ${term}) needs the log to restart there; PartitionLog has no reset operation`,
       );
     this.image = { ...this.image, snapshot };
     await this.writeState();
-    this.log.truncateBefore(logIndex(index + 1));
+    this.logFirstIndex = this.log.truncateBefore(logIndex(index + 1));
+    this.cachedLogStartOffset = this.log.logStartOffset;
+    this.cachedSizeBytes = this.log.sizeBytes;
   }
 
   async close(): Promise<void> {

@@ -60,11 +60,26 @@ export interface RaftGroupRunnerOptions {
   onApply?: (entries: readonly Entry[]) => void;
 }
 
+/** Where a committed proposal landed. */
+export interface CommittedEntry {
+  index: LogIndex;
+  term: Term;
+  baseOffset: KafkaOffset;
+  /** Offset after the entry's last record. */
+  nextOffset: KafkaOffset;
+}
+
 interface PendingProposal {
   index: LogIndex;
   term: Term;
-  resolve(): void;
+  resolve(entry: CommittedEntry): void;
   reject(error: unknown): void;
+}
+
+/** First offset of each term among applied entries (answers OffsetForLeaderEpoch). */
+interface TermRun {
+  term: number;
+  firstOffset: KafkaOffset;
 }
 
 const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -88,6 +103,9 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
   private role: StateRole = StateRole.Follower;
   /** A commit-only hard state change not yet written (saved every `commitSaveTicks`). */
   private lazyHardState: HardState | null = null;
+  /** Work that reads the log, held while the log's sync() runs (see whenLogIdle). */
+  private deferred: Array<() => void> = [];
+  private readonly termRuns: TermRun[] = [];
   private ticks = 0;
   private readonly commitSaveTicks: number;
   private leader: NodeId = NO_NODE;
@@ -116,7 +134,7 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
   start(): void {
     if (this.ticker !== null || this.stopped) return;
     this.ticker = setInterval(() => {
-      this.node.tick();
+      this.whenLogIdle(() => this.node.tick());
       if (++this.ticks % this.commitSaveTicks === 0) this.saveLazyHardState();
       this.scheduleReady();
     }, this.tickMs);
@@ -126,13 +144,15 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
   /** Feeds one message received for this group. */
   step(message: Message): void {
     if (this.stopped) return;
-    try {
-      this.node.step(message);
-    } catch (error) {
-      this.logger.warn({ err: error, groupId: this.groupId, from: message.from }, 'raft message refused');
-      return;
-    }
-    this.scheduleReady();
+    this.whenLogIdle(() => {
+      try {
+        this.node.step(message);
+      } catch (error) {
+        this.logger.warn({ err: error, groupId: this.groupId, from: message.from }, 'raft message refused');
+        return;
+      }
+      this.scheduleReady();
+    });
   }
 
   /** Decodes and steps a transport payload; a malformed payload is logged and dropped. */
@@ -150,23 +170,28 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
 
   /** Starts an election now. */
   campaign(): void {
-    this.node.campaign();
-    this.scheduleReady();
+    this.whenLogIdle(() => {
+      this.node.campaign();
+      this.scheduleReady();
+    });
   }
 
   /** Proposes one entry; resolves with its place once it is committed and applied. */
-  proposeEntry(data: Uint8Array): Promise<{ index: LogIndex; term: Term }> {
+  proposeEntry(data: Uint8Array): Promise<CommittedEntry> {
     if (this.stopped || this.failure !== null)
       return Promise.reject(this.failure ?? new ProposalDroppedError('raft group is stopped', NO_NODE));
-    let placed: { index: LogIndex; term: Term };
-    try {
-      placed = this.node.propose(data);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    this.scheduleReady();
     return new Promise((resolve, reject) => {
-      this.pending.push({ index: placed.index, term: placed.term, resolve: () => resolve(placed), reject });
+      this.whenLogIdle(() => {
+        let placed: { index: LogIndex; term: Term };
+        try {
+          placed = this.node.propose(data);
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        this.pending.push({ index: placed.index, term: placed.term, resolve, reject });
+        this.scheduleReady();
+      });
     });
   }
 
@@ -177,7 +202,7 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
   }
 
   get logStartOffset(): KafkaOffset {
-    return this.storage.log.logStartOffset;
+    return this.storage.logStartOffset;
   }
 
   get leaderEpoch(): number {
@@ -185,54 +210,60 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
   }
 
   get sizeBytes(): number {
-    return this.storage.log.sizeBytes;
+    return this.storage.sizeBytes;
   }
 
   /**
    * Proposes whole RecordBatches, one entry each; resolves when all are committed. The log
-   * stamps offsets and the term as it persists them, so the result is read back from it.
+   * stamps offsets and the term as it persists them; the result is what it stamped.
    */
   async propose(batches: readonly Buffer[]): Promise<ProposeResult> {
     if (batches.length === 0) throw new RangeError('propose needs at least one batch');
     for (const batch of batches) checkBatch(batch);
     const placed = await Promise.all(batches.map((batch) => this.proposeEntry(batch)));
-    const first = (placed[0] as { index: LogIndex }).index;
-    const last = (placed[placed.length - 1] as { index: LogIndex }).index;
-    const baseOffset = this.storage.log.offsetAt(first);
-    if (baseOffset === undefined)
-      throw new ProposalDroppedError('committed entry no longer stored', this.leader);
-    return { baseOffset, nextOffset: this.offsetAfter(last) };
+    return {
+      baseOffset: (placed[0] as CommittedEntry).baseOffset,
+      nextOffset: (placed[placed.length - 1] as CommittedEntry).nextOffset,
+    };
   }
 
-  read(fromOffset: KafkaOffset, maxBytes: number): Buffer {
+  async read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
+    await this.logIdle();
     if (fromOffset >= this.committedOffset) return Buffer.alloc(0);
     return this.storage.log.readFrom(fromOffset, maxBytes, this.committedOffset);
   }
 
-  offsetForTimestamp(timestampMs: number): KafkaOffset | undefined {
+  async offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {
+    await this.logIdle();
     const offset = this.storage.log.offsetForTimestamp(timestampMs);
     return offset === undefined || offset >= this.committedOffset ? undefined : offset;
   }
 
-  /** The end of `epoch` (a Raft term): the first offset of the next larger term among committed entries. */
+  /**
+   * The end of `epoch` (a Raft term) among applied entries: the first offset of the next larger
+   * term, or the high watermark when `epoch` is the latest. Answered from the term runs kept
+   * in memory, so it never waits for the log.
+   */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: KafkaOffset } {
-    const log = this.storage.log;
-    let lo = log.firstIndex as number;
-    let hi = this.appliedIndex as number;
-    if (hi < lo || (log.termAt(lo as LogIndex) ?? 0) > epoch)
-      return { epoch: -1, endOffset: kafkaOffset(-1) };
-    // Last applied entry whose term <= epoch (terms never decrease along the log).
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if ((log.termAt(mid as LogIndex) ?? 0) <= epoch) lo = mid;
-      else hi = mid - 1;
-    }
-    const foundEpoch = log.termAt(lo as LogIndex) ?? 0;
-    return { epoch: foundEpoch, endOffset: this.offsetAfter(lo as LogIndex) };
+    let found = -1;
+    for (let i = 0; i < this.termRuns.length && (this.termRuns[i] as TermRun).term <= epoch; i++) found = i;
+    if (found < 0) return { epoch: -1, endOffset: kafkaOffset(-1) };
+    const next = this.termRuns[found + 1];
+    return {
+      epoch: (this.termRuns[found] as TermRun).term,
+      endOffset: next?.firstOffset ?? this.committedOffset,
+    };
   }
 
-  /** Retention under Raft needs a snapshot first; not done here yet. */
-  applyRetention(_cutoffMs: number): number {
+  /**
+   * Retention under Raft must first record a snapshot at the cut (so lagging followers get one
+   * instead of entries that are gone); not done yet, so nothing is removed.
+   */
+  async applyRetention(_policy: {
+    nowMs: number;
+    retentionMs: number;
+    retentionBytes: number;
+  }): Promise<number> {
     return 0;
   }
 
@@ -258,6 +289,7 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
     await this.processing;
+    this.runDeferred();
     this.saveLazyHardState();
     this.rejectPending(new ProposalDroppedError('raft group stopped', this.leader));
   }
@@ -311,6 +343,7 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
       }
     }
     await Promise.all(durable);
+    this.runDeferred();
     // 2. Send.
     for (const message of ready.messages)
       this.sender.send(message.to, this.groupId, encodeRaftMessage(message));
@@ -347,9 +380,21 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     const last = entries[entries.length - 1] as Entry;
     this.onApply?.(entries);
     for (const entry of entries) {
+      const lastRun = this.termRuns[this.termRuns.length - 1];
+      const needsRun = lastRun === undefined || lastRun.term !== entry.term;
+      const matches = this.pending.length > 0 && (this.pending[0] as PendingProposal).index <= entry.index;
+      if (!needsRun && !matches) continue;
+      const baseOffset = this.storage.log.offsetAt(entry.index) ?? this.committedOffset;
+      if (needsRun) this.termRuns.push({ term: entry.term, firstOffset: baseOffset });
       while (this.pending.length > 0 && (this.pending[0] as PendingProposal).index <= entry.index) {
         const proposal = this.pending.shift() as PendingProposal;
-        if (proposal.index === entry.index && proposal.term === entry.term) proposal.resolve();
+        if (proposal.index === entry.index && proposal.term === entry.term)
+          proposal.resolve({
+            index: entry.index,
+            term: entry.term,
+            baseOffset,
+            nextOffset: this.offsetAfter(entry.index),
+          });
         else proposal.reject(new ProposalDroppedError('entry was replaced by another leader', this.leader));
       }
     }
@@ -367,6 +412,30 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     if (index < log.firstIndex) return log.logStartOffset;
     if (index >= log.lastIndex) return log.nextOffset;
     return log.offsetAt(logIndex(index + 1)) ?? log.nextOffset;
+  }
+
+  /**
+   * Runs `work` now, or right after the log sync in flight. The native log refuses every call
+   * while its off-thread sync runs, and stepping or ticking the node may read entries, so
+   * messages, ticks and proposals that arrive during a sync are held and run in arrival order
+   * as soon as it completes (they then ride in the next Ready).
+   */
+  private whenLogIdle(work: () => void): void {
+    if (this.storage.isSyncing) this.deferred.push(work);
+    else work();
+  }
+
+  private logIdle(): Promise<void> {
+    if (!this.storage.isSyncing) return Promise.resolve();
+    return new Promise<void>((resolve) => this.deferred.push(() => resolve())).then(() => this.logIdle());
+  }
+
+  private runDeferred(): void {
+    while (this.deferred.length > 0 && !this.storage.isSyncing) {
+      const work = this.deferred;
+      this.deferred = [];
+      for (const item of work) item();
+    }
   }
 
   private rejectPending(error: unknown): void {
