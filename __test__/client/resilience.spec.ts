@@ -193,3 +193,64 @@ test('against a broker process killed with SIGKILL and restarted, acknowledged m
   await reading;
   t.deepEqual(seen, ['one', 'two', 'three']);
 });
+
+test('a stream outlives a broker outage longer than its retries and resumes where it stopped', async (t) => {
+  const dataDir = temporaryDirectory(t);
+  const storage = nativeStorageAvailable ? {} : { storage: memoryStorage };
+  let broker = await Broker.start({ dataDir, host: '127.0.0.1', port: 0, ...storage });
+  const port = broker.address.port;
+  t.teardown(() => broker.stop());
+  const client = new Client({
+    brokers: [`127.0.0.1:${port}`],
+    timeoutMs: 1_000,
+    retry: { retries: 1, initialMs: 10, maxMs: 40 },
+  });
+  t.teardown(() => client.close());
+  await new Admin(client).createTopic({ name: 'outage', partitions: 1 });
+  const producer = new Producer(client);
+  await producer.produceMessage({ topic: 'outage', partition: 0, messages: [{ value: 'before' }] });
+
+  const seen: string[] = [];
+  const reading = (async () => {
+    for await (const message of new Consumer(client).stream({
+      topic: 'outage',
+      partition: 0,
+      from: 'earliest',
+      maxWaitMs: 50,
+    })) {
+      seen.push(message.value?.toString() ?? '');
+      if (seen.length === 2) return;
+    }
+  })();
+  while (seen.length < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  await broker.stop();
+  // Far longer than one retry round (1 retry of at most 40 ms).
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  broker = await Broker.start({ dataDir, host: '127.0.0.1', port, ...storage });
+  await producer.produceMessage({ topic: 'outage', partition: 0, messages: [{ value: 'after' }] });
+  await reading;
+  t.deepEqual(seen, ['before', 'after']);
+});
+
+test('with keepRetrying: false a stream ends with the error once retries are spent', async (t) => {
+  const broker = await startBroker(t);
+  const client = new Client({
+    brokers: [bootstrap(broker)],
+    timeoutMs: 500,
+    retry: { retries: 1, initialMs: 5, maxMs: 10 },
+  });
+  t.teardown(() => client.close());
+  await new Admin(client).createTopic({ name: 'fragile', partitions: 1 });
+  const stream = new Consumer(client).stream({
+    topic: 'fragile',
+    partition: 0,
+    from: 'earliest',
+    maxWaitMs: 20,
+    keepRetrying: false,
+  });
+  const first = stream.next();
+  first.catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await broker.stop();
+  await t.throwsAsync(first, { instanceOf: ConnectionError });
+});

@@ -1,6 +1,7 @@
 import { ApiKey } from '../protocol/index.js';
+import { backoffMs } from './backoff.js';
 import type { CallOptions, Client } from './client.js';
-import { AbortError, GoqueueError, KafkaProtocolError } from './errors.js';
+import { AbortError, GoqueueError, isRetriable, KafkaProtocolError } from './errors.js';
 import { decodeMessages, type Message } from './records.js';
 
 export interface ConsumerOptions {
@@ -41,6 +42,11 @@ export interface StreamOptions extends CallOptions {
   from?: StartPosition;
   maxBytes?: number;
   maxWaitMs?: number;
+  /**
+   * Default true: retriable errors (broker down, leader moving) never end the stream; it keeps
+   * trying with backoff. False: they end it once the client's retries are spent.
+   */
+  keepRetrying?: boolean;
 }
 
 /** One fetched batch of messages, for callers that handle messages in bulk. */
@@ -120,6 +126,7 @@ export class Consumer {
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       });
     let next: Promise<FetchResult> | null = fetch(offset);
+    let failures = 0;
     try {
       while (next) {
         if (signal?.aborted) return;
@@ -127,10 +134,24 @@ export class Consumer {
         try {
           result = await next;
         } catch (error) {
-          // The caller's signal ends the stream quietly; anything else surfaces.
+          // The caller's signal ends the stream quietly.
           if (error instanceof AbortError && signal?.aborted) return;
-          throw error;
+          // A stream outlives outages: after fetchFrom's own retries, keep waiting and trying
+          // (broker restarts, leader moves) unless the caller asked to stop on errors.
+          if (options.keepRetrying === false || !isRetriable(error)) throw error;
+          try {
+            await this.client.clock.sleep(
+              backoffMs(failures++, this.client.retryOptions, this.client.random),
+              signal,
+            );
+          } catch (sleepError) {
+            if (sleepError instanceof AbortError) return;
+            throw sleepError;
+          }
+          next = fetch(offset);
+          continue;
         }
+        failures = 0;
         offset = result.nextOffset;
         // Fetch ahead by one response while the caller handles this one.
         next = fetch(offset);
