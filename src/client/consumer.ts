@@ -115,8 +115,8 @@ export class Consumer {
       if (error instanceof AbortError && signal?.aborted) return;
       throw error;
     }
-    const fetch = (at: number): Promise<FetchResult> =>
-      this.fetchFrom({
+    const fetch = (at: number): Promise<FetchResult> => {
+      const pending = this.fetchFrom({
         topic,
         partition,
         offset: at,
@@ -125,50 +125,50 @@ export class Consumer {
         ...(signal ? { signal } : {}),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       });
+      // The loop awaits it (and sees any error); a caller that abandons the iterator without
+      // return() must not leave the fetched-ahead request as an unhandled rejection.
+      pending.catch(() => undefined);
+      return pending;
+    };
     let next: Promise<FetchResult> | null = fetch(offset);
     let failures = 0;
-    try {
-      while (next) {
-        if (signal?.aborted) return;
-        let result: FetchResult;
+    while (next) {
+      if (signal?.aborted) return;
+      let result: FetchResult;
+      try {
+        result = await next;
+      } catch (error) {
+        // The caller's signal ends the stream quietly.
+        if (error instanceof AbortError && signal?.aborted) return;
+        // A stream outlives outages: after fetchFrom's own retries, keep waiting and trying
+        // (broker restarts, leader moves) unless the caller asked to stop on errors.
+        if (options.keepRetrying === false || !isRetriable(error)) throw error;
         try {
-          result = await next;
-        } catch (error) {
-          // The caller's signal ends the stream quietly.
-          if (error instanceof AbortError && signal?.aborted) return;
-          // A stream outlives outages: after fetchFrom's own retries, keep waiting and trying
-          // (broker restarts, leader moves) unless the caller asked to stop on errors.
-          if (options.keepRetrying === false || !isRetriable(error)) throw error;
-          try {
-            await this.client.clock.sleep(
-              backoffMs(failures++, this.client.retryOptions, this.client.random),
-              signal,
-            );
-          } catch (sleepError) {
-            if (sleepError instanceof AbortError) return;
-            throw sleepError;
-          }
-          next = fetch(offset);
-          continue;
+          await this.client.clock.sleep(
+            backoffMs(failures++, this.client.retryOptions, this.client.random),
+            signal,
+          );
+        } catch (sleepError) {
+          if (sleepError instanceof AbortError) return;
+          throw sleepError;
         }
-        failures = 0;
-        offset = result.nextOffset;
-        // Fetch ahead by one response while the caller handles this one.
         next = fetch(offset);
-        if (result.messages.length > 0) {
-          const last = result.messages[result.messages.length - 1] as Message;
-          yield {
-            topic,
-            partition,
-            messages: result.messages,
-            highWatermark: result.highWatermark,
-            lag: Math.max(0, result.highWatermark - last.offset - 1),
-          };
-        }
+        continue;
       }
-    } finally {
-      // A fetch still in the air when the caller stops must not become an unhandled rejection.
-      next?.catch(() => undefined);
+      failures = 0;
+      offset = result.nextOffset;
+      // Fetch ahead by one response while the caller handles this one.
+      next = fetch(offset);
+      if (result.messages.length > 0) {
+        const last = result.messages[result.messages.length - 1] as Message;
+        yield {
+          topic,
+          partition,
+          messages: result.messages,
+          highWatermark: result.highWatermark,
+          lag: Math.max(0, result.highWatermark - last.offset - 1),
+        };
+      }
     }
   }
 
