@@ -93,6 +93,8 @@ export class RaftLog {
   committed: LogIndex;
   /** Highest index the application has applied. */
   applied: LogIndex;
+  /** Called with every batch of entries appended (after any truncation they caused). */
+  onAppend: ((entries: readonly Entry[]) => void) | undefined;
 
   constructor(storage: RaftStorage, applied?: LogIndex) {
     this.storage = storage;
@@ -187,6 +189,7 @@ export class RaftLog {
       `append at ${entries[0]!.index} below commit ${this.committed}`,
     );
     this.unstable.truncateAndAppend(entries);
+    this.onAppend?.(entries);
     return this.lastIndex();
   }
 

@@ -2,7 +2,7 @@ import { assert } from '../lib/assert.js';
 import type { LogIndex, NodeId, Term } from '../lib/ids.js';
 import { logIndex, term as toTerm } from '../lib/ids.js';
 import type { Prng } from '../lib/prng.js';
-import { applyConfChange, type ConfChange, decodeConfChange, validateConfChange } from './conf-change.js';
+import { applyConfChange, decodeConfChange, validateConfChange } from './conf-change.js';
 import { ProposalDroppedError } from './errors.js';
 import { RaftLog } from './log.js';
 import { type Progress, ProgressState, ProgressTracker } from './progress.js';
@@ -88,8 +88,16 @@ export class Raft {
   readonly maxUncommittedBytes: number;
   /** Transfer target while a leadership transfer runs; proposals are refused meanwhile. */
   leadTransferee: NodeId = NO_NODE;
-  /** Index of the latest membership change (or this term's no-op); no new change before it is applied. */
+  /** Index of the latest membership change (or this term's no-op); no new change before it commits. */
   pendingConfIndex: LogIndex = logIndex(0);
+  /**
+   * Membership takes effect when its entry is appended, committed or not (thesis §4.1): the
+   * configuration in force is the latest ConfChange in the log, else the snapshot's. `confBase`
+   * is the membership as of the snapshot; `confHistory` lists each ConfChange entry after it
+   * with the membership it produces. A truncated ConfChange entry is forgotten again.
+   */
+  private confBase: { index: LogIndex; state: ConfState };
+  private confHistory: Array<{ index: LogIndex; state: ConfState }> = [];
   uncommittedBytes = 0;
   readonly readOnly: ReadOnlyQueue;
   /** Reads that arrived before this leader committed an entry of its term. */
@@ -121,17 +129,83 @@ export class Raft {
       this.log.applied <= this.log.committed,
       `applied ${this.log.applied} > committed ${this.log.committed}`,
     );
-    this.tracker.applyConfState(confState, this.log.lastIndex());
+    this.confBase = { index: options.storage.snapshot().metadata.index, state: confState };
+    this.replayConfChanges(options.storage);
+    this.tracker.applyConfState(this.currentConf(), this.log.lastIndex());
+    this.log.onAppend = (entries) => this.trackConfChanges(entries);
     this.becomeFollower(this.term, NO_NODE);
+  }
+
+  /** Restart: the membership is the snapshot's plus every ConfChange entry in the stored log. */
+  private replayConfChanges(storage: RaftStorage): void {
+    let index = storage.firstIndex();
+    const last = storage.lastIndex();
+    while (index <= last) {
+      const batch = storage.entries(index, logIndex(last + 1), 8 * 1024 * 1024);
+      for (const entry of batch) {
+        if (entry.type !== EntryType.ConfChange) continue;
+        const state = applyConfChange(this.currentConf(), decodeConfChange(entry.data));
+        this.confHistory.push({ index: entry.index, state });
+      }
+      index = logIndex(index + batch.length);
+    }
+  }
+
+  /** The membership in force: the latest in the log. */
+  currentConf(): ConfState {
+    return this.confHistory[this.confHistory.length - 1]?.state ?? this.confBase.state;
+  }
+
+  /** The membership as of entry `index` (what a snapshot taken at `index` must record). */
+  confStateAt(index: LogIndex): ConfState {
+    assert(
+      index >= this.confBase.index,
+      `membership at ${index} precedes the snapshot at ${this.confBase.index}`,
+    );
+    let state = this.confBase.state;
+    for (const change of this.confHistory) {
+      if (change.index > index) break;
+      state = change.state;
+    }
+    return state;
+  }
+
+  private trackConfChanges(entries: readonly Entry[]): void {
+    const first = entries[0]!.index;
+    const before = this.confHistory.length;
+    // Entries from `first` on replaced whatever was there: forget changes they overwrote.
+    while (this.confHistory.length > 0 && this.confHistory[this.confHistory.length - 1]!.index >= first) {
+      this.confHistory.pop();
+    }
+    let changed = this.confHistory.length !== before;
+    for (const entry of entries) {
+      if (entry.type !== EntryType.ConfChange) continue;
+      const state = applyConfChange(this.currentConf(), decodeConfChange(entry.data));
+      this.confHistory.push({ index: entry.index, state });
+      changed = true;
+    }
+    if (changed) this.switchToConfState(this.currentConf());
   }
 
   hardState(): HardState {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
-  /** May campaign: a voter of the current membership. */
+  /**
+   * May campaign: a voter of the latest membership, or of the one before it while the latest
+   * change is not known to be committed. Without the second case a group can lose liveness:
+   * a leader that demoted itself from two voters to one and crashed before the change reached
+   * the other voter holds the longest log but is no voter in its own view, while the other
+   * voter (still on the old membership) needs its vote. Votes are always counted against the
+   * latest membership, so a node elected this way is a leader that does not count itself, and
+   * hands over once the change commits.
+   */
   promotable(): boolean {
-    return this.tracker.isVoter(this.id);
+    if (this.tracker.isVoter(this.id)) return true;
+    const latest = this.confHistory[this.confHistory.length - 1];
+    if (!latest || latest.index <= this.log.committed) return false;
+    const previous = this.confHistory[this.confHistory.length - 2]?.state ?? this.confBase.state;
+    return previous.voters.includes(this.id);
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -279,23 +353,9 @@ export class Raft {
 
   // ---- elections ---------------------------------------------------------------------------
 
-  private hasUnappliedConfChanges(): boolean {
-    if (this.log.applied >= this.log.committed) return false;
-    const lo = logIndex(Math.max(this.log.applied + 1, this.log.firstIndex()));
-    let index = lo;
-    while (index <= this.log.committed) {
-      const batch = this.log.slice(index, logIndex(this.log.committed + 1), 8 * 1024 * 1024);
-      if (batch.some((e) => e.type === EntryType.ConfChange)) return true;
-      index = logIndex(index + batch.length);
-    }
-    return false;
-  }
-
   hup(transfer: boolean): void {
     if (this.role === StateRole.Leader) return;
     if (!this.promotable()) return;
-    // A committed membership change not yet applied may change who votes; wait for it.
-    if (this.hasUnappliedConfChanges()) return;
     if (this.preVote && !transfer) this.campaign('pre-election', false);
     else this.campaign('election', transfer);
   }
@@ -480,8 +540,10 @@ export class Raft {
     let state: ConfState = this.tracker.confState();
     for (const e of entries) {
       if (e.type !== EntryType.ConfChange) continue;
-      if (this.pendingConfIndex > this.log.applied)
-        refuse(`membership change at ${this.pendingConfIndex} not yet applied (applied ${this.log.applied})`);
+      if (this.pendingConfIndex > this.log.committed)
+        refuse(
+          `membership change at ${this.pendingConfIndex} not yet committed (commit ${this.log.committed})`,
+        );
       const change = decodeConfChange(e.data);
       const invalid = validateConfChange(state, change);
       if (invalid) refuse(invalid);
@@ -490,16 +552,6 @@ export class Raft {
   }
 
   // ---- membership --------------------------------------------------------------------------
-
-  /**
-   * Applies a committed membership change (called by RawNode when the host has applied the
-   * entry). Returns the new membership.
-   */
-  applyConfChange(change: ConfChange): ConfState {
-    const next = applyConfChange(this.tracker.confState(), change);
-    this.switchToConfState(next);
-    return next;
-  }
 
   switchToConfState(state: ConfState): void {
     this.tracker.applyConfState(state, this.log.lastIndex());
@@ -524,6 +576,8 @@ export class Raft {
   handOverIfNotVoter(): void {
     if (this.role !== StateRole.Leader || this.tracker.isVoter(this.id) || this.leadTransferee !== NO_NODE)
       return;
+    // Keep managing the group until the change that removed us is committed (thesis §4.2.2).
+    if (this.log.committed < this.pendingConfIndex) return;
     let best: NodeId = NO_NODE;
     let bestMatch = -1;
     for (const id of this.tracker.voters) {
@@ -599,7 +653,9 @@ export class Raft {
       return false;
     }
     this.log.restore(snapshot);
-    this.tracker.applyConfState(snapshot.metadata.confState, this.log.lastIndex());
+    this.confBase = { index, state: snapshot.metadata.confState };
+    this.confHistory = [];
+    this.switchToConfState(snapshot.metadata.confState);
     return true;
   }
 

@@ -1,7 +1,7 @@
 import { assert } from '../lib/assert.js';
 import type { LogIndex, NodeId, Term } from '../lib/ids.js';
 import { logIndex } from '../lib/ids.js';
-import { type ConfChange, decodeConfChange, encodeConfChange } from './conf-change.js';
+import { type ConfChange, encodeConfChange } from './conf-change.js';
 import { ProposalDroppedError } from './errors.js';
 import type { ProgressState } from './progress.js';
 import { Raft, type RaftOptions } from './raft.js';
@@ -215,10 +215,7 @@ export class RawNode {
     return ready;
   }
 
-  /**
-   * The host persisted, sent and applied the last Ready. Membership changes among its
-   * committed entries take effect now ("apply on commit"; see docs/raft.md).
-   */
+  /** The host persisted, sent and applied the last Ready. */
   advance(): void {
     const ready = this.pending;
     assert(ready !== undefined, 'advance() without ready()');
@@ -235,14 +232,19 @@ export class RawNode {
       r.log.stableTo(last.index, last.term);
     }
     let appliedBytes = 0;
-    for (const entry of ready.committedEntries) {
-      appliedBytes += entryBytes(entry);
-      if (entry.type === EntryType.ConfChange) r.applyConfChange(decodeConfChange(entry.data));
-    }
+    for (const entry of ready.committedEntries) appliedBytes += entryBytes(entry);
     if (ready.committedEntries.length > 0) {
       r.log.appliedTo(ready.committedEntries[ready.committedEntries.length - 1]!.index);
       if (r.role === StateRole.Leader) r.uncommittedBytes = Math.max(0, r.uncommittedBytes - appliedBytes);
     }
+  }
+
+  /**
+   * The membership as of entry `index`: what a snapshot the application takes at its applied
+   * index must record. (Membership changes take effect when appended; see docs/raft.md.)
+   */
+  confStateAt(index: LogIndex): ConfState {
+    return this.raft.confStateAt(index);
   }
 
   status(): Status {

@@ -171,7 +171,7 @@ export class InteractionEnv {
         const raft = node.rawNode.raft;
         const snapshot = node.storage.createSnapshot(
           raft.log.applied,
-          raft.tracker.confState(),
+          raft.confStateAt(raft.log.applied),
           encoder.encode(node.applied.join(',')),
         );
         return `snapshot at ${snapshot.metadata.term}/${snapshot.metadata.index}`;

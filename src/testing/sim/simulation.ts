@@ -498,7 +498,7 @@ export class Simulation {
     const applied = raft.log.applied;
     if (applied <= node.storage.firstIndex() || applied > node.storage.lastIndex()) return;
     const data = encoder.encode(JSON.stringify(node.state));
-    node.storage.createSnapshot(applied, raft.tracker.confState(), data);
+    node.storage.createSnapshot(applied, raft.confStateAt(applied), data);
   }
 
   private changeMembership(): void {
