@@ -406,7 +406,7 @@ impl Log {
     /// Fsyncs everything appended so far off the JS thread; resolves to the durable index.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn sync(&mut self) -> Result<AsyncTask<SyncTask>> {
-        let job = self.log_mut()?.prepare_sync();
+        let job = self.log_mut()?.prepare_sync().map_err(to_js)?;
         Ok(AsyncTask::new(SyncTask { job: Some(job) }))
     }
 

@@ -165,7 +165,7 @@ impl Log {
         let last = log.last_index();
         log.shared.durable_index.store(last, Ordering::SeqCst);
         // Everything found on disk is now made durable and recorded, so later opens trust it.
-        let job = log.prepare_sync_inner(true);
+        let job = log.prepare_sync_inner(true)?;
         job.run()?;
         Ok(log)
     }
@@ -231,6 +231,8 @@ impl Log {
                     base_index: index.base_index,
                     log: Arc::new(log),
                     size,
+                    flushed: size,
+                    pending: Vec::new(),
                     index,
                     time_index: time,
                     entries,
@@ -464,6 +466,7 @@ impl Log {
         let (next_offset, next_index) = (self.next_offset(), self.last_index() + 1);
         let active = self.active_mut();
         active.seal_time_index()?;
+        active.flush()?;
         let files = active.files_to_sync();
         self.unsynced.extend(files);
         let segment = Segment::create(&self.shared.dir, next_offset, next_index, now_ms)?;
@@ -782,18 +785,22 @@ impl Log {
     }
 
     /// Prepares a sync of everything appended so far; run the job on any thread.
-    pub fn prepare_sync(&mut self) -> SyncJob {
+    /// Writes buffered appends to the files first (a write error surfaces here).
+    pub fn prepare_sync(&mut self) -> Result<SyncJob> {
         self.prepare_sync_inner(false)
     }
 
-    fn prepare_sync_inner(&mut self, all_segments: bool) -> SyncJob {
+    fn prepare_sync_inner(&mut self, all_segments: bool) -> Result<SyncJob> {
         let mut files: Vec<Arc<File>> = std::mem::take(&mut self.unsynced);
         if all_segments {
-            for segment in &self.segments {
+            for segment in &mut self.segments {
+                segment.flush()?;
                 files.extend(segment.files_to_sync());
             }
         } else {
-            files.extend(self.active().files_to_sync());
+            let active = self.active_mut();
+            active.flush()?;
+            files.extend(active.files_to_sync());
         }
         let epoch = self
             .shared
@@ -802,19 +809,19 @@ impl Log {
             .unwrap_or_else(|e| e.into_inner())
             .epoch;
         let sync_directory = std::mem::take(&mut self.directory_dirty) || all_segments;
-        SyncJob {
+        Ok(SyncJob {
             shared: self.shared.clone(),
             files,
             sync_directory,
             checkpoint: self.current_checkpoint(),
             epoch,
             target_index: self.last_index(),
-        }
+        })
     }
 
     /// Syncs on the calling thread.
     pub fn sync(&mut self) -> Result<u64> {
-        self.prepare_sync().run()
+        self.prepare_sync()?.run()
     }
 
     /// Seals the active segment's time index and syncs; the log should not be used afterwards.
@@ -906,7 +913,7 @@ fn scan_segment(
     let name = segment.base_offset;
     while position < length {
         let chunk_length = (length - position).min(SCAN_CHUNK_BYTES as u64) as usize;
-        let chunk = segment.read(position, chunk_length)?;
+        let chunk = segment.read_file(position, chunk_length)?;
         let mut at = 0usize;
         while at < chunk.len() {
             let here = position + at as u64;
@@ -929,7 +936,7 @@ fn scan_segment(
             if total > chunk.len() - at {
                 if at == 0 {
                     // A batch larger than the chunk: read it alone.
-                    let whole = segment.read(here, total)?;
+                    let whole = segment.read_file(here, total)?;
                     match check_recovered_batch(&whole, state.next_offset, &state.terms, name, here) {
                         Ok(header) => {
                             accept(segment, here, &header, state, limits)?;
@@ -993,6 +1000,7 @@ fn accept(
     limits: &Limits,
 ) -> Result<()> {
     segment.note_batch(position, header, limits.index_interval_bytes)?;
+    segment.flushed = segment.size;
     let term = header.partition_leader_epoch as i64;
     if state.terms.last().map(|t| t.term) != Some(term) {
         state.terms.push(TermStart {

@@ -319,6 +319,7 @@ fn run_sequence(seed: u64, dir: &Path) {
     };
     let mut term = 1i64;
     let mut timestamp = 0i64;
+    let mut synced = 0u64;
     for step in 0..300 {
         match rng.below(100) {
             0..=49 => {
@@ -346,6 +347,7 @@ fn run_sequence(seed: u64, dir: &Path) {
                 let keep = rng.below(model.entries.len() as u64 + 1);
                 let index = model.first_index + keep - 1;
                 log.truncate_after(index).unwrap();
+                synced = synced.min(index);
                 if keep == 0 {
                     model.start_offset = model.entries[0].0;
                 }
@@ -369,17 +371,38 @@ fn run_sequence(seed: u64, dir: &Path) {
             }
             72..=77 => {
                 assert_eq!(log.sync().unwrap(), model.last_index());
+                synced = model.last_index();
             }
             78..=83 => {
                 log.close().unwrap();
                 log = Log::open(dir, options).unwrap();
                 assert_eq!(log.recovery().truncated_bytes, 0, "seed {seed} step {step}");
+                synced = log.last_index();
             }
-            84..=88 => {
-                // A crash: no close, no seal; everything written is still in the files.
+            84..=85 => {
+                // The process ends without close: buffered appends are written, nothing sealed.
                 drop(log);
                 log = Log::open(dir, options).unwrap();
                 assert_eq!(log.recovery().truncated_bytes, 0, "seed {seed} step {step}");
+                synced = log.last_index();
+            }
+            86..=88 => {
+                // A hard crash: whatever was still buffered in memory is lost, what was synced
+                // survives, and what survives is a prefix of what was appended.
+                std::mem::forget(log);
+                log = Log::open(dir, options).unwrap();
+                assert_eq!(log.recovery().truncated_bytes, 0, "seed {seed} step {step}");
+                assert!(
+                    log.last_index() >= synced,
+                    "seed {seed} step {step}: synced entries lost"
+                );
+                assert!(log.last_index() <= model.last_index());
+                let keep = (log.last_index() + 1 - model.first_index) as usize;
+                if keep == 0 && !model.entries.is_empty() {
+                    model.start_offset = model.entries[0].0;
+                }
+                model.entries.truncate(keep);
+                synced = log.last_index();
             }
             89..=93 => {
                 let ts = rng.below(timestamp as u64 + 2) as i64;

@@ -33,6 +33,8 @@ pub struct OffsetIndex {
     file: File,
     pub base_index: u64,
     entries: Vec<OffsetEntry>,
+    /// Entries already written to the file; the rest are written by `flush`.
+    persisted: usize,
 }
 
 pub(crate) fn header(magic: [u8; 4], entry_bytes: u16, base_index: u64) -> [u8; 16] {
@@ -87,6 +89,7 @@ impl OffsetIndex {
             file,
             base_index,
             entries: Vec::new(),
+            persisted: 0,
         })
     }
 
@@ -106,6 +109,7 @@ impl OffsetIndex {
         }
         let mut entries = Vec::with_capacity(body.len() / 12);
         let mut previous = OffsetEntry::default();
+        let mut past_end = false;
         for chunk in body.chunks_exact(12) {
             let entry = OffsetEntry {
                 relative_offset: u32::from_be_bytes(chunk[0..4].try_into().unwrap()),
@@ -115,6 +119,7 @@ impl OffsetIndex {
             if entry.position as u64 >= log_bytes {
                 // Entries past the end of the log (a tail cut after a crash) are dropped; the
                 // recovery scan recreates what is still there.
+                past_end = true;
                 break;
             }
             if entry.relative_offset <= previous.relative_offset
@@ -127,11 +132,18 @@ impl OffsetIndex {
             previous = entry;
         }
         let file = open_index_file(path)?;
+        if past_end {
+            // Drop the stale entries from the file too, so later appends cannot sit after them.
+            file.set_len(INDEX_HEADER_BYTES + entries.len() as u64 * OFFSET_INDEX_ENTRY_BYTES)
+                .map_err(io_context(format!("truncating {}", path.display())))?;
+        }
+        let persisted = entries.len();
         Ok(Some(OffsetIndex {
             path: path.to_owned(),
             file,
             base_index,
             entries,
+            persisted,
         }))
     }
 
@@ -143,16 +155,26 @@ impl OffsetIndex {
         &self.entries
     }
 
-    /// Adds an entry after the last one.
-    pub fn push(&mut self, entry: OffsetEntry) -> Result<()> {
-        let mut bytes = [0u8; 12];
-        bytes[0..4].copy_from_slice(&entry.relative_offset.to_be_bytes());
-        bytes[4..8].copy_from_slice(&entry.relative_index.to_be_bytes());
-        bytes[8..12].copy_from_slice(&entry.position.to_be_bytes());
-        let at = INDEX_HEADER_BYTES + self.entries.len() as u64 * OFFSET_INDEX_ENTRY_BYTES;
+    /// Adds an entry after the last one (in memory; `flush` writes it).
+    pub fn push(&mut self, entry: OffsetEntry) {
+        self.entries.push(entry);
+    }
+
+    /// Writes the entries added since the last flush, in one write.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.persisted == self.entries.len() {
+            return Ok(());
+        }
+        let mut bytes = Vec::with_capacity((self.entries.len() - self.persisted) * 12);
+        for entry in &self.entries[self.persisted..] {
+            bytes.extend_from_slice(&entry.relative_offset.to_be_bytes());
+            bytes.extend_from_slice(&entry.relative_index.to_be_bytes());
+            bytes.extend_from_slice(&entry.position.to_be_bytes());
+        }
+        let at = INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES;
         write_all_at(&self.file, &bytes, at)
             .map_err(io_context(format!("writing {}", self.path.display())))?;
-        self.entries.push(entry);
+        self.persisted = self.entries.len();
         Ok(())
     }
 
@@ -160,8 +182,9 @@ impl OffsetIndex {
     pub fn truncate_to_position(&mut self, position: u64) -> Result<()> {
         let keep = self.entries.partition_point(|e| (e.position as u64) < position);
         self.entries.truncate(keep);
+        self.persisted = self.persisted.min(keep);
         self.file
-            .set_len(INDEX_HEADER_BYTES + keep as u64 * OFFSET_INDEX_ENTRY_BYTES)
+            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES)
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }
 

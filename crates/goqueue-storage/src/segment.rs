@@ -7,6 +7,10 @@ use std::sync::Arc;
 
 use crate::error::{io_context, Result, StorageError};
 use crate::fileio::{read_exact_at, write_all_at};
+
+/// Appends below this size are gathered in memory and written together (on a full buffer, a
+/// read past the file, sync, roll, truncation or close); larger ones are written at once.
+pub const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 use crate::limits::BATCH_HEADER_BYTES;
 use crate::offset_index::{OffsetEntry, OffsetIndex};
 use crate::record_batch::{parse_header, read_prefix, BatchHeader, LOG_OVERHEAD_BYTES};
@@ -34,6 +38,10 @@ pub struct Segment {
     pub log: Arc<File>,
     /// Bytes of whole batches in `.log`.
     pub size: u64,
+    /// Bytes already written to the file; `pending` holds the rest (`size = flushed + pending`).
+    pub flushed: u64,
+    /// Appended batches not yet written: small appends are coalesced into one write.
+    pub pending: Vec<u8>,
     pub index: OffsetIndex,
     pub time_index: TimeIndex,
     /// Batches stored.
@@ -80,6 +88,8 @@ impl Segment {
             base_index,
             log: Arc::new(log),
             size: 0,
+            flushed: 0,
+            pending: Vec::new(),
             index,
             time_index,
             entries: 0,
@@ -124,6 +134,14 @@ impl Segment {
     /// Reads `length` bytes at `position`.
     pub fn read(&self, position: u64, length: usize) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; length];
+        self.read_into(&mut buf, position)?;
+        Ok(buf)
+    }
+
+    /// Reads `length` bytes at `position` straight from the file (recovery scans bytes the
+    /// segment has not accounted for yet).
+    pub fn read_file(&self, position: u64, length: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; length];
         read_exact_at(&self.log, &mut buf, position).map_err(self.read_error(position))?;
         Ok(buf)
     }
@@ -131,14 +149,14 @@ impl Segment {
     /// Header of the batch at `position` (a batch written by this log, so already validated).
     pub fn header_at(&self, position: u64) -> Result<BatchHeader> {
         let mut buf = [0u8; BATCH_HEADER_BYTES];
-        read_exact_at(&self.log, &mut buf, position).map_err(self.read_error(position))?;
+        self.read_into(&mut buf, position)?;
         parse_header(&buf)
     }
 
     /// Total bytes of the batch at `position`.
     pub fn batch_bytes_at(&self, position: u64) -> Result<u64> {
         let mut buf = [0u8; LOG_OVERHEAD_BYTES];
-        read_exact_at(&self.log, &mut buf, position).map_err(self.read_error(position))?;
+        self.read_into(&mut buf, position)?;
         read_prefix(&buf)
             .map(|(_, total)| total as u64)
             .ok_or_else(|| StorageError::CorruptMessage(format!("negative batchLength at byte {position}")))
@@ -183,11 +201,67 @@ impl Segment {
     /// Appends one validated batch. `index_interval_bytes` spaces the sparse index entries.
     pub fn append(&mut self, bytes: &[u8], header: &BatchHeader, index_interval_bytes: u64) -> Result<()> {
         let position = self.size;
-        write_all_at(&self.log, bytes, position).map_err(io_context(format!(
-            "writing {} at byte {position}",
-            log_path(&self.dir, self.base_offset).display()
-        )))?;
+        if self.pending.len() + bytes.len() > WRITE_BUFFER_BYTES {
+            self.flush_log()?;
+        }
+        if bytes.len() >= WRITE_BUFFER_BYTES {
+            write_all_at(&self.log, bytes, self.flushed).map_err(io_context(format!(
+                "writing {} at byte {position}",
+                log_path(&self.dir, self.base_offset).display()
+            )))?;
+            self.flushed += bytes.len() as u64;
+        } else {
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(WRITE_BUFFER_BYTES);
+            }
+            self.pending.extend_from_slice(bytes);
+        }
         self.note_batch(position, header, index_interval_bytes)
+    }
+
+    fn flush_log(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        write_all_at(&self.log, &self.pending, self.flushed).map_err(io_context(format!(
+            "writing {} at byte {}",
+            log_path(&self.dir, self.base_offset).display(),
+            self.flushed
+        )))?;
+        self.flushed += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes buffered batches and index entries to the files (not fsynced).
+    pub fn flush(&mut self) -> Result<()> {
+        self.flush_log()?;
+        self.index.flush()?;
+        self.time_index.flush()
+    }
+
+    /// Reads `buf.len()` bytes at `position`, from the file and the write buffer.
+    fn read_into(&self, buf: &mut [u8], position: u64) -> Result<()> {
+        let end = position + buf.len() as u64;
+        let from_file = self.flushed.saturating_sub(position).min(buf.len() as u64) as usize;
+        if from_file > 0 {
+            read_exact_at(&self.log, &mut buf[..from_file], position).map_err(self.read_error(position))?;
+        }
+        if end > self.flushed {
+            let start = position.max(self.flushed) - self.flushed;
+            let length = buf.len() - from_file;
+            let source = self
+                .pending
+                .get(start as usize..start as usize + length)
+                .ok_or_else(|| {
+                    StorageError::OffsetOutOfRange(format!(
+                        "read of {} bytes at {position} runs past the segment",
+                        buf.len()
+                    ))
+                })?;
+            buf[from_file..].copy_from_slice(source);
+        }
+        Ok(())
     }
 
     /// Accounts for a batch now present at `position` (after an append or during recovery).
@@ -204,10 +278,10 @@ impl Segment {
                 relative_offset: (header.base_offset as u64 - self.base_offset) as u32,
                 relative_index,
                 position: position as u32,
-            })?;
-            self.time_index.maybe_push(max_timestamp, relative_index)?;
+            });
+            self.time_index.maybe_push(max_timestamp, relative_index);
         } else if self.entries == 0 {
-            self.time_index.maybe_push(max_timestamp, 0)?;
+            self.time_index.maybe_push(max_timestamp, 0);
         }
         self.max_timestamp = max_timestamp;
         self.size = position + header.total_bytes() as u64;
@@ -221,13 +295,14 @@ impl Segment {
     pub fn seal_time_index(&mut self) -> Result<()> {
         if self.entries > 0 {
             self.time_index
-                .maybe_push(self.max_timestamp, (self.entries - 1) as u32)?;
+                .maybe_push(self.max_timestamp, (self.entries - 1) as u32);
         }
         Ok(())
     }
 
     /// Keeps the first `entries` batches, which end at byte `position`.
     pub fn truncate(&mut self, entries: u64, position: u64, next_offset: u64) -> Result<()> {
+        self.flush()?;
         self.log.set_len(position).map_err(io_context(format!(
             "truncating {}",
             log_path(&self.dir, self.base_offset).display()
@@ -235,6 +310,7 @@ impl Segment {
         self.index.truncate_to_position(position)?;
         self.time_index.truncate_to_index(entries)?;
         self.size = position;
+        self.flushed = position;
         self.entries = entries;
         self.next_offset = next_offset;
         // The time index's last entry bounds the batches up to it; scan the few after it for
@@ -265,7 +341,8 @@ impl Segment {
     }
 
     /// Deletes the segment's files.
-    pub fn delete(self) -> Result<()> {
+    pub fn delete(mut self) -> Result<()> {
+        self.pending.clear();
         for path in [
             log_path(&self.dir, self.base_offset),
             index_path(&self.dir, self.base_offset),
@@ -278,5 +355,13 @@ impl Segment {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Segment {
+    /// A segment dropped without `close` (an error path, a garbage-collected binding object)
+    /// still writes what it buffered; nothing is fsynced.
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }

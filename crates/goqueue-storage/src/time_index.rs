@@ -29,6 +29,8 @@ pub struct TimeIndex {
     path: PathBuf,
     file: File,
     entries: Vec<TimeEntry>,
+    /// Entries already written to the file; the rest are written by `flush`.
+    persisted: usize,
 }
 
 impl TimeIndex {
@@ -38,6 +40,7 @@ impl TimeIndex {
             path: path.to_owned(),
             file,
             entries: Vec::new(),
+            persisted: 0,
         })
     }
 
@@ -68,10 +71,12 @@ impl TimeIndex {
             entries.push(entry);
         }
         let file = open_index_file(path)?;
+        let persisted = entries.len();
         Ok(Some(TimeIndex {
             path: path.to_owned(),
             file,
             entries,
+            persisted,
         }))
     }
 
@@ -83,25 +88,36 @@ impl TimeIndex {
         self.entries.last().copied()
     }
 
-    /// Appends `(timestamp, relative_index)` when the timestamp grows past the last entry.
-    pub fn maybe_push(&mut self, timestamp: i64, relative_index: u32) -> Result<()> {
+    /// Appends `(timestamp, relative_index)` when the timestamp grows past the last entry
+    /// (in memory; `flush` writes it).
+    pub fn maybe_push(&mut self, timestamp: i64, relative_index: u32) {
         if self
             .entries
             .last()
             .is_some_and(|last| timestamp <= last.timestamp)
         {
-            return Ok(());
+            return;
         }
-        let mut bytes = [0u8; 12];
-        bytes[0..8].copy_from_slice(&timestamp.to_be_bytes());
-        bytes[8..12].copy_from_slice(&relative_index.to_be_bytes());
-        let at = INDEX_HEADER_BYTES + self.entries.len() as u64 * TIME_INDEX_ENTRY_BYTES;
-        write_all_at(&self.file, &bytes, at)
-            .map_err(io_context(format!("writing {}", self.path.display())))?;
         self.entries.push(TimeEntry {
             timestamp,
             relative_index,
         });
+    }
+
+    /// Writes the entries added since the last flush, in one write.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.persisted == self.entries.len() {
+            return Ok(());
+        }
+        let mut bytes = Vec::with_capacity((self.entries.len() - self.persisted) * 12);
+        for entry in &self.entries[self.persisted..] {
+            bytes.extend_from_slice(&entry.timestamp.to_be_bytes());
+            bytes.extend_from_slice(&entry.relative_index.to_be_bytes());
+        }
+        let at = INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES;
+        write_all_at(&self.file, &bytes, at)
+            .map_err(io_context(format!("writing {}", self.path.display())))?;
+        self.persisted = self.entries.len();
         Ok(())
     }
 
@@ -111,8 +127,9 @@ impl TimeIndex {
             .entries
             .partition_point(|e| (e.relative_index as u64) < relative_index);
         self.entries.truncate(keep);
+        self.persisted = self.persisted.min(keep);
         self.file
-            .set_len(INDEX_HEADER_BYTES + keep as u64 * TIME_INDEX_ENTRY_BYTES)
+            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES)
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }
 
