@@ -324,6 +324,11 @@ export class Client {
     return this.cache?.topics.get(topic)?.partitions.length;
   }
 
+  /** The partition's leader from the cache, without asking the cluster. */
+  cachedLeader(topic: string, partition: number): number | undefined {
+    return this.cache?.topics.get(topic)?.partitions.find((p) => p.partition === partition)?.leader;
+  }
+
   /** The leader's connection for one partition. */
   async leaderConnection(topic: string, partition: number, options: CallOptions = {}): Promise<Connection> {
     const meta = await this.topic(topic, options);

@@ -178,9 +178,12 @@ export class Producer {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;
     }
-    for (const id of [...this.open.keys()]) this.drain(id);
+    const batches = [...this.open.values()];
+    this.open.clear();
+    if (batches.length > 0) this.sendBatches(batches);
   }
 
+  /** Sends one full batch now (it reached batchBytes). */
   private drain(id: string): void {
     const batch = this.open.get(id);
     if (!batch) return;
@@ -189,28 +192,125 @@ export class Producer {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;
     }
-    const cached = this.client.cachedPartitionCount(batch.topic);
-    if (cached !== undefined) this.sticky.onBatchSent(batch.topic, cached);
+    this.sendBatches([batch]);
+  }
+
+  /**
+   * Sends closed batches: those whose leader is known share one Produce request per broker;
+   * a partition that fails there with a retriable error, or whose leader is unknown, goes on
+   * its own through the retrying path.
+   */
+  private sendBatches(batches: OpenBatch[]): void {
+    for (const batch of batches) {
+      const cached = this.client.cachedPartitionCount(batch.topic);
+      if (cached !== undefined) this.sticky.onBatchSent(batch.topic, cached);
+    }
     const work = (async () => {
-      try {
-        const encoded = await this.encode(
-          batch.records.map((r) => r.record),
-          this.codec,
-        );
-        const { baseOffset } = await this.produceBatch(batch.topic, batch.partition, encoded, this.acks, {});
-        for (const [i, r] of batch.records.entries()) {
-          r.resolve({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: baseOffset < 0 ? -1 : baseOffset + i,
+      const encoded: EncodedBatch[] = [];
+      for (const batch of batches) {
+        try {
+          encoded.push({
+            batch,
+            records: await this.encode(
+              batch.records.map((r) => r.record),
+              this.codec,
+            ),
           });
+        } catch (error) {
+          for (const r of batch.records) r.reject(error as Error);
         }
-      } catch (error) {
-        for (const r of batch.records) r.reject(error as Error);
       }
+      const byLeader = new Map<number, EncodedBatch[]>();
+      const alone: EncodedBatch[] = [];
+      for (const item of encoded) {
+        const leader = this.client.cachedLeader(item.batch.topic, item.batch.partition);
+        if (leader === undefined || leader < 0) alone.push(item);
+        else byLeader.set(leader, [...(byLeader.get(leader) ?? []), item]);
+      }
+      await Promise.all([
+        ...alone.map((item) => this.sendAlone(item)),
+        ...[...byLeader].map(([leader, items]) =>
+          items.length === 1 ? this.sendAlone(items[0] as EncodedBatch) : this.sendShared(leader, items),
+        ),
+      ]);
     })();
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async sendAlone(item: EncodedBatch): Promise<void> {
+    const { batch } = item;
+    try {
+      const { baseOffset } = await this.produceBatch(
+        batch.topic,
+        batch.partition,
+        item.records,
+        this.acks,
+        {},
+      );
+      settle(batch, baseOffset);
+    } catch (error) {
+      for (const r of batch.records) r.reject(error as Error);
+    }
+  }
+
+  /** One Produce request carrying several partitions' batches to their common leader. */
+  private async sendShared(leader: number, items: EncodedBatch[]): Promise<void> {
+    const topicData = new Map<string, Array<{ index: number; records: Buffer }>>();
+    for (const { batch, records } of items) {
+      topicData.set(batch.topic, [
+        ...(topicData.get(batch.topic) ?? []),
+        { index: batch.partition, records },
+      ]);
+    }
+    const body = {
+      transactionalId: null,
+      acks: this.acks,
+      timeoutMs: this.timeoutMs,
+      topicData: [...topicData].map(([name, partitionData]) => ({ name, partitionData })),
+    };
+    let response: { responses?: ProduceTopicAnswer[] } | undefined;
+    try {
+      const connection = await this.client.brokerConnection(leader);
+      if (this.acks === 0) {
+        await this.client.send(connection, ApiKey.Produce, body, { expectResponse: false });
+        for (const { batch } of items) settle(batch, -1);
+        return;
+      }
+      response = await this.client.send(connection, ApiKey.Produce, body, {
+        timeoutMs: this.timeoutMs + 5_000,
+      });
+    } catch {
+      // The shared request failed as a whole: every batch retries on its own.
+      await Promise.all(items.map((item) => this.sendAlone(item)));
+      return;
+    }
+    const retry: EncodedBatch[] = [];
+    for (const item of items) {
+      const { batch } = item;
+      const answer = response?.responses
+        ?.find((t) => t.name === batch.topic)
+        ?.partitionResponses?.find((p) => p.index === batch.partition);
+      if (answer && answer.errorCode === 0) {
+        settle(batch, answer.baseOffset);
+        continue;
+      }
+      const error = answer
+        ? new KafkaProtocolError(answer.errorCode, {
+            topic: batch.topic,
+            partition: batch.partition,
+            detail: answer.errorMessage ?? null,
+          })
+        : new GoqueueError(
+            `the broker's produce response names no partition for ${batch.topic}/${batch.partition}`,
+          );
+      if (error.retriable) retry.push(item);
+      else for (const r of batch.records) r.reject(error);
+    }
+    if (retry.length > 0) {
+      this.client.invalidateMetadata();
+      await Promise.all(retry.map((item) => this.sendAlone(item)));
+    }
   }
 
   private async choosePartition(topic: string, key: Buffer | null, options: CallOptions): Promise<number> {
@@ -264,6 +364,31 @@ export class Producer {
       }
       return { baseOffset: answer.baseOffset, logAppendTimeMs: answer.logAppendTimeMs ?? -1 };
     }, options);
+  }
+}
+
+interface EncodedBatch {
+  batch: OpenBatch;
+  records: Buffer;
+}
+
+interface ProduceTopicAnswer {
+  name: string;
+  partitionResponses?: Array<{
+    index: number;
+    errorCode: number;
+    baseOffset: number;
+    errorMessage?: string | null;
+  }>;
+}
+
+function settle(batch: OpenBatch, baseOffset: number): void {
+  for (const [i, r] of batch.records.entries()) {
+    r.resolve({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: baseOffset < 0 ? -1 : baseOffset + i,
+    });
   }
 }
 
