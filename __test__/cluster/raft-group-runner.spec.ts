@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { encodeRaftMessage } from '../../src/cluster/raft-message-codec.js';
+import { kafkaOffset, nodeId, term } from '../../src/lib/ids.js';
 import { ProposalDroppedError } from '../../src/raft/errors.js';
+import { MessageType, message } from '../../src/raft/types.js';
+import { producerBatch, producerBatchValue } from './fixtures/batches.js';
 import { type ClusterNode, startLocalGroup } from './fixtures/cluster-node.js';
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -62,3 +66,55 @@ test(
   failover,
   'file',
 );
+
+test('a single-replica group returns stamped offsets, serves reads below the high watermark and answers OffsetForLeaderEpoch', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'goqueue-runner-'));
+  const [node] = await startLocalGroup(root, 1);
+  try {
+    const runner = (node as ClusterNode).runner;
+    await waitFor(() => runner.isLeader, 'self-election');
+    const commits: number[] = [];
+    runner.on('commit', (offset: number) => commits.push(offset));
+    const first = await runner.propose([producerBatch(Buffer.from('a')), producerBatch(Buffer.from('b'))]);
+    // Offset 0 is the leader's no-op control batch.
+    t.deepEqual(first, { baseOffset: 1, nextOffset: 3 });
+    t.is(runner.highWatermark, kafkaOffset(3));
+    t.is(commits.at(-1), 3);
+    const bytes = await runner.read(kafkaOffset(1), 1 << 20);
+    t.deepEqual(
+      splitBatches(bytes).map((batch) => producerBatchValue(batch).toString()),
+      ['a', 'b'],
+    );
+    t.deepEqual(
+      await runner.read(kafkaOffset(3), 1 << 20),
+      Buffer.alloc(0),
+      'nothing at or above the high watermark',
+    );
+    const epoch = runner.leaderEpoch;
+    t.deepEqual(runner.endOffsetForEpoch(epoch), { epoch, endOffset: kafkaOffset(3) });
+    t.deepEqual(runner.endOffsetForEpoch(epoch - 1), { epoch: -1, endOffset: kafkaOffset(-1) });
+    // A message claiming a sender other than the connection's is dropped, not stepped.
+    runner.receive(
+      encodeRaftMessage(
+        message({ type: MessageType.Vote, from: nodeId(9), to: nodeId(1), term: term(epoch + 5) }),
+      ),
+      nodeId(2),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.is(runner.leaderEpoch, epoch, 'the forged vote request did not move the term');
+  } finally {
+    await node?.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** Splits concatenated batches (test helper over the batch length field). */
+function splitBatches(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at + 12 <= bytes.length; ) {
+    const end = at + 12 + bytes.readInt32BE(at + 8);
+    out.push(bytes.subarray(at, end));
+    at = end;
+  }
+  return out;
+}

@@ -155,14 +155,23 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     });
   }
 
-  /** Decodes and steps a transport payload; a malformed payload is logged and dropped. */
-  receive(payload: Buffer): void {
+  /** Decodes and steps a payload `sender` sent; a malformed or misaddressed one is logged and dropped. */
+  receive(payload: Buffer, sender: NodeId): void {
     let message: Message;
     try {
       message = decodeRaftMessage(payload);
     } catch (error) {
       if (!(error instanceof RaftMessageCodecError)) throw error;
       this.logger.warn({ err: error, groupId: this.groupId }, 'undecodable raft message dropped');
+      return;
+    }
+    // The connection's handshake names the sender; a message claiming another origin or meant
+    // for another node is a misrouted or forged one.
+    if (message.from !== sender || message.to !== this.node.id) {
+      this.logger.warn(
+        { groupId: this.groupId, sender, from: message.from, to: message.to },
+        'raft message with a wrong sender or recipient dropped',
+      );
       return;
     }
     this.step(message);
@@ -447,5 +456,5 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
 
 /** Routes every message the transport receives to its group's runner. */
 export function routeRaftMessages(transport: Transport, groups: ReadonlyMap<number, RaftGroupRunner>): void {
-  transport.onMessage((_from, groupId, payload) => groups.get(groupId)?.receive(payload));
+  transport.onMessage((from, groupId, payload) => groups.get(groupId)?.receive(payload, from));
 }
