@@ -135,3 +135,38 @@ test('admin calls rediscover the controller after NOT_CONTROLLER and retry there
     await fake.stop();
   }
 });
+
+test('cached metadata is refreshed once it is older than metadataMaxAgeMs (by the injected clock)', async (t) => {
+  let metadataRequests = 0;
+  let port = 0;
+  const fake = await FakeBroker.start({
+    onRequest: (r) => {
+      if (r.apiKey !== 3) return;
+      metadataRequests++;
+      r.reply({
+        brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+        clusterId: 'c',
+        controllerId: 1,
+        topics: [],
+      });
+    },
+  });
+  port = fake.port;
+  let nowMs = 0;
+  const clock = { ...recordingClock(), nowMs: () => nowMs };
+  const client = new Client({ brokers: [`127.0.0.1:${fake.port}`], clock, metadataMaxAgeMs: 1_000 });
+  try {
+    await client.metadata();
+    await client.metadata();
+    t.is(metadataRequests, 1);
+    nowMs = 999;
+    await client.metadata();
+    t.is(metadataRequests, 1);
+    nowMs = 1_001;
+    await client.metadata();
+    t.is(metadataRequests, 2);
+  } finally {
+    await client.close();
+    await fake.stop();
+  }
+});

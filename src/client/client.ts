@@ -33,6 +33,8 @@ export interface ClientOptions {
   random?: () => number;
   /** Requests on the wire per broker connection (default 64). */
   maxInFlight?: number;
+  /** Cached metadata older than this is refreshed on next use (default 300 000 ms). */
+  metadataMaxAgeMs?: number;
 }
 
 /** Per-call options every SDK method takes. */
@@ -122,6 +124,8 @@ export class Client {
   readonly random: () => number;
   private readonly bootstrap: Array<{ host: string; port: number }>;
   private readonly maxInFlight: number;
+  private readonly metadataMaxAgeMs: number;
+  private cacheFetchedMs = 0;
   private readonly connections = new Map<string, Promise<Connection>>();
   private cache: ClusterMetadata | null = null;
   /** Topics some caller asked about; a refresh asks for all of them. */
@@ -147,6 +151,7 @@ export class Client {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.maxInFlight = options.maxInFlight ?? 64;
+    this.metadataMaxAgeMs = options.metadataMaxAgeMs ?? 300_000;
   }
 
   /** The connection to `host:port`, opened on first use and reopened after it breaks. */
@@ -226,7 +231,8 @@ export class Client {
   /** Cached metadata, fetched when absent or when `topics` holds one not yet known. */
   async metadata(topics?: string[], options: CallOptions = {}): Promise<ClusterMetadata> {
     const cache = this.cache;
-    if (cache && (!topics || topics.every((t) => cache.topics.has(t)))) return cache;
+    const fresh = this.clock.nowMs() - this.cacheFetchedMs < this.metadataMaxAgeMs;
+    if (cache && fresh && (!topics || topics.every((t) => cache.topics.has(t)))) return cache;
     return this.refreshMetadata(topics, options);
   }
 
@@ -254,6 +260,7 @@ export class Client {
       for (const [name] of merged.topics)
         if (!fresh.topics.has(name) && topics?.includes(name)) merged.topics.delete(name);
       this.cache = merged;
+      this.cacheFetchedMs = this.clock.nowMs();
       return merged;
     } finally {
       if (this.refreshing === work) this.refreshing = null;
