@@ -170,3 +170,21 @@ test('cached metadata is refreshed once it is older than metadataMaxAgeMs (by th
     await fake.stop();
   }
 });
+
+test("one caller's abort does not break the connection another caller is waiting for", async (t) => {
+  const fake = await FakeBroker.start({ onRequest: () => undefined });
+  const client = new Client({ brokers: [`127.0.0.1:${fake.port}`] });
+  try {
+    const controller = new AbortController();
+    controller.abort();
+    const aborted = client.connection('127.0.0.1', fake.port, { signal: controller.signal });
+    const patient = client.connection('127.0.0.1', fake.port);
+    await t.throwsAsync(aborted, { instanceOf: AbortError });
+    const connection = await patient;
+    t.false(connection.closed);
+    t.is(connection.versionFor(18), 2);
+  } finally {
+    await client.close();
+    await fake.stop();
+  }
+});

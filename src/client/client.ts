@@ -85,6 +85,26 @@ export const systemClock: ClientClock = {
   },
 };
 
+/** `promise`, or an AbortError as soon as `signal` fires (the work itself goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new AbortError(what, signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortError(what, signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Parses "host:port" (IPv6 as "[::1]:9092"); the port defaults to 9092. */
 export function parseBrokerAddress(address: string): { host: string; port: number } {
   const trimmed = address.trim();
@@ -159,14 +179,15 @@ export class Client {
     if (this.closed) return Promise.reject(new GoqueueError('the client is closed'));
     const key = `${host}:${port}`;
     const existing = this.connections.get(key);
-    if (existing) return existing;
+    if (existing) return abortable(existing, options.signal, `connecting to ${key}`);
+    // Shared by every caller that needs this broker meanwhile, so no caller's signal is
+    // passed down: one caller giving up must not abort the others' connection.
     const opening = Connection.connect({
       host,
       port,
       clientId: this.clientId,
       connectTimeoutMs: options.timeoutMs ?? this.timeoutMs,
       maxInFlight: this.maxInFlight,
-      ...(options.signal ? { signal: options.signal } : {}),
     });
     this.connections.set(key, opening);
     opening.then(
@@ -180,7 +201,7 @@ export class Client {
         if (this.connections.get(key) === opening) this.connections.delete(key);
       },
     );
-    return opening;
+    return abortable(opening, options.signal, `connecting to ${key}`);
   }
 
   /** The connection to broker `nodeId` (from metadata). */
