@@ -1,11 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
+import { RaftGroupRunner, routeRaftMessages } from '../../src/cluster/raft-group-runner.js';
 import { encodeRaftMessage } from '../../src/cluster/raft-message-codec.js';
+import { Transport } from '../../src/cluster/transport.js';
 import { kafkaOffset, nodeId, term } from '../../src/lib/ids.js';
+import { Prng } from '../../src/lib/prng.js';
 import { ProposalDroppedError } from '../../src/raft/errors.js';
-import { MessageType, message } from '../../src/raft/types.js';
+import { EntryType, MessageType, message } from '../../src/raft/types.js';
+import { openNativeLog } from '../../src/storage/index.js';
 import { producerBatch, producerBatchValue } from './fixtures/batches.js';
 import { type ClusterNode, startLocalGroup } from './fixtures/cluster-node.js';
 
@@ -118,3 +123,80 @@ function splitBatches(bytes: Buffer): Buffer[] {
   }
   return out;
 }
+
+test('two groups on the same three nodes share one connection per broker pair and both commit', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'goqueue-multi-group-'));
+  const ids = [1, 2, 3];
+  const groupIds = [11, 12];
+  const transports = ids.map(
+    (id) =>
+      new Transport({
+        nodeId: nodeId(id),
+        listen: { host: '127.0.0.1', port: 0 },
+        peers: new Map(),
+        prng: new Prng(id),
+      }),
+  );
+  const runners: RaftGroupRunner[] = [];
+  const appliedByGroup = new Map<string, string[]>();
+  try {
+    await Promise.all(transports.map((transport) => transport.start()));
+    for (const [i, transport] of transports.entries()) {
+      for (const [j, other] of transports.entries()) transport.setPeer(nodeId(j + 1), other.address);
+      const groups = new Map<number, RaftGroupRunner>();
+      for (const groupId of groupIds) {
+        const dir = join(root, `node-${i + 1}`, `group-${groupId}`);
+        mkdirSync(dir, { recursive: true });
+        const applied: string[] = [];
+        appliedByGroup.set(`${i + 1}/${groupId}`, applied);
+        const runner = new RaftGroupRunner({
+          groupId,
+          nodeId: nodeId(i + 1),
+          storage: new DurableRaftStorage({
+            log: openNativeLog(join(dir, 'log')),
+            dir,
+            initialConfState: { voters: ids.map(nodeId), learners: [] },
+          }),
+          sender: transport,
+          prng: new Prng(100 * (i + 1) + groupId),
+          tickMs: 20,
+          onApply: (entries) => {
+            for (const e of entries)
+              if (e.type === EntryType.Normal) applied.push(producerBatchValue(e.data).toString());
+          },
+        });
+        groups.set(groupId, runner);
+        runners.push(runner);
+      }
+      routeRaftMessages(transport, groups);
+    }
+    for (const runner of runners) runner.start();
+    for (const groupId of groupIds) {
+      const members = runners.filter((r) => r.groupId === groupId);
+      await waitFor(() => members.some((r) => r.isLeader), `a leader of group ${groupId}`);
+      const leader = members.find((r) => r.isLeader) as RaftGroupRunner;
+      await leader.propose([
+        producerBatch(Buffer.from(`g${groupId}-a`)),
+        producerBatch(Buffer.from(`g${groupId}-b`)),
+      ]);
+    }
+    await waitFor(
+      () => [...appliedByGroup.values()].every((values) => values.length === 2),
+      'every replica of both groups',
+    );
+    for (const [key, values] of appliedByGroup) {
+      const groupId = key.split('/')[1];
+      t.deepEqual(
+        values,
+        [`g${groupId}-a`, `g${groupId}-b`],
+        `replica ${key} holds only its group's entries`,
+      );
+    }
+    for (const transport of transports)
+      for (const peer of transport.stats().peers) t.is(peer.connections, 1, 'one connection per broker pair');
+  } finally {
+    await Promise.all(runners.map((r) => r.close()));
+    await Promise.all(transports.map((transport) => transport.stop()));
+    rmSync(root, { recursive: true, force: true });
+  }
+});

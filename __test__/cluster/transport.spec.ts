@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import test from 'ava';
-import { encodeHandshake, encodeMessage } from '../../src/cluster/frame.js';
+import {
+  decodeFrameBody,
+  encodeHandshake,
+  encodeMessage,
+  type Frame,
+  FrameDecoder,
+  FrameKind,
+} from '../../src/cluster/frame.js';
 import { type PeerAddress, Transport, type TransportOptions } from '../../src/cluster/transport.js';
 import { type NodeId, nodeId } from '../../src/lib/ids.js';
 import { Prng } from '../../src/lib/prng.js';
@@ -249,4 +256,44 @@ test('sending to an unreachable peer keeps a bounded queue and never throws', as
   t.is(peer?.droppedFrames, 900);
   t.false(transport.send(nodeId(9), 1, payloadOf(1)), 'an unknown peer is refused');
   await transport.stop();
+});
+
+test('frames cut at arbitrary byte boundaries decode to the same frames', (t) => {
+  const prng = new Prng(3);
+  const frames = Array.from({ length: 200 }, (_, i) => ({
+    groupId: prng.int(0, 2 ** 32 - 1),
+    payload: Buffer.from(Array.from({ length: prng.int(0, 300) }, () => prng.int(0, 255))),
+    i,
+  }));
+  const stream = Buffer.concat([
+    encodeHandshake(nodeId(4), 'goqueue'),
+    ...frames.map((f) => encodeMessage(f.groupId, f.payload)),
+  ]);
+  for (let round = 0; round < 20; round++) {
+    const decoder = new FrameDecoder(1 << 20);
+    const decoded: Frame[] = [];
+    for (let at = 0; at < stream.length; ) {
+      const end = Math.min(stream.length, at + prng.int(1, 64));
+      for (const body of decoder.push(stream.subarray(at, end))) decoded.push(decodeFrameBody(body));
+      at = end;
+    }
+    t.is(decoder.pendingBytes, 0);
+    t.deepEqual(decoded[0], { kind: FrameKind.Handshake, nodeId: nodeId(4), clusterId: 'goqueue' });
+    t.deepEqual(
+      decoded
+        .slice(1)
+        .map((f) => (f.kind === FrameKind.Message ? [f.groupId, f.payload.toString('hex')] : null)),
+      frames.map((f) => [f.groupId, f.payload.toString('hex')]),
+    );
+  }
+});
+
+test('a peer that disconnects is reported once to the disconnect handlers', async (t) => {
+  const { a, b } = await pair();
+  const reported: number[] = [];
+  a.transport.onPeerDisconnected((peer) => reported.push(peer));
+  await b.transport.stop();
+  await waitFor(() => reported.length === 1, 'the report');
+  t.deepEqual(reported, [2]);
+  await a.transport.stop();
 });

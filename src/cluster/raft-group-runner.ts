@@ -177,6 +177,15 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
     this.step(message);
   }
 
+  /** The transport lost its connection to `peer`: a leader stops streaming to it and probes. */
+  reportUnreachable(peer: NodeId): void {
+    if (this.stopped) return;
+    this.whenLogIdle(() => {
+      this.node.reportUnreachable(peer);
+      this.scheduleReady();
+    });
+  }
+
   /** Starts an election now. */
   campaign(): void {
     this.whenLogIdle(() => {
@@ -454,7 +463,13 @@ export class RaftGroupRunner extends EventEmitter implements ReplicatedLog {
   }
 }
 
-/** Routes every message the transport receives to its group's runner. */
+/**
+ * Routes every message the transport receives to its group's runner, and reports a lost peer
+ * connection to every group (the map may change afterwards: groups added later are routed too).
+ */
 export function routeRaftMessages(transport: Transport, groups: ReadonlyMap<number, RaftGroupRunner>): void {
   transport.onMessage((from, groupId, payload) => groups.get(groupId)?.receive(payload, from));
+  transport.onPeerDisconnected((peer) => {
+    for (const runner of groups.values()) runner.reportUnreachable(peer);
+  });
 }

@@ -70,6 +70,7 @@ export interface TransportOptions {
 }
 
 export type MessageHandler = (from: NodeId, groupId: number, payload: Buffer) => void;
+export type PeerHandler = (peer: NodeId) => void;
 
 export interface PeerStats {
   nodeId: NodeId;
@@ -206,6 +207,7 @@ export class Transport {
   private readonly peers = new Map<NodeId, Peer>();
   private readonly connections = new Set<Connection>();
   private readonly handlers: MessageHandler[] = [];
+  private readonly disconnectHandlers: PeerHandler[] = [];
   private server: Server | null = null;
   private boundAddress: PeerAddress | null = null;
   private flushScheduled = false;
@@ -294,6 +296,11 @@ export class Transport {
 
   onMessage(handler: MessageHandler): void {
     this.handlers.push(handler);
+  }
+
+  /** Called when the handshaken connection to a peer closes (Raft: report it unreachable). */
+  onPeerDisconnected(handler: PeerHandler): void {
+    this.disconnectHandlers.push(handler);
   }
 
   /**
@@ -560,6 +567,7 @@ export class Transport {
     if (peer.active === connection) {
       peer.active = null;
       this.logger.info({ peer: peer.id }, 'raft peer disconnected');
+      if (!this.stopped) for (const handler of this.disconnectHandlers) handler(peer.id);
     }
     if (peer.dialing === connection) peer.dialing = null;
     if (connection.outbound && peer.active === null && peer.dialing === null) this.scheduleReconnect(peer);
