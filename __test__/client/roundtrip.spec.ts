@@ -304,3 +304,24 @@ test('describeConfigs returns the topic configs the broker reports', async (t) =
   t.is(retention?.value, '60000');
   t.false(retention?.isDefault);
 });
+
+test('a batch above the broker max_message_size fails with MESSAGE_TOO_LARGE at once, with a hint', async (t) => {
+  const broker = await startBroker(t, { maxMessageBytes: 64 * 1024 });
+  const client = new Client({
+    brokers: [bootstrap(broker)],
+    retry: { retries: 5, initialMs: 1_000, maxMs: 1_000 },
+  });
+  t.teardown(() => client.close());
+  await new Admin(client).createTopic({ name: 'small', partitions: 1 });
+  const error = await t.throwsAsync(
+    new Producer(client).produceMessage({
+      topic: 'small',
+      partition: 0,
+      messages: [{ value: Buffer.alloc(100 * 1024) }],
+    }),
+  );
+  t.true(error instanceof KafkaProtocolError);
+  t.is((error as KafkaProtocolError).code, 10);
+  t.false((error as KafkaProtocolError).retriable);
+  t.regex(error.message, /max_message_size/);
+});
