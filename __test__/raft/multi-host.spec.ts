@@ -1,0 +1,129 @@
+/**
+ * The multi-Raft host: many groups per node, one batch per peer per flush, coalesced
+ * heartbeats, quiescence of idle groups, and wake-up when a leader's node fails.
+ */
+import test from 'ava';
+import type { NodeId } from '../../src/lib/ids.js';
+import { nodeId } from '../../src/lib/ids.js';
+import { StateRole } from '../../src/raft/types.js';
+import { MultiCluster } from '../../src/testing/multi-cluster.js';
+
+const encoder = new TextEncoder();
+const groupOptions = { electionTicks: 10, heartbeatTicks: 2 };
+
+function leaderOf(cluster: MultiCluster, group: number): NodeId | undefined {
+  for (const [id, host] of cluster.hosts) {
+    if (cluster.down.has(id)) continue;
+    if (host.group(group)?.raft.role === StateRole.Leader) return id;
+  }
+  return undefined;
+}
+
+/** A cluster of 3 nodes and `groups` groups, leaders spread round-robin, settled. */
+function startCluster(
+  groups: number,
+  onApply?: (group: number, data: string) => void,
+  quiesce = true,
+): MultiCluster {
+  const cluster = new MultiCluster({
+    nodes: 3,
+    groupOptions,
+    quiesce,
+    ...(onApply
+      ? { onApply: (_node, group, entry) => onApply(group, new TextDecoder().decode(entry.data)) }
+      : {}),
+  });
+  for (let g = 1; g <= groups; g++) cluster.addGroup(g);
+  for (let g = 1; g <= groups; g++) cluster.host(((g - 1) % 3) + 1).campaign(g);
+  cluster.flush();
+  return cluster;
+}
+
+function run(cluster: MultiCluster, ticks: number): void {
+  for (let i = 0; i < ticks; i++) {
+    cluster.tick();
+    cluster.flush();
+  }
+}
+
+test('every group elects a leader and commits proposals; a flush sends at most one batch per peer', (t) => {
+  const applied = new Map<number, string[]>();
+  const cluster = startCluster(30, (group, data) => {
+    if (data !== '') applied.set(group, [...(applied.get(group) ?? []), data]);
+  });
+  for (let g = 1; g <= 30; g++) t.is(leaderOf(cluster, g), nodeId(((g - 1) % 3) + 1), `group ${g} leader`);
+  for (let g = 1; g <= 30; g++) cluster.host(leaderOf(cluster, g)!).propose(g, encoder.encode(`write-${g}`));
+  let inspected = false;
+  cluster.flushOnce((node, ready) => {
+    if (node !== nodeId(1)) return;
+    inspected = true;
+    const destinations = ready.batches.map((b) => b.to).sort();
+    t.deepEqual(destinations, [nodeId(2), nodeId(3)], 'one batch per peer');
+    for (const batch of ready.batches)
+      t.is(batch.messages.length, 10, 'each batch carries the appends of the 10 groups node 1 leads');
+  });
+  t.true(inspected);
+  cluster.flush();
+  for (let g = 1; g <= 30; g++)
+    t.true((applied.get(g) ?? []).includes(`write-${g}`), `group ${g} applied its write`);
+});
+
+test('idle groups go quiet: two nodes exchange the same number of batches for 10 or 300 groups, and no group messages', (t) => {
+  const measure = (groups: number) => {
+    const cluster = startCluster(groups);
+    run(cluster, 40); // settle and quiesce
+    const stats = cluster.host(1).stats();
+    cluster.resetCounters();
+    run(cluster, 100);
+    return { stats, ...cluster.counters };
+  };
+  const small = measure(10);
+  const large = measure(300);
+  t.is(large.stats.quiet, 300, 'every group on node 1 is quiet');
+  t.is(large.groupMessages, 0);
+  t.is(large.heartbeats, 0, 'no per-group heartbeats while quiet');
+  t.is(large.batches, small.batches, 'liveness traffic does not depend on the number of groups');
+  t.true(
+    large.batches <= 6 * (100 / groupOptions.heartbeatTicks) + 6,
+    `${large.batches} batches in 100 ticks`,
+  );
+});
+
+test('heartbeats of awake groups are coalesced: one batch per node pair per interval names all groups', (t) => {
+  const cluster = startCluster(60, undefined, false);
+  run(cluster, 5);
+  cluster.resetCounters();
+  run(cluster, 20); // 10 heartbeat intervals
+  // Each group's leader heartbeats its 2 followers every interval: 60 × 2 × 10 heartbeats,
+  // carried in 6 node-pair batches per interval (plus the responses' batches).
+  t.is(cluster.counters.heartbeats, 60 * 2 * 10);
+  t.is(cluster.counters.heartbeatResponses, 60 * 2 * 10);
+  t.true(cluster.counters.batches <= 6 * 10 * 2, `${cluster.counters.batches} batches for 1200 heartbeats`);
+  t.is(cluster.counters.groupMessages, 0);
+});
+
+test('a quiet group wakes on a proposal and commits it', (t) => {
+  const applied: string[] = [];
+  const cluster = startCluster(6, (group, data) => {
+    if (group === 4 && data !== '') applied.push(data);
+  });
+  run(cluster, 40);
+  t.is(cluster.host(1).stats().quiet, 6);
+  cluster.host(leaderOf(cluster, 4)!).propose(4, encoder.encode('after-quiet'));
+  cluster.flush();
+  run(cluster, 3);
+  t.is(applied.filter((d) => d === 'after-quiet').length, 3, 'applied on all three nodes');
+});
+
+test('when the node leading quiet groups dies, those groups elect new leaders on the other nodes', (t) => {
+  const cluster = startCluster(9);
+  run(cluster, 40);
+  t.is(cluster.host(2).stats().quiet, 9);
+  cluster.down.add(nodeId(1));
+  run(cluster, 120);
+  for (let g = 1; g <= 9; g++) {
+    const leader = leaderOf(cluster, g);
+    t.truthy(leader, `group ${g} has a leader`);
+    t.not(leader, nodeId(1));
+  }
+});

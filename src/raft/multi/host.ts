@@ -1,0 +1,411 @@
+/**
+ * Many Raft groups on one node (DESIGN decision 6): every partition is a group, and a broker
+ * holds thousands. What this host adds over a bag of RawNodes is what keeps the cost flat:
+ *
+ * - **One batch per peer node per flush.** All groups' outbound messages for node N travel in
+ *   one `PeerBatch`, bounded by `maxMessagesPerPeer`.
+ * - **Coalesced heartbeats.** Group heartbeats and their responses become small items inside that
+ *   batch instead of messages of their own, so a node pair exchanges one batch per heartbeat
+ *   interval however many groups they share.
+ * - **Quiescence.** A leader whose group is idle (every member has every entry, all applied, no
+ *   reads or transfer pending) tells the followers to go quiet and stops ticking it; so do they.
+ *   A quiet group costs nothing per tick. Any message, proposal or campaign wakes it.
+ * - **Node liveness instead of per-group timers.** Each node sends every peer a (possibly empty)
+ *   batch every heartbeat interval. When a peer stays silent for `livenessTicks`, every quiet
+ *   group led by that peer wakes up, so its election timer runs and a new leader is elected.
+ *
+ * Pure like the rest of src/raft: the broker's shell persists, sends and applies.
+ */
+import { assert } from '../../lib/assert.js';
+import type { LogIndex, NodeId, Term } from '../../lib/ids.js';
+import { Prng } from '../../lib/prng.js';
+import { ProgressState } from '../progress.js';
+import { RawNode, type RawNodeOptions, type Ready } from '../raw-node.js';
+import type { RaftStorage } from '../storage.js';
+import { type Message, MessageType, message, StateRole } from '../types.js';
+
+/** A Raft group's id within the cluster (a partition, or the controller). */
+export type GroupId = number;
+
+/** A group heartbeat carried inside a PeerBatch (instead of a Message of its own). */
+export interface CoalescedHeartbeat {
+  group: GroupId;
+  term: Term;
+  commit: LogIndex;
+  context?: Uint8Array;
+  /** The leader's group is idle: the follower may stop ticking it. */
+  quiesce?: boolean;
+}
+
+export interface CoalescedHeartbeatResponse {
+  group: GroupId;
+  term: Term;
+  context?: Uint8Array;
+}
+
+/**
+ * Everything one node sends another in one flush. An empty batch is a node-liveness heartbeat.
+ * The transport serialises it; `from`/`to` of each message are the batch's nodes.
+ */
+export interface PeerBatch {
+  from: NodeId;
+  to: NodeId;
+  messages: Array<{ group: GroupId; message: Message }>;
+  heartbeats: CoalescedHeartbeat[];
+  heartbeatResponses: CoalescedHeartbeatResponse[];
+}
+
+/**
+ * One flush of the host. Order, as for a single `Ready`: persist every group's snapshot,
+ * entries and HardState (one group-commit fsync for all of them), then send `batches`, then
+ * apply each group's committed entries, then `advance()`.
+ */
+export interface HostReady {
+  groups: Array<{ group: GroupId; ready: Ready }>;
+  batches: PeerBatch[];
+}
+
+export interface MultiRaftHostOptions {
+  nodeId: NodeId;
+  /** Seeds each group's Prng (group election timeouts stay independent and reproducible). */
+  seed: number;
+  /** Options every group gets (id, storage and prng are supplied by the host). */
+  groupOptions?: Omit<RawNodeOptions, 'id' | 'storage' | 'prng'>;
+  /** A node sends each peer a batch at least this often (ticks). Default: groups' heartbeatTicks. */
+  heartbeatTicks?: number;
+  /** A peer silent this long (ticks) is presumed down; its quiet groups wake. Default: 2 × electionTicks. */
+  livenessTicks?: number;
+  /** Messages per peer per flush; beyond it messages are dropped and the group told the peer is unreachable. */
+  maxMessagesPerPeer?: number;
+  /** Let idle groups go quiet (default true; off only to measure what quiescence saves). */
+  quiesce?: boolean;
+}
+
+interface Group {
+  id: GroupId;
+  node: RawNode;
+  /** Not ticked: idle leader, or follower told so by its leader. */
+  quiet: boolean;
+}
+
+export class MultiRaftHost {
+  readonly nodeId: NodeId;
+  private readonly groups = new Map<GroupId, Group>();
+  /** Groups that tick. Quiet groups are not visited per tick: idle cost stays flat. */
+  private readonly awake = new Set<Group>();
+  /** Quiet follower groups by the node leading them, woken together when that node falls silent. */
+  private readonly quietByLeader = new Map<NodeId, Set<Group>>();
+  private peerCache: Set<NodeId> | undefined;
+  /** Groups stepped since the last flush (a quiet group may still owe an answer). */
+  private readonly touched = new Set<Group>();
+  private readonly groupOptions: Omit<RawNodeOptions, 'id' | 'storage' | 'prng'>;
+  private readonly seed: number;
+  private readonly heartbeatTicks: number;
+  private readonly livenessTicks: number;
+  private readonly maxMessagesPerPeer: number;
+  private readonly quiesceIdle: boolean;
+  private now = 0;
+  private readonly lastHeardTick = new Map<NodeId, number>();
+  private lastBatchTick = 0;
+  private pendingQuiesce: Array<{ to: NodeId; heartbeat: CoalescedHeartbeat }> = [];
+  private pending: HostReady | undefined;
+
+  constructor(options: MultiRaftHostOptions) {
+    this.nodeId = options.nodeId;
+    this.seed = options.seed;
+    this.groupOptions = options.groupOptions ?? {};
+    const electionTicks = this.groupOptions.electionTicks ?? 10;
+    this.heartbeatTicks = options.heartbeatTicks ?? this.groupOptions.heartbeatTicks ?? 1;
+    this.livenessTicks = options.livenessTicks ?? 2 * electionTicks;
+    this.maxMessagesPerPeer = options.maxMessagesPerPeer ?? 4096;
+    this.quiesceIdle = options.quiesce ?? true;
+  }
+
+  addGroup(id: GroupId, storage: RaftStorage, options: Partial<RawNodeOptions> = {}): RawNode {
+    assert(!this.groups.has(id), `group ${id} exists`);
+    const node = new RawNode({
+      ...this.groupOptions,
+      ...options,
+      id: this.nodeId,
+      storage,
+      prng: new Prng((this.seed ^ Math.imul(id + 1, 0x9e3779b1)) >>> 0),
+    });
+    const group: Group = { id, node, quiet: false };
+    this.groups.set(id, group);
+    this.awake.add(group);
+    this.peerCache = undefined;
+    return node;
+  }
+
+  removeGroup(id: GroupId): void {
+    const group = this.groups.get(id);
+    if (!group) return;
+    this.wake(group);
+    this.awake.delete(group);
+    this.groups.delete(id);
+    this.peerCache = undefined;
+  }
+
+  group(id: GroupId): RawNode | undefined {
+    return this.groups.get(id)?.node;
+  }
+
+  /** Counts for metrics and the idle-cost benchmark. */
+  stats(): { groups: number; quiet: number; leaders: number } {
+    let quiet = 0;
+    let leaders = 0;
+    for (const g of this.groups.values()) {
+      if (g.quiet) quiet++;
+      if (g.node.raft.role === StateRole.Leader) leaders++;
+    }
+    return { groups: this.groups.size, quiet, leaders };
+  }
+
+  private wake(group: Group): void {
+    if (!group.quiet) return;
+    group.quiet = false;
+    this.awake.add(group);
+    for (const set of this.quietByLeader.values()) set.delete(group);
+    const raft = group.node.raft;
+    if (raft.role === StateRole.Leader) {
+      // Restart the CheckQuorum window: nobody answered while there was nothing to answer.
+      raft.electionElapsed = 0;
+      for (const [id, pr] of raft.tracker.progress) {
+        if (this.now - (this.lastHeardTick.get(id) ?? -Infinity) <= this.livenessTicks)
+          pr.recentActive = true;
+      }
+    }
+  }
+
+  private makeQuiet(group: Group): void {
+    if (group.quiet) return;
+    group.quiet = true;
+    this.awake.delete(group);
+    const leader = group.node.raft.leader;
+    if (leader === this.nodeId) return;
+    let set = this.quietByLeader.get(leader);
+    if (!set) {
+      set = new Set();
+      this.quietByLeader.set(leader, set);
+    }
+    set.add(group);
+  }
+
+  propose(id: GroupId, data: Uint8Array): { index: LogIndex; term: Term } {
+    const group = this.mustGroup(id);
+    this.wake(group);
+    this.touched.add(group);
+    return group.node.propose(data);
+  }
+
+  campaign(id: GroupId): void {
+    const group = this.mustGroup(id);
+    this.wake(group);
+    this.touched.add(group);
+    group.node.campaign();
+  }
+
+  private mustGroup(id: GroupId): Group {
+    const group = this.groups.get(id);
+    if (!group) throw new RangeError(`no group ${id} on node ${this.nodeId}`);
+    return group;
+  }
+
+  /** Advances time one tick: ticks every awake group, quiets idle leaders, wakes orphans. */
+  tick(): void {
+    this.now++;
+    for (const [leader, set] of this.quietByLeader) {
+      if (set.size === 0 || this.now - (this.lastHeardTick.get(leader) ?? this.now) <= this.livenessTicks)
+        continue;
+      // The leader's node fell silent: its quiet followers must run their election timers
+      // again, with the lease already expired (they have not heard from it in a while).
+      for (const group of [...set]) {
+        this.wake(group);
+        group.node.raft.electionElapsed = group.node.raft.electionTicks;
+      }
+    }
+    for (const group of [...this.awake]) {
+      group.node.tick();
+      if (this.canQuiesce(group)) this.quiesce(group);
+    }
+  }
+
+  /** The group is idle: a leader whose followers hold, and have applied, everything. */
+  private canQuiesce(group: Group): boolean {
+    const raft = group.node.raft;
+    if (!this.quiesceIdle || raft.role !== StateRole.Leader) return false;
+    if (raft.leadTransferee !== 0 || raft.readOnly.size() > 0) return false;
+    const last = raft.log.lastIndex();
+    if (raft.log.committed !== last || raft.log.applied !== last) return false;
+    if (raft.log.term(last) !== raft.term) return false; // no-op not yet committed
+    for (const [id, pr] of raft.tracker.progress) {
+      if (id === this.nodeId) continue;
+      if (pr.match !== last || pr.state !== ProgressState.Replicate) return false;
+      // Peers whose node is down keep the group awake (CheckQuorum needs to notice).
+      if (this.now - (this.lastHeardTick.get(id) ?? -Infinity) > this.livenessTicks) return false;
+    }
+    return true;
+  }
+
+  private quiesce(group: Group): void {
+    this.makeQuiet(group);
+    this.touched.add(group); // its last heartbeats of this tick still go out
+    const raft = group.node.raft;
+    for (const id of raft.tracker.progress.keys()) {
+      if (id === this.nodeId) continue;
+      this.pendingQuiesce.push({
+        to: id,
+        heartbeat: { group: group.id, term: raft.term, commit: raft.log.committed, quiesce: true },
+      });
+    }
+  }
+
+  /** Feeds one batch from a peer: expands coalesced heartbeats and steps every group. */
+  receive(batch: PeerBatch): void {
+    assert(batch.to === this.nodeId, `batch for node ${batch.to} delivered to ${this.nodeId}`);
+    this.lastHeardTick.set(batch.from, this.now);
+    for (const { group: id, message: m } of batch.messages) {
+      const group = this.groups.get(id);
+      if (!group) continue; // not (yet) a replica here: the controller's metadata decides (decision 8)
+      this.touched.add(group);
+      this.wake(group);
+      group.node.step(m);
+    }
+    for (const hb of batch.heartbeats) {
+      const group = this.groups.get(hb.group);
+      if (!group) continue;
+      this.touched.add(group);
+      const raft = group.node.raft;
+      const m = message({
+        type: MessageType.Heartbeat,
+        from: batch.from,
+        to: this.nodeId,
+        term: hb.term,
+        commit: hb.commit,
+        ...(hb.context ? { context: hb.context } : {}),
+      });
+      if (hb.quiesce) {
+        // Go quiet only when in step with that leader; otherwise let the heartbeat catch us up.
+        group.node.step(m);
+        const caughtUp =
+          raft.leader === batch.from && raft.term === hb.term && raft.log.lastIndex() === hb.commit;
+        if (caughtUp && raft.log.committed === hb.commit && raft.role === StateRole.Follower)
+          this.makeQuiet(group);
+        else this.wake(group);
+        continue;
+      }
+      this.wake(group);
+      group.node.step(m);
+    }
+    for (const response of batch.heartbeatResponses) {
+      const group = this.groups.get(response.group);
+      if (!group) continue;
+      this.touched.add(group);
+      group.node.step(
+        message({
+          type: MessageType.HeartbeatResponse,
+          from: batch.from,
+          to: this.nodeId,
+          term: response.term,
+          ...(response.context ? { context: response.context } : {}),
+        }),
+      );
+    }
+  }
+
+  hasReady(): boolean {
+    if (this.pendingQuiesce.length > 0 || this.now - this.lastBatchTick >= this.heartbeatTicks) return true;
+    for (const group of this.active()) if (group.node.hasReady()) return true;
+    return false;
+  }
+
+  /** Groups that may have work: awake ones and those stepped since the last flush. */
+  private active(): Set<Group> {
+    if (this.touched.size === 0) return this.awake;
+    const active = new Set(this.awake);
+    for (const group of this.touched) if (this.groups.get(group.id) === group) active.add(group);
+    return active;
+  }
+
+  /** Collects every group's Ready and coalesces their messages into one batch per peer. */
+  ready(): HostReady {
+    assert(this.pending === undefined, 'ready() called twice without advance()');
+    const batches = new Map<NodeId, PeerBatch>();
+    const batchFor = (to: NodeId): PeerBatch => {
+      let batch = batches.get(to);
+      if (!batch) {
+        batch = { from: this.nodeId, to, messages: [], heartbeats: [], heartbeatResponses: [] };
+        batches.set(to, batch);
+      }
+      return batch;
+    };
+    const groups: HostReady['groups'] = [];
+    const active = this.active();
+    this.touched.clear();
+    for (const group of active) {
+      if (!group.node.hasReady()) continue;
+      const ready = group.node.ready();
+      groups.push({ group: group.id, ready });
+      for (const m of ready.messages) {
+        const batch = batchFor(m.to);
+        const count = batch.messages.length + batch.heartbeats.length + batch.heartbeatResponses.length;
+        if (count >= this.maxMessagesPerPeer) {
+          // Bounded: drop, and let the group fall back to probing this peer.
+          group.node.reportUnreachable(m.to);
+          continue;
+        }
+        if (m.type === MessageType.Heartbeat) {
+          batch.heartbeats.push({
+            group: group.id,
+            term: m.term,
+            commit: m.commit,
+            ...(m.context ? { context: m.context } : {}),
+          });
+        } else if (m.type === MessageType.HeartbeatResponse) {
+          batch.heartbeatResponses.push({
+            group: group.id,
+            term: m.term,
+            ...(m.context ? { context: m.context } : {}),
+          });
+        } else {
+          batch.messages.push({ group: group.id, message: m });
+        }
+      }
+    }
+    for (const { to, heartbeat } of this.pendingQuiesce) batchFor(to).heartbeats.push(heartbeat);
+    this.pendingQuiesce = [];
+    if (this.now - this.lastBatchTick >= this.heartbeatTicks) {
+      // Node liveness: every peer hears from us once per heartbeat interval, even if idle.
+      for (const peer of this.peers()) batchFor(peer);
+      this.lastBatchTick = this.now;
+    }
+    this.pending = { groups, batches: [...batches.values()] };
+    return this.pending;
+  }
+
+  advance(): void {
+    const pending = this.pending;
+    assert(pending !== undefined, 'advance() without ready()');
+    this.pending = undefined;
+    for (const { group } of pending.groups) this.groups.get(group)?.node.advance();
+  }
+
+  /** Every node sharing a group with us. */
+  private peers(): Set<NodeId> {
+    // Recomputed when groups come and go, and once per liveness period for membership changes.
+    if (this.peerCache && this.now % this.livenessTicks !== 0) return this.peerCache;
+    const peers = new Set<NodeId>();
+    for (const group of this.groups.values()) {
+      const conf = group.node.raft.currentConf();
+      for (const id of conf.voters) if (id !== this.nodeId) peers.add(id);
+      for (const id of conf.learners) if (id !== this.nodeId) peers.add(id);
+    }
+    this.peerCache = peers;
+    return peers;
+  }
+
+  /** Marks a peer as heard from now (tests; a fresh host treats every peer as alive). */
+  notePeerAlive(peer: NodeId): void {
+    this.lastHeardTick.set(peer, this.now);
+  }
+}
