@@ -200,3 +200,25 @@ test('two groups on the same three nodes share one connection per broker pair an
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a proposal pending when the leader loses its quorum is rejected with ProposalDroppedError', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'goqueue-runner-'));
+  const nodes = await startLocalGroup(root, 3);
+  try {
+    await waitFor(() => leaderOf(nodes) !== undefined, 'a leader');
+    const leader = leaderOf(nodes) as ClusterNode;
+    await leader.propose(['committed']);
+    // Cut the leader off: both followers stop. CheckQuorum makes it step down within an
+    // election timeout, and its uncommitted proposal must not hang.
+    await Promise.all(nodes.filter((n) => n !== leader).map((n) => n.stop()));
+    const error = await t.throwsAsync(leader.propose(['never-committed']), {
+      instanceOf: ProposalDroppedError,
+    });
+    t.regex(error?.message ?? '', /leadership lost/);
+    t.false(leader.runner.isLeader);
+    t.deepEqual(leader.applied, ['committed']);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+    rmSync(root, { recursive: true, force: true });
+  }
+});
