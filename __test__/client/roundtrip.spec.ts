@@ -325,3 +325,23 @@ test('a batch above the broker max_message_size fails with MESSAGE_TOO_LARGE at 
   t.false((error as KafkaProtocolError).retriable);
   t.regex(error.message, /max_message_size/);
 });
+
+test('send() keeps call order within a partition even while the topic metadata is still loading', async (t) => {
+  const { admin, broker } = await setup(t);
+  await admin.createTopic({ name: 'ordered', partitions: 1 });
+  // A fresh client: nothing cached, so the first sends wait for metadata.
+  const client = new Client({ brokers: [bootstrap(broker)] });
+  t.teardown(() => client.close());
+  const producer = new Producer(client, { lingerMs: 5 });
+  const sends = Array.from({ length: 30 }, (_, i) =>
+    i % 3 === 0
+      ? producer.send({ topic: 'ordered', partition: 0, value: `${i}` })
+      : producer.send({ topic: 'ordered', key: i % 2 ? 'odd' : null, value: `${i}` }),
+  );
+  await producer.flush();
+  const offsets = (await Promise.all(sends)).map((r) => r.offset);
+  t.deepEqual(
+    offsets,
+    Array.from({ length: 30 }, (_, i) => i),
+  );
+});

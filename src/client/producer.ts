@@ -89,6 +89,7 @@ export class Producer {
   private readonly sticky: StickyPartitioner;
   private readonly open = new Map<string, OpenBatch>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly topicLoading = new Map<string, Promise<unknown>>();
   private lingerTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -135,7 +136,19 @@ export class Producer {
     if (this.closed) throw new GoqueueError('the producer is closed');
     const key = toBuffer(record.key);
     const value = toBuffer(record.value);
-    const partition = record.partition ?? (await this.choosePartition(record.topic, key, {}));
+    // Records queue in call order: a send with a known partition count queues at once; while
+    // a topic's metadata loads, every send for that topic waits on the same promise (in call
+    // order), so none overtakes another.
+    const loading = this.topicLoading.get(record.topic);
+    let partition = record.partition;
+    if (partition === undefined || loading) {
+      let partitionCount = loading ? undefined : this.client.cachedPartitionCount(record.topic);
+      if (partitionCount === undefined) {
+        await (loading ?? this.loadTopic(record.topic));
+        partitionCount = (await this.client.topic(record.topic)).partitions.length;
+      }
+      partition ??= this.pickPartition(record.topic, key, partitionCount);
+    }
     const entry = {
       key,
       value,
@@ -159,6 +172,16 @@ export class Producer {
       if (batch.bytes >= this.batchBytes) this.drain(id);
       else if (!this.lingerTimer) this.lingerTimer = setTimeout(() => this.drainAll(), this.lingerMs);
     });
+  }
+
+  private loadTopic(topic: string): Promise<unknown> {
+    const loading = this.client.topic(topic);
+    this.topicLoading.set(topic, loading);
+    loading.then(
+      () => this.topicLoading.delete(topic),
+      () => this.topicLoading.delete(topic),
+    );
+    return loading;
   }
 
   /** Sends every queued record now and waits until all sent batches are answered. */
@@ -316,6 +339,10 @@ export class Producer {
   private async choosePartition(topic: string, key: Buffer | null, options: CallOptions): Promise<number> {
     const partitionCount =
       this.client.cachedPartitionCount(topic) ?? (await this.client.topic(topic, options)).partitions.length;
+    return this.pickPartition(topic, key, partitionCount);
+  }
+
+  private pickPartition(topic: string, key: Buffer | null, partitionCount: number): number {
     if (partitionCount === 0) throw new KafkaProtocolError(5, { topic });
     if (this.customPartitioner) return this.customPartitioner({ topic, key, partitionCount });
     if (key !== null) return partitionForKey(key, partitionCount);
