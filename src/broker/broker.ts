@@ -7,8 +7,10 @@ import { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { FetchPurgatory } from './fetch-purgatory.js';
 import { GroupCommit } from './group-commit.js';
+import { GroupCoordinator } from './group-coordinator.js';
 import { HANDLERS } from './handlers/index.js';
 import { JsonFileMetadataStore } from './metadata-store.js';
+import { OffsetStore } from './offset-store.js';
 import { ProducerState } from './producer-state.js';
 import { RequestRouter } from './request-router.js';
 import type { BrokerStorage } from './storage.js';
@@ -73,6 +75,7 @@ export class Broker {
   ): Promise<Broker> {
     const startedMs = performance.now();
     const metadata = await JsonFileMetadataStore.open(config.dataDir);
+    const offsets = await OffsetStore.open(config.dataDir);
     const groupCommit = new GroupCommit(config.flushIntervalMs, logger);
     const storage = hints.storage ?? (await import('./native-storage.js')).nativeStorage;
     const topics = new Topics(config, metadata, groupCommit, storage, logger);
@@ -105,6 +108,8 @@ export class Broker {
       producers: new ProducerState(metadata, config.deduplicationEnabled),
       storage,
       logger,
+      groups: new GroupCoordinator(logger),
+      offsets,
       servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
     };
     let sweeping = false;
@@ -149,15 +154,17 @@ export class Broker {
   }
 
   private async shutdown(): Promise<void> {
-    const { logger, topics, purgatory, metadata } = this.context;
+    const { logger, topics, purgatory, metadata, groups, offsets } = this.context;
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     purgatory.shutdown();
+    groups.shutdown();
     for (const connection of this.connections) connection.close();
     await closed;
     await this.groupCommit.stop();
     await topics.close();
     await metadata.close();
+    await offsets.close();
     logger.info('broker stopped');
   }
 

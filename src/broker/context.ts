@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/types.js';
 import type { ApiVersionRange, RequestHeader } from '../protocol/index.js';
+import type { ConnectionInfo } from './connection.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
+import type { GroupCoordinator } from './group-coordinator.js';
 import type { MetadataStore } from './metadata-store.js';
+import type { OffsetStore } from './offset-store.js';
 import type { ProducerState } from './producer-state.js';
 import type { BrokerStorage } from './storage.js';
 import type { Topics } from './topics.js';
@@ -18,6 +21,8 @@ export interface BrokerContext {
   readonly purgatory: FetchPurgatory;
   readonly producers: ProducerState;
   readonly storage: BrokerStorage;
+  readonly groups: GroupCoordinator;
+  readonly offsets: OffsetStore;
   readonly logger: Logger;
   /** The codec's advertised ranges of the APIs this broker has handlers for (ApiVersions). */
   readonly servedApis: readonly ApiVersionRange[];
@@ -26,6 +31,7 @@ export interface BrokerContext {
 export interface RequestContext {
   broker: BrokerContext;
   header: RequestHeader;
+  connection: ConnectionInfo;
   logger: Logger;
 }
 

@@ -57,7 +57,7 @@ export class JsonFileMetadataStore implements MetadataStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       state = { clusterId: randomUUID(), topics: {}, nextProducerId: 1000 };
-      await writeAtomically(path, state);
+      await writeJsonAtomically(path, state);
     }
     return new JsonFileMetadataStore(path, state);
   }
@@ -70,7 +70,7 @@ export class JsonFileMetadataStore implements MetadataStore {
     const run = async (): Promise<ClusterMetadata> => {
       const draft = structuredClone(this.state);
       change(draft);
-      await writeAtomically(this.path, draft);
+      await writeJsonAtomically(this.path, draft);
       this.state = draft;
       return draft;
     };
@@ -96,7 +96,8 @@ function parseMetadata(text: string, path: string): ClusterMetadata {
   };
 }
 
-async function writeAtomically(path: string, state: ClusterMetadata): Promise<void> {
+/** Replaces the JSON file at `path` atomically and durably (tmp + fsync + rename + dir fsync). */
+export async function writeJsonAtomically(path: string, state: unknown): Promise<void> {
   const temporary = `${path}.tmp`;
   const file = await open(temporary, 'w');
   try {

@@ -67,7 +67,7 @@ export class RequestRouter {
     }
     let body: object | null;
     try {
-      body = await handler.handle(request, { broker: this.broker, header, logger });
+      body = await handler.handle(request, { broker: this.broker, header, connection, logger });
     } catch (error) {
       logger.error({ err: error }, 'request handler failed');
       body = handler.errorResponse(request, errorCodeOf(error));

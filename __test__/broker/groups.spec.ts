@@ -1,0 +1,158 @@
+import test from 'ava';
+import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import type { Broker } from '../../src/broker/broker.js';
+import { bootstrap, kcat, startBroker } from './helpers.js';
+
+function kafkaFor(broker: Broker): Kafka {
+  return new Kafka({
+    clientId: 'groups',
+    brokers: [bootstrap(broker)],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3 },
+  });
+}
+
+async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions }] });
+  await admin.disconnect();
+}
+
+async function produce(kafka: Kafka, topic: string, values: string[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: values.map((value, i) => ({ key: `k${i}`, value })) });
+  await producer.disconnect();
+}
+
+/** Runs `consumer` until `count` messages arrived; returns them as `partition:value`. */
+async function consumeUntil(
+  consumer: Consumer,
+  topic: string,
+  count: number,
+  received: string[] = [],
+): Promise<string[]> {
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    if (received.length >= count) resolve();
+    consumer
+      .run({
+        eachMessage: async ({ partition, message }) => {
+          received.push(`${partition}:${message.value!.toString()}`);
+          if (received.length >= count) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  return received;
+}
+
+const values = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+test('a kafkajs consumer group reads every message, commits, and a restarted member resumes after the commit', async (t) => {
+  const broker = await startBroker(t);
+  const kafka = kafkaFor(broker);
+  await createTopic(kafka, 'jobs', 3);
+  await produce(kafka, 'jobs', values(60));
+  const first = kafka.consumer({ groupId: 'workers', heartbeatInterval: 500 });
+  const seen = await consumeUntil(first, 'jobs', 60);
+  t.deepEqual(seen.map((entry) => entry.split(':')[1]).sort(), values(60).sort());
+  await first.disconnect(); // commits and leaves the group
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  const committed = await admin.fetchOffsets({ groupId: 'workers', topics: ['jobs'] });
+  const total = committed[0]!.partitions.reduce((sum, p) => sum + Number(p.offset), 0);
+  t.is(total, 60);
+  await produce(kafka, 'jobs', values(9, 'late'));
+  const second = kafka.consumer({ groupId: 'workers', heartbeatInterval: 500 });
+  t.teardown(() => second.disconnect());
+  const resumed = await consumeUntil(second, 'jobs', 9);
+  t.deepEqual(resumed.map((entry) => entry.split(':')[1]).sort(), values(9, 'late').sort());
+  const groups = await admin.listGroups();
+  t.deepEqual(
+    groups.groups.map((group) => group.groupId),
+    ['workers'],
+  );
+  const described = await admin.describeGroups(['workers']);
+  t.is(described.groups[0]!.state, 'Stable');
+  t.is(described.groups[0]!.members.length, 1);
+});
+
+test('two kafkajs consumers in one group split the partitions and together read each message once', async (t) => {
+  const broker = await startBroker(t);
+  const kafka = kafkaFor(broker);
+  await createTopic(kafka, 'split', 4);
+  const a = kafka.consumer({ groupId: 'pair', heartbeatInterval: 300, maxWaitTimeInMs: 200 });
+  const b = kafka.consumer({ groupId: 'pair', heartbeatInterval: 300, maxWaitTimeInMs: 200 });
+  t.teardown(async () => {
+    await a.disconnect();
+    await b.disconnect();
+  });
+  const received: string[] = [];
+  const assigned = new Map<string, number[]>();
+  for (const [name, consumer] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      assigned.set(name, event.payload.memberAssignment.split ?? []);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: ['split'], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        received.push(`${name}:${partition}:${message.value!.toString()}`);
+      },
+    });
+  }
+  // Once both members are in one generation their latest assignments split the topic.
+  const split = () => [...(assigned.get('a') ?? []), ...(assigned.get('b') ?? [])].sort().join(',');
+  while (split() !== '0,1,2,3' || !assigned.get('a')?.length || !assigned.get('b')?.length) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await produce(kafka, 'split', values(80));
+  while (received.length < 80) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.deepEqual(received.map((entry) => entry.split(':')[2]).sort(), values(80).sort());
+  const readers = new Set(received.map((entry) => entry.split(':')[0]));
+  t.deepEqual([...readers].sort(), ['a', 'b']);
+});
+
+test('kcat (librdkafka) balanced consumer joins a group, reads everything and its commits survive a restart', async (t) => {
+  const broker = await startBroker(t, { autoCreateTopics: true, defaultPartitions: 2 });
+  const dataDir = broker.config.dataDir;
+  const sent = values(500);
+  await kcat(
+    ['-b', bootstrap(broker), '-P', '-t', 'feed', '-K', ':'],
+    `${sent.map((v, i) => `${i}:${v}`).join('\n')}\n`,
+  );
+  const read = await kcat([
+    '-b',
+    bootstrap(broker),
+    '-G',
+    'readers',
+    'feed',
+    '-o',
+    'beginning',
+    '-c',
+    '500',
+    '-q',
+    '-X',
+    'enable.auto.commit=true',
+    '-X',
+    'auto.commit.interval.ms=100',
+  ]);
+  t.deepEqual(read.split('\n').slice(0, -1).sort(), [...sent].sort());
+  await broker.stop();
+  const restarted = await startBroker(t, { dataDir });
+  const admin = kafkaFor(restarted).admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  const committed = await admin.fetchOffsets({ groupId: 'readers', topics: ['feed'] });
+  t.is(
+    committed[0]!.partitions.reduce((sum, p) => sum + Number(p.offset), 0),
+    500,
+  );
+});
