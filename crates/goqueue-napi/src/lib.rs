@@ -6,7 +6,7 @@
 //! `"<CODE>: "`; `src/storage/errors.ts` reads either form.
 
 use goqueue_storage::{Codec, Limits, StorageError};
-use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
 use napi::{Env, Task};
 use napi_derive::napi;
 
@@ -42,7 +42,7 @@ fn whole(value: f64, name: &str) -> Result<u64> {
 
 /// CRC32C (Castagnoli) of a buffer.
 #[napi(js_name = "crc32c")]
-pub fn crc32c(bytes: Buffer) -> u32 {
+pub fn crc32c(bytes: BufferSlice) -> u32 {
     goqueue_storage::crc32c(&bytes)
 }
 
@@ -52,7 +52,7 @@ fn codec(id: u32) -> Result<Codec> {
 
 /// Compresses with a Kafka codec id (0 none, 1 gzip, 2 snappy (Xerial framing), 3 lz4 frame, 4 zstd).
 #[napi(js_name = "compress")]
-pub fn compress(codec_id: u32, data: Buffer) -> Result<Buffer> {
+pub fn compress(codec_id: u32, data: BufferSlice) -> Result<Buffer> {
     Ok(goqueue_storage::compress(codec(codec_id)?, &data)
         .map_err(to_js)?
         .into())
@@ -60,7 +60,7 @@ pub fn compress(codec_id: u32, data: Buffer) -> Result<Buffer> {
 
 /// Decompresses with a Kafka codec id; snappy accepts raw, Xerial-framed and snappy-framed input.
 #[napi(js_name = "decompress")]
-pub fn decompress(codec_id: u32, data: Buffer) -> Result<Buffer> {
+pub fn decompress(codec_id: u32, data: BufferSlice) -> Result<Buffer> {
     Ok(goqueue_storage::decompress(codec(codec_id)?, &data)
         .map_err(to_js)?
         .into())
@@ -85,7 +85,7 @@ pub struct BatchInfo {
 /// Validates one or more concatenated batches (magic, lengths, size, CRC32C, record count);
 /// throws with `code` on the first bad one.
 #[napi(js_name = "validateBatches")]
-pub fn validate_batches(bytes: Buffer, max_batch_bytes: f64) -> Result<Vec<BatchInfo>> {
+pub fn validate_batches(bytes: BufferSlice, max_batch_bytes: f64) -> Result<Vec<BatchInfo>> {
     let max = whole(max_batch_bytes, "maxBatchBytes")? as usize;
     let headers = goqueue_storage::validate_batches(&bytes, max).map_err(to_js)?;
     Ok(headers
@@ -265,7 +265,7 @@ impl Log {
 
     /// Appends whole batches (one per buffer), all or nothing.
     #[napi]
-    pub fn append(&mut self, batches: Vec<Buffer>) -> Result<AppendResult> {
+    pub fn append(&mut self, batches: Vec<BufferSlice>) -> Result<AppendResult> {
         let slices: Vec<&[u8]> = batches.iter().map(|b| &b[..]).collect();
         let r = self.log_mut()?.append(&slices).map_err(to_js)?;
         Ok(AppendResult {

@@ -185,26 +185,93 @@ pub fn validate_batch(bytes: &[u8], max_batch_bytes: usize) -> Result<BatchHeade
                 records.len()
             )));
         }
-        let mut count = 0i32;
-        let mut iter = RecordIter::new(records);
-        for record in &mut iter {
-            let record = record?;
-            if record.offset_delta != count as i64 {
-                return Err(StorageError::InvalidRecord(format!(
-                    "record {count} has offsetDelta {}, expected {count}",
-                    record.offset_delta
-                )));
-            }
-            count += 1;
-        }
-        if count != header.records_count {
-            return Err(StorageError::InvalidRecord(format!(
-                "recordsCount is {} but the records section holds {count}",
-                header.records_count
-            )));
-        }
+        check_records(records, header.records_count)?;
     }
     Ok(header)
+}
+
+/// Walks an uncompressed records section without building records: every record's length,
+/// varints and byte strings must fit, offset deltas must count 0, 1, 2, ... and the section must
+/// hold exactly `expected` records. Failures name the record and the field.
+fn check_records(records: &[u8], expected: i32) -> Result<()> {
+    let mut at = 0usize;
+    let mut count = 0i32;
+    while at < records.len() {
+        let checked = skip_record(records, &mut at, count as i64);
+        if let Err(reason) = checked {
+            return Err(StorageError::InvalidRecord(format!("record {count}: {reason}")));
+        }
+        count += 1;
+    }
+    if count != expected {
+        return Err(StorageError::InvalidRecord(format!(
+            "recordsCount is {expected} but the records section holds {count}"
+        )));
+    }
+    Ok(())
+}
+
+/// Zig-zag varint without allocation on failure.
+#[inline]
+fn varint(bytes: &[u8], at: &mut usize) -> std::result::Result<i64, &'static str> {
+    let mut value: u64 = 0;
+    let mut shift = 0;
+    loop {
+        let byte = *bytes.get(*at).ok_or("varint runs past the end")?;
+        *at += 1;
+        value |= ((byte & 0x7f) as u64) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
+        }
+        shift += 7;
+        if shift > 63 {
+            return Err("varint longer than 10 bytes");
+        }
+    }
+}
+
+#[inline]
+fn skip_bytes(bytes: &[u8], at: &mut usize, nullable: bool) -> std::result::Result<(), &'static str> {
+    let length = varint(bytes, at)?;
+    if length < 0 {
+        return if nullable {
+            Ok(())
+        } else {
+            Err("header key is null")
+        };
+    }
+    let end = at.checked_add(length as usize).filter(|end| *end <= bytes.len());
+    *at = end.ok_or("a key, value or header runs past the record")?;
+    Ok(())
+}
+
+fn skip_record(records: &[u8], at: &mut usize, offset_delta: i64) -> std::result::Result<(), &'static str> {
+    let length = varint(records, at)?;
+    let end = at
+        .checked_add(length as usize)
+        .filter(|end| length > 0 && *end <= records.len())
+        .ok_or("record length runs past the records section")?;
+    let body = &records[..end];
+    let mut cursor = *at + 1; // attributes
+    varint(body, &mut cursor)?; // timestampDelta
+    if varint(body, &mut cursor)? != offset_delta {
+        return Err("offsetDelta does not count up from 0");
+    }
+    skip_bytes(body, &mut cursor, true)?; // key
+    skip_bytes(body, &mut cursor, true)?; // value
+    let headers = varint(body, &mut cursor)?;
+    if headers < 0 || headers as usize > end - cursor {
+        return Err("headers count is impossible");
+    }
+    for _ in 0..headers {
+        skip_bytes(body, &mut cursor, false)?;
+        skip_bytes(body, &mut cursor, true)?;
+    }
+    if cursor != end {
+        return Err("record length does not match its fields");
+    }
+    *at = end;
+    Ok(())
 }
 
 /// Validates every batch in `bytes` (one or more concatenated, nothing else). All-or-nothing.
@@ -438,6 +505,24 @@ mod tests {
         let records: Vec<_> = RecordIter::new(&batch[61..]).map(|r| r.unwrap()).collect();
         assert_eq!(records[1].value, Some(&b"bc"[..]));
         assert_eq!(records[0].key, None);
+    }
+
+    #[test]
+    fn a_broken_records_section_is_an_invalid_record_naming_the_record() {
+        let mut batch = encode(0, 0, 1000, &[b"one", b"two"]);
+        let second = 61 + 1 + batch[61] as usize / 2; // first record: length varint + body
+        batch[second + 3] = 0x08; // second record's offsetDelta 1 -> 4
+        let crc = crate::crc32c(&batch[21..]);
+        batch[17..21].copy_from_slice(&crc.to_be_bytes());
+        let error = validate_batch(&batch, 1 << 20).unwrap_err();
+        assert_eq!(error.code(), "INVALID_RECORD");
+        assert!(error.to_string().contains("record 1: offsetDelta"), "{error}");
+        let mut short = encode(0, 0, 1000, &[b"one"]);
+        short[61] = 0x7e; // record length 63 > what remains
+        let crc = crate::crc32c(&short[21..]);
+        short[17..21].copy_from_slice(&crc.to_be_bytes());
+        let error = validate_batch(&short, 1 << 20).unwrap_err();
+        assert!(error.to_string().contains("record 0: record length"), "{error}");
     }
 
     #[test]
