@@ -1,16 +1,6 @@
 import test from 'ava';
-import { type Consumer, Kafka, logLevel } from 'kafkajs';
-import type { Broker } from '../../src/broker/broker.js';
-import { bootstrap, kcat, startBroker } from './helpers.js';
-
-function kafkaFor(broker: Broker): Kafka {
-  return new Kafka({
-    clientId: 'groups',
-    brokers: [bootstrap(broker)],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 3 },
-  });
-}
+import type { Consumer, Kafka } from 'kafkajs';
+import { bootstrap, kafkaFor, kcat, startBroker } from './helpers.js';
 
 async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
   const admin = kafka.admin();

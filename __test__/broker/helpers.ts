@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
+import { Kafka, logLevel } from 'kafkajs';
 import { Broker, type BrokerOptions } from '../../src/broker/broker.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/index.js';
 import { memoryStorage } from './fixtures/memory-storage.js';
@@ -36,6 +37,16 @@ export async function startBroker(t: ExecutionContext, options: BrokerOptions = 
 
 export function bootstrap(broker: Broker): string {
   return `${broker.address.host}:${broker.address.port}`;
+}
+
+/** A quiet kafkajs client of `broker`. */
+export function kafkaFor(broker: Broker): Kafka {
+  return new Kafka({
+    clientId: 'spec',
+    brokers: [bootstrap(broker)],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3 },
+  });
 }
 
 /** A raw Kafka connection for sending hand-made (and broken) frames. */

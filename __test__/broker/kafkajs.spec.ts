@@ -1,20 +1,11 @@
 import test from 'ava';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Broker } from '../../src/broker/broker.js';
-import { bootstrap, startBroker } from './helpers.js';
-
-function kafkaFor(broker: Broker): Kafka {
-  return new Kafka({
-    clientId: 'spec',
-    brokers: [bootstrap(broker)],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 2 },
-  });
-}
+import { bootstrap, kafkaFor, startBroker } from './helpers.js';
 
 /**
- * Fetches through kafkajs' own cluster and broker objects (its Consumer needs consumer groups,
- * which this broker does not serve yet).
+ * Reads a partition without a consumer group, through kafkajs' own cluster and broker objects
+ * (its Consumer always joins a group).
  */
 async function fetchAll(
   kafka: Kafka,
