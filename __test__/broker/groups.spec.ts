@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Consumer, Kafka } from 'kafkajs';
-import { bootstrap, kafkaFor, kcat, startBroker } from './helpers.js';
+import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
+import { bootstrap, kafkaFor, kcat, RawClient, startBroker } from './helpers.js';
 
 async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
   const admin = kafka.admin();
@@ -145,4 +146,62 @@ test('kcat (librdkafka) balanced consumer joins a group, reads everything and it
     committed[0]!.partitions.reduce((sum, p) => sum + Number(p.offset), 0),
     500,
   );
+});
+
+test('a member that stops heartbeating is dropped after its session timeout and the group empties', async (t) => {
+  const broker = await startBroker(t);
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  const join = (memberId: string) =>
+    client.request(ApiKey.JoinGroup, 5, {
+      groupId: 'lapsed',
+      sessionTimeoutMs: 1000,
+      rebalanceTimeoutMs: 1000,
+      memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from('meta') }],
+    });
+  const first = await join('');
+  t.is(first.body.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  const joined = await join(first.body.memberId);
+  t.like(joined.body, {
+    errorCode: ErrorCode.NONE,
+    generationId: 1,
+    leader: first.body.memberId,
+    protocolName: 'range',
+  });
+  t.deepEqual(
+    joined.body.members.map((m: { memberId: string }) => m.memberId),
+    [first.body.memberId],
+  );
+  const synced = await client.request(ApiKey.SyncGroup, 3, {
+    groupId: 'lapsed',
+    generationId: 1,
+    memberId: first.body.memberId,
+    groupInstanceId: null,
+    assignments: [{ memberId: first.body.memberId, assignment: Buffer.from('mine') }],
+  });
+  t.is(synced.body.assignment.toString(), 'mine');
+  const heartbeat = await client.request(ApiKey.Heartbeat, 3, {
+    groupId: 'lapsed',
+    generationId: 1,
+    memberId: first.body.memberId,
+    groupInstanceId: null,
+  });
+  t.is(heartbeat.body.errorCode, ErrorCode.NONE);
+  // No more heartbeats: the session (1 s) lapses and the member is removed.
+  let state = 'Stable';
+  while (state !== 'Empty') {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const described = await client.request(ApiKey.DescribeGroups, 2, { groups: ['lapsed'] });
+    state = described.body.groups[0].groupState;
+  }
+  const late = await client.request(ApiKey.Heartbeat, 3, {
+    groupId: 'lapsed',
+    generationId: 1,
+    memberId: first.body.memberId,
+    groupInstanceId: null,
+  });
+  t.is(late.body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
 });
