@@ -19,8 +19,6 @@ export type StorageErrorCode =
   | 'INVALID_ARGUMENT'
   /** The log was closed. */
   | 'LOG_CLOSED'
-  /** Another open log holds the directory. */
-  | 'LOG_LOCKED'
   /** The operating system failed a file operation. */
   | 'IO_ERROR';
 
@@ -33,7 +31,6 @@ const CODES: ReadonlySet<string> = new Set<StorageErrorCode>([
   'UNSUPPORTED_COMPRESSION_TYPE',
   'INVALID_ARGUMENT',
   'LOG_CLOSED',
-  'LOG_LOCKED',
   'IO_ERROR',
 ]);
 
@@ -47,7 +44,6 @@ export const KAFKA_ERROR_CODE: Readonly<Record<StorageErrorCode, number>> = {
   UNSUPPORTED_COMPRESSION_TYPE: 76,
   INVALID_ARGUMENT: 42,
   LOG_CLOSED: 56,
-  LOG_LOCKED: 56,
   IO_ERROR: 56,
 };
 

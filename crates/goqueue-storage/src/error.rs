@@ -30,9 +30,6 @@ pub enum StorageError {
     /// The log was closed.
     #[error("log is closed")]
     LogClosed,
-    /// Another open log holds this directory.
-    #[error("log directory is locked: {0}")]
-    LogLocked(String),
     /// An operating-system error, with what we were doing.
     #[error("i/o error while {context}: {source}")]
     Io {
@@ -54,7 +51,6 @@ impl StorageError {
             StorageError::UnsupportedCompression(_) => "UNSUPPORTED_COMPRESSION_TYPE",
             StorageError::InvalidArgument(_) => "INVALID_ARGUMENT",
             StorageError::LogClosed => "LOG_CLOSED",
-            StorageError::LogLocked(_) => "LOG_LOCKED",
             StorageError::Io { .. } => "IO_ERROR",
         }
     }
