@@ -19,6 +19,7 @@ export function codecId(name: CompressionName | undefined): number {
 /** What the SDK uses from the native core: codecs and the batch validator (CRC32C and more). */
 export interface NativeSupport {
   codecs: Codecs;
+  crc32c(bytes: Buffer): number;
   validateBatches(records: Buffer, maxBatchBytes: number): unknown;
 }
 
@@ -30,7 +31,11 @@ let loaded: Promise<NativeSupport | null> | null = null;
  */
 export function nativeSupport(): Promise<NativeSupport | null> {
   loaded ??= import('../storage/index.js').then(
-    (storage) => ({ codecs: storage.nativeCodecs, validateBatches: storage.validateBatches }),
+    (storage) => ({
+      codecs: storage.nativeCodecs,
+      validateBatches: storage.validateBatches,
+      crc32c: storage.nativeCrc32c,
+    }),
     () => null,
   );
   return loaded;

@@ -1,7 +1,8 @@
+import { crc32c } from '../protocol/crc32c.js';
 import { ApiKey } from '../protocol/index.js';
-import { encodeRecordBatch } from '../protocol/records.js';
+import { encodeProducerBatch, type OutgoingRecord } from './batch-encoder.js';
 import type { CallOptions, Client } from './client.js';
-import { type CompressionName, codecId, nativeCodecs } from './codecs.js';
+import { type CompressionName, codecId, nativeCodecs, nativeSupport } from './codecs.js';
 import { GoqueueError, KafkaProtocolError } from './errors.js';
 import { partitionForKey, StickyPartitioner } from './partitioner.js';
 import { type MessageInput, toBuffer, toHeaders } from './records.js';
@@ -53,12 +54,7 @@ export interface RecordMetadata {
 }
 
 interface PendingRecord {
-  record: {
-    key: Buffer | null;
-    value: Buffer | null;
-    headers: Array<{ key: string; value: Buffer | null }>;
-    timestamp: number;
-  };
+  record: OutgoingRecord;
   resolve: (metadata: RecordMetadata) => void;
   reject: (error: Error) => void;
 }
@@ -349,10 +345,10 @@ export class Producer {
     return this.sticky.partition(topic, partitionCount);
   }
 
-  private async encode(records: PendingRecord['record'][], codec: number): Promise<Buffer> {
-    const baseTimestamp = records.reduce((min, r) => Math.min(min, r.timestamp), Number.POSITIVE_INFINITY);
+  private async encode(records: OutgoingRecord[], codec: number): Promise<Buffer> {
+    const native = await nativeSupport();
     const codecs = codec === 0 ? undefined : await nativeCodecs(codec);
-    return encodeRecordBatch({ attributes: codec, baseTimestamp, records }, codecs);
+    return encodeProducerBatch(records, codec, native ? native.crc32c : (bytes) => crc32c(bytes), codecs);
   }
 
   /** Sends one encoded batch to the partition's leader, retrying retriable failures. */
