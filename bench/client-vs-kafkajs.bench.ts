@@ -28,6 +28,7 @@ const native = process.env.BENCH_STORAGE !== 'memory' && existsSync(join(root, '
 const require = createRequire(import.meta.url);
 const BATCH = 100;
 const CONCURRENCY = 4;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const sizes = [
   { size: 100, messages: Number(process.env.BENCH_MESSAGES_SMALL ?? 100_000) },
   { size: 1024, messages: Number(process.env.BENCH_MESSAGES_LARGE ?? 40_000) },
@@ -155,6 +156,13 @@ async function kafkajsConsume(port: number, topic: string, total: number): Promi
   }
 }
 
+type Measured = { rate: number; cpuPerMessageUs: number };
+
+/** The round with the median rate (its CPU figure comes with it). */
+function median(runs: Measured[]): Measured {
+  return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)] as Measured;
+}
+
 /** Runs one phase; returns msgs/s and this (client) process's CPU µs per message. */
 async function measure(
   messages: number,
@@ -188,15 +196,30 @@ try {
   for (const { size, messages } of sizes) {
     await admin.createTopic({ name: `sdk-${size}`, partitions: 1 });
     await admin.createTopic({ name: `kafkajs-${size}`, partitions: 1 });
-    const sdkProduced = await measure(messages, () => sdkProduce(client, `sdk-${size}`, size, messages));
-    const kafkajsProduced = await measure(messages, () =>
-      kafkajsProduce(kafka, `kafkajs-${size}`, size, messages),
-    );
-    const sdkConsumed = await measure(messages, () => sdkConsume(client, `sdk-${size}`, messages));
-    const kafkajsConsumed = await measure(messages, () =>
-      kafkajsConsume(broker.port, `kafkajs-${size}`, messages),
-    );
-    type Measured = { rate: number; cpuPerMessageUs: number };
+    // Rounds alternate the two clients so load changes on the shared machine hit both alike;
+    // the median round is reported.
+    const runs: Record<'sdkProduced' | 'kafkajsProduced' | 'sdkConsumed' | 'kafkajsConsumed', Measured[]> = {
+      sdkProduced: [],
+      kafkajsProduced: [],
+      sdkConsumed: [],
+      kafkajsConsumed: [],
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.sdkProduced.push(await measure(messages, () => sdkProduce(client, `sdk-${size}`, size, messages)));
+      runs.kafkajsProduced.push(
+        await measure(messages, () => kafkajsProduce(kafka, `kafkajs-${size}`, size, messages)),
+      );
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.sdkConsumed.push(await measure(messages, () => sdkConsume(client, `sdk-${size}`, messages)));
+      runs.kafkajsConsumed.push(
+        await measure(messages, () => kafkajsConsume(broker.port, `kafkajs-${size}`, messages)),
+      );
+    }
+    const sdkProduced = median(runs.sdkProduced);
+    const kafkajsProduced = median(runs.kafkajsProduced);
+    const sdkConsumed = median(runs.sdkConsumed);
+    const kafkajsConsumed = median(runs.kafkajsConsumed);
     const row = (what: string, sdk: Measured, other: Measured) =>
       `| ${what} ${size} B | ${messages} | ${Math.round(sdk.rate)} | ${Math.round(other.rate)} | ` +
       `${(sdk.rate / other.rate).toFixed(2)}× | ${sdk.cpuPerMessageUs.toFixed(2)} | ${other.cpuPerMessageUs.toFixed(2)} | ` +
@@ -205,7 +228,7 @@ try {
     rows.push(row('consume', sdkConsumed, kafkajsConsumed));
   }
   console.log(
-    `storage: ${native ? 'native' : 'in-memory stand-in'}; batch ${BATCH}, ${CONCURRENCY} in flight, acks=all`,
+    `storage: ${native ? 'native' : 'in-memory stand-in'}; batch ${BATCH}, ${CONCURRENCY} in flight, acks=all; median of ${ROUNDS} alternating rounds`,
   );
   console.log(
     '| phase | messages | SDK msgs/s | KafkaJS msgs/s | throughput ratio | SDK client CPU µs/msg | KafkaJS client CPU µs/msg | CPU ratio |',
