@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex } from '../../src/lib/ids.js';
 import { openNativeLog, StorageError, type StorageOptions } from '../../src/storage/index.js';
-import { batchRun, segmentName, tempDir } from './helpers.js';
+import { batchRun, encodeBatch, segmentName, tempDir } from './helpers.js';
 
 const i = (n: number): LogIndex => logIndex(n);
 const o = (n: number): KafkaOffset => kafkaOffset(n);
@@ -189,8 +189,14 @@ test('options out of range are rejected with INVALID_ARGUMENT naming the option'
   t.true(error instanceof StorageError);
   t.is((error as StorageError).code, 'INVALID_ARGUMENT');
   t.regex(error?.message ?? '', /segmentBytes/);
-  const ratio = t.throws(() => openNativeLog(temp.dir, { segmentBytes: 4096, maxBatchBytes: 8192 }));
-  t.regex(ratio?.message ?? '', /maxBatchBytes \(8192\) must not exceed segmentBytes/);
+  const negative = t.throws(() => openNativeLog(temp.dir, { indexIntervalBytes: -1 }));
+  t.is((negative as StorageError).code, 'INVALID_ARGUMENT');
+  t.regex(negative?.message ?? '', /indexIntervalBytes must be a non-negative integer/);
+  // maxBatchBytes above segmentBytes is lowered to it: every batch must fit a segment.
+  const log = openNativeLog(temp.dir, { segmentBytes: 4096, maxBatchBytes: 8192 });
+  t.teardown(() => log.close());
+  const big = encodeBatch({ baseOffset: 0, records: [{ value: Buffer.alloc(5000) }] });
+  t.is((t.throws(() => log.append([big])) as StorageError).code, 'MESSAGE_TOO_LARGE');
 });
 
 test('offsetForTimestamp finds the first batch at or after a time across segments', async (t) => {

@@ -4,7 +4,8 @@ export interface StorageOptions {
   segmentBytes?: number;
   /** Roll a new segment once the active one is this old; 0 or less = never (default 7 days). */
   segmentMs?: number;
-  /** Largest accepted batch, header included (default 1 MiB, at most `segmentBytes`). */
+  /** Largest accepted batch, header included (default 1 MiB; lowered to `segmentBytes` so every
+   * batch fits a segment). */
   maxBatchBytes?: number;
   /** Bytes between sparse index entries; 0 = one entry per batch (default 4096). */
   indexIntervalBytes?: number;
@@ -21,7 +22,7 @@ export function resolveOptions(options: StorageOptions = {}): Required<StorageOp
   return {
     segmentBytes,
     segmentMs: Math.max(0, options.segmentMs ?? DEFAULT_SEGMENT_MS),
-    maxBatchBytes: options.maxBatchBytes ?? Math.min(DEFAULT_MAX_BATCH_BYTES, segmentBytes),
+    maxBatchBytes: Math.min(options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, segmentBytes),
     indexIntervalBytes: options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL_BYTES,
   };
 }
