@@ -11,9 +11,9 @@ import { registerClientCommands } from '../../src/cli/client/index.js';
 import { bootstrap, repositoryRoot, startBroker } from '../broker/helpers.js';
 
 /** Runs `goqueue <args>` in-process with captured stdout/stderr and the given stdin. */
-async function run(args: string[], stdin = ''): Promise<{ stdout: string; stderr: string }> {
+async function run(args: string[], stdin = '', tty = false): Promise<{ stdout: string; stderr: string }> {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
   let out = '';
   let err = '';
   stdout.on('data', (chunk) => {
@@ -130,6 +130,19 @@ test('bench produce and consume report msgs/s, MB/s and latency percentiles', as
   t.true(summary.latencyP99Ms >= summary.latencyP50Ms);
   const consumed = await run(['bench', 'consume', '--messages', '2000', ...at(broker)]);
   t.regex(consumed.stdout, /consume: 2000 msgs in .* msgs\/s, .* MB\/s, latency p50 .* ms, p99 .* ms/);
+});
+
+test('bench draws a live progress line on a terminal and none when piped', async (t) => {
+  const broker = await startBroker(t);
+  const onTty = await run(
+    ['bench', 'produce', '--messages', '3000', '--batch', '50', ...at(broker)],
+    '',
+    true,
+  );
+  t.regex(onTty.stderr, /\rproduce \[#+\.*\] \d+\/3000 \d+ msgs\/s/);
+  t.regex(onTty.stderr, /\rproduce \[#{30}\] 3000\/3000/);
+  const piped = await run(['bench', 'produce', '--messages', '300', ...at(broker)]);
+  t.is(piped.stderr, '');
 });
 
 test('percentile uses nearest rank', (t) => {
