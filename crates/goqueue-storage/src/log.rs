@@ -847,29 +847,58 @@ fn read_run(
     if position >= segment.size || max_entries == 0 {
         return Ok((Vec::new(), 0));
     }
-    let first = segment.read(position, LOG_OVERHEAD_BYTES)?;
-    let (first_offset, first_bytes) = read_prefix(&first)
-        .ok_or_else(|| StorageError::CorruptMessage(format!("bad batch prefix at byte {position}")))?;
-    if first_offset as u64 >= up_to || (already > 0 && already + first_bytes as u64 > max_bytes) {
-        return Ok((Vec::new(), 0));
-    }
-    let budget = max_bytes.saturating_sub(already).max(first_bytes as u64);
-    let length = (segment.size - position).min(budget);
-    let mut data = segment.read(position, length as usize)?;
+    let available = segment.size - position;
+    let budget = max_bytes.saturating_sub(already);
+    // One read of the whole budget for bulk reads; a few entries start small and grow.
+    let guess = if max_entries < 64 {
+        budget.min(SMALL_READ_BYTES)
+    } else {
+        budget
+    };
+    let mut data = segment.read(
+        position,
+        guess.max(LOG_OVERHEAD_BYTES as u64).min(available) as usize,
+    )?;
     let mut used = 0usize;
     let mut count = 0u64;
-    while count < max_entries && data.len() - used >= LOG_OVERHEAD_BYTES {
-        let Some((offset, bytes)) = read_prefix(&data[used..]) else {
+    while count < max_entries && (used as u64) < available {
+        if data.len() - used < LOG_OVERHEAD_BYTES {
+            grow(segment, position, &mut data, used + LOG_OVERHEAD_BYTES, available)?;
+        }
+        let (offset, bytes) = read_prefix(&data[used..]).ok_or_else(|| {
+            StorageError::CorruptMessage(format!("bad batch prefix at byte {}", position + used as u64))
+        })?;
+        let first_of_call = count == 0 && already == 0;
+        if offset as u64 >= up_to || ((used + bytes) as u64 > budget && !first_of_call) {
             break;
-        };
-        if (count > 0 && offset as u64 >= up_to) || used + bytes > data.len() {
-            break;
+        }
+        if used + bytes > data.len() {
+            let wanted = (used + bytes).max((data.len() * 2).min(budget as usize));
+            grow(segment, position, &mut data, wanted, available)?;
         }
         used += bytes;
         count += 1;
     }
     data.truncate(used);
     Ok((data, count))
+}
+
+/// First read of a call that wants only a few entries.
+const SMALL_READ_BYTES: u64 = 64 * 1024;
+
+/// Extends `data` (bytes from `position`) to `wanted` bytes, at most `available`.
+fn grow(segment: &Segment, position: u64, data: &mut Vec<u8>, wanted: usize, available: u64) -> Result<()> {
+    let old = data.len();
+    let new = (wanted as u64).min(available) as usize;
+    if new <= old {
+        return Err(StorageError::CorruptMessage(format!(
+            "batch at byte {} runs past the end of segment {}",
+            position + old as u64,
+            segment.base_offset
+        )));
+    }
+    data.resize(new, 0);
+    segment.read_into(&mut data[old..], position + old as u64)
 }
 
 /// Where the recovery scan stands: the next entry's index and offset and the term map so far.

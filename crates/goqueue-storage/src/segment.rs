@@ -241,7 +241,7 @@ impl Segment {
     }
 
     /// Reads `buf.len()` bytes at `position`, from the file and the write buffer.
-    fn read_into(&self, buf: &mut [u8], position: u64) -> Result<()> {
+    pub fn read_into(&self, buf: &mut [u8], position: u64) -> Result<()> {
         let end = position + buf.len() as u64;
         let from_file = self.flushed.saturating_sub(position).min(buf.len() as u64) as usize;
         if from_file > 0 {
