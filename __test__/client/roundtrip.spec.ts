@@ -345,3 +345,30 @@ test('send() keeps call order within a partition even while the topic metadata i
     Array.from({ length: 30 }, (_, i) => i),
   );
 });
+
+test('admin calls on a missing topic fail with UNKNOWN_TOPIC_OR_PARTITION without retrying', async (t) => {
+  const broker = await startBroker(t);
+  const sleeps: number[] = [];
+  const client = new Client({
+    brokers: [bootstrap(broker)],
+    clock: {
+      nowMs: () => performance.now(),
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    },
+  });
+  t.teardown(() => client.close());
+  const admin = new Admin(client);
+  for (const call of [
+    () => admin.describeConfigs({ type: 'topic', name: 'ghost' }),
+    () => admin.deleteTopic('ghost'),
+    () => admin.createPartitions({ topic: 'ghost', count: 3 }),
+    () => admin.describeTopic('ghost'),
+  ]) {
+    const error = await t.throwsAsync(call());
+    t.is((error as KafkaProtocolError).code, 3);
+    t.regex(error.message, /ghost/);
+  }
+  t.deepEqual(sleeps, []);
+});

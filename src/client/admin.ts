@@ -74,6 +74,8 @@ export class Admin {
       const result = response.topics?.[0];
       if (result?.errorCode)
         throw new KafkaProtocolError(result.errorCode, {
+          // Fresh metadata cannot make a missing topic appear: do not retry it.
+          retriable: result.errorCode === 3 ? false : undefined,
           topic: request.name,
           detail: result.errorMessage ?? null,
         });
@@ -96,6 +98,8 @@ export class Admin {
         const result = response.responses?.[0];
         if (result?.errorCode)
           throw new KafkaProtocolError(result.errorCode, {
+            // Fresh metadata cannot make a missing topic appear: do not retry it.
+            retriable: result.errorCode === 3 ? false : undefined,
             topic: name,
             detail: result.errorMessage ?? null,
           });
@@ -160,6 +164,8 @@ export class Admin {
         const result = response.results?.[0];
         if (result?.errorCode)
           throw new KafkaProtocolError(result.errorCode, {
+            // Fresh metadata cannot make a missing topic appear: do not retry it.
+            retriable: result.errorCode === 3 ? false : undefined,
             topic: request.topic,
             detail: result.errorMessage ?? null,
           });
@@ -204,6 +210,8 @@ export class Admin {
       if (!result) throw new GoqueueError('the broker sent an empty DescribeConfigs response');
       if (result.errorCode) {
         throw new KafkaProtocolError(result.errorCode, {
+          // Fresh metadata cannot make a missing topic appear: do not retry it.
+          retriable: result.errorCode === 3 ? false : undefined,
           ...(request.type === 'topic' ? { topic: request.name } : {}),
           detail: result.errorMessage ?? null,
         });

@@ -57,7 +57,7 @@ export class KafkaProtocolError extends GoqueueError {
         : context.partition === undefined
           ? ` (topic "${context.topic}")`
           : ` (topic "${context.topic}" partition ${context.partition})`;
-    const detail = context.detail ? `: ${context.detail}` : '';
+    const detail = context.detail ? ` (${context.detail})` : '';
     const hint = hints[code] ? `; ${hints[code]}` : '';
     super(`${info.name} [${code}]${where}: ${info.message}${detail}${hint}`, {
       retriable: context.retriable ?? info.retriable,
