@@ -332,13 +332,18 @@ test('send() keeps call order within a partition even while the topic metadata i
   // A fresh client: nothing cached, so the first sends wait for metadata.
   const client = new Client({ brokers: [bootstrap(broker)] });
   t.teardown(() => client.close());
-  const producer = new Producer(client, { lingerMs: 5 });
+  const producer = new Producer(client, { lingerMs: 10_000 });
   const sends = Array.from({ length: 30 }, (_, i) =>
     i % 3 === 0
       ? producer.send({ topic: 'ordered', partition: 0, value: `${i}` })
       : producer.send({ topic: 'ordered', key: i % 2 ? 'odd' : null, value: `${i}` }),
   );
+  let settled = 0;
+  for (const sent of sends) void sent.then(() => settled++);
   await producer.flush();
+  await new Promise((resolve) => setImmediate(resolve));
+  // flush() covered the sends still waiting for metadata (the linger alone would take 10 s).
+  t.is(settled, 30);
   const offsets = (await Promise.all(sends)).map((r) => r.offset);
   t.deepEqual(
     offsets,

@@ -86,6 +86,7 @@ export class Producer {
   private readonly open = new Map<string, OpenBatch>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly topicLoading = new Map<string, Promise<unknown>>();
+  private readonly lookups = new Set<Promise<number>>();
   private lingerTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -140,8 +141,17 @@ export class Producer {
     if (partition === undefined || loading) {
       let partitionCount = loading ? undefined : this.client.cachedPartitionCount(record.topic);
       if (partitionCount === undefined) {
-        await (loading ?? this.loadTopic(record.topic));
-        partitionCount = (await this.client.topic(record.topic)).partitions.length;
+        // flush() waits for records still looking up their partition, too.
+        const lookup = (async () => {
+          await (loading ?? this.loadTopic(record.topic));
+          return (await this.client.topic(record.topic)).partitions.length;
+        })();
+        this.lookups.add(lookup);
+        try {
+          partitionCount = await lookup;
+        } finally {
+          this.lookups.delete(lookup);
+        }
       }
       partition ??= this.pickPartition(record.topic, key, partitionCount);
     }
@@ -182,6 +192,11 @@ export class Producer {
 
   /** Sends every queued record now and waits until all sent batches are answered. */
   async flush(): Promise<void> {
+    while (this.lookups.size > 0) {
+      await Promise.allSettled([...this.lookups]);
+      // Let the waiting send() calls queue their records before draining.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     this.drainAll();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
