@@ -72,6 +72,12 @@ for (const [name, make] of implementations) {
       batches.reduce((s, b) => s + b.length, 0),
     );
     t.deepEqual(log.readEntries(i(1), i(30), 1 << 20), batches);
+    // Infinity means "no bound" for the upper index, maxBytes and upTo.
+    t.deepEqual(log.readEntries(i(1), i(Number.POSITIVE_INFINITY), Number.POSITIVE_INFINITY), batches);
+    t.deepEqual(
+      log.readFrom(o(0), Number.POSITIVE_INFINITY, o(Number.POSITIVE_INFINITY)),
+      Buffer.concat(batches),
+    );
     t.deepEqual(log.readEntries(i(7), i(9), 1 << 20), batches.slice(6, 9));
     // maxBytes stops after the first entry that would pass it; the first always comes whole.
     t.deepEqual(log.readEntries(i(5), i(30), 1), [batches[4]]);

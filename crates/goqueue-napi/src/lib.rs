@@ -40,6 +40,15 @@ fn whole(value: f64, name: &str) -> Result<u64> {
     }
 }
 
+/// Like `whole`, but `Infinity` means "no bound".
+fn bound(value: f64, name: &str) -> Result<u64> {
+    if value == f64::INFINITY {
+        Ok(u64::MAX)
+    } else {
+        whole(value, name)
+    }
+}
+
 /// CRC32C (Castagnoli) of a buffer.
 #[napi(js_name = "crc32c")]
 pub fn crc32c(bytes: BufferSlice) -> u32 {
@@ -307,8 +316,8 @@ impl Log {
             .log()?
             .read_entries(
                 whole(from, "from")?,
-                whole(to, "to")?,
-                whole(max_bytes, "maxBytes")?,
+                bound(to, "to")?,
+                bound(max_bytes, "maxBytes")?,
             )
             .map_err(to_js)?;
         Ok(bytes.into())
@@ -317,14 +326,10 @@ impl Log {
     /// Whole batches from offset `from`, before `upTo`, within `maxBytes` (first batch whole).
     #[napi]
     pub fn read_from(&self, from: f64, max_bytes: f64, up_to: f64) -> Result<Buffer> {
-        let up_to = if up_to.is_infinite() && up_to > 0.0 {
-            u64::MAX
-        } else {
-            whole(up_to, "upTo")?
-        };
+        let up_to = bound(up_to, "upTo")?;
         let bytes = self
             .log()?
-            .read_from(whole(from, "from")?, whole(max_bytes, "maxBytes")?, up_to)
+            .read_from(whole(from, "from")?, bound(max_bytes, "maxBytes")?, up_to)
             .map_err(to_js)?;
         Ok(bytes.into())
     }
@@ -382,11 +387,7 @@ impl Log {
         };
         let retention_ms = limit(retention_ms, "retentionMs")?;
         let retention_bytes = limit(retention_bytes, "retentionBytes")?;
-        let keep_from = if keep_from.is_infinite() {
-            u64::MAX
-        } else {
-            whole(keep_from, "keepFrom")?
-        };
+        let keep_from = bound(keep_from, "keepFrom")?;
         let now = whole(now_ms, "nowMs")? as i64;
         Ok(self
             .log_mut()?
