@@ -466,3 +466,31 @@ fn random_operation_sequences_match_the_model() {
         run_sequence(seed, dir.path());
     }
 }
+
+#[test]
+fn a_sync_prepared_before_a_truncation_neither_raises_the_durable_mark_nor_moves_the_recovery_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), limits(1 << 20, 0)).unwrap();
+    for i in 0..10 {
+        log.append(&[&batch(i, 1, 0, 1, i as u8)]).unwrap();
+    }
+    log.sync().unwrap();
+    for i in 10..20 {
+        log.append(&[&batch(i, 1, 0, 1, i as u8)]).unwrap();
+    }
+    // The job runs "on another thread" after the log was truncated below what it would claim.
+    let job = log.prepare_sync().unwrap();
+    log.truncate_after(5).unwrap();
+    assert_eq!(log.durable_index(), 5);
+    assert_eq!(job.run().unwrap(), 5);
+    assert_eq!(log.durable_index(), 5);
+    // Different entries now take indexes 6.. and must not be mistaken for the old ones.
+    for i in 5..8 {
+        log.append(&[&batch(i, 2, 0, 1, 100 + i as u8)]).unwrap();
+    }
+    std::mem::forget(log); // crash without flushing the write buffer
+    let log = Log::open(dir.path(), limits(1 << 20, 0)).unwrap();
+    assert_eq!(log.last_index(), 5);
+    assert_eq!(log.term_at(5), Some(1));
+    assert_eq!(log.recovery().truncated_bytes, 0);
+}
