@@ -390,18 +390,24 @@ export class MultiRaftHost {
     for (const { group } of pending.groups) this.groups.get(group)?.node.advance();
   }
 
-  /** Every node sharing a group with us. */
+  /**
+   * Every node sharing a group with us. Computed over all groups when groups come and go;
+   * otherwise, once per liveness period, only awake groups are consulted (membership changes
+   * append entries, so a group whose membership changed is awake), keeping idle cost flat.
+   */
   private peers(): Set<NodeId> {
-    // Recomputed when groups come and go, and once per liveness period for membership changes.
-    if (this.peerCache && this.now % this.livenessTicks !== 0) return this.peerCache;
-    const peers = new Set<NodeId>();
-    for (const group of this.groups.values()) {
+    const addFrom = (peers: Set<NodeId>, group: Group) => {
       const conf = group.node.raft.currentConf();
       for (const id of conf.voters) if (id !== this.nodeId) peers.add(id);
       for (const id of conf.learners) if (id !== this.nodeId) peers.add(id);
+    };
+    if (!this.peerCache) {
+      this.peerCache = new Set();
+      for (const group of this.groups.values()) addFrom(this.peerCache, group);
+    } else if (this.now % this.livenessTicks === 0) {
+      for (const group of this.awake) addFrom(this.peerCache, group);
     }
-    this.peerCache = peers;
-    return peers;
+    return this.peerCache;
   }
 
   /** Marks a peer as heard from now (tests; a fresh host treats every peer as alive). */

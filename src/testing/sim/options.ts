@@ -47,7 +47,13 @@ export interface SimOptions {
 
 export function swarmOptions(prng: Prng): SimOptions {
   const nodeCount = prng.pick([3, 4, 5, 6]);
-  const electionTicks = prng.int(5, 15);
+  const tickMs = 10;
+  const maxDelayMs = prng.pick([5, 20, 60]);
+  const maxPersistDelayMs = prng.pick([0, 2, 10]);
+  // Raft needs broadcast time << election timeout (§5.6): an election must fit a round trip
+  // (two link delays plus a disk write) a few times over, or no election ever completes.
+  const roundTripMs = 2 * maxDelayMs + maxPersistDelayMs;
+  const electionTicks = Math.max(prng.int(5, 15), Math.ceil((3 * roundTripMs) / tickMs));
   const every = (p: number, min: number, max: number) => (prng.chance(p) ? prng.int(min, max) : 0);
   return {
     nodeCount,
@@ -56,7 +62,7 @@ export function swarmOptions(prng: Prng): SimOptions {
     checkQuorum: prng.chance(0.7),
     electionTicks,
     heartbeatTicks: prng.int(1, Math.max(1, Math.floor(electionTicks / 4))),
-    tickMs: 10,
+    tickMs,
     maxInflightMessages: prng.pick([1, 2, 8, 64]),
     maxMessageBytes: prng.pick([200, 4096, 1 << 20]),
     storeAsBatches: prng.chance(0.5),
@@ -64,8 +70,8 @@ export function swarmOptions(prng: Prng): SimOptions {
     duplicateRate: prng.pick([0, 0.02, 0.1]),
     reorder: prng.chance(0.3),
     minDelayMs: prng.int(0, 5),
-    maxDelayMs: prng.pick([5, 20, 60]),
-    maxPersistDelayMs: prng.pick([0, 2, 10]),
+    maxDelayMs,
+    maxPersistDelayMs,
     partitionEveryMs: every(0.6, 200, 1500),
     crashEveryMs: every(0.6, 200, 1500),
     tornWriteRate: prng.pick([0, 0.5]),
