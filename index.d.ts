@@ -49,10 +49,22 @@ export declare class Log {
   applyRetention(nowMs: number, retentionMs: number, retentionBytes: number, keepFrom: number): number
   /** Starts a new segment now (no-op when the active one is empty). */
   roll(): void
-  /** Fsyncs everything appended so far off the JS thread; resolves to the durable index. */
-  sync(): Promise<number>
+  /**
+   * Captures what an fsync of everything appended so far must cover. The returned job runs
+   * the fsync off the JS thread; the log stays usable meanwhile (appends, reads and
+   * truncations during the fsync are fenced by the storage core's epoch). The job is its own
+   * object because napi keeps a method's `&mut self` borrow alive until an `AsyncTask` it
+   * returns settles, which would lock the log for the whole fsync.
+   */
+  prepareSync(): SyncJob
   /** Seals, syncs and closes the files (on the calling thread). Idempotent. */
   close(): void
+}
+
+/** A prepared fsync of one log (see `Log.prepareSync`); `run` may be called once. */
+export declare class SyncJob {
+  /** Fsyncs on the libuv pool; resolves to the new durable index. */
+  run(): Promise<number>
 }
 
 export interface AppendResult {

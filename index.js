@@ -773,8 +773,9 @@ if (
   }
 }
 
-const { Log, compress, crc32c, decompress, validateBatches } = nativeBinding
+const { Log, SyncJob, compress, crc32c, decompress, validateBatches } = nativeBinding
 export { Log }
+export { SyncJob }
 export { compress }
 export { crc32c }
 export { decompress }

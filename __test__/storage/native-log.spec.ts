@@ -212,3 +212,28 @@ test('offsetForTimestamp finds the first batch at or after a time across segment
   }
   t.is(log.offsetForTimestamp(1e12), undefined);
 });
+
+test('the log stays usable while an fsync runs: reads, appends and truncation do not wait for it', async (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const batches = batchRun({ count: 40, recordsPerBatch: 1, term: 1, valueBytes: 512 });
+  const log = openNativeLog(temp.dir, small);
+  log.append(batches.slice(0, 20));
+  const firstSync = log.sync();
+  // All of these ran into "cannot be borrowed mutably" while a sync was pending.
+  t.is<number, number>(log.nextOffset, 20);
+  log.append(batches.slice(20, 30));
+  t.deepEqual(log.readEntries(i(1), i(30), 1 << 20), batches.slice(0, 30));
+  t.true(log.readFrom(o(0), 1 << 20, o(30)).length > 0);
+  t.is<number, number>(await firstSync, 20);
+  const secondSync = log.sync();
+  log.truncateAfter(i(25));
+  // The fence keeps an fsync prepared before the truncation from marking entries 26..30 durable.
+  t.true((await secondSync) <= 25);
+  log.append(batches.slice(25, 40));
+  t.is<number, number>(await log.sync(), 40);
+  await log.close();
+  const reopened = openNativeLog(temp.dir, small);
+  t.teardown(() => reopened.close());
+  t.deepEqual(reopened.readEntries(i(1), i(40), 1 << 20), batches);
+});

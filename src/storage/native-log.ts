@@ -125,7 +125,7 @@ export class NativeLog implements PartitionLog {
   async sync(): Promise<LogIndex> {
     let pending: Promise<number>;
     try {
-      pending = this.log.sync();
+      pending = this.log.prepareSync().run();
     } catch (error) {
       throw fromNative(error);
     }

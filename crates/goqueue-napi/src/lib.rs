@@ -171,6 +171,25 @@ impl Task for SyncTask {
     }
 }
 
+/// A prepared fsync of one log (see `Log.prepareSync`); `run` may be called once.
+#[napi]
+pub struct SyncJob {
+    job: Option<goqueue_storage::SyncJob>,
+}
+
+#[napi]
+impl SyncJob {
+    /// Fsyncs on the libuv pool; resolves to the new durable index.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn run(&mut self) -> Result<AsyncTask<SyncTask>> {
+        let job = self
+            .job
+            .take()
+            .ok_or_else(|| napi::Error::new(Code("INVALID_ARGUMENT"), "sync job already ran".to_string()))?;
+        Ok(AsyncTask::new(SyncTask { job: Some(job) }))
+    }
+}
+
 /// One partition's segmented log (see `goqueue_storage::Log`).
 #[napi]
 pub struct Log {
@@ -404,11 +423,15 @@ impl Log {
         self.log_mut()?.roll(now).map_err(to_js)
     }
 
-    /// Fsyncs everything appended so far off the JS thread; resolves to the durable index.
-    #[napi(ts_return_type = "Promise<number>")]
-    pub fn sync(&mut self) -> Result<AsyncTask<SyncTask>> {
+    /// Captures what an fsync of everything appended so far must cover. The returned job runs
+    /// the fsync off the JS thread; the log stays usable meanwhile (appends, reads and
+    /// truncations during the fsync are fenced by the storage core's epoch). The job is its own
+    /// object because napi keeps a method's `&mut self` borrow alive until an `AsyncTask` it
+    /// returns settles, which would lock the log for the whole fsync.
+    #[napi]
+    pub fn prepare_sync(&mut self) -> Result<SyncJob> {
         let job = self.log_mut()?.prepare_sync().map_err(to_js)?;
-        Ok(AsyncTask::new(SyncTask { job: Some(job) }))
+        Ok(SyncJob { job: Some(job) })
     }
 
     /// Seals, syncs and closes the files (on the calling thread). Idempotent.
