@@ -64,16 +64,16 @@ interface PendingProposal {
  * comes from the broker's GroupCommit (one fsync cycle for every partition with pending writes).
  * With `fsyncEnabled: false` (unsafe, opt-in) a proposal commits right after the page-cache append.
  *
- * The native log refuses every call while its off-thread `sync()` runs, so this class touches the
- * log only between syncs: work that arrives during a sync waits for it (`whenIdle`), in arrival
- * order. Values handlers read often (log start, size) are cached.
+ * The log stays usable while an fsync runs off the JS thread: appends and reads proceed, and
+ * only one fsync per partition is in flight (proposals appended meanwhile go to the next cycle).
+ * Values handlers read often (log start, size) are cached.
  */
 export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   private pending: PendingProposal[] = [];
   private committedOffset: KafkaOffset;
   private startOffset: KafkaOffset;
   private storedBytes: number;
-  /** Set while `log.sync()` runs; resolves (after being cleared) when the log is usable again. */
+  /** Set while `log.sync()` runs, so fsyncs of one partition never overlap. */
   private syncing: Promise<void> | null = null;
   private closed = false;
 
@@ -106,21 +106,18 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
     return this.storedBytes;
   }
 
-  /** Runs `work` now when no sync is in flight, else right after it (FIFO). */
-  private whenIdle<T>(work: () => T): Promise<T> {
-    if (this.syncing === null) {
-      try {
-        return Promise.resolve(work());
-      } catch (error) {
-        return Promise.reject(error);
-      }
+  /** Runs `work` now, turning a throw into a rejection. */
+  private run<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.syncing.then(() => this.whenIdle(work));
   }
 
   propose(batches: readonly Buffer[]): Promise<ProposeResult> {
     assert(batches.length > 0, 'propose needs at least one batch');
-    return this.whenIdle(() => this.appendNow(batches)).then((appended) => {
+    return this.run(() => this.appendNow(batches)).then((appended) => {
       const result: ProposeResult = { baseOffset: appended.baseOffset, nextOffset: appended.nextOffset };
       if (!this.options.fsyncEnabled) {
         this.advance(appended.nextOffset);
@@ -179,7 +176,7 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   }
 
   read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
-    return this.whenIdle(() => {
+    return this.run(() => {
       const upTo = this.committedOffset;
       if (fromOffset >= upTo || this.closed) return Buffer.alloc(0);
       return this.log.readFrom(fromOffset, maxBytes, upTo);
@@ -187,7 +184,7 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   }
 
   offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {
-    return this.whenIdle(() => {
+    return this.run(() => {
       const offset = this.log.offsetForTimestamp(timestampMs);
       if (offset === undefined || offset >= this.committedOffset) return undefined;
       return offset;
@@ -202,7 +199,7 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   }
 
   applyRetention(policy: { nowMs: number; retentionMs: number; retentionBytes: number }): Promise<number> {
-    return this.whenIdle(() => {
+    return this.run(() => {
       if (this.closed) return 0;
       const log = this.log;
       const before = log.firstIndex;
