@@ -642,11 +642,9 @@ export class Raft {
   restore(snapshot: Snapshot): boolean {
     const { index, term: snapTerm } = snapshot.metadata;
     if (index <= this.log.committed) return false;
-    if (this.role !== StateRole.Follower) {
-      // Only a follower installs snapshots (a leader's would be a bug).
-      this.becomeFollower(toTerm(this.term + 1), NO_NODE);
-      return false;
-    }
+    // Only a follower installs snapshots (candidates step down before handling one; a leader
+    // never receives one for its own term).
+    if (this.role !== StateRole.Follower) return false;
     if (this.log.matchTerm(index, snapTerm)) {
       // We hold the entry the snapshot ends at: just learn that it is committed.
       this.log.commitTo(index);
