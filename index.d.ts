@@ -106,6 +106,14 @@ export interface LogOptions {
   indexIntervalBytes?: number
 }
 
+/**
+ * One batch (exactly one RecordBatch v2) rewritten with Kafka codec id `codec`: same header fields,
+ * new codec bits, batchLength and CRC32C. A batch already in that codec, a control batch and a
+ * transactional batch come back unchanged. `maxBatchBytes` (default: no bound but int32) turns
+ * a result that grew too large into a `MESSAGE_TOO_LARGE` error.
+ */
+export declare function recompressBatch(batch: Buffer, codec: number, maxBatchBytes?: number | undefined | null): Buffer
+
 export interface RecoveryReport {
   usedRecoveryPoint: boolean
   scannedBytes: number

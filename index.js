@@ -773,11 +773,12 @@ if (
   }
 }
 
-const { Log, SyncJob, compress, crc32c, decompress, validateBatches } = nativeBinding
+const { Log, SyncJob, compress, crc32c, decompress, recompressBatch, validateBatches } = nativeBinding
 export { Log }
 export { SyncJob }
 export { compress }
 export { crc32c }
 export { decompress }
+export { recompressBatch }
 export { validateBatches }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -4,7 +4,7 @@
 import { NativeLog } from './native-log.js';
 import type { StorageOptions } from './options.js';
 
-export { crc32c as nativeCrc32c } from '#native';
+export { crc32c as nativeCrc32c, recompressBatch } from '#native';
 export { type BatchInfo, nativeCodecs, validateBatches } from './codecs.js';
 export { KAFKA_ERROR_CODE, StorageError, type StorageErrorCode } from './errors.js';
 export { MemoryLog } from './memory-log.js';

@@ -115,6 +115,22 @@ pub fn validate_batches(bytes: BufferSlice, max_batch_bytes: f64) -> Result<Vec<
         .collect())
 }
 
+/// One batch (exactly one RecordBatch v2) rewritten with Kafka codec id `codec`: same header fields,
+/// new codec bits, batchLength and CRC32C. A batch already in that codec, a control batch and a
+/// transactional batch come back unchanged. `maxBatchBytes` (default: no bound but int32) turns
+/// a result that grew too large into a `MESSAGE_TOO_LARGE` error.
+#[napi(js_name = "recompressBatch")]
+pub fn recompress_batch(batch: BufferSlice, codec: u32, max_batch_bytes: Option<f64>) -> Result<Buffer> {
+    let target = Codec::from_id(codec).map_err(to_js)?;
+    let out = match max_batch_bytes {
+        None => goqueue_storage::recompress_batch(&batch, target),
+        Some(max) => {
+            goqueue_storage::recompress_batch_within(&batch, target, bound(max, "maxBatchBytes")? as usize)
+        }
+    };
+    Ok(out.map_err(to_js)?.into())
+}
+
 /// Options of `Log.open`; every field has a default (see `Limits::default`).
 #[napi(object)]
 pub struct LogOptions {

@@ -7,6 +7,7 @@ mod fileio;
 pub mod limits;
 pub mod log;
 pub mod offset_index;
+pub mod recompress;
 pub mod record_batch;
 pub mod segment;
 pub mod time_index;
@@ -15,6 +16,7 @@ pub use compression::{compress, decompress, Codec};
 pub use error::{Result, StorageError};
 pub use limits::Limits;
 pub use log::{AppendResult, Log, RecoveryReport, SyncJob};
+pub use recompress::{recompress_batch, recompress_batch_within};
 pub use record_batch::{validate_batch, validate_batches, BatchHeader};
 
 /// CRC32C (Castagnoli) of `bytes`, hardware accelerated where the CPU allows.
