@@ -1,5 +1,6 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { Handler, RequestContext } from '../context.js';
+import { recompressBatches, recompressionPolicy } from '../recompression.js';
 import type { ReplicatedLog } from '../replicated-log.js';
 import { errorCodeOf } from '../request-router.js';
 import type { ValidatedBatch } from '../storage.js';
@@ -49,7 +50,8 @@ function splitBatches(records: Buffer, infos: readonly BatchInfo[]): Buffer[] | 
 /**
  * One partition's produce: validate every batch natively (size, magic, CRC32C, record count), so
  * nothing is stored when any batch is bad; drop retried duplicates of idempotent producers;
- * propose the rest and wait for the commit unless acks=0.
+ * rewrite the batches the topic's compression policy changes (see recompression.ts); propose
+ * the rest and wait for the commit unless acks=0.
  */
 async function producePartition(
   context: RequestContext,
@@ -107,8 +109,23 @@ async function producePartition(
       logStartOffset: log.logStartOffset,
     };
   }
+  // compression.type: batches the policy changes are rewritten natively; the others stay the
+  // very buffers that arrived. A failure here stores nothing of this partition's request.
+  const policy = recompressionPolicy(topicState.record.configs, broker.config);
+  let stored = toPropose;
+  if (policy !== null) {
+    try {
+      stored = recompressBatches(policy, toPropose, proposedInfos, maxBatchBytes);
+    } catch (error) {
+      context.logger.debug(
+        { topic, partition: index, reason: (error as Error).message },
+        'produce could not recompress a batch',
+      );
+      return failed(index, errorCodeOf(error), (error as Error).message);
+    }
+  }
   try {
-    const result = await log.propose(toPropose);
+    const result = await log.propose(stored);
     recordProducers(context, log, proposedInfos, result.baseOffset);
     return {
       ...failed(index, ErrorCode.NONE),
