@@ -2,6 +2,7 @@ import { ApiKey } from '../protocol/index.js';
 import { backoffMs } from './backoff.js';
 import type { CallOptions, Client } from './client.js';
 import { AbortError, GoqueueError, isRetriable, KafkaProtocolError } from './errors.js';
+import { nextFetchOffset } from './fast-records.js';
 import { decodeMessages, type Message } from './records.js';
 
 export interface ConsumerOptions {
@@ -79,7 +80,10 @@ export class Consumer {
 
   /** Reads the messages at and after `offset` (up to `maxBytes`). */
   fetchFrom(request: FetchRequest): Promise<FetchResult> {
-    return this.client.retrying(() => this.fetchOnce(request), request);
+    return this.client.retrying(
+      async () => decodeFetch(request.topic, request.partition, await this.fetchOnce(request)),
+      request,
+    );
   }
 
   /** The offset a start position names (ListOffsets for earliest/latest/timestamp). */
@@ -115,8 +119,8 @@ export class Consumer {
       if (error instanceof AbortError && signal?.aborted) return;
       throw error;
     }
-    const fetch = (at: number): Promise<FetchResult> => {
-      const pending = this.fetchFrom({
+    const fetch = (at: number): Promise<RawFetch> => {
+      const request: FetchRequest = {
         topic,
         partition,
         offset: at,
@@ -124,24 +128,30 @@ export class Consumer {
         maxWaitMs: options.maxWaitMs ?? this.maxWaitMs,
         ...(signal ? { signal } : {}),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      });
+      };
+      const pending = this.client.retrying(() => this.fetchOnce(request), request);
       // The loop awaits it (and sees any error); a caller that abandons the iterator without
       // return() must not leave the fetched-ahead request as an unhandled rejection.
       pending.catch(() => undefined);
       return pending;
     };
-    let next: Promise<FetchResult> | null = fetch(offset);
+    let next: Promise<RawFetch> = fetch(offset);
     let failures = 0;
-    while (next) {
+    for (;;) {
       if (signal?.aborted) return;
       let result: FetchResult;
       try {
-        result = await next;
+        const raw = await next;
+        // Fetch ahead by one response, sent before this one is decoded: the broker prepares
+        // the next response while the client decodes this one and the caller handles it.
+        next = fetch(nextFetchOffset(raw.records, raw.offset));
+        result = await decodeFetch(topic, partition, raw);
       } catch (error) {
         // The caller's signal ends the stream quietly.
         if (error instanceof AbortError && signal?.aborted) return;
         // A stream outlives outages: after fetchFrom's own retries, keep waiting and trying
-        // (broker restarts, leader moves) unless the caller asked to stop on errors.
+        // (broker restarts, leader moves, a response that fails its checks) unless the caller
+        // asked to stop on errors.
         if (options.keepRetrying === false || !isRetriable(error)) throw error;
         try {
           await this.client.clock.sleep(
@@ -157,8 +167,6 @@ export class Consumer {
       }
       failures = 0;
       offset = result.nextOffset;
-      // Fetch ahead by one response while the caller handles this one.
-      next = fetch(offset);
       if (result.messages.length > 0) {
         const last = result.messages[result.messages.length - 1] as Message;
         yield {
@@ -172,7 +180,8 @@ export class Consumer {
     }
   }
 
-  private async fetchOnce(request: FetchRequest): Promise<FetchResult> {
+  /** One Fetch for one partition; the records come back undecoded. */
+  private async fetchOnce(request: FetchRequest): Promise<RawFetch> {
     const { topic, partition, offset } = request;
     if (!Number.isInteger(offset) || offset < 0) {
       throw new GoqueueError(`fetch offset must be a non-negative integer, not ${offset}`);
@@ -216,16 +225,33 @@ export class Consumer {
       throw new GoqueueError(`the broker's fetch response names no partition for ${topic}/${partition}`);
     if (answer.errorCode !== 0)
       throw new KafkaProtocolError(answer.errorCode, { topic, partition, detail: `fetch offset ${offset}` });
-    const decoded = await decodeMessages(topic, partition, answer.records ?? null, offset);
     return {
-      topic,
-      partition,
-      messages: decoded.messages,
-      nextOffset: decoded.nextOffset,
+      offset,
+      records: answer.records ?? null,
       highWatermark: answer.highWatermark,
       logStartOffset: answer.logStartOffset ?? -1,
     };
   }
+}
+
+/** A Fetch answer for one partition before its records are decoded. */
+interface RawFetch {
+  offset: number;
+  records: Buffer | null;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+async function decodeFetch(topic: string, partition: number, raw: RawFetch): Promise<FetchResult> {
+  const decoded = await decodeMessages(topic, partition, raw.records, raw.offset);
+  return {
+    topic,
+    partition,
+    messages: decoded.messages,
+    nextOffset: decoded.nextOffset,
+    highWatermark: raw.highWatermark,
+    logStartOffset: raw.logStartOffset,
+  };
 }
 
 /** ListOffsets for one partition: -2 earliest, -1 latest, else the first offset at/after a time. */
