@@ -31,7 +31,6 @@ if (opts.seed !== undefined) {
 } else {
   const first = opts.first !== undefined ? Number(opts.first) : (Date.now() % 1_000_000_000) * 10;
   seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => (first + i) >>> 0);
-  console.log(`sweep: seeds ${seeds[0]}..${seeds[seeds.length - 1]}`);
 }
 
 let failed = 0;
@@ -59,7 +58,7 @@ for (const seed of seeds) {
 }
 const seconds = (performance.now() - startedMs) / 1000;
 console.log(
-  `sim: ${seeds.length - failed}/${seeds.length} seeds passed in ${seconds.toFixed(1)} s ` +
+  `sim: ${seeds.length - failed}/${seeds.length} seeds (${seeds[0]}..${seeds[seeds.length - 1]}) passed in ${seconds.toFixed(1)} s ` +
     `(${acked} acknowledged writes, ${elections} elections, ${crashes} crashes, ${events} events)`,
 );
 process.exit(failed === 0 ? 0 : 1);
