@@ -320,3 +320,29 @@ test('recompressed batches read back the same after a broker restart', async (t)
   t.deepEqual(await kcatConsume(second, 'durable'), sent);
   t.deepEqual(await kcatConsume(second, 'durable-lz4'), sent);
 });
+
+test("compression.type=uncompressed (Kafka's older word for none) stores a gzip batch uncompressed, and compression_enabled with compression_type=producer stores it as sent", async (t) => {
+  const broker = await startBroker(t, {
+    compressionEnabled: true,
+    compressionType: 'producer',
+    compressionThresholdBytes: 0,
+  });
+  const client = await open(t, broker);
+  await createTopic(client, 'uncompressed', { 'compression.type': 'uncompressed' });
+  await createTopic(client, 'enabled-producer', {});
+  const sent = batch('gz', 30, 80, Codec.Gzip);
+  for (const topic of ['uncompressed', 'enabled-producer']) {
+    const response = await client.request(ApiKey.Produce, 7, produceRequest(topic, [sent]));
+    t.is(response.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+  }
+  const [stored] = (await fetchAll(client, 'uncompressed')).batches;
+  t.is(stored!.codec, Codec.None);
+  t.true(stored!.crcValid);
+  t.deepEqual(
+    decodeRecordBatches(stored!.bytes)[0]!.records.map((r) => r.value!.toString()),
+    decodeRecordBatches(sent, nativeCodecs)[0]!.records.map((r) => r.value!.toString()),
+  );
+  const [asSent] = (await fetchAll(client, 'enabled-producer')).batches;
+  t.is(asSent!.codec, Codec.Gzip);
+  t.deepEqual(asSent!.bytes.subarray(16), sent.subarray(16));
+});

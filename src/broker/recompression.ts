@@ -61,8 +61,8 @@ export function needsRecompression(policy: RecompressionPolicy, batch: Validated
 
 /**
  * Applies `policy` to the batches about to be appended to one partition. Batches it leaves
- * alone are returned as the same Buffer objects (no copy); the others are rewritten natively.
- * The input array is not modified. Throws (with a storage error `code`: MESSAGE_TOO_LARGE when
+ * alone are returned as the same Buffer objects (no copy; when none changes, the same array);
+ * the others are rewritten natively. The input array is not modified. Throws (with a storage error `code`: MESSAGE_TOO_LARGE when
  * a rewritten batch exceeds `maxBatchBytes`, CORRUPT_MESSAGE or INVALID_RECORD when compressed
  * records do not decode) before anything is stored, so the partition's produce fails whole.
  */
@@ -71,12 +71,13 @@ export function recompressBatches(
   batches: readonly Buffer[],
   infos: readonly ValidatedBatch[],
   maxBatchBytes: number,
-): Buffer[] {
-  const out = batches.slice();
-  for (let i = 0; i < out.length; i++) {
+): readonly Buffer[] {
+  let out: Buffer[] | null = null;
+  for (let i = 0; i < batches.length; i++) {
     if (needsRecompression(policy, infos[i]!)) {
-      out[i] = recompressBatch(out[i]!, policy.codec, maxBatchBytes);
+      out ??= batches.slice();
+      out[i] = recompressBatch(batches[i]!, policy.codec, maxBatchBytes);
     }
   }
-  return out;
+  return out ?? batches;
 }

@@ -112,7 +112,7 @@ async function producePartition(
   // compression.type: batches the policy changes are rewritten natively; the others stay the
   // very buffers that arrived. A failure here stores nothing of this partition's request.
   const policy = recompressionPolicy(topicState.record.configs, broker.config);
-  let stored = toPropose;
+  let stored: readonly Buffer[] = toPropose;
   if (policy !== null) {
     try {
       stored = recompressBatches(policy, toPropose, proposedInfos, maxBatchBytes);
