@@ -192,3 +192,37 @@ test('close() rejects waiting requests and is idempotent', async (t) => {
   await t.throwsAsync(pending, { instanceOf: ConnectionError });
   await fake.stop();
 });
+
+test('large responses (read straight into their own buffer) and small ones pipelined between them all arrive intact', async (t) => {
+  const fake = await FakeBroker.start({
+    chunkBytes: 70_001,
+    onRequest: (r) => r.reply(echoMetadata(r.body)),
+  });
+  const connection = await connect(fake.port);
+  try {
+    // Alternating ~0.6 MB and tiny Metadata answers, so frame boundaries fall inside reads.
+    const requests = Array.from({ length: 12 }, (_, i) =>
+      i % 2 === 0
+        ? Array.from({ length: 3_000 }, (_, n) => `big-${i}-${n}-${'x'.repeat(180)}`)
+        : [`small-${i}`],
+    );
+    const answers = await Promise.all(
+      requests.map((names) =>
+        connection.request(
+          3,
+          { topics: names.map((name) => ({ name })), allowAutoTopicCreation: false },
+          {
+            timeoutMs: 10_000,
+          },
+        ),
+      ),
+    );
+    t.deepEqual(
+      answers.map((a) => a.topics.map((topic: { name: string }) => topic.name)),
+      requests,
+    );
+  } finally {
+    connection.close();
+    await fake.stop();
+  }
+});

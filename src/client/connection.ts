@@ -41,6 +41,12 @@ interface Waiter {
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Socket reads land in buffers of this size (the size Node itself reads with). */
+const READ_CHUNK_BYTES = 64 * 1024;
+/** A read of at most this many bytes is copied out so its read buffer can be reused. */
+const COPY_READ_BYTES = 4 * 1024;
+/** Frames at least this big are read from the socket straight into their own buffer. */
+const DIRECT_FRAME_BYTES = 128 * 1024;
 const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 /** ApiVersions v3+ is flexible; we speak non-flexible versions only (DESIGN decision 1). */
 const API_VERSIONS_MAX = 2;
@@ -69,17 +75,23 @@ export class Connection {
   private nextCorrelationId = 1;
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
+  /** Where the next socket read lands when no large frame is being received. */
+  private readBuffer: Buffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+  /** A large frame (the bytes after its size prefix) being filled by socket reads. */
+  private largeFrame: Buffer | null = null;
+  private largeFrameFilled = 0;
   private closedError: GoqueueError | null = null;
   private readonly closeListeners: Array<(error: GoqueueError | null) => void> = [];
 
-  private constructor(socket: Socket, options: ConnectionOptions) {
+  private constructor(socket: Socket, options: ConnectionOptions, reads: ReadSink) {
     this.socket = socket;
     this.host = options.host;
     this.port = options.port;
     this.clientId = options.clientId;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    reads.nextBuffer = () => this.nextReadBuffer();
+    reads.onRead = (bytes, buffer) => this.onRead(bytes, buffer);
     socket.on('error', (error) => this.fail(new ConnectionError(this.address, error.message, error)));
     socket.on('close', () =>
       this.fail(new ConnectionError(this.address, 'the broker closed the connection')),
@@ -98,8 +110,26 @@ export class Connection {
   static async connect(options: ConnectionOptions): Promise<Connection> {
     const address = `${options.host}:${options.port}`;
     if (options.signal?.aborted) throw new AbortError(`connecting to ${address}`, options.signal.reason);
+    // Socket reads go into buffers the connection hands out (`onread`), so a large response is
+    // read straight into one buffer instead of being gathered from 64 KiB chunks and copied.
+    // Nothing arrives before the connection exists: the broker only answers requests.
+    const reads: ReadSink = {
+      nextBuffer: () => Buffer.allocUnsafeSlow(READ_CHUNK_BYTES),
+      onRead: () => undefined,
+    };
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const socket = createConnection({ host: options.host, port: options.port, noDelay: true });
+      const socket = createConnection({
+        host: options.host,
+        port: options.port,
+        noDelay: true,
+        onread: {
+          buffer: () => reads.nextBuffer(),
+          callback: (bytes, buffer) => {
+            reads.onRead(bytes, buffer);
+            return true;
+          },
+        },
+      });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new TimeoutError(`connecting to ${address}`, options.connectTimeoutMs));
@@ -124,7 +154,7 @@ export class Connection {
         reject(new ConnectionError(address, error.message, error));
       });
     });
-    const connection = new Connection(socket, options);
+    const connection = new Connection(socket, options, reads);
     if (options.skipVersionNegotiation) {
       for (const [apiKey, range] of ourMaxVersion) connection.versions.set(apiKey, range.max);
       return connection;
@@ -260,6 +290,33 @@ export class Connection {
     }
   }
 
+  private nextReadBuffer(): Buffer {
+    return this.largeFrame ? this.largeFrame.subarray(this.largeFrameFilled) : this.readBuffer;
+  }
+
+  private onRead(bytes: number, buffer: Uint8Array): void {
+    const frame = this.largeFrame;
+    if (frame !== null && buffer.buffer === frame.buffer) {
+      this.largeFrameFilled += bytes;
+      if (this.largeFrameFilled < frame.length) return;
+      this.largeFrame = null;
+      this.onFrame(frame);
+      return;
+    }
+    let chunk: Buffer;
+    if (bytes <= COPY_READ_BYTES) {
+      // Small reads are copied out (a pooled allocation) and the read buffer is reused.
+      chunk = Buffer.allocUnsafe(bytes);
+      chunk.set(buffer.subarray(0, bytes));
+    } else {
+      // Large reads keep their buffer (frames in it are handed out as views); the next read
+      // gets a fresh one.
+      chunk = Buffer.from(buffer.buffer, buffer.byteOffset, bytes);
+      this.readBuffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+    }
+    this.onData(chunk);
+  }
+
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
@@ -274,7 +331,10 @@ export class Connection {
         this.failAndDestroy(new ConnectionError(this.address, `invalid response frame size ${size}`));
         return;
       }
-      if (this.bufferedBytes < size + 4) return;
+      if (this.bufferedBytes < size + 4) {
+        if (size >= DIRECT_FRAME_BYTES) this.startLargeFrame(size);
+        return;
+      }
       if (head.length < size + 4) {
         head = Buffer.concat(this.chunks, this.bufferedBytes);
         this.chunks = [head];
@@ -286,6 +346,25 @@ export class Connection {
       this.onFrame(frame);
       if (this.closedError) return;
     }
+  }
+
+  /**
+   * Moves the buffered start of a large frame (after its size prefix) into a buffer of the
+   * frame's size; the following socket reads fill the rest of it directly (nextReadBuffer).
+   */
+  private startLargeFrame(size: number): void {
+    const frame = Buffer.allocUnsafeSlow(size);
+    let filled = 0;
+    let skip = 4;
+    for (const chunk of this.chunks) {
+      const from = Math.min(skip, chunk.length);
+      skip -= from;
+      filled += chunk.copy(frame, filled, from);
+    }
+    this.chunks = [];
+    this.bufferedBytes = 0;
+    this.largeFrame = frame;
+    this.largeFrameFilled = filled;
   }
 
   private onFrame(frame: Buffer): void {
@@ -340,6 +419,12 @@ function decodeFrame(apiKey: number, apiVersion: number, frame: Buffer): any {
     if (fallback.errorCode === 0) throw error;
     return fallback;
   }
+}
+
+/** The socket's read callbacks, bound to the connection once it exists. */
+interface ReadSink {
+  nextBuffer(): Buffer;
+  onRead(bytes: number, buffer: Uint8Array): void;
 }
 
 const apiNames: Record<number, string> = {
