@@ -49,35 +49,37 @@ test('entries of every type, term, vote and commit survive a reopen from disk', 
   await withDir(async (dir) => {
     const storage = openStorage(dir);
     t.deepEqual(
-      storage.initialState().confState,
-      confState,
-      'a new group starts from its initial membership',
+      storage.initialState(),
+      { confState, hardState: { term: 1, vote: 0, commit: 1 } },
+      'a new group starts from the bootstrap snapshot: its membership at index 1, term 1',
     );
+    t.is(storage.firstIndex(), logIndex(2), 'the first real entry is index 2');
     storage.append([
-      { index: logIndex(1), term: term(1), type: EntryType.Noop, data: new Uint8Array(0) },
-      normal(2, 1, 'a'),
-      normal(3, 2, 'b'),
-      { index: logIndex(4), term: term(2), type: EntryType.ConfChange, data: Buffer.from('change') },
+      { index: logIndex(2), term: term(1), type: EntryType.Noop, data: new Uint8Array(0) },
+      normal(3, 1, 'a'),
+      normal(4, 2, 'b'),
+      { index: logIndex(5), term: term(2), type: EntryType.ConfChange, data: Buffer.from('change') },
     ]);
-    t.is(await storage.sync(), logIndex(4));
-    await storage.saveHardState({ term: term(2), vote: nodeId(3), commit: logIndex(3) });
+    t.is(await storage.sync(), logIndex(5));
+    await storage.saveHardState({ term: term(2), vote: nodeId(3), commit: logIndex(4) });
     await storage.close();
 
     const reopened = openStorage(dir);
-    t.deepEqual(reopened.initialState().hardState, { term: 2, vote: 3, commit: 3 });
-    t.is(reopened.firstIndex(), logIndex(1));
-    t.is(reopened.lastIndex(), logIndex(4));
-    t.is(reopened.term(logIndex(0)), term(0));
-    t.is(reopened.term(logIndex(3)), term(2));
-    t.deepEqual(describe(reopened.entries(logIndex(1), logIndex(5), 1 << 20)), [
-      [1, 1, EntryType.Noop, ''],
-      [2, 1, EntryType.Normal, 'a'],
-      [3, 2, EntryType.Normal, 'b'],
-      [4, 2, EntryType.ConfChange, 'change'],
+    t.deepEqual(reopened.initialState().hardState, { term: 2, vote: 3, commit: 4 });
+    t.deepEqual(reopened.initialState().confState, confState);
+    t.is(reopened.firstIndex(), logIndex(2));
+    t.is(reopened.lastIndex(), logIndex(5));
+    t.is(reopened.term(logIndex(1)), term(1), 'the bootstrap snapshot answers for index 1');
+    t.is(reopened.term(logIndex(4)), term(2));
+    t.deepEqual(describe(reopened.entries(logIndex(2), logIndex(6), 1 << 20)), [
+      [2, 1, EntryType.Noop, ''],
+      [3, 1, EntryType.Normal, 'a'],
+      [4, 2, EntryType.Normal, 'b'],
+      [5, 2, EntryType.ConfChange, 'change'],
     ]);
-    // Every entry took one Kafka offset, in index order.
+    // Every entry took one Kafka offset, in index order, starting at 0.
     t.deepEqual(
-      [1, 2, 3, 4].map((i) => reopened.log.offsetAt(logIndex(i))),
+      [2, 3, 4, 5].map((i) => reopened.log.offsetAt(logIndex(i))),
       [0, 1, 2, 3],
     );
     await reopened.close();
@@ -87,19 +89,19 @@ test('entries of every type, term, vote and commit survive a reopen from disk', 
 test('appending at an index already stored replaces the conflicting suffix and keeps offsets contiguous', async (t) => {
   await withDir(async (dir) => {
     const storage = openStorage(dir);
-    storage.append([normal(1, 1, 'a'), normal(2, 1, 'b'), normal(3, 1, 'c'), normal(4, 1, 'd')]);
-    storage.append([normal(3, 2, 'x'), normal(4, 2, 'y'), normal(5, 2, 'z')]);
+    storage.append([normal(2, 1, 'a'), normal(3, 1, 'b'), normal(4, 1, 'c'), normal(5, 1, 'd')]);
+    storage.append([normal(4, 2, 'x'), normal(5, 2, 'y'), normal(6, 2, 'z')]);
     await storage.sync();
     await storage.close();
     const reopened = openStorage(dir);
     t.deepEqual(
-      describe(reopened.entries(logIndex(1), logIndex(6), 1 << 20)).map(([i, tm, , v]) => [i, tm, v]),
+      describe(reopened.entries(logIndex(2), logIndex(7), 1 << 20)).map(([i, tm, , v]) => [i, tm, v]),
       [
-        [1, 1, 'a'],
-        [2, 1, 'b'],
-        [3, 2, 'x'],
-        [4, 2, 'y'],
-        [5, 2, 'z'],
+        [2, 1, 'a'],
+        [3, 1, 'b'],
+        [4, 2, 'x'],
+        [5, 2, 'y'],
+        [6, 2, 'z'],
       ],
     );
     t.is(reopened.log.nextOffset, kafkaOffset(5));

@@ -12,24 +12,44 @@
  * State file layout (big-endian): magic "GQRS", version:u8, term:u48, vote:u32, commit:u48,
  * snapshotIndex:u48, snapshotTerm:u48, voterCount:u16, voter:u32*, learnerCount:u16,
  * learner:u32*, snapshotDataLength:u32, snapshotData, crc32c:u32 over everything before it.
+ *
+ * Starting a group (docs/raft.md, "Starting a group"): a founding member stores the core's
+ * `bootstrapSnapshot(confState)` — snapshot at index 1, term 1, holding the initial membership —
+ * and HardState {term 1, commit 1}; its log is reset so that its first real entry is LogIndex 2
+ * (at Kafka offset 0: the snapshot's entry takes no offset). A node added later starts empty
+ * (no voters): entry 1 is in nobody's log, so the leader sends it a snapshot first and it learns
+ * the whole membership from it, never only the later changes.
+ *
+ * Snapshot data (what a partition's snapshot is): `nextOffset:u64` — the Kafka offset that
+ * follows the snapshot's last entry — then opaque application bytes. Empty data means offset 0
+ * (the bootstrap snapshot). A follower installing a snapshot its log does not reach restarts
+ * the log there with `PartitionLog.reset(index + 1, nextOffset)`.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../lib/assert.js';
 import {
   type KafkaOffset,
+  kafkaOffset,
   type LogIndex,
   logIndex,
   type NodeId,
   type Term,
-  term as toTerm,
 } from '../lib/ids.js';
 import { crc32c } from '../protocol/crc32c.js';
 import { ATTRIBUTE_CONTROL, BatchField, stampBatch } from '../protocol/record-batch-header.js';
 import { batchToEntry, entryToBatch } from '../raft/entry.js';
-import type { RaftStorage } from '../raft/storage.js';
-import { type ConfState, type Entry, EntryType, type HardState, type Snapshot } from '../raft/types.js';
+import { bootstrapSnapshot, type RaftStorage } from '../raft/storage.js';
+import {
+  type ConfState,
+  EMPTY_SNAPSHOT,
+  type Entry,
+  EntryType,
+  type HardState,
+  NO_NODE,
+  type Snapshot,
+} from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 
 export const RAFT_STATE_FILE = 'raft-state';
@@ -46,7 +66,11 @@ export interface DurableRaftStorageOptions {
   log: PartitionLog;
   /** Directory holding the state file (created if missing). */
   dir: string;
-  /** Membership of a brand-new group (used only when no state file exists). */
+  /**
+   * Membership of a brand-new group (used only when no state file exists). With voters, this
+   * node is a founding member and stores the bootstrap snapshot at index 1; with no voters it
+   * is a node being added to a running group, and waits for the leader's snapshot.
+   */
   initialConfState: ConfState;
   /** When false, skip fsync (unsafe; for users who relax durability). Default true. */
   fsync?: boolean;
@@ -57,6 +81,29 @@ export interface DurableRaftStorageOptions {
 interface StateImage {
   hardState: HardState;
   snapshot: Snapshot;
+}
+
+/** Bytes of the Kafka offset at the start of a partition snapshot's data. */
+const SNAPSHOT_OFFSET_BYTES = 8;
+
+/** Snapshot data for a partition: the Kafka offset after the snapshot's last entry, then `extra`. */
+export function encodePartitionSnapshotData(
+  nextOffset: KafkaOffset,
+  extra: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const data = new Uint8Array(SNAPSHOT_OFFSET_BYTES + extra.length);
+  new DataView(data.buffer).setBigUint64(0, BigInt(nextOffset));
+  data.set(extra, SNAPSHOT_OFFSET_BYTES);
+  return data;
+}
+
+/** The Kafka offset following a partition snapshot's last entry (0 for empty data). */
+export function partitionSnapshotNextOffset(snapshot: Snapshot): KafkaOffset {
+  const { data } = snapshot;
+  if (data.length === 0) return kafkaOffset(0);
+  if (data.length < SNAPSHOT_OFFSET_BYTES)
+    throw new RaftStorageError(`snapshot data of ${data.length} bytes holds no offset`);
+  return kafkaOffset(Number(new DataView(data.buffer, data.byteOffset, data.length).getBigUint64(0)));
 }
 
 function encodeState(image: StateImage): Buffer {
@@ -196,25 +243,49 @@ export class DurableRaftStorage implements RaftStorage {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    this.image =
-      bytes === null
-        ? {
-            hardState: { term: toTerm(0), vote: 0 as NodeId, commit: logIndex(0) },
-            snapshot: {
-              metadata: { index: logIndex(0), term: toTerm(0), confState: options.initialConfState },
-              data: new Uint8Array(0),
-            },
-          }
-        : decodeState(bytes, path);
+    if (bytes === null) {
+      // A new group. A founding member stores the bootstrap snapshot durably before anything
+      // else can happen; a joining node starts empty and learns the membership from the leader.
+      const founding = options.initialConfState.voters.length > 0;
+      const snapshot = founding ? bootstrapSnapshot(options.initialConfState) : EMPTY_SNAPSHOT;
+      this.image = {
+        hardState: { term: snapshot.metadata.term, vote: NO_NODE, commit: snapshot.metadata.index },
+        snapshot,
+      };
+      if (founding) this.replaceFileSync(encodeState(this.image));
+    } else {
+      this.image = decodeState(bytes, path);
+    }
+    this.restartLogAtSnapshotIfBehind();
     this.logFirstIndex = this.log.firstIndex;
     this.logLastIndex = this.log.lastIndex;
     this.cachedLogStartOffset = this.log.logStartOffset;
     this.cachedSizeBytes = this.log.sizeBytes;
     const snapshotIndex = this.image.snapshot.metadata.index;
-    if (this.logLastIndex < snapshotIndex)
+    if (this.logLastIndex < snapshotIndex || this.logFirstIndex > snapshotIndex + 1)
       throw new RaftStorageError(
-        `log ends at ${this.log.lastIndex}, before the snapshot at ${snapshotIndex}`,
+        `log holds [${this.logFirstIndex}, ${this.logLastIndex}], which does not continue the snapshot at ${snapshotIndex}`,
       );
+  }
+
+  /**
+   * When the log does not hold the snapshot's last entry with the snapshot's term (a new group;
+   * a crash between writing an installed snapshot's state and restarting the log; a log that
+   * was lost), it restarts right after the snapshot: its entries are covered by the snapshot or
+   * belong to a history the snapshot replaced.
+   */
+  private restartLogAtSnapshotIfBehind(): boolean {
+    const { index, term } = this.image.snapshot.metadata;
+    if (index === 0) return false;
+    if (this.log.firstIndex <= index && this.log.termAt(index) === term) return false;
+    if (this.log.firstIndex === index + 1 && this.log.lastIndex >= index) return false; // starts right after it
+    const reset = this.log.reset?.bind(this.log);
+    if (reset === undefined)
+      throw new RaftStorageError(
+        `the log must restart at ${index + 1} (after the snapshot) but this PartitionLog has no reset operation`,
+      );
+    reset(logIndex(index + 1), partitionSnapshotNextOffset(this.image.snapshot));
+    return true;
   }
 
   /** The last saved (or loaded) hard state. */
@@ -323,24 +394,60 @@ export class DurableRaftStorage implements RaftStorage {
   }
 
   /**
-   * Records a snapshot received from the leader. Supported when this log still holds the
-   * snapshot's last entry with the same term (entries before it are released); a log that
-   * must restart at an arbitrary index needs a PartitionLog reset operation, which the
-   * storage layer does not offer yet.
+   * Installs a snapshot received from the leader. When this log holds the snapshot's last entry
+   * with the same term, entries after it stay and those before are released; otherwise the log
+   * restarts right after the snapshot (`PartitionLog.reset`) at the offset the snapshot names.
+   * The state file is written first: a crash before the log restarts is repaired on open.
    */
   async applySnapshot(snapshot: Snapshot): Promise<void> {
-    const { index, term } = snapshot.metadata;
+    const { index } = snapshot.metadata;
     if (index <= this.image.snapshot.metadata.index) return;
     this.assertNotSyncing();
-    if (this.log.termAt(index) !== term)
-      throw new RaftStorageError(
-        `installing a snapshot at ${index} (term ${term}) needs the log to restart there; PartitionLog has no reset operation`,
-      );
+    partitionSnapshotNextOffset(snapshot); // refuse malformed data before anything is written
+    const hardState = this.image.hardState;
+    this.image = {
+      hardState: { ...hardState, commit: logIndex(Math.max(hardState.commit, index)) },
+      snapshot,
+    };
+    await this.writeState();
+    this.assertNotSyncing();
+    if (this.restartLogAtSnapshotIfBehind()) {
+      this.logFirstIndex = this.log.firstIndex;
+      this.logLastIndex = this.log.lastIndex;
+      await this.sync();
+    } else {
+      this.logFirstIndex = this.log.truncateBefore(logIndex(index + 1));
+    }
+    this.cachedLogStartOffset = this.log.logStartOffset;
+    this.cachedSizeBytes = this.log.sizeBytes;
+  }
+
+  /**
+   * Takes a snapshot at `index` (at most the applied index; `confState` must be the membership
+   * at that index, `RawNode.confStateAt(index)`) and releases the log before it. Lagging
+   * followers needing earlier entries then receive this snapshot.
+   */
+  async compact(index: LogIndex, confState: ConfState, extra?: Uint8Array): Promise<Snapshot> {
+    const current = this.image.snapshot;
+    if (index <= current.metadata.index) return current;
+    assert(index <= this.logLastIndex, `snapshot at ${index} beyond the last entry ${this.logLastIndex}`);
+    this.assertNotSyncing();
+    const entryTerm = this.log.termAt(index);
+    assert(entryTerm !== undefined, `no entry ${index} to snapshot`);
+    const nextOffset =
+      index >= this.log.lastIndex ? this.log.nextOffset : this.log.offsetAt(logIndex(index + 1));
+    assert(nextOffset !== undefined, `no offset after entry ${index}`);
+    const snapshot: Snapshot = {
+      metadata: { index, term: entryTerm, confState },
+      data: encodePartitionSnapshotData(nextOffset, extra),
+    };
     this.image = { ...this.image, snapshot };
     await this.writeState();
+    this.assertNotSyncing();
     this.logFirstIndex = this.log.truncateBefore(logIndex(index + 1));
     this.cachedLogStartOffset = this.log.logStartOffset;
     this.cachedSizeBytes = this.log.sizeBytes;
+    return snapshot;
   }
 
   async close(): Promise<void> {
@@ -380,6 +487,16 @@ export class DurableRaftStorage implements RaftStorage {
     }
   }
 
+  /** `replaceFile`, synchronously (only for the bootstrap state, written once at creation). */
+  private replaceFileSync(bytes: Buffer): void {
+    const path = join(this.dir, RAFT_STATE_FILE);
+    const temporary = `${path}.tmp`;
+    writeFileSync(temporary, bytes);
+    if (this.fsync) fsyncPath(temporary);
+    renameSync(temporary, path);
+    if (this.fsync) fsyncPath(this.dir);
+  }
+
   private async replaceFile(bytes: Buffer): Promise<void> {
     const path = join(this.dir, RAFT_STATE_FILE);
     const temporary = `${path}.tmp`;
@@ -399,5 +516,14 @@ export class DurableRaftStorage implements RaftStorage {
         await directory.close();
       }
     }
+  }
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
