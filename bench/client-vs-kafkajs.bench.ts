@@ -6,8 +6,12 @@
  * Consume: KafkaJS has no partition consumer outside consumer groups, so its side uses the
  * broker-level fetch its group consumer runs (cluster → leader → broker.fetch, records decoded
  * by KafkaJS) — the group protocol's own overhead is left out, which favours KafkaJS.
- * Besides msgs/s (bounded by the broker when the client is fast), it prints the client
- * process's CPU time per message: what each client itself costs.
+ * Both clients ask for the same maxBytes (1 MiB per fetch and per partition), maxWaitMs 100 and
+ * minBytes 1. Besides msgs/s (bounded by the broker when the client is fast), it prints the
+ * client process's CPU time per message: what each client itself costs. A third consume
+ * figure, the fetch-only ceiling, runs the SDK's fetch loop (one fetch ahead) without decoding
+ * or checking any record: the most any client could consume from this broker this way, so
+ * ceiling / KafkaJS bounds the consume ratio the SDK can reach.
  * Run: `npm run bench -- client-vs-kafkajs` (`BENCH_STORAGE=memory` for the in-memory log).
  */
 import { spawn } from 'node:child_process';
@@ -20,7 +24,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Admin } from '../src/client/admin.js';
 import { Client } from '../src/client/client.js';
 import { Consumer } from '../src/client/consumer.js';
+import { nextFetchOffset } from '../src/client/fast-records.js';
 import { Producer } from '../src/client/producer.js';
+import { ApiKey } from '../src/protocol/index.js';
+import { ATTRIBUTE_CONTROL, BatchField } from '../src/protocol/record-batch-header.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // BENCH_STORAGE=memory runs the broker on the in-memory stand-in (isolates the clients from disk).
@@ -91,6 +98,66 @@ async function sdkConsume(client: Client, topic: string, total: number): Promise
   for await (const batch of consumer.batches({ topic, partition: 0, from: 'earliest', maxWaitMs: 100 })) {
     for (const message of batch.messages) if (message.value) seen++;
     if (seen >= total) break;
+  }
+  return seen / ((performance.now() - started) / 1000);
+}
+
+/** User records in the complete batches of `records`, from their headers alone. */
+function countRecords(records: Buffer | null): number {
+  let count = 0;
+  let at = 0;
+  while (records && records.length - at >= 61) {
+    const total = records.readInt32BE(at + BatchField.batchLength) + 12;
+    if (total > records.length - at) break;
+    if ((records.readInt16BE(at + BatchField.attributes) & ATTRIBUTE_CONTROL) === 0)
+      count += records.readInt32BE(at + BatchField.recordsCount);
+    at += total;
+  }
+  return count;
+}
+
+/** The fetch-only ceiling: the SDK's fetch loop (one ahead) with no record decoded or checked. */
+async function fetchOnlyConsume(client: Client, topic: string, total: number): Promise<number> {
+  const connection = await client.leaderConnection(topic, 0);
+  const fetch = (offset: number) =>
+    connection.request(
+      ApiKey.Fetch,
+      {
+        replicaId: -1,
+        maxWaitMs: 100,
+        minBytes: 1,
+        maxBytes: 1024 * 1024,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic,
+            partitions: [
+              {
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: offset,
+                logStartOffset: -1,
+                partitionMaxBytes: 1024 * 1024,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      { timeoutMs: 30_000 },
+    );
+  const started = performance.now();
+  let offset = 0;
+  let seen = 0;
+  let next = fetch(offset);
+  while (seen < total) {
+    const records: Buffer | null = (await next).responses[0].partitions[0].records;
+    seen += countRecords(records);
+    offset = nextFetchOffset(records, offset);
+    if (seen < total) next = fetch(offset);
   }
   return seen / ((performance.now() - started) / 1000);
 }
@@ -177,6 +244,7 @@ async function measure(
 const dataDir = mkdtempSync(join(tmpdir(), 'goqueue-bench-client-'));
 const broker = await startBrokerProcess(dataDir);
 const client = new Client({ brokers: [`127.0.0.1:${broker.port}`], clientId: 'bench-goqueue' });
+const ceilingClient = new Client({ brokers: [`127.0.0.1:${broker.port}`], clientId: 'bench-ceiling' });
 const kafka = new Kafka({
   brokers: [`127.0.0.1:${broker.port}`],
   clientId: 'bench-kafkajs',
@@ -192,17 +260,22 @@ try {
   await kafkajsProduce(kafka, 'warm-kafkajs', 100, 5_000);
   await sdkConsume(client, 'warm-sdk', 5_000);
   await kafkajsConsume(broker.port, 'warm-kafkajs', 5_000);
+  await fetchOnlyConsume(ceilingClient, 'warm-sdk', 5_000);
 
   for (const { size, messages } of sizes) {
     await admin.createTopic({ name: `sdk-${size}`, partitions: 1 });
     await admin.createTopic({ name: `kafkajs-${size}`, partitions: 1 });
     // Rounds alternate the two clients so load changes on the shared machine hit both alike;
     // the median round is reported.
-    const runs: Record<'sdkProduced' | 'kafkajsProduced' | 'sdkConsumed' | 'kafkajsConsumed', Measured[]> = {
+    const runs: Record<
+      'sdkProduced' | 'kafkajsProduced' | 'sdkConsumed' | 'kafkajsConsumed' | 'ceilingConsumed',
+      Measured[]
+    > = {
       sdkProduced: [],
       kafkajsProduced: [],
       sdkConsumed: [],
       kafkajsConsumed: [],
+      ceilingConsumed: [],
     };
     for (let round = 0; round < ROUNDS; round++) {
       runs.sdkProduced.push(await measure(messages, () => sdkProduce(client, `sdk-${size}`, size, messages)));
@@ -215,17 +288,22 @@ try {
       runs.kafkajsConsumed.push(
         await measure(messages, () => kafkajsConsume(broker.port, `kafkajs-${size}`, messages)),
       );
+      runs.ceilingConsumed.push(
+        await measure(messages, () => fetchOnlyConsume(ceilingClient, `sdk-${size}`, messages)),
+      );
     }
     const sdkProduced = median(runs.sdkProduced);
     const kafkajsProduced = median(runs.kafkajsProduced);
     const sdkConsumed = median(runs.sdkConsumed);
     const kafkajsConsumed = median(runs.kafkajsConsumed);
+    const ceilingConsumed = median(runs.ceilingConsumed);
     const row = (what: string, sdk: Measured, other: Measured) =>
       `| ${what} ${size} B | ${messages} | ${Math.round(sdk.rate)} | ${Math.round(other.rate)} | ` +
       `${(sdk.rate / other.rate).toFixed(2)}× | ${sdk.cpuPerMessageUs.toFixed(2)} | ${other.cpuPerMessageUs.toFixed(2)} | ` +
       `${(other.cpuPerMessageUs / sdk.cpuPerMessageUs).toFixed(2)}× |`;
     rows.push(row('produce', sdkProduced, kafkajsProduced));
     rows.push(row('consume', sdkConsumed, kafkajsConsumed));
+    rows.push(row('fetch-only ceiling', ceilingConsumed, kafkajsConsumed));
   }
   console.log(
     `storage: ${native ? 'native' : 'in-memory stand-in'}; batch ${BATCH}, ${CONCURRENCY} in flight, acks=all; median of ${ROUNDS} alternating rounds`,
@@ -237,6 +315,7 @@ try {
   for (const row of rows) console.log(row);
 } finally {
   await client.close();
+  await ceilingClient.close();
   await broker.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
