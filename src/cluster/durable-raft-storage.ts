@@ -38,14 +38,13 @@ import {
   type Term,
 } from '../lib/ids.js';
 import { crc32c } from '../protocol/crc32c.js';
-import { ATTRIBUTE_CONTROL, BatchField, stampBatch } from '../protocol/record-batch-header.js';
-import { batchToEntry, entryToBatch } from '../raft/entry.js';
+import { BatchField, stampBatch } from '../protocol/record-batch-header.js';
+import { entryToBatch, verifiedBatchToEntry } from '../raft/entry.js';
 import { bootstrapSnapshot, type RaftStorage } from '../raft/storage.js';
 import {
   type ConfState,
   EMPTY_SNAPSHOT,
   type Entry,
-  EntryType,
   type HardState,
   NO_NODE,
   type Snapshot,
@@ -196,22 +195,6 @@ function decodeState(buf: Buffer, path: string): StateImage {
   };
 }
 
-/**
- * The entry stored as `batch`. The log validated size and CRC on append and on recovery, so a
- * producer batch is returned without re-checking its CRC (the leader reads every entry it
- * streams to followers from here); Raft's own control batches are small and fully decoded.
- */
-function storedBatchToEntry(batch: Buffer, index: LogIndex): Entry {
-  if ((batch.readInt16BE(BatchField.attributes) & ATTRIBUTE_CONTROL) === 0)
-    return {
-      index,
-      term: batch.readInt32BE(BatchField.partitionLeaderEpoch) as Term,
-      type: EntryType.Normal,
-      data: batch,
-    };
-  return batchToEntry(batch, index);
-}
-
 export class DurableRaftStorage implements RaftStorage {
   readonly log: PartitionLog;
   private readonly dir: string;
@@ -320,7 +303,7 @@ export class DurableRaftStorage implements RaftStorage {
     );
     this.assertNotSyncing();
     const batches = this.log.readEntries(lo, logIndex(hi - 1), maxBytes);
-    return batches.map((batch, i) => storedBatchToEntry(batch, logIndex(lo + i)));
+    return batches.map((batch, i) => verifiedBatchToEntry(batch, logIndex(lo + i)));
   }
 
   snapshot(): Snapshot {

@@ -153,6 +153,15 @@ export function checkBatch(batch: Buffer): void {
 /** The entry stored as `batch` at `index` (its term is the batch's partitionLeaderEpoch). */
 export function batchToEntry(batch: Buffer, index: LogIndex): Entry {
   checkBatch(batch);
+  return verifiedBatchToEntry(batch, index);
+}
+
+/**
+ * `batchToEntry` for a batch whose framing and CRC were already checked (a log validates every
+ * batch on append and on recovery): a producer batch is returned without recomputing its CRC,
+ * so a leader streaming entries from its log does not checksum them again.
+ */
+export function verifiedBatchToEntry(batch: Buffer, index: LogIndex): Entry {
   const header = readBatchHeader(batch);
   const entryTerm = toTerm(header.partitionLeaderEpoch);
   if ((header.attributes & ATTRIBUTE_CONTROL) === 0 || header.recordsCount !== 1) {

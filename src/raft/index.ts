@@ -18,6 +18,7 @@ export {
   encodeSingleRecordBatch,
   entryToBatch,
   readSingleRecord,
+  verifiedBatchToEntry,
 } from './entry.js';
 export { ProposalDroppedError } from './errors.js';
 export { ProgressState } from './progress.js';
