@@ -7,55 +7,8 @@ import {
 } from '../../src/cluster/raft-message-codec.js';
 import { logIndex, nodeId, term } from '../../src/lib/ids.js';
 import { Prng } from '../../src/lib/prng.js';
-import { EntryType, type Message, MessageType, message } from '../../src/raft/types.js';
-
-const allTypes = Object.values(MessageType);
-
-function randomBytesFrom(prng: Prng, maxLength: number): Buffer {
-  return Buffer.from(Array.from({ length: prng.int(0, maxLength) }, () => prng.int(0, 255)));
-}
-
-function randomMessage(prng: Prng): Message {
-  const big = (): number => (prng.chance(0.1) ? 2 ** 48 - 1 - prng.int(0, 1000) : prng.int(0, 100_000));
-  const m = message({
-    type: prng.pick(allTypes),
-    from: nodeId(prng.int(0, 2 ** 32 - 1)),
-    to: nodeId(prng.int(1, 7)),
-    term: term(big()),
-    logTerm: term(big()),
-    index: logIndex(big()),
-    commit: logIndex(big()),
-    reject: prng.chance(0.5),
-    rejectHint: logIndex(big()),
-    entries: Array.from({ length: prng.int(0, 5) }, (_, i) => ({
-      index: logIndex(100 + i),
-      term: term(prng.int(1, 9)),
-      type: prng.pick([EntryType.Normal, EntryType.Noop, EntryType.ConfChange]),
-      data: randomBytesFrom(prng, 200),
-    })),
-  });
-  if (prng.chance(0.3)) m.context = randomBytesFrom(prng, 20);
-  if (prng.chance(0.2))
-    m.snapshot = {
-      metadata: {
-        index: logIndex(big()),
-        term: term(prng.int(0, 50)),
-        confState: {
-          voters: Array.from({ length: prng.int(0, 5) }, () => nodeId(prng.int(1, 99))),
-          learners: Array.from({ length: prng.int(0, 3) }, () => nodeId(prng.int(1, 99))),
-        },
-      },
-      data: randomBytesFrom(prng, 300),
-    };
-  return m;
-}
-
-/** Message with Uint8Array fields turned into plain arrays for deepEqual. */
-function plain(m: Message): unknown {
-  return JSON.parse(
-    JSON.stringify(m, (_key, value) => (value instanceof Uint8Array ? Array.from(value) : value)),
-  );
-}
+import { EntryType, MessageType, message } from '../../src/raft/types.js';
+import { plain, randomBytesFrom, randomMessage } from './fixtures/random-message.js';
 
 test('every message type round-trips with entries, context and snapshot intact', (t) => {
   const prng = new Prng(11);
