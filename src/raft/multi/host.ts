@@ -19,6 +19,7 @@
 import { assert } from '../../lib/assert.js';
 import type { LogIndex, NodeId, Term } from '../../lib/ids.js';
 import { Prng } from '../../lib/prng.js';
+import type { ConfChange } from '../conf-change.js';
 import { ProgressState } from '../progress.js';
 import { RawNode, type RawNodeOptions, type Ready } from '../raw-node.js';
 import type { RaftStorage } from '../storage.js';
@@ -196,6 +197,14 @@ export class MultiRaftHost {
     this.wake(group);
     this.touched.add(group);
     return group.node.propose(data);
+  }
+
+  /** Proposes a membership change of group `id` (wakes it, like `propose`). */
+  proposeConfChange(id: GroupId, change: ConfChange): { index: LogIndex; term: Term } {
+    const group = this.mustGroup(id);
+    this.wake(group);
+    this.touched.add(group);
+    return group.node.proposeConfChange(change);
   }
 
   campaign(id: GroupId): void {

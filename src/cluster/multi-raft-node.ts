@@ -1,0 +1,449 @@
+/**
+ * Every Raft group of one broker over one TCP transport (DESIGN decision 6): the I/O shell of
+ * `MultiRaftHost` (src/raft/multi/host.ts). One tick timer for all groups, one Ready loop:
+ *
+ *   1. `host.ready()` collects every group's Ready and one `PeerBatch` per peer broker.
+ *   2. Persist: installed snapshots, then every group's entries appended (page cache) and term /
+ *      vote changes written, then ONE group-commit round — `await Promise.all` of the log syncs
+ *      of every group with pending entries and those state writes. A commit-only HardState
+ *      change is written behind, every `commitSaveTicks` (the commit index may lag on disk).
+ *   3. Send: each PeerBatch as one frame on the transport's reserved `PEER_BATCH_CHANNEL`, then
+ *      one flush (one write per peer). Heartbeats of all groups ride inside it as 17-byte
+ *      items; idle groups go quiet and send nothing; a peer hears from us at least once per
+ *      heartbeat interval (node liveness), so idle cost per broker pair is flat.
+ *   4. Apply committed entries per group (`onApply`), resolve proposals, `advance()`, and loop.
+ *
+ * While a group-commit round runs the native logs refuse every call, so messages, ticks and
+ * proposals arriving meanwhile are held and run in arrival order right after it.
+ *
+ * A proposal resolves once its entry is committed and applied with the term it was proposed in;
+ * it rejects with `ProposalDroppedError` when this node does not lead the group, when leadership
+ * is lost before the commit (the entry may still commit: outcome unknown to the caller), or when
+ * another leader's entry took its slot.
+ */
+import { EventEmitter } from 'node:events';
+import { type KafkaOffset, type LogIndex, logIndex, type NodeId, type Term } from '../lib/ids.js';
+import type { ConfChange } from '../raft/conf-change.js';
+import { ProposalDroppedError } from '../raft/errors.js';
+import { type GroupId, MultiRaftHost, type MultiRaftHostOptions } from '../raft/multi/host.js';
+import type { RawNodeOptions, Ready, Status } from '../raft/raw-node.js';
+import { type Entry, type HardState, NO_NODE, StateRole } from '../raft/types.js';
+import type { DurableRaftStorage } from './durable-raft-storage.js';
+import {
+  decodePeerBatch,
+  encodePeerBatch,
+  PEER_BATCH_CHANNEL,
+  PeerBatchCodecError,
+} from './peer-batch-codec.js';
+import type { Transport, TransportLogger } from './transport.js';
+
+export interface MultiRaftNodeOptions {
+  nodeId: NodeId;
+  /** The broker's raft transport (started and stopped by the caller). */
+  transport: Transport;
+  /** Seeds every group's election timer (reproducible per node). */
+  seed: number;
+  /** Milliseconds per Raft tick. Default 100. */
+  tickMs?: number;
+  /** How often (in ticks) commit-only HardState changes are written. Default 10. */
+  commitSaveTicks?: number;
+  /** Options every group's RawNode gets (electionTicks, heartbeatTicks, preVote, ...). */
+  raft?: Omit<RawNodeOptions, 'id' | 'storage' | 'prng'>;
+  /** Host options: quiescence, liveness, per-peer message bound. */
+  host?: Pick<MultiRaftHostOptions, 'quiesce' | 'livenessTicks' | 'maxMessagesPerPeer' | 'heartbeatTicks'>;
+  logger?: TransportLogger;
+}
+
+export interface GroupOptions {
+  /** Called with each run of committed entries, in log order, before proposals resolve. */
+  onApply?: (entries: readonly Entry[]) => void;
+}
+
+/** Where a committed proposal landed. */
+export interface CommittedEntry {
+  index: LogIndex;
+  term: Term;
+  baseOffset: KafkaOffset;
+  /** Offset after the entry's last record. */
+  nextOffset: KafkaOffset;
+}
+
+/** Counters of the Ready loop (for tests, benchmarks and metrics). */
+export interface MultiRaftNodeStats {
+  /** Ready rounds (host.ready() calls). */
+  flushes: number;
+  /** Group-commit rounds that synced at least one log. */
+  syncRounds: number;
+  /** Log syncs issued, summed over rounds (groups with pending entries per round). */
+  logSyncs: number;
+  /** PeerBatch frames sent, and the coalesced heartbeats and messages they carried. */
+  batchesSent: number;
+  heartbeatsSent: number;
+  messagesSent: number;
+  batchesReceived: number;
+  /** Received frames that failed to decode or were misaddressed. */
+  badBatches: number;
+}
+
+interface PendingProposal {
+  index: LogIndex;
+  term: Term;
+  resolve(entry: CommittedEntry): void;
+  reject(error: unknown): void;
+}
+
+interface GroupState {
+  id: GroupId;
+  storage: DurableRaftStorage;
+  onApply: ((entries: readonly Entry[]) => void) | undefined;
+  pending: PendingProposal[];
+  role: StateRole;
+  leader: NodeId;
+  committedOffset: KafkaOffset;
+  lazyHardState: HardState | null;
+}
+
+const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class MultiRaftNode extends EventEmitter {
+  readonly nodeId: NodeId;
+  readonly host: MultiRaftHost;
+  private readonly transport: Transport;
+  private readonly logger: TransportLogger;
+  private readonly tickMs: number;
+  private readonly commitSaveTicks: number;
+  private readonly groups = new Map<GroupId, GroupState>();
+  private ticker: NodeJS.Timeout | null = null;
+  private ticks = 0;
+  private flushScheduled = false;
+  private processing: Promise<void> | null = null;
+  private syncing = false;
+  private deferred: Array<() => void> = [];
+  private stopped = false;
+  private failure: unknown = null;
+  private readonly counters: MultiRaftNodeStats = {
+    flushes: 0,
+    syncRounds: 0,
+    logSyncs: 0,
+    batchesSent: 0,
+    heartbeatsSent: 0,
+    messagesSent: 0,
+    batchesReceived: 0,
+    badBatches: 0,
+  };
+
+  constructor(options: MultiRaftNodeOptions) {
+    super();
+    this.nodeId = options.nodeId;
+    this.transport = options.transport;
+    this.logger = options.logger ?? silentLogger;
+    this.tickMs = options.tickMs ?? 100;
+    this.commitSaveTicks = options.commitSaveTicks ?? 10;
+    this.host = new MultiRaftHost({
+      ...options.host,
+      nodeId: options.nodeId,
+      seed: options.seed,
+      ...(options.raft ? { groupOptions: options.raft } : {}),
+    });
+    this.transport.onMessage((from, channel, payload) => {
+      if (channel === PEER_BATCH_CHANNEL) this.receive(from, payload);
+    });
+  }
+
+  /** Adds a group replicated on this broker (its storage is owned by the node from now on). */
+  addGroup(groupId: GroupId, storage: DurableRaftStorage, options: GroupOptions = {}): void {
+    if (this.groups.has(groupId)) throw new RangeError(`group ${groupId} exists on node ${this.nodeId}`);
+    this.whenIdle(() => {
+      const node = this.host.addGroup(groupId, storage);
+      const applied = node.status().applied;
+      const state: GroupState = {
+        id: groupId,
+        storage,
+        onApply: options.onApply,
+        pending: [],
+        role: StateRole.Follower,
+        leader: NO_NODE,
+        committedOffset: offsetAfter(storage, applied),
+        lazyHardState: null,
+      };
+      this.groups.set(groupId, state);
+      this.scheduleFlush();
+    });
+  }
+
+  /** Starts the tick timer. */
+  start(): void {
+    if (this.ticker !== null || this.stopped) return;
+    this.ticker = setInterval(() => {
+      this.whenIdle(() => this.host.tick());
+      if (++this.ticks % this.commitSaveTicks === 0) this.saveLazyHardStates();
+      this.scheduleFlush();
+    }, this.tickMs);
+    this.scheduleFlush();
+  }
+
+  /** Proposes one entry (for a partition: a RecordBatch); resolves once committed and applied. */
+  propose(groupId: GroupId, data: Uint8Array): Promise<CommittedEntry> {
+    return this.placeProposal(groupId, () => this.host.propose(groupId, data));
+  }
+
+  /** Proposes a membership change of one group (one server at a time). */
+  proposeConfChange(groupId: GroupId, change: ConfChange): Promise<CommittedEntry> {
+    return this.placeProposal(groupId, () => this.host.proposeConfChange(groupId, change));
+  }
+
+  private placeProposal(
+    groupId: GroupId,
+    place: () => { index: LogIndex; term: Term },
+  ): Promise<CommittedEntry> {
+    if (this.stopped || this.failure !== null)
+      return Promise.reject(this.failure ?? new ProposalDroppedError('raft node is stopped', NO_NODE));
+    return new Promise((resolve, reject) => {
+      this.whenIdle(() => {
+        const group = this.groups.get(groupId);
+        if (group === undefined) {
+          reject(new RangeError(`no group ${groupId} on node ${this.nodeId}`));
+          return;
+        }
+        let placed: { index: LogIndex; term: Term };
+        try {
+          placed = place();
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        group.pending.push({ ...placed, resolve, reject });
+        this.scheduleFlush();
+      });
+    });
+  }
+
+  /** Starts an election for `groupId` now. */
+  campaign(groupId: GroupId): void {
+    this.whenIdle(() => {
+      this.host.campaign(groupId);
+      this.scheduleFlush();
+    });
+  }
+
+  status(groupId: GroupId): (Status & { highWatermark: KafkaOffset }) | undefined {
+    const node = this.host.group(groupId);
+    const group = this.groups.get(groupId);
+    if (node === undefined || group === undefined) return undefined;
+    return { ...node.status(), highWatermark: group.committedOffset };
+  }
+
+  stats(): MultiRaftNodeStats {
+    return { ...this.counters };
+  }
+
+  /** Stops ticking, finishes the Ready in progress and rejects pending proposals. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker = null;
+    await this.processing;
+    this.runDeferred();
+    this.saveLazyHardStates();
+    for (const group of this.groups.values())
+      rejectPending(group, new ProposalDroppedError('raft node stopped', group.leader));
+  }
+
+  /** `stop()`, then closes every group's storage. */
+  async close(): Promise<void> {
+    await this.stop();
+    for (const group of this.groups.values()) await group.storage.close();
+  }
+
+  // ---- receiving ----
+
+  private receive(from: NodeId, payload: Buffer): void {
+    if (this.stopped) return;
+    let batch: ReturnType<typeof decodePeerBatch>;
+    try {
+      batch = decodePeerBatch(payload);
+    } catch (error) {
+      if (!(error instanceof PeerBatchCodecError)) throw error;
+      this.counters.badBatches++;
+      this.logger.warn({ err: error, from }, 'undecodable peer batch dropped');
+      return;
+    }
+    // The connection's handshake names the sender; a batch claiming another origin or meant
+    // for another node is misrouted or forged.
+    if (batch.from !== from || batch.to !== this.nodeId) {
+      this.counters.badBatches++;
+      this.logger.warn({ sender: from, from: batch.from, to: batch.to }, 'misaddressed peer batch dropped');
+      return;
+    }
+    this.counters.batchesReceived++;
+    this.whenIdle(() => {
+      try {
+        this.host.receive(batch);
+      } catch (error) {
+        this.logger.warn({ err: error, from }, 'peer batch refused');
+      }
+      this.scheduleFlush();
+    });
+  }
+
+  // ---- the Ready loop ----
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.processing !== null || this.stopped || this.failure !== null) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.processing !== null || this.stopped) return;
+      this.processing = this.drain().finally(() => {
+        this.processing = null;
+        if (!this.stopped && this.failure === null && this.host.hasReady()) this.scheduleFlush();
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped && this.host.hasReady()) await this.flushOnce();
+    } catch (error) {
+      // A disk error leaves the node unable to promise anything: stop it loudly.
+      this.failure = error;
+      this.logger.error({ err: error, nodeId: this.nodeId }, 'raft node failed; stopping it');
+      if (this.ticker !== null) clearInterval(this.ticker);
+      this.ticker = null;
+      for (const group of this.groups.values()) rejectPending(group, error);
+      this.emit('error', error);
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const hostReady = this.host.ready();
+    this.counters.flushes++;
+    const readies: Array<{ group: GroupState; ready: Ready }> = [];
+    for (const { group: id, ready } of hostReady.groups) {
+      const group = this.groups.get(id);
+      if (group === undefined) continue;
+      readies.push({ group, ready });
+      if (ready.softState !== undefined)
+        this.onSoftState(group, ready.softState.role, ready.softState.leader);
+    }
+    // 1. Persist: snapshots, then entries and term/vote changes, then one group-commit round.
+    this.syncing = true;
+    try {
+      for (const { group, ready } of readies)
+        if (ready.snapshot !== undefined) await group.storage.applySnapshot(ready.snapshot);
+      const durable: Array<Promise<unknown>> = [];
+      let logSyncs = 0;
+      for (const { group, ready } of readies) {
+        if (ready.entries.length > 0) group.storage.append(ready.entries);
+        if (ready.hardState !== undefined) {
+          const previous = group.storage.hardState;
+          if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) {
+            group.lazyHardState = null;
+            durable.push(group.storage.saveHardState(ready.hardState));
+          } else {
+            group.lazyHardState = ready.hardState;
+          }
+        }
+      }
+      for (const { group, ready } of readies) {
+        if (ready.entries.length === 0) continue;
+        logSyncs++;
+        durable.push(group.storage.sync());
+      }
+      if (logSyncs > 0) {
+        this.counters.syncRounds++;
+        this.counters.logSyncs += logSyncs;
+      }
+      await Promise.all(durable);
+    } finally {
+      this.syncing = false;
+    }
+    // 2. Send: one frame per peer broker, one write per peer.
+    for (const batch of hostReady.batches) {
+      this.transport.send(batch.to, PEER_BATCH_CHANNEL, encodePeerBatch(batch));
+      this.counters.batchesSent++;
+      this.counters.heartbeatsSent += batch.heartbeats.length;
+      this.counters.messagesSent += batch.messages.length;
+    }
+    this.transport.flush();
+    // 3. Apply.
+    for (const { group, ready } of readies)
+      if (ready.committedEntries.length > 0) this.apply(group, ready.committedEntries);
+    // 4. Advance, then the work held during the sync.
+    this.host.advance();
+    this.runDeferred();
+  }
+
+  private onSoftState(group: GroupState, role: StateRole, leader: NodeId): void {
+    const wasLeader = group.role === StateRole.Leader;
+    group.role = role;
+    group.leader = leader;
+    if (wasLeader && role !== StateRole.Leader)
+      rejectPending(group, new ProposalDroppedError('leadership lost before the entry committed', leader));
+    this.emit('role', group.id, role, leader);
+  }
+
+  private apply(group: GroupState, entries: readonly Entry[]): void {
+    group.onApply?.(entries);
+    const log = group.storage.log;
+    for (const entry of entries) {
+      while (group.pending.length > 0 && (group.pending[0] as PendingProposal).index <= entry.index) {
+        const proposal = group.pending.shift() as PendingProposal;
+        if (proposal.index === entry.index && proposal.term === entry.term)
+          proposal.resolve({
+            index: entry.index,
+            term: entry.term,
+            baseOffset: log.offsetAt(entry.index) ?? group.committedOffset,
+            nextOffset: offsetAfter(group.storage, entry.index),
+          });
+        else proposal.reject(new ProposalDroppedError('entry was replaced by another leader', group.leader));
+      }
+    }
+    const offset = offsetAfter(group.storage, (entries[entries.length - 1] as Entry).index);
+    if (offset > group.committedOffset) {
+      group.committedOffset = offset;
+      this.emit('commit', group.id, offset);
+    }
+  }
+
+  /** Writes commit-only HardState changes (behind: a restarted node relearns the commit index). */
+  private saveLazyHardStates(): void {
+    for (const group of this.groups.values()) {
+      const state = group.lazyHardState;
+      if (state === null) continue;
+      group.lazyHardState = null;
+      group.storage
+        .saveHardState(state)
+        .catch((error) => this.logger.error({ err: error, groupId: group.id }, 'hard state write failed'));
+    }
+  }
+
+  /** Runs `work` now, or right after the group-commit round in flight (see the file comment). */
+  private whenIdle(work: () => void): void {
+    if (this.syncing) this.deferred.push(work);
+    else work();
+  }
+
+  private runDeferred(): void {
+    while (this.deferred.length > 0 && !this.syncing) {
+      const work = this.deferred;
+      this.deferred = [];
+      for (const item of work) item();
+    }
+  }
+}
+
+function rejectPending(group: GroupState, error: unknown): void {
+  const pending = group.pending;
+  group.pending = [];
+  for (const proposal of pending) proposal.reject(error);
+}
+
+/** Kafka offset just after entry `index` (the log start offset for anything before the log). */
+function offsetAfter(storage: DurableRaftStorage, index: LogIndex): KafkaOffset {
+  const log = storage.log;
+  if (index < log.firstIndex) return log.logStartOffset;
+  if (index >= log.lastIndex) return log.nextOffset;
+  return log.offsetAt(logIndex(index + 1)) ?? log.nextOffset;
+}
