@@ -51,7 +51,11 @@ test('three brokers with three groups over loopback TCP: one connection per pair
         ),
       ),
     );
-    t.deepEqual(committed, [1, 1, 1], 'each group is its own partition: offset 0 is its leader no-op, then the values');
+    t.deepEqual(
+      committed,
+      [1, 1, 1],
+      'each group is its own partition: offset 0 is its leader no-op, then the values',
+    );
     const after = first.node.stats();
     t.true(
       after.logSyncs - before.logSyncs > after.syncRounds - before.syncRounds,

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 
 const nodeMain = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'node-main.ts');
+/** Every process replicates these Raft groups through one MultiRaftNode. */
+const GROUPS = [1, 2, 3];
 
 interface Status {
   role: string;
@@ -32,7 +34,7 @@ class NodeProcess {
     port: number,
     peers: Record<string, number>,
   ) {
-    const config = JSON.stringify({ id, dataDir, port, voters: [1, 2, 3], peers });
+    const config = JSON.stringify({ id, dataDir, port, voters: [1, 2, 3], groups: GROUPS, peers });
     this.child = spawn(process.execPath, ['--import=tsx', nodeMain, config], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -68,13 +70,16 @@ class NodeProcess {
     });
   }
 
-  async status(): Promise<{ status: Status; values: string[] }> {
+  async status(group: number): Promise<{ status: Status; values: string[] }> {
     const reply = await this.request('status');
-    return { status: reply.status as Status, values: reply.values as string[] };
+    return (reply.groups as Record<string, { status: Status; values: string[] }>)[group] as {
+      status: Status;
+      values: string[];
+    };
   }
 
-  async propose(values: string[]): Promise<Record<string, unknown>> {
-    return await this.request('propose', { values });
+  async propose(group: number, values: string[]): Promise<Record<string, unknown>> {
+    return await this.request('propose', { group, values });
   }
 
   async kill(): Promise<void> {
@@ -105,8 +110,8 @@ async function eventually<T>(
   }
 }
 
-async function findLeader(nodes: NodeProcess[]): Promise<NodeProcess | undefined> {
-  const statuses = await Promise.all(nodes.map((n) => n.status()));
+async function findLeader(nodes: NodeProcess[], group: number): Promise<NodeProcess | undefined> {
+  const statuses = await Promise.all(nodes.map((n) => n.status(group)));
   const leaders = nodes.filter((_, i) => statuses[i]?.status.role === 'leader');
   // A deposed leader may still think it leads for a moment; take the one of the highest term.
   leaders.sort(
@@ -115,24 +120,53 @@ async function findLeader(nodes: NodeProcess[]): Promise<NodeProcess | undefined
   return leaders[0];
 }
 
-async function proposeAtLeader(nodes: NodeProcess[], values: string[]): Promise<void> {
+async function proposeAtLeader(nodes: NodeProcess[], group: number, values: string[]): Promise<void> {
   // A proposal can race a leadership change; retry at whoever leads then.
   await eventually(async () => {
-    const leader = await findLeader(nodes);
+    const leader = await findLeader(nodes, group);
     if (leader === undefined) return undefined;
-    const reply = await leader.propose(values);
+    const reply = await leader.propose(group, values);
     return reply.ok === true ? true : undefined;
-  }, `commit of ${values[0]}...`);
+  }, `commit of ${values[0]}... in group ${group}`);
 }
+
+/** Proposes `values` (prefixed with the group) to every group, ten at a time. */
+async function proposeEverywhere(nodes: NodeProcess[], values: string[]): Promise<void> {
+  await Promise.all(
+    GROUPS.map(async (group) => {
+      for (let i = 0; i < values.length; i += 10)
+        await proposeAtLeader(
+          nodes,
+          group,
+          values.slice(i, i + 10).map((v) => `g${group}-${v}`),
+        );
+    }),
+  );
+}
+
+const inGroup = (group: number, values: string[]) => values.map((v) => `g${group}-${v}`);
 
 async function allApplied(nodes: NodeProcess[], expected: string[], what: string): Promise<void> {
   await eventually(async () => {
-    const statuses = await Promise.all(nodes.map((n) => n.status()));
-    return statuses.every((s) => s.values.length >= expected.length) ? true : undefined;
+    for (const group of GROUPS) {
+      const statuses = await Promise.all(nodes.map((n) => n.status(group)));
+      if (!statuses.every((s) => s.values.length >= expected.length)) return undefined;
+    }
+    return true;
   }, what);
 }
 
-test('three node processes over loopback TCP elect, commit, survive kill -9 of the leader, and the killed node catches up from its disk', async (t) => {
+async function assertValues(t: ExecutionContext, nodes: NodeProcess[], expected: string[], what: string) {
+  for (const node of nodes)
+    for (const group of GROUPS)
+      t.deepEqual(
+        (await node.status(group)).values,
+        inGroup(group, expected),
+        `${what}: node ${node.id}, group ${group}`,
+      );
+}
+
+test('three broker processes running three Raft groups through one multi-Raft node each, over loopback TCP, elect, commit, survive kill -9 of a leader, and the killed node catches up from its disk', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'goqueue-three-processes-'));
   const dataDir = (id: number) => join(root, `node-${id}`);
   let nodes: NodeProcess[] = [1, 2, 3].map((id) => new NodeProcess(id, dataDir(id), 0, {}));
@@ -141,29 +175,29 @@ test('three node processes over loopback TCP elect, commit, survive kill -9 of t
     const peerPorts = Object.fromEntries(ports.map((port, i) => [String(i + 1), port]));
     await Promise.all(nodes.map((n) => n.request('peers', { peers: peerPorts })));
 
-    // 1. A leader is elected and commits.
+    // 1. Every group elects a leader and commits.
     const first = Array.from({ length: 40 }, (_, i) => `before-${i}`);
-    for (let i = 0; i < first.length; i += 10) await proposeAtLeader(nodes, first.slice(i, i + 10));
+    await proposeEverywhere(nodes, first);
     await allApplied(nodes, first, 'every replica applied the first entries');
-    for (const node of nodes)
-      t.deepEqual((await node.status()).values, first, `node ${node.id} applied in order`);
+    await assertValues(t, nodes, first, 'applied in order');
 
-    // 2. The leader is killed with SIGKILL; the survivors elect a new one and commit again.
-    const oldLeader = (await findLeader(nodes)) as NodeProcess;
-    const oldTerm = (await oldLeader.status()).status.term;
+    // 2. Group 1's leader is killed with SIGKILL (with whatever else it led); the survivors
+    //    elect new leaders and every group commits again.
+    const oldLeader = (await findLeader(nodes, 1)) as NodeProcess;
+    const oldTerm = (await oldLeader.status(1)).status.term;
     await oldLeader.kill();
     const survivors = nodes.filter((n) => n !== oldLeader);
     const newLeader = await eventually(async () => {
-      const leader = await findLeader(survivors);
+      const leader = await findLeader(survivors, 1);
       if (leader === undefined) return undefined;
-      return (await leader.status()).status.term > oldTerm ? leader : undefined;
-    }, 'a new leader in a later term');
+      return (await leader.status(1)).status.term > oldTerm ? leader : undefined;
+    }, 'a new leader of group 1 in a later term');
     t.not(newLeader.id, oldLeader.id);
     const second = Array.from({ length: 30 }, (_, i) => `after-${i}`);
-    for (let i = 0; i < second.length; i += 10) await proposeAtLeader(survivors, second.slice(i, i + 10));
+    await proposeEverywhere(survivors, second);
     const all = [...first, ...second];
     await allApplied(survivors, all, 'the survivors applied the later entries');
-    for (const node of survivors) t.deepEqual((await node.status()).values, all);
+    await assertValues(t, survivors, all, 'survivors');
 
     // 3. The killed node restarts from its data dir, first cut off from its peers: what it
     //    holds then came from its own disk.
@@ -175,21 +209,27 @@ test('three node processes over loopback TCP elect, commit, survive kill -9 of t
     );
     nodes = [...survivors, restarted];
     await restarted.ready;
-    const fromDisk = await restarted.status();
-    t.true(
-      fromDisk.status.lastIndex >= first.length + 1,
-      `its log kept the ${first.length} entries and the no-op`,
-    );
-    t.true(fromDisk.status.term >= oldTerm, 'its term survived the crash');
+    for (const group of GROUPS) {
+      const fromDisk = await restarted.status(group);
+      // Index 1 is the bootstrap snapshot; then a no-op and the 40 entries of phase 1 at least.
+      t.true(
+        fromDisk.status.lastIndex >= first.length + 2,
+        `group ${group}: its log kept the ${first.length} entries and the no-op`,
+      );
+      if (group === 1) t.true(fromDisk.status.term >= oldTerm, 'its term survived the crash');
+    }
     // Its own log holds the entries; they are applied once a leader confirms the commit index.
     await restarted.request('peers', { peers: peerPorts });
     await allApplied([restarted], all, 'the restarted node caught up');
-    t.deepEqual((await restarted.status()).values, all, 'every committed entry, intact and in order, once');
+    await assertValues(t, [restarted], all, 'every committed entry, intact and in order, once');
 
-    // 4. The group still commits with all three.
-    await proposeAtLeader(nodes, ['final']);
+    // 4. Every group still commits with all three.
+    await proposeEverywhere(nodes, ['final']);
     await allApplied(nodes, [...all, 'final'], 'all three applied the final entry');
-    for (const node of nodes) t.deepEqual((await node.status()).values, [...all, 'final']);
+    await assertValues(t, nodes, [...all, 'final'], 'final');
+    // One PeerBatch frame per flush carried every group's traffic; groups shared sync rounds.
+    const stats = (await restarted.request('status')).stats as { batchesReceived: number; logSyncs: number };
+    t.true(stats.batchesReceived > 0);
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
     rmSync(root, { recursive: true, force: true });
