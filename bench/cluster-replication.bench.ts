@@ -1,16 +1,20 @@
 /**
- * Committed entries/s of one Raft group: 3 replicas (three nodes in this process, each with its
- * own raft Transport on loopback TCP and its own native log in a temp dir) vs 1 replica (same
- * code, no peers), for 100 B and 64 KiB entries. Proposals are pipelined (a fixed number in
+ * Committed entries/s of one Raft group: 3 replicas (three MultiRaftNodes in this process, each
+ * with its own raft Transport on loopback TCP and its own native log in a temp dir) vs 1 replica
+ * (same code, no peers), for 100 B and 64 KiB entries. Proposals are pipelined (a fixed number in
  * flight); an entry counts once the leader has it committed (fsynced on a quorum) and applied.
  *
- * The log is the native segmented PartitionLog (one fsync per Ready per replica).
+ * The log is the native segmented PartitionLog (one group-commit round per flush per node).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { producerBatch } from '../__test__/cluster/fixtures/batches.js';
-import { type ClusterNode, startLocalGroup } from '../__test__/cluster/fixtures/cluster-node.js';
+import { type MultiNode, startLocalNodes } from '../__test__/cluster/fixtures/multi-node.js';
+import { StateRole } from '../src/raft/types.js';
+
+const GROUP = 1;
+const leads = (node: MultiNode) => node.node.status(GROUP)?.role === StateRole.Leader;
 
 const runMs = Number(process.env.BENCH_MS ?? 3000);
 
@@ -24,16 +28,16 @@ async function measure(
   inFlight: number,
 ): Promise<{ entriesPerSecond: number; mbPerSecond: number }> {
   const root = mkdtempSync(join(tmpdir(), 'goqueue-bench-cluster-'));
-  const nodes = await startLocalGroup(root, replicas);
-  await waitFor(() => nodes.some((n) => n.runner.isLeader));
-  const leader = nodes.find((n) => n.runner.isLeader) as ClusterNode;
+  const nodes = await startLocalNodes(root, replicas, { groups: [GROUP] });
+  await waitFor(() => nodes.some(leads));
+  const leader = nodes.find(leads) as MultiNode;
   // One template batch; each proposal gets its own copy (the log stamps offset and term in place).
   const template = producerBatch(Buffer.alloc(entryBytes, 0x61));
   let committed = 0;
   let running = true;
   const worker = async (): Promise<void> => {
     while (running) {
-      await leader.runner.propose([Buffer.from(template)]);
+      await leader.node.propose(GROUP, Buffer.from(template));
       committed++;
     }
   };

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { PEER_BATCH_CHANNEL } from '../../src/cluster/peer-batch-codec.js';
-import { nodeId } from '../../src/lib/ids.js';
+import { kafkaOffset, nodeId } from '../../src/lib/ids.js';
 import { ConfChangeType } from '../../src/raft/conf-change.js';
 import { ProposalDroppedError } from '../../src/raft/errors.js';
 import { StateRole } from '../../src/raft/types.js';
+import { splitBatches } from '../../src/storage/index.js';
+import { producerBatch, producerBatchValue } from './fixtures/batches.js';
 import { MultiNode, startLocalNodes } from './fixtures/multi-node.js';
 
 async function eventually(probe: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -34,7 +36,7 @@ async function withNodes(
 
 const leads = (node: MultiNode, group: number) => node.node.status(group)?.role === StateRole.Leader;
 
-test('three brokers with three groups over loopback TCP: one connection per pair, every group commits in order everywhere, and one group-commit round syncs several groups', async (t) => {
+test.serial('three brokers with three groups over loopback TCP: one connection per pair, every group commits in order everywhere, and one group-commit round syncs several groups', async (t) => {
   const groups = [1, 2, 3];
   await withNodes(3, groups, async (nodes) => {
     const [first] = nodes as [MultiNode];
@@ -80,7 +82,7 @@ test('three brokers with three groups over loopback TCP: one connection per pair
   });
 });
 
-test('idle groups go quiet: batches keep flowing for node liveness but carry no per-group heartbeats', async (t) => {
+test.serial('idle groups go quiet: batches keep flowing for node liveness but carry no per-group heartbeats', async (t) => {
   const groups = Array.from({ length: 20 }, (_, i) => i + 1);
   await withNodes(2, groups, async (nodes) => {
     const [first, second] = nodes as [MultiNode, MultiNode];
@@ -113,7 +115,7 @@ test('idle groups go quiet: batches keep flowing for node liveness but carry no 
   });
 });
 
-test('a follower refuses proposals and a leader that is killed is replaced in every group, which commits again', async (t) => {
+test.serial('a follower refuses proposals and a leader that is killed is replaced in every group, which commits again', async (t) => {
   const groups = [1, 2];
   await withNodes(3, groups, async (nodes) => {
     const [first, ...rest] = nodes as [MultiNode, MultiNode, MultiNode];
@@ -135,7 +137,7 @@ test('a follower refuses proposals and a leader that is killed is replaced in ev
   });
 });
 
-test('a membership change through the multi-Raft node: a fourth broker joins one group and learns the whole membership', async (t) => {
+test.serial('a membership change through the multi-Raft node: a fourth broker joins one group and learns the whole membership', async (t) => {
   await withNodes(3, [1], async (nodes, root) => {
     const [first] = nodes as [MultiNode];
     first.node.campaign(1);
@@ -168,7 +170,7 @@ test('a membership change through the multi-Raft node: a fourth broker joins one
   });
 });
 
-test('a batch whose sender differs from the connection handshake is dropped and counted', async (t) => {
+test.serial('a batch whose sender differs from the connection handshake is dropped and counted', async (t) => {
   await withNodes(2, [1], async (nodes) => {
     const [first, second] = nodes as [MultiNode, MultiNode];
     first.node.campaign(1);
@@ -185,5 +187,71 @@ test('a batch whose sender differs from the connection handshake is dropped and 
     first.transport.flush();
     await eventually(() => second.node.stats().badBatches === 1, 'the forged batch was counted');
     t.true((second.node.status(1)?.term ?? 0) < 99, 'its term was not adopted');
+  });
+});
+
+test.serial('three replicas on FileLog (a PartitionLog with reset) elect, commit in order everywhere and fail over', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'goqueue-multi-raft-file-'));
+  const nodes = await startLocalNodes(root, 3, { groups: [1], log: 'file' });
+  try {
+    const leaderOf = (among: MultiNode[]) => among.find((n) => leads(n, 1));
+    await eventually(() => leaderOf(nodes) !== undefined, 'a leader');
+    const leader = leaderOf(nodes) as MultiNode;
+    const first = Array.from({ length: 20 }, (_, i) => `first-${i}`);
+    t.is(await leader.propose(1, first), 1, 'offset 0 is the no-op; data starts at 1');
+    await eventually(() => nodes.every((n) => n.values(1).length === 20), 'every replica applied');
+    for (const node of nodes) t.deepEqual(node.values(1), first);
+    await leader.stop();
+    const survivors = nodes.filter((n) => n !== leader);
+    await eventually(() => leaderOf(survivors) !== undefined, 'a new leader');
+    await (leaderOf(survivors) as MultiNode).propose(1, ['second']);
+    await eventually(() => survivors.every((n) => n.values(1).length === 21), 'survivors applied');
+    for (const node of survivors) t.deepEqual(node.values(1), [...first, 'second']);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test.serial("a group's ReplicatedLog view returns stamped offsets, serves reads below the high watermark and answers OffsetForLeaderEpoch", async (t) => {
+  await withNodes(1, [5], async ([node]) => {
+    const multi = (node as MultiNode).node;
+    await eventually(() => leads(node as MultiNode, 5), 'self-election');
+    const log = multi.replicatedLog(5);
+    const commits: number[] = [];
+    log.on('commit', (offset: number) => commits.push(offset));
+    const placed = await log.propose([producerBatch(Buffer.from('a')), producerBatch(Buffer.from('b'))]);
+    t.deepEqual(placed, { baseOffset: 1, nextOffset: 3 }, 'offset 0 is the leader no-op');
+    t.is(log.highWatermark, kafkaOffset(3));
+    t.is(commits.at(-1), 3);
+    t.deepEqual(
+      splitBatches(await log.read(kafkaOffset(1), 1 << 20)).map((b) => producerBatchValue(b).toString()),
+      ['a', 'b'],
+    );
+    t.deepEqual(
+      await log.read(kafkaOffset(3), 1 << 20),
+      Buffer.alloc(0),
+      'nothing at or above the high watermark',
+    );
+    const epoch = log.leaderEpoch;
+    t.deepEqual(log.endOffsetForEpoch(epoch), { epoch, endOffset: kafkaOffset(3) });
+    t.deepEqual(log.endOffsetForEpoch(epoch - 1), { epoch: -1, endOffset: kafkaOffset(-1) });
+  });
+});
+
+test.serial('a proposal pending when the leader loses its quorum is rejected with ProposalDroppedError', async (t) => {
+  await withNodes(3, [1], async (nodes) => {
+    const [first, ...rest] = nodes as [MultiNode, MultiNode, MultiNode];
+    first.node.campaign(1);
+    await eventually(() => leads(first, 1), 'node 1 leads');
+    await first.propose(1, ['committed']);
+    // Cut the leader off: CheckQuorum makes it step down, and its proposal must not hang.
+    await Promise.all(rest.map((n) => n.stop()));
+    const error = await t.throwsAsync(first.propose(1, ['never-committed']), {
+      instanceOf: ProposalDroppedError,
+    });
+    t.regex(error?.message ?? '', /leadership lost/);
+    t.false(leads(first, 1));
+    t.deepEqual(first.values(1), ['committed']);
   });
 });

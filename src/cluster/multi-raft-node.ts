@@ -22,8 +22,17 @@
  * another leader's entry took its slot.
  */
 import { EventEmitter } from 'node:events';
-import { type KafkaOffset, type LogIndex, logIndex, type NodeId, type Term } from '../lib/ids.js';
+import type { ProposeResult, ReplicatedLog } from '../broker/replicated-log.js';
+import {
+  type KafkaOffset,
+  kafkaOffset,
+  type LogIndex,
+  logIndex,
+  type NodeId,
+  type Term,
+} from '../lib/ids.js';
 import type { ConfChange } from '../raft/conf-change.js';
+import { checkBatch } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type GroupId, MultiRaftHost, type MultiRaftHostOptions } from '../raft/multi/host.js';
 import type { RawNodeOptions, Ready, Status } from '../raft/raw-node.js';
@@ -92,8 +101,16 @@ interface PendingProposal {
   reject(error: unknown): void;
 }
 
+/** First offset of each term among applied entries (answers OffsetForLeaderEpoch). */
+interface TermRun {
+  term: number;
+  firstOffset: KafkaOffset;
+}
+
 interface GroupState {
   id: GroupId;
+  termRuns: TermRun[];
+  view: GroupLog | undefined;
   storage: DurableRaftStorage;
   onApply: ((entries: readonly Entry[]) => void) | undefined;
   pending: PendingProposal[];
@@ -158,6 +175,8 @@ export class MultiRaftNode extends EventEmitter {
       const applied = node.status().applied;
       const state: GroupState = {
         id: groupId,
+        termRuns: [],
+        view: undefined,
         storage,
         onApply: options.onApply,
         pending: [],
@@ -388,6 +407,12 @@ export class MultiRaftNode extends EventEmitter {
     group.onApply?.(entries);
     const log = group.storage.log;
     for (const entry of entries) {
+      const lastRun = group.termRuns[group.termRuns.length - 1];
+      if (lastRun === undefined || lastRun.term !== entry.term)
+        group.termRuns.push({
+          term: entry.term,
+          firstOffset: log.offsetAt(entry.index) ?? group.committedOffset,
+        });
       while (group.pending.length > 0 && (group.pending[0] as PendingProposal).index <= entry.index) {
         const proposal = group.pending.shift() as PendingProposal;
         if (proposal.index === entry.index && proposal.term === entry.term)
@@ -404,7 +429,25 @@ export class MultiRaftNode extends EventEmitter {
     if (offset > group.committedOffset) {
       group.committedOffset = offset;
       this.emit('commit', group.id, offset);
+      group.view?.emit('commit', offset);
     }
+  }
+
+  /**
+   * The broker's `ReplicatedLog` seam (src/broker/replicated-log.ts) for one group: proposals
+   * go through Raft, reads stop below the group's high watermark (committed and applied here).
+   */
+  replicatedLog(groupId: GroupId): ReplicatedLog {
+    const group = this.groups.get(groupId);
+    if (group === undefined) throw new RangeError(`no group ${groupId} on node ${this.nodeId}`);
+    group.view ??= new GroupLog(this, group);
+    return group.view;
+  }
+
+  /** Resolves once no group-commit round is in flight (the logs accept calls again). */
+  logsIdle(): Promise<void> {
+    if (!this.syncing) return Promise.resolve();
+    return new Promise<void>((resolve) => this.deferred.push(resolve)).then(() => this.logsIdle());
   }
 
   /** Writes commit-only HardState changes (behind: a restarted node relearns the commit index). */
@@ -432,6 +475,81 @@ export class MultiRaftNode extends EventEmitter {
       for (const item of work) item();
     }
   }
+}
+
+/** `ReplicatedLog` view of one group of a `MultiRaftNode` (see `MultiRaftNode.replicatedLog`). */
+class GroupLog extends EventEmitter implements ReplicatedLog {
+  constructor(
+    private readonly node: MultiRaftNode,
+    private readonly group: GroupState,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  get highWatermark(): KafkaOffset {
+    return this.group.committedOffset;
+  }
+
+  get logStartOffset(): KafkaOffset {
+    return this.group.storage.logStartOffset;
+  }
+
+  get leaderEpoch(): number {
+    return this.node.status(this.group.id)?.term ?? 0;
+  }
+
+  get sizeBytes(): number {
+    return this.group.storage.sizeBytes;
+  }
+
+  /** One entry per batch; resolves when all are committed, with the offsets the log stamped. */
+  async propose(batches: readonly Buffer[]): Promise<ProposeResult> {
+    if (batches.length === 0) throw new RangeError('propose needs at least one batch');
+    for (const batch of batches) checkBatch(batch);
+    const placed = await Promise.all(batches.map((batch) => this.node.propose(this.group.id, batch)));
+    return {
+      baseOffset: (placed[0] as CommittedEntry).baseOffset,
+      nextOffset: (placed[placed.length - 1] as CommittedEntry).nextOffset,
+    };
+  }
+
+  async read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
+    await this.node.logsIdle();
+    const highWatermark = this.group.committedOffset;
+    if (fromOffset >= highWatermark) return Buffer.alloc(0);
+    return this.group.storage.log.readFrom(fromOffset, maxBytes, highWatermark);
+  }
+
+  async offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {
+    await this.node.logsIdle();
+    const offset = this.group.storage.log.offsetForTimestamp(timestampMs);
+    return offset === undefined || offset >= this.group.committedOffset ? undefined : offset;
+  }
+
+  /** The end of `epoch` (a Raft term) among applied entries, from the term runs kept in memory. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: KafkaOffset } {
+    const runs = this.group.termRuns;
+    let found = -1;
+    for (let i = 0; i < runs.length && (runs[i] as TermRun).term <= epoch; i++) found = i;
+    if (found < 0) return { epoch: -1, endOffset: kafkaOffset(-1) };
+    return {
+      epoch: (runs[found] as TermRun).term,
+      endOffset: runs[found + 1]?.firstOffset ?? this.group.committedOffset,
+    };
+  }
+
+  /** Retention under Raft needs a snapshot at the cut first (`compact`); not wired: removes nothing. */
+  async applyRetention(_policy: {
+    nowMs: number;
+    retentionMs: number;
+    retentionBytes: number;
+  }): Promise<number> {
+    return 0;
+  }
+
+  /** The group's lifetime is the node's: closing the view does nothing. */
+  async close(): Promise<void> {}
 }
 
 function rejectPending(group: GroupState, error: unknown): void {
