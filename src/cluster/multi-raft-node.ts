@@ -165,6 +165,13 @@ export class MultiRaftNode extends EventEmitter {
     this.transport.onMessage((from, channel, payload) => {
       if (channel === PEER_BATCH_CHANNEL) this.receive(from, payload);
     });
+    this.transport.onPeerDisconnected((peer) => {
+      if (this.stopped) return;
+      this.whenIdle(() => {
+        this.host.reportUnreachable(peer);
+        this.scheduleFlush();
+      });
+    });
   }
 
   /** Adds a group replicated on this broker (its storage is owned by the node from now on). */
@@ -386,9 +393,11 @@ export class MultiRaftNode extends EventEmitter {
       this.counters.messagesSent += batch.messages.length;
     }
     this.transport.flush();
-    // 3. Apply.
-    for (const { group, ready } of readies)
+    // 3. Apply (an installed snapshot moves the high watermark to where its log restarts).
+    for (const { group, ready } of readies) {
+      if (ready.snapshot !== undefined) this.advanceHighWatermark(group, ready.snapshot.metadata.index);
       if (ready.committedEntries.length > 0) this.apply(group, ready.committedEntries);
+    }
     // 4. Advance, then the work held during the sync.
     this.host.advance();
     this.runDeferred();
@@ -425,7 +434,12 @@ export class MultiRaftNode extends EventEmitter {
         else proposal.reject(new ProposalDroppedError('entry was replaced by another leader', group.leader));
       }
     }
-    const offset = offsetAfter(group.storage, (entries[entries.length - 1] as Entry).index);
+    this.advanceHighWatermark(group, (entries[entries.length - 1] as Entry).index);
+  }
+
+  /** Moves the group's high watermark to just after applied entry `index`. */
+  private advanceHighWatermark(group: GroupState, index: LogIndex): void {
+    const offset = offsetAfter(group.storage, index);
     if (offset > group.committedOffset) {
       group.committedOffset = offset;
       this.emit('commit', group.id, offset);

@@ -207,6 +207,19 @@ export class MultiRaftHost {
     return group.node.proposeConfChange(change);
   }
 
+  /**
+   * The transport lost its connection to `peer`: every group leading it stops streaming appends
+   * to it and probes instead. Visits every group, but only on a disconnect.
+   */
+  reportUnreachable(peer: NodeId): void {
+    for (const group of this.groups.values()) {
+      const raft = group.node.raft;
+      if (raft.role !== StateRole.Leader || !raft.tracker.progress.has(peer)) continue;
+      this.touched.add(group);
+      group.node.reportUnreachable(peer);
+    }
+  }
+
   campaign(id: GroupId): void {
     const group = this.mustGroup(id);
     this.wake(group);
