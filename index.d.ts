@@ -9,6 +9,23 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * An exclusive lock on a data directory (`<dir>/.lock`, flock): one broker per directory.
+ * The OS releases it when the process ends, `kill -9` included.
+ */
+export declare class DirectoryLock {
+  /**
+   * Creates `dir` when missing and locks it without waiting. Throws with code
+   * `DATA_DIR_LOCKED` (naming the directory and the holder's pid) when another broker holds
+   * it, in this process or another; `IO_ERROR` when the file cannot be created or locked.
+   */
+  static acquire(dir: string): DirectoryLock
+  /** Releases the lock; later calls do nothing. */
+  release(): void
+  /** Whether the lock is still held by this object. */
+  get held(): boolean
+}
+
 /** One partition's segmented log (see `goqueue_storage::Log`). */
 export declare class Log {
   /** Opens or creates the log in `dir`, recovering a torn tail. */

@@ -773,7 +773,8 @@ if (
   }
 }
 
-const { Log, SyncJob, compress, crc32c, decompress, recompressBatch, validateBatches } = nativeBinding
+const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, recompressBatch, validateBatches } = nativeBinding
+export { DirectoryLock }
 export { Log }
 export { SyncJob }
 export { compress }

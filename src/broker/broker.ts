@@ -3,6 +3,7 @@ import { type Logger, pino } from 'pino';
 import { defaultConfig } from '../config/load.js';
 import type { BrokerConfig } from '../config/types.js';
 import { SUPPORTED_APIS } from '../protocol/index.js';
+import type { DirectoryLock } from '../storage/directory-lock.js';
 import { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { FetchPurgatory } from './fetch-purgatory.js';
@@ -49,6 +50,7 @@ export class Broker {
     private readonly context: BrokerContext,
     private readonly groupCommit: GroupCommit,
     private readonly retentionTimer: NodeJS.Timeout | null,
+    private readonly dataDirLock: DirectoryLock,
   ) {
     this.config = config;
     this.address = address;
@@ -67,13 +69,34 @@ export class Broker {
     });
   }
 
-  /** Starts from an already resolved configuration (the CLI's `goqueue broker`). */
+  /**
+   * Starts from an already resolved configuration (the CLI's `goqueue broker`). The data
+   * directory is locked first (`<dataDir>/.lock`, whatever the storage): a second broker on it
+   * fails with code `DATA_DIR_LOCKED` until this one stops or its process ends.
+   */
   static async startWithConfig(
     config: BrokerConfig,
     logger: Logger,
     hints: { advertisedGiven?: boolean; storage?: BrokerStorage | undefined } = {},
   ): Promise<Broker> {
     const startedMs = performance.now();
+    const { DirectoryLock } = await import('../storage/directory-lock.js');
+    const lock = DirectoryLock.acquire(config.dataDir);
+    try {
+      return await Broker.startLocked(config, logger, hints, lock, startedMs);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  private static async startLocked(
+    config: BrokerConfig,
+    logger: Logger,
+    hints: { advertisedGiven?: boolean; storage?: BrokerStorage | undefined },
+    lock: DirectoryLock,
+    startedMs: number,
+  ): Promise<Broker> {
     const metadata = await JsonFileMetadataStore.open(config.dataDir);
     const offsets = await OffsetStore.open(config.dataDir);
     const groupCommit = new GroupCommit(config.flushIntervalMs, logger);
@@ -132,7 +155,7 @@ export class Broker {
           }, config.cleanupIntervalMs)
         : null;
     retentionTimer?.unref();
-    const broker = new Broker(config, bound, server, context, groupCommit, retentionTimer);
+    const broker = new Broker(config, bound, server, context, groupCommit, retentionTimer, lock);
     broker.accept(new RequestRouter(context, HANDLERS, logger));
     logger.info(
       {
@@ -161,10 +184,14 @@ export class Broker {
     groups.shutdown();
     for (const connection of this.connections) connection.close();
     await closed;
-    await this.groupCommit.stop();
-    await topics.close();
-    await metadata.close();
-    await offsets.close();
+    try {
+      await this.groupCommit.stop();
+      await topics.close();
+      await metadata.close();
+      await offsets.close();
+    } finally {
+      this.dataDirLock.release();
+    }
     logger.info('broker stopped');
   }
 

@@ -6,6 +6,7 @@ import type { StorageOptions } from './options.js';
 
 export { crc32c as nativeCrc32c, recompressBatch } from '#native';
 export { type BatchInfo, nativeCodecs, validateBatches } from './codecs.js';
+export { DataDirectoryLockedError, DirectoryLock } from './directory-lock.js';
 export { KAFKA_ERROR_CODE, StorageError, type StorageErrorCode } from './errors.js';
 export { MemoryLog } from './memory-log.js';
 export { NativeLog, type RecoveryReport, splitBatches } from './native-log.js';

@@ -459,3 +459,37 @@ impl Log {
         }
     }
 }
+
+/// An exclusive lock on a data directory (`<dir>/.lock`, flock): one broker per directory.
+/// The OS releases it when the process ends, `kill -9` included.
+#[napi]
+pub struct DirectoryLock {
+    held: Option<goqueue_storage::DirectoryLock>,
+}
+
+#[napi]
+impl DirectoryLock {
+    /// Creates `dir` when missing and locks it without waiting. Throws with code
+    /// `DATA_DIR_LOCKED` (naming the directory and the holder's pid) when another broker holds
+    /// it, in this process or another; `IO_ERROR` when the file cannot be created or locked.
+    #[napi(factory)]
+    pub fn acquire(dir: String) -> Result<DirectoryLock> {
+        let held = goqueue_storage::DirectoryLock::acquire(std::path::Path::new(&dir))
+            .map_err(|e| napi::Error::new(Code(e.code()), e.to_string()))?;
+        Ok(DirectoryLock { held: Some(held) })
+    }
+
+    /// Releases the lock; later calls do nothing.
+    #[napi]
+    pub fn release(&mut self) {
+        if let Some(held) = self.held.take() {
+            held.release();
+        }
+    }
+
+    /// Whether the lock is still held by this object.
+    #[napi(getter)]
+    pub fn held(&self) -> bool {
+        self.held.is_some()
+    }
+}

@@ -33,8 +33,31 @@ impl Codec {
     }
 }
 
-/// Largest output `decompress` produces: bounds the memory a hostile batch can claim.
-pub const MAX_DECOMPRESSED_BYTES: usize = 1 << 30;
+/// `max_decompressed_bytes` by default: the largest records section `decompress` produces. It
+/// bounds the memory one hostile batch can claim (a few KiB of gzip or zstd can expand to
+/// gigabytes). 64 times the default `maxBatchBytes` (1 MiB) leaves room for highly repetitive
+/// real data; see `max_decompressed_bytes` for larger batch limits.
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
+/// `max_decompressed_bytes` never goes above this, whatever `maxBatchBytes` says.
+pub const MAX_DECOMPRESSED_BYTES_CEILING: usize = 1 << 30;
+/// How many times `maxBatchBytes` a batch may expand to when that is more than the default.
+pub const DECOMPRESSED_BYTES_PER_BATCH_BYTE: usize = 16;
+/// Bytes read from a decoder at a time while decompressing.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The decompressed-size cap for batches limited to `max_batch_bytes`: 16 times it, at least
+/// `MAX_DECOMPRESSED_BYTES` (64 MiB) and at most `MAX_DECOMPRESSED_BYTES_CEILING` (1 GiB).
+pub fn max_decompressed_bytes(max_batch_bytes: usize) -> usize {
+    max_batch_bytes
+        .saturating_mul(DECOMPRESSED_BYTES_PER_BATCH_BYTE)
+        .clamp(MAX_DECOMPRESSED_BYTES, MAX_DECOMPRESSED_BYTES_CEILING)
+}
+
+fn too_large(codec: &str, what: impl std::fmt::Display, max_bytes: usize) -> StorageError {
+    StorageError::MessageTooLarge(format!(
+        "{codec} records {what}, above max_decompressed_bytes ({max_bytes} bytes)"
+    ))
+}
 
 /// Magic of the Xerial snappy-java stream format.
 const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
@@ -80,60 +103,106 @@ pub fn compress(codec: Codec, data: &[u8]) -> Result<Vec<u8>> {
     }
 }
 
-fn read_bounded(reader: impl Read, codec: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    reader
-        .take(MAX_DECOMPRESSED_BYTES as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| corrupt(codec, e))?;
-    if out.len() > MAX_DECOMPRESSED_BYTES {
-        return Err(StorageError::CorruptMessage(format!(
-            "{codec} data expands past {MAX_DECOMPRESSED_BYTES} bytes"
-        )));
+/// Room for `extra` more bytes in `out` without ever reserving past `max_bytes` in total (the
+/// usual doubling could otherwise claim twice the cap).
+fn reserve_within(out: &mut Vec<u8>, extra: usize, max_bytes: usize) {
+    let needed = out.len() + extra;
+    if needed > out.capacity() {
+        let target = needed.max(out.capacity().saturating_mul(2)).min(max_bytes);
+        out.reserve_exact(target - out.len());
     }
-    Ok(out)
 }
 
-/// Decompresses `data` compressed with `codec`. Snappy accepts the Xerial framing, the snappy
-/// framing format and a raw snappy block.
+/// Reads `reader` to its end in chunks, failing as soon as the output would pass `max_bytes`:
+/// neither the output nor the reads ever go past the cap.
+fn read_bounded(mut reader: impl Read, codec: &str, max_bytes: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; READ_CHUNK_BYTES];
+    loop {
+        let read = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(corrupt(codec, e)),
+        };
+        if out.len() + read > max_bytes {
+            return Err(too_large(codec, "expand past the limit", max_bytes));
+        }
+        reserve_within(&mut out, read, max_bytes);
+        out.extend_from_slice(&chunk[..read]);
+    }
+}
+
+/// Decompresses `data` compressed with `codec`, at most `MAX_DECOMPRESSED_BYTES` (64 MiB) of
+/// output. Snappy accepts the Xerial framing, the snappy framing format and a raw snappy block.
 pub fn decompress(codec: Codec, data: &[u8]) -> Result<Vec<u8>> {
+    decompress_within(codec, data, MAX_DECOMPRESSED_BYTES)
+}
+
+/// Decompresses `data` compressed with `codec` into at most `max_bytes`. The cap is enforced
+/// while streaming (snappy blocks by their declared length before anything is allocated), so
+/// a hostile input costs at most `max_bytes` of memory; more output is `MessageTooLarge`.
+pub fn decompress_within(codec: Codec, data: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
     match codec {
-        Codec::None => Ok(data.to_vec()),
-        Codec::Gzip => read_bounded(flate2::read::GzDecoder::new(data), "gzip"),
+        Codec::None => {
+            if data.len() > max_bytes {
+                return Err(too_large(
+                    "uncompressed",
+                    format!("take {} bytes", data.len()),
+                    max_bytes,
+                ));
+            }
+            Ok(data.to_vec())
+        }
+        Codec::Gzip => read_bounded(flate2::read::GzDecoder::new(data), "gzip", max_bytes),
         Codec::Snappy => {
             if data.starts_with(&XERIAL_MAGIC) {
-                decompress_xerial(data)
+                decompress_xerial(data, max_bytes)
             } else if data.starts_with(&SNAPPY_FRAMED_MAGIC) {
-                read_bounded(snap::read::FrameDecoder::new(data), "snappy")
+                read_bounded(snap::read::FrameDecoder::new(data), "snappy", max_bytes)
             } else {
-                decompress_snappy_block(data)
+                decompress_snappy_block(data, max_bytes)
             }
         }
-        Codec::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), "lz4"),
-        Codec::Zstd => read_bounded(
-            zstd::stream::read::Decoder::new(data).map_err(|e| corrupt("zstd", e))?,
-            "zstd",
-        ),
+        Codec::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), "lz4", max_bytes),
+        Codec::Zstd => {
+            let mut decoder = zstd::stream::read::Decoder::new(data).map_err(|e| corrupt("zstd", e))?;
+            // A frame may ask for a window as large as 2 GiB; no frame whose output fits the cap
+            // needs a window larger than the cap, so refuse those before the decoder allocates.
+            decoder
+                .window_log_max(window_log_for(max_bytes))
+                .map_err(|e| corrupt("zstd", e))?;
+            read_bounded(decoder, "zstd", max_bytes)
+        }
     }
 }
 
-fn decompress_snappy_block(block: &[u8]) -> Result<Vec<u8>> {
+/// The smallest zstd window log (10 ..= 31) whose window holds `max_bytes`.
+fn window_log_for(max_bytes: usize) -> u32 {
+    let log = usize::BITS - max_bytes.saturating_sub(1).leading_zeros();
+    log.clamp(10, 31)
+}
+
+fn decompress_snappy_block(block: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
     let length = snap::raw::decompress_len(block).map_err(|e| corrupt("snappy", e))?;
-    if length > MAX_DECOMPRESSED_BYTES {
-        return Err(StorageError::CorruptMessage(format!(
-            "snappy block claims {length} bytes, above {MAX_DECOMPRESSED_BYTES}"
-        )));
+    if length > max_bytes {
+        return Err(too_large(
+            "snappy",
+            format!("block claims {length} bytes"),
+            max_bytes,
+        ));
     }
     snap::raw::Decoder::new()
         .decompress_vec(block)
         .map_err(|e| corrupt("snappy", e))
 }
 
-fn decompress_xerial(data: &[u8]) -> Result<Vec<u8>> {
+fn decompress_xerial(data: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
     if data.len() < XERIAL_HEADER_BYTES {
         return Err(corrupt("snappy", "xerial header is truncated"));
     }
     let mut out = Vec::new();
+    let mut decoder = snap::raw::Decoder::new();
     let mut at = XERIAL_HEADER_BYTES;
     while at < data.len() {
         if data.len() - at < 4 {
@@ -147,14 +216,21 @@ fn decompress_xerial(data: &[u8]) -> Result<Vec<u8>> {
                 format!("xerial block of {length} bytes runs past the end"),
             ));
         }
-        let block = decompress_snappy_block(&data[at..at + length as usize])?;
+        let block = &data[at..at + length as usize];
         at += length as usize;
-        if out.len() + block.len() > MAX_DECOMPRESSED_BYTES {
-            return Err(StorageError::CorruptMessage(format!(
-                "snappy data expands past {MAX_DECOMPRESSED_BYTES} bytes"
-            )));
+        // The block's declared length is checked against what is left of the cap before any
+        // of it is allocated; the decoder then writes straight into the output.
+        let declared = snap::raw::decompress_len(block).map_err(|e| corrupt("snappy", e))?;
+        if out.len() + declared > max_bytes {
+            return Err(too_large("snappy", "expand past the limit", max_bytes));
         }
-        out.extend_from_slice(&block);
+        let start = out.len();
+        reserve_within(&mut out, declared, max_bytes);
+        out.resize(start + declared, 0);
+        let written = decoder
+            .decompress(block, &mut out[start..])
+            .map_err(|e| corrupt("snappy", e))?;
+        out.truncate(start + written);
     }
     Ok(out)
 }

@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod compression;
+pub mod directory_lock;
 pub mod error;
 mod fileio;
 pub mod limits;
@@ -12,7 +13,10 @@ pub mod record_batch;
 pub mod segment;
 pub mod time_index;
 
-pub use compression::{compress, decompress, Codec};
+pub use compression::{
+    compress, decompress, decompress_within, max_decompressed_bytes, Codec, MAX_DECOMPRESSED_BYTES,
+};
+pub use directory_lock::{DirectoryLock, DirectoryLockError};
 pub use error::{Result, StorageError};
 pub use limits::Limits;
 pub use log::{AppendResult, Log, RecoveryReport, SyncJob};

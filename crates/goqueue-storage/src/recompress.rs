@@ -4,7 +4,9 @@
 //! of `attributes` and the CRC32C change. Control and transactional batches are returned as they
 //! are: Kafka never recompresses control batches, and a transaction's batches keep their bytes.
 
-use crate::compression::{compress, decompress, Codec};
+use crate::compression::{
+    compress, decompress_within, max_decompressed_bytes, Codec, MAX_DECOMPRESSED_BYTES,
+};
 use crate::error::{Result, StorageError};
 use crate::limits::{check_batch_size, BATCH_HEADER_BYTES, MAX_BATCH_BYTES_CEILING};
 use crate::record_batch::{
@@ -20,9 +22,10 @@ pub fn keeps_codec(attributes: i16) -> bool {
 }
 
 /// `batch` (exactly one valid RecordBatch v2) with its records section stored with `codec`.
-/// See `recompress_batch_within`; the only size bound here is Kafka's int32 batchLength.
+/// See `recompress_batch_within`; the only size bound on the result is Kafka's int32
+/// batchLength, and the records decompress to at most `MAX_DECOMPRESSED_BYTES` (64 MiB).
 pub fn recompress_batch(batch: &[u8], codec: Codec) -> Result<Vec<u8>> {
-    recompress_batch_within(batch, codec, MAX_BATCH_BYTES_CEILING)
+    recompress(batch, codec, MAX_BATCH_BYTES_CEILING, MAX_DECOMPRESSED_BYTES)
 }
 
 /// `batch` (exactly one valid RecordBatch v2) with its records section stored with `codec`:
@@ -30,8 +33,19 @@ pub fn recompress_batch(batch: &[u8], codec: Codec) -> Result<Vec<u8>> {
 /// 0, 1, 2, ..., their number is recordsCount), compressed with `codec` and given a new header
 /// and CRC32C; the result is validated again before it is returned. A batch already in `codec`,
 /// a control batch and a transactional batch come back unchanged (copied). A result larger than
-/// `max_batch_bytes` is a `MessageTooLarge` error; the input is never modified.
+/// `max_batch_bytes` is a `MessageTooLarge` error, and so are records that decompress past
+/// `max_decompressed_bytes(max_batch_bytes)`; the input is never modified.
 pub fn recompress_batch_within(batch: &[u8], codec: Codec, max_batch_bytes: usize) -> Result<Vec<u8>> {
+    let max_decompressed = max_decompressed_bytes(max_batch_bytes.min(MAX_BATCH_BYTES_CEILING));
+    recompress(batch, codec, max_batch_bytes, max_decompressed)
+}
+
+fn recompress(
+    batch: &[u8],
+    codec: Codec,
+    max_batch_bytes: usize,
+    max_decompressed: usize,
+) -> Result<Vec<u8>> {
     let header = validate_batch(batch, MAX_BATCH_BYTES_CEILING)?;
     if header.total_bytes() != batch.len() {
         return Err(StorageError::InvalidArgument(format!(
@@ -50,7 +64,7 @@ pub fn recompress_batch_within(batch: &[u8], codec: Codec, max_batch_bytes: usiz
     let records: &[u8] = if source == Codec::None {
         packed
     } else {
-        decompressed = decompress(source, packed)?;
+        decompressed = decompress_within(source, packed, max_decompressed)?;
         &decompressed
     };
     check_records(records, header.records_count)?;
@@ -107,6 +121,7 @@ fn check_records(records: &[u8], expected: i32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compression::decompress;
     use crate::record_batch::{parse_header, test_batch::encode, validate_batch, RecordIter};
 
     const CODECS: [Codec; 5] = [Codec::None, Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd];
@@ -237,6 +252,33 @@ mod tests {
         assert_eq!(error.code(), "MESSAGE_TOO_LARGE");
         assert!(error.to_string().contains("codec 4 to codec 0"), "{error}");
         assert!(recompress_batch_within(&packed, Codec::None, plain.len()).is_ok());
+    }
+
+    /// A zstd batch of `count` records of 1 MiB of zeros each: a few KiB on the wire.
+    fn zeros_batch(count: usize) -> Vec<u8> {
+        let zeros = vec![0u8; 1 << 20];
+        let refs: Vec<&[u8]> = (0..count).map(|_| zeros.as_slice()).collect();
+        recompress_batch(&encode(0, 0, 1_700_000_000_000, &refs), Codec::Zstd).unwrap()
+    }
+
+    #[test]
+    fn a_small_batch_expanding_past_max_decompressed_bytes_is_refused_and_one_just_under_is_recompressed() {
+        let max_batch_bytes = 1 << 20;
+        assert_eq!(max_decompressed_bytes(max_batch_bytes), MAX_DECOMPRESSED_BYTES);
+        let bomb = zeros_batch(70);
+        assert!(
+            validate_batch(&bomb, max_batch_bytes).is_ok(),
+            "the bomb fits maxBatchBytes"
+        );
+        let error = recompress_batch_within(&bomb, Codec::Lz4, max_batch_bytes).unwrap_err();
+        assert_eq!(error.code(), "MESSAGE_TOO_LARGE");
+        assert!(error.to_string().contains("max_decompressed_bytes"), "{error}");
+        let fine = zeros_batch(60);
+        let out = recompress_batch_within(&fine, Codec::Lz4, max_batch_bytes).unwrap();
+        assert_eq!(parse_header(&out).unwrap().records_count, 60);
+        // A larger batch limit allows proportionally more (16x), never more than 1 GiB.
+        assert_eq!(max_decompressed_bytes(8 << 20), 128 << 20);
+        assert_eq!(max_decompressed_bytes(usize::MAX), 1 << 30);
     }
 
     #[test]
