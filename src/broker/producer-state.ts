@@ -5,12 +5,13 @@ interface ProducerEntry {
   epoch: number;
   lastBaseSequence: number;
   lastSequence: number;
-  lastBaseOffset: number;
+  /** Settles when the batch commits (rejects when its proposal fails). */
+  lastBaseOffset: Promise<number>;
 }
 
 export type SequenceCheck =
   | { kind: 'append' }
-  | { kind: 'duplicate'; baseOffset: number }
+  | { kind: 'duplicate'; baseOffset: Promise<number> }
   | {
       kind: 'error';
       errorName: 'INVALID_PRODUCER_EPOCH' | 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'DUPLICATE_SEQUENCE_NUMBER';
@@ -60,12 +61,18 @@ export class ProducerState {
     return { kind: 'append' };
   }
 
-  /** Records a batch that was proposed at `baseOffset`. */
+  /**
+   * Records a batch as soon as it is proposed (not when it commits), so the producer's next
+   * pipelined batch, or a retry of this one, arriving before the commit is checked against it.
+   * `baseOffset` settles with the commit.
+   */
   record(
     log: ReplicatedLog,
     batch: { producerId: number; producerEpoch: number; baseSequence: number; lastOffsetDelta: number },
-    baseOffset: number,
+    baseOffset: Promise<number>,
   ): void {
+    // A failed proposal is reported by its own produce; a duplicate waiting on it handles it too.
+    baseOffset.catch(() => undefined);
     if (!this.deduplicationEnabled || batch.producerId < 0 || batch.baseSequence < 0) return;
     let producers = this.byLog.get(log);
     if (producers === undefined) {

@@ -1,7 +1,7 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { Handler, RequestContext } from '../context.js';
 import { recompressBatches, recompressionPolicy } from '../recompression.js';
-import type { ReplicatedLog } from '../replicated-log.js';
+import type { ProposeResult, ReplicatedLog } from '../replicated-log.js';
 import { errorCodeOf } from '../request-router.js';
 import type { ValidatedBatch } from '../storage.js';
 
@@ -90,7 +90,7 @@ async function producePartition(
   const log = partition.log;
   const toPropose: Buffer[] = [];
   const proposedInfos: BatchInfo[] = [];
-  let duplicateOffset: number | null = null;
+  let duplicateOffset: Promise<number> | null = null;
   for (let i = 0; i < batches.length; i++) {
     const info = infos[i]!;
     const check = broker.producers.check(log, info);
@@ -103,9 +103,16 @@ async function producePartition(
     proposedInfos.push(info);
   }
   if (toPropose.length === 0) {
+    // A retry of a batch still being committed is answered when that batch commits.
+    let baseOffset: number;
+    try {
+      baseOffset = await duplicateOffset!;
+    } catch {
+      return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the original of this retried batch failed');
+    }
     return {
       ...failed(index, ErrorCode.NONE),
-      baseOffset: duplicateOffset!,
+      baseOffset,
       logStartOffset: log.logStartOffset,
     };
   }
@@ -124,12 +131,25 @@ async function producePartition(
       return failed(index, errorCodeOf(error), (error as Error).message);
     }
   }
+  let proposal: Promise<ProposeResult>;
   try {
-    const result = await log.propose(stored);
-    recordProducers(context, log, proposedInfos, result.baseOffset);
+    proposal = log.propose(stored);
+  } catch (error) {
+    proposal = Promise.reject(error);
+  }
+  // Sequences are taken at proposal, before the commit: a pipelined next batch of the same
+  // producer is checked against these ones (see ProducerState.record).
+  recordProducers(
+    context,
+    log,
+    proposedInfos,
+    proposal.then((result) => result.baseOffset),
+  );
+  try {
+    const result = await proposal;
     return {
       ...failed(index, ErrorCode.NONE),
-      baseOffset: duplicateOffset ?? result.baseOffset,
+      baseOffset: duplicateOffset === null ? result.baseOffset : await duplicateOffset.catch(() => -1),
       logStartOffset: log.logStartOffset,
     };
   } catch (error) {
@@ -144,12 +164,17 @@ function recordProducers(
   context: RequestContext,
   log: ReplicatedLog,
   infos: BatchInfo[],
-  baseOffset: number,
+  baseOffset: Promise<number>,
 ): void {
-  let offset = baseOffset;
+  let delta = 0;
   for (const info of infos) {
-    context.broker.producers.record(log, info, offset);
-    offset += info.lastOffsetDelta + 1;
+    const at = delta;
+    context.broker.producers.record(
+      log,
+      info,
+      baseOffset.then((base) => base + at),
+    );
+    delta += info.lastOffsetDelta + 1;
   }
 }
 
