@@ -211,8 +211,12 @@ export class GroupCoordinator {
     const member = group?.members.get(memberId);
     if (group === undefined || member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    if (group.state !== 'Stable') return ErrorCode.REBALANCE_IN_PROGRESS;
-    this.touchSession(group, member);
+    // A member of the current generation may commit while the group prepares a rebalance (it
+    // commits what it processed before rejoining); only a generation without assignments yet
+    // (CompletingRebalance) refuses, as in Kafka.
+    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    // A member already waiting in JoinGroup keeps no session timer (see join).
+    if (member.awaitingJoin === null) this.touchSession(group, member);
     return ErrorCode.NONE;
   }
 
