@@ -155,8 +155,14 @@ const drafts: KeyDraft[] = [
   {
     key: 'max_message_size',
     type: 'size',
-    description: 'Largest accepted record batch and request frame',
+    description: 'Largest accepted record batch',
     read: (raw) => ({ maxMessageBytes: parseSize(raw) }),
+  },
+  {
+    key: 'max_request_size',
+    type: 'size',
+    description: 'Largest accepted request frame (a Produce request carries many batches)',
+    read: (raw) => ({ maxRequestBytes: parseSize(raw) }),
   },
   {
     key: 'compression_enabled',
@@ -260,6 +266,7 @@ export const FIELD_KEYS: Record<keyof BrokerConfig, string> = {
   fsyncEnabled: 'fsync_enabled',
   cleanupIntervalMs: 'cleanup_interval',
   maxMessageBytes: 'max_message_size',
+  maxRequestBytes: 'max_request_size',
   compressionEnabled: 'compression_enabled',
   compressionType: 'compression_type',
   compressionThresholdBytes: 'compression_threshold',
@@ -334,7 +341,8 @@ export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) 
     range(v, 0, 60_000, ' (acknowledgements wait for the fsync, so a long cycle stalls producers)'),
   fsyncEnabled: isBoolean,
   cleanupIntervalMs: (v) => range(v, 1, Number.MAX_SAFE_INTEGER),
-  maxMessageBytes: (v) => range(v, 1024, 2 ** 30, ' (a whole request frame is held in memory)'),
+  maxMessageBytes: (v) => range(v, 1024, 2 ** 30),
+  maxRequestBytes: (v) => range(v, 1024, 2 ** 30, ' (a whole request frame is held in memory)'),
   compressionEnabled: isBoolean,
   compressionType: (v) => isOneOf(v, compressionTypes),
   compressionThresholdBytes: (v) => range(v, 0, Number.MAX_SAFE_INTEGER),

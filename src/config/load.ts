@@ -97,6 +97,7 @@ function defaults(): BrokerConfig {
     fsyncEnabled: true,
     cleanupIntervalMs: 300_000,
     maxMessageBytes: 2 ** 20,
+    maxRequestBytes: 100 * 2 ** 20,
     compressionEnabled: false,
     compressionType: 'producer',
     compressionThresholdBytes: 1024,

@@ -33,8 +33,11 @@ export interface BrokerConfig {
   fsyncEnabled: boolean;
   /** Retention sweep period (`cleanup_interval`). */
   cleanupIntervalMs: number;
-  /** Largest accepted request frame and record batch (`max_message_size`). */
+  /** Largest accepted record batch (`max_message_size`, Kafka's `message.max.bytes`). */
   maxMessageBytes: number;
+  /** Largest accepted request frame (`max_request_size`, Kafka's `socket.request.max.bytes`):
+   * one Produce request may carry many batches of up to `maxMessageBytes` each. */
+  maxRequestBytes: number;
   /** Broker-side recompression (`compression_enabled`, `compression_type`, `compression_threshold`). */
   compressionEnabled: boolean;
   compressionType: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'producer';
