@@ -197,7 +197,10 @@ export class Broker {
 
   private accept(router: RequestRouter): void {
     let nextId = 1;
-    const maxFrameBytes = Math.max(this.config.maxRequestBytes, this.config.maxMessageBytes + REQUEST_OVERHEAD_BYTES);
+    const maxFrameBytes = Math.max(
+      this.config.maxRequestBytes,
+      this.config.maxMessageBytes + REQUEST_OVERHEAD_BYTES,
+    );
     this.server.on('connection', (socket: Socket) => {
       if (this.stopping !== null) {
         socket.destroy();
