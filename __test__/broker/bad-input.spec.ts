@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Broker } from '../../src/broker/broker.js';
 import { ApiKey, ErrorCode, encodeRequest } from '../../src/protocol/index.js';
-import { Codec } from '../../src/protocol/record-batch-header.js';
+import { ATTRIBUTE_CONTROL, Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import { RawClient, startBroker } from './helpers.js';
 
@@ -79,10 +79,11 @@ test('a negative frame size and random bytes close the connection', async (t) =>
 });
 
 test('a frame over the size cap closes the connection before the broker buffers it', async (t) => {
-  const broker = await startBroker(t, { maxMessageBytes: 4096 });
+  const broker = await startBroker(t);
   const client = await RawClient.open(broker.address.port);
   const header = Buffer.alloc(4);
-  header.writeInt32BE(64 * 1024 * 1024, 0); // announce 64 MiB, send only the prefix
+  // Announce one byte over max_request_size (100 MiB by default) and send only the prefix.
+  header.writeInt32BE(broker.config.maxRequestBytes + 1, 0);
   client.write(header);
   await client.whenClosed();
   t.true(client.closed);
@@ -234,5 +235,21 @@ test('a Fetch version the codec cannot read (v12, flexible) closes only that con
   client.write(frame);
   await client.whenClosed();
   t.true(client.closed);
+  await stillServes(t, broker);
+});
+
+test('a control batch from a client gets INVALID_RECORD and nothing of the request is stored', async (t) => {
+  const broker = await startBroker(t);
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  await createTopic(client, 'control');
+  const control = encodeRecordBatch({
+    baseTimestamp: 1_700_000_000_000,
+    attributes: ATTRIBUTE_CONTROL,
+    records: [{ key: Buffer.from([0, 0, 0, 1]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }],
+  });
+  const response = await produce(client, 'control', Buffer.concat([batch(['ordinary']), control]));
+  t.is(response.body.responses[0].partitionResponses[0].errorCode, ErrorCode.INVALID_RECORD);
+  t.is(await latestOffset(client, 'control'), 0);
   await stillServes(t, broker);
 });

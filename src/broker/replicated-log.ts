@@ -76,6 +76,8 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
   /** Set while `log.sync()` runs, so fsyncs of one partition never overlap. */
   private syncing: Promise<void> | null = null;
   private closed = false;
+  /** Set by a failed fsync: every later append is refused (see `flush`). */
+  private storageFailure: Error | null = null;
 
   constructor(
     private readonly log: PartitionLog,
@@ -132,6 +134,7 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
 
   private appendNow(batches: readonly Buffer[]): ReturnType<PartitionLog['append']> {
     if (this.closed) throw new Error('partition log is closed');
+    if (this.storageFailure !== null) throw this.storageFailure;
     let next = this.log.nextOffset as number;
     for (const batch of batches) {
       stampBatch(batch, 0, next, this.options.leaderEpoch);
@@ -155,6 +158,14 @@ export class LocalReplicatedLog extends EventEmitter implements ReplicatedLog {
     try {
       durableIndex = await this.log.sync();
     } catch (error) {
+      // The entries whose fsync failed are still in the page cache; a later fsync could make
+      // them durable and readable after their producers were told they failed (and retried).
+      // Like Kafka taking a log directory offline, the partition refuses writes from here on
+      // and its high watermark never covers them; a restart recovers the log from disk.
+      this.storageFailure = Object.assign(
+        new Error(`partition storage failed, writes refused until restart: ${(error as Error).message}`),
+        { code: 'KAFKA_STORAGE_ERROR' },
+      );
       this.syncing = null;
       release();
       const failed = this.pending;

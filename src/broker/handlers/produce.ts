@@ -1,4 +1,5 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
+import { ATTRIBUTE_CONTROL } from '../../protocol/record-batch-header.js';
 import type { Handler, RequestContext } from '../context.js';
 import { recompressBatches, recompressionPolicy } from '../recompression.js';
 import type { ProposeResult, ReplicatedLog } from '../replicated-log.js';
@@ -82,6 +83,11 @@ async function producePartition(
       'produce rejected a batch',
     );
     return failed(index, errorCodeOf(error), (error as Error).message);
+  }
+  // Control batches are written by the log itself (Raft entries, transaction markers); a client
+  // may not produce them, or consumers would silently skip its records (Kafka: INVALID_RECORD).
+  if (infos.some((info) => (info.attributes & ATTRIBUTE_CONTROL) !== 0)) {
+    return failed(index, ErrorCode.INVALID_RECORD, 'clients may not produce control batches');
   }
   const batches = infos.length === 0 ? null : splitBatches(records, infos);
   if (batches === null) {
