@@ -1,7 +1,7 @@
 import type { Codecs } from '../protocol/records.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 
-/** What the native validator reports per batch (CONTRACTS C). */
+/** What the native validator (`validateBatches`) reports per batch. */
 export interface ValidatedBatch {
   baseOffset: number;
   lastOffsetDelta: number;

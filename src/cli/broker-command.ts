@@ -10,7 +10,7 @@ import {
 import type { BrokerConfig } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 
-/** What the broker command needs of a started broker (CONTRACTS F). */
+/** What the broker command needs of a started broker (see `Broker` in src/broker/broker.ts). */
 interface RunningBroker {
   readonly address: { host: string; port: number };
   readonly brokerId: number;
