@@ -7,16 +7,14 @@
  * load swings on the shared machine hit all of them; medians are printed.
  * Run: `npm run bench -- broker-recompression`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { spawnBroker } from '../__test__/broker/helpers.js';
 import { ApiKey, decodeResponse, ErrorCode, encodeRequest } from '../src/protocol/index.js';
 import { encodeRecordBatch } from '../src/protocol/records.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLOCK_TICKS_PER_SECOND = 100;
 const MODES = ['producer', 'lz4', 'zstd'] as const;
 const ROUNDS = 3;
@@ -32,28 +30,14 @@ function cpuSeconds(pid: number): number {
 async function startBrokerProcess(
   dataDir: string,
 ): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
-  const options = { dataDir, port: 0, fsyncEnabled: false };
-  const child = spawn(
-    process.execPath,
-    ['--import=tsx', join(root, '__test__/broker/fixtures/broker-process.ts'), JSON.stringify(options)],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!).port);
-    });
-    child.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
-  });
+  const { child, port, exited } = await spawnBroker({ dataDir, port: 0, fsyncEnabled: false });
   return {
     pid: child.pid!,
     port,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
 

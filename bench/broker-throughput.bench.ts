@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { spawnBroker } from '../__test__/broker/helpers.js';
 import { Broker } from '../src/broker/broker.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,31 +37,19 @@ function run(command: string, args: string[]): Promise<void> {
 async function startBrokerProcess(
   dataDir: string,
 ): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
-  const options = { dataDir, port: 0, autoCreateTopics: true, memoryStorage: !native };
-  const child = spawn(
-    process.execPath,
-    ['--import=tsx', join(root, '__test__/broker/fixtures/broker-process.ts'), JSON.stringify(options)],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!).port);
-    });
-    child.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
+  const { child, port, exited } = await spawnBroker({
+    dataDir,
+    port: 0,
+    autoCreateTopics: true,
+    memoryStorage: !native,
   });
   return {
     pid: child.pid!,
     port,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
 
