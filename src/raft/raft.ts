@@ -663,8 +663,8 @@ export class Raft {
     return this.log.term(this.log.committed) === this.term;
   }
 
-  /** Leader: answers the read `m` (ours or forwarded) with `index`. */
-  private respondToRead(m: Message, index: LogIndex): void {
+  /** Leader: answers the read `m` (ours or forwarded) with `index`. The one place reads are answered. */
+  respondToRead(m: Message, index: LogIndex): void {
     const context = m.context ?? new Uint8Array(0);
     if (m.from === NO_NODE || m.from === this.id) {
       this.readStates.push({ index, requestContext: context });
@@ -673,8 +673,18 @@ export class Raft {
     }
   }
 
+  /**
+   * This node is the only voter of its latest membership, so its own log is the quorum and a
+   * read needs no heartbeat round. Being the leader of a one-voter group is not enough: a leader
+   * that removed or demoted itself ({1,2} -> {2}) still leads until the change commits, and the
+   * one voter left may already have elected itself and committed newer writes.
+   */
+  private isSoleVoter(): boolean {
+    return this.tracker.voters.size === 1 && this.tracker.isVoter(this.id);
+  }
+
   handleLeaderRead(m: Message): void {
-    if (this.tracker.voters.size === 1) {
+    if (this.isSoleVoter()) {
       this.respondToRead(m, this.log.committed);
       return;
     }
@@ -684,9 +694,24 @@ export class Raft {
       return;
     }
     if (!this.readOnly.add(this.log.committed, m)) return; // full: the client times out and retries
-    this.readOnly.recordAck(this.id, m.context ?? new Uint8Array(0));
     const context = m.context ?? new Uint8Array(0);
+    this.confirmReads(this.id, context);
     this.forEachPeer((id) => this.sendHeartbeat(id, context));
+  }
+
+  /**
+   * `from` acknowledged the heartbeat round `context`: once a quorum of the voters has (this
+   * leader's own acknowledgement counts only while it is a voter), every read up to that round
+   * is answered. A leader that is no longer a voter thus needs the remaining voters, even when
+   * only one is left.
+   */
+  confirmReads(from: NodeId, context: Uint8Array): void {
+    const acks = this.readOnly.recordAck(from, context);
+    if (!acks) return;
+    let voterAcks = 0;
+    for (const id of acks) if (this.tracker.isVoter(id)) voterAcks++;
+    if (voterAcks < this.tracker.quorum()) return;
+    for (const read of this.readOnly.advance(context)) this.respondToRead(read.request, read.index);
   }
 
   releasePendingReads(): void {
@@ -717,12 +742,18 @@ function stepLeader(r: Raft, m: Message): void {
       }
       for (const [id, pr] of r.tracker.progress) if (id !== r.id) pr.recentActive = false;
       return;
-    case MessageType.Propose:
+    case MessageType.Propose: {
       r.checkProposal(m.entries);
+      // Mark the change pending before appending it: it takes effect during the append, and a
+      // leader that removes itself must see it as uncommitted then (it hands over only after).
+      const first = r.log.lastIndex() + 1;
+      m.entries.forEach((e, i) => {
+        if (e.type === EntryType.ConfChange) r.pendingConfIndex = logIndex(first + i);
+      });
       r.appendEntries(m.entries);
-      for (const e of m.entries) if (e.type === EntryType.ConfChange) r.pendingConfIndex = r.log.lastIndex();
       r.broadcastAppend();
       return;
+    }
     case MessageType.ReadIndex:
       r.handleLeaderRead(m);
       return;
@@ -768,6 +799,8 @@ function stepLeader(r: Raft, m: Message): void {
       // Pipelining: keep the window full.
       while (r.sendAppend(m.from, false)) {}
       if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) r.sendTimeoutNow(m.from);
+      // A leader that removed itself hands over as soon as that change commits.
+      r.handOverIfNotVoter();
       return;
     }
     case MessageType.HeartbeatResponse: {
@@ -777,30 +810,7 @@ function stepLeader(r: Raft, m: Message): void {
       // goes out, and a gap it leaves is answered by a rejection that resets to probing.
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
       if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
-      if (!m.context || r.tracker.voters.size === 1) return;
-      const acks = r.readOnly.recordAck(m.from, m.context);
-      if (!acks) return;
-      let voterAcks = 0;
-      for (const id of acks) if (r.tracker.isVoter(id)) voterAcks++;
-      if (voterAcks < r.tracker.quorum()) return;
-      for (const read of r.readOnly.advance(m.context)) {
-        const request = read.request;
-        const context = request.context ?? new Uint8Array(0);
-        if (request.from === NO_NODE || request.from === r.id) {
-          r.readStates.push({ index: read.index, requestContext: context });
-        } else {
-          r.messages.push(
-            message({
-              type: MessageType.ReadIndexResponse,
-              from: r.id,
-              to: request.from,
-              term: r.term,
-              index: read.index,
-              context,
-            }),
-          );
-        }
-      }
+      if (m.context) r.confirmReads(m.from, m.context);
       return;
     }
     case MessageType.SnapshotStatus:
