@@ -25,8 +25,6 @@
  * (the bootstrap snapshot). A follower installing a snapshot its log does not reach restarts
  * the log there with `PartitionLog.reset(index + 1, nextOffset)`.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../lib/assert.js';
 import {
@@ -50,8 +48,10 @@ import {
   type Snapshot,
 } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { FsRaftStateFile, RAFT_STATE_FILE, type RaftStateFile } from './raft-state-file.js';
 
-export const RAFT_STATE_FILE = 'raft-state';
+export { RAFT_STATE_FILE, type RaftStateFile };
+
 const STATE_MAGIC = Buffer.from('GQRS', 'latin1');
 const STATE_VERSION = 1;
 
@@ -63,8 +63,10 @@ export class RaftStorageError extends Error {
 export interface DurableRaftStorageOptions {
   /** The group's entries. Owned by the storage from now on (closed by `close()`). */
   log: PartitionLog;
-  /** Directory holding the state file (created if missing). */
-  dir: string;
+  /** Directory holding the state file (created if missing). Required unless `stateFile` is given. */
+  dir?: string;
+  /** Where term, vote, commit and snapshot metadata live. Default: `<dir>/raft-state` (node:fs). */
+  stateFile?: RaftStateFile;
   /**
    * Membership of a brand-new group (used only when no state file exists). With voters, this
    * node is a founding member and stores the bootstrap snapshot at index 1; with no voters it
@@ -197,7 +199,7 @@ function decodeState(buf: Buffer, path: string): StateImage {
 
 export class DurableRaftStorage implements RaftStorage {
   readonly log: PartitionLog;
-  private readonly dir: string;
+  private readonly stateFile: RaftStateFile;
   private readonly fsync: boolean;
   private readonly wallMs: () => number;
   private image: StateImage;
@@ -215,17 +217,16 @@ export class DurableRaftStorage implements RaftStorage {
   /** Opens (or creates) the storage; reads the state file synchronously. */
   constructor(options: DurableRaftStorageOptions) {
     this.log = options.log;
-    this.dir = options.dir;
     this.fsync = options.fsync ?? true;
     this.wallMs = options.wallMs ?? Date.now;
-    mkdirSync(this.dir, { recursive: true });
-    const path = join(this.dir, RAFT_STATE_FILE);
-    let bytes: Buffer | null = null;
-    try {
-      bytes = readFileSync(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (options.stateFile !== undefined) {
+      this.stateFile = options.stateFile;
+    } else {
+      if (options.dir === undefined) throw new RangeError('DurableRaftStorage needs a dir or a stateFile');
+      this.stateFile = new FsRaftStateFile(options.dir, { fsync: this.fsync });
     }
+    const path = options.dir === undefined ? RAFT_STATE_FILE : join(options.dir, RAFT_STATE_FILE);
+    const bytes = this.stateFile.read();
     if (bytes === null) {
       // A new group. A founding member stores the bootstrap snapshot durably before anything
       // else can happen; a joining node starts empty and learns the membership from the leader.
@@ -235,7 +236,7 @@ export class DurableRaftStorage implements RaftStorage {
         hardState: { term: snapshot.metadata.term, vote: NO_NODE, commit: snapshot.metadata.index },
         snapshot,
       };
-      if (founding) this.replaceFileSync(encodeState(this.image));
+      if (founding) this.stateFile.writeAtomicallySync(encodeState(this.image));
     } else {
       this.image = decodeState(bytes, path);
     }
@@ -461,52 +462,13 @@ export class DurableRaftStorage implements RaftStorage {
 
   private async runWrite(): Promise<void> {
     try {
-      await this.replaceFile(encodeState(this.image));
+      await this.stateFile.writeAtomically(encodeState(this.image));
+      if (this.fsync) await this.stateFile.sync();
     } finally {
       const queued = this.queuedWrite;
       this.queuedWrite = null;
       this.runningWrite = queued === null ? null : this.runWrite();
       this.runningWrite?.then(queued?.resolve, queued?.reject);
     }
-  }
-
-  /** `replaceFile`, synchronously (only for the bootstrap state, written once at creation). */
-  private replaceFileSync(bytes: Buffer): void {
-    const path = join(this.dir, RAFT_STATE_FILE);
-    const temporary = `${path}.tmp`;
-    writeFileSync(temporary, bytes);
-    if (this.fsync) fsyncPath(temporary);
-    renameSync(temporary, path);
-    if (this.fsync) fsyncPath(this.dir);
-  }
-
-  private async replaceFile(bytes: Buffer): Promise<void> {
-    const path = join(this.dir, RAFT_STATE_FILE);
-    const temporary = `${path}.tmp`;
-    const file = await open(temporary, 'w');
-    try {
-      await file.writeFile(bytes);
-      if (this.fsync) await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-    if (this.fsync) {
-      const directory = await open(this.dir, 'r');
-      try {
-        await directory.sync();
-      } finally {
-        await directory.close();
-      }
-    }
-  }
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

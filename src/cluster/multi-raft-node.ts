@@ -44,12 +44,14 @@ import {
   PEER_BATCH_CHANNEL,
   PeerBatchCodecError,
 } from './peer-batch-codec.js';
-import type { Transport, TransportLogger } from './transport.js';
+import { type RaftScheduler, realTimers } from './raft-scheduler.js';
+import type { RaftTransport } from './raft-transport.js';
+import type { TransportLogger } from './transport.js';
 
 export interface MultiRaftNodeOptions {
   nodeId: NodeId;
   /** The broker's raft transport (started and stopped by the caller). */
-  transport: Transport;
+  transport: RaftTransport;
   /** Seeds every group's election timer (reproducible per node). */
   seed: number;
   /** Milliseconds per Raft tick. Default 100. */
@@ -61,6 +63,8 @@ export interface MultiRaftNodeOptions {
   /** Host options: quiescence, liveness, per-peer message bound. */
   host?: Pick<MultiRaftHostOptions, 'quiesce' | 'livenessTicks' | 'maxMessagesPerPeer' | 'heartbeatTicks'>;
   logger?: TransportLogger;
+  /** The tick timer and the flush scheduling (default: the process's timers; the simulator's are virtual). */
+  scheduler?: RaftScheduler;
 }
 
 export interface GroupOptions {
@@ -125,12 +129,14 @@ const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {}, error(
 export class MultiRaftNode extends EventEmitter {
   readonly nodeId: NodeId;
   readonly host: MultiRaftHost;
-  private readonly transport: Transport;
+  private readonly transport: RaftTransport;
+  private readonly scheduler: RaftScheduler;
   private readonly logger: TransportLogger;
   private readonly tickMs: number;
   private readonly commitSaveTicks: number;
   private readonly groups = new Map<GroupId, GroupState>();
-  private ticker: NodeJS.Timeout | null = null;
+  /** Cancels the tick timer while it runs. */
+  private ticker: (() => void) | null = null;
   private ticks = 0;
   private flushScheduled = false;
   private processing: Promise<void> | null = null;
@@ -153,6 +159,7 @@ export class MultiRaftNode extends EventEmitter {
     super();
     this.nodeId = options.nodeId;
     this.transport = options.transport;
+    this.scheduler = options.scheduler ?? realTimers;
     this.logger = options.logger ?? silentLogger;
     this.tickMs = options.tickMs ?? 100;
     this.commitSaveTicks = options.commitSaveTicks ?? 10;
@@ -200,11 +207,11 @@ export class MultiRaftNode extends EventEmitter {
   /** Starts the tick timer. */
   start(): void {
     if (this.ticker !== null || this.stopped) return;
-    this.ticker = setInterval(() => {
+    this.ticker = this.scheduler.repeat(this.tickMs, () => {
       this.whenIdle(() => this.host.tick());
       if (++this.ticks % this.commitSaveTicks === 0) this.saveLazyHardStates();
       this.scheduleFlush();
-    }, this.tickMs);
+    });
     this.scheduleFlush();
   }
 
@@ -267,7 +274,7 @@ export class MultiRaftNode extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker?.();
     this.ticker = null;
     await this.processing;
     this.runDeferred();
@@ -318,7 +325,7 @@ export class MultiRaftNode extends EventEmitter {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.processing !== null || this.stopped || this.failure !== null) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    this.scheduler.soon(() => {
       this.flushScheduled = false;
       if (this.processing !== null || this.stopped) return;
       this.processing = this.drain().finally(() => {
@@ -335,7 +342,7 @@ export class MultiRaftNode extends EventEmitter {
       // A disk error leaves the node unable to promise anything: stop it loudly.
       this.failure = error;
       this.logger.error({ err: error, nodeId: this.nodeId }, 'raft node failed; stopping it');
-      if (this.ticker !== null) clearInterval(this.ticker);
+      this.ticker?.();
       this.ticker = null;
       for (const group of this.groups.values()) rejectPending(group, error);
       this.emit('error', error);

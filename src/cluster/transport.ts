@@ -30,6 +30,7 @@ import {
   FrameKind,
   messageFrameBytes,
 } from './frame.js';
+import type { RaftTransport } from './raft-transport.js';
 
 export interface PeerAddress {
   host: string;
@@ -190,7 +191,7 @@ class Peer {
   }
 }
 
-export class Transport {
+export class Transport implements RaftTransport {
   readonly nodeId: NodeId;
   readonly clusterId: string;
   private readonly listenAddress: PeerAddress;
