@@ -3,11 +3,13 @@
  * `PartitionLog` (one entry = one RecordBatch, see src/raft/entry.ts); term, vote, commit and the
  * snapshot metadata live in a small state file in the group's directory.
  *
- * Durability (DESIGN decision 5): `append` only reaches the page cache; the host calls
- * `sync()` (log fsync) and awaits `saveHardState()` (state file fsync) before it sends any
- * message produced by the same Ready. The state file is replaced atomically: write a temporary
- * file, fsync it, rename it over the old one, fsync the directory. A crash leaves either the old
- * or the new file, never a mix; a file that fails its CRC refuses to open.
+ * Durability (DESIGN decision 5): `append` only reaches the page cache; the host awaits
+ * `sync()` (log fsync) and then `saveHardState()` (state file) before it sends any message
+ * produced by the same Ready — in that order, because a saved commit index must never cover an
+ * entry the log could still lose (a power loss would bring back a stale tail under it). The
+ * state file is replaced atomically (`RaftStateFile`: write a temporary file, fsync it, rename it
+ * over the old one, fsync the directory). A crash leaves either the old or the new file, never a
+ * mix; a file that fails its CRC refuses to open.
  *
  * State file layout (big-endian): magic "GQRS", version:u8, term:u48, vote:u32, commit:u48,
  * snapshotIndex:u48, snapshotTerm:u48, voterCount:u16, voter:u32*, learnerCount:u16,
@@ -79,7 +81,8 @@ export interface DurableRaftStorageOptions {
   wallMs?: () => number;
 }
 
-interface StateImage {
+/** What the state file holds. */
+export interface RaftStateImage {
   hardState: HardState;
   snapshot: Snapshot;
 }
@@ -107,7 +110,7 @@ export function partitionSnapshotNextOffset(snapshot: Snapshot): KafkaOffset {
   return kafkaOffset(Number(new DataView(data.buffer, data.byteOffset, data.length).getBigUint64(0)));
 }
 
-function encodeState(image: StateImage): Buffer {
+function encodeState(image: RaftStateImage): Buffer {
   const { hardState, snapshot } = image;
   const { voters, learners } = snapshot.metadata.confState;
   const bytes =
@@ -145,7 +148,8 @@ function encodeState(image: StateImage): Buffer {
   return out;
 }
 
-function decodeState(buf: Buffer, path: string): StateImage {
+/** Decodes a state file's bytes (`path` names it in errors); throws `RaftStorageError` when invalid. */
+export function decodeRaftState(buf: Buffer, path = RAFT_STATE_FILE): RaftStateImage {
   const fail = (why: string): never => {
     throw new RaftStorageError(`${path}: ${why}`);
   };
@@ -202,7 +206,7 @@ export class DurableRaftStorage implements RaftStorage {
   private readonly stateFile: RaftStateFile;
   private readonly fsync: boolean;
   private readonly wallMs: () => number;
-  private image: StateImage;
+  private image: RaftStateImage;
   /** Log bounds and sizes mirrored in JS: readable while the log's sync() is in flight. */
   private logFirstIndex: LogIndex;
   private logLastIndex: LogIndex;
@@ -238,7 +242,7 @@ export class DurableRaftStorage implements RaftStorage {
       };
       if (founding) this.stateFile.writeAtomicallySync(encodeState(this.image));
     } else {
-      this.image = decodeState(bytes, path);
+      this.image = decodeRaftState(bytes, path);
     }
     this.restartLogAtSnapshotIfBehind();
     this.logFirstIndex = this.log.firstIndex;

@@ -3,10 +3,12 @@
  * `MultiRaftHost` (src/raft/multi/host.ts). One tick timer for all groups, one Ready loop:
  *
  *   1. `host.ready()` collects every group's Ready and one `PeerBatch` per peer broker.
- *   2. Persist: installed snapshots, then every group's entries appended (page cache) and term /
- *      vote changes written, then ONE group-commit round — `await Promise.all` of the log syncs
- *      of every group with pending entries and those state writes. A commit-only HardState
- *      change is written behind, every `commitSaveTicks` (the commit index may lag on disk).
+ *   2. Persist, in the Ready contract's order: installed snapshots; every group's entries
+ *      appended (page cache), then ONE group-commit round — `await Promise.all` of the log syncs
+ *      of every group with new entries; only then the HardStates that changed term or vote
+ *      (their commit index may cover the entries just synced). A commit-only HardState change
+ *      is written behind, every `commitSaveTicks`, and only once the entries it covers are
+ *      durable (the commit index may lag on disk; it never runs ahead of the log).
  *   3. Send: each PeerBatch as one frame on the transport's reserved `PEER_BATCH_CHANNEL`, then
  *      one flush (one write per peer). Heartbeats of all groups ride inside it as 17-byte
  *      items; idle groups go quiet and send nothing; a peer hears from us at least once per
@@ -65,7 +67,17 @@ export interface MultiRaftNodeOptions {
   logger?: TransportLogger;
   /** The tick timer and the flush scheduling (default: the process's timers; the simulator's are virtual). */
   scheduler?: RaftScheduler;
+  /**
+   * Tests only: plants a known defect back, so the simulator can show it would catch it.
+   * 'hard-state-with-entries': HardState written beside the log fsync, and commit-only saves
+   * on the timer even while the log fsync runs. 'quiet-leader-never-wakes': see
+   * `MultiRaftHostOptions.testOnlyDefects`.
+   */
+  testOnlyDefects?: ReadonlySet<MultiRaftDefect>;
 }
+
+/** Defects `MultiRaftNodeOptions.testOnlyDefects` can plant. */
+export type MultiRaftDefect = 'hard-state-with-entries' | 'quiet-leader-never-wakes';
 
 export interface GroupOptions {
   /** Called with each run of committed entries, in log order, before proposals resolve. */
@@ -121,6 +133,7 @@ interface GroupState {
   role: StateRole;
   leader: NodeId;
   committedOffset: KafkaOffset;
+  /** A commit-only HardState not yet written; its commit covers only durable entries. */
   lazyHardState: HardState | null;
 }
 
@@ -134,7 +147,11 @@ export class MultiRaftNode extends EventEmitter {
   private readonly logger: TransportLogger;
   private readonly tickMs: number;
   private readonly commitSaveTicks: number;
+  /** Planted defect: the HardState written beside the log fsync (tests only). */
+  private readonly hardStateWithEntries: boolean;
   private readonly groups = new Map<GroupId, GroupState>();
+  /** Groups holding a `lazyHardState` (the commit-save timer visits only these). */
+  private readonly lazyGroups = new Set<GroupState>();
   /** Cancels the tick timer while it runs. */
   private ticker: (() => void) | null = null;
   private ticks = 0;
@@ -163,6 +180,7 @@ export class MultiRaftNode extends EventEmitter {
     this.logger = options.logger ?? silentLogger;
     this.tickMs = options.tickMs ?? 100;
     this.commitSaveTicks = options.commitSaveTicks ?? 10;
+    this.hardStateWithEntries = options.testOnlyDefects?.has('hard-state-with-entries') ?? false;
     this.host = new MultiRaftHost({
       ...options.host,
       nodeId: options.nodeId,
@@ -208,8 +226,13 @@ export class MultiRaftNode extends EventEmitter {
   start(): void {
     if (this.ticker !== null || this.stopped) return;
     this.ticker = this.scheduler.repeat(this.tickMs, () => {
-      this.whenIdle(() => this.host.tick());
-      if (++this.ticks % this.commitSaveTicks === 0) this.saveLazyHardStates();
+      const saveCommits = ++this.ticks % this.commitSaveTicks === 0;
+      if (saveCommits && this.hardStateWithEntries) this.saveLazyHardStates();
+      this.whenIdle(() => {
+        this.host.tick();
+        // Held like any other work during a group-commit round: the save stays in the loop's order.
+        if (saveCommits && !this.hardStateWithEntries) this.saveLazyHardStates();
+      });
       this.scheduleFlush();
     });
     this.scheduleFlush();
@@ -360,35 +383,13 @@ export class MultiRaftNode extends EventEmitter {
       if (ready.softState !== undefined)
         this.onSoftState(group, ready.softState.role, ready.softState.leader);
     }
-    // 1. Persist: snapshots, then entries and term/vote changes, then one group-commit round.
+    // 1. Persist: snapshots, then entries (one group-commit round), then term/vote changes.
     this.syncing = true;
     try {
       for (const { group, ready } of readies)
         if (ready.snapshot !== undefined) await group.storage.applySnapshot(ready.snapshot);
-      const durable: Array<Promise<unknown>> = [];
-      let logSyncs = 0;
-      for (const { group, ready } of readies) {
-        if (ready.entries.length > 0) group.storage.append(ready.entries);
-        if (ready.hardState !== undefined) {
-          const previous = group.storage.hardState;
-          if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) {
-            group.lazyHardState = null;
-            durable.push(group.storage.saveHardState(ready.hardState));
-          } else {
-            group.lazyHardState = ready.hardState;
-          }
-        }
-      }
-      for (const { group, ready } of readies) {
-        if (ready.entries.length === 0) continue;
-        logSyncs++;
-        durable.push(group.storage.sync());
-      }
-      if (logSyncs > 0) {
-        this.counters.syncRounds++;
-        this.counters.logSyncs += logSyncs;
-      }
-      await Promise.all(durable);
+      if (this.hardStateWithEntries) await this.persistBesideLog(readies);
+      else await this.persistInOrder(readies);
     } finally {
       this.syncing = false;
     }
@@ -408,6 +409,68 @@ export class MultiRaftNode extends EventEmitter {
     // 4. Advance, then the work held during the sync.
     this.host.advance();
     this.runDeferred();
+  }
+
+  /**
+   * The Ready contract's order: every group's entries appended and synced (one round, the
+   * fsyncs in parallel), and only then the HardStates whose term or vote changed, since their
+   * commit index may cover those entries. Commit-only changes become `lazyHardState` once their
+   * entries are durable, so a lazy save never names an entry the log could still lose.
+   */
+  private async persistInOrder(readies: ReadonlyArray<{ group: GroupState; ready: Ready }>): Promise<void> {
+    const logSyncs: Array<Promise<unknown>> = [];
+    for (const { group, ready } of readies) {
+      if (ready.entries.length === 0) continue;
+      group.storage.append(ready.entries);
+      logSyncs.push(group.storage.sync());
+    }
+    if (logSyncs.length > 0) {
+      this.counters.syncRounds++;
+      this.counters.logSyncs += logSyncs.length;
+      await Promise.all(logSyncs);
+    }
+    const stateWrites: Array<Promise<void>> = [];
+    for (const { group, ready } of readies) {
+      const hardState = ready.hardState;
+      if (hardState === undefined) continue;
+      const previous = group.storage.hardState;
+      if (hardState.term !== previous.term || hardState.vote !== previous.vote) {
+        group.lazyHardState = null;
+        stateWrites.push(group.storage.saveHardState(hardState));
+      } else {
+        group.lazyHardState = hardState;
+        this.lazyGroups.add(group);
+      }
+    }
+    await Promise.all(stateWrites);
+  }
+
+  /** The planted defect: HardState writes run beside the log fsyncs (tests only). */
+  private async persistBesideLog(readies: ReadonlyArray<{ group: GroupState; ready: Ready }>): Promise<void> {
+    const durable: Array<Promise<unknown>> = [];
+    let logSyncs = 0;
+    for (const { group, ready } of readies) {
+      if (ready.entries.length > 0) group.storage.append(ready.entries);
+      if (ready.hardState === undefined) continue;
+      const previous = group.storage.hardState;
+      if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) {
+        group.lazyHardState = null;
+        durable.push(group.storage.saveHardState(ready.hardState));
+      } else {
+        group.lazyHardState = ready.hardState;
+        this.lazyGroups.add(group);
+      }
+    }
+    for (const { group, ready } of readies) {
+      if (ready.entries.length === 0) continue;
+      logSyncs++;
+      durable.push(group.storage.sync());
+    }
+    if (logSyncs > 0) {
+      this.counters.syncRounds++;
+      this.counters.logSyncs += logSyncs;
+    }
+    await Promise.all(durable);
   }
 
   private onSoftState(group: GroupState, role: StateRole, leader: NodeId): void {
@@ -473,7 +536,7 @@ export class MultiRaftNode extends EventEmitter {
 
   /** Writes commit-only HardState changes (behind: a restarted node relearns the commit index). */
   private saveLazyHardStates(): void {
-    for (const group of this.groups.values()) {
+    for (const group of this.lazyGroups) {
       const state = group.lazyHardState;
       if (state === null) continue;
       group.lazyHardState = null;
@@ -481,6 +544,7 @@ export class MultiRaftNode extends EventEmitter {
         .saveHardState(state)
         .catch((error) => this.logger.error({ err: error, groupId: group.id }, 'hard state write failed'));
     }
+    this.lazyGroups.clear();
   }
 
   /** Runs `work` now, or right after the group-commit round in flight (see the file comment). */
