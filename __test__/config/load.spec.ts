@@ -62,6 +62,17 @@ const samples: Record<string, { json: unknown; text: string; fields: Partial<Bro
       ],
     },
   },
+  initial_cluster_token: { json: 'prod-eu', text: 'prod-eu', fields: { initialClusterToken: 'prod-eu' } },
+  join: {
+    json: '10.0.0.1:7001',
+    text: '10.0.0.1:7001',
+    fields: { joinAddress: { host: '10.0.0.1', port: 7001 }, initialCluster: [] },
+  },
+  'broker.rack': { json: 'eu-west-1a', text: 'eu-west-1a', fields: { rack: 'eu-west-1a' } },
+  broker_session_timeout: { json: '12s', text: '12000', fields: { brokerSessionTimeoutMs: 12_000 } },
+  broker_heartbeat_interval: { json: '2s', text: '2000', fields: { brokerHeartbeatIntervalMs: 2000 } },
+  raft_tick: { json: '50ms', text: '50', fields: { raftTickMs: 50 } },
+  election_timeout: { json: '2s', text: '2000', fields: { electionTimeoutMs: 2000 } },
   segment_size: { json: 104857600, text: '100MiB', fields: { segmentBytes: 104857600 } },
   segment_time: { json: '12h', text: '43200000', fields: { segmentMs: 43_200_000 } },
   retention_time: { json: '168h', text: '7d', fields: { retentionMs: 604_800_000 } },
@@ -97,6 +108,10 @@ const otherText: Record<string, string> = {
   advertised_addr: 'other.example.com:1',
   raft_addr: '127.0.0.1:9998',
   initial_cluster: '1=127.0.0.1:9093',
+  initial_cluster_token: 'other-token',
+  join: '10.0.0.9:7009',
+  'broker.rack': 'rack-z',
+  broker_session_timeout: '20s',
   auto_create_topics: 'false',
   log_level: 'error',
   'server.log_file': '/var/log/other.log',
@@ -141,6 +156,18 @@ test('defaults: single node on 127.0.0.1:9092, raft 9093, ./goqueue-data, 1 GiB 
   });
   t.deepEqual(config.initialCluster, []);
   t.deepEqual({ ...defaultConfig(), dataDir: '/srv/goqueue/goqueue-data' }, config);
+});
+
+test('cluster defaults: token goqueue-cluster, no join, no rack, 9 s sessions, 1 s heartbeats, 100 ms ticks, 1 s elections', (t) => {
+  t.like(loadConfig({ cwd }), {
+    initialClusterToken: 'goqueue-cluster',
+    joinAddress: null,
+    rack: null,
+    brokerSessionTimeoutMs: 9000,
+    brokerHeartbeatIntervalMs: 1000,
+    raftTickMs: 100,
+    electionTimeoutMs: 1000,
+  });
 });
 
 test('every key in the table has a sample here, a GOQUEUE_ variable derived from its name', (t) => {
@@ -324,6 +351,22 @@ const rejections: Array<[string, string, RegExp]> = [
   ['raft_addr', 'x:y', /not an address/],
   ['initial_cluster', '1=a:1,1=b:2', /listed twice/],
   ['initial_cluster', '2=127.0.0.1:9093', /does not list this broker \(broker_id 1\)/],
+  ['initial_cluster', '1=127.0.0.1:9093,x', /entry "x" is not id=host:port/],
+  ['initial_cluster', '1=127.0.0.1:9093,2=127.0.0.1:9093', /give the same Raft address/],
+  ['initial_cluster_token', 'a\u0007b', /control characters/],
+  ['initial_cluster_token', 'x'.repeat(256), /longer than 255 characters/],
+  ['join', 'seed-broker', /not an address/],
+  ['join', '10.0.0.1:0', /port 0 cannot be dialled/],
+  ['join', '127.0.0.1:9093', /this broker's own raft_addr/],
+  ['broker.rack', 'r'.repeat(256), /longer than 255 characters/],
+  ['broker_session_timeout', '50ms', /out of range \(100 to 3600000\)/],
+  ['broker_session_timeout', '1500ms', /at least twice broker_heartbeat_interval \(1000 ms\)/],
+  ['broker_heartbeat_interval', '5ms', /out of range \(10 to 60000\)/],
+  ['broker_heartbeat_interval', '5s', /broker_session_timeout \(9000 ms\) must be at least twice/],
+  ['raft_tick', '0', /out of range \(1 to 10000\)/],
+  ['raft_tick', '500ms', /must be at least 3 raft_tick periods \(500 ms each\)/],
+  ['election_timeout', '2m', /out of range \(1 to 60000\)/],
+  ['election_timeout', '250ms', /election_timeout \(250 ms\) must be at least 3 raft_tick periods/],
   ['segment_size', 'big', /not a size/],
   ['segment_size', '512', /out of range \(1024 to 2147483647\)/],
   ['segment_size', '4GiB', /out of range/],
@@ -409,6 +452,121 @@ test('default_partitions above max_topic_partitions is rejected', (t) => {
   t.regex(error.reason, /exceeds max_topic_partitions \(10\)/);
 });
 
+test('initial_cluster in a file may be a string, an array or an object, with brokerN ids', (t) => {
+  const expected = [
+    { brokerId: 1, raftHost: 'localhost', raftPort: 7001 },
+    { brokerId: 2, raftHost: 'localhost', raftPort: 7002 },
+    { brokerId: 3, raftHost: 'localhost', raftPort: 7003 },
+  ];
+  const forms: unknown[] = [
+    '1=localhost:7001,2=localhost:7002,3=localhost:7003',
+    ['broker1=localhost:7001', 'broker2=localhost:7002', 'broker3=localhost:7003'],
+    { broker1: 'localhost:7001', broker2: 'localhost:7002', broker3: 'localhost:7003' },
+  ];
+  for (const form of forms) {
+    const config = loadConfig({ cwd, file: configFile({ broker_id: 'broker2', initial_cluster: form }) });
+    t.deepEqual(config.initialCluster, expected, JSON.stringify(form));
+    t.like(config, { brokerId: 2, raftHost: 'localhost', raftPort: 7002 });
+  }
+});
+
+test('a bad initial_cluster names the entry, the key and the source', (t) => {
+  const error = configError(t, () =>
+    loadConfig({
+      file: configFile({ initial_cluster: ['broker1=localhost:7001', 'brokerX=localhost:7002'] }),
+    }),
+  );
+  t.is(error.key, 'initial_cluster');
+  t.regex(
+    error.message,
+    /^initial_cluster: entry "brokerX=localhost:7002": "brokerX" is not a broker id .*\(from config file .*\.json\)$/,
+  );
+  const duplicate = configError(t, () =>
+    loadConfig({ flags: { initialCluster: '1=a:7001,2=b:7002,broker2=c:7003' } }),
+  );
+  t.is(
+    duplicate.message,
+    'initial_cluster: broker 2 is listed twice ("2=b:7002" and "broker2=c:7003") (from flag --initial-cluster)',
+  );
+  const missing = configError(t, () =>
+    loadConfig({ flags: { brokerId: 'broker4', initialCluster: '1=a:7001,2=b:7002,3=c:7003' } }),
+  );
+  t.regex(
+    missing.message,
+    /^initial_cluster: does not list this broker \(broker_id 4\): add "4=<its raft host:port>"/,
+  );
+});
+
+test('broker ids in the original form (broker1) are read everywhere; other words are refused by key', (t) => {
+  t.is(loadConfig({ flags: { brokerId: 'broker3' } }).brokerId, 3);
+  t.is(loadConfig({ env: { GOQUEUE_BROKER_ID: 'broker12' } }).brokerId, 12);
+  t.is(loadConfig({ file: configFile({ broker_id: 'broker1' }) }).brokerId, 1);
+  const error = configError(t, () => loadConfig({ file: configFile({ broker_id: 'leader' }) }));
+  t.regex(
+    error.message,
+    /^broker_id: "leader" is not a broker id .*"broker1" also reads as 1\) \(from config file/,
+  );
+});
+
+test('join and initial_cluster exclude each other; the message blames the key set last', (t) => {
+  const error = configError(t, () =>
+    loadConfig({
+      file: configFile({ initial_cluster: '1=127.0.0.1:7001,2=127.0.0.1:7002' }),
+      flags: { join: '127.0.0.1:7002' },
+    }),
+  );
+  t.is(error.key, 'join');
+  t.regex(error.reason, /join and initial_cluster exclude each other/);
+  const other = configError(t, () =>
+    loadConfig({ env: { GOQUEUE_JOIN: '127.0.0.1:7002' }, flags: { initialCluster: '1=127.0.0.1:7001' } }),
+  );
+  t.is(other.key, 'initial_cluster');
+  t.like(
+    loadConfig({ flags: { join: 'broker1.example.com:7001', raftAddr: '0.0.0.0:7004', brokerId: '4' } }),
+    {
+      joinAddress: { host: 'broker1.example.com', port: 7001 },
+      brokerId: 4,
+    },
+  );
+});
+
+test('the rack may be given nested (broker.rack) in a file, by GOQUEUE_BROKER_RACK or by --rack', (t) => {
+  t.is(loadConfig({ file: configFile({ broker: { rack: 'a' } }) }).rack, 'a');
+  t.is(loadConfig({ file: configFile({ broker: { rack: null } }) }).rack, null);
+  t.is(loadConfig({ env: { GOQUEUE_BROKER_RACK: 'b' } }).rack, 'b');
+  t.is(loadConfig({ flags: { rack: 'c' } }).rack, 'c');
+  const section = configError(t, () => loadConfig({ file: configFile({ broker: 'a' }) }));
+  t.regex(section.reason, /must be an object \(with rack\)/);
+});
+
+test('the election timeout counts whole raft ticks and must span at least 3', (t) => {
+  t.notThrows(() => loadConfig({ env: { GOQUEUE_RAFT_TICK: '10ms', GOQUEUE_ELECTION_TIMEOUT: '30ms' } }));
+  const error = configError(t, () =>
+    loadConfig({ env: { GOQUEUE_RAFT_TICK: '10ms', GOQUEUE_ELECTION_TIMEOUT: '29ms' } }),
+  );
+  t.regex(error.reason, /at least 3 raft_tick periods/);
+  const override = configError(t, () => defaultConfig({ raftTickMs: 400 }));
+  t.is(override.key, 'raftTickMs');
+});
+
+test('an even number of founding members is accepted with a warning naming the voters', (t) => {
+  const warningsFor = (list: string, brokerId = '1'): string[] => {
+    const warnings: string[] = [];
+    loadConfig({ flags: { brokerId, initialCluster: list }, onWarning: (message) => warnings.push(message) });
+    return warnings;
+  };
+  const members = (count: number): string =>
+    Array.from({ length: count }, (_, i) => `${i + 1}=127.0.0.1:${7001 + i}`).join(',');
+  t.deepEqual(warningsFor(members(1)), []);
+  t.deepEqual(warningsFor(members(3)), []);
+  t.deepEqual(warningsFor(members(5)), []);
+  t.deepEqual(warningsFor(members(7)), [], 'learners above five voters are the design');
+  t.deepEqual(warningsFor(members(2)), [
+    "initial_cluster lists 2 brokers: the controller's voters are 1 (an odd count survives as many failures with a smaller quorum) and 2 follows it as a learner",
+  ]);
+  t.regex(warningsFor(members(4), '4')[0]!, /voters are 1, 2, 3 .* and 4 follows it as a learner$/);
+});
+
 test("raft_addr that disagrees with this broker's entry in initial_cluster is rejected", (t) => {
   const error = configError(t, () =>
     loadConfig({
@@ -417,6 +575,11 @@ test("raft_addr that disagrees with this broker's entry in initial_cluster is re
   );
   t.is(error.key, 'raft_addr');
   t.regex(error.reason, /differs from initial_cluster's address for broker 1 \(127\.0\.0\.1:7001\)/);
+  t.notThrows(() =>
+    loadConfig({
+      flags: { raftAddr: 'LOCALHOST:7001', initialCluster: '1=localhost:7001,2=localhost:7002' },
+    }),
+  );
 });
 
 test('the Kafka, Raft and HTTP listeners may not share a port', (t) => {
@@ -445,6 +608,16 @@ test('an unknown flag name is rejected', (t) => {
   const error = configError(t, () => loadConfig({ flags: { segmentSize: '1' } as BrokerFlags }));
   t.is(error.key, 'segmentSize');
   t.is(error.source, 'flag');
+});
+
+test('defaultConfig checks a member list given as objects like one given as text', (t) => {
+  const members = [
+    { brokerId: 1, raftHost: '127.0.0.1', raftPort: 7001 },
+    { brokerId: 2, raftHost: '127.0.0.1', raftPort: 7001 },
+  ];
+  const error = configError(t, () => defaultConfig({ initialCluster: members }));
+  t.is(error.key, 'initialCluster');
+  t.regex(error.reason, /give the same Raft address/);
 });
 
 test('defaultConfig applies overrides, ignores non-config properties and validates', (t) => {

@@ -7,6 +7,7 @@ import {
   parseDuration,
   parseInitialCluster,
   parseInteger,
+  parseLabel,
   parsePort,
   parseSize,
   ValueError,
@@ -102,18 +103,47 @@ test('broker ids are int32 whole numbers; go-queue names like "broker1" read as 
   t.throws(() => parseBrokerId(2 ** 31), { message: /0 to 2147483647/ });
 });
 
-test('initial cluster lists read "id=host:port,..." and arrays of members', (t) => {
+test('initial cluster lists read "id=host:port,...", arrays and objects, ids in either form', (t) => {
   const expected = [
     { brokerId: 1, raftHost: 'localhost', raftPort: 7001 },
     { brokerId: 2, raftHost: 'localhost', raftPort: 7002 },
   ];
   t.deepEqual(parseInitialCluster('1=localhost:7001,2=localhost:7002'), expected);
+  t.deepEqual(parseInitialCluster(' broker1=localhost:7001 , broker2=localhost:7002 '), expected);
   t.deepEqual(parseInitialCluster(['broker1=localhost:7001', 'broker2=localhost:7002']), expected);
+  t.deepEqual(parseInitialCluster({ broker1: 'localhost:7001', broker2: 'localhost:7002' }), expected);
+  t.deepEqual(parseInitialCluster({ 1: 'localhost:7001', 2: 'localhost:7002' }), expected);
+  t.deepEqual(parseInitialCluster('3=[::1]:7003'), [{ brokerId: 3, raftHost: '::1', raftPort: 7003 }]);
   t.deepEqual(parseInitialCluster(''), []);
-  t.throws(() => parseInitialCluster('1=a:1,1=b:2'), { message: /listed twice/ });
-  t.throws(() => parseInitialCluster('1:a:1'), { message: /not id=host:port/ });
-  t.throws(() => parseInitialCluster('1=a'), { message: /not an address/ });
+  t.deepEqual(parseInitialCluster([]), []);
+  t.deepEqual(parseInitialCluster({}), []);
+});
+
+test('a bad initial cluster entry is named in the reason', (t) => {
+  t.throws(() => parseInitialCluster('1=a:1,1=b:2'), {
+    message: 'broker 1 is listed twice ("1=a:1" and "1=b:2")',
+  });
+  t.throws(() => parseInitialCluster('broker1=a:1,1=b:2'), { message: /broker 1 is listed twice/ });
+  t.throws(() => parseInitialCluster('1=a:7001,2=A:7001'), {
+    message: '"1=a:7001" and "2=A:7001" give the same Raft address: every member needs its own',
+  });
+  t.throws(() => parseInitialCluster('1=a:1,1:a:2'), { message: /^entry "1:a:2" is not id=host:port/ });
+  t.throws(() => parseInitialCluster('1=a'), { message: /^entry "1=a": "a" is not an address/ });
+  t.throws(() => parseInitialCluster('node1=a:1'), { message: /^entry "node1=a:1": "node1" is not a broker id/ });
+  t.throws(() => parseInitialCluster('1=a:1,2=b:0'), { message: /^entry "2=b:0" has port 0/ });
+  t.deepEqual(parseInitialCluster('1=a:0'), [{ brokerId: 1, raftHost: 'a', raftPort: 0 }], 'alone, port 0 is fine');
+  t.throws(() => parseInitialCluster([1]), { message: /^entry 1 is not a string "id=host:port"/ });
+  t.throws(() => parseInitialCluster({ broker1: 7001 }), { message: /^entry "broker1": 7001 is not a "host:port"/ });
   t.throws(() => parseInitialCluster(5), { message: /not a member list/ });
+  t.throws(() => parseInitialCluster(null), { message: /not a member list/ });
+});
+
+test('labels (racks, tokens) are short printable text', (t) => {
+  t.is(parseLabel(' eu-west-1a ', 255), 'eu-west-1a');
+  t.throws(() => parseLabel('', 255), { message: /non-empty/ });
+  t.throws(() => parseLabel('x'.repeat(256), 255), { message: /longer than 255 characters/ });
+  t.throws(() => parseLabel('a\u0001b', 255), { message: /control characters/ });
+  t.throws(() => parseLabel(7, 255), { message: /non-empty string/ });
 });
 
 test('choices match case-insensitively and list the allowed values when they do not', (t) => {

@@ -1,4 +1,5 @@
-import type { BrokerConfig } from './types.js';
+import { formatHostPort } from './cluster-members.js';
+import type { BrokerConfig, InitialClusterMember } from './types.js';
 import {
   parseAddress,
   parseBoolean,
@@ -8,6 +9,7 @@ import {
   parseHost,
   parseInitialCluster,
   parseInteger,
+  parseLabel,
   parsePort,
   parseSize,
   parseText,
@@ -59,8 +61,8 @@ const drafts: KeyDraft[] = [
   {
     key: 'broker_id',
     flag: '--broker-id',
-    type: 'integer',
-    description: "This broker's id, unique in the cluster",
+    type: 'broker id',
+    description: 'This broker\'s id, unique in the cluster ("broker1" reads as 1)',
     read: (raw) => ({ brokerId: parseBrokerId(raw) }),
   },
   {
@@ -107,8 +109,54 @@ const drafts: KeyDraft[] = [
     key: 'initial_cluster',
     flag: '--initial-cluster',
     type: 'member list',
-    description: 'Initial cluster members id=raft-host:port,...; empty for a single node',
+    description: 'Founding members id=raft-host:port,... (this broker included); empty: a cluster of one',
     read: (raw) => ({ initialCluster: parseInitialCluster(raw) }),
+  },
+  {
+    key: 'initial_cluster_token',
+    flag: '--initial-cluster-token',
+    type: 'text',
+    description: 'Name mixed into the cluster id, so clusters formed from one member list stay apart',
+    read: (raw) => ({ initialClusterToken: parseLabel(raw, labelLengthMax) }),
+  },
+  {
+    key: 'join',
+    flag: '--join',
+    type: 'address',
+    description: "A running cluster member's Raft host:port to join through, as a controller learner",
+    read: (raw) => ({ joinAddress: raw === null || raw === '' ? null : parseAddress(raw) }),
+  },
+  {
+    key: 'broker.rack',
+    flag: '--rack',
+    type: 'text',
+    description: 'Rack or zone of this broker; replicas of a partition are spread across racks',
+    read: (raw) => ({ rack: raw === null || raw === '' ? null : parseLabel(raw, labelLengthMax) }),
+  },
+  {
+    key: 'broker_session_timeout',
+    flag: '--broker-session-timeout',
+    type: 'duration',
+    description: 'A broker whose heartbeats the controller misses this long is fenced',
+    read: (raw) => ({ brokerSessionTimeoutMs: parseDuration(raw) }),
+  },
+  {
+    key: 'broker_heartbeat_interval',
+    type: 'duration',
+    description: 'How often a broker heartbeats to the controller leader',
+    read: (raw) => ({ brokerHeartbeatIntervalMs: parseDuration(raw) }),
+  },
+  {
+    key: 'raft_tick',
+    type: 'duration',
+    description: 'Raft tick period, shared by every Raft group on the broker',
+    read: (raw) => ({ raftTickMs: parseDuration(raw) }),
+  },
+  {
+    key: 'election_timeout',
+    type: 'duration',
+    description: 'A follower that hears no leader this long (randomised up to twice it) campaigns',
+    read: (raw) => ({ electionTimeoutMs: parseDuration(raw) }),
   },
   {
     key: 'segment_size',
@@ -258,6 +306,13 @@ export const FIELD_KEYS: Record<keyof BrokerConfig, string> = {
   raftHost: 'raft_addr',
   raftPort: 'raft_addr',
   initialCluster: 'initial_cluster',
+  initialClusterToken: 'initial_cluster_token',
+  joinAddress: 'join',
+  rack: 'broker.rack',
+  brokerSessionTimeoutMs: 'broker_session_timeout',
+  brokerHeartbeatIntervalMs: 'broker_heartbeat_interval',
+  raftTickMs: 'raft_tick',
+  electionTimeoutMs: 'election_timeout',
   segmentBytes: 'segment_size',
   segmentMs: 'segment_time',
   retentionMs: 'retention_time',
@@ -282,6 +337,8 @@ export const FIELD_KEYS: Record<keyof BrokerConfig, string> = {
 };
 
 const int32Max = 2 ** 31 - 1;
+/** Longest rack name or cluster token (both travel in length-prefixed protocol strings). */
+const labelLengthMax = 255;
 
 function range(value: number, min: number, max: number, why = ''): string | undefined {
   if (!Number.isSafeInteger(value)) return `${value} is not a whole number`;
@@ -308,6 +365,29 @@ function isBoolean(value: unknown): string | undefined {
   return typeof value === 'boolean' ? undefined : `${String(value)} is not a boolean`;
 }
 
+function isLabel(value: unknown): string | undefined {
+  try {
+    parseLabel(value, labelLengthMax);
+    return undefined;
+  } catch (error) {
+    return (error as ValueError).message;
+  }
+}
+
+/** The list as `parseInitialCluster` would check it (for members given as objects, not text). */
+function isMemberList(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return 'must be a list of members';
+  try {
+    const entries = (value as InitialClusterMember[]).map(
+      (member) => `${member.brokerId}=${formatHostPort(member.raftHost, member.raftPort)}`,
+    );
+    parseInitialCluster(entries);
+    return undefined;
+  } catch (error) {
+    return (error as ValueError).message;
+  }
+}
+
 function isHost(value: unknown): string | undefined {
   try {
     parseHost(value);
@@ -332,7 +412,17 @@ export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) 
   advertisedPort: (v) => range(v, 0, 65535),
   raftHost: isHost,
   raftPort: (v) => range(v, 0, 65535),
-  initialCluster: (v) => (Array.isArray(v) ? undefined : 'must be a list of members'),
+  initialCluster: isMemberList,
+  initialClusterToken: isLabel,
+  joinAddress: (v) =>
+    v === null
+      ? undefined
+      : (isHost(v.host) ?? range(v.port, 1, 65535, " (port 0 cannot be dialled: give the member's port)")),
+  rack: (v) => (v === null ? undefined : isLabel(v)),
+  brokerSessionTimeoutMs: (v) => range(v, 100, 3_600_000),
+  brokerHeartbeatIntervalMs: (v) => range(v, 10, 60_000),
+  raftTickMs: (v) => range(v, 1, 10_000),
+  electionTimeoutMs: (v) => range(v, 1, 60_000),
   segmentBytes: (v) => range(v, 1024, int32Max, ' (positions in a segment are 32-bit, as in Kafka)'),
   segmentMs: (v) => range(v, 1, Number.MAX_SAFE_INTEGER),
   retentionMs: (v) => positiveOrMinusOne(v, 'duration', 'keep segments forever'),

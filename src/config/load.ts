@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { controllerSizeWarning, electionTicks, formatHostPort } from './cluster-members.js';
 import { CONFIG_KEYS, type ConfigKey, closest, FIELD_KEYS, FIELD_RULES } from './keys.js';
 import type { BrokerConfig } from './types.js';
 import { ValueError } from './values.js';
@@ -49,6 +50,10 @@ export interface BrokerFlags {
   raftAddr?: string;
   advertisedAddr?: string;
   initialCluster?: string;
+  initialClusterToken?: string;
+  join?: string;
+  rack?: string;
+  brokerSessionTimeout?: string;
   logLevel?: string;
   logFile?: string;
   autoCreateTopics?: boolean | string;
@@ -62,7 +67,10 @@ export interface LoadConfigOptions {
   flags?: BrokerFlags;
   /** Directory relative `data_dir` and `server.log_file` resolve against; default process.cwd(). */
   cwd?: string;
-  /** Told about things that are not errors, such as an unknown `GOQUEUE_*` variable. */
+  /**
+   * Told about things that are not errors: an unknown `GOQUEUE_*` variable, an even number of
+   * founding members.
+   */
   onWarning?: (message: string) => void;
 }
 
@@ -89,6 +97,13 @@ function defaults(): BrokerConfig {
     raftHost: '127.0.0.1',
     raftPort: 9093,
     initialCluster: [],
+    initialClusterToken: 'goqueue-cluster',
+    joinAddress: null,
+    rack: null,
+    brokerSessionTimeoutMs: 9000,
+    brokerHeartbeatIntervalMs: 1000,
+    raftTickMs: 100,
+    electionTimeoutMs: 1000,
     segmentBytes: 2 ** 30,
     segmentMs: 7 * 86_400_000,
     retentionMs: 7 * 86_400_000,
@@ -187,7 +202,10 @@ export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
   const config = resolution.config;
   config.dataDir = typeof config.dataDir === 'string' ? resolve(cwd, config.dataDir) : config.dataDir;
   if (typeof config.logFile === 'string') config.logFile = resolve(cwd, config.logFile);
-  return finish(resolution);
+  const finished = finish(resolution);
+  const sizeWarning = controllerSizeWarning(finished);
+  if (sizeWarning !== undefined) options.onWarning?.(sizeWarning);
+  return finished;
 }
 
 function applySource(
@@ -320,6 +338,12 @@ function readFlags(flags: BrokerFlags): Map<ConfigKey, unknown> {
   return values;
 }
 
+/**
+ * Fewest Raft ticks in an election timeout. The leader heartbeats every tick; with fewer than
+ * three, one delayed heartbeat is enough for a follower to campaign and depose a live leader.
+ */
+const minimumElectionTicks = 3;
+
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';
 }
@@ -374,16 +398,56 @@ function finish(resolution: Resolution): BrokerConfig {
   }
   if (config.initialCluster.length > 0) {
     if (own === undefined) {
-      resolution.fail('initialCluster', `does not list this broker (broker_id ${config.brokerId})`);
+      resolution.fail(
+        'initialCluster',
+        `does not list this broker (broker_id ${config.brokerId}): add ` +
+          `"${config.brokerId}=<its raft host:port>" on every member, or start it with join ` +
+          'to add it to a running cluster',
+      );
     }
-    const hostsDiffer = own.raftHost !== config.raftHost && !isWildcard(config.raftHost);
+    const hostsDiffer =
+      own.raftHost.toLowerCase() !== config.raftHost.toLowerCase() && !isWildcard(config.raftHost);
     if (own.raftPort !== config.raftPort || hostsDiffer) {
       resolution.fail(
         'raftHost',
-        `${config.raftHost}:${config.raftPort} differs from initial_cluster's address for broker ` +
-          `${own.brokerId} (${own.raftHost}:${own.raftPort})`,
+        `${formatHostPort(config.raftHost, config.raftPort)} differs from initial_cluster's address for broker ` +
+          `${own.brokerId} (${formatHostPort(own.raftHost, own.raftPort)}); give the same address, or leave ` +
+          "raft_addr out to take the list's",
       );
     }
+  }
+  if (config.joinAddress !== null) {
+    if (config.initialCluster.length > 0) {
+      const field = resolution.later('initialCluster', 'joinAddress');
+      resolution.fail(
+        field,
+        'join and initial_cluster exclude each other: initial_cluster forms a new cluster, join ' +
+          'adds this broker to a running one',
+      );
+    }
+    const { host, port } = config.joinAddress;
+    if (port === config.raftPort && host.toLowerCase() === config.raftHost.toLowerCase()) {
+      resolution.fail(
+        'joinAddress',
+        `${formatHostPort(host, port)} is this broker's own raft_addr: give another member's address`,
+      );
+    }
+  }
+  if (electionTicks(config) < minimumElectionTicks) {
+    const field = resolution.later('raftTickMs', 'electionTimeoutMs');
+    resolution.fail(
+      field,
+      `election_timeout (${config.electionTimeoutMs} ms) must be at least ${minimumElectionTicks} ` +
+        `raft_tick periods (${config.raftTickMs} ms each), or followers campaign between heartbeats`,
+    );
+  }
+  if (config.brokerSessionTimeoutMs < 2 * config.brokerHeartbeatIntervalMs) {
+    const field = resolution.later('brokerHeartbeatIntervalMs', 'brokerSessionTimeoutMs');
+    resolution.fail(
+      field,
+      `broker_session_timeout (${config.brokerSessionTimeoutMs} ms) must be at least twice ` +
+        `broker_heartbeat_interval (${config.brokerHeartbeatIntervalMs} ms), or one late heartbeat fences a live broker`,
+    );
   }
   const overlaps = (host: string, port: number, otherHost: string, otherPort: number): boolean =>
     port !== 0 && port === otherPort && (host === otherHost || isWildcard(host) || isWildcard(otherHost));

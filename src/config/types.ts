@@ -3,8 +3,15 @@
  * config file keys, `GOQUEUE_*` environment variables and CLI flags (later wins), and validates
  * it; everything else receives this plain object. Units are last in every name.
  */
+/** One entry of `initial_cluster`: a founding member and the address its Raft listener has. */
+export interface InitialClusterMember {
+  brokerId: number;
+  raftHost: string;
+  raftPort: number;
+}
+
 export interface BrokerConfig {
-  /** This broker's id (`broker_id`, `--broker-id`). */
+  /** This broker's id (`broker_id`, `--broker-id`; the original's `broker1` form reads as 1). */
   brokerId: number;
   /** Root of all data (`data_dir`, `--data-dir`), default `./goqueue-data`. */
   dataDir: string;
@@ -17,8 +24,43 @@ export interface BrokerConfig {
   /** Inter-broker Raft listener (`--raft-addr host:port`). */
   raftHost: string;
   raftPort: number;
-  /** Initial cluster members `id=host:port,...` (`--initial-cluster`); empty = single node. */
-  initialCluster: Array<{ brokerId: number; raftHost: string; raftPort: number }>;
+  /**
+   * The cluster's founding members `id=host:port,...` (`initial_cluster`, `--initial-cluster`), in
+   * the order given; when not empty it lists this broker with its `raftHost:raftPort`. Empty: a
+   * cluster of one (this broker), or a broker joining a running cluster (`joinAddress`). Read only
+   * when the data directory is new: afterwards the membership is the controller's. The
+   * controller's voters among them: `controllerVoters` (src/config/cluster-members.ts).
+   */
+  initialCluster: InitialClusterMember[];
+  /**
+   * Keeps clusters formed from the same member list apart (`initial_cluster_token`,
+   * `--initial-cluster-token`); an input of the cluster id. Default `goqueue-cluster`.
+   */
+  initialClusterToken: string;
+  /**
+   * A running cluster's member (its Raft address) through which this broker joins as a
+   * controller learner (`join`, `--join`); null when it founds a cluster. Excludes
+   * `initialCluster`.
+   */
+  joinAddress: { host: string; port: number } | null;
+  /** Rack or zone of this broker (`broker.rack`, `--rack`), for replica placement; null = none. */
+  rack: string | null;
+  /**
+   * A broker whose heartbeats the controller has not received for this long is fenced
+   * (`broker_session_timeout`, `--broker-session-timeout`). Default 9 s; at least twice
+   * `brokerHeartbeatIntervalMs`.
+   */
+  brokerSessionTimeoutMs: number;
+  /** How often a broker heartbeats to the controller leader (`broker_heartbeat_interval`). Default 1 s. */
+  brokerHeartbeatIntervalMs: number;
+  /** Period of the Raft tick shared by every group on the broker (`raft_tick`). Default 100 ms. */
+  raftTickMs: number;
+  /**
+   * Raft election timeout (`election_timeout`): a follower that hears no leader for a random time
+   * in [electionTimeoutMs, 2 × electionTimeoutMs) campaigns. Counted in whole ticks
+   * (`electionTicks` in src/config/cluster-members.ts); at least 3 ticks. Default 1 s (10 ticks).
+   */
+  electionTimeoutMs: number;
   /** Segment roll size (`segment_size`). */
   segmentBytes: number;
   /** Segment roll age. */

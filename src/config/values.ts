@@ -5,6 +5,8 @@
  * loader adds the key and the source.
  */
 
+import type { InitialClusterMember } from './types.js';
+
 /** A value that does not have the expected form; the message is the reason a user reads. */
 export class ValueError extends Error {
   override name = 'ValueError';
@@ -209,29 +211,92 @@ export function parseBrokerId(raw: unknown): number {
 }
 
 /**
- * Initial cluster members: `"1=host:port,2=host:port"` (raft addresses), or (from a file) an
- * array of `"id=host:port"` strings. An empty string or array means a single-node cluster.
+ * Initial cluster members, each `id=host:port` (the member's Raft address; the id in either of
+ * `parseBrokerId`'s forms): `"1=host:port,2=host:port"`, or (from a JSON file) an array of such
+ * strings or an object `{ "broker1": "host:port", … }`. An empty string, array or object means
+ * none. Rejects, naming the entry: a malformed entry, an id or an address listed twice, and port
+ * 0 in a list of several (the other members could not dial it).
  */
-export function parseInitialCluster(
-  raw: unknown,
-): Array<{ brokerId: number; raftHost: string; raftPort: number }> {
-  let items: unknown[];
-  if (typeof raw === 'string') items = raw.split(',').filter((item) => item.trim() !== '');
-  else if (Array.isArray(raw)) items = raw;
-  else throw new ValueError(`${show(raw)} is not a member list (use "1=host:port,2=host:port")`);
-  const members = items.map((item) => {
-    const text = typeof item === 'string' ? item : '';
-    const equals = text.indexOf('=');
-    if (equals < 0) {
-      throw new ValueError(`member ${show(item)} is not id=host:port (e.g. 1=127.0.0.1:9093)`);
+export function parseInitialCluster(raw: unknown): InitialClusterMember[] {
+  const entries = initialClusterEntries(raw);
+  const members = entries.map((entry) => parseMember(entry));
+  const byId = new Map<number, string>();
+  const byAddress = new Map<string, string>();
+  members.forEach((member, i) => {
+    const entry = entries[i]!;
+    const sameId = byId.get(member.brokerId);
+    if (sameId !== undefined) {
+      throw new ValueError(`broker ${member.brokerId} is listed twice (${show(sameId)} and ${show(entry)})`);
     }
-    const address = parseAddress(text.slice(equals + 1));
-    return { brokerId: parseBrokerId(text.slice(0, equals)), raftHost: address.host, raftPort: address.port };
+    byId.set(member.brokerId, entry);
+    const address = `${member.raftHost.toLowerCase()}:${member.raftPort}`;
+    const sameAddress = byAddress.get(address);
+    if (sameAddress !== undefined) {
+      throw new ValueError(
+        `${show(sameAddress)} and ${show(entry)} give the same Raft address: every member needs its own`,
+      );
+    }
+    byAddress.set(address, entry);
+    if (member.raftPort === 0 && entries.length > 1) {
+      throw new ValueError(`entry ${show(entry)} has port 0, which the other members cannot dial`);
+    }
   });
-  const seen = new Set<number>();
-  for (const member of members) {
-    if (seen.has(member.brokerId)) throw new ValueError(`broker id ${member.brokerId} is listed twice`);
-    seen.add(member.brokerId);
-  }
   return members;
+}
+
+/** The `id=host:port` texts of a member list in any accepted form, in the order given. */
+function initialClusterEntries(raw: unknown): string[] {
+  const usage = 'use "1=host:port,2=host:port"';
+  if (typeof raw === 'string') {
+    return raw
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+  }
+  if (Array.isArray(raw)) {
+    return raw.map((entry) => {
+      if (typeof entry !== 'string') {
+        throw new ValueError(`entry ${show(entry)} is not a string "id=host:port" (${usage})`);
+      }
+      return entry.trim();
+    });
+  }
+  if (typeof raw === 'object' && raw !== null) {
+    return Object.entries(raw).map(([id, address]) => {
+      if (typeof address !== 'string') {
+        throw new ValueError(`entry ${show(id)}: ${show(address)} is not a "host:port" string`);
+      }
+      return `${id.trim()}=${address.trim()}`;
+    });
+  }
+  throw new ValueError(
+    `${show(raw)} is not a member list (${usage}, or in a file ["broker1=host:port", …] or { "broker1": "host:port" })`,
+  );
+}
+
+function parseMember(entry: string): InitialClusterMember {
+  const equals = entry.indexOf('=');
+  if (equals < 0) {
+    throw new ValueError(`entry ${show(entry)} is not id=host:port (e.g. 1=127.0.0.1:7001)`);
+  }
+  try {
+    const brokerId = parseBrokerId(entry.slice(0, equals));
+    const { host, port } = parseAddress(entry.slice(equals + 1));
+    return { brokerId, raftHost: host, raftPort: port };
+  } catch (error) {
+    if (!(error instanceof ValueError)) throw error;
+    throw new ValueError(`entry ${show(entry)}: ${error.message}`);
+  }
+}
+
+/**
+ * A short free-form name (a rack, a cluster token): 1 to `maxLength` printable characters with
+ * no surrounding whitespace.
+ */
+export function parseLabel(raw: unknown, maxLength: number): string {
+  const text = parseText(raw);
+  if (text.length > maxLength) throw new ValueError(`${show(raw)} is longer than ${maxLength} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(text)) throw new ValueError(`${show(raw)} contains control characters`);
+  return text;
 }
