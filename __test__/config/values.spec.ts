@@ -129,11 +129,19 @@ test('a bad initial cluster entry is named in the reason', (t) => {
   });
   t.throws(() => parseInitialCluster('1=a:1,1:a:2'), { message: /^entry "1:a:2" is not id=host:port/ });
   t.throws(() => parseInitialCluster('1=a'), { message: /^entry "1=a": "a" is not an address/ });
-  t.throws(() => parseInitialCluster('node1=a:1'), { message: /^entry "node1=a:1": "node1" is not a broker id/ });
+  t.throws(() => parseInitialCluster('node1=a:1'), {
+    message: /^entry "node1=a:1": "node1" is not a broker id/,
+  });
   t.throws(() => parseInitialCluster('1=a:1,2=b:0'), { message: /^entry "2=b:0" has port 0/ });
-  t.deepEqual(parseInitialCluster('1=a:0'), [{ brokerId: 1, raftHost: 'a', raftPort: 0 }], 'alone, port 0 is fine');
+  t.deepEqual(
+    parseInitialCluster('1=a:0'),
+    [{ brokerId: 1, raftHost: 'a', raftPort: 0 }],
+    'alone, port 0 is fine',
+  );
   t.throws(() => parseInitialCluster([1]), { message: /^entry 1 is not a string "id=host:port"/ });
-  t.throws(() => parseInitialCluster({ broker1: 7001 }), { message: /^entry "broker1": 7001 is not a "host:port"/ });
+  t.throws(() => parseInitialCluster({ broker1: 7001 }), {
+    message: /^entry "broker1": 7001 is not a "host:port"/,
+  });
   t.throws(() => parseInitialCluster(5), { message: /not a member list/ });
   t.throws(() => parseInitialCluster(null), { message: /not a member list/ });
 });
