@@ -179,12 +179,22 @@ export class ProgressTracker {
     return { voters: sorted(this.voters), learners: sorted(this.learners) };
   }
 
-  /** Switches to `state`, keeping the progress of members that stay. */
-  applyConfState(state: ConfState, lastIndex: LogIndex): void {
+  /**
+   * Switches to `state`, keeping the progress of members that stay and of the nodes in `keep`
+   * (a leader's departing nodes: removed, still sent the log, never counted).
+   */
+  applyConfState(state: ConfState, lastIndex: LogIndex, keep: ReadonlySet<NodeId> = new Set()): void {
     this.voters = new Set(state.voters);
     this.learners = new Set(state.learners);
     const members = new Set([...state.voters, ...state.learners]);
-    for (const id of [...this.progress.keys()]) if (!members.has(id)) this.progress.delete(id);
+    for (const id of [...this.progress.keys()])
+      if (!members.has(id) && !keep.has(id)) this.progress.delete(id);
+    for (const id of keep) {
+      if (members.has(id) || this.progress.has(id)) continue;
+      const progress = new Progress(logIndex(lastIndex + 1), this.maxInflight, false);
+      progress.recentActive = true;
+      this.progress.set(id, progress);
+    }
     for (const id of members) {
       const learner = this.learners.has(id);
       const existing = this.progress.get(id);

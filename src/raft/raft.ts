@@ -102,6 +102,15 @@ export class Raft {
   readonly readOnly: ReadOnlyQueue;
   /** Reads that arrived before this leader committed an entry of its term. */
   private pendingReads: Message[] = [];
+  /**
+   * Leader only: nodes that a membership change in its log removed and that may not know it
+   * yet. A removed node that never learns its removal is committed keeps campaigning (it is a
+   * voter of the previous membership, rule 4 in docs/raft.md). So the leader keeps sending it
+   * the log and the commit index, never counting it, until it reports a commit index covering
+   * its removal, or it has been silent for an election timeout after the removal committed
+   * (it is down or cut off; the host stops removed replicas).
+   */
+  private readonly departing = new Map<NodeId, { removedAt: LogIndex; silentTicks: number }>();
 
   constructor(options: RaftOptions) {
     this.id = options.id;
@@ -292,6 +301,10 @@ export class Raft {
     this.leadTransferee = NO_NODE;
     this.tracker.resetVotes();
     const last = this.log.lastIndex();
+    if (this.departing.size > 0) {
+      this.departing.clear();
+      this.tracker.applyConfState(this.currentConf(), last); // drops their progress
+    }
     for (const [id, pr] of this.tracker.progress) {
       pr.becomeProbe();
       pr.match = logIndex(0);
@@ -342,6 +355,14 @@ export class Raft {
     const self = this.tracker.progress.get(this.id);
     self?.becomeReplicate();
     if (self) self.recentActive = true;
+    // The nodes the latest change removed may not know it yet (our predecessor may have
+    // stopped sending to them): keep sending them the log until they do.
+    const latest = this.confHistory[this.confHistory.length - 1];
+    if (latest) {
+      const previous = this.confHistory[this.confHistory.length - 2]?.state ?? this.confBase.state;
+      this.trackDeparting(previous, latest.state, latest.index);
+      this.tracker.applyConfState(latest.state, this.log.lastIndex(), this.departingIds());
+    }
     // The no-op lets this leader commit (and so learn the commit index of) its predecessors'
     // entries (§5.4.2). No membership change is accepted before it is applied: a leader must
     // commit an entry of its own term before changing membership (thesis §4.1, 2015 erratum).
@@ -487,6 +508,7 @@ export class Raft {
     }
     if (this.role !== StateRole.Leader) return;
     this.handOverIfNotVoter();
+    this.tickDeparting();
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.step(message({ type: MessageType.Beat }));
@@ -554,7 +576,11 @@ export class Raft {
   // ---- membership --------------------------------------------------------------------------
 
   switchToConfState(state: ConfState): void {
-    this.tracker.applyConfState(state, this.log.lastIndex());
+    if (this.role === StateRole.Leader) {
+      const latest = this.confHistory[this.confHistory.length - 1]?.index ?? this.confBase.index;
+      this.trackDeparting(this.tracker.confState(), state, latest);
+    }
+    this.tracker.applyConfState(state, this.log.lastIndex(), this.departingIds());
     if (this.role !== StateRole.Leader) return;
     const self = this.tracker.progress.get(this.id);
     if (self) self.match = this.log.lastIndex();
@@ -565,6 +591,57 @@ export class Raft {
     else
       this.forEachPeer((id, pr) => pr.state === ProgressState.Probe && !pr.probeSent && this.sendAppend(id));
     this.handOverIfNotVoter();
+  }
+
+  /** Leader: members of `before` missing from `after` start departing (removed at `index`); re-added ones stop. */
+  private trackDeparting(before: ConfState, after: ConfState, index: LogIndex): void {
+    const members = new Set([...after.voters, ...after.learners]);
+    for (const id of [...this.departing.keys()]) if (members.has(id)) this.departing.delete(id);
+    for (const id of [...before.voters, ...before.learners]) {
+      if (id === this.id || members.has(id) || this.departing.has(id)) continue;
+      this.departing.set(id, { removedAt: index, silentTicks: 0 });
+    }
+  }
+
+  private departingIds(): Set<NodeId> {
+    return new Set(this.departing.keys());
+  }
+
+  /** Leader: `id` was removed and is still sent the log until it knows (see `departing`). */
+  isDeparting(id: NodeId): boolean {
+    return this.departing.has(id);
+  }
+
+  /**
+   * Leader: the departing node `id` answered, reporting commit index `commit` when the answer
+   * carries one. Returns true when that covers its removal: it knows, and is let go.
+   */
+  heardFromDeparting(id: NodeId, commit?: LogIndex): boolean {
+    const departure = this.departing.get(id);
+    if (!departure) return false;
+    departure.silentTicks = 0;
+    if (commit === undefined || commit < departure.removedAt) return false;
+    this.releaseDeparting(id);
+    return true;
+  }
+
+  /** Leader: `id`'s removal committed but `id` has not said it knows: tell it (an Append carries the commit). */
+  mustTellRemoval(id: NodeId): boolean {
+    const departure = this.departing.get(id);
+    return departure !== undefined && this.log.committed >= departure.removedAt;
+  }
+
+  private releaseDeparting(id: NodeId): void {
+    this.departing.delete(id);
+    this.tracker.progress.delete(id);
+  }
+
+  /** Leader tick: let go of departing nodes silent for an election timeout since their removal committed. */
+  private tickDeparting(): void {
+    for (const [id, departure] of this.departing) {
+      if (this.log.committed < departure.removedAt) continue;
+      if (++departure.silentTicks >= this.electionTicks) this.releaseDeparting(id);
+    }
   }
 
   /**
@@ -594,13 +671,16 @@ export class Raft {
   // ---- follower handlers -------------------------------------------------------------------
 
   handleAppend(m: Message): void {
+    // Every answer carries our commit index: a removed node tells the leader this way that it
+    // knows its removal committed (see Raft.departing).
+    const commit = () => this.log.committed;
     if (m.index < this.log.committed) {
-      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: this.log.committed }));
+      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: commit(), commit: commit() }));
       return;
     }
     const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
-      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: lastNew }));
+      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: lastNew, commit: commit() }));
       return;
     }
     // Reject, and suggest the last index whose term is <= the leader's term there, so the
@@ -614,6 +694,7 @@ export class Raft {
         reject: true,
         rejectHint: hint.index,
         logTerm: hint.term,
+        commit: commit(),
       }),
     );
   }
@@ -631,11 +712,8 @@ export class Raft {
 
   handleSnapshot(m: Message): void {
     const snapshot = m.snapshot!;
-    if (this.restore(snapshot)) {
-      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: this.log.lastIndex() }));
-    } else {
-      this.send(message({ type: MessageType.AppendResponse, to: m.from, index: this.log.committed }));
-    }
+    const index = this.restore(snapshot) ? this.log.lastIndex() : this.log.committed;
+    this.send(message({ type: MessageType.AppendResponse, to: m.from, index, commit: this.log.committed }));
   }
 
   /** Installs `snapshot` unless our log already covers it; true when installed. */
@@ -764,6 +842,7 @@ function stepLeader(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.AppendResponse: {
       pr.recentActive = true;
+      if (r.heardFromDeparting(m.from, m.commit)) return; // it knows it was removed: let it go
       if (m.reject) {
         let hint = m.rejectHint;
         if (m.logTerm > 0) {
@@ -806,10 +885,12 @@ function stepLeader(r: Raft, m: Message): void {
     case MessageType.HeartbeatResponse: {
       pr.recentActive = true;
       pr.probeSent = false;
+      r.heardFromDeparting(m.from);
       // Appends may have been lost with the window full; free one slot so the next Append
       // goes out, and a gap it leaves is answered by a rejection that resets to probing.
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
-      if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+      // A heartbeat answer carries no commit index: a departing node is asked with an Append.
+      if (pr.match < r.log.lastIndex() || r.mustTellRemoval(m.from)) r.sendAppend(m.from);
       if (m.context) r.confirmReads(m.from, m.context);
       return;
     }
@@ -824,7 +905,7 @@ function stepLeader(r: Raft, m: Message): void {
       if (pr.state === ProgressState.Replicate) pr.becomeProbe();
       return;
     case MessageType.TransferLeader: {
-      if (pr.isLearner) return;
+      if (!r.tracker.isVoter(m.from)) return; // learners and departing nodes cannot lead
       const target = m.from;
       if (r.leadTransferee === target) return;
       if (target === r.id) return;

@@ -74,7 +74,15 @@ export interface Status {
   lastIndex: LogIndex;
   confState: ConfState;
   /** Leader only: each peer's replication progress. */
-  progress?: Array<{ id: NodeId; match: LogIndex; next: LogIndex; state: ProgressState; learner: boolean }>;
+  progress?: Array<{
+    id: NodeId;
+    match: LogIndex;
+    next: LogIndex;
+    state: ProgressState;
+    learner: boolean;
+    /** Removed, still sent the log until it knows (docs/raft.md, Membership); never counted. */
+    departing: boolean;
+  }>;
   leadTransferee: NodeId;
 }
 
@@ -268,6 +276,7 @@ export class RawNode {
         next: pr.next,
         state: pr.state,
         learner: pr.isLearner,
+        departing: r.isDeparting(id),
       }));
     }
     return status;

@@ -343,7 +343,8 @@ export class InteractionEnv {
       `voters=[${s.confState.voters}] learners=[${s.confState.learners}]`,
     ];
     for (const p of s.progress ?? []) {
-      lines.push(`  ${p.id}: ${p.state} match=${p.match} next=${p.next}${p.learner ? ' learner' : ''}`);
+      const role = p.learner ? ' learner' : p.departing ? ' departing' : '';
+      lines.push(`  ${p.id}: ${p.state} match=${p.match} next=${p.next}${role}`);
     }
     return lines.join('\n');
   }
