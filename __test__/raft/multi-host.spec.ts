@@ -2,7 +2,7 @@
  * The multi-Raft host: many groups per node, one batch per peer per flush, coalesced
  * heartbeats, quiescence of idle groups, and wake-up when a leader's node fails.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { NodeId } from '../../src/lib/ids.js';
 import { nodeId } from '../../src/lib/ids.js';
 import { StateRole } from '../../src/raft/types.js';
@@ -126,4 +126,56 @@ test('when the node leading quiet groups dies, those groups elect new leaders on
     t.truthy(leader, `group ${g} has a leader`);
     t.not(leader, nodeId(1));
   }
+});
+
+/** A cluster whose `groups` groups are all led by node 1, settled and quiet. */
+function quietClusterLedByNodeOne(t: ExecutionContext, groups: number): MultiCluster {
+  const cluster = new MultiCluster({ nodes: 3, groupOptions, quiesce: true });
+  for (let g = 1; g <= groups; g++) cluster.addGroup(g);
+  for (let g = 1; g <= groups; g++) cluster.host(1).campaign(g);
+  cluster.flush();
+  run(cluster, 40);
+  t.is(cluster.host(1).stats().quiet, groups, 'every group node 1 leads is quiet');
+  for (let g = 1; g <= groups; g++) t.is(leaderOf(cluster, g), nodeId(1));
+  return cluster;
+}
+
+test('a quiet leader cut off from its followers steps down within about an election timeout, and the others elect a new leader', (t) => {
+  const groups = 5;
+  const cluster = quietClusterLedByNodeOne(t, groups);
+  const oldTerm = cluster.host(1).group(1)!.raft.term;
+  cluster.cut.add(nodeId(1));
+  let steppedDownAfter = -1;
+  const electionTimeouts = 200;
+  for (let tick = 1; tick <= electionTimeouts * groupOptions.electionTicks; tick++) {
+    run(cluster, 1);
+    const leading = Array.from({ length: groups }, (_, i) => i + 1).filter(
+      (g) => cluster.host(1).group(g)!.raft.role === StateRole.Leader,
+    );
+    if (steppedDownAfter < 0 && leading.length === 0) steppedDownAfter = tick;
+  }
+  for (let g = 1; g <= groups; g++) {
+    const node = cluster.host(1).group(g)!.raft;
+    t.not(node.role, StateRole.Leader, `node 1 no longer says it leads group ${g} (term ${node.term})`);
+    const elsewhere = [2, 3].map((id) => cluster.host(id).group(g)!.raft);
+    const leader = elsewhere.find((raft) => raft.role === StateRole.Leader);
+    t.truthy(leader, `group ${g} has a leader among the connected nodes`);
+    t.true(leader!.term > oldTerm, `in a later term than ${oldTerm}`);
+  }
+  // Silence is noticed after one election timeout, CheckQuorum fires within the next one.
+  t.true(
+    steppedDownAfter > 0 && steppedDownAfter <= 3 * groupOptions.electionTicks,
+    `stepped down after ${steppedDownAfter} ticks`,
+  );
+});
+
+test('quiet leaders that still hear from a quorum stay quiet and unticked when one follower node dies', (t) => {
+  const groups = 20;
+  const cluster = quietClusterLedByNodeOne(t, groups);
+  const before = cluster.host(1).stats().groupTicks;
+  cluster.down.add(nodeId(3));
+  run(cluster, 20 * groupOptions.electionTicks);
+  t.is(cluster.host(1).stats().quiet, groups, 'no group woke');
+  t.is(cluster.host(1).stats().groupTicks, before, 'and none was ticked');
+  for (let g = 1; g <= groups; g++) t.is(leaderOf(cluster, g), nodeId(1));
 });

@@ -183,6 +183,9 @@ export class MultiRaftNode extends EventEmitter {
     this.hardStateWithEntries = options.testOnlyDefects?.has('hard-state-with-entries') ?? false;
     this.host = new MultiRaftHost({
       ...options.host,
+      ...(options.testOnlyDefects?.has('quiet-leader-never-wakes')
+        ? { testOnlyDefects: new Set(['quiet-leader-never-wakes'] as const) }
+        : {}),
       nodeId: options.nodeId,
       seed: options.seed,
       ...(options.raft ? { groupOptions: options.raft } : {}),

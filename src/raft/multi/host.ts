@@ -13,6 +13,10 @@
  * - **Node liveness instead of per-group timers.** Each node sends every peer a (possibly empty)
  *   batch every heartbeat interval. When a peer stays silent for `livenessTicks`, every quiet
  *   group led by that peer wakes up, so its election timer runs and a new leader is elected.
+ *   The other way round, when this node has not heard from a quorum of a quiet group's voters
+ *   for an election timeout, the group it leads wakes with those voters marked inactive, so
+ *   CheckQuorum steps it down at once: a leader cut off from its followers never keeps claiming
+ *   leadership. Both checks run only when a peer turns silent, never per group per tick.
  *
  * Pure like the rest of src/raft: the broker's shell persists, sends and applies.
  */
@@ -80,6 +84,11 @@ export interface MultiRaftHostOptions {
   maxMessagesPerPeer?: number;
   /** Let idle groups go quiet (default true; off only to measure what quiescence saves). */
   quiesce?: boolean;
+  /**
+   * Tests only: plants a known defect back so the simulator can show it catches it.
+   * 'quiet-leader-never-wakes': a quiet leader is never woken by the silence of its followers.
+   */
+  testOnlyDefects?: ReadonlySet<'quiet-leader-never-wakes'>;
 }
 
 interface Group {
@@ -96,6 +105,10 @@ export class MultiRaftHost {
   private readonly awake = new Set<Group>();
   /** Quiet follower groups by the node leading them, woken together when that node falls silent. */
   private readonly quietByLeader = new Map<NodeId, Set<Group>>();
+  /** Quiet groups this node leads, checked for a lost quorum when a peer falls silent. */
+  private readonly quietLeaders = new Set<Group>();
+  /** Peers not heard from for an election timeout (`quorumSilenceTicks`). */
+  private readonly silentPeers = new Set<NodeId>();
   private peerCache: Set<NodeId> | undefined;
   /** Groups stepped since the last flush (a quiet group may still owe an answer). */
   private readonly touched = new Set<Group>();
@@ -103,7 +116,12 @@ export class MultiRaftHost {
   private readonly seed: number;
   private readonly heartbeatTicks: number;
   private readonly livenessTicks: number;
+  /** A peer silent this long no longer counts toward a quiet leader's quorum: an election timeout. */
+  private readonly quorumSilenceTicks: number;
+  private readonly quietLeaderNeverWakes: boolean;
   private readonly maxMessagesPerPeer: number;
+  /** Group ticks run (for the idle-cost tests: quiet groups cost none). */
+  private groupTicks = 0;
   private readonly quiesceIdle: boolean;
   private now = 0;
   private readonly lastHeardTick = new Map<NodeId, number>();
@@ -118,6 +136,8 @@ export class MultiRaftHost {
     const electionTicks = this.groupOptions.electionTicks ?? 10;
     this.heartbeatTicks = options.heartbeatTicks ?? this.groupOptions.heartbeatTicks ?? 1;
     this.livenessTicks = options.livenessTicks ?? 2 * electionTicks;
+    this.quorumSilenceTicks = electionTicks;
+    this.quietLeaderNeverWakes = options.testOnlyDefects?.has('quiet-leader-never-wakes') ?? false;
     this.maxMessagesPerPeer = options.maxMessagesPerPeer ?? 4096;
     this.quiesceIdle = options.quiesce ?? true;
   }
@@ -143,6 +163,7 @@ export class MultiRaftHost {
     if (!group) return;
     this.wake(group);
     this.awake.delete(group);
+    this.touched.delete(group);
     this.groups.delete(id);
     this.peerCache = undefined;
   }
@@ -152,20 +173,21 @@ export class MultiRaftHost {
   }
 
   /** Counts for metrics and the idle-cost benchmark. */
-  stats(): { groups: number; quiet: number; leaders: number } {
+  stats(): { groups: number; quiet: number; leaders: number; groupTicks: number } {
     let quiet = 0;
     let leaders = 0;
     for (const g of this.groups.values()) {
       if (g.quiet) quiet++;
       if (g.node.raft.role === StateRole.Leader) leaders++;
     }
-    return { groups: this.groups.size, quiet, leaders };
+    return { groups: this.groups.size, quiet, leaders, groupTicks: this.groupTicks };
   }
 
   private wake(group: Group): void {
     if (!group.quiet) return;
     group.quiet = false;
     this.awake.add(group);
+    this.quietLeaders.delete(group);
     for (const set of this.quietByLeader.values()) set.delete(group);
     const raft = group.node.raft;
     if (raft.role === StateRole.Leader) {
@@ -178,12 +200,44 @@ export class MultiRaftHost {
     }
   }
 
+  /** Heard from within an election timeout (this node always counts as heard). */
+  private recentlyHeard(id: NodeId): boolean {
+    if (id === this.nodeId) return true;
+    return this.now - (this.lastHeardTick.get(id) ?? -Infinity) <= this.quorumSilenceTicks;
+  }
+
+  /** A quorum of the group's voters was heard from within an election timeout. */
+  private hearsQuorum(group: Group): boolean {
+    const voters = group.node.raft.currentConf().voters;
+    let heard = 0;
+    for (const id of voters) if (this.recentlyHeard(id)) heard++;
+    return heard >= Math.floor(voters.length / 2) + 1;
+  }
+
+  /**
+   * A peer fell silent: every quiet group led here that no longer hears from a quorum wakes with
+   * the silent voters inactive and its CheckQuorum due on the next tick, so it steps down now
+   * rather than lead, unticked, a group that elected someone else.
+   */
+  private wakeLeadersWithoutQuorum(): void {
+    for (const group of [...this.quietLeaders]) {
+      if (this.hearsQuorum(group)) continue;
+      this.wake(group);
+      const raft = group.node.raft;
+      for (const [id, pr] of raft.tracker.progress) pr.recentActive = this.recentlyHeard(id);
+      raft.electionElapsed = Math.max(0, raft.electionTicks - 1);
+    }
+  }
+
   private makeQuiet(group: Group): void {
     if (group.quiet) return;
     group.quiet = true;
     this.awake.delete(group);
     const leader = group.node.raft.leader;
-    if (leader === this.nodeId) return;
+    if (leader === this.nodeId) {
+      this.quietLeaders.add(group);
+      return;
+    }
     let set = this.quietByLeader.get(leader);
     if (!set) {
       set = new Set();
@@ -236,6 +290,15 @@ export class MultiRaftHost {
   /** Advances time one tick: ticks every awake group, quiets idle leaders, wakes orphans. */
   tick(): void {
     this.now++;
+    let newlySilent = false;
+    for (const [peer, heard] of this.lastHeardTick) {
+      if (this.now - heard <= this.quorumSilenceTicks) this.silentPeers.delete(peer);
+      else if (!this.silentPeers.has(peer)) {
+        this.silentPeers.add(peer);
+        newlySilent = true;
+      }
+    }
+    if (newlySilent && !this.quietLeaderNeverWakes) this.wakeLeadersWithoutQuorum();
     for (const [leader, set] of this.quietByLeader) {
       if (set.size === 0 || this.now - (this.lastHeardTick.get(leader) ?? this.now) <= this.livenessTicks)
         continue;
@@ -247,6 +310,7 @@ export class MultiRaftHost {
       }
     }
     for (const group of [...this.awake]) {
+      this.groupTicks++;
       group.node.tick();
       if (this.canQuiesce(group)) this.quiesce(group);
     }
@@ -263,8 +327,9 @@ export class MultiRaftHost {
     for (const [id, pr] of raft.tracker.progress) {
       if (id === this.nodeId) continue;
       if (pr.match !== last || pr.state !== ProgressState.Replicate) return false;
-      // Peers whose node is down keep the group awake (CheckQuorum needs to notice).
-      if (this.now - (this.lastHeardTick.get(id) ?? -Infinity) > this.livenessTicks) return false;
+      // Peers whose node is silent keep the group awake (CheckQuorum needs to notice), and a
+      // quiet leader relies on its peers turning silent later (wakeLeadersWithoutQuorum).
+      if (!this.recentlyHeard(id)) return false;
     }
     return true;
   }
