@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import type { TestOnlyDefect } from '../../src/raft/raft.js';
 import { runDataDriven } from '../../src/testing/datadriven.js';
 import { InteractionEnv } from '../../src/testing/interaction.js';
 
@@ -31,5 +32,34 @@ for (const name of readdirSync(dir)
       t.is(f.actual, f.expected, `${name}:${f.line}: ${f.command}`);
     }
     t.is(result.failures.length, 0);
+  });
+}
+
+/**
+ * Each regression script must fail with its defect planted back (RawNodeOptions.testOnlyDefects),
+ * at the step that shows the defect: the script would have caught it.
+ */
+const planted: Array<{ file: string; defect: TestOnlyDefect; shows: string }> = [
+  {
+    file: 'read-index-demoted-leader.txt',
+    defect: 'single-voter-read',
+    shows: 'read state: index=4 context=stale-read',
+  },
+  {
+    file: 'membership-removed-voter.txt',
+    defect: 'keep-no-progress-for-removed',
+    shows: '3->1 vote term=3',
+  },
+];
+
+for (const { file, defect, shows } of planted) {
+  test(`${file} fails with the defect '${defect}' planted back, showing "${shows}"`, (t) => {
+    const env = new InteractionEnv({ testOnlyDefects: new Set([defect]) });
+    const result = runDataDriven(readFileSync(join(dir, file), 'utf8'), (command) => env.handle(command));
+    t.true(result.failures.length > 0, 'the script passes with the defect planted');
+    t.true(
+      result.failures.some((f) => f.actual.includes(shows)),
+      `no step shows "${shows}"; failures:\n${result.failures.map((f) => `${f.line}: ${f.actual}`).join('\n')}`,
+    );
   });
 }

@@ -22,7 +22,7 @@ export {
 } from './entry.js';
 export { ProposalDroppedError } from './errors.js';
 export { ProgressState } from './progress.js';
-export type { RaftOptions } from './raft.js';
+export type { RaftOptions, TestOnlyDefect } from './raft.js';
 export { RawNode, type RawNodeOptions, type Ready, type Status } from './raw-node.js';
 export { bootstrapSnapshot, MemoryRaftStorage, type RaftStorage } from './storage.js';
 export {

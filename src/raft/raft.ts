@@ -23,6 +23,19 @@ import {
   StateRole,
 } from './types.js';
 
+/**
+ * A defect fixed in the core that a test can plant back, so the simulator can prove that its
+ * checkers catch it (a clean sweep means something only if a planted bug is found). They
+ * exist for that self-check alone; production never sets them.
+ *
+ * - `single-voter-read`: a leader answers a read at once whenever its membership has one
+ *   voter, even when that voter is another node (a leader that demoted itself, {1,2} -> {2},
+ *   serves stale reads while node 2 elects itself and commits).
+ * - `keep-no-progress-for-removed`: the leader forgets a removed node when the removal is
+ *   appended, so the node never receives it and, believing itself a voter, campaigns forever.
+ */
+export type TestOnlyDefect = 'single-voter-read' | 'keep-no-progress-for-removed';
+
 /** Options of one Raft node. Tick counts are in calls to `tick()`; the host picks the tick length. */
 export interface RaftOptions {
   id: NodeId;
@@ -49,6 +62,8 @@ export interface RaftOptions {
   preVote?: boolean;
   /** A leader steps down when it has not heard from a quorum for an election timeout. Default true. */
   checkQuorum?: boolean;
+  /** Simulator self-check only: plant fixed defects back (see `TestOnlyDefect`). Default none. */
+  testOnlyDefects?: ReadonlySet<TestOnlyDefect>;
 }
 
 type StepFunction = (raft: Raft, m: Message) => void;
@@ -86,6 +101,7 @@ export class Raft {
   private readonly prng: Prng;
   readonly maxMessageBytes: number;
   readonly maxUncommittedBytes: number;
+  private readonly testOnlyDefects: ReadonlySet<TestOnlyDefect>;
   /** Transfer target while a leadership transfer runs; proposals are refused meanwhile. */
   leadTransferee: NodeId = NO_NODE;
   /** Index of the latest membership change (or this term's no-op); no new change before it commits. */
@@ -126,6 +142,7 @@ export class Raft {
     this.checkQuorum = options.checkQuorum ?? true;
     this.maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
     this.maxUncommittedBytes = options.maxUncommittedBytes ?? 64 * 1024 * 1024;
+    this.testOnlyDefects = options.testOnlyDefects ?? new Set();
     this.readOnly = new ReadOnlyQueue(options.maxPendingReads ?? 4096);
     this.tracker = new ProgressTracker(options.maxInflightMessages ?? 256);
     this.log = new RaftLog(options.storage, options.applied);
@@ -597,6 +614,7 @@ export class Raft {
   private trackDeparting(before: ConfState, after: ConfState, index: LogIndex): void {
     const members = new Set([...after.voters, ...after.learners]);
     for (const id of [...this.departing.keys()]) if (members.has(id)) this.departing.delete(id);
+    if (this.testOnlyDefects.has('keep-no-progress-for-removed')) return;
     for (const id of [...before.voters, ...before.learners]) {
       if (id === this.id || members.has(id) || this.departing.has(id)) continue;
       this.departing.set(id, { removedAt: index, silentTicks: 0 });
@@ -758,6 +776,7 @@ export class Raft {
    * one voter left may already have elected itself and committed newer writes.
    */
   private isSoleVoter(): boolean {
+    if (this.testOnlyDefects.has('single-voter-read')) return this.tracker.voters.size === 1;
     return this.tracker.voters.size === 1 && this.tracker.isVoter(this.id);
   }
 

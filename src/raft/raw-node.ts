@@ -57,6 +57,10 @@ export interface Ready {
   mustSync: boolean;
 }
 
+/**
+ * Options of a RawNode: every `RaftOptions` field, among them `testOnlyDefects` (the
+ * simulator's self-check plants fixed defects back with it; never set in production).
+ */
 export interface RawNodeOptions extends RaftOptions {
   /** Bytes of committed entries handed out per Ready. Default 64 MiB. */
   maxCommittedBytesPerReady?: number;

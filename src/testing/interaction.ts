@@ -24,6 +24,7 @@ import type { NodeId } from '../lib/ids.js';
 import { logIndex, nodeId } from '../lib/ids.js';
 import { Prng } from '../lib/prng.js';
 import { type ConfChange, ConfChangeType, decodeConfChange } from '../raft/conf-change.js';
+import type { TestOnlyDefect } from '../raft/raft.js';
 import { RawNode, type Ready } from '../raft/raw-node.js';
 import { MemoryRaftStorage } from '../raft/storage.js';
 import { type Entry, EntryType, type Message, MessageType } from '../raft/types.js';
@@ -94,6 +95,9 @@ export class InteractionEnv {
   private queue: Message[] = [];
   private readonly isolated = new Set<NodeId>();
   private readonly prng = new Prng(1);
+
+  /** `testOnlyDefects` plants fixed defects back into every node (to show a script catches them). */
+  constructor(private readonly options: { testOnlyDefects?: ReadonlySet<TestOnlyDefect> } = {}) {}
 
   handle(command: Command): string {
     const id = () => {
@@ -232,6 +236,7 @@ export class InteractionEnv {
         checkQuorum: flag('check-quorum', true),
         maxInflightMessages: number('max-inflight', 256),
         maxMessageBytes: number('max-message-bytes', 1024 * 1024),
+        ...(this.options.testOnlyDefects ? { testOnlyDefects: this.options.testOnlyDefects } : {}),
       };
       this.nodes.set(nodeId(n), { rawNode: new RawNode(options), storage, options, applied: [] });
     }
