@@ -23,9 +23,10 @@ async function withNodes(
   replicas: number,
   groups: number[],
   run: (nodes: MultiNode[], root: string) => Promise<void>,
+  log: 'native' | 'file' = 'native',
 ): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'goqueue-multi-raft-'));
-  const nodes = await startLocalNodes(root, replicas, { groups });
+  const nodes = await startLocalNodes(root, replicas, { groups, log });
   try {
     await run(nodes, root);
   } finally {
@@ -278,5 +279,33 @@ test.serial(
       t.false(leads(first, 1));
       t.deepEqual(first.values(1), ['committed']);
     });
+  },
+);
+
+test.serial(
+  'a voter removed by a membership change, then removeGroup on its node: the group commits without it and its other groups keep working',
+  async (t) => {
+    await withNodes(
+      3,
+      [1, 2],
+      async (nodes) => {
+        const [first, second, third] = nodes as [MultiNode, MultiNode, MultiNode];
+        for (const group of [1, 2]) first.node.campaign(group);
+        await eventually(() => leads(first, 1) && leads(first, 2), 'node 1 leads both groups');
+        await Promise.all([first.propose(1, ['a']), first.propose(2, ['a'])]);
+        await first.node.proposeConfChange(1, { type: ConfChangeType.Remove, node: nodeId(3) });
+        await third.node.removeGroup(1);
+        t.is(third.node.status(1), undefined);
+        await first.propose(1, ['b']);
+        await first.propose(2, ['b']);
+        await eventually(() => second.values(1).length === 2, 'node 2 applied b in group 1');
+        await eventually(() => third.values(2).length === 2, 'node 3 applied b in group 2');
+        t.deepEqual(second.values(1), ['a', 'b']);
+        t.deepEqual(third.values(1), ['a'], 'the removed replica received nothing more');
+        t.deepEqual(third.values(2), ['a', 'b']);
+        t.deepEqual(first.node.status(1)?.confState.voters, [nodeId(1), nodeId(2)]);
+      },
+      'file',
+    );
   },
 );

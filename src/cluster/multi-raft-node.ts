@@ -21,7 +21,11 @@
  * A proposal resolves once its entry is committed and applied with the term it was proposed in;
  * it rejects with `ProposalDroppedError` when this node does not lead the group, when leadership
  * is lost before the commit (the entry may still commit: outcome unknown to the caller), or when
- * another leader's entry took its slot.
+ * another leader's entry took its slot, or when the group is removed from this node.
+ *
+ * Events: `'role'` (group, role, leader) on each role or leader change; `'commit'` (group, high
+ * watermark) when a group's high watermark moves; `'removed'` (group) when `removeGroup` ran;
+ * `'error'` (error) when a disk error stopped the node.
  */
 import { EventEmitter } from 'node:events';
 import type { ProposeResult, ReplicatedLog } from '../broker/replicated-log.js';
@@ -150,6 +154,8 @@ export class MultiRaftNode extends EventEmitter {
   /** Planted defect: the HardState written beside the log fsync (tests only). */
   private readonly hardStateWithEntries: boolean;
   private readonly groups = new Map<GroupId, GroupState>();
+  /** Groups added and not removed, as callers see them (`groups` follows once the loop is idle). */
+  private readonly declared = new Set<GroupId>();
   /** Groups holding a `lazyHardState` (the commit-save timer visits only these). */
   private readonly lazyGroups = new Set<GroupState>();
   /** Cancels the tick timer while it runs. */
@@ -204,7 +210,8 @@ export class MultiRaftNode extends EventEmitter {
 
   /** Adds a group replicated on this broker (its storage is owned by the node from now on). */
   addGroup(groupId: GroupId, storage: DurableRaftStorage, options: GroupOptions = {}): void {
-    if (this.groups.has(groupId)) throw new RangeError(`group ${groupId} exists on node ${this.nodeId}`);
+    if (this.declared.has(groupId)) throw new RangeError(`group ${groupId} exists on node ${this.nodeId}`);
+    this.declared.add(groupId);
     this.whenIdle(() => {
       const node = this.host.addGroup(groupId, storage);
       const applied = node.status().applied;
@@ -222,6 +229,39 @@ export class MultiRaftNode extends EventEmitter {
       };
       this.groups.set(groupId, state);
       this.scheduleFlush();
+    });
+  }
+
+  /**
+   * Removes a group from this broker (the reconciler calls it once the replica's removal is
+   * applied): the group stops at once — it is no longer ticked, answers nothing and never
+   * campaigns again — its pending proposals reject with `ProposalDroppedError`, and its storage
+   * is closed (a commit-only HardState still owed is written first). Emits `'removed'`
+   * (groupId). Resolves once the storage is closed; the caller may then delete its files.
+   * Rejects with RangeError when the group is not on this node.
+   */
+  removeGroup(groupId: GroupId): Promise<void> {
+    if (!this.declared.has(groupId))
+      return Promise.reject(new RangeError(`no group ${groupId} on node ${this.nodeId}`));
+    this.declared.delete(groupId);
+    return new Promise<void>((resolve, reject) => {
+      // Between flushes: the host holds no Ready of the group and its log is not syncing.
+      this.whenIdle(() => {
+        const group = this.groups.get(groupId) as GroupState;
+        this.groups.delete(groupId);
+        this.host.removeGroup(groupId);
+        this.lazyGroups.delete(group);
+        const owed = group.lazyHardState;
+        group.lazyHardState = null;
+        rejectPending(
+          group,
+          new ProposalDroppedError(`group ${groupId} was removed from node ${this.nodeId}`, NO_NODE),
+        );
+        this.emit('removed', groupId);
+        (owed === null ? Promise.resolve() : group.storage.saveHardState(owed))
+          .then(() => group.storage.close())
+          .then(resolve, reject);
+      });
     });
   }
 
