@@ -1,6 +1,13 @@
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import {
+  type ClusterIdentityCheck,
+  ClusterIdentityError,
+  checkClusterIdentity,
+  expectedClusterIdentity,
+  readClusterIdentity,
+} from '../broker/cluster-identity.js';
+import {
   advertisedAddressFor,
   type BrokerFlags,
   CONFIG_KEYS,
@@ -35,6 +42,10 @@ const placeholders: Record<string, string> = {
   '--advertised-addr': '<host:port>',
   '--raft-addr': '<host:port>',
   '--initial-cluster': '<id=host:port,...>',
+  '--initial-cluster-token': '<token>',
+  '--join': '<host:port>',
+  '--rack': '<rack>',
+  '--broker-session-timeout': '<duration>',
   '--log-level': '<level>',
   '--log-file': '<file>',
 };
@@ -45,13 +56,23 @@ const defaultsShown: Record<string, string> = {
   '--client-addr': '127.0.0.1:9092',
   '--advertised-addr': 'the client address',
   '--raft-addr': '127.0.0.1:9093',
-  '--initial-cluster': 'single node',
+  '--initial-cluster': 'a cluster of this broker alone',
+  '--initial-cluster-token': 'goqueue-cluster',
+  '--join': 'none',
+  '--rack': 'none',
+  '--broker-session-timeout': '9s',
   '--log-level': 'info',
   '--log-file': 'stdout',
 };
 
+/** What `goqueue broker` does with its parsed options (tests replace it to inspect them). */
+export type BrokerAction = (options: BrokerOptions, env: Record<string, string | undefined>) => Promise<void>;
+
+/** `goqueue broker`'s options as commander hands them over: the flags plus `--config`. */
+export type BrokerOptions = BrokerFlags & { config?: string };
+
 /** Adds `goqueue broker`: its options come from the configuration key table. */
-export function registerBrokerCommand(program: Command): Command {
+export function registerBrokerCommand(program: Command, action: BrokerAction = runBroker): Command {
   const command = program
     .command('broker')
     .description(
@@ -71,34 +92,42 @@ export function registerBrokerCommand(program: Command): Command {
     const help = `${spec.description} (${env}${shown ? `; default ${shown}` : ''})`;
     command.addOption(new Option(`${spec.flag} ${placeholders[spec.flag] ?? '<value>'}`, help));
   }
-  command.action(async (options: BrokerFlags & { config?: string }) => {
-    await runBroker(options, process.env);
+  command.action(async (options: BrokerOptions) => {
+    await action(options, process.env);
   });
   return command;
 }
 
 /**
- * Loads the configuration, starts the broker and keeps it running until SIGINT or SIGTERM; the
- * first signal stops it cleanly (flush, close files and sockets) and exits 0, a second one
- * exits at once.
+ * The configuration `goqueue broker` runs with: `--config` (or `GOQUEUE_CONFIG`), then the
+ * environment, then the flags. Throws ConfigError; things worth a warning go to `onWarning`.
+ */
+export function loadBrokerConfig(
+  options: BrokerOptions,
+  env: Record<string, string | undefined>,
+  onWarning: (message: string) => void = () => {},
+): BrokerConfig {
+  const { config: file, ...flags } = options;
+  const configFile = file ?? (env.GOQUEUE_CONFIG || undefined);
+  return loadConfig({ ...(configFile !== undefined ? { file: configFile } : {}), env, flags, onWarning });
+}
+
+/**
+ * Loads the configuration, checks that the data directory belongs to this cluster and broker,
+ * starts the broker and keeps it running until SIGINT or SIGTERM; the first signal stops it
+ * cleanly (flush, close files and sockets) and exits 0, a second one exits at once.
  */
 export async function runBroker(
-  options: BrokerFlags & { config?: string },
+  options: BrokerOptions,
   env: Record<string, string | undefined>,
 ): Promise<void> {
-  const { config: file, ...flags } = options;
   const warnings: string[] = [];
-  const configFile = file ?? (env.GOQUEUE_CONFIG || undefined);
-  const config = loadConfig({
-    ...(configFile !== undefined ? { file: configFile } : {}),
-    env,
-    flags,
-    onWarning: (message) => warnings.push(message),
-  });
+  const config = loadBrokerConfig(options, env, (message) => warnings.push(message));
   const logger = createLogger({ level: config.logLevel, file: config.logFile });
   for (const warning of warnings) logger.warn(warning);
   logger.debug({ config }, 'configuration');
 
+  await checkDataDirectory(config, logger);
   const broker = await startBroker(config, logger);
   const { host, port } = broker.address;
   logger.info(
@@ -107,6 +136,43 @@ export async function runBroker(
   );
   stopOnSignals(broker, logger);
   exitOnCrash(logger);
+}
+
+/**
+ * Refuses a data directory that belongs to another cluster or another broker id before anything
+ * in it is opened (src/broker/cluster-identity.ts). A broker joining a running cluster does not
+ * know the cluster's id yet: an unused directory is left for the broker to label once it has
+ * joined, and a used one is checked for the broker id only.
+ */
+async function checkDataDirectory(config: BrokerConfig, logger: Logger): Promise<void> {
+  const expected = expectedClusterIdentity(config);
+  let check: ClusterIdentityCheck;
+  try {
+    if (config.joinAddress !== null) {
+      if ((await readClusterIdentity(config.dataDir)) === null) return;
+      check = await checkClusterIdentity(config.dataDir, { brokerId: expected.brokerId });
+    } else {
+      check = await checkClusterIdentity(config.dataDir, expected);
+    }
+  } catch (error) {
+    // A mismatch is the user's to fix: its message says how; other failures are the disk's.
+    const reason =
+      error instanceof ClusterIdentityError ? error.message : describeStartFailure(error, config);
+    logger.error({ err: error }, `cannot start the broker: ${reason}`);
+    throw new CommandError(`cannot start the broker: ${reason}`, 1);
+  }
+  const fields = { clusterId: check.clusterId, dataDir: config.dataDir };
+  if (check.adopted) {
+    logger.warn(
+      fields,
+      `data directory ${config.dataDir} held data but no cluster identity (an earlier goqueue's): ` +
+        `it now belongs to cluster ${check.clusterId} as broker ${config.brokerId}`,
+    );
+  } else if (check.fresh) {
+    logger.info(fields, `new data directory for cluster ${check.clusterId}`);
+  } else {
+    logger.debug(fields, `data directory of cluster ${check.clusterId}`);
+  }
 }
 
 /** A bug that escapes every handler ends the process (state may be broken), but logged first. */
