@@ -28,7 +28,6 @@
  * `'error'` (error) when a disk error stopped the node.
  */
 import { EventEmitter } from 'node:events';
-import type { ProposeResult, ReplicatedLog } from '../broker/replicated-log.js';
 import {
   type KafkaOffset,
   kafkaOffset,
@@ -52,6 +51,7 @@ import {
 } from './peer-batch-codec.js';
 import { type RaftScheduler, realTimers } from './raft-scheduler.js';
 import type { RaftTransport } from './raft-transport.js';
+import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
 import type { TransportLogger } from './transport.js';
 
 export interface MultiRaftNodeOptions {
