@@ -150,7 +150,16 @@ export class Raft {
     const { hardState, confState } = options.storage.initialState();
     this.term = hardState.term;
     this.vote = hardState.vote;
-    if (hardState.commit > 0) this.log.commitTo(logIndex(Math.min(hardState.commit, this.log.lastIndex())));
+    // The host persists entries before the HardState whose commit covers them (Ready, step 1),
+    // so a stored commit beyond the stored log means that order was broken or synced data was
+    // lost. Clamping it to the log's end would apply whatever tail survived as committed
+    // (possibly a stale one a lost truncation left behind): stop loudly instead.
+    assert(
+      hardState.commit <= this.log.lastIndex(),
+      `stored commit ${hardState.commit} is beyond the stored log (last index ${this.log.lastIndex()}): ` +
+        'entries must be durable before the HardState that covers them',
+    );
+    if (hardState.commit > 0) this.log.commitTo(hardState.commit);
     assert(
       this.log.applied <= this.log.committed,
       `applied ${this.log.applied} > committed ${this.log.committed}`,
