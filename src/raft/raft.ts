@@ -18,6 +18,7 @@ import {
   MessageType,
   message,
   NO_NODE,
+  NO_TERM,
   type ReadState,
   type Snapshot,
   StateRole,
@@ -245,8 +246,15 @@ export class Raft {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  private send(m: Message): void {
-    m.from = this.id;
+  /**
+   * Queues `m` for the next Ready: the one way a message leaves the core. `from` is this node
+   * unless already set (a forwarded TransferLeader names the transferee, a forwarded ReadIndex
+   * the node that asked). Election messages carry the term they campaign for; a ReadIndex
+   * forwarded to the leader travels as a local message (term 0); every other one carries ours.
+   */
+  send(m: Message): void {
+    assert(m.to !== NO_NODE && m.to !== this.id, `${m.type} addressed to ${m.to} from node ${this.id}`);
+    if (m.from === NO_NODE) m.from = this.id;
     const electionType =
       m.type === MessageType.Vote ||
       m.type === MessageType.VoteResponse ||
@@ -254,8 +262,9 @@ export class Raft {
       m.type === MessageType.PreVoteResponse;
     if (electionType) {
       assert(m.term !== 0, `${m.type} must carry a term`);
-    } else if (m.type !== MessageType.Propose && m.type !== MessageType.ReadIndex) {
-      // Forwarded ReadIndex requests travel as local messages (term 0).
+    } else if (m.type === MessageType.ReadIndex) {
+      m.term = NO_TERM;
+    } else {
       m.term = this.term;
     }
     this.messages.push(m);
@@ -1005,7 +1014,7 @@ function stepFollower(r: Raft, m: Message): void {
       return;
     case MessageType.TransferLeader:
       if (r.leader === NO_NODE) return;
-      r.messages.push({ ...m, to: r.leader });
+      r.send({ ...m, to: r.leader }); // `from` stays the node that should lead
       return;
     case MessageType.TimeoutNow:
       // The leader chose us: campaign at once, skipping pre-vote and leases (thesis §3.10).
@@ -1013,7 +1022,7 @@ function stepFollower(r: Raft, m: Message): void {
       return;
     case MessageType.ReadIndex:
       if (r.leader === NO_NODE) return; // dropped: the client retries
-      r.messages.push({ ...m, to: r.leader, term: 0 as Term });
+      r.send({ ...m, to: r.leader }); // `from` stays the node that asked
       return;
     case MessageType.ReadIndexResponse:
       r.readStates.push({ index: m.index, requestContext: m.context ?? new Uint8Array(0) });
