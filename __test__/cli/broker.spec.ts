@@ -3,7 +3,15 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { apiVersionsV0, finished, type LogLine, runCli, spawnCli, startCli } from './helpers.js';
+import {
+  apiVersionsV0,
+  finished,
+  type LogLine,
+  metadataBrokersV0,
+  runCli,
+  spawnCli,
+  startCli,
+} from './helpers.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'goqueue-cli-broker-'));
 test.after.always(() => rmSync(directory, { recursive: true, force: true }));
@@ -28,6 +36,8 @@ test('goqueue broker logs its bound address, answers Kafka on it and exits 0 on 
   t.is(answer.errorCode, 0);
   t.true(answer.apiKeys.includes(18), 'ApiVersions lists itself');
   t.true(existsSync(dataDir), 'the data directory was created');
+  const identity = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as Record<string, unknown>;
+  t.like(identity, { version: 1, brokerId: 1, token: 'goqueue-cluster' }, 'the data directory is labelled');
 
   broker.child.kill('SIGTERM');
   const result = await broker.exit;
@@ -114,6 +124,48 @@ async function runUntilLogged(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+test('--advertised-addr is the address Metadata gives clients, not the bound listener', async (t) => {
+  const broker = await startCli(
+    [
+      'broker',
+      '--data-dir',
+      join(directory, 'advertised'),
+      '--client-addr',
+      '127.0.0.1:0',
+      '--raft-addr',
+      '127.0.0.1:0',
+      '--advertised-addr',
+      'kafka.example.com:19092',
+    ],
+    listening,
+  );
+  t.teardown(() => broker.child.kill('SIGKILL'));
+  const brokers = await metadataBrokersV0(broker.match.port as number);
+  t.deepEqual(brokers, [{ nodeId: 1, host: 'kafka.example.com', port: 19092 }]);
+  broker.child.kill('SIGTERM');
+  t.is((await broker.exit).code, 0);
+});
+
+test('without --advertised-addr Metadata gives the port actually bound', async (t) => {
+  const broker = await startCli(
+    [
+      'broker',
+      '--data-dir',
+      join(directory, 'bound'),
+      '--client-addr',
+      '127.0.0.1:0',
+      '--raft-addr',
+      '127.0.0.1:0',
+    ],
+    listening,
+  );
+  t.teardown(() => broker.child.kill('SIGKILL'));
+  const port = broker.match.port as number;
+  t.deepEqual(await metadataBrokersV0(port), [{ nodeId: 1, host: '127.0.0.1', port }]);
+  broker.child.kill('SIGTERM');
+  t.is((await broker.exit).code, 0);
+});
 
 test('a Kafka port already in use exits 1 with one line saying so', async (t) => {
   const blocker: Server = createServer();

@@ -139,3 +139,45 @@ export function apiVersionsV0(
     socket.on('close', () => reject(new Error('connection closed before a full response')));
   });
 }
+
+/**
+ * Sends a Kafka Metadata v0 request (no topics) over a fresh TCP connection and decodes the
+ * brokers it lists (hand-written bytes, independent of the project's codec).
+ */
+export function metadataBrokersV0(
+  port: number,
+): Promise<Array<{ nodeId: number; host: string; port: number }>> {
+  const clientId = Buffer.from('cli-test');
+  const request = Buffer.alloc(4 + 2 + 2 + 4 + 2 + clientId.length + 4);
+  request.writeInt32BE(request.length - 4, 0);
+  request.writeInt16BE(3, 4); // Metadata
+  request.writeInt16BE(0, 6);
+  request.writeInt32BE(1, 8);
+  request.writeInt16BE(clientId.length, 12);
+  clientId.copy(request, 14);
+  request.writeInt32BE(0, 14 + clientId.length); // no topics named
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(request));
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4 || received.length < 4 + received.readInt32BE(0)) return;
+      socket.end();
+      const brokers: Array<{ nodeId: number; host: string; port: number }> = [];
+      let position = 8; // size, correlation id
+      const count = received.readInt32BE(position);
+      position += 4;
+      for (let i = 0; i < count; i++) {
+        const nodeId = received.readInt32BE(position);
+        const hostLength = received.readInt16BE(position + 4);
+        const host = received.toString('utf8', position + 6, position + 6 + hostLength);
+        position += 6 + hostLength;
+        brokers.push({ nodeId, host, port: received.readInt32BE(position) });
+        position += 4;
+      }
+      resolve(brokers);
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('connection closed before a full response')));
+  });
+}

@@ -1,12 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
-import {
-  type ClusterIdentityCheck,
-  ClusterIdentityError,
-  checkClusterIdentity,
-  expectedClusterIdentity,
-  readClusterIdentity,
-} from '../broker/cluster-identity.js';
+import { ClusterIdentityError } from '../broker/cluster-identity.js';
 import {
   advertisedAddressFor,
   type BrokerFlags,
@@ -113,8 +107,8 @@ export function loadBrokerConfig(
 }
 
 /**
- * Loads the configuration, checks that the data directory belongs to this cluster and broker,
- * starts the broker and keeps it running until SIGINT or SIGTERM; the first signal stops it
+ * Loads the configuration, starts the broker (which refuses a data directory of another cluster
+ * or broker id: src/broker/cluster-identity.ts) and keeps it running until SIGINT or SIGTERM; the first signal stops it
  * cleanly (flush, close files and sockets) and exits 0, a second one exits at once.
  */
 export async function runBroker(
@@ -127,7 +121,6 @@ export async function runBroker(
   for (const warning of warnings) logger.warn(warning);
   logger.debug({ config }, 'configuration');
 
-  await checkDataDirectory(config, logger);
   const broker = await startBroker(config, logger);
   const { host, port } = broker.address;
   logger.info(
@@ -136,43 +129,6 @@ export async function runBroker(
   );
   stopOnSignals(broker, logger);
   exitOnCrash(logger);
-}
-
-/**
- * Refuses a data directory that belongs to another cluster or another broker id before anything
- * in it is opened (src/broker/cluster-identity.ts). A broker joining a running cluster does not
- * know the cluster's id yet: an unused directory is left for the broker to label once it has
- * joined, and a used one is checked for the broker id only.
- */
-async function checkDataDirectory(config: BrokerConfig, logger: Logger): Promise<void> {
-  const expected = expectedClusterIdentity(config);
-  let check: ClusterIdentityCheck;
-  try {
-    if (config.joinAddress !== null) {
-      if ((await readClusterIdentity(config.dataDir)) === null) return;
-      check = await checkClusterIdentity(config.dataDir, { brokerId: expected.brokerId });
-    } else {
-      check = await checkClusterIdentity(config.dataDir, expected);
-    }
-  } catch (error) {
-    // A mismatch is the user's to fix: its message says how; other failures are the disk's.
-    const reason =
-      error instanceof ClusterIdentityError ? error.message : describeStartFailure(error, config);
-    logger.error({ err: error }, `cannot start the broker: ${reason}`);
-    throw new CommandError(`cannot start the broker: ${reason}`, 1);
-  }
-  const fields = { clusterId: check.clusterId, dataDir: config.dataDir };
-  if (check.adopted) {
-    logger.warn(
-      fields,
-      `data directory ${config.dataDir} held data but no cluster identity (an earlier goqueue's): ` +
-        `it now belongs to cluster ${check.clusterId} as broker ${config.brokerId}`,
-    );
-  } else if (check.fresh) {
-    logger.info(fields, `new data directory for cluster ${check.clusterId}`);
-  } else {
-    logger.debug(fields, `data directory of cluster ${check.clusterId}`);
-  }
 }
 
 /** A bug that escapes every handler ends the process (state may be broken), but logged first. */
@@ -209,6 +165,8 @@ async function startBroker(config: BrokerConfig, logger: Logger): Promise<Runnin
 }
 
 function describeStartFailure(error: unknown, config: BrokerConfig): string {
+  // A data directory of another cluster or broker: the message names both sides and what to do.
+  if (error instanceof ClusterIdentityError) return error.message;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'EADDRINUSE')
