@@ -183,6 +183,27 @@ test('a cluster of one without a list gets a random id, kept across restarts and
   );
 });
 
+test('a cluster of one listed alone keeps its id when its Raft address changes; a real list does not', async (t) => {
+  const dataDir = newDataDir();
+  const formed = await checkClusterIdentity(dataDir, { brokerId: 1, initialCluster: '1=127.0.0.1:9093' });
+  const moved = await checkClusterIdentity(dataDir, { brokerId: 1, initialCluster: '1=0.0.0.0:9200' });
+  t.is(moved.clusterId, formed.clusterId);
+  t.like(storedIdentity(dataDir), { initialCluster: '1=127.0.0.1:9093' }, 'the file is not rewritten');
+  const grown = await identityError(
+    t,
+    checkClusterIdentity(dataDir, { brokerId: 1, initialCluster: '1=127.0.0.1:9093,2=127.0.0.1:9094' }),
+  );
+  t.is(grown.code, 'CLUSTER_ID_MISMATCH', 'growing a cluster goes through join, not a new list');
+
+  const founder = newDataDir();
+  await checkClusterIdentity(founder, { brokerId: 1, initialCluster: threeMembers });
+  const shrunk = await identityError(
+    t,
+    checkClusterIdentity(founder, { brokerId: 1, initialCluster: '1=127.0.0.1:7001' }),
+  );
+  t.is(shrunk.code, 'CLUSTER_ID_MISMATCH', 'a member of three is not a cluster of one');
+});
+
 test('a given cluster id (a broker that joined) is what an unused directory is labelled with', async (t) => {
   const dataDir = newDataDir();
   const clusterId = deriveClusterId(threeMembers);

@@ -144,7 +144,9 @@ export async function readClusterIdentity(dataDir: string): Promise<ClusterIdent
  *   same way, except that with neither a cluster id nor a list it keeps the cluster id of its
  *   old `metadata.json`, which clients have seen. `adopted` is true.
  * - Otherwise the stored identity must match: the broker id, `expected.clusterId` when given,
- *   and the id derived from `expected.initialCluster` when given. A mismatch throws
+ *   and the id derived from `expected.initialCluster` when given — except that a cluster formed
+ *   with this broker alone in its list, started again with itself alone, may have moved its Raft
+ *   address (nobody else derives its id). A mismatch throws
  *   ClusterIdentityError (`BROKER_ID_MISMATCH`, `CLUSTER_ID_MISMATCH`) naming both sides and
  *   what to do; the file is left as it was.
  */
@@ -206,7 +208,10 @@ function checkStored(
         'use another --data-dir or remove it',
     );
   }
-  if (members.length > 0) {
+  if (
+    members.length > 0 &&
+    !(isClusterOfOne(stored.initialCluster, stored.brokerId) && isAlone(members, stored))
+  ) {
     const clusterId = deriveClusterId(members, token);
     if (clusterId !== stored.clusterId) {
       const wanted = describeCluster({ clusterId, initialCluster: normaliseInitialCluster(members), token });
@@ -218,6 +223,18 @@ function checkStored(
       );
     }
   }
+}
+
+/**
+ * Whether `initialCluster` (normalised) lists `brokerId` alone. A cluster of one has no other
+ * member that must compute its id, so it keeps its id when its Raft address changes.
+ */
+function isClusterOfOne(initialCluster: string, brokerId: number): boolean {
+  return initialCluster !== '' && !initialCluster.includes(',') && initialCluster.startsWith(`${brokerId}=`);
+}
+
+function isAlone(members: readonly InitialClusterMember[], stored: ClusterIdentity): boolean {
+  return members.length === 1 && members[0]!.brokerId === stored.brokerId;
 }
 
 function describeCluster(identity: Pick<ClusterIdentity, 'clusterId' | 'initialCluster' | 'token'>): string {
