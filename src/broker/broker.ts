@@ -1,16 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { DurableRaftStorage, RAFT_STATE_FILE } from '../cluster/durable-raft-storage.js';
+import { MultiRaftNode } from '../cluster/multi-raft-node.js';
+import { Transport } from '../cluster/transport.js';
+import { controllerVoters, electionTicks } from '../config/cluster-members.js';
 import { defaultConfig } from '../config/load.js';
 import type { BrokerConfig } from '../config/types.js';
+import type { ControllerState } from '../controller/index.js';
+import { type NodeId, nodeId } from '../lib/ids.js';
+import { Prng } from '../lib/prng.js';
 import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
+import { checkClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
+import { CONTROLLER_GROUP, Controller, type LeaderReport } from './controller.js';
+import { ControllerRpc } from './controller-rpc.js';
 import { FetchPurgatory } from './fetch-purgatory.js';
-import { GroupCommit } from './group-commit.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { HANDLERS } from './handlers/index.js';
-import { JsonFileMetadataStore } from './metadata-store.js';
 import { OffsetStore } from './offset-store.js';
 import { ProducerState } from './producer-state.js';
 import { RequestRouter } from './request-router.js';
@@ -48,7 +59,7 @@ export class Broker {
     address: { host: string; port: number },
     private readonly server: Server,
     private readonly context: BrokerContext,
-    private readonly groupCommit: GroupCommit,
+    private readonly raft: { node: MultiRaftNode; transport: Transport; rpc: ControllerRpc },
     private readonly retentionTimer: NodeJS.Timeout | null,
     private readonly dataDirLock: DirectoryLock,
   ) {
@@ -61,6 +72,8 @@ export class Broker {
     const { logger: givenLogger, host, port, storage, ...overrides } = options;
     if (host !== undefined) overrides.clientHost ??= host;
     if (port !== undefined) overrides.clientPort ??= port;
+    // An embedded broker takes a free raft port unless told otherwise (tests run many at once).
+    overrides.raftPort ??= 0;
     const config = defaultConfig(overrides);
     const logger = (givenLogger ?? pino({ level: 'silent' })).child({ brokerId: config.brokerId });
     return Broker.startWithConfig(config, logger, {
@@ -97,44 +110,161 @@ export class Broker {
     lock: DirectoryLock,
     startedMs: number,
   ): Promise<Broker> {
-    const metadata = await JsonFileMetadataStore.open(config.dataDir);
-    const offsets = await OffsetStore.open(config.dataDir);
-    const groupCommit = new GroupCommit(config.flushIntervalMs, logger);
-    const storage = hints.storage ?? (await import('./native-storage.js')).nativeStorage;
-    const topics = new Topics(config, metadata, groupCommit, storage, logger);
+    const cleanup: Array<() => Promise<void>> = [];
+    const undo = async (): Promise<void> => {
+      for (const step of cleanup.reverse()) await step().catch(() => undefined);
+    };
     try {
-      await topics.open();
+      return await Broker.startCluster(config, logger, hints, lock, startedMs, cleanup);
     } catch (error) {
-      await topics.close().catch(() => undefined);
+      await undo();
       throw error;
     }
-    const server = createServer({ noDelay: true });
-    const bound = await listen(server, config.clientHost, config.clientPort).catch(async (error) => {
-      await topics.close();
-      throw error;
+  }
+
+  /**
+   * One code path for every cluster size (a single broker is a cluster of one): the raft
+   * transport, the MultiRaftNode with the controller group, the reconciler that opens this
+   * broker's partition replicas from the applied metadata, then the Kafka listener.
+   */
+  private static async startCluster(
+    config: BrokerConfig,
+    logger: Logger,
+    hints: { advertisedGiven?: boolean; storage?: BrokerStorage | undefined },
+    lock: DirectoryLock,
+    startedMs: number,
+    cleanup: Array<() => Promise<void>>,
+  ): Promise<Broker> {
+    const storage = hints.storage ?? (await import('./native-storage.js')).nativeStorage;
+    const members =
+      config.initialCluster.length > 0
+        ? config.initialCluster
+        : [{ brokerId: config.brokerId, raftHost: config.raftHost, raftPort: config.raftPort }];
+    const identity = await checkClusterIdentity(config.dataDir, {
+      brokerId: config.brokerId,
+      initialCluster: members,
+      token: config.initialClusterToken,
     });
+    const peers = new Map<NodeId, { host: string; port: number }>();
+    for (const member of members)
+      if (member.brokerId !== config.brokerId)
+        peers.set(nodeId(member.brokerId), { host: member.raftHost, port: member.raftPort });
+    const seed = config.brokerId * 7919 + Math.floor(Math.random() * 1_000_000);
+    const transport = new Transport({
+      nodeId: nodeId(config.brokerId),
+      listen: { host: config.raftHost, port: config.raftPort },
+      peers,
+      prng: new Prng(seed),
+      logger: logger.child({ component: 'transport' }),
+      clusterId: identity.clusterId,
+    });
+    const raftBound = await transport.start();
+    cleanup.push(() => transport.stop());
+
+    const node = new MultiRaftNode({
+      nodeId: nodeId(config.brokerId),
+      transport,
+      seed,
+      tickMs: config.raftTickMs,
+      raft: { electionTicks: electionTicks(config), heartbeatTicks: 1, preVote: true, checkQuorum: true },
+      logger: logger.child({ component: 'raft' }),
+    });
+    cleanup.push(() => node.close());
+    node.on('error', (error) => logger.fatal({ err: error }, 'raft node failed; the broker stops serving'));
+    const rpc = new ControllerRpc(transport, logger);
+    cleanup.push(async () => rpc.close());
+
+    const server = createServer({ noDelay: true });
+    const bound = await listen(server, config.clientHost, config.clientPort);
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const useBound =
       !hints.advertisedGiven && (config.advertisedPort === config.clientPort || config.advertisedPort === 0);
     const advertised = useBound
       ? { host: config.advertisedHost || bound.host, port: bound.port }
-      : {
-          host: config.advertisedHost,
-          port: config.advertisedPort,
-        };
+      : { host: config.advertisedHost, port: config.advertisedPort };
+
+    const voters = controllerVoters({ ...config, initialCluster: members });
+    const controller: Controller = new Controller({
+      node,
+      rpc,
+      brokerId: config.brokerId,
+      logger: logger.child({ component: 'controller' }),
+      sessionTimeoutMs: config.brokerSessionTimeoutMs,
+      heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+      self: {
+        raft: { host: advertiseHost(raftBound.host, config.raftHost), port: raftBound.port },
+        client: advertised,
+        rack: config.rack,
+        incarnationId: randomUUID(),
+      },
+      leaderReports: (): LeaderReport[] => topics.leaderReports(),
+    });
+    cleanup.push(async () => controller.stop());
+    const topics: Topics = new Topics(config, controller, node, storage, logger);
+    await topics.open();
+    cleanup.push(() => topics.close());
+    // Peers learned from the metadata (brokers that registered later) get a connection too.
+    controller.on('change', (state: ControllerState) => {
+      for (const broker of state.brokers()) {
+        if (broker.brokerId === config.brokerId) continue;
+        const known = peers.get(nodeId(broker.brokerId));
+        if (known?.host === broker.raft.host && known.port === broker.raft.port) continue;
+        peers.set(nodeId(broker.brokerId), broker.raft);
+        transport.setPeer(nodeId(broker.brokerId), broker.raft);
+      }
+    });
+
+    const controllerDir = join(config.dataDir, 'controller');
+    const controllerFresh = !existsSync(join(controllerDir, RAFT_STATE_FILE));
+    const controllerStorage = new DurableRaftStorage({
+      log: storage.openLog(controllerDir, {
+        segmentBytes: 64 * 1024 * 1024,
+        segmentMs: 7 * 24 * 3600 * 1000,
+        maxBatchBytes: 8 * 1024 * 1024,
+      }),
+      dir: controllerDir,
+      // Founding members store the initial membership; a broker joining later starts empty
+      // and learns it from the leader's snapshot.
+      initialConfState: members.some((member) => member.brokerId === config.brokerId)
+        ? {
+            voters: voters.map(nodeId),
+            learners: members.filter((m) => !voters.includes(m.brokerId)).map((m) => nodeId(m.brokerId)),
+          }
+        : { voters: [], learners: [] },
+      fsync: config.fsyncEnabled,
+    });
+    node.addGroup(CONTROLLER_GROUP, controllerStorage, { onApply: controller.onApply });
+    node.start();
+    // A brand-new cluster elects its controller at once from its lowest voter (PreVote keeps
+    // this harmless if others are ahead); a restart waits for the election timeout.
+    if (controllerFresh && voters[0] === config.brokerId) node.campaign(CONTROLLER_GROUP);
+    controller.start();
+
     const context: BrokerContext = {
       config,
       brokerId: config.brokerId,
       advertised,
       topics,
-      metadata,
+      controller,
+      clusterId: identity.clusterId,
       purgatory: new FetchPurgatory(),
-      producers: new ProducerState(metadata, config.deduplicationEnabled),
+      producers: new ProducerState(
+        async () =>
+          controller.execute<{ firstProducerId: number; size: number }>(
+            { op: 'allocate-producer-ids', brokerId: config.brokerId },
+            30_000,
+          ),
+        config.deduplicationEnabled,
+      ),
       storage,
       logger,
       groups: new GroupCoordinator(logger),
-      offsets,
+      offsets: await OffsetStore.open(config.dataDir),
       servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
     };
+    // A cluster of one is ready once it has registered itself; a member of a larger cluster
+    // serves (and answers "not available yet") while its peers come up.
+    if (voters.length === 1 && voters[0] === config.brokerId) await controller.registeredSelf(15_000);
     let sweeping = false;
     const retentionTimer =
       config.cleanupIntervalMs > 0
@@ -155,13 +285,14 @@ export class Broker {
           }, config.cleanupIntervalMs)
         : null;
     retentionTimer?.unref();
-    const broker = new Broker(config, bound, server, context, groupCommit, retentionTimer, lock);
+    const broker = new Broker(config, bound, server, context, { node, transport, rpc }, retentionTimer, lock);
     broker.accept(new RequestRouter(context, HANDLERS, logger));
     logger.info(
       {
         address: `${bound.host}:${bound.port}`,
+        raftAddress: `${raftBound.host}:${raftBound.port}`,
+        clusterId: identity.clusterId,
         dataDir: config.dataDir,
-        topics: topics.list().length,
         startupMs: Math.round(performance.now() - startedMs),
       },
       'broker started',
@@ -177,7 +308,7 @@ export class Broker {
   }
 
   private async shutdown(): Promise<void> {
-    const { logger, topics, purgatory, metadata, groups, offsets } = this.context;
+    const { logger, topics, purgatory, controller, groups, offsets } = this.context;
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     purgatory.shutdown();
@@ -185,9 +316,12 @@ export class Broker {
     for (const connection of this.connections) connection.close();
     await closed;
     try {
-      await this.groupCommit.stop();
+      controller.stop();
+      this.raft.rpc.close();
       await topics.close();
-      await metadata.close();
+      // Stops the Ready loop (the round in flight finishes) and closes every group's storage.
+      await this.raft.node.close();
+      await this.raft.transport.stop();
       await offsets.close();
     } finally {
       this.dataDirLock.release();
@@ -216,6 +350,12 @@ export class Broker {
       this.connections.add(connection);
     });
   }
+}
+
+/** The host peers should dial: the configured one unless it is a wildcard. */
+function advertiseHost(boundHost: string, configuredHost: string): string {
+  if (configuredHost !== '0.0.0.0' && configuredHost !== '::' && configuredHost !== '') return configuredHost;
+  return boundHost === '0.0.0.0' || boundHost === '::' ? '127.0.0.1' : boundHost;
 }
 
 function listen(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {

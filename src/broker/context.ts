@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/types.js';
 import type { ApiVersionRange, RequestHeader } from '../protocol/index.js';
 import type { ConnectionInfo } from './connection.js';
+import type { Controller } from './controller.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
 import type { GroupCoordinator } from './group-coordinator.js';
-import type { MetadataStore } from './metadata-store.js';
 import type { OffsetStore } from './offset-store.js';
 import type { ProducerState } from './producer-state.js';
 import type { BrokerStorage } from './storage.js';
@@ -17,7 +17,9 @@ export interface BrokerContext {
   /** Host and port clients are told to connect to. */
   readonly advertised: { host: string; port: number };
   readonly topics: Topics;
-  readonly metadata: MetadataStore;
+  /** The controller group's applied metadata and its command path. */
+  readonly controller: Controller;
+  readonly clusterId: string;
   readonly purgatory: FetchPurgatory;
   readonly producers: ProducerState;
   readonly storage: BrokerStorage;

@@ -1,4 +1,3 @@
-import type { MetadataStore } from './metadata-store.js';
 import type { ReplicatedLog } from './replicated-log.js';
 
 interface ProducerEntry {
@@ -17,9 +16,12 @@ export type SequenceCheck =
       errorName: 'INVALID_PRODUCER_EPOCH' | 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'DUPLICATE_SEQUENCE_NUMBER';
     };
 
+/** Asks the controller for a block of producer ids no other broker will hand out. */
+export type ProducerIdAllocator = () => Promise<{ firstProducerId: number; size: number }>;
+
 /**
- * Idempotent producers: hands out producer ids (persisted through the MetadataStore so a restart
- * never reuses one) and, when `deduplication_enabled`, drops a retried batch whose sequence
+ * Idempotent producers: hands out producer ids (from blocks the controller allocates, so neither
+ * a restart nor another broker ever reuses one) and, when `deduplication_enabled`, drops a retried batch whose sequence
  * matches the last batch the producer wrote to the partition (answering with its original
  * offset). Sequence state lives in memory: after a restart the first batch of each producer is
  * accepted as is.
@@ -27,18 +29,26 @@ export type SequenceCheck =
 export class ProducerState {
   private readonly byLog = new WeakMap<ReplicatedLog, Map<number, ProducerEntry>>();
 
+  private block: { next: number; end: number } = { next: 0, end: 0 };
+  private refill: Promise<void> | null = null;
+
   constructor(
-    private readonly store: MetadataStore,
+    private readonly allocate: ProducerIdAllocator,
     readonly deduplicationEnabled: boolean,
   ) {}
 
   async allocateProducerId(): Promise<number> {
-    let allocated = -1;
-    await this.store.update((draft) => {
-      allocated = draft.nextProducerId;
-      draft.nextProducerId = allocated + 1;
-    });
-    return allocated;
+    while (this.block.next >= this.block.end) {
+      this.refill ??= this.allocate()
+        .then(({ firstProducerId, size }) => {
+          this.block = { next: firstProducerId, end: firstProducerId + size };
+        })
+        .finally(() => {
+          this.refill = null;
+        });
+      await this.refill;
+    }
+    return this.block.next++;
   }
 
   /** Decides what to do with a batch before it is proposed. */

@@ -1,25 +1,39 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { DurableRaftStorage } from '../cluster/durable-raft-storage.js';
+import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import type { BrokerConfig } from '../config/types.js';
+import type { ControllerState, PartitionInfo, TopicInfo } from '../controller/index.js';
+import { nodeId } from '../lib/ids.js';
+import type { Entry, StateRole } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
-import type { GroupCommit } from './group-commit.js';
-import type { MetadataStore, TopicRecord } from './metadata-store.js';
-import { LocalReplicatedLog, type ReplicatedLog } from './replicated-log.js';
+import { type Controller, ControllerError, type LeaderReport } from './controller.js';
+import { PartitionReplica, termHistory } from './partition-replica.js';
 import type { BrokerStorage } from './storage.js';
+import { resolveTopicConfig, type TopicConfig } from './topic-config.js';
 
 interface RecoveryReport {
   truncatedBytes: number;
   truncationReason?: string;
 }
 
-import { resolveTopicConfig, type TopicConfig } from './topic-config.js';
+/** A topic as the cluster metadata records it (the controller's view, by name). */
+export interface TopicRecord {
+  name: string;
+  topicId: string;
+  partitionCount: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
 
 export interface PartitionState {
   topic: string;
   index: number;
-  log: ReplicatedLog;
+  /** The partition as the controller records it: replicas, preferred and known leader. */
+  info: PartitionInfo;
+  /** The replica on this broker, when it hosts one. */
+  log: PartitionReplica | undefined;
 }
 
 export interface TopicState {
@@ -31,7 +45,7 @@ export interface TopicState {
 /** Error with a Kafka error-code name, raised by topic administration. */
 export class TopicError extends Error {
   constructor(
-    readonly errorName: 'TOPIC_ALREADY_EXISTS' | 'UNKNOWN_TOPIC_OR_PARTITION' | 'INVALID_PARTITIONS',
+    readonly errorName: string,
     message: string,
   ) {
     super(message);
@@ -39,156 +53,164 @@ export class TopicError extends Error {
   }
 }
 
-/** `<dataDir>/topics/<topic>-<partition>/`: one directory per partition log. */
-export function partitionDirectory(dataDir: string, topic: string, partition: number): string {
-  return join(dataDir, 'topics', `${topic}-${partition}`);
+/** `<dataDir>/partitions/<topicId>-<partition>/`: a partition replica's log and Raft state.
+ * Keyed by topic id, so a deleted and re-created topic never reads the old data. */
+export function partitionDirectory(dataDir: string, topicId: string, partition: number): string {
+  return join(dataDir, 'partitions', `${topicId}-${partition}`);
+}
+
+interface HostedReplica {
+  replica: PartitionReplica;
+  directory: string;
 }
 
 /**
- * The topics this broker hosts: their metadata (through the MetadataStore) and their open
- * partition logs. Administrative changes run one at a time.
+ * The topics of the cluster as this broker has applied them from the controller log, and the
+ * partition replicas it hosts. It is the reconciler of DESIGN §6: after every applied
+ * controller change it opens the Raft group of each replica the metadata puts here (with the
+ * membership from that record) and closes and deletes each one whose removal is applied. No
+ * broker tells another to start a group.
  */
 export class Topics {
-  private readonly topics = new Map<string, TopicState>();
-  private adminQueue: Promise<unknown> = Promise.resolve();
+  private byName = new Map<string, TopicState>();
+  private readonly hosted = new Map<number, HostedReplica>();
+  /** Partition directories found at start that no applied record has claimed yet. */
+  private unclaimed = new Map<string, string>();
+  private reconciling: Promise<void> = Promise.resolve();
+  private reconcileAgain = false;
+  private reconcileRunning = false;
+  private closed = false;
 
   constructor(
     private readonly config: BrokerConfig,
-    private readonly store: MetadataStore,
-    private readonly groupCommit: GroupCommit,
+    private readonly controller: Controller,
+    private readonly node: MultiRaftNode,
     private readonly storage: BrokerStorage,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    controller.on('change', () => this.scheduleReconcile());
+    node.on('role', (group: number, role: StateRole, leader: number) => {
+      const hosted = this.hosted.get(group);
+      if (hosted === undefined) return;
+      hosted.replica.onRole(role, leader);
+      if (hosted.replica.isLeader) controller.heartbeatSoon();
+    });
+  }
 
-  /** Opens every topic of the committed metadata and removes partition directories it does not
-   * name (left by a crash between deleting a topic's metadata and its files, or by a creation
-   * that never committed). */
+  /** Lists the partition directories on disk (claimed as records are applied). */
   async open(): Promise<void> {
-    const topicsDir = join(this.config.dataDir, 'topics');
-    await mkdir(topicsDir, { recursive: true });
-    const expected = new Set<string>();
-    for (const record of Object.values(this.store.current.topics)) {
-      for (let index = 0; index < record.partitionCount; index++) expected.add(`${record.name}-${index}`);
-    }
-    for (const entry of await readdir(topicsDir)) {
-      if (!expected.has(entry)) {
-        this.logger.warn({ directory: entry }, 'removing partition directory absent from metadata');
-        await rm(join(topicsDir, entry), { recursive: true, force: true });
-      }
-    }
-    for (const record of Object.values(this.store.current.topics)) {
-      const config = resolveTopicConfig(record.configs, this.config);
-      const partitions: PartitionState[] = [];
-      for (let index = 0; index < record.partitionCount; index++) {
-        partitions.push(await this.openPartition(record.name, index, config));
-      }
-      this.topics.set(record.name, { record, config, partitions });
-    }
+    const root = join(this.config.dataDir, 'partitions');
+    await mkdir(root, { recursive: true });
+    for (const entry of await readdir(root)) this.unclaimed.set(entry, join(root, entry));
   }
 
   get(name: string): TopicState | undefined {
-    return this.topics.get(name);
+    return this.byName.get(name);
   }
 
   partition(topic: string, index: number): PartitionState | undefined {
-    return this.topics.get(topic)?.partitions[index];
+    return this.byName.get(topic)?.partitions[index];
   }
 
   list(): TopicState[] {
-    return [...this.topics.values()];
+    return [...this.byName.values()];
   }
 
-  create(options: {
+  /** Replicas this broker hosts (for leader reports and shutdown). */
+  replicas(): PartitionReplica[] {
+    return [...this.hosted.values()].map((hosted) => hosted.replica);
+  }
+
+  /** Leadership of hosted groups the controller has not recorded yet (sent with heartbeats). */
+  leaderReports(): LeaderReport[] {
+    const state = this.controller.state;
+    const reports: LeaderReport[] = [];
+    for (const [groupId, { replica }] of this.hosted) {
+      if (!replica.isLeader) continue;
+      const recorded = state.partitionByGroup(groupId);
+      if (
+        recorded !== undefined &&
+        (recorded.leader !== this.config.brokerId || recorded.leaderEpoch < replica.leaderEpoch)
+      )
+        reports.push({ groupId, leader: this.config.brokerId, leaderEpoch: replica.leaderEpoch });
+    }
+    return reports;
+  }
+
+  async create(options: {
     name: string;
     partitionCount: number;
     replicationFactor: number;
     configs: Record<string, string>;
-  }): Promise<TopicState> {
-    return this.serialize(async () => {
-      if (this.topics.has(options.name)) {
-        throw new TopicError('TOPIC_ALREADY_EXISTS', `topic ${options.name} already exists`);
-      }
-      const record: TopicRecord = {
+    assignments?: number[][] | null;
+    validateOnly?: boolean;
+    timeoutMs?: number;
+  }): Promise<TopicState | undefined> {
+    await this.run(
+      {
+        op: 'create-topic',
         name: options.name,
-        topicId: randomUUID(),
-        partitionCount: options.partitionCount,
+        partitions: options.partitionCount,
         replicationFactor: options.replicationFactor,
+        assignments: options.assignments ?? null,
         configs: options.configs,
-      };
-      const config = resolveTopicConfig(record.configs, this.config);
-      // Partition directories first, metadata second: a crash in between leaves directories
-      // that the next start removes, never metadata naming missing logs.
-      const partitions: PartitionState[] = [];
-      for (let index = 0; index < record.partitionCount; index++) {
-        partitions.push(await this.openPartition(record.name, index, config));
-      }
-      await this.store.update((draft) => {
-        draft.topics[record.name] = record;
-      });
-      const state = { record, config, partitions };
-      this.topics.set(record.name, state);
-      this.logger.info({ topic: record.name, partitions: record.partitionCount }, 'topic created');
-      return state;
-    });
+        validateOnly: options.validateOnly ?? false,
+      },
+      options.timeoutMs,
+    );
+    if (options.validateOnly) return undefined;
+    this.logger.info({ topic: options.name, partitions: options.partitionCount }, 'topic created');
+    return this.byName.get(options.name);
   }
 
-  delete(name: string): Promise<void> {
-    return this.serialize(async () => {
-      const state = this.topics.get(name);
-      if (state === undefined) throw new TopicError('UNKNOWN_TOPIC_OR_PARTITION', `no topic ${name}`);
-      // Metadata first: once it commits the topic is gone; files are removed after.
-      await this.store.update((draft) => {
-        delete draft.topics[name];
-      });
-      this.topics.delete(name);
-      for (const partition of state.partitions) {
-        await partition.log.close();
-        await rm(partitionDirectory(this.config.dataDir, name, partition.index), {
-          recursive: true,
-          force: true,
-        });
-      }
-      this.logger.info({ topic: name }, 'topic deleted');
-    });
+  async delete(name: string, timeoutMs?: number): Promise<void> {
+    await this.run({ op: 'delete-topic', name }, timeoutMs);
+    this.logger.info({ topic: name }, 'topic deleted');
   }
 
-  addPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<void> {
-    return this.serialize(async () => {
-      const state = this.topics.get(name);
-      if (state === undefined) throw new TopicError('UNKNOWN_TOPIC_OR_PARTITION', `no topic ${name}`);
-      const current = state.record.partitionCount;
-      if (totalCount <= current) {
-        throw new TopicError(
-          'INVALID_PARTITIONS',
-          `topic ${name} has ${current} partitions; the new count must be larger, got ${totalCount}`,
-        );
-      }
-      if (totalCount > this.config.maxTopicPartitions) {
-        throw new TopicError(
-          'INVALID_PARTITIONS',
-          `${totalCount} partitions exceed max_topic_partitions (${this.config.maxTopicPartitions})`,
-        );
-      }
-      if (validateOnly) return;
-      for (let index = current; index < totalCount; index++) {
-        state.partitions.push(await this.openPartition(name, index, state.config));
-      }
-      const record = { ...state.record, partitionCount: totalCount };
-      await this.store.update((draft) => {
-        draft.topics[name] = record;
-      });
-      state.record = record;
-      this.logger.info({ topic: name, partitions: totalCount }, 'partitions added');
-    });
+  async addPartitions(
+    name: string,
+    totalCount: number,
+    validateOnly: boolean,
+    assignments: number[][] | null = null,
+    timeoutMs?: number,
+  ): Promise<void> {
+    if (totalCount > this.config.maxTopicPartitions)
+      throw new TopicError(
+        'INVALID_PARTITIONS',
+        `${totalCount} partitions exceed max_topic_partitions (${this.config.maxTopicPartitions})`,
+      );
+    await this.run(
+      { op: 'create-partitions', name, count: totalCount, assignments, validateOnly },
+      timeoutMs,
+    );
+    if (!validateOnly) this.logger.info({ topic: name, partitions: totalCount }, 'partitions added');
   }
 
-  /** Retention sweep: drops whole segments past each topic's `retention.ms` / `retention.bytes`. */
+  private async run(command: Parameters<Controller['execute']>[0], timeoutMs = 30_000): Promise<void> {
+    try {
+      await this.controller.execute(command, timeoutMs);
+    } catch (error) {
+      if (error instanceof ControllerError) throw new TopicError(error.code, error.message);
+      throw error;
+    }
+    // The change is applied here; let the reconciler open what it put on this broker.
+    await this.reconciled();
+  }
+
+  /** Resolves once the reconciler has caught up with the applied state. */
+  async reconciled(): Promise<void> {
+    while (this.reconcileRunning || this.reconcileAgain) await this.reconciling;
+  }
+
+  /** Retention sweep over the replicas hosted here (whole old segments). */
   async runRetention(nowMs: number): Promise<number> {
     let removed = 0;
-    for (const state of this.topics.values()) {
+    for (const state of this.byName.values()) {
       const { retentionMs, retentionBytes } = state.config;
       if (retentionMs < 0 && retentionBytes < 0) continue;
       for (const partition of state.partitions) {
+        if (partition.log === undefined) continue;
         try {
           removed += await partition.log.applyRetention({ nowMs, retentionMs, retentionBytes });
         } catch (error) {
@@ -202,17 +224,70 @@ export class Topics {
     return removed;
   }
 
+  /** Closes every hosted group (the MultiRaftNode must be stopped first). */
   async close(): Promise<void> {
-    await this.adminQueue;
-    for (const state of this.topics.values()) {
-      for (const partition of state.partitions) await partition.log.close();
-    }
-    this.topics.clear();
+    this.closed = true;
+    await this.reconciled();
+    for (const { replica } of this.hosted.values()) await replica.close();
+    this.hosted.clear();
   }
 
-  private async openPartition(topic: string, index: number, config: TopicConfig): Promise<PartitionState> {
-    const directory = partitionDirectory(this.config.dataDir, topic, index);
-    await mkdir(directory, { recursive: true });
+  // ---- the reconciler ----
+
+  private scheduleReconcile(): void {
+    if (this.closed) return;
+    if (this.reconcileRunning) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconcileRunning = true;
+    this.reconciling = (async () => {
+      try {
+        do {
+          this.reconcileAgain = false;
+          await this.reconcile(this.controller.state);
+        } while (this.reconcileAgain && !this.closed);
+      } catch (error) {
+        this.logger.error({ err: error }, 'reconciling partition replicas failed');
+      } finally {
+        this.reconcileRunning = false;
+      }
+    })();
+  }
+
+  private async reconcile(state: ControllerState): Promise<void> {
+    const self = this.config.brokerId;
+    const wanted = new Map<number, PartitionInfo>();
+    for (const partition of state.replicasOn(self)) wanted.set(partition.groupId, partition);
+    // Close and delete replicas whose removal (topic deletion) is applied.
+    for (const [groupId, hosted] of this.hosted) {
+      if (wanted.has(groupId)) continue;
+      this.hosted.delete(groupId);
+      await this.node.removeGroup(groupId);
+      await rm(hosted.directory, { recursive: true, force: true });
+      this.logger.info({ groupId, directory: hosted.directory }, 'removed a partition replica');
+    }
+    // Open the replicas the metadata puts here.
+    for (const [groupId, partition] of wanted) {
+      if (this.hosted.has(groupId) || this.closed) continue;
+      await this.openReplica(partition, state.topicById(partition.topicId) as TopicInfo);
+    }
+    // Directories of deleted topics (deleted while this broker was down) go.
+    for (const [name, directory] of this.unclaimed) {
+      const topicId = name.slice(0, 36);
+      if (state.isDeletedTopic(topicId)) {
+        this.unclaimed.delete(name);
+        await rm(directory, { recursive: true, force: true });
+        this.logger.info({ directory }, 'removed the data of a topic deleted while this broker was away');
+      }
+    }
+    this.rebuildView(state);
+  }
+
+  private async openReplica(partition: PartitionInfo, topic: TopicInfo): Promise<void> {
+    const config = resolveTopicConfig(topic.configs, this.config);
+    const directory = partitionDirectory(this.config.dataDir, partition.topicId, partition.partition);
+    const fresh = !this.unclaimed.delete(`${partition.topicId}-${partition.partition}`);
     const log: PartitionLog & { recovery?: RecoveryReport } = this.storage.openLog(directory, {
       segmentBytes: config.segmentBytes,
       segmentMs: config.segmentMs,
@@ -220,30 +295,71 @@ export class Topics {
       maxBatchBytes: Math.min(this.config.maxMessageBytes, config.segmentBytes),
     });
     const recovery = log.recovery;
-    if (recovery !== undefined && recovery.truncatedBytes > 0) {
+    if (recovery !== undefined && recovery.truncatedBytes > 0)
       this.logger.warn(
         {
-          topic,
-          partition: index,
+          topic: topic.name,
+          partition: partition.partition,
           truncatedBytes: recovery.truncatedBytes,
           reason: recovery.truncationReason,
         },
         'cut a torn or corrupt log tail at the last valid batch',
       );
-    }
-    return {
-      topic,
-      index,
-      log: new LocalReplicatedLog(log, this.groupCommit, {
-        fsyncEnabled: this.config.fsyncEnabled,
-        leaderEpoch: 0,
-      }),
-    };
+    const storage = new DurableRaftStorage({
+      log,
+      dir: directory,
+      initialConfState: {
+        voters: partition.replicas.map(nodeId),
+        learners: partition.learners.map(nodeId),
+      },
+      fsync: this.config.fsyncEnabled,
+    });
+    const termRuns = termHistory(storage);
+    let replica: PartitionReplica | undefined;
+    const applied: Array<readonly Entry[]> = [];
+    this.node.addGroup(partition.groupId, storage, {
+      onApply: (entries) => (replica === undefined ? applied.push(entries) : replica.onApply(entries)),
+    });
+    // A new group elects at once from its preferred leader instead of waiting a timeout.
+    if (fresh && partition.preferredLeader === this.config.brokerId) this.node.campaign(partition.groupId);
+    // addGroup waits for the group-commit round in flight; the group's view exists after it.
+    while (this.node.status(partition.groupId) === undefined)
+      await new Promise((resolve) => setImmediate(resolve));
+    replica = new PartitionReplica(
+      this.node,
+      partition.groupId,
+      storage,
+      topic.name,
+      partition.partition,
+      termRuns,
+    );
+    for (const entries of applied) replica.onApply(entries);
+    const status = this.node.status(partition.groupId);
+    if (status !== undefined) replica.onRole(status.role, status.leader);
+    this.hosted.set(partition.groupId, { replica, directory });
   }
 
-  private serialize<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.adminQueue.then(work, work);
-    this.adminQueue = result.catch(() => undefined);
-    return result;
+  private rebuildView(state: ControllerState): void {
+    const byName = new Map<string, TopicState>();
+    for (const topic of state.topics()) {
+      const config = resolveTopicConfig(topic.configs, this.config);
+      byName.set(topic.name, {
+        record: {
+          name: topic.name,
+          topicId: topic.topicId,
+          partitionCount: topic.partitions.length,
+          replicationFactor: topic.replicationFactor,
+          configs: topic.configs,
+        },
+        config,
+        partitions: topic.partitions.map((info) => ({
+          topic: topic.name,
+          index: info.partition,
+          info,
+          log: this.hosted.get(info.groupId)?.replica,
+        })),
+      });
+    }
+    this.byName = byName;
   }
 }

@@ -212,6 +212,10 @@ export class MemoryLog implements PartitionLog {
   /** Entries are their own segments here: drops those whose max timestamp is older than
    * `retentionMs`, then the oldest while the rest stays at or above `retentionBytes`. */
   applyRetention(policy: RetentionPolicy): LogIndex {
+    return this.truncateBefore(this.retentionCut(policy));
+  }
+
+  retentionCut(policy: RetentionPolicy): LogIndex {
     this.open();
     const keepFrom = policy.keepFrom ?? Number.POSITIVE_INFINITY;
     let size = this.sizeBytes;
@@ -223,7 +227,7 @@ export class MemoryLog implements PartitionLog {
       size -= entry.bytes.length;
       cut++;
     }
-    return this.truncateBefore(cut as LogIndex);
+    return cut as LogIndex;
   }
 
   async sync(): Promise<LogIndex> {

@@ -108,6 +108,13 @@ export class NativeLog implements PartitionLog {
     ) as LogIndex;
   }
 
+  retentionCut(policy: RetentionPolicy): LogIndex {
+    const keepFrom = policy.keepFrom ?? Number.POSITIVE_INFINITY;
+    return native(() =>
+      this.log.retentionCut(policy.nowMs, policy.retentionMs, policy.retentionBytes, keepFrom),
+    ) as LogIndex;
+  }
+
   /** Starts a new segment (no-op when the active one is empty). */
   roll(): void {
     native(() => this.log.roll());

@@ -72,6 +72,9 @@ export interface PartitionLog {
    * entries at or after `policy.keepFrom`); returns the new `firstIndex`. Optional like `reset`.
    */
   applyRetention?(policy: RetentionPolicy): LogIndex;
+  /** The first index `applyRetention` would keep, removing nothing (a replicated log snapshots
+   * at the cut first). Optional like `applyRetention`. */
+  retentionCut?(policy: RetentionPolicy): LogIndex;
 
   /** Makes every appended entry durable; resolves to the new `durableIndex`. */
   sync(): Promise<LogIndex>;

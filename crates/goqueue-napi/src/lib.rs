@@ -430,6 +430,32 @@ impl Log {
             .map_err(to_js)? as f64)
     }
 
+    /// The first index `applyRetention` would keep (nothing is removed). Deletes by age (`retentionMs`, -1 = no limit) and total size
+    /// (`retentionBytes`, -1 = no limit), never entries at or after `keepFrom`.
+    #[napi]
+    pub fn retention_cut(
+        &self,
+        now_ms: f64,
+        retention_ms: f64,
+        retention_bytes: f64,
+        keep_from: f64,
+    ) -> Result<f64> {
+        let limit = |v: f64, name: &str| {
+            if v < 0.0 {
+                Ok(None)
+            } else {
+                whole(v, name).map(Some)
+            }
+        };
+        let retention_ms = limit(retention_ms, "retentionMs")?;
+        let retention_bytes = limit(retention_bytes, "retentionBytes")?;
+        let keep_from = bound(keep_from, "keepFrom")?;
+        let now = whole(now_ms, "nowMs")? as i64;
+        Ok(self
+            .log()?
+            .retention_cut(now, retention_ms, retention_bytes, keep_from) as f64)
+    }
+
     /// Starts a new segment now (no-op when the active one is empty).
     #[napi]
     pub fn roll(&mut self) -> Result<()> {

@@ -704,6 +704,19 @@ impl Log {
         retention_bytes: Option<u64>,
         keep_from: u64,
     ) -> Result<u64> {
+        let cut = self.retention_cut(now_ms, retention_ms, retention_bytes, keep_from);
+        self.truncate_before(cut)
+    }
+
+    /// The first index `apply_retention` would keep, without removing anything: a replicated
+    /// log records a snapshot at the cut before it drops the segments below it.
+    pub fn retention_cut(
+        &self,
+        now_ms: i64,
+        retention_ms: Option<u64>,
+        retention_bytes: Option<u64>,
+        keep_from: u64,
+    ) -> u64 {
         let mut total = self.size_bytes();
         let mut cut = self.first_index();
         for segment in &self.segments[..self.segments.len() - 1] {
@@ -717,7 +730,7 @@ impl Log {
             total -= segment.size;
             cut = next_index;
         }
-        self.truncate_before(cut)
+        cut
     }
 
     /// After a truncation: lower the durable mark, fence syncs prepared before it, and move

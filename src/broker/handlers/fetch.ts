@@ -2,6 +2,7 @@ import { kafkaOffset } from '../../lib/ids.js';
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
 import type { ReplicatedLog } from '../replicated-log.js';
+import { leaderEpochError, leaderReplica } from './leadership.js';
 
 interface FetchRequest {
   replicaId: number;
@@ -10,7 +11,12 @@ interface FetchRequest {
   maxBytes?: number;
   topics: Array<{
     topic: string;
-    partitions: Array<{ partition: number; fetchOffset: number; partitionMaxBytes: number }>;
+    partitions: Array<{
+      partition: number;
+      fetchOffset: number;
+      partitionMaxBytes: number;
+      currentLeaderEpoch?: number;
+    }>;
   }>;
 }
 
@@ -66,16 +72,26 @@ async function attemptFetch(broker: BrokerContext, request: FetchRequest): Promi
 async function fetchPartition(
   broker: BrokerContext,
   topic: string,
-  wanted: { partition: number; fetchOffset: number; partitionMaxBytes: number },
+  wanted: { partition: number; fetchOffset: number; partitionMaxBytes: number; currentLeaderEpoch?: number },
   state: { budget: number; bytes: number; anyError: boolean },
 ): Promise<PartitionData> {
   const { partition, fetchOffset, partitionMaxBytes } = wanted;
-  const log = broker.topics.partition(topic, partition)?.log;
-  if (log === undefined) {
+  const { log, errorCode } = leaderReplica(broker, topic, partition);
+  if (log === undefined || errorCode !== ErrorCode.NONE) {
     state.anyError = true;
-    return partitionError(partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    return partitionError(partition, errorCode);
   }
-  if (fetchOffset < log.logStartOffset || fetchOffset > log.highWatermark) {
+  const epochError = leaderEpochError(wanted.currentLeaderEpoch, log);
+  if (epochError !== ErrorCode.NONE) {
+    state.anyError = true;
+    return partitionError(partition, epochError, log);
+  }
+  // Out of range only outside [log start, log end]: an offset between the high watermark and
+  // the log end is in the log, just not committed yet (a new leader's watermark can lag).
+  if (
+    fetchOffset < log.logStartOffset ||
+    (fetchOffset > log.highWatermark && fetchOffset > (await log.logEndOffset()))
+  ) {
     state.anyError = true;
     return partitionError(partition, ErrorCode.OFFSET_OUT_OF_RANGE, log);
   }

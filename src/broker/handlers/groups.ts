@@ -1,5 +1,5 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
-import type { Handler } from '../context.js';
+import type { BrokerContext, Handler } from '../context.js';
 
 const KEY_TYPE_GROUP = 0;
 
@@ -8,20 +8,25 @@ interface FindCoordinatorRequest {
   keyType?: number;
 }
 
-/** FindCoordinator: this broker coordinates every group; transactions are not served. */
+/**
+ * FindCoordinator: the controller leader's broker coordinates every consumer group (its
+ * membership and committed offsets live there; they move with the controller leadership until
+ * group state is replicated). Transactions are not served.
+ */
 export const findCoordinatorHandler: Handler = {
   apiKey: ApiKey.FindCoordinator,
   handle: (request: FindCoordinatorRequest, { broker }) => {
     if ((request.keyType ?? KEY_TYPE_GROUP) !== KEY_TYPE_GROUP) {
       return findCoordinatorHandler.errorResponse(request, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
+    const coordinator = groupCoordinatorOf(broker);
+    if (coordinator === undefined)
+      return findCoordinatorHandler.errorResponse(request, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      nodeId: broker.brokerId,
-      host: broker.advertised.host,
-      port: broker.advertised.port,
+      ...coordinator,
     };
   },
   errorResponse: (_request, errorCode) => ({
@@ -33,6 +38,23 @@ export const findCoordinatorHandler: Handler = {
     port: -1,
   }),
 };
+
+/** The broker coordinating consumer groups: the controller leader, when one is known and live. */
+function groupCoordinatorOf(
+  broker: BrokerContext,
+): { nodeId: number; host: string; port: number } | undefined {
+  const leader = broker.controller.leaderId;
+  if (leader === broker.brokerId)
+    return { nodeId: broker.brokerId, host: broker.advertised.host, port: broker.advertised.port };
+  const known = leader > 0 ? broker.controller.state.broker(leader) : undefined;
+  if (known === undefined || known.fenced) return undefined;
+  return { nodeId: leader, host: known.client.host, port: known.client.port };
+}
+
+/** Group requests reaching a broker that does not coordinate groups get NOT_COORDINATOR. */
+export function notCoordinator(broker: BrokerContext): boolean {
+  return broker.controller.leaderId !== broker.brokerId;
+}
 
 /** JoinGroup: waits until the generation forms (see GroupCoordinator). v4+ gets KIP-394's
  * MEMBER_ID_REQUIRED on a first join. */

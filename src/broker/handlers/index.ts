@@ -1,3 +1,4 @@
+import { ErrorCode } from '../../protocol/index.js';
 import type { Handler } from '../context.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { describeConfigsHandler } from './describe-configs.js';
@@ -9,6 +10,7 @@ import {
   joinGroupHandler,
   leaveGroupHandler,
   listGroupsHandler,
+  notCoordinator,
   offsetCommitHandler,
   offsetFetchHandler,
   syncGroupHandler,
@@ -19,6 +21,19 @@ import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { produceHandler } from './produce.js';
 import { initProducerIdHandler } from './producer-id.js';
 import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './topic-admin.js';
+
+/** A group API served only by the group coordinator; elsewhere NOT_COORDINATOR (the client asks
+ * FindCoordinator again). */
+function coordinated(handler: Handler): Handler {
+  return {
+    apiKey: handler.apiKey,
+    handle: (request, context) =>
+      notCoordinator(context.broker)
+        ? handler.errorResponse(request, ErrorCode.NOT_COORDINATOR)
+        : handler.handle(request, context),
+    errorResponse: handler.errorResponse,
+  };
+}
 
 /** Every API this broker answers; the router serves the intersection with the codec's SUPPORTED_APIS. */
 export const HANDLERS: readonly Handler[] = [
@@ -34,12 +49,12 @@ export const HANDLERS: readonly Handler[] = [
   offsetForLeaderEpochHandler,
   initProducerIdHandler,
   findCoordinatorHandler,
-  joinGroupHandler,
-  syncGroupHandler,
-  heartbeatHandler,
-  leaveGroupHandler,
-  offsetCommitHandler,
-  offsetFetchHandler,
+  coordinated(joinGroupHandler),
+  coordinated(syncGroupHandler),
+  coordinated(heartbeatHandler),
+  coordinated(leaveGroupHandler),
+  coordinated(offsetCommitHandler),
+  coordinated(offsetFetchHandler),
   listGroupsHandler,
   describeGroupsHandler,
 ];

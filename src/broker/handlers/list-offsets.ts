@@ -3,6 +3,7 @@ import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import { type Codecs, decodeRecordBatches } from '../../protocol/records.js';
 import type { Handler } from '../context.js';
 import type { ReplicatedLog } from '../replicated-log.js';
+import { leaderEpochError, leaderReplica } from './leadership.js';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -38,16 +39,19 @@ async function offsetForTimestamp(
 export const listOffsetsHandler: Handler = {
   apiKey: ApiKey.ListOffsets,
   async handle(request: ListOffsetsRequest, { broker }) {
-    const lookup = async (name: string, partitionIndex: number, timestamp: number) => {
-      const log = broker.topics.partition(name, partitionIndex)?.log;
-      if (log === undefined) {
-        return {
-          partitionIndex,
-          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          timestamp: -1,
-          offset: -1,
-          leaderEpoch: -1,
-        };
+    const lookup = async (
+      name: string,
+      partitionIndex: number,
+      timestamp: number,
+      currentLeaderEpoch?: number,
+    ) => {
+      const { log, errorCode } = leaderReplica(broker, name, partitionIndex);
+      const epochError =
+        log === undefined || errorCode !== ErrorCode.NONE
+          ? errorCode
+          : leaderEpochError(currentLeaderEpoch, log);
+      if (log === undefined || epochError !== ErrorCode.NONE) {
+        return { partitionIndex, errorCode: epochError, timestamp: -1, offset: -1, leaderEpoch: -1 };
       }
       const found =
         timestamp === LATEST
@@ -63,8 +67,8 @@ export const listOffsetsHandler: Handler = {
     const topics = [];
     for (const topic of request.topics) {
       const partitions = [];
-      for (const { partitionIndex, timestamp } of topic.partitions) {
-        partitions.push(await lookup(topic.name, partitionIndex, timestamp));
+      for (const { partitionIndex, timestamp, currentLeaderEpoch } of topic.partitions) {
+        partitions.push(await lookup(topic.name, partitionIndex, timestamp, currentLeaderEpoch));
       }
       topics.push({ name: topic.name, partitions });
     }

@@ -1,5 +1,6 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { Handler } from '../context.js';
+import { leaderEpochError, leaderReplica } from './leadership.js';
 
 interface OffsetForLeaderEpochRequest {
   topics: Array<{
@@ -17,22 +18,12 @@ export const offsetForLeaderEpochHandler: Handler = {
     topics: request.topics.map(({ topic, partitions }) => ({
       topic,
       partitions: partitions.map(({ partition, currentLeaderEpoch, leaderEpoch }) => {
-        const log = broker.topics.partition(topic, partition)?.log;
-        if (log === undefined) {
-          return {
-            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            partition,
-            leaderEpoch: -1,
-            endOffset: -1,
-          };
-        }
-        const current = currentLeaderEpoch ?? -1;
-        if (current > log.leaderEpoch) {
-          return { errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, partition, leaderEpoch: -1, endOffset: -1 };
-        }
-        if (current !== -1 && current < log.leaderEpoch) {
-          return { errorCode: ErrorCode.FENCED_LEADER_EPOCH, partition, leaderEpoch: -1, endOffset: -1 };
-        }
+        const { log, errorCode } = leaderReplica(broker, topic, partition);
+        if (log === undefined || errorCode !== ErrorCode.NONE)
+          return { errorCode, partition, leaderEpoch: -1, endOffset: -1 };
+        const epochError = leaderEpochError(currentLeaderEpoch, log);
+        if (epochError !== ErrorCode.NONE)
+          return { errorCode: epochError, partition, leaderEpoch: -1, endOffset: -1 };
         const found = log.endOffsetForEpoch(leaderEpoch);
         return { errorCode: ErrorCode.NONE, partition, leaderEpoch: found.epoch, endOffset: found.endOffset };
       }),

@@ -5,6 +5,7 @@ import { recompressBatches, recompressionPolicy } from '../recompression.js';
 import type { ProposeResult, ReplicatedLog } from '../replicated-log.js';
 import { errorCodeOf } from '../request-router.js';
 import type { ValidatedBatch } from '../storage.js';
+import { leaderReplica } from './leadership.js';
 
 interface ProduceRequest {
   transactionalId?: string | null;
@@ -59,12 +60,13 @@ async function producePartition(
   topic: string,
   index: number,
   records: Buffer | null,
+  timeoutMs: number,
 ): Promise<PartitionResult> {
   const { broker } = context;
   const topicState = broker.topics.get(topic);
-  const partition = topicState?.partitions[index];
-  if (topicState === undefined || partition === undefined) {
-    return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const leader = leaderReplica(broker, topic, index);
+  if (topicState === undefined || leader.log === undefined || leader.errorCode !== ErrorCode.NONE) {
+    return failed(index, leader.errorCode);
   }
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'produce request holds no record batch');
@@ -93,7 +95,7 @@ async function producePartition(
   if (batches === null) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'record batches do not fill the records field');
   }
-  const log = partition.log;
+  const log = leader.log;
   const toPropose: Buffer[] = [];
   const proposedInfos: BatchInfo[] = [];
   let duplicateOffset: Promise<number> | null = null;
@@ -152,7 +154,7 @@ async function producePartition(
     proposal.then((result) => result.baseOffset),
   );
   try {
-    const result = await proposal;
+    const result = await withTimeout(proposal, timeoutMs);
     return {
       ...failed(index, ErrorCode.NONE),
       baseOffset: duplicateOffset === null ? result.baseOffset : await duplicateOffset.catch(() => -1),
@@ -160,10 +162,37 @@ async function producePartition(
     };
   } catch (error) {
     for (const info of proposedInfos) broker.producers.forget(log, info.producerId);
-    context.logger.error({ err: error, topic, partition: index }, 'produce failed');
     const code = errorCodeOf(error);
+    if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.REQUEST_TIMED_OUT)
+      return failed(index, code, (error as Error).message);
+    context.logger.error({ err: error, topic, partition: index }, 'produce failed');
     return failed(index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code);
   }
+}
+
+/** The request's `timeoutMs` bounds the wait for the commit (the entry may still commit later,
+ * as in Kafka: the client retries, and an idempotent producer's retry is de-duplicated). */
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  if (!(timeoutMs > 0)) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new Error(`not committed within the request's timeoutMs (${timeoutMs} ms)`) as Error & {
+        code: string;
+      };
+      error.code = 'REQUEST_TIMED_OUT';
+      reject(error);
+    }, timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 function recordProducers(
@@ -184,8 +213,8 @@ function recordProducers(
   }
 }
 
-/** Produce: acks 0 (no response), 1 and -1 (both answered once the batches are committed: on a
- * single node the leader's durable append is the quorum). */
+/** Produce: acks 0 (no response), 1 and -1 (both answered once the batches are committed by the
+ * partition's Raft group, i.e. on a quorum's disks: see docs/cluster.md for why acks=1 waits too). */
 export const produceHandler: Handler = {
   apiKey: ApiKey.Produce,
   async handle(request: ProduceRequest, context) {
@@ -196,7 +225,7 @@ export const produceHandler: Handler = {
     const responses = request.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((data) =>
-        producePartition(context, topic.name, data.index, data.records),
+        producePartition(context, topic.name, data.index, data.records, request.timeoutMs),
       ),
     }));
     const settled = await Promise.all(

@@ -42,14 +42,14 @@ function planTopic(broker: BrokerContext, topic: CreatableTopic) {
         'give either assignments or numPartitions/replicationFactor',
       );
     }
-    for (const assignment of assignments) {
-      if (assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.brokerId) {
+    const sorted = [...assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+    sorted.forEach((assignment, position) => {
+      if (assignment.partitionIndex !== position)
         throw new Rejection(
           ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          `partition ${assignment.partitionIndex} must be assigned to broker ${broker.brokerId} alone`,
+          'assignments must cover partitions 0..n-1 once each',
         );
-      }
-    }
+    });
     partitionCount = assignments.length;
   }
   if (partitionCount === -1) partitionCount = broker.config.defaultPartitions;
@@ -65,11 +65,23 @@ function planTopic(broker: BrokerContext, topic: CreatableTopic) {
       `numPartitions ${partitionCount} exceeds max_topic_partitions (${broker.config.maxTopicPartitions})`,
     );
   }
-  const replicationFactor = topic.replicationFactor === -1 ? 1 : topic.replicationFactor;
-  if (assignments.length === 0 && replicationFactor !== 1) {
+  const explicit =
+    assignments.length > 0
+      ? [...assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds)
+      : null;
+  const replicationFactor =
+    explicit !== null
+      ? (explicit[0]?.length ?? 0)
+      : topic.replicationFactor === -1
+        ? Math.max(
+            1,
+            Math.min(broker.config.defaultReplicationFactor, broker.controller.state.liveBrokers().length),
+          )
+        : topic.replicationFactor;
+  if (replicationFactor < 1) {
     throw new Rejection(
       ErrorCode.INVALID_REPLICATION_FACTOR,
-      `replicationFactor must be 1 on a single-node cluster; got ${topic.replicationFactor}`,
+      `replicationFactor must be at least 1; got ${topic.replicationFactor}`,
     );
   }
   const configs: Record<string, string> = {};
@@ -78,13 +90,16 @@ function planTopic(broker: BrokerContext, topic: CreatableTopic) {
     if (problem !== null) throw new Rejection(ErrorCode.INVALID_CONFIG, problem);
     configs[name] = value!;
   }
-  return { name: topic.name, partitionCount, replicationFactor: 1, configs };
+  return { name: topic.name, partitionCount, replicationFactor, configs, assignments: explicit };
 }
 
 function rejectionOf(error: unknown): { errorCode: number; errorMessage: string } {
   if (error instanceof Rejection) return { errorCode: error.errorCode, errorMessage: error.message };
   if (error instanceof TopicError)
-    return { errorCode: ErrorCode[error.errorName], errorMessage: error.message };
+    return {
+      errorCode: (ErrorCode as Record<string, number>)[error.errorName] ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+      errorMessage: error.message,
+    };
   return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: (error as Error).message };
 }
 
@@ -100,7 +115,11 @@ export const createTopicsHandler: Handler = {
           throw new Rejection(ErrorCode.INVALID_REQUEST, `topic ${topic.name} appears more than once`);
         }
         const plan = planTopic(broker, topic);
-        if (!request.validateOnly) await broker.topics.create(plan);
+        await broker.topics.create({
+          ...plan,
+          validateOnly: request.validateOnly ?? false,
+          timeoutMs: request.timeoutMs > 0 ? request.timeoutMs : 30_000,
+        });
         results.push({ name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (error) {
         if (!(error instanceof Rejection || error instanceof TopicError)) {
@@ -129,7 +148,7 @@ export const deleteTopicsHandler: Handler = {
     const responses = [];
     for (const name of request.topicNames) {
       try {
-        await broker.topics.delete(name);
+        await broker.topics.delete(name, request.timeoutMs > 0 ? request.timeoutMs : 30_000);
         responses.push({ name, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (error) {
         if (!(error instanceof TopicError)) logger.error({ err: error, topic: name }, 'delete topic failed');
@@ -156,15 +175,14 @@ export const createPartitionsHandler: Handler = {
     const results = [];
     for (const topic of request.topics) {
       try {
-        for (const assignment of topic.assignments ?? []) {
-          if (assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.brokerId) {
-            throw new Rejection(
-              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-              `new partitions must be assigned to broker ${broker.brokerId} alone`,
-            );
-          }
-        }
-        await broker.topics.addPartitions(topic.name, topic.count, request.validateOnly);
+        const assignments = topic.assignments?.map((assignment) => assignment.brokerIds) ?? null;
+        await broker.topics.addPartitions(
+          topic.name,
+          topic.count,
+          request.validateOnly,
+          assignments !== null && assignments.length > 0 ? assignments : null,
+          request.timeoutMs > 0 ? request.timeoutMs : 30_000,
+        );
         results.push({ name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (error) {
         if (!(error instanceof Rejection || error instanceof TopicError)) {

@@ -1,0 +1,197 @@
+/**
+ * One partition replica hosted on this broker: its Raft group on the broker's MultiRaftNode,
+ * seen by the handlers as a `ReplicatedLog` plus who leads it. Produce goes through Raft only on
+ * the leader; a follower (or a leader that loses its term) answers NOT_LEADER_OR_FOLLOWER so the
+ * client refreshes its metadata and retries at the new leader.
+ */
+import { EventEmitter } from 'node:events';
+import type { DurableRaftStorage } from '../cluster/durable-raft-storage.js';
+import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
+import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex } from '../lib/ids.js';
+import { ProposalDroppedError } from '../raft/errors.js';
+import { type Entry, StateRole } from '../raft/types.js';
+import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
+
+/** A produce or fetch reached a replica that does not lead its partition. */
+export class NotLeaderError extends Error {
+  override name = 'NotLeaderError';
+  readonly code = 'NOT_LEADER_OR_FOLLOWER';
+  constructor(
+    message: string,
+    readonly leader: number,
+  ) {
+    super(message);
+  }
+}
+
+/** First Kafka offset of each Raft term among committed entries (OffsetForLeaderEpoch). */
+export interface TermRun {
+  term: number;
+  firstOffset: KafkaOffset;
+}
+
+export class PartitionReplica extends EventEmitter implements ReplicatedLog {
+  private readonly view: ReplicatedLog;
+  private readonly termRuns: TermRun[];
+  private role: StateRole = StateRole.Follower;
+  private leader = 0;
+
+  constructor(
+    private readonly node: MultiRaftNode,
+    readonly groupId: number,
+    private readonly storage: DurableRaftStorage,
+    readonly topic: string,
+    readonly partition: number,
+    /** `termHistory(storage)`, taken before the group joined the node (while no sync runs). */
+    termRuns: TermRun[],
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.termRuns = termRuns;
+    this.view = node.replicatedLog(groupId);
+    this.view.on('commit', (offset: KafkaOffset) => this.emit('commit', offset));
+    this.view.on('truncate', (offset: KafkaOffset) => this.emit('truncate', offset));
+  }
+
+  /** MultiRaftNode's onApply for this group: extends the term history. */
+  readonly onApply = (entries: readonly Entry[]): void => {
+    const log = this.storage.log;
+    for (const entry of entries) {
+      const last = this.termRuns[this.termRuns.length - 1];
+      if (last !== undefined && entry.term <= last.term) continue;
+      const offset = log.offsetAt(entry.index);
+      if (offset !== undefined) this.termRuns.push({ term: entry.term, firstOffset: offset });
+    }
+  };
+
+  /** MultiRaftNode's 'role' event for this group. Parked fetches re-check on a change. */
+  onRole(role: StateRole, leader: number): void {
+    const changed = role !== this.role || leader !== this.leader;
+    this.role = role;
+    this.leader = leader;
+    if (changed) this.emit('commit', this.highWatermark);
+  }
+
+  get isLeader(): boolean {
+    return this.role === StateRole.Leader;
+  }
+
+  /** The leader this replica knows of (-1 when none). */
+  get leaderId(): number {
+    return this.leader === 0 ? -1 : this.leader;
+  }
+
+  get highWatermark(): KafkaOffset {
+    return this.view.highWatermark;
+  }
+
+  get logStartOffset(): KafkaOffset {
+    return this.view.logStartOffset;
+  }
+
+  /** The group's current Raft term: the leader epoch Kafka clients see. */
+  get leaderEpoch(): number {
+    return this.view.leaderEpoch;
+  }
+
+  get sizeBytes(): number {
+    return this.view.sizeBytes;
+  }
+
+  /** Log end offset (entries appended here, committed or not). */
+  async logEndOffset(): Promise<KafkaOffset> {
+    await this.node.logsIdle();
+    return this.storage.log.nextOffset;
+  }
+
+  async propose(batches: readonly Buffer[]): Promise<ProposeResult> {
+    if (!this.isLeader)
+      throw new NotLeaderError(`broker does not lead ${this.topic}-${this.partition}`, this.leaderId);
+    try {
+      return await this.view.propose(batches);
+    } catch (error) {
+      if (error instanceof ProposalDroppedError)
+        throw new NotLeaderError(`${this.topic}-${this.partition}: ${error.message}`, error.leader || -1);
+      throw error;
+    }
+  }
+
+  read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
+    return this.view.read(fromOffset, maxBytes);
+  }
+
+  offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {
+    return this.view.offsetForTimestamp(timestampMs);
+  }
+
+  /** The end of `epoch`: the first offset of the next larger term, or the high watermark. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: KafkaOffset } {
+    const runs = this.termRuns;
+    let found = -1;
+    for (let i = 0; i < runs.length && (runs[i] as TermRun).term <= epoch; i++) found = i;
+    if (found < 0) return { epoch: -1, endOffset: kafkaOffset(-1) };
+    return {
+      epoch: (runs[found] as TermRun).term,
+      endOffset: runs[found + 1]?.firstOffset ?? this.highWatermark,
+    };
+  }
+
+  /**
+   * Retention under Raft, on every replica independently: find where retention would cut
+   * (never past what is applied here), record a snapshot at the entry before the cut (state
+   * file first, so a crash leaves a snapshot the log continues), then drop the whole segments
+   * below it. A follower that later needs those entries receives the snapshot instead.
+   */
+  async applyRetention(policy: {
+    nowMs: number;
+    retentionMs: number;
+    retentionBytes: number;
+  }): Promise<number> {
+    await this.node.logsIdle();
+    const status = this.node.status(this.groupId);
+    const rawNode = this.node.host.group(this.groupId);
+    const log = this.storage.log;
+    if (status === undefined || rawNode === undefined || log.retentionCut === undefined) return 0;
+    const before = log.firstIndex;
+    const cut = log.retentionCut({ ...policy, keepFrom: status.applied + 1 });
+    if (cut <= before) return 0;
+    const startBefore = this.logStartOffset;
+    await this.storage.compact(logIndex(cut - 1), rawNode.confStateAt(logIndex(cut - 1)));
+    const removed = this.storage.log.firstIndex - before;
+    if (this.logStartOffset !== startBefore) this.emit('truncate', this.logStartOffset);
+    return removed;
+  }
+
+  /** The group's lifetime is the reconciler's (ReplicaManager): closing the view does nothing. */
+  async close(): Promise<void> {}
+}
+
+/**
+ * Term runs of the committed log, found by binary search (terms never decrease along the log),
+ * so the history survives restarts without a file of its own: O(terms × log n) term lookups.
+ */
+export function termHistory(storage: DurableRaftStorage): TermRun[] {
+  const log = storage.log;
+  const first = log.firstIndex;
+  const last = Math.min(log.lastIndex, storage.hardState.commit);
+  const runs: TermRun[] = [];
+  let at: number = first;
+  while (at <= last) {
+    const runTerm = log.termAt(logIndex(at));
+    const offset = log.offsetAt(logIndex(at));
+    if (runTerm === undefined || offset === undefined) break;
+    runs.push({ term: runTerm, firstOffset: offset });
+    // First index in (at, last] with a larger term.
+    let low = at + 1;
+    let high = last + 1;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if ((log.termAt(logIndex(middle)) ?? Number.MAX_SAFE_INTEGER) > runTerm) high = middle;
+      else low = middle + 1;
+    }
+    at = low;
+  }
+  return runs;
+}
+
+export type { LogIndex };
