@@ -109,7 +109,7 @@ const drafts: KeyDraft[] = [
     key: 'initial_cluster',
     flag: '--initial-cluster',
     type: 'member list',
-    description: 'Founding members id=raft-host:port,... (this broker included); empty: a cluster of one',
+    description: 'Founding members id=raft-host:port,..., this broker included; the same list on every member',
     read: (raw) => ({ initialCluster: parseInitialCluster(raw) }),
   },
   {
