@@ -5,6 +5,7 @@ import type { Prng } from '../lib/prng.js';
 import { applyConfChange, decodeConfChange, validateConfChange } from './conf-change.js';
 import { ProposalDroppedError } from './errors.js';
 import { RaftLog } from './log.js';
+import { MembershipHistory } from './membership.js';
 import { type Progress, ProgressState, ProgressTracker } from './progress.js';
 import { ReadOnlyQueue } from './read-only.js';
 import type { RaftStorage } from './storage.js';
@@ -107,14 +108,8 @@ export class Raft {
   leadTransferee: NodeId = NO_NODE;
   /** Index of the latest membership change (or this term's no-op); no new change before it commits. */
   pendingConfIndex: LogIndex = logIndex(0);
-  /**
-   * Membership takes effect when its entry is appended, committed or not (thesis §4.1): the
-   * configuration in force is the latest ConfChange in the log, else the snapshot's. `confBase`
-   * is the membership as of the snapshot; `confHistory` lists each ConfChange entry after it
-   * with the membership it produces. A truncated ConfChange entry is forgotten again.
-   */
-  private confBase: { index: LogIndex; state: ConfState };
-  private confHistory: Array<{ index: LogIndex; state: ConfState }> = [];
+  /** Membership history: the configuration in force is the latest in the log (membership.ts). */
+  private readonly membership: MembershipHistory;
   uncommittedBytes = 0;
   readonly readOnly: ReadOnlyQueue;
   /** Reads that arrived before this leader committed an entry of its term. */
@@ -165,62 +160,22 @@ export class Raft {
       this.log.applied <= this.log.committed,
       `applied ${this.log.applied} > committed ${this.log.committed}`,
     );
-    this.confBase = { index: options.storage.snapshot().metadata.index, state: confState };
-    this.replayConfChanges(options.storage);
+    this.membership = MembershipHistory.fromStorage(options.storage, confState);
     this.tracker.applyConfState(this.currentConf(), this.log.lastIndex());
-    this.log.onAppend = (entries) => this.trackConfChanges(entries);
+    this.log.onAppend = (entries) => {
+      if (this.membership.track(entries)) this.switchToConfState(this.currentConf());
+    };
     this.becomeFollower(this.term, NO_NODE);
-  }
-
-  /** Restart: the membership is the snapshot's plus every ConfChange entry in the stored log. */
-  private replayConfChanges(storage: RaftStorage): void {
-    let index = storage.firstIndex();
-    const last = storage.lastIndex();
-    while (index <= last) {
-      const batch = storage.entries(index, logIndex(last + 1), 8 * 1024 * 1024);
-      for (const entry of batch) {
-        if (entry.type !== EntryType.ConfChange) continue;
-        const state = applyConfChange(this.currentConf(), decodeConfChange(entry.data));
-        this.confHistory.push({ index: entry.index, state });
-      }
-      index = logIndex(index + batch.length);
-    }
   }
 
   /** The membership in force: the latest in the log. */
   currentConf(): ConfState {
-    return this.confHistory[this.confHistory.length - 1]?.state ?? this.confBase.state;
+    return this.membership.current();
   }
 
   /** The membership as of entry `index` (what a snapshot taken at `index` must record). */
   confStateAt(index: LogIndex): ConfState {
-    assert(
-      index >= this.confBase.index,
-      `membership at ${index} precedes the snapshot at ${this.confBase.index}`,
-    );
-    let state = this.confBase.state;
-    for (const change of this.confHistory) {
-      if (change.index > index) break;
-      state = change.state;
-    }
-    return state;
-  }
-
-  private trackConfChanges(entries: readonly Entry[]): void {
-    const first = entries[0]!.index;
-    const before = this.confHistory.length;
-    // Entries from `first` on replaced whatever was there: forget changes they overwrote.
-    while (this.confHistory.length > 0 && this.confHistory[this.confHistory.length - 1]!.index >= first) {
-      this.confHistory.pop();
-    }
-    let changed = this.confHistory.length !== before;
-    for (const entry of entries) {
-      if (entry.type !== EntryType.ConfChange) continue;
-      const state = applyConfChange(this.currentConf(), decodeConfChange(entry.data));
-      this.confHistory.push({ index: entry.index, state });
-      changed = true;
-    }
-    if (changed) this.switchToConfState(this.currentConf());
+    return this.membership.at(index);
   }
 
   hardState(): HardState {
@@ -238,10 +193,9 @@ export class Raft {
    */
   promotable(): boolean {
     if (this.tracker.isVoter(this.id)) return true;
-    const latest = this.confHistory[this.confHistory.length - 1];
+    const latest = this.membership.latestChange();
     if (!latest || latest.index <= this.log.committed) return false;
-    const previous = this.confHistory[this.confHistory.length - 2]?.state ?? this.confBase.state;
-    return previous.voters.includes(this.id);
+    return this.membership.previous().voters.includes(this.id);
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -392,10 +346,9 @@ export class Raft {
     if (self) self.recentActive = true;
     // The nodes the latest change removed may not know it yet (our predecessor may have
     // stopped sending to them): keep sending them the log until they do.
-    const latest = this.confHistory[this.confHistory.length - 1];
+    const latest = this.membership.latestChange();
     if (latest) {
-      const previous = this.confHistory[this.confHistory.length - 2]?.state ?? this.confBase.state;
-      this.trackDeparting(previous, latest.state, latest.index);
+      this.trackDeparting(this.membership.previous(), latest.state, latest.index);
       this.tracker.applyConfState(latest.state, this.log.lastIndex(), this.departingIds());
     }
     // The no-op lets this leader commit (and so learn the commit index of) its predecessors'
@@ -612,8 +565,7 @@ export class Raft {
 
   switchToConfState(state: ConfState): void {
     if (this.role === StateRole.Leader) {
-      const latest = this.confHistory[this.confHistory.length - 1]?.index ?? this.confBase.index;
-      this.trackDeparting(this.tracker.confState(), state, latest);
+      this.trackDeparting(this.tracker.confState(), state, this.membership.currentIndex());
     }
     this.tracker.applyConfState(state, this.log.lastIndex(), this.departingIds());
     if (this.role !== StateRole.Leader) return;
@@ -765,8 +717,7 @@ export class Raft {
       return false;
     }
     this.log.restore(snapshot);
-    this.confBase = { index, state: snapshot.metadata.confState };
-    this.confHistory = [];
+    this.membership.restore(index, snapshot.metadata.confState);
     this.switchToConfState(snapshot.metadata.confState);
     return true;
   }
