@@ -109,7 +109,8 @@ const drafts: KeyDraft[] = [
     key: 'initial_cluster',
     flag: '--initial-cluster',
     type: 'member list',
-    description: 'Founding members id=raft-host:port,..., this broker included; the same list on every member',
+    description:
+      'Founding members id=raft-host:port,..., this broker included; the same list on every member',
     read: (raw) => ({ initialCluster: parseInitialCluster(raw) }),
   },
   {
