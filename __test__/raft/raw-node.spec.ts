@@ -34,5 +34,5 @@ test('a stored commit index within the stored log is restored as it is', (t) => 
   const storage = storageWithLog(5);
   storage.setHardState({ term: term(2), vote: NO_NODE, commit: logIndex(4) });
   const node = new RawNode({ id: nodeId(1), storage, prng: new Prng(1) });
-  t.is(node.status().commit, 4);
+  t.is(node.status().commit, logIndex(4));
 });

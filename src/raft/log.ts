@@ -9,6 +9,8 @@ import type { Entry, Snapshot } from './types.js';
  * acknowledged by `advance()`. They are lost in a crash.
  *
  * Invariant: entries[i].index === offset + i; when a snapshot is pending, offset === its index + 1.
+ * Asserted after every change: appended entries must be contiguous, so checking the ends
+ * checks every position.
  */
 export class UnstableLog {
   snapshot: Snapshot | undefined;
@@ -17,6 +19,22 @@ export class UnstableLog {
 
   constructor(offset: LogIndex) {
     this.offset = offset;
+  }
+
+  private checkOrder(): void {
+    const count = this.entries.length;
+    if (count > 0) {
+      assert(
+        this.entries[0]!.index === this.offset && this.entries[count - 1]!.index === this.offset + count - 1,
+        `unstable entries [${this.entries[0]!.index}..${this.entries[count - 1]!.index}] do not start at offset ${this.offset}`,
+      );
+    }
+    if (this.snapshot) {
+      assert(
+        this.offset === this.snapshot.metadata.index + 1,
+        `unstable offset ${this.offset} does not follow the pending snapshot at ${this.snapshot.metadata.index}`,
+      );
+    }
   }
 
   maybeFirstIndex(): LogIndex | undefined {
@@ -45,6 +63,7 @@ export class UnstableLog {
     if (current !== entryTerm) return; // replaced by a newer leader's entries: still unstable
     this.entries = this.entries.slice(index + 1 - this.offset);
     this.offset = logIndex(index + 1);
+    this.checkOrder();
   }
 
   stableSnapshotTo(index: LogIndex): void {
@@ -55,11 +74,19 @@ export class UnstableLog {
     this.offset = logIndex(snapshot.metadata.index + 1);
     this.entries = [];
     this.snapshot = snapshot;
+    this.checkOrder();
   }
 
   /** Appends `entries`, first dropping every unstable entry at or after their first index. */
   truncateAndAppend(entries: readonly Entry[]): void {
     const first = entries[0]!.index;
+    for (let i = 1; i < entries.length; i++) {
+      assert(entries[i]!.index === first + i, `appended entries not contiguous at ${entries[i]!.index}`);
+    }
+    assert(
+      first <= this.offset + this.entries.length,
+      `append at ${first} leaves a gap after ${this.offset + this.entries.length - 1}`,
+    );
     if (first === this.offset + this.entries.length) {
       this.entries.push(...entries);
     } else if (first <= this.offset) {
@@ -70,6 +97,7 @@ export class UnstableLog {
     } else {
       this.entries = this.entries.slice(0, first - this.offset).concat(entries);
     }
+    this.checkOrder();
   }
 
   slice(lo: LogIndex, hi: LogIndex): Entry[] {

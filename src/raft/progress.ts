@@ -57,12 +57,15 @@ export enum ProgressState {
 }
 
 /**
- * The leader's view of one peer. Invariant: match < next. In Replicate, next - 1 is the last
- * index sent; in Probe, next is the index being probed.
+ * The leader's view of one peer. Invariant: match < next (asserted on every change; set the
+ * indexes through the methods). In Replicate, next - 1 is the last index sent; in Probe, next
+ * is the index being probed.
  */
 export class Progress {
-  match: LogIndex = logIndex(0);
-  next: LogIndex;
+  /** Highest index known to match the leader's log. */
+  private matchIndex: LogIndex = logIndex(0);
+  /** Next index to send. */
+  private nextIndex: LogIndex;
   state = ProgressState.Probe;
   /** Probe: an Append was sent and no answer came yet. */
   probeSent = false;
@@ -79,8 +82,29 @@ export class Progress {
     maxInflight: number,
     readonly isLearner: boolean,
   ) {
-    this.next = next;
+    this.nextIndex = next;
     this.inflights = new Inflights(maxInflight);
+    this.checkIndexes();
+  }
+
+  get match(): LogIndex {
+    return this.matchIndex;
+  }
+
+  get next(): LogIndex {
+    return this.nextIndex;
+  }
+
+  /** Checked after every change of `match` or `next`. */
+  private checkIndexes(): void {
+    assert(this.match < this.next, `progress match ${this.match} not below next ${this.next}`);
+  }
+
+  /** Sets both indexes (a new leader's starting point, or a member's progress carried over). */
+  resetIndexes(match: LogIndex, next: LogIndex): void {
+    this.matchIndex = match;
+    this.nextIndex = next;
+    this.checkIndexes();
   }
 
   private resetState(state: ProgressState): void {
@@ -95,16 +119,18 @@ export class Progress {
     if (this.state === ProgressState.Snapshot) {
       const pending = this.pendingSnapshot;
       this.resetState(ProgressState.Probe);
-      this.next = logIndex(Math.max(this.match + 1, pending + 1));
+      this.nextIndex = logIndex(Math.max(this.match + 1, pending + 1));
     } else {
       this.resetState(ProgressState.Probe);
-      this.next = logIndex(this.match + 1);
+      this.nextIndex = logIndex(this.match + 1);
     }
+    this.checkIndexes();
   }
 
   becomeReplicate(): void {
     this.resetState(ProgressState.Replicate);
-    this.next = logIndex(this.match + 1);
+    this.nextIndex = logIndex(this.match + 1);
+    this.checkIndexes();
   }
 
   becomeSnapshot(index: LogIndex): void {
@@ -116,23 +142,25 @@ export class Progress {
   sentEntries(count: number, last: LogIndex): void {
     if (this.state === ProgressState.Replicate) {
       if (count > 0) {
-        this.next = logIndex(last + 1);
+        this.nextIndex = logIndex(last + 1);
         this.inflights.add(last);
       }
     } else if (this.state === ProgressState.Probe) {
       this.probeSent = true;
     }
+    this.checkIndexes();
   }
 
   /** The follower acknowledged `index`; false when the answer is stale. */
   maybeUpdate(index: LogIndex): boolean {
     let updated = false;
     if (this.match < index) {
-      this.match = index;
+      this.matchIndex = index;
       updated = true;
       this.probeSent = false;
     }
-    this.next = logIndex(Math.max(this.next, index + 1));
+    this.nextIndex = logIndex(Math.max(this.next, index + 1));
+    this.checkIndexes();
     return updated;
   }
 
@@ -143,12 +171,14 @@ export class Progress {
   maybeDecrTo(rejected: LogIndex, hint: LogIndex): boolean {
     if (this.state === ProgressState.Replicate) {
       if (rejected <= this.match) return false;
-      this.next = logIndex(this.match + 1);
+      this.nextIndex = logIndex(this.match + 1);
+      this.checkIndexes();
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    this.next = logIndex(Math.max(Math.min(rejected, hint + 1), this.match + 1, 1));
+    this.nextIndex = logIndex(Math.max(Math.min(rejected, hint + 1), this.match + 1, 1));
     this.probeSent = false;
+    this.checkIndexes();
     return true;
   }
 
@@ -201,8 +231,7 @@ export class ProgressTracker {
       if (existing && existing.isLearner === learner) continue;
       const progress = new Progress(logIndex(lastIndex + 1), this.maxInflight, learner);
       if (existing) {
-        progress.match = existing.match;
-        progress.next = existing.next;
+        progress.resetIndexes(existing.match, existing.next);
         progress.state = existing.state;
         progress.recentActive = existing.recentActive;
       } else {

@@ -296,10 +296,8 @@ export class Raft {
     }
     for (const [id, pr] of this.tracker.progress) {
       pr.becomeProbe();
-      pr.match = logIndex(0);
-      pr.next = logIndex(last + 1);
+      pr.resetIndexes(id === this.id ? last : logIndex(0), logIndex(last + 1));
       pr.recentActive = false;
-      if (id === this.id) pr.match = last;
     }
     this.pendingConfIndex = logIndex(0);
     this.uncommittedBytes = 0;
@@ -569,8 +567,9 @@ export class Raft {
     }
     this.tracker.applyConfState(state, this.log.lastIndex(), this.departingIds());
     if (this.role !== StateRole.Leader) return;
-    const self = this.tracker.progress.get(this.id);
-    if (self) self.match = this.log.lastIndex();
+    // A leader stores its own entries: it matches its whole log (also when it stays a member
+    // only as a learner).
+    this.tracker.progress.get(this.id)?.maybeUpdate(this.log.lastIndex());
     if (this.leadTransferee !== NO_NODE && !this.tracker.isVoter(this.leadTransferee))
       this.leadTransferee = NO_NODE;
     // The quorum changed: something may be committed now; new members need the log.
