@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker, type BrokerOptions } from '../../src/broker/broker.js';
-import { decodeResponse, encodeRequest } from '../../src/protocol/index.js';
+import { ApiKey, decodeResponse, ErrorCode, encodeRequest } from '../../src/protocol/index.js';
+import { type Codecs, type DecodedBatch, decodeRecordBatches } from '../../src/protocol/records.js';
 import { memoryStorage } from './fixtures/memory-storage.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -111,6 +112,36 @@ export class RawClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * The batches of fetched `records` a consumer sees: Kafka clients skip control batches
+ * (attributes bit 5), which include each Raft leader's no-op.
+ */
+export function userBatches(records: Buffer, codecs?: Codecs): DecodedBatch[] {
+  return decodeRecordBatches(records, codecs).filter((batch) => !batch.isControl);
+}
+
+/**
+ * ListOffsets latest (the high watermark) of one partition and the leader epoch the broker
+ * reports with it, read over `client`.
+ */
+export async function latestOffset(
+  client: RawClient,
+  topic: string,
+  partition = 0,
+): Promise<{ offset: number; leaderEpoch: number }> {
+  const response = await client.request(ApiKey.ListOffsets, 5, {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: [
+      { name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1 }] },
+    ],
+  });
+  const answer = response.body.topics[0].partitions[0];
+  if (answer.errorCode !== ErrorCode.NONE)
+    throw new Error(`ListOffsets ${topic}-${partition} answered error ${answer.errorCode}`);
+  return { offset: Number(answer.offset), leaderEpoch: answer.leaderEpoch };
 }
 
 /** Runs kcat with `input` on stdin; rejects with its stderr on failure. Asynchronous: the

@@ -3,8 +3,8 @@ import { pino } from 'pino';
 import { GroupCommit } from '../../src/broker/group-commit.js';
 import { ApiKey, ErrorCode, encodeRequest } from '../../src/protocol/index.js';
 import { Codec } from '../../src/protocol/record-batch-header.js';
-import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/records.js';
-import { RawClient, startBroker } from './helpers.js';
+import { encodeRecordBatch } from '../../src/protocol/records.js';
+import { latestOffset, RawClient, startBroker, userBatches } from './helpers.js';
 
 function batch(
   values: string[],
@@ -34,6 +34,19 @@ async function setup(t: import('ava').ExecutionContext, partitions = 1) {
     validateOnly: false,
   });
   return { broker, client };
+}
+
+/**
+ * Produces one record and returns the high watermark after it. A new partition's leader has
+ * appended its no-op (a control batch) but may not have committed it yet when CreateTopics
+ * answers; once a produce is acknowledged, everything before it is committed, so the high
+ * watermark stays put until the next produce.
+ */
+async function produceFirst(client: RawClient): Promise<number> {
+  const reply = await client.request(ApiKey.Produce, 7, produceRequest(batch(['first'])));
+  const partition = reply.body.responses[0].partitionResponses[0];
+  if (partition.errorCode !== ErrorCode.NONE) throw new Error(`first produce failed: ${partition.errorCode}`);
+  return partition.baseOffset + 1;
 }
 
 function produceRequest(records: Buffer, partition = 0) {
@@ -74,31 +87,37 @@ function fetchRequest(fetchOffset: number, maxWaitMs: number, minBytes = 1) {
 }
 
 test('a long-polling fetch is answered by the produce that moves the high watermark, not by its timeout', async (t) => {
-  const { broker } = await setup(t);
+  const { broker, client } = await setup(t);
+  // The fetch starts at the high watermark after a first produce (so past the leader's no-op,
+  // which a fetch would return at once): nothing answers it yet.
+  const end = await produceFirst(client);
   const consumer = await RawClient.open(broker.address.port);
   t.teardown(() => consumer.close());
   // Ten minutes of maxWaitMs: only a high-watermark wake-up can finish this test in time.
-  const pending = consumer.request(ApiKey.Fetch, 11, fetchRequest(0, 600_000));
+  const pending = consumer.request(ApiKey.Fetch, 11, fetchRequest(end, 600_000));
   const producer = await RawClient.open(broker.address.port);
   t.teardown(() => producer.close());
-  await producer.request(ApiKey.Produce, 7, produceRequest(batch(['hello', 'world'])));
+  const produced = await producer.request(ApiKey.Produce, 7, produceRequest(batch(['hello', 'world'])));
+  t.is(produced.body.responses[0].partitionResponses[0].baseOffset, end);
   const response = await pending;
   const partition = response.body.responses[0].partitions[0];
-  t.is(partition.highWatermark, 2);
+  t.is(partition.highWatermark, end + 2);
   t.deepEqual(
-    decodeRecordBatches(partition.records)[0]!.records.map((r) => r.value!.toString()),
+    userBatches(partition.records)[0]!.records.map((r) => r.value!.toString()),
     ['hello', 'world'],
   );
 });
 
 test('responses leave in request order even when an earlier request (a parked fetch) finishes last', async (t) => {
   const { broker, client } = await setup(t);
+  const end = await produceFirst(client);
   const order: number[] = [];
-  // Fetch (parked, correlation 100) then ApiVersions (instant, 101) pipelined on one connection.
+  // Fetch (parked at the high watermark, correlation 100) then ApiVersions (instant, 101)
+  // pipelined on one connection.
   client.write(
     encodeRequest(
       { apiKey: ApiKey.Fetch, apiVersion: 11, correlationId: 100, clientId: 'o' },
-      fetchRequest(0, 600_000),
+      fetchRequest(end, 600_000),
     ),
   );
   client.write(
@@ -115,10 +134,11 @@ test('responses leave in request order even when an earlier request (a parked fe
 
 test('fetch below the log start or beyond the high watermark gets OFFSET_OUT_OF_RANGE', async (t) => {
   const { client } = await setup(t);
-  await client.request(ApiKey.Produce, 7, produceRequest(batch(['a'])));
-  const beyond = await client.request(ApiKey.Fetch, 11, fetchRequest(5, 0));
+  const produced = await client.request(ApiKey.Produce, 7, produceRequest(batch(['a'])));
+  const base: number = produced.body.responses[0].partitionResponses[0].baseOffset;
+  const beyond = await client.request(ApiKey.Fetch, 11, fetchRequest(base + 5, 0));
   t.is(beyond.body.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
-  const atEnd = await client.request(ApiKey.Fetch, 11, fetchRequest(1, 0));
+  const atEnd = await client.request(ApiKey.Fetch, 11, fetchRequest(base + 1, 0));
   t.is(atEnd.body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
   t.is(atEnd.body.responses[0].partitions[0].records.length, 0);
 });
@@ -142,9 +162,10 @@ test('a duplicate of the last batch of an idempotent producer is acknowledged wi
     7,
     produceRequest(batch(['a', 'b'], { producerId, baseSequence: 0 })),
   );
-  t.is(first.body.responses[0].partitionResponses[0].baseOffset, 0);
+  const base: number = first.body.responses[0].partitionResponses[0].baseOffset;
+  t.is(first.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
   t.is(retry.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
-  t.is(retry.body.responses[0].partitionResponses[0].baseOffset, 0);
+  t.is(retry.body.responses[0].partitionResponses[0].baseOffset, base);
   const gap = await client.request(
     ApiKey.Produce,
     7,
@@ -156,7 +177,8 @@ test('a duplicate of the last batch of an idempotent producer is acknowledged wi
     7,
     produceRequest(batch(['c'], { producerId, baseSequence: 2 })),
   );
-  t.is(next.body.responses[0].partitionResponses[0].baseOffset, 2);
+  // Stored once: the next batch follows the first one's two records directly.
+  t.is(next.body.responses[0].partitionResponses[0].baseOffset, base + 2);
   const again = await client.request(ApiKey.InitProducerId, 1, {
     transactionalId: null,
     transactionTimeoutMs: 1000,
@@ -167,11 +189,12 @@ test('a duplicate of the last batch of an idempotent producer is acknowledged wi
 test('ListOffsets finds earliest, latest and the first record at or after a timestamp', async (t) => {
   const { client } = await setup(t);
   // Records at t0, t0+1s, t0+2s in one batch, then t1 .. t1+1s in another.
-  await client.request(
+  const first = await client.request(
     ApiKey.Produce,
     7,
     produceRequest(batch(['a', 'b', 'c'], { baseTimestamp: 1_000_000 })),
   );
+  const base: number = first.body.responses[0].partitionResponses[0].baseOffset;
   await client.request(ApiKey.Produce, 7, produceRequest(batch(['d', 'e'], { baseTimestamp: 2_000_000 })));
   const ask = async (timestamp: number) =>
     (
@@ -181,24 +204,33 @@ test('ListOffsets finds earliest, latest and the first record at or after a time
         topics: [{ name: 't', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
       })
     ).body.topics[0].partitions[0];
+  // A new partition's log starts at 0 (its first entry is the leader's no-op control batch).
   t.is((await ask(-2)).offset, 0);
-  t.is((await ask(-1)).offset, 5);
-  t.like(await ask(1_001_000), { offset: 1, timestamp: 1_001_000 });
-  t.like(await ask(1_500_000), { offset: 3, timestamp: 2_000_000 });
+  t.is((await ask(-1)).offset, base + 5);
+  // The leader's no-op at offset 0 carries the time of its election (later than every record
+  // here): a timestamp lookup skips it as consumers do, and finds the records.
+  t.like(await ask(999_000), { offset: base, timestamp: 1_000_000 });
+  t.like(await ask(1_001_000), { offset: base + 1, timestamp: 1_001_000 });
+  t.like(await ask(1_500_000), { offset: base + 3, timestamp: 2_000_000 });
   t.is((await ask(9_000_000)).offset, -1);
 });
 
 test('OffsetForLeaderEpoch answers the end offset of the current epoch and fences stale epochs', async (t) => {
   const { client } = await setup(t);
-  await client.request(ApiKey.Produce, 7, produceRequest(batch(['a', 'b', 'c'])));
-  const response = await client.request(ApiKey.OffsetForLeaderEpoch, 2, {
-    topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] }],
-  });
-  t.like(response.body.topics[0].partitions[0], { errorCode: ErrorCode.NONE, leaderEpoch: 0, endOffset: 3 });
-  const future = await client.request(ApiKey.OffsetForLeaderEpoch, 2, {
-    topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 4, leaderEpoch: 0 }] }],
-  });
-  t.is(future.body.topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
+  const produced = await client.request(ApiKey.Produce, 7, produceRequest(batch(['a', 'b', 'c'])));
+  const base: number = produced.body.responses[0].partitionResponses[0].baseOffset;
+  // The leader epoch is the partition group's Raft term; the broker says which it is.
+  const { leaderEpoch: epoch } = await latestOffset(client, 't');
+  t.true(epoch >= 1);
+  const ask = async (currentLeaderEpoch: number, leaderEpoch: number) =>
+    (
+      await client.request(ApiKey.OffsetForLeaderEpoch, 2, {
+        topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }],
+      })
+    ).body.topics[0].partitions[0];
+  t.like(await ask(epoch, epoch), { errorCode: ErrorCode.NONE, leaderEpoch: epoch, endOffset: base + 3 });
+  t.is((await ask(epoch - 1, epoch)).errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+  t.is((await ask(epoch + 4, epoch)).errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
 });
 
 test('twenty partitions made dirty in the same turn share a single group-commit fsync cycle', async (t) => {
@@ -220,7 +252,8 @@ test('twenty partitions made dirty in the same turn share a single group-commit 
 });
 
 test('concurrent produces and fetches from many connections during group commits: offsets unique, contiguous, all read back', async (t) => {
-  const { broker } = await setup(t);
+  const { broker, client: first } = await setup(t);
+  const start = await produceFirst(first);
   const clients = await Promise.all(Array.from({ length: 4 }, () => RawClient.open(broker.address.port)));
   t.teardown(() => {
     for (const client of clients) client.close();
@@ -252,13 +285,13 @@ test('concurrent produces and fetches from many connections during group commits
   await Promise.all([...producing, fetching]);
   t.deepEqual(
     acknowledged.sort((a, b) => a - b),
-    Array.from({ length: 4 * perClient }, (_, i) => i * 2),
+    Array.from({ length: 4 * perClient }, (_, i) => start + i * 2),
   );
   const values: string[] = [];
-  let offset = 0;
-  while (offset < 4 * perClient * 2) {
+  let offset = start;
+  while (offset < start + 4 * perClient * 2) {
     const response = await reader.request(ApiKey.Fetch, 11, fetchRequest(offset, 0));
-    for (const decoded of decodeRecordBatches(response.body.responses[0].partitions[0].records)) {
+    for (const decoded of userBatches(response.body.responses[0].partitions[0].records)) {
       for (const record of decoded.records) {
         values.push(record.value!.toString());
         offset = record.offset + 1;
