@@ -1,5 +1,12 @@
+import { assert } from '../../lib/assert.js';
 import { kafkaOffset } from '../../lib/ids.js';
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
+import {
+  ATTRIBUTE_CONTROL,
+  BATCH_HEADER_BYTES,
+  batchTotalBytes,
+  readBatchHeader,
+} from '../../protocol/record-batch-header.js';
 import { type Codecs, decodeRecordBatches } from '../../protocol/records.js';
 import type { Handler } from '../context.js';
 import type { ReplicatedLog } from '../replicated-log.js';
@@ -15,8 +22,17 @@ interface ListOffsetsRequest {
   }>;
 }
 
-/** The first record at or after `timestampMs`: the index finds the batch, decoding that one batch
- * finds the record inside it. */
+/** Bytes read per step while looking past control batches for a timestamp. */
+const TIMESTAMP_SCAN_BYTES = 64 * 1024;
+
+/**
+ * The first record at or after `timestampMs`: the index finds the first batch whose max
+ * timestamp reaches it, decoding that batch finds the record inside it. Control batches are
+ * skipped as consumers skip them: a Raft leader's no-op carries the time of its election, so
+ * without the skip an older timestamp would be answered with the no-op's offset and time, and a
+ * consumer seeking there would read records older than it asked for. Past a control batch the
+ * scan reads batch headers only (decoding none) until a data batch reaches the timestamp.
+ */
 async function offsetForTimestamp(
   log: ReplicatedLog,
   timestampMs: number,
@@ -24,15 +40,31 @@ async function offsetForTimestamp(
 ): Promise<{ offset: number; timestamp: number } | null> {
   const batchOffset = await log.offsetForTimestamp(timestampMs);
   if (batchOffset === undefined) return null;
-  const bytes = await log.read(kafkaOffset(batchOffset), 1);
-  for (const batch of decodeRecordBatches(bytes, codecs)) {
-    for (const record of batch.records) {
-      if (record.offset >= batchOffset && record.timestamp >= timestampMs) {
-        return { offset: record.offset, timestamp: record.timestamp };
+  let from: number = batchOffset;
+  for (;;) {
+    const bytes = await log.read(kafkaOffset(from), TIMESTAMP_SCAN_BYTES);
+    if (bytes.length < BATCH_HEADER_BYTES) return null;
+    // A read returns at least one whole batch, so every step moves `from` forward.
+    const before = from;
+    for (let at = 0; bytes.length - at >= BATCH_HEADER_BYTES; ) {
+      const total = batchTotalBytes(bytes, at);
+      if (bytes.length - at < total) break; // a partial batch: the next read starts with it
+      const header = readBatchHeader(bytes, at);
+      from = header.baseOffset + header.lastOffsetDelta + 1;
+      const candidate = (header.attributes & ATTRIBUTE_CONTROL) === 0 && header.maxTimestamp >= timestampMs;
+      if (candidate) {
+        for (const batch of decodeRecordBatches(bytes.subarray(at, at + total), codecs)) {
+          for (const record of batch.records) {
+            if (record.offset >= batchOffset && record.timestamp >= timestampMs) {
+              return { offset: record.offset, timestamp: record.timestamp };
+            }
+          }
+        }
       }
+      at += total;
     }
+    assert(from > before, `a log read at offset ${before} returned no whole batch`);
   }
-  return null;
 }
 
 /** ListOffsets: earliest (-2), latest (-1: the high watermark) and by timestamp. */
