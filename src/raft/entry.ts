@@ -25,7 +25,7 @@ import {
   batchTotalBytes,
   computeBatchCrc,
   readBatchHeader,
-} from '../protocol/record-batch-header.js';
+} from '../lib/record-batch-header.js';
 import { type Entry, EntryType } from './types.js';
 
 export const CONTROL_RECORD_VERSION = 0;
