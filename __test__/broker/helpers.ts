@@ -144,6 +144,56 @@ export async function latestOffset(
   return { offset: Number(answer.offset), leaderEpoch: answer.leaderEpoch };
 }
 
+/**
+ * Every record value a consumer reads from one partition, from the log start up to the high
+ * watermark (control batches skipped), read over `client` with Fetch v11.
+ */
+export async function readValues(
+  client: RawClient,
+  topic: string,
+  partition = 0,
+  codecs?: Codecs,
+): Promise<string[]> {
+  const values: string[] = [];
+  let offset = 0;
+  for (;;) {
+    const response = await client.request(ApiKey.Fetch, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          partitions: [
+            {
+              partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: offset,
+              logStartOffset: -1,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    const answer = response.body.responses[0].partitions[0];
+    if (answer.errorCode !== ErrorCode.NONE)
+      throw new Error(`Fetch ${topic}-${partition} at ${offset} answered error ${answer.errorCode}`);
+    const batches = decodeRecordBatches(answer.records, codecs);
+    if (batches.length === 0) return values;
+    for (const batch of batches) {
+      if (!batch.isControl) for (const record of batch.records) values.push(record.value?.toString() ?? '');
+      offset = batch.header.baseOffset + batch.header.lastOffsetDelta + 1;
+    }
+  }
+}
+
 /** Runs kcat with `input` on stdin; rejects with its stderr on failure. Asynchronous: the
  * embedded broker runs on this process's event loop. */
 export function kcat(args: string[], input?: string): Promise<string> {
