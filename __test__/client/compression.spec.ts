@@ -4,8 +4,8 @@ import { Client } from '../../src/client/client.js';
 import { COMPRESSION_CODECS, type CompressionName } from '../../src/client/codecs.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
-import { readBatchHeader } from '../../src/protocol/record-batch-header.js';
 import { bootstrap, nativeStorageAvailable, startBroker } from '../broker/helpers.js';
+import { assertFirstRecordFollowsControlBatches, storedBatches } from './control-batches.js';
 
 // Compression runs through the native codecs (src/storage), so these need the built module.
 const codecTest = nativeStorageAvailable ? test : test.skip;
@@ -25,25 +25,21 @@ for (const name of Object.keys(COMPRESSION_CODECS) as CompressionName[]) {
         partition: 0,
         messages: values.map((value, i) => ({ key: `k${i}`, value, headers: { codec: name } })),
       });
+      // One offset per record, consecutive, right after the partition leader's no-op (a control
+      // batch that takes the first offset of a new partition).
+      const firstOffset = result.offsets[0] ?? -1;
       t.deepEqual(
         result.offsets,
-        Array.from({ length: 50 }, (_, i) => i),
+        Array.from({ length: 50 }, (_, i) => firstOffset + i),
       );
+      await assertFirstRecordFollowsControlBatches(t, client, 'squeezed', 0, firstOffset);
 
       // The raw fetch shows the codec the producer chose in the stored batch's attributes.
-      const connection = await client.leaderConnection('squeezed', 0);
-      const raw = await client.send(connection, 1, {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        topics: [
-          { topic: 'squeezed', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] },
-        ],
-      });
-      const records: Buffer = raw.responses[0].partitions[0].records;
-      t.is(readBatchHeader(records, 0).attributes & 0x07, COMPRESSION_CODECS[name]);
+      const [stored] = await storedBatches(client, 'squeezed', 0, firstOffset);
+      t.is(stored?.baseOffset, firstOffset);
+      t.is((stored?.attributes ?? -1) & 0x07, COMPRESSION_CODECS[name]);
 
+      // From offset 0 the consumer skips the control batch and sees only the records.
       const fetched = await new Consumer(client).fetchFrom({
         topic: 'squeezed',
         partition: 0,
@@ -53,6 +49,10 @@ for (const name of Object.keys(COMPRESSION_CODECS) as CompressionName[]) {
       t.deepEqual(
         fetched.messages.map((m) => m.value?.toString()),
         values,
+      );
+      t.deepEqual(
+        fetched.messages.map((m) => m.offset),
+        result.offsets,
       );
       t.is(fetched.messages[7]?.key?.toString(), 'k7');
       t.is(fetched.messages[7]?.headers[0]?.value?.toString(), name);
