@@ -166,9 +166,7 @@ test('random and mutated requests of every served API never crash the broker or 
   });
   const partition = fetched.body.responses[0].partitions[0];
   t.is(partition.errorCode, ErrorCode.NONE);
-  const values = userBatches(partition.records).flatMap((b) =>
-    b.records.map((r) => r.value!.toString()),
-  );
+  const values = userBatches(partition.records).flatMap((b) => b.records.map((r) => r.value!.toString()));
   t.deepEqual(
     values.slice(0, 20),
     Array.from({ length: 20 }, (_, i) => `value-${i}`),
