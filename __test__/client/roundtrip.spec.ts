@@ -6,6 +6,7 @@ import { KafkaProtocolError } from '../../src/client/errors.js';
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { Producer } from '../../src/client/producer.js';
 import { bootstrap, startBroker } from '../broker/helpers.js';
+import { assertFirstRecordFollowsControlBatches } from './control-batches.js';
 
 async function setup(t: Parameters<typeof startBroker>[0]) {
   const broker = await startBroker(t);
@@ -21,7 +22,7 @@ async function setup(t: Parameters<typeof startBroker>[0]) {
 }
 
 test('produceMessage returns consecutive offsets and fetchFrom reads the same keys, values and headers back', async (t) => {
-  const { admin, producer, consumer } = await setup(t);
+  const { admin, client, producer, consumer } = await setup(t);
   await admin.createTopic({ name: 'orders', partitions: 1 });
   const first = await producer.produceMessage({
     topic: 'orders',
@@ -32,27 +33,36 @@ test('produceMessage returns consecutive offsets and fetchFrom reads the same ke
       { key: 'k3', value: null },
     ],
   });
-  t.is(first.baseOffset, 0);
-  t.deepEqual(first.offsets, [0, 1, 2]);
+  // The first record follows the partition leader's no-op (a control batch at offset 0).
+  const base = first.baseOffset;
+  await assertFirstRecordFollowsControlBatches(t, client, 'orders', 0, base);
+  t.deepEqual(first.offsets, [base, base + 1, base + 2]);
   const second = await producer.produceMessage({
     topic: 'orders',
     partition: 0,
     messages: [{ value: 'again' }],
   });
-  t.deepEqual(second.offsets, [3]);
+  t.deepEqual(second.offsets, [base + 3]);
 
-  const fetched = await consumer.fetchFrom({ topic: 'orders', partition: 0, offset: 1, maxBytes: 1 << 20 });
+  const fetched = await consumer.fetchFrom({
+    topic: 'orders',
+    partition: 0,
+    offset: base + 1,
+    maxBytes: 1 << 20,
+  });
   t.deepEqual(
     fetched.messages.map((m) => [m.offset, m.key?.toString() ?? null, m.value?.toString('hex') ?? null]),
     [
-      [1, null, '000102'],
-      [2, 'k3', null],
-      [3, null, Buffer.from('again').toString('hex')],
+      [base + 1, null, '000102'],
+      [base + 2, 'k3', null],
+      [base + 3, null, Buffer.from('again').toString('hex')],
     ],
   );
-  t.is(fetched.nextOffset, 4);
-  t.is(fetched.highWatermark, 4);
+  t.is(fetched.nextOffset, base + 4);
+  t.is(fetched.highWatermark, base + 4);
+  // From offset 0 the control batch is skipped: the first message is the first record.
   const all = await consumer.fetchFrom({ topic: 'orders', partition: 0, offset: 0 });
+  t.is(all.messages[0]?.offset, base);
   t.deepEqual(
     all.messages[0]?.headers.map((h) => [h.key, h.value?.toString()]),
     [['source', 'test']],
@@ -84,9 +94,11 @@ test('send() batches records, resolves each with its offset, and flush() waits f
   );
   await producer.flush();
   const results = await Promise.all(sends);
+  const base = results[0]?.offset ?? -1;
+  await assertFirstRecordFollowsControlBatches(t, client, 'batched', 0, base);
   t.deepEqual(
     results.map((r) => r.offset),
-    Array.from({ length: 100 }, (_, i) => i),
+    Array.from({ length: 100 }, (_, i) => base + i),
   );
   const seen: string[] = [];
   let offset = 0;
@@ -130,15 +142,22 @@ test('stream() yields from earliest, then follows new messages as they are produ
 test("stream() from 'latest' skips what is already there; a number starts at that offset", async (t) => {
   const { admin, producer, consumer } = await setup(t);
   await admin.createTopic({ name: 'positions', partitions: 1 });
-  await producer.produceMessage({
+  const old = await producer.produceMessage({
     topic: 'positions',
     partition: 0,
     messages: [{ value: 'old-0' }, { value: 'old-1' }, { value: 'old-2' }],
   });
-  t.is(await consumer.resolveOffset('positions', 0, 'latest'), 3);
+  const [, second, third] = old.offsets as [number, number, number];
+  t.is(await consumer.resolveOffset('positions', 0, 'latest'), third + 1);
+  // The log starts at 0, with the partition leader's no-op (a control batch) before old-0.
   t.is(await consumer.resolveOffset('positions', 0, 'earliest'), 0);
   const fromOne: string[] = [];
-  for await (const message of consumer.stream({ topic: 'positions', partition: 0, from: 1, maxWaitMs: 10 })) {
+  for await (const message of consumer.stream({
+    topic: 'positions',
+    partition: 0,
+    from: second,
+    maxWaitMs: 10,
+  })) {
     fromOne.push(message.value?.toString() ?? '');
     if (fromOne.length === 2) break;
   }
@@ -155,13 +174,17 @@ test("stream() from 'latest' skips what is already there; a number starts at tha
 test('batches() hands over whole fetched batches with the lag behind the high watermark', async (t) => {
   const { admin, producer, consumer } = await setup(t);
   await admin.createTopic({ name: 'bulk', partitions: 1 });
+  const offsets: number[] = [];
   for (let i = 0; i < 3; i++) {
-    await producer.produceMessage({
+    const result = await producer.produceMessage({
       topic: 'bulk',
       partition: 0,
       messages: Array.from({ length: 10 }, (_, j) => ({ value: `${i}-${j}` })),
     });
+    offsets.push(...result.offsets);
   }
+  // The high watermark counts the leader's no-op (a control batch) too: one past the last record.
+  const highWatermark = (offsets[offsets.length - 1] ?? -1) + 1;
   let total = 0;
   for await (const batch of consumer.batches({
     topic: 'bulk',
@@ -170,16 +193,17 @@ test('batches() hands over whole fetched batches with the lag behind the high wa
     maxWaitMs: 10,
   })) {
     t.true(batch.messages.length > 0);
-    t.is(batch.highWatermark, 30);
+    t.is(batch.highWatermark, highWatermark);
     total += batch.messages.length;
     t.is(batch.lag, 30 - total);
+    t.is(batch.messages[batch.messages.length - 1]?.offset, offsets[total - 1]);
     if (total === 30) break;
   }
   t.is(total, 30);
 });
 
 test('admin: list, describe (leader, replicas, ISR, offsets), add partitions, describe cluster, delete', async (t) => {
-  const { broker, admin, producer } = await setup(t);
+  const { broker, admin, producer, consumer } = await setup(t);
   await admin.createTopic({ name: 'admin-a', partitions: 2 });
   await admin.createTopic({ name: 'admin-b', partitions: 1 });
   t.deepEqual(
@@ -189,7 +213,7 @@ test('admin: list, describe (leader, replicas, ISR, offsets), add partitions, de
       ['admin-b', 1],
     ],
   );
-  await producer.produceMessage({
+  const produced = await producer.produceMessage({
     topic: 'admin-a',
     partition: 1,
     messages: [{ value: '1' }, { value: '2' }],
@@ -201,8 +225,17 @@ test('admin: list, describe (leader, replicas, ISR, offsets), add partitions, de
   t.deepEqual(p1?.replicas, [broker.brokerId]);
   t.deepEqual(p1?.isr, [broker.brokerId]);
   t.is(p1?.startOffset, 0);
-  t.is(p1?.endOffset, 2);
-  t.is(described.partitions[0]?.endOffset, 0);
+  t.is(p1?.endOffset, (produced.offsets[1] ?? -1) + 1);
+  // Partition 0 holds no message, only its leader's no-op: its end offset is where the next
+  // message lands.
+  const p0 = described.partitions[0];
+  t.is(p0?.startOffset, 0);
+  t.deepEqual(
+    (await consumer.fetchFrom({ topic: 'admin-a', partition: 0, offset: 0, maxWaitMs: 0 })).messages,
+    [],
+  );
+  const next = await producer.produceMessage({ topic: 'admin-a', partition: 0, messages: [{ value: '0' }] });
+  t.is(p0?.endOffset, next.baseOffset);
 
   await admin.createPartitions({ topic: 'admin-b', count: 3 });
   t.is((await admin.describeTopic('admin-b')).partitions.length, 3);
@@ -264,7 +297,7 @@ test('a partition beyond the topic fails without retries, naming the partition c
 test('a { timestamp } start position begins at the first message at or after that time', async (t) => {
   const { admin, producer, consumer } = await setup(t);
   await admin.createTopic({ name: 'timed', partitions: 1 });
-  await producer.produceMessage({
+  const timed = await producer.produceMessage({
     topic: 'timed',
     partition: 0,
     messages: [
@@ -273,10 +306,11 @@ test('a { timestamp } start position begins at the first message at or after tha
       { value: 'late', timestamp: 3_000_000 },
     ],
   });
-  t.is(await consumer.resolveOffset('timed', 0, { timestamp: 1_500_000 }), 1);
+  const [, middle, late] = timed.offsets as [number, number, number];
+  t.is(await consumer.resolveOffset('timed', 0, { timestamp: 1_500_000 }), middle);
   t.is(
     await consumer.resolveOffset('timed', 0, { timestamp: 9_000_000 }),
-    3,
+    late + 1,
     'past the last message: the end',
   );
   const first = await consumer
@@ -345,9 +379,11 @@ test('send() keeps call order within a partition even while the topic metadata i
   // flush() covered the sends still waiting for metadata (the linger alone would take 10 s).
   t.is(settled, 30);
   const offsets = (await Promise.all(sends)).map((r) => r.offset);
+  const base = offsets[0] ?? -1;
+  await assertFirstRecordFollowsControlBatches(t, client, 'ordered', 0, base);
   t.deepEqual(
     offsets,
-    Array.from({ length: 30 }, (_, i) => i),
+    Array.from({ length: 30 }, (_, i) => base + i),
   );
 });
 
