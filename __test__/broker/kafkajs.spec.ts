@@ -1,8 +1,7 @@
 import test from 'ava';
 import type { Kafka } from 'kafkajs';
-import type { Broker } from '../../src/broker/broker.js';
 import type { BrokerContext } from '../../src/broker/context.js';
-import { bootstrap, kafkaFor, startBroker } from './helpers.js';
+import { kafkaFor, startBroker } from './helpers.js';
 
 /**
  * Reads a partition without a consumer group, through kafkajs' own cluster and broker objects
