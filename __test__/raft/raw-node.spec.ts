@@ -4,11 +4,11 @@
  */
 import test from 'ava';
 import { AssertionError } from '../../src/lib/assert.js';
-import { logIndex, nodeId, term } from '../../src/lib/ids.js';
+import { logIndex, type NodeId, nodeId, term } from '../../src/lib/ids.js';
 import { Prng } from '../../src/lib/prng.js';
 import { RawNode } from '../../src/raft/raw-node.js';
 import { MemoryRaftStorage } from '../../src/raft/storage.js';
-import { EntryType, NO_NODE } from '../../src/raft/types.js';
+import { EntryType, type Message, MessageType, message, NO_NODE, StateRole } from '../../src/raft/types.js';
 
 function storageWithLog(lastIndex: number): MemoryRaftStorage {
   const storage = new MemoryRaftStorage({ voters: [nodeId(1), nodeId(2), nodeId(3)], learners: [] });
@@ -35,4 +35,125 @@ test('a stored commit index within the stored log is restored as it is', (t) => 
   storage.setHardState({ term: term(2), vote: NO_NODE, commit: logIndex(4) });
   const node = new RawNode({ id: nodeId(1), storage, prng: new Prng(1) });
   t.is(node.status().commit, logIndex(4));
+});
+
+// ---- the methods a host uses instead of reaching into the core --------------------------------
+
+const ELECTION_TICKS = 10;
+
+/** Three voters, delivered to by hand; node 1 is elected and its no-op committed. */
+function cluster() {
+  const voters = [nodeId(1), nodeId(2), nodeId(3)];
+  const nodes = new Map<NodeId, RawNode>();
+  const storages = new Map<NodeId, MemoryRaftStorage>();
+  for (const id of voters) {
+    const storage = new MemoryRaftStorage({ voters, learners: [] });
+    storages.set(id, storage);
+    nodes.set(
+      id,
+      new RawNode({ id, storage, prng: new Prng(id), electionTicks: ELECTION_TICKS, checkQuorum: true }),
+    );
+  }
+  let inFlight: Message[] = [];
+  /** Handles every Ready and delivers every message (unless `cut` drops it) until nothing moves. */
+  const stabilize = (cut: (m: Message) => boolean = () => false) => {
+    for (let round = 0; round < 100; round++) {
+      for (const node of nodes.values()) {
+        while (node.hasReady()) {
+          const ready = node.ready();
+          const storage = storages.get(node.id)!;
+          if (ready.snapshot) storage.applySnapshot(ready.snapshot);
+          storage.append(ready.entries);
+          if (ready.hardState) storage.setHardState(ready.hardState);
+          inFlight.push(...ready.messages);
+          node.advance();
+        }
+      }
+      if (inFlight.length === 0) return;
+      const batch = inFlight;
+      inFlight = [];
+      for (const m of batch) if (!cut(m)) nodes.get(m.to)!.step(m);
+    }
+    throw new Error('did not settle');
+  };
+  const node = (id: number) => nodes.get(nodeId(id))!;
+  node(1).campaign();
+  stabilize();
+  return { node, stabilize };
+}
+
+test('a host reads role, leader, term, indexes and membership through RawNode', (t) => {
+  const { node } = cluster();
+  t.is(node(1).role, StateRole.Leader);
+  t.is(node(2).role, StateRole.Follower);
+  t.is(node(2).leader, nodeId(1));
+  t.is(node(2).term, node(1).term);
+  t.deepEqual([node(1).commitIndex, node(1).lastIndex, node(1).appliedIndex], [2, 2, 2].map(logIndex));
+  t.deepEqual(node(3).confState().voters, [1, 2, 3].map(nodeId));
+  t.true(node(1).isVoter(nodeId(3)));
+  t.false(node(1).isVoter(nodeId(4)));
+  t.deepEqual(node(1).peers(), [2, 3].map(nodeId));
+  t.deepEqual(node(2).peers(), [], 'a follower replicates to nobody');
+  t.true(node(1).replicatesTo(nodeId(2)));
+  t.false(node(1).replicatesTo(nodeId(1)));
+});
+
+test('isIdleLeader: only a leader with everything committed, applied and on every peer, nothing pending', (t) => {
+  const { node, stabilize } = cluster();
+  t.true(node(1).isIdleLeader());
+  t.false(node(2).isIdleLeader(), 'a follower is never an idle leader');
+  node(1).propose(new TextEncoder().encode('x'));
+  t.false(node(1).isIdleLeader(), 'an uncommitted entry');
+  stabilize((m) => m.to === nodeId(3));
+  t.false(node(1).isCaughtUp(nodeId(3)));
+  t.false(node(1).isIdleLeader(), 'node 3 lacks the entry');
+  node(1).tick(); // a heartbeat: node 3's answer shows the leader what it lacks
+  stabilize();
+  t.true(node(1).isCaughtUp(nodeId(3)));
+  t.true(node(1).isIdleLeader());
+  node(1).readIndex(new TextEncoder().encode('read'));
+  t.false(node(1).isIdleLeader(), 'a read waits for its heartbeat round');
+  stabilize();
+  t.true(node(1).isIdleLeader());
+});
+
+test('expireLease: a follower inside its lease ignores a vote request, with the lease expired it answers', (t) => {
+  const { node } = cluster();
+  const vote = message({
+    type: MessageType.Vote,
+    from: nodeId(3),
+    to: nodeId(2),
+    term: term(node(2).term + 1),
+    index: node(2).lastIndex,
+    logTerm: node(2).term,
+  });
+  const before = node(2).term;
+  node(2).step(vote);
+  t.is(node(2).term, before, 'inside the lease: ignored');
+  node(2).expireLease();
+  node(2).step(vote);
+  t.is(node(2).term, vote.term, 'lease expired: the vote request is answered');
+  t.is(node(2).status().vote, nodeId(3));
+});
+
+test('checkQuorumNow: a leader the host sees cut off from a quorum steps down at once; one that hears a quorum stays', (t) => {
+  const { node } = cluster();
+  node(1).checkQuorumNow((peer) => peer === nodeId(2));
+  t.is(node(1).role, StateRole.Leader, 'hears node 2: a quorum with itself');
+  node(1).checkQuorumNow(() => false);
+  t.is(node(1).role, StateRole.Follower);
+});
+
+test('restartQuorumCheck: peers the host heard from count as active for one more CheckQuorum window', (t) => {
+  const { node } = cluster();
+  const tickLeader = () => {
+    for (let i = 0; i < ELECTION_TICKS; i++) node(1).tick();
+  };
+  tickLeader(); // the window of the election: peers answered, so it stays; activity resets
+  t.is(node(1).role, StateRole.Leader);
+  node(1).restartQuorumCheck(() => true); // e.g. waking from quiescence, every peer alive
+  tickLeader(); // nothing delivered, but the host vouched for its peers
+  t.is(node(1).role, StateRole.Leader);
+  tickLeader(); // nothing delivered and nobody vouched: CheckQuorum steps it down
+  t.is(node(1).role, StateRole.Follower);
 });

@@ -263,7 +263,7 @@ export class Raft {
     this.send(message({ type: MessageType.Heartbeat, to, commit, ...(context ? { context } : {}) }));
   }
 
-  private forEachPeer(fn: (id: NodeId, pr: Progress) => void): void {
+  forEachPeer(fn: (id: NodeId, pr: Progress) => void): void {
     for (const [id, pr] of this.tracker.progress) if (id !== this.id) fn(id, pr);
   }
 
@@ -777,6 +777,40 @@ export class Raft {
     for (const id of acks) if (this.tracker.isVoter(id)) voterAcks++;
     if (voterAcks < this.tracker.quorum()) return;
     for (const read of this.readOnly.advance(context)) this.respondToRead(read.request, read.index);
+  }
+
+  /** Leader: reads wait for a heartbeat round or for this term's no-op to commit. */
+  hasPendingReads(): boolean {
+    return this.readOnly.size() > 0 || this.pendingReads.length > 0;
+  }
+
+  /** Follower: forget having heard from a leader lately; the election timer may fire now. */
+  expireLease(): void {
+    if (this.role === StateRole.Leader) return;
+    this.electionElapsed = Math.max(this.electionElapsed, this.electionTicks);
+  }
+
+  /** Leader: a new CheckQuorum window starts now; peers `heard` says the host heard from count as active in it. */
+  restartQuorumCheck(heard: (peer: NodeId) => boolean): void {
+    if (this.role !== StateRole.Leader) return;
+    this.electionElapsed = 0;
+    this.forEachPeer((id, pr) => {
+      if (heard(id)) pr.recentActive = true;
+    });
+  }
+
+  /**
+   * Leader: run CheckQuorum now with the host's view of which peers are alive (each peer is
+   * active exactly when `heard` says so); steps down when a quorum of voters is not. A new
+   * window starts when it stays. Nothing happens when CheckQuorum is off.
+   */
+  checkQuorumNow(heard: (peer: NodeId) => boolean): void {
+    if (this.role !== StateRole.Leader || !this.checkQuorum) return;
+    this.forEachPeer((id, pr) => {
+      pr.recentActive = heard(id);
+    });
+    this.electionElapsed = 0;
+    this.step(message({ type: MessageType.CheckQuorum }));
   }
 
   releasePendingReads(): void {

@@ -3,7 +3,7 @@ import type { LogIndex, NodeId, Term } from '../lib/ids.js';
 import { logIndex } from '../lib/ids.js';
 import { type ConfChange, encodeConfChange } from './conf-change.js';
 import { ProposalDroppedError } from './errors.js';
-import type { ProgressState } from './progress.js';
+import { ProgressState } from './progress.js';
 import { Raft, type RaftOptions } from './raft.js';
 import {
   type ConfState,
@@ -111,6 +111,111 @@ export class RawNode {
 
   get id(): NodeId {
     return this.raft.id;
+  }
+
+  // ---- what a host may read (a multi-group host keeps idle groups quiet with these) --------
+
+  get role(): StateRole {
+    return this.raft.role;
+  }
+
+  /** The leader this node knows of in `term`, or NO_NODE. */
+  get leader(): NodeId {
+    return this.raft.leader;
+  }
+
+  get term(): Term {
+    return this.raft.term;
+  }
+
+  get commitIndex(): LogIndex {
+    return this.raft.log.committed;
+  }
+
+  get lastIndex(): LogIndex {
+    return this.raft.log.lastIndex();
+  }
+
+  get appliedIndex(): LogIndex {
+    return this.raft.log.applied;
+  }
+
+  /** The membership in force: the latest in the log, committed or not (docs/raft.md). */
+  confState(): ConfState {
+    return this.raft.currentConf();
+  }
+
+  /** `id` is a voter of the membership in force. */
+  isVoter(id: NodeId): boolean {
+    return this.raft.tracker.isVoter(id);
+  }
+
+  /**
+   * Leader: every node it sends the log to, itself excluded: the members of the membership in
+   * force and the departing nodes (removed, not yet aware of it; never counted). Empty on a
+   * node that is not leader.
+   */
+  peers(): NodeId[] {
+    if (this.raft.role !== StateRole.Leader) return [];
+    const peers: NodeId[] = [];
+    this.raft.forEachPeer((id) => peers.push(id));
+    return peers;
+  }
+
+  /** Leader: `peer` is one of `peers()`. */
+  replicatesTo(peer: NodeId): boolean {
+    return (
+      this.raft.role === StateRole.Leader && peer !== this.raft.id && this.raft.tracker.progress.has(peer)
+    );
+  }
+
+  /** Leader: `peer` stores the leader's whole log and is streamed new entries (Replicate). */
+  isCaughtUp(peer: NodeId): boolean {
+    if (!this.replicatesTo(peer)) return false;
+    const pr = this.raft.tracker.progress.get(peer)!;
+    return pr.match === this.raft.log.lastIndex() && pr.state === ProgressState.Replicate;
+  }
+
+  /**
+   * Leader with nothing to do but heartbeats: no transfer or read pending, an entry of its term
+   * committed, everything committed and applied here, and every peer caught up. What a host
+   * checks (with its own peer liveness) before letting a group go quiet.
+   */
+  isIdleLeader(): boolean {
+    const r = this.raft;
+    if (r.role !== StateRole.Leader || r.leadTransferee !== NO_NODE || r.hasPendingReads()) return false;
+    const last = r.log.lastIndex();
+    if (r.log.committed !== last || r.log.applied !== last || r.log.term(last) !== r.term) return false;
+    return this.peers().every((peer) => this.isCaughtUp(peer));
+  }
+
+  // ---- what a host may do besides ticking and stepping --------------------------------------
+
+  /**
+   * Follower: the host knows the leader's node fell silent (node-level liveness) while this
+   * group was not ticked: treat the lease as expired, so the election timer fires on the next
+   * ticks and vote requests are no longer ignored. No effect on a leader.
+   */
+  expireLease(): void {
+    this.raft.expireLease();
+  }
+
+  /**
+   * Leader: start a new CheckQuorum window now (a group waking from quiescence: nobody
+   * answered while there was nothing to answer). Peers for which `heard` is true count as
+   * active in the new window. No effect on a follower.
+   */
+  restartQuorumCheck(heard: (peer: NodeId) => boolean): void {
+    this.raft.restartQuorumCheck(heard);
+  }
+
+  /**
+   * Leader: run CheckQuorum at once with the host's liveness view (each peer is active exactly
+   * when `heard` says so): a quiet leader cut off from a quorum steps down now instead of an
+   * election timeout of ticks later. No effect on a follower or with CheckQuorum off.
+   */
+  checkQuorumNow(heard: (peer: NodeId) => boolean): void {
+    this.raft.checkQuorumNow(heard);
   }
 
   tick(): void {

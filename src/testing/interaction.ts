@@ -172,10 +172,10 @@ export class InteractionEnv {
       case 'compact': {
         // The state machine can only image its current state: snapshot at the applied index.
         const node = this.node(id());
-        const raft = node.rawNode.raft;
+        const applied = node.rawNode.appliedIndex;
         const snapshot = node.storage.createSnapshot(
-          raft.log.applied,
-          raft.confStateAt(raft.log.applied),
+          applied,
+          node.rawNode.confStateAt(applied),
           encoder.encode(node.applied.join(',')),
         );
         return `snapshot at ${snapshot.metadata.term}/${snapshot.metadata.index}`;
@@ -337,7 +337,7 @@ export class InteractionEnv {
         lines.push(formatEntry(entry));
       }
     }
-    lines.push(`commit=${rawNode.raft.log.committed}`);
+    lines.push(`commit=${rawNode.commitIndex}`);
     return lines.join('\n');
   }
 
