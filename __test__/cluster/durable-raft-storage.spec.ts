@@ -140,3 +140,26 @@ test('a burst of hard state saves all resolve and the file ends with the last on
     await reopened.close();
   })();
 });
+
+test('a joining node that saved its term and vote before receiving any snapshot reopens (smallest state file)', async (t) => {
+  await withDir(async (dir) => {
+    const joining = { voters: [], learners: [] };
+    const storage = new DurableRaftStorage({
+      log: new FileLog(join(dir, 'log')),
+      dir,
+      initialConfState: joining,
+    });
+    await storage.saveHardState({ term: term(5), vote: nodeId(2), commit: logIndex(0) });
+    await storage.close();
+    const reopened = new DurableRaftStorage({
+      log: new FileLog(join(dir, 'log')),
+      dir,
+      initialConfState: joining,
+    });
+    t.deepEqual(reopened.initialState(), {
+      hardState: { term: 5, vote: 2, commit: 0 },
+      confState: joining,
+    });
+    await reopened.close();
+  })();
+});

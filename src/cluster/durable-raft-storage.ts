@@ -56,6 +56,12 @@ export { RAFT_STATE_FILE, type RaftStateFile };
 
 const STATE_MAGIC = Buffer.from('GQRS', 'latin1');
 const STATE_VERSION = 1;
+/**
+ * The smallest state file: magic, version, term, vote, commit, snapshot index and term, the two
+ * (empty) member counts, the (empty) data length and the CRC — a joining node's before any
+ * snapshot reached it.
+ */
+const STATE_MIN_BYTES = 4 + 1 + 6 + 4 + 6 + 6 + 6 + 2 + 2 + 4 + 4;
 
 /** The state file is unreadable or a requested operation cannot be done on this log. */
 export class RaftStorageError extends Error {
@@ -153,7 +159,7 @@ export function decodeRaftState(buf: Buffer, path = RAFT_STATE_FILE): RaftStateI
   const fail = (why: string): never => {
     throw new RaftStorageError(`${path}: ${why}`);
   };
-  if (buf.length < 4 + 1 + 34 + 4 + 4) fail(`file of ${buf.length} bytes is too short`);
+  if (buf.length < STATE_MIN_BYTES) fail(`file of ${buf.length} bytes is too short`);
   if (!buf.subarray(0, 4).equals(STATE_MAGIC)) fail('wrong magic (not a goqueue raft state file)');
   const stored = buf.readUInt32BE(buf.length - 4);
   if (crc32c(buf, 0, buf.length - 4) !== stored) fail('CRC mismatch (file is corrupt)');
