@@ -579,12 +579,15 @@ export class Raft {
     this.handOverIfNotVoter();
   }
 
-  /** Leader: members of `before` missing from `after` start departing (removed at `index`); re-added ones stop. */
+  /**
+   * Leader: voters of `before` that are no member of `after` start departing (removed at
+   * `index`); re-added ones stop. A removed learner needs no notice: it never campaigns.
+   */
   private trackDeparting(before: ConfState, after: ConfState, index: LogIndex): void {
     const members = new Set([...after.voters, ...after.learners]);
     for (const id of [...this.departing.keys()]) if (members.has(id)) this.departing.delete(id);
     if (this.testOnlyDefects.has('keep-no-progress-for-removed')) return;
-    for (const id of [...before.voters, ...before.learners]) {
+    for (const id of before.voters) {
       if (id === this.id || members.has(id) || this.departing.has(id)) continue;
       this.departing.set(id, { removedAt: index, silentTicks: 0 });
     }
