@@ -145,6 +145,42 @@ export async function latestOffset(
 }
 
 /**
+ * Waits until this broker leads `partitions` of `topic`, asking ListOffsets as a client asks
+ * after NOT_LEADER_OR_FOLLOWER: a restarted broker serves before each partition's Raft group
+ * has elected its leader (an election timeout later).
+ */
+export async function waitForLeadership(client: RawClient, topic: string, partitions = [0]): Promise<void> {
+  for (;;) {
+    const response = await client.request(ApiKey.ListOffsets, 5, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [
+        {
+          name: topic,
+          partitions: partitions.map((partitionIndex) => ({
+            partitionIndex,
+            currentLeaderEpoch: -1,
+            timestamp: -1,
+          })),
+        },
+      ],
+    });
+    const errors: number[] = response.body.topics[0].partitions.map(
+      (p: { errorCode: number }) => p.errorCode,
+    );
+    if (errors.every((code) => code === ErrorCode.NONE)) return;
+    const unexpected = errors.find(
+      (code) =>
+        code !== ErrorCode.NONE &&
+        code !== ErrorCode.NOT_LEADER_OR_FOLLOWER &&
+        code !== ErrorCode.LEADER_NOT_AVAILABLE,
+    );
+    if (unexpected !== undefined) throw new Error(`ListOffsets ${topic} answered error ${unexpected}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
  * Every record value a consumer reads from one partition, from the log start up to the high
  * watermark (control batches skipped), read over `client` with Fetch v11.
  */
