@@ -580,14 +580,15 @@ export class Raft {
   }
 
   /**
-   * Leader: voters of `before` that are no member of `after` start departing (removed at
-   * `index`); re-added ones stop. A removed learner needs no notice: it never campaigns.
+   * Leader: members of `before` that are no member of `after` start departing (removed at
+   * `index`); re-added ones stop. A removed learner never campaigns, but it is told too: its
+   * host learns from its log that the replica was removed and can stop it.
    */
   private trackDeparting(before: ConfState, after: ConfState, index: LogIndex): void {
     const members = new Set([...after.voters, ...after.learners]);
     for (const id of [...this.departing.keys()]) if (members.has(id)) this.departing.delete(id);
     if (this.testOnlyDefects.has('keep-no-progress-for-removed')) return;
-    for (const id of before.voters) {
+    for (const id of [...before.voters, ...before.learners]) {
       if (id === this.id || members.has(id) || this.departing.has(id)) continue;
       this.departing.set(id, { removedAt: index, silentTicks: 0 });
     }
