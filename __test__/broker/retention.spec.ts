@@ -1,8 +1,9 @@
 import test from 'ava';
+import type { BrokerContext } from '../../src/broker/context.js';
 import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
 import { Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
-import { RawClient, startBroker } from './helpers.js';
+import { latestOffset, RawClient, startBroker } from './helpers.js';
 
 async function earliest(client: RawClient): Promise<number> {
   const response = await client.request(ApiKey.ListOffsets, 3, {
@@ -49,13 +50,16 @@ test('the scheduled cleanup drops whole segments past retention.ms and moves the
     });
     t.is(response.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
   }
-  // Wait for a sweep (the broker's own timer) to move the log start.
+  // Wait for a sweep (the broker's own timer) to move the log start. With the bug of the
+  // test.failing below, that takes retention.ms (60 s) from the topic's creation.
   let start = await earliest(client);
   while (start === 0) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     start = await earliest(client);
   }
-  t.true(start > 0 && start < 20, `log start ${start}`);
+  // Whole old segments went; the active one (holding the last record) stays.
+  const end = (await latestOffset(client, 'old')).offset;
+  t.true(start > 0 && start < end, `log start ${start}, end ${end}`);
   const fetch = await client.request(ApiKey.Fetch, 11, {
     replicaId: -1,
     maxWaitMs: 0,
@@ -82,4 +86,56 @@ test('the scheduled cleanup drops whole segments past retention.ms and moves the
     rackId: '',
   });
   t.is(fetch.body.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+});
+
+/**
+ * Known bug (test.failing until fixed): a partition's first entry is its Raft leader's no-op, a
+ * control batch stamped with the time of the election. The native retention cut takes a
+ * segment's largest timestamp over every batch, control batches included, so the first segment
+ * counts as written "now" and, segments being dropped oldest first, nothing behind it goes either
+ * until retention.ms after the election. Records written with old timestamps (replayed or
+ * mirrored data) outlive retention.ms by up to retention.ms; Kafka drops them at the next sweep.
+ * The fix belongs to the storage core or the entry format (a control batch should not move a
+ * segment's max timestamp), not to the broker's handlers.
+ */
+test.failing('one retention sweep drops the segments whose records are all past retention.ms, though the first holds the leader no-op', async (t) => {
+  // The broker's timer does not fire within the test: the sweep below is the only one.
+  const broker = await startBroker(t, { cleanupIntervalMs: 3_600_000 });
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  const created = await client.request(ApiKey.CreateTopics, 4, {
+    topics: [
+      {
+        name: 'old',
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [
+          { name: 'retention.ms', value: '60000' },
+          { name: 'segment.bytes', value: '4096' },
+        ],
+      },
+    ],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  t.is(created.body.topics[0].errorCode, ErrorCode.NONE);
+  for (let i = 0; i < 20; i++) {
+    const records = encodeRecordBatch({
+      baseTimestamp: 1_000_000_000_000 + i,
+      attributes: Codec.None,
+      records: [{ key: null, value: Buffer.alloc(1000, i) }],
+    });
+    const response = await client.request(ApiKey.Produce, 7, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{ name: 'old', partitionData: [{ index: 0, records }] }],
+    });
+    t.is(response.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+  }
+  const { topics } = (broker as unknown as { context: BrokerContext }).context;
+  const removed = await topics.runRetention(Date.now());
+  t.true(removed > 0, `entries removed by the sweep: ${removed}`);
+  t.true((await earliest(client)) > 0);
 });
