@@ -14,7 +14,7 @@ import { type NodeId, nodeId } from '../lib/ids.js';
 import { Prng } from '../lib/prng.js';
 import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
-import { checkClusterIdentity } from './cluster-identity.js';
+import { checkClusterIdentity, expectedClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { CONTROLLER_GROUP, Controller, type LeaderReport } from './controller.js';
@@ -140,11 +140,12 @@ export class Broker {
       config.initialCluster.length > 0
         ? config.initialCluster
         : [{ brokerId: config.brokerId, raftHost: config.raftHost, raftPort: config.raftPort }];
-    const identity = await checkClusterIdentity(config.dataDir, {
-      brokerId: config.brokerId,
-      initialCluster: members,
-      token: config.initialClusterToken,
-    });
+    const identity = await checkClusterIdentity(config.dataDir, expectedClusterIdentity(config));
+    if (identity.fresh || identity.adopted)
+      logger.info(
+        { clusterId: identity.clusterId, adopted: identity.adopted },
+        'data directory joined to the cluster',
+      );
     const peers = new Map<NodeId, { host: string; port: number }>();
     for (const member of members)
       if (member.brokerId !== config.brokerId)
@@ -197,6 +198,7 @@ export class Broker {
         rack: config.rack,
         incarnationId: randomUUID(),
       },
+      isReachable: (brokerId) => transport.isConnected(nodeId(brokerId)),
       leaderReports: (): LeaderReport[] => topics.leaderReports(),
     });
     cleanup.push(async () => controller.stop());
@@ -237,7 +239,11 @@ export class Broker {
     node.start();
     // A brand-new cluster elects its controller at once from its lowest voter (PreVote keeps
     // this harmless if others are ahead); a restart waits for the election timeout.
-    if (controllerFresh && voters[0] === config.brokerId) node.campaign(CONTROLLER_GROUP);
+    if (
+      (controllerFresh && voters[0] === config.brokerId) ||
+      (voters.length === 1 && voters[0] === config.brokerId)
+    )
+      node.campaign(CONTROLLER_GROUP);
     controller.start();
 
     const context: BrokerContext = {

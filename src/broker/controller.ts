@@ -96,6 +96,8 @@ export interface ControllerOptions {
   heartbeatIntervalMs: number;
   /** This broker's registration (sent to the leader at start, and again after it is fenced). */
   self: { raft: Endpoint; client: Endpoint; rack: string | null; incarnationId: string };
+  /** Whether the raft transport holds a live connection to a broker (placement avoids the dead). */
+  isReachable: (brokerId: number) => boolean;
   /** Reports the partition groups this broker leads (for its heartbeats). */
   leaderReports: () => LeaderReport[];
 }
@@ -115,7 +117,10 @@ export class Controller extends EventEmitter {
   private waiters: Waiter[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private readonly liveness: BrokerLiveness;
+  /** When this controller leader last heard from each broker (leader-local, for placement). */
+  private readonly heardFromMs = new Map<number, number>();
   private wasLeader = false;
+  private leaderSinceMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private registered = false;
   private heartbeatRunning = false;
@@ -243,7 +248,10 @@ export class Controller extends EventEmitter {
         let answer: { index: number; value: unknown };
         if (leader === this.options.brokerId) answer = await this.executeAsLeader(command);
         else if (leader > 0)
-          answer = await this.options.rpc.call(nodeId(leader), 'execute', command, Math.min(remaining, 5000));
+          answer = await this.untilLeaderChanges(
+            leader,
+            this.options.rpc.call(nodeId(leader), 'execute', command, Math.min(remaining, 5000)),
+          );
         else {
           await sleep(Math.min(50, remaining));
           continue;
@@ -264,6 +272,30 @@ export class Controller extends EventEmitter {
         throw error;
       }
     }
+  }
+
+  /** `call`, abandoned (NOT_CONTROLLER) as soon as another controller leader is known. */
+  private untilLeaderChanges<T>(leader: number, call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onLeader = (current: number): void => {
+        if (current === leader) return;
+        this.off('leader', onLeader);
+        reject(
+          new ControllerError('NOT_CONTROLLER', `controller leadership moved from ${leader} to ${current}`),
+        );
+      };
+      this.on('leader', onLeader);
+      call.then(
+        (value) => {
+          this.off('leader', onLeader);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.off('leader', onLeader);
+          reject(error);
+        },
+      );
+    });
   }
 
   // ---- on the controller leader ----
@@ -289,6 +321,7 @@ export class Controller extends EventEmitter {
     const state = this.state;
     switch (command.op) {
       case 'create-topic': {
+        await this.settleAfterElection();
         if (state.topicByName(command.name) !== undefined)
           throw new ControllerError('TOPIC_ALREADY_EXISTS', `topic ${command.name} already exists`);
         const replicas = this.assignmentFor(
@@ -317,6 +350,7 @@ export class Controller extends EventEmitter {
         const topic = state.topicByName(command.name);
         if (topic === undefined)
           throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `no topic ${command.name}`);
+        await this.settleAfterElection();
         const current = topic.partitions.length;
         if (command.count <= current)
           throw new ControllerError(
@@ -355,6 +389,7 @@ export class Controller extends EventEmitter {
       }
       case 'register': {
         this.liveness.heartbeat(command.brokerId, performance.now());
+        this.heardFromMs.set(command.brokerId, performance.now());
         const known = state.broker(command.brokerId);
         if (
           known !== undefined &&
@@ -377,9 +412,28 @@ export class Controller extends EventEmitter {
     }
   }
 
+  /** A controller leader elected moments ago waits one heartbeat interval before placing
+   * replicas, so every live broker has told it so (see assignmentFor). */
+  private async settleAfterElection(): Promise<void> {
+    const settledAt = this.leaderSinceMs + 1.5 * this.options.heartbeatIntervalMs;
+    const now = performance.now();
+    if (now < settledAt) await sleep(settledAt - now);
+  }
+
   /** Replica lists for new partitions: the client's own, checked, or the assignment's. */
   private assignmentFor(count: number, replicationFactor: number, given: number[][] | null): number[][] {
-    const live = this.state.liveBrokers();
+    // New replicas go to brokers this leader has heard from lately: a broker that just died is
+    // not fenced until its session ends, and a replica placed there would leave the new
+    // partition without a quorum. With too few of those, every unfenced broker counts.
+    const unfenced = this.state.liveBrokers();
+    const recentMs = performance.now() - 3 * this.options.heartbeatIntervalMs;
+    const responsive = unfenced.filter(
+      (broker) =>
+        broker.brokerId === this.options.brokerId ||
+        (this.heardFromMs.get(broker.brokerId) ?? -Infinity) >= recentMs,
+    );
+    const live = responsive.length >= replicationFactor ? responsive : unfenced;
+
     if (given !== null && given.length > 0) {
       if (given.length !== count)
         throw new ControllerError(
@@ -434,6 +488,7 @@ export class Controller extends EventEmitter {
     if (known === undefined || known.incarnationId !== command.incarnationId)
       return { index: this.appliedIndex, value: { registered: false } };
     this.liveness.heartbeat(command.brokerId, performance.now());
+    this.heardFromMs.set(command.brokerId, performance.now());
     let index = this.appliedIndex;
     if (known.fenced)
       index = (await this.proposeOk({ type: 'unfence-broker', brokerId: command.brokerId })).index;
@@ -474,6 +529,8 @@ export class Controller extends EventEmitter {
   private onRole(role: StateRole): void {
     const leading = role === StateRole.Leader;
     if (leading && !this.wasLeader) {
+      this.heardFromMs.clear();
+      this.leaderSinceMs = performance.now();
       // A new controller leader gives every broker a whole session before fencing anyone.
       this.liveness.reset(
         this.state.brokers().map((broker) => broker.brokerId),
@@ -483,6 +540,9 @@ export class Controller extends EventEmitter {
     }
     this.wasLeader = leading;
     this.emit('leader', this.leaderId);
+    // Tell a new controller leader at once that this broker is alive (and what it leads), so
+    // it can place replicas and record leaders without waiting a heartbeat interval.
+    this.heartbeatSoon();
   }
 
   /** Heartbeat (every broker) and liveness (the leader): one round per heartbeat interval. */

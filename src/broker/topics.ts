@@ -320,8 +320,11 @@ export class Topics {
     this.node.addGroup(partition.groupId, storage, {
       onApply: (entries) => (replica === undefined ? applied.push(entries) : replica.onApply(entries)),
     });
-    // A new group elects at once from its preferred leader instead of waiting a timeout.
-    if (fresh && partition.preferredLeader === this.config.brokerId) this.node.campaign(partition.groupId);
+    // A new group elects at once from its preferred leader instead of waiting a timeout, and a
+    // group whose only voter is this broker elects at once on every start.
+    const soleVoter = partition.replicas.length === 1 && partition.replicas[0] === this.config.brokerId;
+    if ((fresh && partition.preferredLeader === this.config.brokerId) || soleVoter)
+      this.node.campaign(partition.groupId);
     // addGroup waits for the group-commit round in flight; the group's view exists after it.
     while (this.node.status(partition.groupId) === undefined)
       await new Promise((resolve) => setImmediate(resolve));
