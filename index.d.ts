@@ -64,6 +64,11 @@ export declare class Log {
    * (`retentionBytes`, -1 = no limit), never entries at or after `keepFrom`.
    */
   applyRetention(nowMs: number, retentionMs: number, retentionBytes: number, keepFrom: number): number
+  /**
+   * The first index `applyRetention` would keep (nothing is removed). Deletes by age (`retentionMs`, -1 = no limit) and total size
+   * (`retentionBytes`, -1 = no limit), never entries at or after `keepFrom`.
+   */
+  retentionCut(nowMs: number, retentionMs: number, retentionBytes: number, keepFrom: number): number
   /** Starts a new segment now (no-op when the active one is empty). */
   roll(): void
   /**
