@@ -8,7 +8,9 @@ import { Command } from 'commander';
 import type { Broker } from '../../src/broker/broker.js';
 import { percentile } from '../../src/cli/client/bench.js';
 import { registerClientCommands } from '../../src/cli/client/index.js';
+import { Client } from '../../src/client/client.js';
 import { bootstrap, repositoryRoot, startBroker } from '../broker/helpers.js';
+import { assertFirstRecordFollowsControlBatches } from '../client/control-batches.js';
 
 /** Runs `goqueue <args>` in-process with captured stdout/stderr and the given stdin. */
 async function run(args: string[], stdin = '', tty = false): Promise<{ stdout: string; stderr: string }> {
@@ -66,16 +68,32 @@ test('produce reads stdin lines with a key separator; consume prints them back a
     ...at(broker),
   ]);
   t.is(text.stdout, 'k1=first\n=second\nk3=third\n');
-  const json = await run(['consume', 'lines', '--offset', '1', '--format', 'json', ...at(broker)]);
-  const rows = json.stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line));
+  const jsonRows = async (from: string[]) =>
+    (await run(['consume', 'lines', ...from, '--format', 'json', ...at(broker)])).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  // The offsets the broker gave: consecutive from the first record's, which follows the
+  // partition leader's no-op (a control batch the consumer skips).
+  const all = await jsonRows(['--from-beginning']);
+  const first: number = all[0]?.offset;
+  t.deepEqual(
+    all.map((r) => [r.offset, r.key, r.value]),
+    [
+      [first, 'k1', 'first'],
+      [first + 1, null, 'second'],
+      [first + 2, 'k3', 'third'],
+    ],
+  );
+  const client = new Client({ brokers: [bootstrap(broker)] });
+  t.teardown(() => client.close());
+  await assertFirstRecordFollowsControlBatches(t, client, 'lines', 0, first);
+  const rows = await jsonRows(['--offset', String(first + 1)]);
   t.deepEqual(
     rows.map((r) => [r.offset, r.key, r.value]),
     [
-      [1, null, 'second'],
-      [2, 'k3', 'third'],
+      [first + 1, null, 'second'],
+      [first + 2, 'k3', 'third'],
     ],
   );
   const latest = await run(['consume', 'lines', ...at(broker)]);
