@@ -270,7 +270,13 @@ export class Broker {
     };
     // A cluster of one is ready once it has registered itself; a member of a larger cluster
     // serves (and answers "not available yet") while its peers come up.
-    if (voters.length === 1 && voters[0] === config.brokerId) await controller.registeredSelf(15_000);
+    if (voters.length === 1 && voters[0] === config.brokerId) {
+      await controller.registeredSelf(15_000);
+      // A restarted cluster of one serves its partitions as soon as start resolves, as it did
+      // before it ran on Raft: wait (bounded) for its replicas to open and elect themselves.
+      await topics.reconciled();
+      await topics.soleVotersLeading(5_000);
+    }
     let sweeping = false;
     const retentionTimer =
       config.cleanupIntervalMs > 0

@@ -203,6 +203,23 @@ export class Topics {
     while (this.reconcileRunning || this.reconcileAgain) await this.reconciling;
   }
 
+  /** Resolves once every hosted replica whose group has this broker as its only voter leads it
+   * (or `timeoutMs` passed). */
+  async soleVotersLeading(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const self = this.config.brokerId;
+    while (performance.now() < deadline) {
+      const waiting = [...this.hosted.values()].some(({ replica }) => {
+        const info = this.controller.state.partitionByGroup(replica.groupId);
+        return (
+          info !== undefined && info.replicas.length === 1 && info.replicas[0] === self && !replica.isLeader
+        );
+      });
+      if (!waiting) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** Retention sweep over the replicas hosted here (whole old segments). */
   async runRetention(nowMs: number): Promise<number> {
     let removed = 0;
