@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { DurableRaftStorage, RAFT_STATE_FILE } from '../cluster/durable-raft-storage.js';
 import { MultiRaftNode } from '../cluster/multi-raft-node.js';
-import { Transport } from '../cluster/transport.js';
+import { requestJoin, Transport } from '../cluster/transport.js';
 import { controllerVoters, electionTicks } from '../config/cluster-members.js';
 import { defaultConfig } from '../config/load.js';
 import type { BrokerConfig } from '../config/types.js';
@@ -14,7 +14,7 @@ import { type NodeId, nodeId } from '../lib/ids.js';
 import { Prng } from '../lib/prng.js';
 import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
-import { checkClusterIdentity, expectedClusterIdentity } from './cluster-identity.js';
+import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { CONTROLLER_GROUP, Controller, type LeaderReport } from './controller.js';
@@ -136,21 +136,31 @@ export class Broker {
     cleanup: Array<() => Promise<void>>,
   ): Promise<Broker> {
     const storage = hints.storage ?? (await import('./native-storage.js')).nativeStorage;
+    const joining = config.joinAddress !== null;
     const members =
       config.initialCluster.length > 0
         ? config.initialCluster
-        : [{ brokerId: config.brokerId, raftHost: config.raftHost, raftPort: config.raftPort }];
-    const identity = await checkClusterIdentity(config.dataDir, expectedClusterIdentity(config));
+        : joining
+          ? []
+          : [{ brokerId: config.brokerId, raftHost: config.raftHost, raftPort: config.raftPort }];
+    const peers = new Map<NodeId, { host: string; port: number }>();
+    for (const member of members)
+      if (member.brokerId !== config.brokerId)
+        peers.set(nodeId(member.brokerId), { host: member.raftHost, port: member.raftPort });
+    const identity =
+      joining && (await readClusterIdentity(config.dataDir)) === null
+        ? await Broker.join(config, logger, peers)
+        : await checkClusterIdentity(config.dataDir, expectedClusterIdentity(config));
     if (identity.fresh || identity.adopted)
       logger.info(
         { clusterId: identity.clusterId, adopted: identity.adopted },
         'data directory joined to the cluster',
       );
-    const peers = new Map<NodeId, { host: string; port: number }>();
-    for (const member of members)
-      if (member.brokerId !== config.brokerId)
-        peers.set(nodeId(member.brokerId), { host: member.raftHost, port: member.raftPort });
     const seed = config.brokerId * 7919 + Math.floor(Math.random() * 1_000_000);
+    // Filled once the controller exists: a member answers a joining broker's request.
+    let answerJoin: (id: NodeId, body: Buffer) => Promise<Buffer> = async () => {
+      throw new Error('not ready for joiners yet');
+    };
     const transport = new Transport({
       nodeId: nodeId(config.brokerId),
       listen: { host: config.raftHost, port: config.raftPort },
@@ -158,6 +168,7 @@ export class Broker {
       prng: new Prng(seed),
       logger: logger.child({ component: 'transport' }),
       clusterId: identity.clusterId,
+      onJoinRequest: (id, body) => answerJoin(id, body),
     });
     const raftBound = await transport.start();
     cleanup.push(() => transport.stop());
@@ -245,6 +256,20 @@ export class Broker {
     )
       node.campaign(CONTROLLER_GROUP);
     controller.start();
+    answerJoin = async (id, body) => {
+      const request = JSON.parse(body.toString('utf8')) as {
+        raft: { host: string; port: number };
+        client: { host: string; port: number };
+        rack: string | null;
+        incarnationId: string;
+      };
+      await controller.execute({ op: 'register', brokerId: id, ...request }, 10_000);
+      await controller.execute({ op: 'add-learner', brokerId: id }, 10_000);
+      const brokers = controller.state
+        .brokers()
+        .map((broker) => ({ brokerId: broker.brokerId, raft: broker.raft }));
+      return Buffer.from(JSON.stringify({ clusterId: identity.clusterId, brokers }));
+    };
 
     const context: BrokerContext = {
       config,
@@ -310,6 +335,60 @@ export class Broker {
       'broker started',
     );
     return broker;
+  }
+
+  /**
+   * A broker started with `--join` and an empty data directory asks a member (its raft
+   * address) to let it in: the controller leader registers it and adds it to the controller
+   * group as a learner; the answer names the cluster id (stored in cluster.json) and the
+   * members' raft addresses. Retried until a member answers (the cluster may be electing).
+   */
+  private static async join(
+    config: BrokerConfig,
+    logger: Logger,
+    peers: Map<NodeId, { host: string; port: number }>,
+  ): Promise<{ clusterId: string; fresh: boolean; adopted: boolean }> {
+    const address = config.joinAddress as { host: string; port: number };
+    const body = Buffer.from(
+      JSON.stringify({
+        raft: { host: advertiseHost(config.raftHost, config.raftHost), port: config.raftPort },
+        client: {
+          host: config.advertisedHost || config.clientHost,
+          port: config.advertisedPort || config.clientPort,
+        },
+        rack: config.rack,
+        incarnationId: 'join',
+      }),
+    );
+    const deadline = performance.now() + 120_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const reply = JSON.parse(
+          (await requestJoin(address, nodeId(config.brokerId), body, 15_000)).toString('utf8'),
+        ) as {
+          clusterId: string;
+          brokers: Array<{ brokerId: number; raft: { host: string; port: number } }>;
+        };
+        for (const broker of reply.brokers)
+          if (broker.brokerId !== config.brokerId) peers.set(nodeId(broker.brokerId), broker.raft);
+        const identity = await checkClusterIdentity(config.dataDir, {
+          brokerId: config.brokerId,
+          clusterId: reply.clusterId,
+        });
+        logger.info(
+          { clusterId: reply.clusterId, via: `${address.host}:${address.port}` },
+          'joined the cluster',
+        );
+        return identity;
+      } catch (error) {
+        if (performance.now() > deadline)
+          throw new Error(
+            `could not join the cluster through ${address.host}:${address.port}: ${(error as Error).message}`,
+          );
+        logger.warn({ err: error, attempt }, 'join request failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 200 * attempt)));
+      }
+    }
   }
 
   /** Stops accepting, closes client connections, answers waiting fetches, flushes and closes

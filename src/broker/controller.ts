@@ -25,6 +25,7 @@ import {
   encodeRecord,
 } from '../controller/index.js';
 import { type NodeId, nodeId, term } from '../lib/ids.js';
+import { ConfChangeType } from '../raft/conf-change.js';
 import { encodeSingleRecordBatch, readSingleRecord } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type Entry, EntryType, StateRole } from '../raft/types.js';
@@ -85,7 +86,8 @@ export type ControllerCommand =
       rack: string | null;
       incarnationId: string;
     }
-  | { op: 'heartbeat'; brokerId: number; incarnationId: string; leaders: LeaderReport[] };
+  | { op: 'heartbeat'; brokerId: number; incarnationId: string; leaders: LeaderReport[] }
+  | { op: 'add-learner'; brokerId: number };
 
 export interface ControllerOptions {
   node: MultiRaftNode;
@@ -386,6 +388,29 @@ export class Controller extends EventEmitter {
           size: PRODUCER_ID_BLOCK_SIZE,
         });
         return { index: answer.index, value: { firstProducerId, size: PRODUCER_ID_BLOCK_SIZE } };
+      }
+      case 'add-learner': {
+        // A joining broker follows the controller group as a learner (DESIGN decision 7). Its
+        // registration is applied first, so every broker can already reach it.
+        if (state.broker(command.brokerId) === undefined)
+          throw new ControllerError('BROKER_NOT_AVAILABLE', `broker ${command.brokerId} is not registered`);
+        const conf = this.options.node.status(CONTROLLER_GROUP)?.confState;
+        if (
+          conf?.voters.includes(nodeId(command.brokerId)) ||
+          conf?.learners.includes(nodeId(command.brokerId))
+        )
+          return { index: this.appliedIndex, value: null };
+        try {
+          const committed = await this.options.node.proposeConfChange(CONTROLLER_GROUP, {
+            type: ConfChangeType.AddLearner,
+            node: nodeId(command.brokerId),
+          });
+          return { index: committed.index, value: null };
+        } catch (error) {
+          if (error instanceof ProposalDroppedError)
+            throw new ControllerError('NOT_CONTROLLER', error.message);
+          throw error;
+        }
       }
       case 'register': {
         this.liveness.heartbeat(command.brokerId, performance.now());

@@ -68,7 +68,15 @@ export interface TransportOptions {
   handshakeTimeoutMs?: number;
   /** Flush automatically on setImmediate after a send (default true). */
   autoFlush?: boolean;
+  /**
+   * Answers a broker that is not a member yet and asks to join (`requestJoin`): called with its
+   * node id and request body, resolves with the reply body. Without it joiners are refused.
+   */
+  onJoinRequest?: (nodeId: NodeId, body: Buffer) => Promise<Buffer>;
 }
+
+/** Handshake cluster id a joining broker sends: it does not know the cluster's id yet. */
+export const JOIN_CLUSTER_ID = '\u0000join';
 
 export type MessageHandler = (from: NodeId, groupId: number, payload: Buffer) => void;
 export type PeerHandler = (peer: NodeId) => void;
@@ -160,6 +168,8 @@ interface Connection {
   /** Outbound only: the peer this socket was dialed for. */
   target: Peer | null;
   handshakeTimer: NodeJS.Timeout | null;
+  /** Set while an inbound connection from a joining broker awaits its one request. */
+  joiner?: NodeId | undefined;
 }
 
 class Peer {
@@ -204,6 +214,7 @@ export class Transport implements RaftTransport {
   private readonly reconnectBaseMs: number;
   private readonly reconnectMaxMs: number;
   private readonly handshakeTimeoutMs: number;
+  private readonly onJoinRequest: ((nodeId: NodeId, body: Buffer) => Promise<Buffer>) | undefined;
   private readonly autoFlush: boolean;
   private readonly peers = new Map<NodeId, Peer>();
   private readonly connections = new Set<Connection>();
@@ -232,6 +243,7 @@ export class Transport implements RaftTransport {
     this.reconnectBaseMs = options.reconnectBaseMs ?? 50;
     this.reconnectMaxMs = options.reconnectMaxMs ?? 2000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+    this.onJoinRequest = options.onJoinRequest;
     this.autoFlush = options.autoFlush ?? true;
     for (const [id, address] of options.peers) {
       if (id !== this.nodeId) this.peers.set(id, new Peer(id, address));
@@ -491,6 +503,10 @@ export class Transport implements RaftTransport {
           this.onHandshake(connection, frame.nodeId, frame.clusterId);
           continue;
         }
+        if (connection.joiner !== undefined && connection.peer === null) {
+          this.answerJoin(connection, connection.joiner, frame.payload);
+          return;
+        }
         if (connection.peer === null) throw new FrameError('message frame before the handshake');
         const peer = this.peers.get(connection.peer);
         if (peer === undefined || peer.active !== connection) return;
@@ -516,6 +532,13 @@ export class Transport implements RaftTransport {
 
   private onHandshake(connection: Connection, remoteId: NodeId, clusterId: string): void {
     if (connection.peer !== null) throw new FrameError('second handshake on one connection');
+    if (clusterId === JOIN_CLUSTER_ID && !connection.outbound && this.onJoinRequest !== undefined) {
+      // A broker asking to join: one request, one reply, then the connection closes. It never
+      // becomes a peer here; it does once the metadata registers it. The handshake timer keeps
+      // running: a joiner that does not get its answer in time asks again.
+      connection.joiner = remoteId;
+      return;
+    }
     if (clusterId !== this.clusterId)
       throw new FrameError(`handshake names cluster '${clusterId}', this is '${this.clusterId}'`);
     const peer = this.peers.get(remoteId);
@@ -545,6 +568,21 @@ export class Transport implements RaftTransport {
     peer.stats.connections++;
     this.logger.info({ peer: remoteId, outbound: connection.outbound }, 'raft peer connected');
     this.flushPeer(peer);
+  }
+
+  private answerJoin(connection: Connection, joiner: NodeId, body: Buffer): void {
+    const handler = this.onJoinRequest;
+    connection.joiner = undefined; // one request per connection
+    if (handler === undefined) return;
+    handler(joiner, body).then(
+      (reply) => {
+        if (!connection.socket.destroyed) connection.socket.end(encodeMessage(0, reply));
+      },
+      (error: unknown) => {
+        this.logger.warn({ err: error, joiner }, 'join request failed');
+        connection.socket.destroy();
+      },
+    );
   }
 
   private reject(connection: Connection, reason: string): void {
@@ -580,4 +618,52 @@ export class Transport implements RaftTransport {
     if (peer.reconnectTimer !== null) clearTimeout(peer.reconnectTimer);
     peer.reconnectTimer = null;
   }
+}
+
+/**
+ * Asks the broker at `address` (any member's raft address) to let `nodeId` join: sends the
+ * join handshake and `body`, resolves with the reply body (or rejects on close or timeout).
+ */
+export function requestJoin(
+  address: PeerAddress,
+  nodeId: NodeId,
+  body: Buffer,
+  timeoutMs: number,
+  maxFrameBytes = 64 * 1024 * 1024,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: address.host, port: address.port });
+    const decoder = new FrameDecoder(maxFrameBytes);
+    let settled = false;
+    const finish = (error: Error | null, reply?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (error !== null) reject(error);
+      else resolve(reply as Buffer);
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`no join answer from ${address.host}:${address.port} in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.once('connect', () => {
+      socket.write(encodeHandshake(nodeId, JOIN_CLUSTER_ID));
+      socket.write(encodeMessage(0, body));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const frameBody of decoder.push(chunk)) {
+          const frame = decodeFrameBody(frameBody);
+          if (frame.kind === FrameKind.Message) finish(null, frame.payload);
+        }
+      } catch (error) {
+        finish(error as Error);
+      }
+    });
+    socket.on('error', (error) => finish(error));
+    socket.on('close', () =>
+      finish(new Error(`${address.host}:${address.port} closed the join connection without an answer`)),
+    );
+  });
 }
