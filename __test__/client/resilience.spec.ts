@@ -91,12 +91,18 @@ test('aborting a long-polling fetch rejects with AbortError; aborting a stream e
   t.teardown(() => client.close());
   await new Admin(client).createTopic({ name: 'quiet', partitions: 1 });
   const consumer = new Consumer(client);
+  // The log's end: a new partition holds its leader's no-op (a control batch, no message), so a
+  // fetch at 0 answers as soon as that is committed, and one at the end waits for new data.
+  const noOp = await consumer.fetchFrom({ topic: 'quiet', partition: 0, offset: 0, maxWaitMs: 10_000 });
+  t.deepEqual(noOp.messages, []);
+  t.true(noOp.highWatermark > 0);
+  t.is(noOp.nextOffset, noOp.highWatermark);
 
   const controller = new AbortController();
   const fetching = consumer.fetchFrom({
     topic: 'quiet',
     partition: 0,
-    offset: 0,
+    offset: noOp.nextOffset,
     maxWaitMs: 10_000,
     signal: controller.signal,
   });
