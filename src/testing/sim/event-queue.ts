@@ -12,6 +12,8 @@ export class EventQueue {
   private readonly heap: SimEvent[] = [];
   private sequence = 0;
   nowMs = 0;
+  /** Events run so far (also those before a failure interrupted a run). */
+  eventsRun = 0;
 
   get size(): number {
     return this.heap.length;
@@ -27,6 +29,7 @@ export class EventQueue {
     while (this.heap.length > 0 && this.heap[0]!.atMs <= untilMs) {
       const event = this.pop();
       this.nowMs = event.atMs;
+      this.eventsRun++;
       event.run();
       ran++;
     }
