@@ -179,3 +179,17 @@ test('quiet leaders that still hear from a quorum stay quiet and unticked when o
   t.is(cluster.host(1).stats().groupTicks, before, 'and none was ticked');
   for (let g = 1; g <= groups; g++) t.is(leaderOf(cluster, g), nodeId(1));
 });
+
+test('a quiet leader that hears its follower but cannot reach it steps down once the follower campaigns (one-way cut, two voters)', (t) => {
+  // Node-level liveness says the follower is alive (its batches arrive), so silence never wakes
+  // the leader; the follower's campaign must make it prove contact through CheckQuorum.
+  const cluster = new MultiCluster({ nodes: 2, groupOptions, quiesce: true });
+  cluster.addGroup(1);
+  cluster.host(1).campaign(1);
+  cluster.flush();
+  run(cluster, 40);
+  t.is(cluster.host(1).stats().quiet, 1);
+  cluster.cutLinks.add('1>2');
+  run(cluster, 200 * groupOptions.electionTicks);
+  t.not(cluster.host(1).group(1)!.raft.role, StateRole.Leader, 'node 1 no longer claims leadership');
+});

@@ -317,10 +317,24 @@ export class MultiRaftNode extends EventEmitter {
     });
   }
 
-  /** Starts an election for `groupId` now. */
+  /** Starts an election for `groupId` now (ignored when the group is not, or no longer, here). */
   campaign(groupId: GroupId): void {
     this.whenIdle(() => {
+      if (!this.groups.has(groupId)) return;
       this.host.campaign(groupId);
+      this.scheduleFlush();
+    });
+  }
+
+  /**
+   * Asks this node, when it leads `groupId`, to hand leadership to voter `transferee` once that
+   * voter holds the whole log (leader balancing). Ignored when the group is not here; a
+   * transfer that does not finish within an election timeout is abandoned.
+   */
+  transferLeadership(groupId: GroupId, transferee: NodeId): void {
+    this.whenIdle(() => {
+      if (!this.groups.has(groupId)) return;
+      this.host.transferLeadership(groupId, transferee);
       this.scheduleFlush();
     });
   }

@@ -26,6 +26,8 @@ export class MultiCluster {
   readonly down = new Set<NodeId>();
   /** Nodes that keep running (ticking, flushing) but whose batches are dropped both ways. */
   readonly cut = new Set<NodeId>();
+  /** One-way cuts: batches from `from` to `to` are dropped (key `${from}>${to}`). */
+  readonly cutLinks = new Set<string>();
   readonly counters = { batches: 0, groupMessages: 0, heartbeats: 0, heartbeatResponses: 0 };
   private readonly onApply: MultiClusterOptions['onApply'];
 
@@ -85,6 +87,7 @@ export class MultiCluster {
     for (const batch of inFlight) {
       if (this.down.has(batch.to) || this.down.has(batch.from)) continue;
       if (this.cut.has(batch.to) || this.cut.has(batch.from)) continue;
+      if (this.cutLinks.has(`${batch.from}>${batch.to}`)) continue;
       this.counters.batches++;
       this.counters.groupMessages += batch.messages.length;
       this.counters.heartbeats += batch.heartbeats.length;

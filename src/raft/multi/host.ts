@@ -16,7 +16,10 @@
  *   The other way round, when this node has not heard from a quorum of a quiet group's voters
  *   for an election timeout, the group it leads wakes with those voters marked inactive, so
  *   CheckQuorum steps it down at once: a leader cut off from its followers never keeps claiming
- *   leadership. Both checks run only when a peer turns silent, never per group per tick.
+ *   leadership. Both checks run only when a peer turns silent, never per group per tick. A
+ *   leader that still hears a follower's node but cannot reach it (a one-way cut) learns it from
+ *   the follower's campaign: a (pre-)vote request keeps the group awake for an election timeout
+ *   with every peer inactive, and CheckQuorum keeps the leader only if a quorum answered.
  *
  * Pure like the rest of src/raft: the broker's shell persists, sends and applies.
  */
@@ -86,7 +89,8 @@ export interface MultiRaftHostOptions {
   quiesce?: boolean;
   /**
    * Tests only: plants a known defect back so the simulator can show it catches it.
-   * 'quiet-leader-never-wakes': a quiet leader is never woken by the silence of its followers.
+   * 'quiet-leader-never-wakes': a quiet leader is never woken by the silence of its followers,
+   * nor made to prove contact by their campaigns.
    */
   testOnlyDefects?: ReadonlySet<'quiet-leader-never-wakes'>;
 }
@@ -96,6 +100,8 @@ interface Group {
   node: RawNode;
   /** Not ticked: idle leader, or follower told so by its leader. */
   quiet: boolean;
+  /** Leader: stays awake until this tick, so CheckQuorum judges contact on fresh answers. */
+  proveContactUntilTick: number;
 }
 
 export class MultiRaftHost {
@@ -151,7 +157,7 @@ export class MultiRaftHost {
       storage,
       prng: new Prng((this.seed ^ Math.imul(id + 1, 0x9e3779b1)) >>> 0),
     });
-    const group: Group = { id, node, quiet: false };
+    const group: Group = { id, node, quiet: false, proveContactUntilTick: 0 };
     this.groups.set(id, group);
     this.awake.add(group);
     this.peerCache = undefined;
@@ -198,6 +204,22 @@ export class MultiRaftHost {
           pr.recentActive = true;
       }
     }
+  }
+
+  /**
+   * A member campaigns against this leader: it has lost us, though its node may still reach
+   * ours (a one-way cut), so node liveness cannot tell. The group stays awake for a whole
+   * election timeout with every peer marked inactive; CheckQuorum then keeps the leader only
+   * if a quorum answered its heartbeats. Without this a leader that hears its followers but
+   * cannot reach them goes quiet again at once and, when no other quorum can form, leads forever.
+   */
+  private proveContact(group: Group): void {
+    if (group.proveContactUntilTick > this.now) return; // already proving: keep that window
+    this.wake(group);
+    const raft = group.node.raft;
+    group.proveContactUntilTick = this.now + raft.electionTicks + 1;
+    for (const [id, pr] of raft.tracker.progress) if (id !== this.nodeId) pr.recentActive = false;
+    raft.electionElapsed = 0;
   }
 
   /** Heard from within an election timeout (this node always counts as heard). */
@@ -274,6 +296,14 @@ export class MultiRaftHost {
     }
   }
 
+  /** Asks group `id`, when led here, to hand leadership to `transferee` (thesis §3.10). */
+  transferLeadership(id: GroupId, transferee: NodeId): void {
+    const group = this.mustGroup(id);
+    this.wake(group);
+    this.touched.add(group);
+    group.node.transferLeadership(transferee);
+  }
+
   campaign(id: GroupId): void {
     const group = this.mustGroup(id);
     this.wake(group);
@@ -321,6 +351,7 @@ export class MultiRaftHost {
     const raft = group.node.raft;
     if (!this.quiesceIdle || raft.role !== StateRole.Leader) return false;
     if (raft.leadTransferee !== 0 || raft.readOnly.size() > 0) return false;
+    if (group.proveContactUntilTick > this.now) return false;
     const last = raft.log.lastIndex();
     if (raft.log.committed !== last || raft.log.applied !== last) return false;
     if (raft.log.term(last) !== raft.term) return false; // no-op not yet committed
@@ -356,6 +387,10 @@ export class MultiRaftHost {
       if (!group) continue; // not (yet) a replica here: the controller's metadata decides (decision 8)
       this.touched.add(group);
       this.wake(group);
+      const raft = group.node.raft;
+      const campaign = m.type === MessageType.Vote || m.type === MessageType.PreVote;
+      if (campaign && raft.role === StateRole.Leader && m.term > raft.term && !this.quietLeaderNeverWakes)
+        this.proveContact(group);
       group.node.step(m);
     }
     for (const hb of batch.heartbeats) {
