@@ -3,14 +3,35 @@
  * (`goqueue broker --broker-id N --client-addr … --raft-addr … --initial-cluster …`), for the
  * cluster tests: kill -9, restart, inspect data directories.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { Kafka, logLevel } from 'kafkajs';
-import { type Finished, finished, spawnCli } from '../cli/helpers.js';
+import { type Finished, finished, repositoryRoot, spawnCli } from '../cli/helpers.js';
+
+/**
+ * `goqueue <args>` from the sources, run in `cwd` as a user runs it there: relative config
+ * files and data directories resolve against `cwd`, not against the repository.
+ */
+export function spawnCliIn(args: string[], cwd: string): ChildProcessWithoutNullStreams {
+  const tsxLoader = pathToFileURL(createRequire(join(repositoryRoot, 'package.json')).resolve('tsx')).href;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env))
+    if (!name.startsWith('GOQUEUE_')) env[name] = value;
+  return spawn(
+    process.execPath,
+    [`--import=${tsxLoader}`, join(repositoryRoot, 'src', 'cli', 'main.ts'), ...args],
+    {
+      cwd,
+      env,
+    },
+  );
+}
 
 export interface LogLine {
   level: number;
@@ -99,10 +120,13 @@ export class ProcessCluster {
     ];
   }
 
-  /** Starts member `id` and resolves once it logs 'broker started'. */
-  async start(id: number, args = this.args(id)): Promise<ClusterMember> {
+  /**
+   * Starts member `id` and resolves once it logs 'broker started'; with `cwd`, the process runs
+   * there (see spawnCliIn).
+   */
+  async start(id: number, args = this.args(id), options: { cwd?: string } = {}): Promise<ClusterMember> {
     const member = this.member(id);
-    const child = spawnCli(args);
+    const child = options.cwd === undefined ? spawnCli(args) : spawnCliIn(args, options.cwd);
     member.child = child;
     member.exit = finished(child);
     member.lines = [];
