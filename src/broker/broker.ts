@@ -41,6 +41,8 @@ export interface BrokerOptions extends Partial<BrokerConfig> {
   port?: number;
   /** Storage implementation; the native core unless a test or the simulator injects one. */
   storage?: BrokerStorage;
+  /** The controller snapshots its metadata every this many entries (default 1000). */
+  controllerSnapshotEntries?: number;
 }
 
 /**
@@ -69,7 +71,7 @@ export class Broker {
   }
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
-    const { logger: givenLogger, host, port, storage, ...overrides } = options;
+    const { logger: givenLogger, host, port, storage, controllerSnapshotEntries, ...overrides } = options;
     if (host !== undefined) overrides.clientHost ??= host;
     if (port !== undefined) overrides.clientPort ??= port;
     // An embedded broker takes a free raft port unless told otherwise (tests run many at once).
@@ -79,6 +81,7 @@ export class Broker {
     return Broker.startWithConfig(config, logger, {
       advertisedGiven: overrides.advertisedHost !== undefined || overrides.advertisedPort !== undefined,
       storage,
+      ...(controllerSnapshotEntries !== undefined ? { controllerSnapshotEntries } : {}),
     });
   }
 
@@ -90,7 +93,11 @@ export class Broker {
   static async startWithConfig(
     config: BrokerConfig,
     logger: Logger,
-    hints: { advertisedGiven?: boolean; storage?: BrokerStorage | undefined } = {},
+    hints: {
+      advertisedGiven?: boolean;
+      storage?: BrokerStorage | undefined;
+      controllerSnapshotEntries?: number;
+    } = {},
   ): Promise<Broker> {
     const startedMs = performance.now();
     const { DirectoryLock } = await import('../storage/directory-lock.js');
@@ -106,7 +113,11 @@ export class Broker {
   private static async startLocked(
     config: BrokerConfig,
     logger: Logger,
-    hints: { advertisedGiven?: boolean; storage?: BrokerStorage | undefined },
+    hints: {
+      advertisedGiven?: boolean;
+      storage?: BrokerStorage | undefined;
+      controllerSnapshotEntries?: number;
+    },
     lock: DirectoryLock,
     startedMs: number,
   ): Promise<Broker> {
@@ -130,7 +141,11 @@ export class Broker {
   private static async startCluster(
     config: BrokerConfig,
     logger: Logger,
-    hints: { advertisedGiven?: boolean; storage?: BrokerStorage | undefined },
+    hints: {
+      advertisedGiven?: boolean;
+      storage?: BrokerStorage | undefined;
+      controllerSnapshotEntries?: number;
+    },
     lock: DirectoryLock,
     startedMs: number,
     cleanup: Array<() => Promise<void>>,
@@ -210,6 +225,7 @@ export class Broker {
         incarnationId: randomUUID(),
       },
       isReachable: (brokerId) => transport.isConnected(nodeId(brokerId)),
+      snapshotEveryEntries: hints.controllerSnapshotEntries ?? 1000,
       leaderReports: (): LeaderReport[] => topics.leaderReports(),
     });
     cleanup.push(async () => controller.stop());
@@ -231,7 +247,8 @@ export class Broker {
     const controllerFresh = !existsSync(join(controllerDir, RAFT_STATE_FILE));
     const controllerStorage = new DurableRaftStorage({
       log: storage.openLog(controllerDir, {
-        segmentBytes: 64 * 1024 * 1024,
+        // Small segments: a metadata snapshot releases the log before it segment by segment.
+        segmentBytes: 4 * 1024 * 1024,
         segmentMs: 7 * 24 * 3600 * 1000,
         maxBatchBytes: 8 * 1024 * 1024,
       }),
@@ -246,7 +263,11 @@ export class Broker {
         : { voters: [], learners: [] },
       fsync: config.fsyncEnabled,
     });
-    node.addGroup(CONTROLLER_GROUP, controllerStorage, { onApply: controller.onApply });
+    controller.restore(controllerStorage.snapshot());
+    node.addGroup(CONTROLLER_GROUP, controllerStorage, {
+      onApply: controller.onApply,
+      onSnapshot: controller.onSnapshot,
+    });
     node.start();
     // A brand-new cluster elects its controller at once from its lowest voter (PreVote keeps
     // this harmless if others are ahead); a restart waits for the election timeout.

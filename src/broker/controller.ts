@@ -24,11 +24,11 @@ import {
   type Endpoint,
   encodeRecord,
 } from '../controller/index.js';
-import { type NodeId, nodeId, term } from '../lib/ids.js';
+import { logIndex, type NodeId, nodeId, term } from '../lib/ids.js';
 import { ConfChangeType } from '../raft/conf-change.js';
 import { encodeSingleRecordBatch, readSingleRecord } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
-import { type Entry, EntryType, StateRole } from '../raft/types.js';
+import { type Entry, EntryType, type Snapshot, StateRole } from '../raft/types.js';
 import { type ControllerRpc, RpcError } from './controller-rpc.js';
 
 /** The controller's Raft group id (partition groups start at 1). */
@@ -100,6 +100,9 @@ export interface ControllerOptions {
   self: { raft: Endpoint; client: Endpoint; rack: string | null; incarnationId: string };
   /** Whether the raft transport holds a live connection to a broker (placement avoids the dead). */
   isReachable: (brokerId: number) => boolean;
+  /** Take a snapshot of the metadata every this many applied entries (bounds the log and the
+   * replay at start). */
+  snapshotEveryEntries: number;
   /** Reports the partition groups this broker leads (for its heartbeats). */
   leaderReports: () => LeaderReport[];
 }
@@ -122,6 +125,8 @@ export class Controller extends EventEmitter {
   /** When this controller leader last heard from each broker (leader-local, for placement). */
   private readonly heardFromMs = new Map<number, number>();
   private wasLeader = false;
+  private snapshotIndex = 0;
+  private snapshotting = false;
   private leaderSinceMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private registered = false;
@@ -138,6 +143,24 @@ export class Controller extends EventEmitter {
       if (group === CONTROLLER_GROUP) this.onRole(role);
     });
   }
+
+  /** Loads the metadata from the group's latest snapshot (at start, before any entry applies). */
+  restore(snapshot: Snapshot): void {
+    const extra = snapshotExtra(snapshot);
+    this.state = extra.length > 0 ? ControllerState.decodeSnapshot(extra) : ControllerState.empty();
+    this.appliedIndex = snapshot.metadata.index;
+    this.snapshotIndex = snapshot.metadata.index;
+    this.emit('change', this.state);
+  }
+
+  /** MultiRaftNode's onSnapshot for group 0: the leader sent the metadata as a snapshot. */
+  readonly onSnapshot = (snapshot: Snapshot): void => {
+    this.restore(snapshot);
+    this.options.logger.info(
+      { index: snapshot.metadata.index },
+      'installed the controller metadata snapshot',
+    );
+  };
 
   /** Applies committed controller entries (MultiRaftNode's onApply for group 0). */
   readonly onApply = (entries: readonly Entry[]): void => {
@@ -574,6 +597,7 @@ export class Controller extends EventEmitter {
   private periodic(): void {
     if (this.stopped) return;
     this.heartbeatSoon();
+    this.snapshotIfDue();
     if (!this.isLeader) return;
     for (const id of this.liveness.expired(performance.now())) {
       const broker = this.state.broker(id);
@@ -583,6 +607,28 @@ export class Controller extends EventEmitter {
         this.options.logger.debug({ err: error, brokerId: id }, 'fencing a broker failed; retrying later'),
       );
     }
+  }
+
+  /** Every broker snapshots its own copy of the metadata once enough entries applied. */
+  private snapshotIfDue(): void {
+    if (this.snapshotting || this.appliedIndex - this.snapshotIndex < this.options.snapshotEveryEntries)
+      return;
+    const index = this.appliedIndex;
+    const image = this.state.encodeSnapshot();
+    this.snapshotting = true;
+    this.options.node
+      .compact(CONTROLLER_GROUP, logIndex(index), image)
+      .then(
+        () => {
+          this.snapshotIndex = index;
+          this.options.logger.debug({ index }, 'controller metadata snapshot taken');
+        },
+        (error: unknown) =>
+          this.options.logger.warn({ err: error }, 'controller snapshot failed; retrying later'),
+      )
+      .finally(() => {
+        this.snapshotting = false;
+      });
   }
 
   /** Sends this broker's heartbeat (with its leader reports) now, or right after the one running. */
@@ -618,6 +664,11 @@ export class Controller extends EventEmitter {
     );
     if (!answer.registered) this.registered = false;
   }
+}
+
+/** The state-machine bytes of a controller snapshot (after the 8-byte offset header). */
+function snapshotExtra(snapshot: Snapshot): Uint8Array {
+  return snapshot.data.length > 8 ? snapshot.data.subarray(8) : new Uint8Array(0);
 }
 
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {

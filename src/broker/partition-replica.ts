@@ -149,14 +149,13 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   }): Promise<number> {
     await this.node.logsIdle();
     const status = this.node.status(this.groupId);
-    const rawNode = this.node.host.group(this.groupId);
     const log = this.storage.log;
-    if (status === undefined || rawNode === undefined || log.retentionCut === undefined) return 0;
+    if (status === undefined || log.retentionCut === undefined) return 0;
     const before = log.firstIndex;
     const cut = log.retentionCut({ ...policy, keepFrom: status.applied + 1 });
     if (cut <= before) return 0;
     const startBefore = this.logStartOffset;
-    await this.storage.compact(logIndex(cut - 1), rawNode.confStateAt(logIndex(cut - 1)));
+    await this.node.compact(this.groupId, logIndex(cut - 1));
     const removed = this.storage.log.firstIndex - before;
     if (this.logStartOffset !== startBefore) this.emit('truncate', this.logStartOffset);
     return removed;

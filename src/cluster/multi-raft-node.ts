@@ -41,7 +41,7 @@ import { checkBatch } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type GroupId, MultiRaftHost, type MultiRaftHostOptions } from '../raft/multi/host.js';
 import type { RawNodeOptions, Ready, Status } from '../raft/raw-node.js';
-import { type Entry, type HardState, NO_NODE, StateRole } from '../raft/types.js';
+import { type Entry, type HardState, NO_NODE, type Snapshot, StateRole } from '../raft/types.js';
 import type { DurableRaftStorage } from './durable-raft-storage.js';
 import {
   decodePeerBatch,
@@ -86,6 +86,9 @@ export type MultiRaftDefect = 'hard-state-with-entries' | 'quiet-leader-never-wa
 export interface GroupOptions {
   /** Called with each run of committed entries, in log order, before proposals resolve. */
   onApply?: (entries: readonly Entry[]) => void;
+  /** Called when a snapshot from the leader was installed, before later entries apply: the
+   * state machine replaces its state with the snapshot's. */
+  onSnapshot?: (snapshot: Snapshot) => void;
 }
 
 /** Where a committed proposal landed. */
@@ -133,6 +136,7 @@ interface GroupState {
   view: GroupLog | undefined;
   storage: DurableRaftStorage;
   onApply: ((entries: readonly Entry[]) => void) | undefined;
+  onSnapshot: ((snapshot: Snapshot) => void) | undefined;
   pending: PendingProposal[];
   role: StateRole;
   leader: NodeId;
@@ -164,6 +168,8 @@ export class MultiRaftNode extends EventEmitter {
   private flushScheduled = false;
   private processing: Promise<void> | null = null;
   private syncing = false;
+  /** A snapshot being written by `compact` (the next persist phase waits for it). */
+  private compacting: Promise<void> | null = null;
   private deferred: Array<() => void> = [];
   private stopped = false;
   private failure: unknown = null;
@@ -221,6 +227,7 @@ export class MultiRaftNode extends EventEmitter {
         view: undefined,
         storage,
         onApply: options.onApply,
+        onSnapshot: options.onSnapshot,
         pending: [],
         role: StateRole.Follower,
         leader: NO_NODE,
@@ -315,6 +322,31 @@ export class MultiRaftNode extends EventEmitter {
         this.scheduleFlush();
       });
     });
+  }
+
+  /**
+   * Takes a snapshot of `groupId` at applied entry `index` (its membership from the core) with
+   * `extra` state-machine bytes, and releases the log before it — between group-commit rounds:
+   * the next round waits until the snapshot is written.
+   */
+  async compact(groupId: GroupId, index: LogIndex, extra?: Uint8Array): Promise<void> {
+    for (;;) {
+      while (this.compacting !== null) await this.compacting.catch(() => undefined);
+      await this.logsIdle();
+      if (!this.syncing && this.compacting === null) break;
+    }
+    const group = this.groups.get(groupId);
+    const rawNode = this.host.group(groupId);
+    if (group === undefined || rawNode === undefined) return;
+    const applied = rawNode.status().applied;
+    if (index > applied) throw new RangeError(`cannot snapshot ${groupId} at ${index}: applied is ${applied}`);
+    const run = group.storage.compact(index, rawNode.confStateAt(index), extra).then(() => undefined);
+    this.compacting = run;
+    try {
+      await run;
+    } finally {
+      this.compacting = null;
+    }
   }
 
   /** Starts an election for `groupId` now (ignored when the group is not, or no longer, here). */
@@ -441,6 +473,8 @@ export class MultiRaftNode extends EventEmitter {
         this.onSoftState(group, ready.softState.role, ready.softState.leader);
     }
     // 1. Persist: snapshots, then entries (one group-commit round), then term/vote changes.
+    // A compaction writing its snapshot finishes first (it must not race a log sync).
+    while (this.compacting !== null) await this.compacting;
     this.syncing = true;
     try {
       for (const { group, ready } of readies)
@@ -460,7 +494,10 @@ export class MultiRaftNode extends EventEmitter {
     this.transport.flush();
     // 3. Apply (an installed snapshot moves the high watermark to where its log restarts).
     for (const { group, ready } of readies) {
-      if (ready.snapshot !== undefined) this.advanceHighWatermark(group, ready.snapshot.metadata.index);
+      if (ready.snapshot !== undefined) {
+        group.onSnapshot?.(ready.snapshot);
+        this.advanceHighWatermark(group, ready.snapshot.metadata.index);
+      }
       if (ready.committedEntries.length > 0) this.apply(group, ready.committedEntries);
     }
     // 4. Advance, then the work held during the sync.
