@@ -339,7 +339,8 @@ export class MultiRaftNode extends EventEmitter {
     const rawNode = this.host.group(groupId);
     if (group === undefined || rawNode === undefined) return;
     const applied = rawNode.status().applied;
-    if (index > applied) throw new RangeError(`cannot snapshot ${groupId} at ${index}: applied is ${applied}`);
+    if (index > applied)
+      throw new RangeError(`cannot snapshot ${groupId} at ${index}: applied is ${applied}`);
     const run = group.storage.compact(index, rawNode.confStateAt(index), extra).then(() => undefined);
     this.compacting = run;
     try {
