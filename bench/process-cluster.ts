@@ -17,6 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '../src/client/client.js';
 
 export const thisRepository = join(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The checkout whose brokers a benchmark runs unless it names another: BENCH_TREE (e.g. a clean
+ * worktree of a commit, built, when this tree holds unfinished work), else this repository.
+ */
+export const defaultRepository = process.env.BENCH_TREE ?? thisRepository;
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -37,7 +42,7 @@ export interface BenchBroker {
 export interface ClusterOptions {
   /** Brokers 1..size. With size 1 no `--initial-cluster` is given: the plain single-node start. */
   size: number;
-  /** Checkout whose `src/cli/main.ts` runs (default: this repository). */
+  /** Checkout whose `src/cli/main.ts` runs (default: `defaultRepository`). */
   repositoryRoot?: string;
   /** Extra `goqueue broker` flags for every member. */
   extraArgs?: string[];
@@ -113,7 +118,7 @@ export class ProcessCluster {
   /** Starts member `id` and resolves once it logs 'broker started'. */
   async start(id: number): Promise<BenchBroker> {
     const member = this.member(id);
-    const cwd = this.options.repositoryRoot ?? thisRepository;
+    const cwd = this.options.repositoryRoot ?? defaultRepository;
     const env: NodeJS.ProcessEnv = {};
     for (const [name, value] of Object.entries(process.env))
       if (!name.startsWith('GOQUEUE_')) env[name] = value;
