@@ -14,7 +14,7 @@ import { GroupDisk } from '../../src/testing/sim-multi/disk.js';
 import { runMultiSeed, type SimMultiResult } from '../../src/testing/sim-multi/simulation.js';
 
 /** Seeds of the clean sweep, and the budget within which a planted defect must be caught. */
-const SEEDS = 40;
+const SEEDS = 30;
 
 const replay = (seed: number, defects: MultiRaftDefect[] = []) =>
   `node --import=tsx src/testing/sim-multi/cli.ts --seed ${seed}${defects.length > 0 ? ` --plant ${defects.join(',')}` : ''} --verbose`;

@@ -27,7 +27,6 @@ import { assert } from '../../lib/assert.js';
 import type { LogIndex, NodeId, Term } from '../../lib/ids.js';
 import { Prng } from '../../lib/prng.js';
 import type { ConfChange } from '../conf-change.js';
-import { ProgressState } from '../progress.js';
 import { RawNode, type RawNodeOptions, type Ready } from '../raw-node.js';
 import type { RaftStorage } from '../storage.js';
 import { type Message, MessageType, message, StateRole } from '../types.js';
@@ -102,6 +101,8 @@ interface Group {
   quiet: boolean;
   /** Leader: stays awake until this tick, so CheckQuorum judges contact on fresh answers. */
   proveContactUntilTick: number;
+  /** The group's election timeout in ticks. */
+  electionTicks: number;
 }
 
 export class MultiRaftHost {
@@ -157,7 +158,8 @@ export class MultiRaftHost {
       storage,
       prng: new Prng((this.seed ^ Math.imul(id + 1, 0x9e3779b1)) >>> 0),
     });
-    const group: Group = { id, node, quiet: false, proveContactUntilTick: 0 };
+    const electionTicks = options.electionTicks ?? this.groupOptions.electionTicks ?? 10;
+    const group: Group = { id, node, quiet: false, proveContactUntilTick: 0, electionTicks };
     this.groups.set(id, group);
     this.awake.add(group);
     this.peerCache = undefined;
@@ -184,7 +186,7 @@ export class MultiRaftHost {
     let leaders = 0;
     for (const g of this.groups.values()) {
       if (g.quiet) quiet++;
-      if (g.node.raft.role === StateRole.Leader) leaders++;
+      if (g.node.role === StateRole.Leader) leaders++;
     }
     return { groups: this.groups.size, quiet, leaders, groupTicks: this.groupTicks };
   }
@@ -195,15 +197,11 @@ export class MultiRaftHost {
     this.awake.add(group);
     this.quietLeaders.delete(group);
     for (const set of this.quietByLeader.values()) set.delete(group);
-    const raft = group.node.raft;
-    if (raft.role === StateRole.Leader) {
-      // Restart the CheckQuorum window: nobody answered while there was nothing to answer.
-      raft.electionElapsed = 0;
-      for (const [id, pr] of raft.tracker.progress) {
-        if (this.now - (this.lastHeardTick.get(id) ?? -Infinity) <= this.livenessTicks)
-          pr.recentActive = true;
-      }
-    }
+    // A leader restarts its CheckQuorum window: nobody answered while there was nothing to
+    // answer, so peers whose node was heard lately count as active in it.
+    group.node.restartQuorumCheck(
+      (id) => this.now - (this.lastHeardTick.get(id) ?? -Infinity) <= this.livenessTicks,
+    );
   }
 
   /**
@@ -216,10 +214,10 @@ export class MultiRaftHost {
   private proveContact(group: Group): void {
     if (group.proveContactUntilTick > this.now) return; // already proving: keep that window
     this.wake(group);
-    const raft = group.node.raft;
-    group.proveContactUntilTick = this.now + raft.electionTicks + 1;
-    for (const [id, pr] of raft.tracker.progress) if (id !== this.nodeId) pr.recentActive = false;
-    raft.electionElapsed = 0;
+    group.proveContactUntilTick = this.now + group.electionTicks + 1;
+    // A check that passes (everyone counted) opens a new window in which nobody has answered
+    // yet: the real check comes one election timeout from now, on answers to our heartbeats.
+    group.node.checkQuorumNow(() => true);
   }
 
   /** Heard from within an election timeout (this node always counts as heard). */
@@ -230,24 +228,23 @@ export class MultiRaftHost {
 
   /** A quorum of the group's voters was heard from within an election timeout. */
   private hearsQuorum(group: Group): boolean {
-    const voters = group.node.raft.currentConf().voters;
+    const voters = group.node.confState().voters;
     let heard = 0;
     for (const id of voters) if (this.recentlyHeard(id)) heard++;
     return heard >= Math.floor(voters.length / 2) + 1;
   }
 
   /**
-   * A peer fell silent: every quiet group led here that no longer hears from a quorum wakes with
-   * the silent voters inactive and its CheckQuorum due on the next tick, so it steps down now
-   * rather than lead, unticked, a group that elected someone else.
+   * A peer fell silent: every quiet group led here that no longer hears from a quorum wakes and
+   * runs CheckQuorum at once with this node's liveness view, so it steps down now rather than
+   * lead, unticked, a group that elected someone else.
    */
   private wakeLeadersWithoutQuorum(): void {
     for (const group of [...this.quietLeaders]) {
       if (this.hearsQuorum(group)) continue;
       this.wake(group);
-      const raft = group.node.raft;
-      for (const [id, pr] of raft.tracker.progress) pr.recentActive = this.recentlyHeard(id);
-      raft.electionElapsed = Math.max(0, raft.electionTicks - 1);
+      this.touched.add(group); // its role change goes out with the next Ready
+      group.node.checkQuorumNow((id) => this.recentlyHeard(id));
     }
   }
 
@@ -255,7 +252,7 @@ export class MultiRaftHost {
     if (group.quiet) return;
     group.quiet = true;
     this.awake.delete(group);
-    const leader = group.node.raft.leader;
+    const leader = group.node.leader;
     if (leader === this.nodeId) {
       this.quietLeaders.add(group);
       return;
@@ -289,8 +286,7 @@ export class MultiRaftHost {
    */
   reportUnreachable(peer: NodeId): void {
     for (const group of this.groups.values()) {
-      const raft = group.node.raft;
-      if (raft.role !== StateRole.Leader || !raft.tracker.progress.has(peer)) continue;
+      if (!group.node.replicatesTo(peer)) continue;
       this.touched.add(group);
       group.node.reportUnreachable(peer);
     }
@@ -336,7 +332,7 @@ export class MultiRaftHost {
       // again, with the lease already expired (they have not heard from it in a while).
       for (const group of [...set]) {
         this.wake(group);
-        group.node.raft.electionElapsed = group.node.raft.electionTicks;
+        group.node.expireLease();
       }
     }
     for (const group of [...this.awake]) {
@@ -348,32 +344,21 @@ export class MultiRaftHost {
 
   /** The group is idle: a leader whose followers hold, and have applied, everything. */
   private canQuiesce(group: Group): boolean {
-    const raft = group.node.raft;
-    if (!this.quiesceIdle || raft.role !== StateRole.Leader) return false;
-    if (raft.leadTransferee !== 0 || raft.readOnly.size() > 0) return false;
-    if (group.proveContactUntilTick > this.now) return false;
-    const last = raft.log.lastIndex();
-    if (raft.log.committed !== last || raft.log.applied !== last) return false;
-    if (raft.log.term(last) !== raft.term) return false; // no-op not yet committed
-    for (const [id, pr] of raft.tracker.progress) {
-      if (id === this.nodeId) continue;
-      if (pr.match !== last || pr.state !== ProgressState.Replicate) return false;
-      // Peers whose node is silent keep the group awake (CheckQuorum needs to notice), and a
-      // quiet leader relies on its peers turning silent later (wakeLeadersWithoutQuorum).
-      if (!this.recentlyHeard(id)) return false;
-    }
-    return true;
+    if (!this.quiesceIdle || group.proveContactUntilTick > this.now) return false;
+    if (!group.node.isIdleLeader()) return false;
+    // Peers whose node is silent keep the group awake (CheckQuorum needs to notice), and a
+    // quiet leader relies on its peers turning silent later (wakeLeadersWithoutQuorum).
+    return group.node.peers().every((id) => this.recentlyHeard(id));
   }
 
   private quiesce(group: Group): void {
     this.makeQuiet(group);
     this.touched.add(group); // its last heartbeats of this tick still go out
-    const raft = group.node.raft;
-    for (const id of raft.tracker.progress.keys()) {
-      if (id === this.nodeId) continue;
+    const node = group.node;
+    for (const id of node.peers()) {
       this.pendingQuiesce.push({
         to: id,
-        heartbeat: { group: group.id, term: raft.term, commit: raft.log.committed, quiesce: true },
+        heartbeat: { group: group.id, term: node.term, commit: node.commitIndex, quiesce: true },
       });
     }
   }
@@ -387,9 +372,9 @@ export class MultiRaftHost {
       if (!group) continue; // not (yet) a replica here: the controller's metadata decides (decision 8)
       this.touched.add(group);
       this.wake(group);
-      const raft = group.node.raft;
+      const node = group.node;
       const campaign = m.type === MessageType.Vote || m.type === MessageType.PreVote;
-      if (campaign && raft.role === StateRole.Leader && m.term > raft.term && !this.quietLeaderNeverWakes)
+      if (campaign && node.role === StateRole.Leader && m.term > node.term && !this.quietLeaderNeverWakes)
         this.proveContact(group);
       group.node.step(m);
     }
@@ -397,7 +382,7 @@ export class MultiRaftHost {
       const group = this.groups.get(hb.group);
       if (!group) continue;
       this.touched.add(group);
-      const raft = group.node.raft;
+      const node = group.node;
       const m = message({
         type: MessageType.Heartbeat,
         from: batch.from,
@@ -409,9 +394,8 @@ export class MultiRaftHost {
       if (hb.quiesce) {
         // Go quiet only when in step with that leader; otherwise let the heartbeat catch us up.
         group.node.step(m);
-        const caughtUp =
-          raft.leader === batch.from && raft.term === hb.term && raft.log.lastIndex() === hb.commit;
-        if (caughtUp && raft.log.committed === hb.commit && raft.role === StateRole.Follower)
+        const caughtUp = node.leader === batch.from && node.term === hb.term && node.lastIndex === hb.commit;
+        if (caughtUp && node.commitIndex === hb.commit && node.role === StateRole.Follower)
           this.makeQuiet(group);
         else this.wake(group);
         continue;
@@ -519,7 +503,7 @@ export class MultiRaftHost {
    */
   private peers(): Set<NodeId> {
     const addFrom = (peers: Set<NodeId>, group: Group) => {
-      const conf = group.node.raft.currentConf();
+      const conf = group.node.confState();
       for (const id of conf.voters) if (id !== this.nodeId) peers.add(id);
       for (const id of conf.learners) if (id !== this.nodeId) peers.add(id);
     };
