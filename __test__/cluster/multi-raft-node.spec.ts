@@ -2,12 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
+import { MultiRaftNode } from '../../src/cluster/multi-raft-node.js';
 import { PEER_BATCH_CHANNEL } from '../../src/cluster/peer-batch-codec.js';
 import { kafkaOffset, nodeId } from '../../src/lib/ids.js';
 import { ConfChangeType } from '../../src/raft/conf-change.js';
 import { ProposalDroppedError } from '../../src/raft/errors.js';
 import { StateRole } from '../../src/raft/types.js';
-import { splitBatches } from '../../src/storage/index.js';
+import { openNativeLog, splitBatches } from '../../src/storage/index.js';
 import { producerBatch, producerBatchValue } from './fixtures/batches.js';
 import { MultiNode, startLocalNodes } from './fixtures/multi-node.js';
 
@@ -307,5 +309,37 @@ test.serial(
       },
       'file',
     );
+  },
+);
+
+test.serial(
+  'after a restart a group starts its high watermark at the saved commit index, not at its snapshot',
+  async (t) => {
+    await withNodes(1, [1], async (nodes, root) => {
+      const [only] = nodes as [MultiNode];
+      only.node.campaign(1);
+      await eventually(() => leads(only, 1), 'node 1 leads');
+      await only.propose(
+        1,
+        Array.from({ length: 10 }, (_, i) => `v${i}`),
+      );
+      const before = only.node.status(1)?.highWatermark;
+      await only.stop();
+      const dir = join(root, 'node-1', 'group-1');
+      const storage = new DurableRaftStorage({
+        log: openNativeLog(join(dir, 'log')),
+        dir,
+        initialConfState: { voters: [nodeId(1)], learners: [] },
+      });
+      const saved = storage.hardState.commit;
+      t.true(saved > 1, `the commit index was saved (${saved})`);
+      const silent = { onMessage() {}, onPeerDisconnected() {}, send: () => true, flush() {} };
+      const restarted = new MultiRaftNode({ nodeId: nodeId(1), transport: silent, seed: 1 });
+      restarted.addGroup(1, storage);
+      // Before the first Ready replays anything, reads up to the saved commit are allowed.
+      const status = restarted.status(1);
+      t.is(status?.highWatermark, before, 'the high watermark starts where the saved commit puts it');
+      await restarted.close();
+    });
   },
 );

@@ -231,7 +231,12 @@ export class MultiRaftNode extends EventEmitter {
         pending: [],
         role: StateRole.Follower,
         leader: NO_NODE,
-        committedOffset: offsetAfter(storage, applied),
+        // The saved commit index covers durable, committed entries: the high watermark starts
+        // there after a restart, not at the snapshot (the entries re-apply right after).
+        committedOffset: offsetAfter(
+          storage,
+          logIndex(Math.max(applied, Math.min(storage.hardState.commit, storage.lastIndex()))),
+        ),
         lazyHardState: null,
       };
       this.groups.set(groupId, state);
