@@ -6,8 +6,9 @@
  * line; a failing seed prints itself and its replay command, and the exit code is 1.
  */
 import { Command } from 'commander';
+import type { TestOnlyDefect } from '../raft/raft.js';
 import { describeOptions } from './sim/options.js';
-import { type PlantedCoreDefect, runSeed, type SimPlant, Simulation } from './sim/simulation.js';
+import { runSeed, type SimSetup, Simulation } from './sim/simulation.js';
 
 const program = new Command()
   .name('sim')
@@ -18,7 +19,7 @@ const program = new Command()
   .option('--trace', 'print every fault, election and phase of each seed')
   .option(
     '--plant <defect...>',
-    'plant a test-only core defect (single-voter-read, keep-no-progress-for-removed)',
+    'plant fixed core defects back (RawNodeOptions.testOnlyDefects): single-voter-read, keep-no-progress-for-removed',
   )
   .option('--stop-on-failure', 'stop at the first failing seed')
   .parse();
@@ -40,9 +41,13 @@ if (opts.seed !== undefined) {
   const first = opts.first !== undefined ? Number(opts.first) : (Date.now() % 1_000_000_000) * 10;
   seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => (first + i) >>> 0);
 }
-const plant: SimPlant = {};
-if (opts.plant) plant.coreDefects = new Set(opts.plant as PlantedCoreDefect[]);
-if (opts.trace) plant.trace = (line) => console.log(line);
+const plantable = ['single-voter-read', 'keep-no-progress-for-removed'] satisfies TestOnlyDefect[];
+const unknown = (opts.plant ?? []).filter((d) => !(plantable as string[]).includes(d));
+if (unknown.length > 0)
+  program.error(`--plant: unknown defect ${unknown.join(', ')} (known: ${plantable.join(', ')})`);
+const setup: SimSetup = {};
+if (opts.plant) setup.coreDefects = new Set(opts.plant as TestOnlyDefect[]);
+if (opts.trace) setup.trace = (line) => console.log(line);
 const plantFlag = opts.plant ? ` --plant ${opts.plant.join(' ')}` : '';
 
 let failed = 0;
@@ -58,7 +63,7 @@ const totals = {
 };
 for (const seed of seeds) {
   if (opts.verbose) console.log(`seed ${seed}: ${describeOptions(new Simulation(seed).options)}`);
-  const result = runSeed(seed, {}, plant);
+  const result = runSeed(seed, {}, setup);
   for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += result[key];
   if (opts.verbose)
     console.log(

@@ -17,6 +17,7 @@ import { Prng } from '../../lib/prng.js';
 import { ConfChangeType, decodeConfChange } from '../../raft/conf-change.js';
 import { batchToEntry, encodeSingleRecordBatch, entryToBatch, readSingleRecord } from '../../raft/entry.js';
 import { ProposalDroppedError } from '../../raft/errors.js';
+import type { TestOnlyDefect } from '../../raft/raft.js';
 import { RawNode, type Ready } from '../../raft/raw-node.js';
 import {
   type ConfState,
@@ -34,12 +35,6 @@ import { type SimOptions, swarmOptions } from './options.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/**
- * Defects the core can plant back on purpose (RawNodeOptions.testOnlyDefects), so a test can
- * show the default swarm finds them.
- */
-export type PlantedCoreDefect = 'single-voter-read' | 'keep-no-progress-for-removed';
 
 /** The replicated state machine: per-client sessions deduplicate retried proposals. */
 interface StateMachine {
@@ -122,10 +117,11 @@ export interface SimResult {
   events: number;
 }
 
-/** What a seed plants besides its options (tests only). */
-export interface SimPlant {
-  coreDefects?: ReadonlySet<PlantedCoreDefect>;
-  /** One line per fault and phase, for `npm run sim -- --seed S --trace`. */
+/** Besides the options: fixed core defects planted back (tests only), and a trace of the run. */
+export interface SimSetup {
+  /** Passed to every RawNode as `testOnlyDefects`, so a test can show the swarm finds them. */
+  coreDefects?: ReadonlySet<TestOnlyDefect>;
+  /** Receives one line per fault, election and phase (`npm run sim -- --seed S --trace`). */
   trace?: (line: string) => void;
 }
 
@@ -164,7 +160,7 @@ export class Simulation {
   constructor(
     readonly seed: number,
     overrides: Partial<SimOptions> = {},
-    private readonly plant: SimPlant = {},
+    private readonly setup: SimSetup = {},
   ) {
     this.prng = new Prng(seed);
     this.options = { ...swarmOptions(this.prng), ...overrides };
@@ -233,7 +229,7 @@ export class Simulation {
   }
 
   private trace(line: () => string): void {
-    if (this.plant.trace) this.plant.trace(`${this.queue.nowMs.toFixed(1).padStart(9)} ms  ${line()}`);
+    if (this.setup.trace) this.setup.trace(`${this.queue.nowMs.toFixed(1).padStart(9)} ms  ${line()}`);
   }
 
   // ---- phases --------------------------------------------------------------------------------
@@ -356,7 +352,7 @@ export class Simulation {
     const snapshot = node.disk.snapshot();
     node.state = decodeState(snapshot.data);
     node.writtenHardState = node.disk.hardState();
-    const testOnlyDefects = this.plant.coreDefects;
+    const testOnlyDefects = this.setup.coreDefects;
     node.rawNode = new RawNode({
       id: node.id,
       storage: node.disk,
@@ -455,7 +451,7 @@ export class Simulation {
     if (!rawNode || node.readyInFlight || !rawNode.hasReady()) return;
     const ready = rawNode.ready();
     node.readyInFlight = true;
-    this.observeLeadership(node, ready);
+    const leaderTerm = this.observeLeadership(node, ready);
     const stage = node.crashArmed && this.offersStage(ready, node.crashArmed) ? node.crashArmed : undefined;
     if (stage) node.crashArmed = undefined;
     const writesLog = ready.snapshot !== undefined || ready.entries.length > 0;
@@ -494,7 +490,9 @@ export class Simulation {
       });
     };
     const finish = () => {
-      if (alive()) this.finishReady(node, rawNode, ready, stage === 'send');
+      if (!alive()) return;
+      if (leaderTerm !== undefined) this.leaderDurable(node, leaderTerm);
+      this.finishReady(node, rawNode, ready, stage === 'send');
     };
     if (this.writesHardStateBeforeLogSync) {
       // Like the host of defect 2, it syncs every HardState it writes, alongside the log.
@@ -580,13 +578,26 @@ export class Simulation {
     this.scheduleReady(node);
   }
 
-  private observeLeadership(node: SimNode, ready: Ready): void {
-    if (ready.softState?.role !== StateRole.Leader) return;
-    this.stats.elections++;
+  /**
+   * A node that became leader: its log must hold every entry applied anywhere (checked on the
+   * log it leads with). Returns the term it leads, to be recorded once the Ready is durable.
+   */
+  private observeLeadership(node: SimNode, ready: Ready): Term | undefined {
+    if (ready.softState?.role !== StateRole.Leader) return undefined;
     const raft = node.rawNode!.raft;
-    this.trace(() => `node ${node.id} leads term ${raft.term}`);
-    this.checker.leaderElected(raft.term, node.id);
     this.checker.checkLeaderCompleteness(node.id, raft.term, raft.log.firstIndex(), (i) => raft.log.term(i));
+    return raft.term;
+  }
+
+  /**
+   * Election safety counts a leader once the Ready that made it leader is durable: only then can
+   * it act. A node that is the only voter in its view wins without asking anyone; if it crashes
+   * before its term and vote reach the disk, it never led, and may vote in that term again.
+   */
+  private leaderDurable(node: SimNode, term: Term): void {
+    this.stats.elections++;
+    this.trace(() => `node ${node.id} leads term ${term}`);
+    this.checker.leaderElected(term, node.id);
   }
 
   private apply(node: SimNode, entry: Entry): void {
@@ -1079,6 +1090,6 @@ export class Simulation {
   }
 }
 
-export function runSeed(seed: number, overrides: Partial<SimOptions> = {}, plant: SimPlant = {}): SimResult {
-  return new Simulation(seed, overrides, plant).run();
+export function runSeed(seed: number, overrides: Partial<SimOptions> = {}, setup: SimSetup = {}): SimResult {
+  return new Simulation(seed, overrides, setup).run();
 }
