@@ -498,7 +498,9 @@ export class MultiSimulation {
   /** The live node leading `group` in the highest term, with its status. */
   private leaderOf(
     group: GroupId,
-  ): { slot: NodeSlot; live: LiveNode; term: number; conf: ConfState; commit: number } | undefined {
+  ):
+    | { slot: NodeSlot; live: LiveNode; term: number; conf: ConfState; commit: number; lastIndex: number }
+    | undefined {
     let best: ReturnType<MultiSimulation['leaderOf']>;
     for (const slot of this.slots.values()) {
       const live = slot.live;
@@ -506,7 +508,14 @@ export class MultiSimulation {
       const status = live.node.status(group);
       if (status === undefined || status.role !== StateRole.Leader) continue;
       if (best === undefined || status.term > best.term)
-        best = { slot, live, term: status.term, conf: status.confState, commit: status.commit };
+        best = {
+          slot,
+          live,
+          term: status.term,
+          conf: status.confState,
+          commit: status.commit,
+          lastIndex: status.lastIndex,
+        };
     }
     return best;
   }
@@ -691,11 +700,15 @@ export class MultiSimulation {
   private async converge(): Promise<void> {
     const deadline = this.time.nowMs + this.options.livenessTimeoutMs;
     const finalWrites = new Map<GroupId, 'pending' | 'acked'>();
+    let finalAttempts = 0;
     const propose = (group: GroupId) => {
       const leader = this.leaderOf(group);
       if (leader === undefined || finalWrites.get(group) !== undefined) return;
       finalWrites.set(group, 'pending');
-      leader.live.node.propose(group, this.valueBatch(`g${group}-final`)).then(
+      // A new value per attempt: a retried proposal whose first attempt also committed is
+      // legitimately there twice, and only the acknowledged one must be there once.
+      const value = `g${group}-final-${finalAttempts++}`;
+      leader.live.node.propose(group, this.valueBatch(value)).then(
         () => finalWrites.set(group, 'acked'),
         () => finalWrites.delete(group),
       );
@@ -732,9 +745,13 @@ export class MultiSimulation {
     );
   }
 
+  /**
+   * The group's leader has committed its whole log (a new leader's commit index may lag what
+   * was committed before it), and every member has applied all of it.
+   */
   private groupUpToDate(group: GroupId): boolean {
     const leader = this.leaderOf(group);
-    if (leader === undefined) return false;
+    if (leader === undefined || leader.commit !== leader.lastIndex) return false;
     for (const member of [...leader.conf.voters, ...leader.conf.learners]) {
       const live = this.slots.get(member)?.live;
       const applied = live?.applied.get(group);
