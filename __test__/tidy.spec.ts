@@ -70,7 +70,9 @@ const layers: Record<string, readonly string[]> = {
   config: ['lib'],
   log: ['lib', 'config'],
   broker: ['lib', 'protocol', 'raft', 'controller', 'storage', 'cluster', 'config', 'log'],
-  client: ['lib', 'protocol'],
+  // The SDK loads the storage core lazily, only for its compression codecs (src/client/codecs.ts):
+  // the one native piece a producer or consumer needs.
+  client: ['lib', 'protocol', 'storage'],
   cli: ['lib', 'client', 'broker', 'config', 'log'],
   // The simulator and test helpers drive every layer; nothing in production imports them.
   testing: [
