@@ -202,8 +202,23 @@ export class Broker {
     cleanup.push(async () => rpc.close());
 
     const server = createServer({ noDelay: true });
+    // Clients may connect as soon as the port is bound, before the broker is ready to serve:
+    // their sockets wait (paused) and are served once it is (or closed if start fails).
+    const early = new Set<Socket>();
+    const holdEarly = (socket: Socket): void => {
+      socket.pause();
+      early.add(socket);
+      socket.once('close', () => early.delete(socket));
+    };
+    server.on('connection', holdEarly);
     const bound = await listen(server, config.clientHost, config.clientPort);
-    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of early) socket.destroy();
+          server.close(() => resolve());
+        }),
+    );
     const useBound =
       !hints.advertisedGiven && (config.advertisedPort === config.clientPort || config.advertisedPort === 0);
     const advertised = useBound
@@ -344,7 +359,8 @@ export class Broker {
         : null;
     retentionTimer?.unref();
     const broker = new Broker(config, bound, server, context, { node, transport, rpc }, retentionTimer, lock);
-    broker.accept(new RequestRouter(context, HANDLERS, logger));
+    server.off('connection', holdEarly);
+    broker.accept(new RequestRouter(context, HANDLERS, logger), [...early]);
     logger.info(
       {
         address: `${bound.host}:${bound.port}`,
@@ -441,13 +457,13 @@ export class Broker {
     logger.info('broker stopped');
   }
 
-  private accept(router: RequestRouter): void {
+  private accept(router: RequestRouter, early: readonly Socket[]): void {
     let nextId = 1;
     const maxFrameBytes = Math.max(
       this.config.maxRequestBytes,
       this.config.maxMessageBytes + REQUEST_OVERHEAD_BYTES,
     );
-    this.server.on('connection', (socket: Socket) => {
+    const serve = (socket: Socket): void => {
       if (this.stopping !== null) {
         socket.destroy();
         return;
@@ -460,7 +476,10 @@ export class Broker {
         (closed) => this.connections.delete(closed),
       );
       this.connections.add(connection);
-    });
+      socket.resume();
+    };
+    this.server.on('connection', serve);
+    for (const socket of early) if (!socket.destroyed) serve(socket);
   }
 }
 
