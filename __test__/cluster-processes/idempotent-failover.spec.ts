@@ -1,14 +1,17 @@
 /**
- * An idempotent KafkaJS producer (acks=all, one request in flight) keeps producing while the
- * partition's leader is killed with kill -9: after the failover every acknowledged message is in
+ * Idempotent producers through kill -9 of a partition leader, at the moment that tests
+ * idempotence: the leader has committed a batch and answered, the answer never reached the
+ * producer, and the producer retries at the new leader. Every acknowledged message must be in
  * the partition exactly once, in the order it was sent.
  */
 import test from 'ava';
+import { Kafka, logLevel } from 'kafkajs';
 import { ApiKey } from '../../src/protocol/index.js';
 import { Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import type { RawClient } from '../broker/helpers.js';
 import { eventually, ProcessCluster } from './harness.js';
+import { KafkaProxy } from './kafka-proxy.js';
 import {
   agreedController,
   answered,
@@ -20,15 +23,33 @@ import {
 } from './requests.js';
 
 const MESSAGES = 300;
-const KILL_AFTER = 100;
+const LOSE_ANSWER_AFTER = 100;
 
-test.serial(
-  'an idempotent producer writing through kill -9 of the partition leader leaves every acknowledged message exactly once, in order',
+// Known failing: the sequence state of idempotent producers lives only in the leader's memory
+// (src/broker/producer-state.ts, filled by the produce handler on the leader), so a new leader
+// knows no producer: it appends a retried batch a second time and accepts any sequence. DESIGN
+// section 6 wants that state derived from the log and carried in the group's snapshots, so that
+// every replica that becomes leader has it. (With a kill at a random instant instead of this
+// chosen one, 3 runs in 8 stored the in-flight message twice.)
+test.serial.failing(
+  'an idempotent KafkaJS producer (acks=all, one in flight) whose answer is lost when the leader dies by kill -9 leaves every acknowledged message exactly once, in order',
   async (t) => {
     t.timeout(150_000);
     const topic = 'exactly-once';
     const cluster = await ProcessCluster.create(t, 3);
-    await cluster.startAll();
+    // Each broker advertises a proxy in front of its Kafka listener, so the test can lose the
+    // leader's answer to one produce on its way to the producer.
+    const proxies = new Map<number, KafkaProxy>();
+    for (const member of cluster.members.values()) {
+      const proxy = await KafkaProxy.start(member.clientPort);
+      proxies.set(member.id, proxy);
+      t.teardown(() => proxy.close());
+    }
+    await Promise.all(
+      [...proxies].map(([id, proxy]) =>
+        cluster.start(id, [...cluster.args(id), '--advertised-addr', `127.0.0.1:${proxy.port}`]),
+      ),
+    );
     await agreedController(cluster, 3);
     t.like(
       await createTopicThrough(cluster.member(1).clientPort, {
@@ -38,9 +59,16 @@ test.serial(
       }),
       { errorCode: ErrorCode.NONE },
     );
-    const { leaderId } = await servingLeader(cluster, topic, 0);
+    await servingLeader(cluster, topic, 0);
 
-    const producer = cluster.kafka('idempotent').producer({
+    const kafka = new Kafka({
+      clientId: 'idempotent',
+      brokers: [...proxies.values()].map((proxy) => `127.0.0.1:${proxy.port}`),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
+      connectionTimeout: 2000,
+    });
+    const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -57,14 +85,25 @@ test.serial(
       }
     })();
     producing.catch(() => undefined);
-    // Kill the leader while the producer is mid-stream: with one request always in flight, the
-    // kill lands between a request and its answer.
-    await eventually(() => (acknowledged.length >= KILL_AFTER ? true : undefined), 60_000, 'the first acks');
-    await cluster.kill(leaderId);
+    await eventually(
+      () => (acknowledged.length >= LOSE_ANSWER_AFTER ? true : undefined),
+      60_000,
+      'the first acks',
+    );
+    // The leader answers the next produce (acks=all: the batch is committed on a quorum), the
+    // answer is lost, and the leader dies; the producer retries the batch at the new leader.
+    // Every proxy is armed, so the broker that answered is the leader even if leadership moved.
+    const answeredBy = await answered(
+      Promise.race([...proxies].map(([id, proxy]) => proxy.dropProduceAnswers().then(() => id))),
+      'a successful produce answer',
+    );
+    for (const proxy of proxies.values()) proxy.stopDropping();
+    await cluster.kill(answeredBy);
+    proxies.get(answeredBy)!.closeConnections();
     await producing;
     t.is(acknowledged.length, MESSAGES);
     const { leaderId: newLeader } = await servingLeader(cluster, topic, 0);
-    t.not(newLeader, leaderId, 'a new leader serves the partition');
+    t.not(newLeader, answeredBy, 'a new leader serves the partition');
 
     const stored = await readPartition(cluster, topic, 0);
     const copies = new Map<string, number>();
@@ -111,12 +150,34 @@ async function produceIdempotent(
   return response.body.responses[0].partitionResponses[0];
 }
 
-// Known failing: the sequence state of idempotent producers lives only in the leader's memory
-// (src/broker/producer-state.ts, filled by the produce handler on the leader), so a new leader
-// knows no producer: it appends a retried batch a second time and accepts any sequence. DESIGN
-// section 6 wants that state derived from the log and carried in the group's snapshots, so that
-// every replica that becomes leader has it. The KafkaJS test above passes only when the kill
-// misses the window in which the followers already hold the in-flight batch.
+/**
+ * One idempotent batch sent to the partition's current leader, again at the next leader while
+ * the answer is NOT_LEADER_OR_FOLLOWER (as a client retries after refreshing metadata).
+ */
+function produceAtLeader(
+  cluster: ProcessCluster,
+  topic: string,
+  producer: { producerId: number; producerEpoch: number },
+  value: string,
+  sequence: number,
+): Promise<{ errorCode: number; baseOffset: number; leaderId: number }> {
+  return eventually(
+    async () => {
+      const { leaderId } = await servingLeader(cluster, topic, 0);
+      const answer = await withClient(cluster.member(leaderId).clientPort, (client) =>
+        produceIdempotent(client, topic, producer, value, sequence),
+      );
+      return answer.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER
+        ? undefined
+        : { errorCode: answer.errorCode, baseOffset: Number(answer.baseOffset), leaderId };
+    },
+    45_000,
+    `produce of sequence ${sequence} at the leader`,
+  );
+}
+
+// Known failing, for the cause the test above names: the new leader stores the retried batch
+// again (at a new offset) and accepts a sequence gap.
 test.serial.failing(
   'after kill -9 of the leader, the new leader answers a retry of an acknowledged idempotent batch with its original offset and refuses a sequence gap',
   async (t) => {
@@ -133,9 +194,7 @@ test.serial.failing(
       }),
       { errorCode: ErrorCode.NONE },
     );
-    const { leaderId } = await servingLeader(cluster, topic, 0);
-    const leaderPort = cluster.member(leaderId).clientPort;
-    const producer = await withClient(leaderPort, async (client) => {
+    const producer = await withClient(cluster.member(1).clientPort, async (client) => {
       const init = await answered(
         client.request(ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60_000 }),
         'InitProducerId',
@@ -143,30 +202,24 @@ test.serial.failing(
       t.is(init.body.errorCode, ErrorCode.NONE);
       return { producerId: Number(init.body.producerId), producerEpoch: init.body.producerEpoch as number };
     });
-    const written = await withClient(leaderPort, async (client) => {
-      const first = await produceIdempotent(client, topic, producer, 'a', 0);
-      const second = await produceIdempotent(client, topic, producer, 'b', 1);
-      t.is(first.errorCode, ErrorCode.NONE);
-      t.is(second.errorCode, ErrorCode.NONE);
-      return second.baseOffset;
-    });
+    const first = await produceAtLeader(cluster, topic, producer, 'a', 0);
+    const second = await produceAtLeader(cluster, topic, producer, 'b', 1);
+    t.is(first.errorCode, ErrorCode.NONE);
+    t.is(second.errorCode, ErrorCode.NONE);
 
     // The leader dies; a producer whose answer for sequence 1 was lost retries it at the new one.
-    await cluster.kill(leaderId);
-    const { leaderId: newLeader } = await servingLeader(cluster, topic, 0);
-    t.not(newLeader, leaderId);
-    await withClient(cluster.member(newLeader).clientPort, async (client) => {
-      const retried = await produceIdempotent(client, topic, producer, 'b', 1);
-      t.deepEqual(
-        { errorCode: retried.errorCode, baseOffset: retried.baseOffset },
-        { errorCode: ErrorCode.NONE, baseOffset: written },
-        'the retry is answered with the original offset',
-      );
-      const gap = await produceIdempotent(client, topic, producer, 'skipped', 5);
-      t.is(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'a sequence gap is refused');
-      const next = await produceIdempotent(client, topic, producer, 'c', 2);
-      t.is(next.errorCode, ErrorCode.NONE);
-    });
+    await cluster.kill(second.leaderId);
+    const retried = await produceAtLeader(cluster, topic, producer, 'b', 1);
+    t.not(retried.leaderId, second.leaderId);
+    t.deepEqual(
+      { errorCode: retried.errorCode, baseOffset: retried.baseOffset },
+      { errorCode: ErrorCode.NONE, baseOffset: second.baseOffset },
+      'the retry is answered with the original offset',
+    );
+    const gap = await produceAtLeader(cluster, topic, producer, 'skipped', 5);
+    t.is(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'a sequence gap is refused');
+    const next = await produceAtLeader(cluster, topic, producer, 'c', 2);
+    t.is(next.errorCode, ErrorCode.NONE);
     t.deepEqual(await readPartition(cluster, topic, 0), ['a', 'b', 'c']);
   },
 );

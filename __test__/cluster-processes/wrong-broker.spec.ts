@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { ApiKey } from '../../src/protocol/index.js';
-import { ProcessCluster } from './harness.js';
+import { eventually, ProcessCluster } from './harness.js';
 import {
   agreedController,
   answered,
@@ -38,7 +38,7 @@ test.serial(
     await cluster.startAll();
     const ids = [1, 2, 3];
     const port = (id: number) => cluster.member(id).clientPort;
-    const controller = await agreedController(cluster, 3);
+    await agreedController(cluster, 3);
 
     t.like(await createTopicThrough(port(1), { name: 'routed', partitions: 1, replicationFactor: 3 }), {
       errorCode: ErrorCode.NONE,
@@ -46,111 +46,148 @@ test.serial(
     t.like(await createTopicThrough(port(1), { name: 'single', partitions: 1, replicationFactor: 1 }), {
       errorCode: ErrorCode.NONE,
     });
-    const routed = await servingLeader(cluster, 'routed', 0);
-    const single = await servingLeader(cluster, 'single', 0);
+    // Leadership is read before and after the probes; the probes count only if no election
+    // moved it meanwhile (a loaded machine can delay a heartbeat past the election timeout).
+    const probed = await eventually(
+      async () => {
+        const routed = await servingLeader(cluster, 'routed', 0);
+        const single = await servingLeader(cluster, 'single', 0);
+        const follower = ids.find((id) => id !== routed.leaderId)!;
+        const stranger = ids.find((id) => !single.replicas.includes(id))!;
+        const answers = {
+          // The leaders take the very requests the others refuse, so the refusals are not
+          // about the request itself.
+          leaderProduce: await withClient(port(routed.leaderId), async (client) => ({
+            produce: (await produceTo(client, 'routed', 0, ['to-leader'])).errorCode,
+            fetch: await fetchErrorFrom(client, 'routed', 0),
+          })),
+          hostProduce: await withClient(port(single.leaderId), async (client) => ({
+            produce: (await produceTo(client, 'single', 0, ['to-host'])).errorCode,
+            fetch: await fetchErrorFrom(client, 'single', 0),
+          })),
+          // A follower of the partition: produce and fetch are the leader's (follower reads
+          // are off).
+          follower: await withClient(port(follower), async (client) => ({
+            produce: (await produceTo(client, 'routed', 0, ['to-follower'])).errorCode,
+            fetch: await fetchErrorFrom(client, 'routed', 0),
+          })),
+          // A broker without a replica answers the same, and its own metadata names the leader
+          // the client must go to.
+          stranger: await withClient(port(stranger), async (client) => ({
+            produce: (await produceTo(client, 'single', 0, ['to-stranger'])).errorCode,
+            fetch: await fetchErrorFrom(client, 'single', 0),
+          })),
+          strangerNames: (await metadataOf(port(stranger), ['single'])).topics[0]?.partitions[0]?.leaderId,
+        };
+        const routedAfter = await servingLeader(cluster, 'routed', 0);
+        const singleAfter = await servingLeader(cluster, 'single', 0);
+        return routedAfter.leaderId === routed.leaderId && singleAfter.leaderId === single.leaderId
+          ? { routed, single, follower, stranger, answers }
+          : undefined;
+      },
+      60_000,
+      'probes under one stable leadership',
+    );
+    const { routed, single, follower, stranger, answers } = probed;
     t.deepEqual(routed.replicas, ids);
     t.is(single.replicas.length, 1);
-    const follower = ids.find((id) => id !== routed.leaderId)!;
-    const stranger = ids.find((id) => !single.replicas.includes(id))!;
-
-    // The leaders take the very requests the others refuse, so the refusals are not about the
-    // request itself.
-    await withClient(port(routed.leaderId), async (client) => {
-      t.is((await produceTo(client, 'routed', 0, ['to-leader'])).errorCode, ErrorCode.NONE);
-      t.is(await fetchErrorFrom(client, 'routed', 0), ErrorCode.NONE);
-    });
-    await withClient(port(single.leaderId), async (client) => {
-      t.is((await produceTo(client, 'single', 0, ['to-host'])).errorCode, ErrorCode.NONE);
-      t.is(await fetchErrorFrom(client, 'single', 0), ErrorCode.NONE);
-    });
-
-    // A follower of the partition: produce and fetch are the leader's (follower reads are off).
-    await withClient(port(follower), async (client) => {
-      t.is(
-        (await produceTo(client, 'routed', 0, ['to-follower'])).errorCode,
-        ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        `Produce to follower ${follower}`,
-      );
-      t.is(
-        await fetchErrorFrom(client, 'routed', 0),
-        ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        `Fetch from follower ${follower}`,
-      );
-    });
-    // A broker without a replica of the partition answers the same, and its own metadata names
-    // the leader the client must go to.
-    await withClient(port(stranger), async (client) => {
-      t.is(
-        (await produceTo(client, 'single', 0, ['to-stranger'])).errorCode,
-        ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        `Produce to broker ${stranger}, which hosts no replica`,
-      );
-      t.is(
-        await fetchErrorFrom(client, 'single', 0),
-        ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        `Fetch from broker ${stranger}, which hosts no replica`,
-      );
-    });
-    const strangerView = await metadataOf(port(stranger), ['single']);
-    t.is(strangerView.topics[0]?.partitions[0]?.leaderId, single.leaderId);
-
-    // FindCoordinator: every broker names the same live broker, at its client address.
-    const coordinators = await Promise.all(
-      ids.map((id) =>
-        withClient(port(id), async (client) => {
-          const response = await answered(
-            client.request(ApiKey.FindCoordinator, 2, { key: 'routed-group', keyType: 0 }),
-            `FindCoordinator from broker ${id}`,
-          );
-          return response.body as { errorCode: number; nodeId: number; host: string; port: number };
-        }),
-      ),
-    );
-    for (const answer of coordinators) t.is(answer.errorCode, ErrorCode.NONE);
-    const coordinator = coordinators[0]!.nodeId;
+    t.deepEqual(answers.leaderProduce, { produce: ErrorCode.NONE, fetch: ErrorCode.NONE }, 'at the leader');
+    t.deepEqual(answers.hostProduce, { produce: ErrorCode.NONE, fetch: ErrorCode.NONE }, 'at the host');
     t.deepEqual(
-      coordinators.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
+      answers.follower,
+      { produce: ErrorCode.NOT_LEADER_OR_FOLLOWER, fetch: ErrorCode.NOT_LEADER_OR_FOLLOWER },
+      `Produce and Fetch at follower ${follower}`,
+    );
+    t.deepEqual(
+      answers.stranger,
+      { produce: ErrorCode.NOT_LEADER_OR_FOLLOWER, fetch: ErrorCode.NOT_LEADER_OR_FOLLOWER },
+      `Produce and Fetch at broker ${stranger}, which hosts no replica`,
+    );
+    t.is(answers.strangerNames, single.leaderId);
+
+    // FindCoordinator from every broker, and group requests at every broker, under one
+    // controller leader (read before and after, as above).
+    const grouped = await eventually(
+      async () => {
+        const controllerBefore = await agreedController(cluster, 3);
+        const coordinators = await Promise.all(
+          ids.map((id) =>
+            withClient(port(id), async (client) => {
+              const response = await answered(
+                client.request(ApiKey.FindCoordinator, 2, { key: 'routed-group', keyType: 0 }),
+                `FindCoordinator from broker ${id}`,
+              );
+              const { errorCode, nodeId, host, port } = response.body;
+              return { errorCode, nodeId, host, port } as {
+                errorCode: number;
+                nodeId: number;
+                host: string;
+                port: number;
+              };
+            }),
+          ),
+        );
+        const groupAnswers = await Promise.all(
+          ids.map((id) =>
+            withClient(port(id), async (client) => {
+              const join = await answered(
+                client.request(ApiKey.JoinGroup, 5, joinBody('routed-group', '')),
+                `JoinGroup at broker ${id}`,
+              );
+              const commit = await answered(
+                client.request(ApiKey.OffsetCommit, 5, {
+                  groupId: 'routed-group',
+                  generationId: 1,
+                  memberId: 'someone',
+                  topics: [
+                    {
+                      name: 'routed',
+                      partitions: [{ partitionIndex: 0, committedOffset: 1, committedMetadata: null }],
+                    },
+                  ],
+                }),
+                `OffsetCommit at broker ${id}`,
+              );
+              return {
+                id,
+                join: join.body.errorCode as number,
+                commit: commit.body.topics[0].partitions[0].errorCode as number,
+              };
+            }),
+          ),
+        );
+        const controllerAfter = await agreedController(cluster, 3);
+        return controllerBefore === controllerAfter
+          ? { controller: controllerAfter, coordinators, groupAnswers }
+          : undefined;
+      },
+      60_000,
+      'group probes under one controller leader',
+    );
+    // Every broker names the same live broker, at its client address: the controller leader,
+    // which coordinates groups (docs/cluster.md).
+    for (const answer of grouped.coordinators) t.is(answer.errorCode, ErrorCode.NONE);
+    const coordinator = grouped.coordinators[0]!.nodeId;
+    t.true(ids.includes(coordinator));
+    t.deepEqual(
+      grouped.coordinators.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
       ids.map(() => ({ nodeId: coordinator, host: '127.0.0.1', port: port(coordinator) })),
     );
-    t.true(ids.includes(coordinator));
-    t.is(coordinator, controller, 'groups are coordinated by the controller leader (docs/cluster.md)');
-
-    // Group requests elsewhere: NOT_COORDINATOR, so the client asks FindCoordinator again.
-    for (const id of ids.filter((other) => other !== coordinator)) {
-      await withClient(port(id), async (client) => {
-        const join = await answered(
-          client.request(ApiKey.JoinGroup, 5, joinBody('routed-group', '')),
-          `JoinGroup at broker ${id}`,
+    t.is(coordinator, grouped.controller);
+    // Group requests elsewhere: NOT_COORDINATOR, so the client asks FindCoordinator again. The
+    // coordinator serves the same requests: a v4+ first join is asked for its member id, and a
+    // commit from a member it does not know is refused as such.
+    for (const answer of grouped.groupAnswers) {
+      if (answer.id === coordinator) {
+        t.is(answer.join, ErrorCode.MEMBER_ID_REQUIRED, 'JoinGroup at the coordinator');
+        t.is(answer.commit, ErrorCode.UNKNOWN_MEMBER_ID, 'OffsetCommit at the coordinator');
+      } else {
+        t.deepEqual(
+          { join: answer.join, commit: answer.commit },
+          { join: ErrorCode.NOT_COORDINATOR, commit: ErrorCode.NOT_COORDINATOR },
+          `JoinGroup and OffsetCommit at broker ${answer.id}`,
         );
-        t.is(join.body.errorCode, ErrorCode.NOT_COORDINATOR, `JoinGroup at broker ${id}`);
-        const commit = await answered(
-          client.request(ApiKey.OffsetCommit, 5, {
-            groupId: 'routed-group',
-            generationId: 1,
-            memberId: 'someone',
-            topics: [
-              {
-                name: 'routed',
-                partitions: [{ partitionIndex: 0, committedOffset: 1, committedMetadata: null }],
-              },
-            ],
-          }),
-          `OffsetCommit at broker ${id}`,
-        );
-        t.is(
-          commit.body.topics[0].partitions[0].errorCode,
-          ErrorCode.NOT_COORDINATOR,
-          `OffsetCommit at broker ${id}`,
-        );
-      });
+      }
     }
-    // The coordinator serves the same JoinGroup (a v4+ first join is asked for its member id).
-    await withClient(port(coordinator), async (client) => {
-      const join = await answered(
-        client.request(ApiKey.JoinGroup, 5, joinBody('routed-group', '')),
-        'JoinGroup at the coordinator',
-      );
-      t.is(join.body.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
-    });
   },
 );
