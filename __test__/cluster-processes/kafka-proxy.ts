@@ -23,7 +23,7 @@ function firstPartitionErrorCode(frame: Buffer): number | undefined {
 
 /** Splits a byte stream into whole Kafka frames (4-byte size prefix included). */
 class FrameSplitter {
-  private pending = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
 
   push(chunk: Buffer): Buffer[] {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
