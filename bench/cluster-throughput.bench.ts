@@ -7,8 +7,8 @@
  * messages. Prints messages/s, MB/s, the brokers' CPU per message (all broker processes of the
  * side) and the ratio 3 brokers / 1 broker.
  *
- * Run: `npm run bench -- cluster-throughput`. Knobs: BENCH_ROUNDS (3), BENCH_PARTITIONS (1),
- * BENCH_MESSAGES_SMALL (100000), BENCH_MESSAGES_LARGE (30000), BENCH_BATCH (100 messages per
+ * Run: `npm run bench -- cluster-throughput`. Knobs: BENCH_ROUNDS (5), BENCH_PARTITIONS (1),
+ * BENCH_MESSAGES_SMALL (200000), BENCH_MESSAGES_LARGE (50000), BENCH_BATCH (100 messages per
  * produce request), BENCH_IN_FLIGHT (8 requests outstanding).
  */
 import { ProcessCluster } from './process-cluster.js';
@@ -24,13 +24,13 @@ import {
   waitForBrokers,
 } from './produce-workload.js';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 1);
 const batchMessages = Number(process.env.BENCH_BATCH ?? 100);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const sizes = [
-  { size: 100, messages: Number(process.env.BENCH_MESSAGES_SMALL ?? 100_000) },
-  { size: 1024, messages: Number(process.env.BENCH_MESSAGES_LARGE ?? 30_000) },
+  { size: 100, messages: Number(process.env.BENCH_MESSAGES_SMALL ?? 200_000) },
+  { size: 1024, messages: Number(process.env.BENCH_MESSAGES_LARGE ?? 50_000) },
 ];
 
 function side(name: string, cluster: ProcessCluster): WorkloadSide {

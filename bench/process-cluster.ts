@@ -46,6 +46,8 @@ export interface ClusterOptions {
   repositoryRoot?: string;
   /** Extra `goqueue broker` flags for every member. */
   extraArgs?: string[];
+  /** Extra node flags for every member (e.g. `--cpu-prof` to profile the brokers). */
+  nodeArgs?: string[];
   /** Extra environment (GOQUEUE_* config overrides) for every member. */
   env?: Record<string, string>;
   /** A label for the temporary directory. */
@@ -122,10 +124,14 @@ export class ProcessCluster {
     const env: NodeJS.ProcessEnv = {};
     for (const [name, value] of Object.entries(process.env))
       if (!name.startsWith('GOQUEUE_')) env[name] = value;
-    const child = spawn(process.execPath, ['--import=tsx', 'src/cli/main.ts', ...this.args(id)], {
-      cwd,
-      env: { ...env, ...this.options.env },
-    });
+    const child = spawn(
+      process.execPath,
+      [...(this.options.nodeArgs ?? []), '--import=tsx', 'src/cli/main.ts', ...this.args(id)],
+      {
+        cwd,
+        env: { ...env, ...this.options.env },
+      },
+    );
     member.child = child;
     member.lines = [];
     let stderr = '';

@@ -11,8 +11,8 @@
  * The older tree must be built first (its native build takes a few minutes):
  *   git worktree add /tmp/gq-before 0ddf0b8 && (cd /tmp/gq-before && npm ci && npm run build)
  * Run: `npm run bench -- single-node-before-after` (BENCH_BEFORE_TREE=/other/path to use another
- * checkout). Knobs: BENCH_ROUNDS (5), BENCH_MESSAGES_SMALL (100000), BENCH_MESSAGES_LARGE
- * (30000), BENCH_BATCH (100), BENCH_IN_FLIGHT (8), BENCH_MODES (`fsync,no-fsync`).
+ * checkout). Knobs: BENCH_ROUNDS (5), BENCH_MESSAGES_SMALL (200000), BENCH_MESSAGES_LARGE
+ * (50000), BENCH_BATCH (100), BENCH_IN_FLIGHT (8), BENCH_MODES (`fsync,no-fsync`).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +34,8 @@ const batchMessages = Number(process.env.BENCH_BATCH ?? 100);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const modes = (process.env.BENCH_MODES ?? 'fsync,no-fsync').split(',');
 const sizes = [
-  { size: 100, messages: Number(process.env.BENCH_MESSAGES_SMALL ?? 100_000) },
-  { size: 1024, messages: Number(process.env.BENCH_MESSAGES_LARGE ?? 30_000) },
+  { size: 100, messages: Number(process.env.BENCH_MESSAGES_SMALL ?? 200_000) },
+  { size: 1024, messages: Number(process.env.BENCH_MESSAGES_LARGE ?? 50_000) },
 ];
 
 if (!existsSync(join(beforeTree, 'index.js')) || !existsSync(join(beforeTree, 'node_modules'))) {
