@@ -464,8 +464,18 @@ export class Controller extends EventEmitter {
    * replicas, so every live broker has told it so (see assignmentFor). */
   private async settleAfterElection(): Promise<void> {
     const settledAt = this.leaderSinceMs + 1.5 * this.options.heartbeatIntervalMs;
-    const now = performance.now();
-    if (now < settledAt) await sleep(settledAt - now);
+    while (performance.now() < settledAt) {
+      // No need to wait once every unfenced broker is known to be alive (a cluster of one at once).
+      const unknown = this.state
+        .liveBrokers()
+        .some(
+          (broker) =>
+            broker.brokerId !== this.options.brokerId &&
+            (this.heardFromMs.get(broker.brokerId) ?? Number.NEGATIVE_INFINITY) < this.leaderSinceMs,
+        );
+      if (!unknown) return;
+      await sleep(Math.min(20, settledAt - performance.now()));
+    }
   }
 
   /** Replica lists for new partitions: the client's own, checked, or the assignment's. */

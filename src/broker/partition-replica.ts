@@ -81,6 +81,16 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     return this.leader === 0 ? -1 : this.leader;
   }
 
+  /**
+   * True once this leader has committed an entry of its own term (its no-op): until then its
+   * high watermark may lag the previous leader's, and ListOffsets answers OFFSET_NOT_AVAILABLE
+   * instead of a "latest" that could move backwards (Kafka does the same).
+   */
+  get committedInOwnTerm(): boolean {
+    const last = this.termRuns[this.termRuns.length - 1];
+    return last !== undefined && last.term >= this.leaderEpoch;
+  }
+
   get highWatermark(): KafkaOffset {
     return this.view.highWatermark;
   }

@@ -85,6 +85,14 @@ export const listOffsetsHandler: Handler = {
       if (log === undefined || epochError !== ErrorCode.NONE) {
         return { partitionIndex, errorCode: epochError, timestamp: -1, offset: -1, leaderEpoch: -1 };
       }
+      if (!log.committedInOwnTerm)
+        return {
+          partitionIndex,
+          errorCode: ErrorCode.OFFSET_NOT_AVAILABLE,
+          timestamp: -1,
+          offset: -1,
+          leaderEpoch: -1,
+        };
       const found =
         timestamp === LATEST
           ? { offset: log.highWatermark, timestamp: -1 }
