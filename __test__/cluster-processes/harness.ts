@@ -64,6 +64,9 @@ export function freePort(): Promise<number> {
 
 export class ProcessCluster {
   readonly members = new Map<number, ClusterMember>();
+  /** Members with ids above this are not in --initial-cluster: they start with --join. */
+  founding = Number.POSITIVE_INFINITY;
+
   private constructor(
     private readonly extraArgs: string[],
     readonly root: string,
@@ -91,7 +94,10 @@ export class ProcessCluster {
   }
 
   get initialCluster(): string {
-    return [...this.members.values()].map((m) => `${m.id}=127.0.0.1:${m.raftPort}`).join(',');
+    return [...this.members.values()]
+      .filter((m) => m.id <= this.founding)
+      .map((m) => `${m.id}=127.0.0.1:${m.raftPort}`)
+      .join(',');
   }
 
   member(id: number): ClusterMember {
@@ -112,8 +118,9 @@ export class ProcessCluster {
       `127.0.0.1:${member.raftPort}`,
       '--data-dir',
       member.dataDir,
-      '--initial-cluster',
-      this.initialCluster,
+      ...(id <= this.founding
+        ? ['--initial-cluster', this.initialCluster]
+        : ['--join', `127.0.0.1:${this.member(1).raftPort}`]),
       '--log-level',
       'info',
       ...this.extraArgs,
