@@ -25,13 +25,13 @@ import {
 const MESSAGES = 300;
 const LOSE_ANSWER_AFTER = 100;
 
-// Known failing: the sequence state of idempotent producers lives only in the leader's memory
-// (src/broker/producer-state.ts, filled by the produce handler on the leader), so a new leader
-// knows no producer: it appends a retried batch a second time and accepts any sequence. DESIGN
-// section 6 wants that state derived from the log and carried in the group's snapshots, so that
-// every replica that becomes leader has it. (With a kill at a random instant instead of this
-// chosen one, 3 runs in 8 stored the in-flight message twice.)
-test.serial.failing(
+// Every replica derives idempotent producers' sequences from the entries it applies
+// (PartitionReplica.appliedProducer), and a new leader checks a batch only after it has
+// committed an entry of its own term, so a retry of a batch its predecessor committed is
+// answered with the original offset. (When the state lived only in the leader's memory, this
+// stored the in-flight message twice on every run; with a kill at a random instant instead of
+// this chosen one, 3 runs in 8.)
+test.serial(
   'an idempotent KafkaJS producer (acks=all, one in flight) whose answer is lost when the leader dies by kill -9 leaves every acknowledged message exactly once, in order',
   async (t) => {
     t.timeout(150_000);
@@ -176,9 +176,9 @@ function produceAtLeader(
   );
 }
 
-// Known failing, for the cause the test above names: the new leader stores the retried batch
-// again (at a new offset) and accepts a sequence gap.
-test.serial.failing(
+// The same from the wire: before, the new leader stored the retried batch again (at a new offset)
+// and accepted a sequence gap.
+test.serial(
   'after kill -9 of the leader, the new leader answers a retry of an acknowledged idempotent batch with its original offset and refuses a sequence gap',
   async (t) => {
     t.timeout(120_000);

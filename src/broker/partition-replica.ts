@@ -9,10 +9,13 @@ import type { DurableRaftStorage } from '../cluster/durable-raft-storage.js';
 import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex } from '../lib/ids.js';
 import { ProposalDroppedError } from '../raft/errors.js';
-import { type Entry, StateRole } from '../raft/types.js';
+import { type Entry, EntryType, StateRole } from '../raft/types.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
 
 /** A produce or fetch reached a replica that does not lead its partition. */
+/** Bytes of a RecordBatch v2 header (through the record count). */
+const BATCH_HEADER_BYTES = 61;
+
 export class NotLeaderError extends Error {
   override name = 'NotLeaderError';
   readonly code = 'NOT_LEADER_OR_FOLLOWER';
@@ -22,6 +25,14 @@ export class NotLeaderError extends Error {
   ) {
     super(message);
   }
+}
+
+/** An idempotent producer's last batch on this partition, as the committed log records it. */
+export interface AppliedProducer {
+  epoch: number;
+  lastBaseSequence: number;
+  lastSequence: number;
+  lastBaseOffset: number;
 }
 
 /** First Kafka offset of each Raft term among committed entries (OffsetForLeaderEpoch). */
@@ -34,6 +45,12 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   private readonly view: ReplicatedLog;
   private readonly termRuns: TermRun[];
   private role: StateRole = StateRole.Follower;
+  /**
+   * Idempotent producers' last batches, derived from the entries this replica applies (every
+   * replica, leader or not), so a new leader de-duplicates a retry of a batch its predecessor
+   * committed (DESIGN §6). Rebuilt on restart as the committed log is applied again.
+   */
+  private readonly producers = new Map<number, AppliedProducer>();
   private leader = 0;
 
   constructor(
@@ -57,12 +74,53 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   readonly onApply = (entries: readonly Entry[]): void => {
     const log = this.storage.log;
     for (const entry of entries) {
+      if (entry.type === EntryType.Normal) this.recordProducer(entry.data, log.offsetAt(entry.index));
       const last = this.termRuns[this.termRuns.length - 1];
       if (last !== undefined && entry.term <= last.term) continue;
       const offset = log.offsetAt(entry.index);
       if (offset !== undefined) this.termRuns.push({ term: entry.term, firstOffset: offset });
     }
   };
+
+  private recordProducer(batch: Uint8Array, baseOffset: KafkaOffset | undefined): void {
+    if (batch.length < BATCH_HEADER_BYTES || baseOffset === undefined) return;
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.length);
+    const producerId = Number(view.getBigInt64(43));
+    const baseSequence = view.getInt32(53);
+    if (producerId < 0 || baseSequence < 0) return;
+    const lastOffsetDelta = view.getInt32(23);
+    this.producers.set(producerId, {
+      epoch: view.getInt16(51),
+      lastBaseSequence: baseSequence,
+      lastSequence: baseSequence + lastOffsetDelta,
+      lastBaseOffset: baseOffset,
+    });
+  }
+
+  /** The producer's last committed batch here, if any. */
+  appliedProducer(producerId: number): AppliedProducer | undefined {
+    return this.producers.get(producerId);
+  }
+
+  /** Resolves true once this leader has committed an entry of its term (false on timeout or
+   * when it stops leading): only then has it applied everything its predecessors committed. */
+  async ownTermCommitted(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.isLeader && !this.committedInOwnTerm) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.off('commit', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(remaining, 50));
+        this.on('commit', done);
+      });
+    }
+    return this.isLeader;
+  }
 
   /** MultiRaftNode's 'role' event for this group. Parked fetches re-check on a change. */
   onRole(role: StateRole, leader: number): void {

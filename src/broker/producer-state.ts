@@ -16,6 +16,25 @@ export type SequenceCheck =
       errorName: 'INVALID_PRODUCER_EPOCH' | 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'DUPLICATE_SEQUENCE_NUMBER';
     };
 
+/** The committed state a replica derived from its log, when the log is a partition replica. */
+function applied(log: ReplicatedLog, producerId: number): ProducerEntry | undefined {
+  const replica = log as ReplicatedLog & {
+    appliedProducer?: (
+      id: number,
+    ) =>
+      | { epoch: number; lastBaseSequence: number; lastSequence: number; lastBaseOffset: number }
+      | undefined;
+  };
+  const found = replica.appliedProducer?.(producerId);
+  if (found === undefined) return undefined;
+  return {
+    epoch: found.epoch,
+    lastBaseSequence: found.lastBaseSequence,
+    lastSequence: found.lastSequence,
+    lastBaseOffset: Promise.resolve(found.lastBaseOffset),
+  };
+}
+
 /** Asks the controller for a block of producer ids no other broker will hand out. */
 export type ProducerIdAllocator = () => Promise<{ firstProducerId: number; size: number }>;
 
@@ -27,7 +46,12 @@ export type ProducerIdAllocator = () => Promise<{ firstProducerId: number; size:
  * accepted as is.
  */
 export class ProducerState {
-  private readonly byLog = new WeakMap<ReplicatedLog, Map<number, ProducerEntry>>();
+  /** Batches proposed by this broker while leading, per log and leader epoch: a new epoch
+   * starts from the committed state the replica derived from its log (`appliedProducer`). */
+  private readonly byLog = new WeakMap<
+    ReplicatedLog,
+    { epoch: number; producers: Map<number, ProducerEntry> }
+  >();
 
   private block: { next: number; end: number } = { next: 0, end: 0 };
   private refill: Promise<void> | null = null;
@@ -58,7 +82,7 @@ export class ProducerState {
   ): SequenceCheck {
     if (!this.deduplicationEnabled || batch.producerId < 0 || batch.baseSequence < 0)
       return { kind: 'append' };
-    const entry = this.byLog.get(log)?.get(batch.producerId);
+    const entry = this.proposed(log)?.get(batch.producerId) ?? applied(log, batch.producerId);
     if (entry === undefined || batch.producerEpoch > entry.epoch) return { kind: 'append' };
     if (batch.producerEpoch < entry.epoch) return { kind: 'error', errorName: 'INVALID_PRODUCER_EPOCH' };
     if (batch.baseSequence === entry.lastBaseSequence)
@@ -84,10 +108,10 @@ export class ProducerState {
     // A failed proposal is reported by its own produce; a duplicate waiting on it handles it too.
     baseOffset.catch(() => undefined);
     if (!this.deduplicationEnabled || batch.producerId < 0 || batch.baseSequence < 0) return;
-    let producers = this.byLog.get(log);
+    let producers = this.proposed(log);
     if (producers === undefined) {
       producers = new Map();
-      this.byLog.set(log, producers);
+      this.byLog.set(log, { epoch: log.leaderEpoch, producers });
     }
     producers.set(batch.producerId, {
       epoch: batch.producerEpoch,
@@ -99,6 +123,17 @@ export class ProducerState {
 
   /** Forgets a producer's state on a partition (its proposal failed; a retry must be accepted). */
   forget(log: ReplicatedLog, producerId: number): void {
-    this.byLog.get(log)?.delete(producerId);
+    this.proposed(log)?.delete(producerId);
+  }
+
+  /** What this broker proposed on `log` in its current leader epoch (older epochs are stale). */
+  private proposed(log: ReplicatedLog): Map<number, ProducerEntry> | undefined {
+    const held = this.byLog.get(log);
+    if (held === undefined) return undefined;
+    if (held.epoch !== log.leaderEpoch) {
+      this.byLog.delete(log);
+      return undefined;
+    }
+    return held.producers;
   }
 }

@@ -96,6 +96,10 @@ async function producePartition(
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'record batches do not fill the records field');
   }
   const log = leader.log;
+  // A new leader first commits an entry of its own term: only then has it applied (and so
+  // knows the producer sequences of) everything its predecessors committed.
+  if (!log.committedInOwnTerm && !(await log.ownTermCommitted(Math.max(1, timeoutMs))))
+    return failed(index, log.isLeader ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_LEADER_OR_FOLLOWER);
   const toPropose: Buffer[] = [];
   const proposedInfos: BatchInfo[] = [];
   let duplicateOffset: Promise<number> | null = null;
