@@ -173,7 +173,8 @@ export async function waitForLeadership(client: RawClient, topic: string, partit
       (code) =>
         code !== ErrorCode.NONE &&
         code !== ErrorCode.NOT_LEADER_OR_FOLLOWER &&
-        code !== ErrorCode.LEADER_NOT_AVAILABLE,
+        code !== ErrorCode.LEADER_NOT_AVAILABLE &&
+        code !== ErrorCode.OFFSET_NOT_AVAILABLE,
     );
     if (unexpected !== undefined) throw new Error(`ListOffsets ${topic} answered error ${unexpected}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

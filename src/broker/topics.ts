@@ -5,7 +5,7 @@ import { DurableRaftStorage } from '../cluster/durable-raft-storage.js';
 import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import type { BrokerConfig } from '../config/types.js';
 import type { ControllerState, PartitionInfo, TopicInfo } from '../controller/index.js';
-import { nodeId } from '../lib/ids.js';
+import { logIndex, nodeId } from '../lib/ids.js';
 import type { Entry, StateRole } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { type Controller, ControllerError, type LeaderReport } from './controller.js';
@@ -58,6 +58,9 @@ export class TopicError extends Error {
 export function partitionDirectory(dataDir: string, topicId: string, partition: number): string {
   return join(dataDir, 'partitions', `${topicId}-${partition}`);
 }
+
+/** Committed entries a partition replica applies again at start (producer state window). */
+const REPLAY_ENTRIES_AT_START = 10_000;
 
 interface HostedReplica {
   replica: PartitionReplica;
@@ -212,7 +215,10 @@ export class Topics {
       const waiting = [...this.hosted.values()].some(({ replica }) => {
         const info = this.controller.state.partitionByGroup(replica.groupId);
         return (
-          info !== undefined && info.replicas.length === 1 && info.replicas[0] === self && !replica.isLeader
+          info !== undefined &&
+          info.replicas.length === 1 &&
+          info.replicas[0] === self &&
+          !(replica.isLeader && replica.committedInOwnTerm)
         );
       });
       if (!waiting) return;
@@ -334,7 +340,16 @@ export class Topics {
     const termRuns = termHistory(storage);
     let replica: PartitionReplica | undefined;
     const applied: Array<readonly Entry[]> = [];
+    // A partition's state machine is its log: a restart re-applies only the last entries, enough
+    // to rebuild recent idempotent-producer state (the term history comes from termHistory).
+    const appliedIndex = logIndex(
+      Math.max(
+        storage.snapshot().metadata.index,
+        Math.min(storage.hardState.commit, storage.lastIndex()) - REPLAY_ENTRIES_AT_START,
+      ),
+    );
     this.node.addGroup(partition.groupId, storage, {
+      appliedIndex,
       onApply: (entries) => (replica === undefined ? applied.push(entries) : replica.onApply(entries)),
     });
     // A new group elects at once from its preferred leader instead of waiting a timeout, and a

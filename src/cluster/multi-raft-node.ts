@@ -86,6 +86,11 @@ export type MultiRaftDefect = 'hard-state-with-entries' | 'quiet-leader-never-wa
 export interface GroupOptions {
   /** Called with each run of committed entries, in log order, before proposals resolve. */
   onApply?: (entries: readonly Entry[]) => void;
+  /**
+   * Entries up to this index are already reflected in the state machine (at most the saved
+   * commit index): a restart applies only what follows. Default: the snapshot's index.
+   */
+  appliedIndex?: LogIndex;
   /** Called when a snapshot from the leader was installed, before later entries apply: the
    * state machine replaces its state with the snapshot's. */
   onSnapshot?: (snapshot: Snapshot) => void;
@@ -219,7 +224,11 @@ export class MultiRaftNode extends EventEmitter {
     if (this.declared.has(groupId)) throw new RangeError(`group ${groupId} exists on node ${this.nodeId}`);
     this.declared.add(groupId);
     this.whenIdle(() => {
-      const node = this.host.addGroup(groupId, storage);
+      const node = this.host.addGroup(
+        groupId,
+        storage,
+        options.appliedIndex !== undefined ? { applied: options.appliedIndex } : {},
+      );
       const applied = node.status().applied;
       const state: GroupState = {
         id: groupId,
