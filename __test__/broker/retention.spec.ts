@@ -50,8 +50,7 @@ test('the scheduled cleanup drops whole segments past retention.ms and moves the
     });
     t.is(response.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
   }
-  // Wait for a sweep (the broker's own timer) to move the log start. With the bug of the
-  // test.failing below, that takes retention.ms (60 s) from the topic's creation.
+  // Wait for a sweep (the broker's own timer) to move the log start.
   let start = await earliest(client);
   while (start === 0) {
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -89,16 +88,13 @@ test('the scheduled cleanup drops whole segments past retention.ms and moves the
 });
 
 /**
- * Known bug (test.failing until fixed): a partition's first entry is its Raft leader's no-op, a
- * control batch stamped with the time of the election. The native retention cut takes a
- * segment's largest timestamp over every batch, control batches included, so the first segment
- * counts as written "now" and, segments being dropped oldest first, nothing behind it goes either
- * until retention.ms after the election. Records written with old timestamps (replayed or
- * mirrored data) outlive retention.ms by up to retention.ms; Kafka drops them at the next sweep.
- * The fix belongs to the storage core or the entry format (a control batch should not move a
- * segment's max timestamp), not to the broker's handlers.
+ * A partition's first entry is its Raft leader's no-op, a control batch. Stamped with the time
+ * of the election, it made the first segment count as written "now" and, segments being dropped
+ * oldest first, nothing behind it went either until retention.ms after the election: records
+ * with old timestamps (replayed or mirrored data) outlived retention.ms. Raft's control batches
+ * now carry no timestamp (-1).
  */
-test.failing('one retention sweep drops the segments whose records are all past retention.ms, though the first holds the leader no-op', async (t) => {
+test('one retention sweep drops the segments whose records are all past retention.ms, though the first holds the leader no-op', async (t) => {
   // The broker's timer does not fire within the test: the sweep below is the only one.
   const broker = await startBroker(t, { cleanupIntervalMs: 3_600_000 });
   const client = await RawClient.open(broker.address.port);

@@ -336,6 +336,9 @@ export class Topics {
         learners: partition.learners.map(nodeId),
       },
       fsync: this.config.fsyncEnabled,
+      // Raft's own control batches (leader no-op, membership) carry no timestamp (Kafka's -1), so
+      // they never make a segment look new to retention or to a lookup by time.
+      wallMs: () => -1,
     });
     const termRuns = termHistory(storage);
     let replica: PartitionReplica | undefined;
