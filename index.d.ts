@@ -72,7 +72,9 @@ export declare class Log {
   /** Starts a new segment now (no-op when the active one is empty). */
   roll(): void
   /**
-   * Captures what an fsync of everything appended so far must cover. The returned job runs
+   * Captures what an fsync of everything appended so far must cover: the active segment's
+   * `.log` (one fdatasync), plus its index files and a new recovery point when one is due
+   * (a segment was sealed, or the checkpoint interval passed). The returned job runs
    * the fsync off the JS thread; the log stays usable meanwhile (appends, reads and
    * truncations during the fsync are fenced by the storage core's epoch). The job is its own
    * object because napi keeps a method's `&mut self` borrow alive until an `AsyncTask` it
@@ -126,6 +128,16 @@ export interface LogOptions {
   segmentMs?: number
   maxBatchBytes?: number
   indexIntervalBytes?: number
+  /**
+   * A sync also takes a recovery point once this many log bytes were appended since the
+   * last one (default 16 MiB; 0 = at every sync; `Infinity` = only on roll and close).
+   */
+  checkpointIntervalBytes?: number
+  /**
+   * ... or once this many milliseconds passed since the last one and something was appended
+   * (default 10000; 0 = at every sync; `Infinity` = never by time).
+   */
+  checkpointIntervalMs?: number
 }
 
 /**

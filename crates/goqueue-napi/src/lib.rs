@@ -138,6 +138,12 @@ pub struct LogOptions {
     pub segment_ms: Option<f64>,
     pub max_batch_bytes: Option<f64>,
     pub index_interval_bytes: Option<f64>,
+    /// A sync also takes a recovery point once this many log bytes were appended since the
+    /// last one (default 16 MiB; 0 = at every sync; `Infinity` = only on roll and close).
+    pub checkpoint_interval_bytes: Option<f64>,
+    /// ... or once this many milliseconds passed since the last one and something was appended
+    /// (default 10000; 0 = at every sync; `Infinity` = never by time).
+    pub checkpoint_interval_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -232,6 +238,12 @@ impl Log {
             }
             if let Some(v) = o.index_interval_bytes {
                 limits.index_interval_bytes = whole(v, "indexIntervalBytes")?;
+            }
+            if let Some(v) = o.checkpoint_interval_bytes {
+                limits.checkpoint_interval_bytes = bound(v, "checkpointIntervalBytes")?;
+            }
+            if let Some(v) = o.checkpoint_interval_ms {
+                limits.checkpoint_interval_ms = bound(v, "checkpointIntervalMs")?;
             }
         }
         let log = goqueue_storage::Log::open(std::path::Path::new(&dir), limits).map_err(to_js)?;
@@ -465,7 +477,9 @@ impl Log {
         self.log_mut()?.roll(now).map_err(to_js)
     }
 
-    /// Captures what an fsync of everything appended so far must cover. The returned job runs
+    /// Captures what an fsync of everything appended so far must cover: the active segment's
+    /// `.log` (one fdatasync), plus its index files and a new recovery point when one is due
+    /// (a segment was sealed, or the checkpoint interval passed). The returned job runs
     /// the fsync off the JS thread; the log stays usable meanwhile (appends, reads and
     /// truncations during the fsync are fenced by the storage core's epoch). The job is its own
     /// object because napi keeps a method's `&mut self` borrow alive until an `AsyncTask` it

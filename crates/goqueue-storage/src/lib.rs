@@ -36,4 +36,6 @@ mod tests {
     }
 }
 #[cfg(test)]
+mod log_power_loss_tests;
+#[cfg(test)]
 mod log_tests;

@@ -26,7 +26,21 @@ pub struct Limits {
     pub max_batch_bytes: usize,
     /// Bytes between two sparse index entries (0 = an entry for every batch).
     pub index_interval_bytes: u64,
+    /// A sync also writes a recovery point (fdatasync of the active segment's index files, then
+    /// the `recovery-point` file) once this many log bytes were appended since the last one.
+    /// It bounds what recovery scans after a crash. 0 = at every sync (the slow, old way).
+    pub checkpoint_interval_bytes: u64,
+    /// ... or once this long has passed since the last one and something was appended.
+    /// 0 = at every sync; `u64::MAX` = never by time.
+    pub checkpoint_interval_ms: u64,
 }
+
+/// Default `checkpoint_interval_bytes`: a crash rescans at most about this much log (tens of
+/// milliseconds), while a busy log writes a recovery point about once per 16 MiB appended.
+pub const DEFAULT_CHECKPOINT_INTERVAL_BYTES: u64 = 16 << 20;
+/// Default `checkpoint_interval_ms`: a slowly written log still moves its recovery point, at a
+/// cost of at most one checkpoint per 10 s per written log (Kafka's default is 60 s).
+pub const DEFAULT_CHECKPOINT_INTERVAL_MS: u64 = 10_000;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -35,6 +49,8 @@ impl Default for Limits {
             segment_ms: 7 * 24 * 3600 * 1000,
             max_batch_bytes: 1 << 20,
             index_interval_bytes: 4096,
+            checkpoint_interval_bytes: DEFAULT_CHECKPOINT_INTERVAL_BYTES,
+            checkpoint_interval_ms: DEFAULT_CHECKPOINT_INTERVAL_MS,
         }
     }
 }

@@ -2,19 +2,25 @@
 //! entry (one RecordBatch) addressable by LogIndex and by KafkaOffset.
 //!
 //! Durability: `durable_index <= last_index`. Appends land in the page cache; a `SyncJob`
-//! (prepared on the owning thread, run on any thread) fsyncs the files, then writes the recovery
-//! point, then raises `durable_index`. Truncations bump an epoch so a sync prepared before them
-//! never writes a recovery point that covers bytes they removed.
+//! (prepared on the owning thread, run on any thread) fdatasyncs the files, then (sometimes)
+//! writes the recovery point, then raises `durable_index`. In steady state a sync costs one
+//! fdatasync of the active segment's `.log`: index entries can be rebuilt from the log, so they
+//! are written and fsynced only when a recovery point is taken — on roll, on close, and once
+//! `checkpoint_interval_bytes` / `checkpoint_interval_ms` passed since the last point. Recovery
+//! trusts the index entries the point counts and rebuilds the rest by scanning the log after it.
+//! Truncations bump an epoch so a sync prepared before them never writes a recovery point that
+//! covers bytes they removed.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::checkpoint::{Checkpoint, TermStart};
+use crate::checkpoint::{Checkpoint, IndexCounts, TermStart};
 use crate::error::{io_context, Result, StorageError};
 use crate::fileio::sync_dir;
 use crate::limits::{Limits, MAX_BATCH_BYTES_CEILING, MAX_SAFE_NUMBER};
+use crate::offset_index::OffsetIndex;
 use crate::record_batch::{
     read_prefix, validate_batch, with_batch_position, BatchHeader, LOG_OVERHEAD_BYTES,
 };
@@ -46,7 +52,9 @@ pub struct RecoveryReport {
 }
 
 struct CheckpointState {
+    /// Bumped by every truncation: a job prepared in an older epoch raises nothing.
     epoch: u64,
+    /// The recovery point on disk (what recovery would trust now).
     last: Option<Checkpoint>,
 }
 
@@ -59,15 +67,19 @@ struct Shared {
 /// Work of one `sync`, detached from the log so it can run off the owning thread.
 pub struct SyncJob {
     shared: Arc<Shared>,
+    /// The active segment's `.log`; plus, when a point is taken, its `.index` and `.timeindex`
+    /// and every file of segments sealed since the last sync.
     files: Vec<Arc<File>>,
     sync_directory: bool,
-    checkpoint: Checkpoint,
+    /// The recovery point to write once `files` are durable; `None` for a plain sync.
+    checkpoint: Option<Checkpoint>,
     epoch: u64,
     target_index: u64,
 }
 
 impl SyncJob {
-    /// Fsyncs, writes the recovery point and returns the new durable index.
+    /// Fdatasyncs the files (and the directory when segments were created or deleted), writes
+    /// the recovery point when the job takes one, and returns the new durable index.
     pub fn run(self) -> Result<u64> {
         for file in &self.files {
             file.sync_data().map_err(io_context("syncing a segment file"))?;
@@ -78,9 +90,17 @@ impl SyncJob {
         }
         let mut state = self.shared.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
         if state.epoch == self.epoch {
-            if state.last.as_ref() != Some(&self.checkpoint) {
-                self.checkpoint.write(&self.shared.dir)?;
-                state.last = Some(self.checkpoint);
+            if let Some(point) = self.checkpoint {
+                // Within an epoch the log only grows at its end, so a point with a lower
+                // next index is older (a job that ran late) and must not replace a newer one.
+                let newer = state
+                    .last
+                    .as_ref()
+                    .is_none_or(|last| point.next_index >= last.next_index && *last != point);
+                if newer {
+                    point.write(&self.shared.dir)?;
+                    state.last = Some(point);
+                }
             }
             self.shared
                 .durable_index
@@ -88,6 +108,22 @@ impl SyncJob {
         }
         Ok(self.shared.durable_index.load(Ordering::SeqCst))
     }
+
+    /// Whether this job writes a recovery point.
+    pub fn takes_recovery_point(&self) -> bool {
+        self.checkpoint.is_some()
+    }
+}
+
+/// What a sync covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyncScope {
+    /// The active `.log` (and sealed segments); a recovery point only when one is due.
+    Plain,
+    /// The active segment's three files and a recovery point.
+    RecoveryPoint,
+    /// Every file of every segment, the directory and a recovery point (end of `open`).
+    Everything,
 }
 
 pub struct Log {
@@ -101,6 +137,10 @@ pub struct Log {
     unsynced: Vec<Arc<File>>,
     /// Segment files were created or deleted since the last sync.
     directory_dirty: bool,
+    /// Log bytes appended since the last recovery point was prepared.
+    bytes_since_checkpoint: u64,
+    /// Wall-clock time the last recovery point was prepared.
+    last_checkpoint_ms: i64,
     recovery: RecoveryReport,
 }
 
@@ -150,6 +190,8 @@ impl Log {
             terms: Vec::new(),
             unsynced: Vec::new(),
             directory_dirty: false,
+            bytes_since_checkpoint: 0,
+            last_checkpoint_ms: now_ms(),
             recovery: RecoveryReport::default(),
         };
         remove_orphan_indexes(dir, &bases)?;
@@ -165,7 +207,7 @@ impl Log {
         let last = log.last_index();
         log.shared.durable_index.store(last, Ordering::SeqCst);
         // Everything found on disk is now made durable and recorded, so later opens trust it.
-        let job = log.prepare_sync_inner(true)?;
+        let job = log.prepare_sync_inner(SyncScope::Everything)?;
         job.run()?;
         Ok(log)
     }
@@ -181,23 +223,33 @@ impl Log {
         let mut time_indexes = Vec::with_capacity(bases.len());
         for (i, (_, _, index)) in files.iter().enumerate() {
             let time = match index {
-                Some(index) => TimeIndex::load(&time_index_path(&dir, bases[i]), index.base_index)?,
+                Some((index, _)) => TimeIndex::load(&time_index_path(&dir, bases[i]), index.base_index)?,
                 None => None,
             };
             time_indexes.push(time);
         }
-        let first_damaged = (0..bases.len()).find(|&i| files[i].2.is_none() || time_indexes[i].is_none());
-        // Use the recovery point when it names a segment we have, lies within it, and no
-        // segment up to it needs its index rebuilt.
+        let intact = |i: usize| {
+            matches!(
+                (&files[i].2, &time_indexes[i]),
+                (Some((_, true)), Some((_, true)))
+            )
+        };
+        // Use the recovery point when it names a segment we have and lies within it, the index
+        // entries it counts for that segment are there, and every segment before it has whole
+        // indexes (they were fsynced when it was sealed) with increasing base indexes.
         let usable = checkpoint.as_ref().and_then(|c| {
             let k = bases.iter().position(|&b| b == c.segment_base_offset)?;
-            let index = files[k].2.as_ref()?;
+            let (index, _) = files[k].2.as_ref()?;
+            let (time, _) = time_indexes[k].as_ref()?;
+            let entries = c.next_index.checked_sub(index.base_index)?;
+            let trusted = c
+                .index_counts
+                .is_none_or(|counts| trusted_prefix_present(index, time, counts, c.position, entries));
             let ok = c.position <= files[k].1
-                && c.next_index >= index.base_index
-                && first_damaged.is_none_or(|d| d > k)
+                && trusted
                 && (0..k).all(|i| {
                     let (a, b) = (files[i].2.as_ref(), files[i + 1].2.as_ref());
-                    matches!((a, b), (Some(a), Some(b)) if b.base_index > a.base_index)
+                    intact(i) && matches!((a, b), (Some((a, _)), Some((b, _))) if b.base_index > a.base_index)
                 });
             ok.then_some(k)
         });
@@ -208,8 +260,14 @@ impl Log {
         if let (Some(k), Some(c)) = (usable, checkpoint.as_ref()) {
             self.recovery.used_recovery_point = true;
             for (i, ((log, length, index), time)) in drained.by_ref().take(k + 1) {
-                let index = index.expect("checked above");
-                let time = time.expect("checked above");
+                let (mut index, _) = index.expect("checked above");
+                let (mut time, _) = time.expect("checked above");
+                if let (true, Some(counts)) = (i == k, c.index_counts) {
+                    // Past the counted entries the files hold whatever reached the disk
+                    // before a crash: drop it, the scan below rebuilds those entries.
+                    index.keep_first(counts.offset_index as usize)?;
+                    time.keep_first(counts.time_index as usize)?;
+                }
                 let (entries, next, size, max_timestamp) = if i < k {
                     (
                         0, // filled below from the next segment's base
@@ -244,6 +302,8 @@ impl Log {
             for i in 0..k {
                 segments[i].entries = segments[i + 1].base_index - segments[i].base_index;
             }
+            // A version-1 point trusts the entries before its position (they were fsynced with
+            // every sync then); for version 2 these are no-ops after `keep_first`.
             let active = &mut segments[k];
             active.index.truncate_to_position(c.position)?;
             active.time_index.truncate_to_index(active.entries)?;
@@ -425,6 +485,7 @@ impl Log {
                 let _ = segment.truncate(before.0, before.1, before.2);
                 return Err(error);
             }
+            self.bytes_since_checkpoint += bytes.len() as u64;
             let term = header.partition_leader_epoch as i64;
             if self.last_term() != Some(term) {
                 self.terms.push(TermStart {
@@ -733,40 +794,74 @@ impl Log {
         cut
     }
 
-    /// After a truncation: lower the durable mark, fence syncs prepared before it, and move
-    /// the recovery point back when it covered removed bytes.
+    /// After a truncation: lower the durable mark, fence syncs prepared before it, and rewrite
+    /// the recovery point when it covered removed bytes, names a deleted segment or an old log
+    /// start. A new point claims only what is already durable.
     fn after_truncation(&mut self) -> Result<()> {
-        let checkpoint = self.current_checkpoint();
         let last_index = self.last_index();
-        let mut state = self.shared.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = self.shared.clone();
+        let mut state = shared.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
         state.epoch += 1;
         let durable = self.shared.durable_index.load(Ordering::SeqCst).min(last_index);
         self.shared.durable_index.store(durable, Ordering::SeqCst);
-        let stale = match &state.last {
-            None => true,
-            Some(last) => {
-                last.next_index > checkpoint.next_index
-                    || last.log_start_index != checkpoint.log_start_index
-                    || !self
-                        .segments
-                        .iter()
-                        .any(|s| s.base_offset == last.segment_base_offset)
+        let point = match &state.last {
+            // The cut lies before the point: the log as it is now lies before it too, so its
+            // bytes and index entries were fsynced before that point was written.
+            Some(last) if last.next_index > last_index + 1 => Some(self.durable_point(false)?),
+            // Its segment was deleted: claim only the start of the first remaining segment.
+            Some(last)
+                if !self
+                    .segments
+                    .iter()
+                    .any(|s| s.base_offset == last.segment_base_offset) =>
+            {
+                Some(self.durable_point(true)?)
             }
+            // Only the start moved (segments before the point's were deleted): the point's
+            // position and counts stay valid, so recovery still scans only what follows it.
+            Some(last) if last.log_start_index != self.first_index() => {
+                let mut point = last.clone();
+                point.log_start_index = self.first_index();
+                point.log_start_offset = self.log_start_offset();
+                prune_terms(&mut point.terms, point.log_start_index, point.log_start_offset);
+                Some(point)
+            }
+            Some(_) => None,
+            None => Some(self.durable_point(true)?),
         };
-        if stale {
-            // Only bytes already durable are claimed: the new point is at or before the old one,
-            // or (segment gone) the start of the first remaining segment.
-            let point = match &state.last {
-                Some(last) if last.next_index > checkpoint.next_index => checkpoint.clone(),
-                _ => self.checkpoint_at_first_segment(),
-            };
-            if self.directory_dirty {
+        if let Some(point) = point {
+            if std::mem::take(&mut self.directory_dirty) {
                 sync_dir(&self.shared.dir).map_err(io_context("syncing the log directory"))?;
             }
             point.write(&self.shared.dir)?;
             state.last = Some(point);
         }
         Ok(())
+    }
+
+    /// A recovery point at the end of the log (`false`) or at the start of the first segment
+    /// (`true`), after making the named segment's files durable (truncations are rare; this
+    /// keeps the point's claim about that segment's index entries true).
+    fn durable_point(&mut self, at_first_segment: bool) -> Result<Checkpoint> {
+        let segment = if at_first_segment {
+            &mut self.segments[0]
+        } else {
+            self.segments.last_mut().expect("a log always has a segment")
+        };
+        segment.flush()?;
+        for file in segment.files_to_sync() {
+            file.sync_data()
+                .map_err(io_context("syncing a segment file for a recovery point"))?;
+        }
+        let point = if at_first_segment {
+            self.bytes_since_checkpoint = self.size_bytes();
+            self.checkpoint_at_first_segment()
+        } else {
+            self.bytes_since_checkpoint = 0;
+            self.current_checkpoint()
+        };
+        self.last_checkpoint_ms = now_ms();
+        Ok(point)
     }
 
     fn checkpoint_at_first_segment(&self) -> Checkpoint {
@@ -779,6 +874,10 @@ impl Log {
             next_index: first.base_index,
             next_offset: first.base_offset,
             segment_max_timestamp: i64::MIN,
+            index_counts: Some(IndexCounts {
+                offset_index: 0,
+                time_index: 0,
+            }),
             terms: Vec::new(),
         }
     }
@@ -793,40 +892,81 @@ impl Log {
             next_index: self.last_index() + 1,
             next_offset: active.next_offset,
             segment_max_timestamp: active.max_timestamp,
+            index_counts: Some(IndexCounts {
+                offset_index: active.index.len() as u64,
+                time_index: active.time_index.len() as u64,
+            }),
             terms: self.terms.clone(),
         }
     }
 
     /// Prepares a sync of everything appended so far; run the job on any thread.
-    /// Writes buffered appends to the files first (a write error surfaces here).
+    /// Writes buffered appends to the files first (a write error surfaces here). The job
+    /// fdatasyncs the active `.log` (plus the files of segments sealed since the last sync, and
+    /// the directory when segments were created); it also takes a recovery point when a
+    /// segment was sealed or the checkpoint interval has passed.
     pub fn prepare_sync(&mut self) -> Result<SyncJob> {
-        self.prepare_sync_inner(false)
+        self.prepare_sync_inner(SyncScope::Plain)
     }
 
-    fn prepare_sync_inner(&mut self, all_segments: bool) -> Result<SyncJob> {
-        let mut files: Vec<Arc<File>> = std::mem::take(&mut self.unsynced);
-        if all_segments {
+    /// Prepares a sync that always takes a recovery point (fdatasync of the active segment's
+    /// `.log`, `.index` and `.timeindex`, then the point), as `close` does.
+    pub fn prepare_checkpoint(&mut self) -> Result<SyncJob> {
+        self.prepare_sync_inner(SyncScope::RecoveryPoint)
+    }
+
+    /// Whether the next `prepare_sync` would take a recovery point.
+    pub fn recovery_point_due(&self) -> bool {
+        !self.unsynced.is_empty() || self.checkpoint_interval_passed(now_ms())
+    }
+
+    fn checkpoint_interval_passed(&self, now_ms: i64) -> bool {
+        let elapsed_ms = now_ms.saturating_sub(self.last_checkpoint_ms).max(0) as u64;
+        self.bytes_since_checkpoint >= self.limits.checkpoint_interval_bytes
+            || (self.bytes_since_checkpoint > 0 && elapsed_ms >= self.limits.checkpoint_interval_ms)
+    }
+
+    fn prepare_sync_inner(&mut self, scope: SyncScope) -> Result<SyncJob> {
+        let now = now_ms();
+        let take_point = match scope {
+            SyncScope::Plain => !self.unsynced.is_empty() || self.checkpoint_interval_passed(now),
+            SyncScope::RecoveryPoint | SyncScope::Everything => true,
+        };
+        let mut files: Vec<Arc<File>> = Vec::new();
+        if scope == SyncScope::Everything {
             for segment in &mut self.segments {
                 segment.flush()?;
                 files.extend(segment.files_to_sync());
             }
-        } else {
+        } else if take_point {
             let active = self.active_mut();
             active.flush()?;
             files.extend(active.files_to_sync());
+        } else {
+            let active = self.active_mut();
+            active.flush_log()?;
+            files.push(active.log_file_to_sync());
         }
+        files.append(&mut self.unsynced);
         let epoch = self
             .shared
             .checkpoint
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .epoch;
-        let sync_directory = std::mem::take(&mut self.directory_dirty) || all_segments;
+        let sync_directory = std::mem::take(&mut self.directory_dirty) || scope == SyncScope::Everything;
+        let checkpoint = if take_point {
+            self.bytes_since_checkpoint = 0;
+            self.last_checkpoint_ms = now;
+            Some(self.current_checkpoint())
+        } else {
+            None
+        };
         Ok(SyncJob {
             shared: self.shared.clone(),
             files,
             sync_directory,
-            checkpoint: self.current_checkpoint(),
+            checkpoint,
             epoch,
             target_index: self.last_index(),
         })
@@ -837,12 +977,43 @@ impl Log {
         self.prepare_sync()?.run()
     }
 
-    /// Seals the active segment's time index and syncs; the log should not be used afterwards.
+    /// Syncs and takes a recovery point on the calling thread.
+    pub fn checkpoint(&mut self) -> Result<u64> {
+        self.prepare_checkpoint()?.run()
+    }
+
+    /// Seals the active segment's time index, syncs and takes a recovery point; the log should
+    /// not be used afterwards.
     pub fn close(mut self) -> Result<()> {
         self.active_mut().seal_time_index()?;
-        self.sync()?;
+        self.checkpoint()?;
         Ok(())
     }
+}
+
+/// Whether the index entries a recovery point counts for its segment are all there and
+/// consistent with it (before its position, below its entry count). After a crash the files
+/// may hold anything past them, but not less.
+fn trusted_prefix_present(
+    index: &OffsetIndex,
+    time: &TimeIndex,
+    counts: IndexCounts,
+    position: u64,
+    entries: u64,
+) -> bool {
+    let (offset_count, time_count) = (counts.offset_index as usize, counts.time_index as usize);
+    if index.len() < offset_count || time.len() < time_count {
+        return false;
+    }
+    let offsets_fit = offset_count == 0 || {
+        let last = index.entries()[offset_count - 1];
+        (last.position as u64) < position && (last.relative_index as u64) < entries
+    };
+    let times_fit = time_count == 0
+        || time
+            .entry(time_count - 1)
+            .is_some_and(|last| (last.relative_index as u64) < entries);
+    offsets_fit && times_fit
 }
 
 /// Reads whole batches of one segment from `position`: the first whole whatever its size

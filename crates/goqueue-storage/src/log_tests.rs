@@ -5,34 +5,39 @@ use std::path::Path;
 
 use crate::limits::Limits;
 use crate::log::Log;
+use crate::log_power_loss_tests::{check_index_files, simulate_power_loss};
 use crate::record_batch::test_batch::encode;
 use crate::segment::log_path;
 
-fn limits(segment_bytes: u64, index_interval_bytes: u64) -> Limits {
+/// Recovery points are taken only on roll, close, open and `checkpoint` unless a test lowers
+/// `checkpoint_interval_bytes`; never by wall-clock time, so every run replays.
+pub(crate) fn limits(segment_bytes: u64, index_interval_bytes: u64) -> Limits {
     Limits {
         segment_bytes,
         segment_ms: 0,
         max_batch_bytes: 1024,
         index_interval_bytes,
+        checkpoint_interval_bytes: u64::MAX,
+        checkpoint_interval_ms: u64::MAX,
     }
 }
 
-fn batch(offset: u64, term: i64, timestamp: i64, records: usize, fill: u8) -> Vec<u8> {
+pub(crate) fn batch(offset: u64, term: i64, timestamp: i64, records: usize, fill: u8) -> Vec<u8> {
     let value = vec![fill; 20 + (fill as usize % 40)];
     let values: Vec<&[u8]> = (0..records).map(|_| &value[..]).collect();
     encode(offset as i64, term as i32, timestamp, &values)
 }
 
 /// xorshift64*: a tiny seeded generator so every run replays.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
@@ -310,7 +315,12 @@ fn check(log: &Log, model: &Model, rng: &mut Rng) {
 fn run_sequence(seed: u64, dir: &Path) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let interval = [0, 100, 400][rng.below(3) as usize];
-    let options = limits(1024 + rng.below(2048), interval);
+    let options = Limits {
+        // Recovery points only on roll, close, open and `checkpoint`; at every sync; or every
+        // few batches.
+        checkpoint_interval_bytes: [u64::MAX, 0, 300, 2000][rng.below(4) as usize],
+        ..limits(1024 + rng.below(2048), interval)
+    };
     let mut log = Log::open(dir, options).unwrap();
     let mut model = Model {
         first_index: 1,
@@ -369,12 +379,17 @@ fn run_sequence(seed: u64, dir: &Path) {
             67..=71 => {
                 log.roll(0).unwrap();
             }
-            72..=77 => {
+            72..=75 => {
                 assert_eq!(log.sync().unwrap(), model.last_index());
+                synced = model.last_index();
+            }
+            76..=77 => {
+                assert_eq!(log.checkpoint().unwrap(), model.last_index());
                 synced = model.last_index();
             }
             78..=83 => {
                 log.close().unwrap();
+                check_index_files(dir, model.first_index);
                 log = Log::open(dir, options).unwrap();
                 assert_eq!(log.recovery().truncated_bytes, 0, "seed {seed} step {step}");
                 synced = log.last_index();
@@ -386,7 +401,7 @@ fn run_sequence(seed: u64, dir: &Path) {
                 assert_eq!(log.recovery().truncated_bytes, 0, "seed {seed} step {step}");
                 synced = log.last_index();
             }
-            86..=88 => {
+            86..=87 => {
                 // A hard crash: whatever was still buffered in memory is lost, what was synced
                 // survives, and what survives is a prefix of what was appended.
                 std::mem::forget(log);
@@ -404,7 +419,26 @@ fn run_sequence(seed: u64, dir: &Path) {
                 model.entries.truncate(keep);
                 synced = log.last_index();
             }
-            89..=93 => {
+            88..=90 => {
+                // A power loss: of what follows the last sync, the log files keep an arbitrary
+                // part, and index files past what the recovery point counts hold anything.
+                std::mem::forget(log);
+                simulate_power_loss(dir, synced, model.first_index, &mut rng);
+                log = Log::open(dir, options).unwrap();
+                assert!(
+                    log.last_index() >= synced,
+                    "seed {seed} step {step}: synced entries lost"
+                );
+                assert!(log.last_index() <= model.last_index());
+                let keep = (log.last_index() + 1 - model.first_index) as usize;
+                if keep == 0 && !model.entries.is_empty() {
+                    model.start_offset = model.entries[0].0;
+                }
+                model.entries.truncate(keep);
+                synced = log.last_index();
+                check_index_files(dir, model.first_index);
+            }
+            91..=93 => {
                 let ts = rng.below(timestamp as u64 + 2) as i64;
                 let expected = model
                     .entries

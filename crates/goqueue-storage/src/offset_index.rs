@@ -11,6 +11,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{io_context, Result};
 use crate::fileio::write_all_at;
@@ -18,6 +19,9 @@ use crate::fileio::write_all_at;
 pub const OFFSET_INDEX_MAGIC: [u8; 4] = *b"GQOI";
 pub const INDEX_HEADER_BYTES: u64 = 16;
 pub const OFFSET_INDEX_ENTRY_BYTES: u64 = 12;
+
+/// An index loaded from its file, and whether the whole file was well formed (`intact`).
+pub type Loaded<T> = (T, bool);
 
 /// One sparse index entry, relative to the segment's base offset and base index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,7 +34,8 @@ pub struct OffsetEntry {
 /// In-memory copy of a segment's sparse index plus the file it mirrors.
 pub struct OffsetIndex {
     path: PathBuf,
-    file: File,
+    /// Shared with sync jobs, which fdatasync it off the owning thread.
+    file: Arc<File>,
     pub base_index: u64,
     entries: Vec<OffsetEntry>,
     /// Entries already written to the file; the rest are written by `flush`.
@@ -86,16 +91,20 @@ impl OffsetIndex {
         let file = create_index_file(path, OFFSET_INDEX_MAGIC, base_index)?;
         Ok(OffsetIndex {
             path: path.to_owned(),
-            file,
+            file: Arc::new(file),
             base_index,
             entries: Vec::new(),
             persisted: 0,
         })
     }
 
-    /// Loads an index file; `Ok(None)` when it is missing or damaged (the caller rebuilds it).
-    /// Entries must be strictly increasing in all three columns and point inside `log_bytes`.
-    pub fn load(path: &Path, log_bytes: u64) -> Result<Option<OffsetIndex>> {
+    /// Loads an index file; `Ok(None)` when it is missing or its header is not ours (the caller
+    /// rebuilds it). Otherwise keeps the longest run of entries from the start that strictly
+    /// increase in all three columns and point inside `log_bytes`, drops the rest from the file
+    /// too (so later appends cannot sit after them), and says whether the run was the whole
+    /// file (`intact`). Entries past the end of the log alone do not count as damage: a cut
+    /// tail leaves them behind.
+    pub fn load(path: &Path, log_bytes: u64) -> Result<Option<Loaded<OffsetIndex>>> {
         let Ok(bytes) = std::fs::read(path) else {
             return Ok(None);
         };
@@ -104,12 +113,9 @@ impl OffsetIndex {
             return Ok(None);
         };
         let body = &bytes[INDEX_HEADER_BYTES as usize..];
-        if body.len() % OFFSET_INDEX_ENTRY_BYTES as usize != 0 {
-            return Ok(None);
-        }
+        let mut intact = body.len() % OFFSET_INDEX_ENTRY_BYTES as usize == 0;
         let mut entries = Vec::with_capacity(body.len() / 12);
         let mut previous = OffsetEntry::default();
-        let mut past_end = false;
         for chunk in body.chunks_exact(12) {
             let entry = OffsetEntry {
                 relative_offset: u32::from_be_bytes(chunk[0..4].try_into().unwrap()),
@@ -117,42 +123,60 @@ impl OffsetIndex {
                 position: u32::from_be_bytes(chunk[8..12].try_into().unwrap()),
             };
             if entry.position as u64 >= log_bytes {
-                // Entries past the end of the log (a tail cut after a crash) are dropped; the
-                // recovery scan recreates what is still there.
-                past_end = true;
                 break;
             }
             if entry.relative_offset <= previous.relative_offset
                 || entry.relative_index <= previous.relative_index
                 || entry.position <= previous.position
             {
-                return Ok(None);
+                intact = false;
+                break;
             }
             entries.push(entry);
             previous = entry;
         }
         let file = open_index_file(path)?;
-        if past_end {
-            // Drop the stale entries from the file too, so later appends cannot sit after them.
-            file.set_len(INDEX_HEADER_BYTES + entries.len() as u64 * OFFSET_INDEX_ENTRY_BYTES)
+        let kept_bytes = INDEX_HEADER_BYTES + entries.len() as u64 * OFFSET_INDEX_ENTRY_BYTES;
+        if kept_bytes != bytes.len() as u64 {
+            file.set_len(kept_bytes)
                 .map_err(io_context(format!("truncating {}", path.display())))?;
         }
         let persisted = entries.len();
-        Ok(Some(OffsetIndex {
+        let index = OffsetIndex {
             path: path.to_owned(),
-            file,
+            file: Arc::new(file),
             base_index,
             entries,
             persisted,
-        }))
+        };
+        Ok(Some((index, intact)))
     }
 
-    pub fn file(&self) -> &File {
+    /// Keeps only the first `count` entries, in memory and in the file.
+    pub fn keep_first(&mut self, count: usize) -> Result<()> {
+        self.entries.truncate(count);
+        self.persisted = self.persisted.min(self.entries.len());
+        self.file
+            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES)
+            .map_err(io_context(format!("truncating {}", self.path.display())))
+    }
+
+    pub fn file(&self) -> &Arc<File> {
         &self.file
     }
 
     pub fn entries(&self) -> &[OffsetEntry] {
         &self.entries
+    }
+
+    /// Entries held (in memory; after `flush`, also in the file).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the index has no entry (only the implicit first one).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Adds an entry after the last one (in memory; `flush` writes it).

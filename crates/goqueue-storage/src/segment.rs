@@ -12,7 +12,7 @@ use crate::fileio::{read_exact_at, write_all_at};
 /// read past the file, sync, roll, truncation or close); larger ones are written at once.
 pub const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 use crate::limits::BATCH_HEADER_BYTES;
-use crate::offset_index::{OffsetEntry, OffsetIndex};
+use crate::offset_index::{Loaded, OffsetEntry, OffsetIndex};
 use crate::record_batch::{parse_header, read_prefix, BatchHeader, LOG_OVERHEAD_BYTES};
 use crate::time_index::TimeIndex;
 
@@ -99,9 +99,10 @@ impl Segment {
         })
     }
 
-    /// Opens an existing `.log` file. Indexes are loaded when intact; otherwise `None` and
-    /// the caller rebuilds. Returns the segment's file length too.
-    pub fn open_files(dir: &Path, base_offset: u64) -> Result<(File, u64, Option<OffsetIndex>)> {
+    /// Opens an existing `.log` file and loads its `.index` (see `OffsetIndex::load`: `None`
+    /// when missing or foreign, else the valid prefix and whether it was the whole file).
+    /// Returns the segment's file length too.
+    pub fn open_files(dir: &Path, base_offset: u64) -> Result<(File, u64, Option<Loaded<OffsetIndex>>)> {
         let path = log_path(dir, base_offset);
         let log = open_log_file(&path, false)?;
         let length = log
@@ -219,7 +220,8 @@ impl Segment {
         self.note_batch(position, header, index_interval_bytes)
     }
 
-    fn flush_log(&mut self) -> Result<()> {
+    /// Writes buffered batches to `.log` (not fsynced); index entries stay in memory.
+    pub fn flush_log(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -234,6 +236,8 @@ impl Segment {
     }
 
     /// Writes buffered batches and index entries to the files (not fsynced).
+    /// A plain sync needs only `flush_log`: index entries reach their files when a recovery
+    /// point is taken (and on roll, truncation, close and drop).
     pub fn flush(&mut self) -> Result<()> {
         self.flush_log()?;
         self.index.flush()?;
@@ -330,14 +334,20 @@ impl Segment {
         Ok(())
     }
 
-    /// Files to fsync for this segment.
+    /// The `.log` file, for a sync job.
+    pub fn log_file_to_sync(&self) -> Arc<File> {
+        self.log.clone()
+    }
+
+    /// The `.index` and `.timeindex` files, for a sync job that takes a recovery point.
+    pub fn index_files_to_sync(&self) -> [Arc<File>; 2] {
+        [self.index.file().clone(), self.time_index.file().clone()]
+    }
+
+    /// All three files of this segment, for a sync job.
     pub fn files_to_sync(&self) -> Vec<Arc<File>> {
-        let mut files = vec![self.log.clone()];
-        if let (Ok(index), Ok(time)) = (self.index.file().try_clone(), self.time_index.file().try_clone()) {
-            files.push(Arc::new(index));
-            files.push(Arc::new(time));
-        }
-        files
+        let [index, time] = self.index_files_to_sync();
+        vec![self.log_file_to_sync(), index, time]
     }
 
     /// Deletes the segment's files.

@@ -11,10 +11,11 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{io_context, Result};
 use crate::fileio::write_all_at;
-use crate::offset_index::{create_index_file, open_index_file, parse_header, INDEX_HEADER_BYTES};
+use crate::offset_index::{create_index_file, open_index_file, parse_header, Loaded, INDEX_HEADER_BYTES};
 
 pub const TIME_INDEX_MAGIC: [u8; 4] = *b"GQTI";
 pub const TIME_INDEX_ENTRY_BYTES: u64 = 12;
@@ -27,7 +28,8 @@ pub struct TimeEntry {
 
 pub struct TimeIndex {
     path: PathBuf,
-    file: File,
+    /// Shared with sync jobs, which fdatasync it off the owning thread.
+    file: Arc<File>,
     entries: Vec<TimeEntry>,
     /// Entries already written to the file; the rest are written by `flush`.
     persisted: usize,
@@ -38,15 +40,17 @@ impl TimeIndex {
         let file = create_index_file(path, TIME_INDEX_MAGIC, base_index)?;
         Ok(TimeIndex {
             path: path.to_owned(),
-            file,
+            file: Arc::new(file),
             entries: Vec::new(),
             persisted: 0,
         })
     }
 
-    /// Loads a time index; `Ok(None)` when missing or damaged. `base_index` must match the
-    /// offset index's.
-    pub fn load(path: &Path, base_index: u64) -> Result<Option<TimeIndex>> {
+    /// Loads a time index; `Ok(None)` when missing or its header is not ours or names another
+    /// base index than the offset index's (`base_index`). Otherwise keeps the longest run of
+    /// entries from the start that increase (timestamps strictly, relative indexes weakly),
+    /// drops the rest from the file too, and says whether the run was the whole file.
+    pub fn load(path: &Path, base_index: u64) -> Result<Option<Loaded<TimeIndex>>> {
         let Ok(bytes) = std::fs::read(path) else {
             return Ok(None);
         };
@@ -54,9 +58,7 @@ impl TimeIndex {
             return Ok(None);
         }
         let body = &bytes[INDEX_HEADER_BYTES as usize..];
-        if body.len() % TIME_INDEX_ENTRY_BYTES as usize != 0 {
-            return Ok(None);
-        }
+        let mut intact = body.len() % TIME_INDEX_ENTRY_BYTES as usize == 0;
         let mut entries: Vec<TimeEntry> = Vec::with_capacity(body.len() / 12);
         for chunk in body.chunks_exact(12) {
             let entry = TimeEntry {
@@ -65,22 +67,53 @@ impl TimeIndex {
             };
             if let Some(last) = entries.last() {
                 if entry.timestamp <= last.timestamp || entry.relative_index < last.relative_index {
-                    return Ok(None);
+                    intact = false;
+                    break;
                 }
             }
             entries.push(entry);
         }
         let file = open_index_file(path)?;
+        let kept_bytes = INDEX_HEADER_BYTES + entries.len() as u64 * TIME_INDEX_ENTRY_BYTES;
+        if kept_bytes != bytes.len() as u64 {
+            file.set_len(kept_bytes)
+                .map_err(io_context(format!("truncating {}", path.display())))?;
+        }
         let persisted = entries.len();
-        Ok(Some(TimeIndex {
+        let index = TimeIndex {
             path: path.to_owned(),
-            file,
+            file: Arc::new(file),
             entries,
             persisted,
-        }))
+        };
+        Ok(Some((index, intact)))
     }
 
-    pub fn file(&self) -> &File {
+    /// Entries held (in memory; after `flush`, also in the file).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the index has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entry `at` (0 = the first).
+    pub fn entry(&self, at: usize) -> Option<TimeEntry> {
+        self.entries.get(at).copied()
+    }
+
+    /// Keeps only the first `count` entries, in memory and in the file.
+    pub fn keep_first(&mut self, count: usize) -> Result<()> {
+        self.entries.truncate(count);
+        self.persisted = self.persisted.min(self.entries.len());
+        self.file
+            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES)
+            .map_err(io_context(format!("truncating {}", self.path.display())))
+    }
+
+    pub fn file(&self) -> &Arc<File> {
         &self.file
     }
 
