@@ -91,6 +91,8 @@ interface Outstanding {
 
 interface Client {
   id: number;
+  /** Counts wake-ups; a scheduled step runs only if none was scheduled after it. */
+  wake: number;
   sequence: number;
   acked: number;
   outstanding: Outstanding | undefined;
@@ -136,6 +138,8 @@ export class Simulation {
   private faultsOn = true;
   private clientsOn = true;
   private workloadRound = 0;
+  /** Pause between a client's acknowledged write and its next (longer in the steady phase). */
+  private clientThinkMs: number;
   /** Members removed during the steady phase: they run to the end, whatever `removedLingerMs`. */
   private readonly steadyRemovals = new Set<NodeId>();
   /** Highest log index of an acknowledged proposal (reads issued later must not go below). */
@@ -164,6 +168,7 @@ export class Simulation {
   ) {
     this.prng = new Prng(seed);
     this.options = { ...swarmOptions(this.prng), ...overrides };
+    this.clientThinkMs = this.options.clientThinkMs;
     const { nodeCount, initialVoters, clockDrift, tickMs } = this.options;
     const voters = Array.from({ length: initialVoters }, (_, i) => nodeId(i + 1));
     for (let i = 1; i <= nodeCount; i++) {
@@ -194,7 +199,14 @@ export class Simulation {
       this.scheduleTicks(node, this.prng.nextFloat() * node.tickIntervalMs);
     }
     for (let c = 1; c <= this.options.clients; c++) {
-      this.clients.push({ id: c, sequence: 0, acked: 0, outstanding: undefined, leaderHint: undefined });
+      this.clients.push({
+        id: c,
+        wake: 0,
+        sequence: 0,
+        acked: 0,
+        outstanding: undefined,
+        leaderHint: undefined,
+      });
     }
     this.startWorkload();
     this.scheduleFaults();
@@ -241,7 +253,7 @@ export class Simulation {
    */
   private converge(when: string): void {
     this.clientsOn = false;
-    let lastProgress = { atMs: this.queue.nowMs, applied: this.appliedSum() };
+    let lastProgress = { atMs: this.queue.nowMs, position: this.progressSum() };
     const giveUpAtMs = this.queue.nowMs + 600_000;
     for (;;) {
       const problem = this.convergenceProblem();
@@ -249,8 +261,8 @@ export class Simulation {
       if (this.queue.nowMs - lastProgress.atMs >= 10_000 || this.queue.nowMs >= giveUpAtMs)
         throw new InvariantViolation(`liveness ${when}: ${problem}`);
       this.queue.runUntil(this.queue.nowMs + 250);
-      const applied = this.appliedSum();
-      if (applied !== lastProgress.applied) lastProgress = { atMs: this.queue.nowMs, applied };
+      const position = this.progressSum();
+      if (position !== lastProgress.position) lastProgress = { atMs: this.queue.nowMs, position };
     }
   }
 
@@ -268,9 +280,12 @@ export class Simulation {
     const termBefore = leaderBefore.rawNode!.raft.term;
     const ackedBefore = this.stats.acked;
     const electionsBefore = this.stats.elections;
+    const electionTimeoutMs = electionTicks * tickMs * (1 + clockDrift);
+    // A few writes per election timeout show that the group commits; a flood would only build
+    // a backlog that a slow world needs minutes to replicate.
+    this.clientThinkMs = Math.max(this.options.clientThinkMs, electionTimeoutMs / 4);
     this.clientsOn = true;
     this.startWorkload();
-    const electionTimeoutMs = electionTicks * tickMs * (1 + clockDrift);
     const durationMs = steadyElectionTimeouts * electionTimeoutMs;
     this.trace(
       () => `steady phase for ${durationMs.toFixed(0)} ms, leader ${leaderBefore.id} term ${termBefore}`,
@@ -630,7 +645,7 @@ export class Simulation {
         this.stats.acked++;
         this.ackedIndex = Math.max(this.ackedIndex, entry.index);
       }
-      this.queue.schedule(this.options.clientThinkMs, () => this.clientStep(client));
+      this.wakeClient(client, this.clientThinkMs);
     }
   }
 
@@ -773,15 +788,29 @@ export class Simulation {
     );
   }
 
+  /**
+   * The client's next step, `delayMs` from now. Only the latest wake-up runs: a client is one
+   * sequential actor, whatever woke it (an acknowledgement, a timeout, a refusal).
+   */
+  private wakeClient(client: Client, delayMs: number): void {
+    const wake = ++client.wake;
+    this.queue.schedule(delayMs, () => {
+      if (wake === client.wake) this.clientStep(client);
+    });
+  }
+
   private clientStep(client: Client): void {
     if (!this.clientsOn) return;
-    if (client.outstanding && this.queue.nowMs < client.outstanding.deadlineMs) return;
+    if (client.outstanding && this.queue.nowMs < client.outstanding.deadlineMs) {
+      this.wakeClient(client, client.outstanding.deadlineMs - this.queue.nowMs);
+      return;
+    }
     // Retry the unacknowledged proposal (same sequence) or issue the next one.
     const sequence = client.acked + 1;
     client.sequence = sequence;
     const responsive = this.responsiveNodes();
     if (responsive.length === 0) {
-      this.queue.schedule(50, () => this.clientStep(client));
+      this.wakeClient(client, 50);
       return;
     }
     const hinted = client.leaderHint ? this.nodes.get(client.leaderHint) : undefined;
@@ -803,13 +832,13 @@ export class Simulation {
       };
       client.leaderHint = target.id;
       this.scheduleReady(target);
-      this.queue.schedule(this.options.clientTimeoutMs, () => this.clientStep(client));
+      this.wakeClient(client, this.options.clientTimeoutMs);
     } catch (error) {
       if (!(error instanceof ProposalDroppedError)) throw error;
       client.outstanding = undefined;
       // A hint naming the node that just refused (a removed leader handing over) leads nowhere.
       client.leaderHint = error.leader > 0 && error.leader !== target.id ? error.leader : undefined;
-      this.queue.schedule(this.prng.int(5, 40), () => this.clientStep(client));
+      this.wakeClient(client, this.prng.int(5, 40));
     }
   }
 
@@ -896,8 +925,7 @@ export class Simulation {
   private startWorkload(): void {
     const round = ++this.workloadRound;
     const active = () => this.clientsOn && round === this.workloadRound;
-    for (const client of this.clients)
-      this.queue.schedule(this.prng.int(0, 50), () => this.clientStep(client));
+    for (const client of this.clients) this.wakeClient(client, this.prng.int(0, 50));
     this.every(this.options.readIndexEveryMs, () => this.issueRead(), active);
   }
 
@@ -1042,18 +1070,29 @@ export class Simulation {
 
   // ---- final checks ------------------------------------------------------------------------
 
-  /** Sum of applied indexes over running nodes: moves while anyone is still catching up. */
-  private appliedSum(): number {
+  /**
+   * Sum of log lengths and applied indexes over running nodes: moves while anyone is still
+   * replicating or catching up (a backlog can take many round trips before anything commits).
+   */
+  private progressSum(): number {
     let sum = 0;
-    for (const node of this.nodes.values()) sum += node.rawNode?.raft.log.applied ?? 0;
+    for (const node of this.nodes.values()) {
+      const log = node.rawNode?.raft.log;
+      if (log) sum += log.applied + log.lastIndex();
+    }
     return sum;
   }
 
-  /** Why the group has not converged yet (no leader, a member behind), or undefined. */
+  /** Why the group has not converged yet (no leader, its log not all committed, a member behind), or undefined. */
   private convergenceProblem(): string | undefined {
     const leader = this.leader();
     if (!leader) return 'no leader';
     const raft = leader.rawNode!.raft;
+    // The leader's whole log, its predecessors' uncommitted backlog included: a slow world (two
+    // entries per message, a window of one) may need many seconds to replicate it, and the
+    // steady phase must not count that time against the group.
+    if (raft.log.committed !== raft.log.lastIndex())
+      return `leader ${leader.id} committed ${raft.log.committed} of ${raft.log.lastIndex()}`;
     const conf = raft.tracker.confState();
     for (const id of [...conf.voters, ...conf.learners]) {
       const applied = this.nodes.get(id)!.rawNode?.raft.log.applied;
