@@ -7,9 +7,9 @@
  * messages. Prints messages/s, MB/s, the brokers' CPU per message (all broker processes of the
  * side) and the ratio 3 brokers / 1 broker.
  *
- * Run: `npm run bench -- cluster-throughput`. Knobs: BENCH_ROUNDS (5), BENCH_PARTITIONS (1),
- * BENCH_MESSAGES_SMALL (200000), BENCH_MESSAGES_LARGE (50000), BENCH_BATCH (100 messages per
- * produce request), BENCH_IN_FLIGHT (8 requests outstanding).
+ * Run: `npm run bench -- cluster-throughput`. Knobs: BENCH_ROUNDS (5), BENCH_PHASE_MS (3000 per
+ * side per round), BENCH_PARTITIONS (1), BENCH_BATCH (100 messages per produce request),
+ * BENCH_IN_FLIGHT (8 requests outstanding).
  */
 import { ProcessCluster } from './process-cluster.js';
 import {
@@ -28,10 +28,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 1);
 const batchMessages = Number(process.env.BENCH_BATCH ?? 100);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 8);
-const sizes = [
-  { size: 100, messages: Number(process.env.BENCH_MESSAGES_SMALL ?? 200_000) },
-  { size: 1024, messages: Number(process.env.BENCH_MESSAGES_LARGE ?? 50_000) },
-];
+const phaseMs = Number(process.env.BENCH_PHASE_MS ?? 3000);
+const sizes = [100, 1024];
 
 function side(name: string, cluster: ProcessCluster): WorkloadSide {
   return {
@@ -51,11 +49,11 @@ try {
   await waitForBrokers(three.client, 3);
   console.log(
     `SDK producer, acks=all, ${partitions} partition(s), ${batchMessages} messages per request, ` +
-      `${inFlight} requests in flight, ${rounds} alternating rounds per side (median shown)`,
+      `${inFlight} requests in flight, ${rounds} alternating rounds of ${phaseMs} ms per side (median shown)`,
   );
   const summary: string[] = [];
-  for (const { size, messages } of sizes) {
-    const shape: WorkloadShape = { size, messages, batchMessages, inFlight, partitions };
+  for (const size of sizes) {
+    const shape: WorkloadShape = { size, durationMs: phaseMs, batchMessages, inFlight, partitions };
     const topic = `throughput-${size}`;
     await createReadyTopic(one.client, topic, partitions, 1);
     await createReadyTopic(three.client, topic, partitions, 3);

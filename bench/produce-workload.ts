@@ -1,8 +1,10 @@
 /**
  * The produce workload the cluster benchmarks share: goqueue's SDK producer (`produceMessage`)
  * sends batches of `batchMessages` messages of `size` bytes, round-robin over the topic's
- * partitions, with `inFlight` requests outstanding, acks=all. Reports messages/s, MB/s and the
- * CPU the broker processes and this client spent per message.
+ * partitions, with `inFlight` requests outstanding, acks=all, for `durationMs` (a phase is timed,
+ * not counted, so it lasts long enough on a fast machine and not too long on a loaded one; the
+ * requests in flight at the deadline are waited for and counted). Reports messages/s, MB/s and
+ * the CPU the broker processes and this client spent per message.
  *
  * Not a `.bench.ts` file, so `bench/run.ts` does not run it.
  */
@@ -13,7 +15,7 @@ import { cpuSeconds, waitUntil } from './process-cluster.js';
 
 export interface WorkloadShape {
   size: number;
-  messages: number;
+  durationMs: number;
   batchMessages: number;
   inFlight: number;
   partitions: number;
@@ -33,7 +35,7 @@ export const messagesPerSecond = (r: PhaseResult): number => r.messages / r.seco
 export const megabytesPerSecond = (r: PhaseResult): number => r.bytes / r.seconds / 1e6;
 export const brokerCpuMicrosPerMessage = (r: PhaseResult): number => (r.brokerCpuSeconds * 1e6) / r.messages;
 
-/** Produces `shape.messages` messages to `topic` and measures the phase. */
+/** Produces to `topic` for `shape.durationMs` and measures the phase. */
 export async function producePhase(
   client: Client,
   topic: string,
@@ -42,27 +44,28 @@ export async function producePhase(
 ): Promise<PhaseResult> {
   const producer = new Producer(client, { acks: -1 });
   const value = Buffer.alloc(shape.size, 'b');
-  const batches = Math.ceil(shape.messages / shape.batchMessages);
+  const messages = Array.from({ length: shape.batchMessages }, () => ({ value }));
   const brokerCpu = () => brokerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   let next = 0;
+  let sent = 0;
   const brokerBefore = brokerCpu();
   const clientBefore = process.cpuUsage();
   const started = performance.now();
+  const deadline = started + shape.durationMs;
   await Promise.all(
     Array.from({ length: shape.inFlight }, async () => {
-      while (next < batches) {
+      while (performance.now() < deadline) {
         const index = next++;
-        const count = Math.min(shape.batchMessages, shape.messages - index * shape.batchMessages);
-        const messages = Array.from({ length: count }, () => ({ value }));
         await producer.produceMessage({ topic, partition: index % shape.partitions, messages });
+        sent += messages.length;
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
   const clientUsage = process.cpuUsage(clientBefore);
   return {
-    messages: shape.messages,
-    bytes: shape.messages * shape.size,
+    messages: sent,
+    bytes: sent * shape.size,
     seconds,
     brokerCpuSeconds: brokerCpu() - brokerBefore,
     clientCpuSeconds: (clientUsage.user + clientUsage.system) / 1e6,
@@ -130,7 +133,7 @@ export function medianRound(results: PhaseResult[]): PhaseResult {
 }
 
 /**
- * A warm-up phase (a tenth of the messages) per side, then `rounds` rounds in which every side
+ * A warm-up phase (a fifth of the duration) per side, then `rounds` rounds in which every side
  * runs the same phase once; the order flips every round so neither side always goes first.
  * Returns each side's median round.
  */
@@ -144,7 +147,7 @@ export async function alternatingRounds(
     await producePhase(
       side.client,
       topic,
-      { ...shape, messages: Math.ceil(shape.messages / 10) },
+      { ...shape, durationMs: Math.ceil(shape.durationMs / 5) },
       side.brokerPids(),
     );
   const results = new Map<WorkloadSide, PhaseResult[]>(sides.map((side) => [side, []]));

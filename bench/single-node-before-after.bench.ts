@@ -11,8 +11,8 @@
  * The older tree must be built first (its native build takes a few minutes):
  *   git worktree add /tmp/gq-before 0ddf0b8 && (cd /tmp/gq-before && npm ci && npm run build)
  * Run: `npm run bench -- single-node-before-after` (BENCH_BEFORE_TREE=/other/path to use another
- * checkout). Knobs: BENCH_ROUNDS (5), BENCH_MESSAGES_SMALL (200000), BENCH_MESSAGES_LARGE
- * (50000), BENCH_BATCH (100), BENCH_IN_FLIGHT (8), BENCH_MODES (`fsync,no-fsync`).
+ * checkout). Knobs: BENCH_ROUNDS (5), BENCH_PHASE_MS (3000 per side per round), BENCH_BATCH
+ * (100), BENCH_IN_FLIGHT (8), BENCH_MODES (`fsync,no-fsync`).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,10 +33,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const batchMessages = Number(process.env.BENCH_BATCH ?? 100);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const modes = (process.env.BENCH_MODES ?? 'fsync,no-fsync').split(',');
-const sizes = [
-  { size: 100, messages: Number(process.env.BENCH_MESSAGES_SMALL ?? 200_000) },
-  { size: 1024, messages: Number(process.env.BENCH_MESSAGES_LARGE ?? 50_000) },
-];
+const phaseMs = Number(process.env.BENCH_PHASE_MS ?? 3000);
+const sizes = [100, 1024];
 
 if (!existsSync(join(beforeTree, 'index.js')) || !existsSync(join(beforeTree, 'node_modules'))) {
   console.error(
@@ -61,10 +59,10 @@ for (const mode of modes) {
     for (const s of sides) await waitForBrokers(s.client, 1);
     console.log(
       `\n${mode}: SDK producer, acks=all, 1 partition, ${batchMessages} messages per request, ` +
-        `${inFlight} requests in flight, ${rounds} alternating rounds per side (median shown)`,
+        `${inFlight} requests in flight, ${rounds} alternating rounds of ${phaseMs} ms per side (median shown)`,
     );
-    for (const { size, messages } of sizes) {
-      const shape: WorkloadShape = { size, messages, batchMessages, inFlight, partitions: 1 };
+    for (const size of sizes) {
+      const shape: WorkloadShape = { size, durationMs: phaseMs, batchMessages, inFlight, partitions: 1 };
       const topic = `single-${size}`;
       for (const s of sides) await createReadyTopic(s.client, topic, 1, 1);
       const medians = await alternatingRounds([...sides], topic, shape, rounds);
