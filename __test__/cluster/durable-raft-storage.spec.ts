@@ -163,3 +163,24 @@ test('a joining node that saved its term and vote before receiving any snapshot 
     await reopened.close();
   })();
 });
+
+test('a replica added back empty keeps, across a reopen, the change that added it (the membership of its installed snapshot)', async (t) => {
+  // docs/raft.md, Membership, rule 6: lost on a restart, it would let the node campaign on its
+  // deleted predecessor's seat in the bootstrap membership.
+  await withDir(async (dir) => {
+    const joining = { voters: [], learners: [] };
+    const open = () =>
+      new DurableRaftStorage({ log: new FileLog(join(dir, 'log')), dir, initialConfState: joining });
+    const storage = open();
+    const addedAt = { index: logIndex(7), term: term(3) };
+    const installed = { voters: [nodeId(1)], learners: [], addedAt };
+    await storage.applySnapshot({
+      metadata: { index: logIndex(1), term: term(1), confState: installed },
+      data: new Uint8Array(0),
+    });
+    await storage.close();
+    const reopened = open();
+    t.deepEqual(reopened.initialState().confState, installed);
+    await reopened.close();
+  })();
+});

@@ -50,6 +50,12 @@ const planted: Array<{ file: string; defect: TestOnlyDefect; shows: string }> = 
     defect: 'keep-no-progress-for-removed',
     shows: '3->1 vote term=3',
   },
+  {
+    // The re-added node, cut off, elects itself sole voter and commits its own entry 2.
+    file: 'membership-rejoin-empty.txt',
+    defect: 'rejoin-trusts-old-seat',
+    shows: 'committed: 4/2 noop',
+  },
 ];
 
 for (const { file, defect, shows } of planted) {

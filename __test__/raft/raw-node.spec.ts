@@ -6,9 +6,18 @@ import test from 'ava';
 import { AssertionError } from '../../src/lib/assert.js';
 import { logIndex, type NodeId, nodeId, term } from '../../src/lib/ids.js';
 import { Prng } from '../../src/lib/prng.js';
+import { ConfChangeType, encodeConfChange } from '../../src/raft/conf-change.js';
 import { RawNode } from '../../src/raft/raw-node.js';
-import { MemoryRaftStorage } from '../../src/raft/storage.js';
-import { EntryType, type Message, MessageType, message, NO_NODE, StateRole } from '../../src/raft/types.js';
+import { bootstrapSnapshot, MemoryRaftStorage } from '../../src/raft/storage.js';
+import {
+  type Entry,
+  EntryType,
+  type Message,
+  MessageType,
+  message,
+  NO_NODE,
+  StateRole,
+} from '../../src/raft/types.js';
 
 function storageWithLog(lastIndex: number): MemoryRaftStorage {
   const storage = new MemoryRaftStorage({ voters: [nodeId(1), nodeId(2), nodeId(3)], learners: [] });
@@ -156,4 +165,116 @@ test('restartQuorumCheck: peers the host heard from count as active for one more
   t.is(node(1).role, StateRole.Leader);
   tickLeader(); // nothing delivered and nobody vouched: CheckQuorum steps it down
   t.is(node(1).role, StateRole.Follower);
+});
+
+// ---- a node added after the snapshot it installs (docs/raft.md, Membership, rule 6) ----------
+
+/**
+ * Node 4, empty, receives from leader 1 (term 3) the bootstrap snapshot of a group whose first
+ * membership was {1,2,4}: the seat of 4 there belonged to a replica since deleted. The change
+ * that added node 4 back is entry 7 (term 3). Returns the node and its storage, the snapshot
+ * persisted as the Ready contract says.
+ */
+function joiningNode() {
+  const storage = new MemoryRaftStorage();
+  const options = { id: nodeId(4), storage, prng: new Prng(4), electionTicks: ELECTION_TICKS };
+  const rawNode = new RawNode(options);
+  const snapshot = bootstrapSnapshot({ voters: [1, 2, 4].map(nodeId), learners: [] });
+  rawNode.step(
+    message({
+      type: MessageType.Snapshot,
+      from: nodeId(1),
+      to: nodeId(4),
+      term: term(3),
+      snapshot,
+      index: logIndex(7),
+      logTerm: term(3),
+    }),
+  );
+  const ready = rawNode.ready();
+  persist(storage, ready);
+  rawNode.advance();
+  return { rawNode, storage, options };
+}
+
+function persist(storage: MemoryRaftStorage, ready: ReturnType<RawNode['ready']>): void {
+  if (ready.snapshot) storage.applySnapshot(ready.snapshot);
+  storage.append(ready.entries);
+  if (ready.hardState) storage.setHardState(ready.hardState);
+}
+
+function voteFrom(candidate: number, lastIndex: number, type = MessageType.Vote): Message {
+  return message({
+    type,
+    from: nodeId(candidate),
+    to: nodeId(4),
+    term: term(4),
+    index: logIndex(lastIndex),
+    logTerm: term(3),
+  });
+}
+
+function answers(rawNode: RawNode): Array<{ type: MessageType; reject: boolean }> {
+  return rawNode.ready().messages.map((m) => ({ type: m.type, reject: m.reject }));
+}
+
+test('a joining node does not campaign, also after a restart, and keeps the change in the snapshot it stores', (t) => {
+  const { rawNode, storage, options } = joiningNode();
+  t.true(rawNode.raft.isJoining());
+  t.deepEqual(storage.snapshot().metadata.confState.addedAt, { index: logIndex(7), term: term(3) });
+  for (let i = 0; i < 3 * ELECTION_TICKS; i++) rawNode.tick();
+  t.is(rawNode.role, StateRole.Follower);
+  t.is(rawNode.term, term(3), 'no campaign, not even a pre-vote');
+  const restarted = new RawNode(options);
+  t.true(restarted.raft.isJoining(), 'the stored snapshot keeps the node joining');
+  for (let i = 0; i < 3 * ELECTION_TICKS; i++) restarted.tick();
+  t.is(restarted.term, term(3));
+  // A snapshot the node takes before the change (at its applied index 1) carries it on.
+  t.deepEqual(restarted.confStateAt(logIndex(1)).addedAt, { index: logIndex(7), term: term(3) });
+});
+
+test('a joining node refuses votes and pre-votes to candidates whose log ends before the change that added it', (t) => {
+  const { rawNode } = joiningNode();
+  rawNode.expireLease(); // the leader fell silent: vote requests are answered
+  rawNode.step(voteFrom(2, 6, MessageType.PreVote));
+  rawNode.step(voteFrom(2, 6));
+  t.deepEqual(answers(rawNode), [
+    { type: MessageType.PreVoteResponse, reject: true },
+    { type: MessageType.VoteResponse, reject: true },
+  ]);
+});
+
+test('a joining node votes for a candidate whose log holds the change that added it', (t) => {
+  // {2} adding 4 as a second voter: if 2 restarts before 4 catches up, 2 needs 4's vote.
+  const { rawNode } = joiningNode();
+  rawNode.expireLease();
+  rawNode.step(voteFrom(2, 7));
+  t.deepEqual(answers(rawNode), [{ type: MessageType.VoteResponse, reject: false }]);
+});
+
+test('a node stops joining once its log holds the change that added it', (t) => {
+  const { rawNode } = joiningNode();
+  const entries: Entry[] = [];
+  for (let index = 2; index <= 6; index++)
+    entries.push({ index: logIndex(index), term: term(3), type: EntryType.Noop, data: new Uint8Array(0) });
+  const append = (list: typeof entries, prev: number) =>
+    rawNode.step(
+      message({
+        type: MessageType.Append,
+        from: nodeId(1),
+        to: nodeId(4),
+        term: term(3),
+        index: logIndex(prev),
+        logTerm: term(prev === 1 ? 1 : 3),
+        entries: list,
+        commit: logIndex(1),
+      }),
+    );
+  append(entries, 1);
+  t.true(rawNode.raft.isJoining(), 'entry 7 not yet held');
+  const change = encodeConfChange({ type: ConfChangeType.AddVoter, node: nodeId(4) });
+  append([{ index: logIndex(7), term: term(3), type: EntryType.ConfChange, data: change }], 6);
+  t.false(rawNode.raft.isJoining());
+  t.is(rawNode.confStateAt(logIndex(7)).addedAt, undefined);
+  t.deepEqual(rawNode.confStateAt(logIndex(6)).addedAt, { index: logIndex(7), term: term(3) });
 });

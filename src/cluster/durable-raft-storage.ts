@@ -13,7 +13,11 @@
  *
  * State file layout (big-endian): magic "GQRS", version:u8, term:u48, vote:u32, commit:u48,
  * snapshotIndex:u48, snapshotTerm:u48, voterCount:u16, voter:u32*, learnerCount:u16,
- * learner:u32*, snapshotDataLength:u32, snapshotData, crc32c:u32 over everything before it.
+ * learner:u32*, addedAtIndex:u48, addedAtTerm:u48, snapshotDataLength:u32, snapshotData,
+ * crc32c:u32 over everything before it. `addedAt` (0, 0 when absent) is the membership's
+ * `ConfState.addedAt`: the change that added this node after its snapshot, which keeps a
+ * replica added back empty from campaigning on its deleted predecessor's seat after a restart
+ * (docs/raft.md, Membership, rule 6). Version 1 files have no addedAt fields.
  *
  * Starting a group (docs/raft.md, "Starting a group"): a founding member stores the core's
  * `bootstrapSnapshot(confState)` — snapshot at index 1, term 1, holding the initial membership —
@@ -55,11 +59,13 @@ import { FsRaftStateFile, RAFT_STATE_FILE, type RaftStateFile } from './raft-sta
 export { RAFT_STATE_FILE, type RaftStateFile };
 
 const STATE_MAGIC = Buffer.from('GQRS', 'latin1');
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
+/** Version 1 had no addedAt fields; it is still read. */
+const STATE_VERSION_WITHOUT_ADDED_AT = 1;
 /**
  * The smallest state file: magic, version, term, vote, commit, snapshot index and term, the two
  * (empty) member counts, the (empty) data length and the CRC — a joining node's before any
- * snapshot reached it.
+ * snapshot reached it, in version 1 (version 2 adds the 12 bytes of addedAt).
  */
 const STATE_MIN_BYTES = 4 + 1 + 6 + 4 + 6 + 6 + 6 + 2 + 2 + 4 + 4;
 
@@ -118,7 +124,7 @@ export function partitionSnapshotNextOffset(snapshot: Snapshot): KafkaOffset {
 
 function encodeState(image: RaftStateImage): Buffer {
   const { hardState, snapshot } = image;
-  const { voters, learners } = snapshot.metadata.confState;
+  const { voters, learners, addedAt } = snapshot.metadata.confState;
   const bytes =
     4 +
     1 +
@@ -131,6 +137,8 @@ function encodeState(image: RaftStateImage): Buffer {
     4 * voters.length +
     2 +
     4 * learners.length +
+    6 +
+    6 +
     4 +
     snapshot.data.length +
     4;
@@ -146,6 +154,8 @@ function encodeState(image: RaftStateImage): Buffer {
   for (const id of voters) at = out.writeUInt32BE(id, at);
   at = out.writeUInt16BE(learners.length, at);
   for (const id of learners) at = out.writeUInt32BE(id, at);
+  at = out.writeUIntBE(addedAt?.index ?? 0, at, 6);
+  at = out.writeUIntBE(addedAt?.term ?? 0, at, 6);
   at = out.writeUInt32BE(snapshot.data.length, at);
   out.set(snapshot.data, at);
   at += snapshot.data.length;
@@ -163,7 +173,9 @@ export function decodeRaftState(buf: Buffer, path = RAFT_STATE_FILE): RaftStateI
   if (!buf.subarray(0, 4).equals(STATE_MAGIC)) fail('wrong magic (not a goqueue raft state file)');
   const stored = buf.readUInt32BE(buf.length - 4);
   if (crc32c(buf, 0, buf.length - 4) !== stored) fail('CRC mismatch (file is corrupt)');
-  if (buf[4] !== STATE_VERSION) fail(`version ${buf[4]} is not supported`);
+  const version = buf[4];
+  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_ADDED_AT)
+    fail(`version ${version} is not supported`);
   let at = 5;
   const need = (bytes: number) => {
     if (at + bytes > buf.length - 4) fail('truncated');
@@ -193,6 +205,8 @@ export function decodeRaftState(buf: Buffer, path = RAFT_STATE_FILE): RaftStateI
   const snapshotTerm = u48() as Term;
   const voters = Array.from({ length: u16() }, () => u32() as NodeId);
   const learners = Array.from({ length: u16() }, () => u32() as NodeId);
+  const addedAtIndex = version === STATE_VERSION ? (u48() as LogIndex) : 0;
+  const addedAtTerm = version === STATE_VERSION ? (u48() as Term) : 0;
   const dataBytes = u32();
   need(dataBytes);
   const data = Uint8Array.prototype.slice.call(buf, at, at + dataBytes);
@@ -201,7 +215,14 @@ export function decodeRaftState(buf: Buffer, path = RAFT_STATE_FILE): RaftStateI
   return {
     hardState: { term, vote, commit },
     snapshot: {
-      metadata: { index: snapshotIndex, term: snapshotTerm, confState: { voters, learners } },
+      metadata: {
+        index: snapshotIndex,
+        term: snapshotTerm,
+        confState:
+          addedAtIndex > 0
+            ? { voters, learners, addedAt: { index: addedAtIndex as LogIndex, term: addedAtTerm as Term } }
+            : { voters, learners },
+      },
       data,
     },
   };

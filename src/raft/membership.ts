@@ -1,9 +1,9 @@
 import { assert } from '../lib/assert.js';
-import type { LogIndex } from '../lib/ids.js';
+import type { LogIndex, NodeId } from '../lib/ids.js';
 import { logIndex } from '../lib/ids.js';
 import { applyConfChange, decodeConfChange } from './conf-change.js';
 import type { RaftStorage } from './storage.js';
-import { type ConfState, type Entry, EntryType } from './types.js';
+import { type AddedAt, type ConfState, type Entry, EntryType } from './types.js';
 
 /** The membership a ConfChange entry at `index` produces. */
 export interface MembershipChange {
@@ -62,7 +62,11 @@ export class MembershipHistory {
     return this.latestChange()?.index ?? this.base.index;
   }
 
-  /** The membership as of entry `index` (what a snapshot taken at `index` must record). */
+  /**
+   * The membership as of entry `index` (what a snapshot taken at `index` must record). Before
+   * the change that added this node (`addedAt`), it carries `addedAt` on: a snapshot this node
+   * takes there must keep the node joining after a restart.
+   */
   at(index: LogIndex): ConfState {
     assert(index >= this.base.index, `membership at ${index} precedes the snapshot at ${this.base.index}`);
     let state = this.base.state;
@@ -70,7 +74,33 @@ export class MembershipHistory {
       if (change.index > index) break;
       state = change.state;
     }
-    return state;
+    const addedAt = this.addedAt();
+    const { voters, learners } = state;
+    return addedAt !== undefined && index < addedAt.index
+      ? { voters, learners, addedAt }
+      : { voters, learners };
+  }
+
+  /** The change that added this node after its snapshot, as the leader named it (see `AddedAt`). */
+  addedAt(): AddedAt | undefined {
+    return this.base.state.addedAt;
+  }
+
+  /**
+   * Leader: index of the latest change after `index` that made `node` a member (voter or
+   * learner) when it was none, or undefined when `node` has been a member since `index` or
+   * earlier. A node sent a snapshot at `index` must hold that change before it may count its own
+   * seat (see `AddedAt`).
+   */
+  addedAfter(node: NodeId, index: LogIndex): LogIndex | undefined {
+    const isMember = (state: ConfState) => state.voters.includes(node) || state.learners.includes(node);
+    let added: LogIndex | undefined;
+    let before = this.base.state;
+    for (const change of this.changes) {
+      if (change.index > index && !isMember(before) && isMember(change.state)) added = change.index;
+      before = change.state;
+    }
+    return added;
   }
 
   /**

@@ -10,6 +10,7 @@ import { type Progress, ProgressState, ProgressTracker } from './progress.js';
 import { ReadOnlyQueue } from './read-only.js';
 import type { RaftStorage } from './storage.js';
 import {
+  type AddedAt,
   type ConfState,
   type Entry,
   EntryType,
@@ -35,8 +36,11 @@ import {
  *   serves stale reads while node 2 elects itself and commits).
  * - `keep-no-progress-for-removed`: the leader forgets a removed node when the removal is
  *   appended, so the node never receives it and, believing itself a voter, campaigns forever.
+ * - `rejoin-trusts-old-seat`: a node added back empty trusts the membership of the snapshot it
+ *   installs before its log holds the change that added it (rule 6: its seat there was its
+ *   deleted predecessor's; cut off, it elects itself the sole voter of the bootstrap membership).
  */
-export type TestOnlyDefect = 'single-voter-read' | 'keep-no-progress-for-removed';
+export type TestOnlyDefect = 'single-voter-read' | 'keep-no-progress-for-removed' | 'rejoin-trusts-old-seat';
 
 /** Options of one Raft node. Tick counts are in calls to `tick()`; the host picks the tick length. */
 export interface RaftOptions {
@@ -189,9 +193,10 @@ export class Raft {
    * the other voter holds the longest log but is no voter in its own view, while the other
    * voter (still on the old membership) needs its vote. Votes are always counted against the
    * latest membership, so a node elected this way is a leader that does not count itself, and
-   * hands over once the change commits.
+   * hands over once the change commits. A joining node never campaigns (see `isJoining`).
    */
   promotable(): boolean {
+    if (this.isJoining()) return false;
     if (this.tracker.isVoter(this.id)) return true;
     const latest = this.membership.latestChange();
     if (!latest || latest.index <= this.log.committed) return false;
@@ -250,10 +255,26 @@ export class Raft {
   private sendSnapshot(to: NodeId, pr: Progress): boolean {
     // A peer we have not heard from may be down; do not ship an image into the void.
     if (!pr.recentActive) return false;
-    const snapshot = this.log.snapshot();
-    assert(snapshot.metadata.index > 0, 'need a snapshot but none exists');
-    this.send(message({ type: MessageType.Snapshot, to, snapshot }));
-    pr.becomeSnapshot(snapshot.metadata.index);
+    const stored = this.log.snapshot();
+    const { index } = stored.metadata;
+    assert(index > 0, 'need a snapshot but none exists');
+    // Our own `addedAt` is about us: it never leaves this node.
+    const { voters, learners } = stored.metadata.confState;
+    const snapshot = { metadata: { ...stored.metadata, confState: { voters, learners } }, data: stored.data };
+    // When `to` was added after this snapshot, its seat in the snapshot's membership (if any)
+    // was a deleted predecessor's: name the change that added it (rule 6, `AddedAt`).
+    const added = this.membership.addedAfter(to, index);
+    const addedTerm = added === undefined ? undefined : this.log.term(added);
+    assert(added === undefined || addedTerm !== undefined, `no term for the change at ${added}`);
+    this.send(
+      message({
+        type: MessageType.Snapshot,
+        to,
+        snapshot,
+        ...(added !== undefined && addedTerm !== undefined ? { index: added, logTerm: addedTerm } : {}),
+      }),
+    );
+    pr.becomeSnapshot(index);
     return true;
   }
 
@@ -461,7 +482,7 @@ export class Raft {
           (m.type === MessageType.PreVote && m.term > this.term);
         const responseType =
           m.type === MessageType.Vote ? MessageType.VoteResponse : MessageType.PreVoteResponse;
-        if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+        if (canVote && this.log.isUpToDate(m.index, m.logTerm) && this.seatIsOursFor(m.index)) {
           // Answer with the candidate's term: for a pre-vote our own term may be lower.
           this.send(message({ type: responseType, to: m.from, term: m.term }));
           if (m.type === MessageType.Vote) {
@@ -703,12 +724,18 @@ export class Raft {
 
   handleSnapshot(m: Message): void {
     const snapshot = m.snapshot!;
-    const index = this.restore(snapshot) ? this.log.lastIndex() : this.log.committed;
+    const addedAt = m.index > 0 ? { index: m.index, term: m.logTerm } : undefined;
+    const index = this.restore(snapshot, addedAt) ? this.log.lastIndex() : this.log.committed;
     this.send(message({ type: MessageType.AppendResponse, to: m.from, index, commit: this.log.committed }));
   }
 
-  /** Installs `snapshot` unless our log already covers it; true when installed. */
-  restore(snapshot: Snapshot): boolean {
+  /**
+   * Installs `snapshot` unless our log already covers it; true when installed. `addedAt` is the
+   * change that added this node after the snapshot, as the leader named it: it is kept in the
+   * installed snapshot's membership (persisted with it), and the node is joining until its log
+   * holds that change (see `isJoining`).
+   */
+  restore(snapshot: Snapshot, addedAt?: AddedAt): boolean {
     const { index, term: snapTerm } = snapshot.metadata;
     if (index <= this.log.committed) return false;
     // Only a follower installs snapshots (candidates step down before handling one; a leader
@@ -719,10 +746,39 @@ export class Raft {
       this.log.commitTo(index);
       return false;
     }
-    this.log.restore(snapshot);
-    this.membership.restore(index, snapshot.metadata.confState);
-    this.switchToConfState(snapshot.metadata.confState);
+    const { voters, learners } = snapshot.metadata.confState;
+    const confState: ConfState =
+      addedAt !== undefined && addedAt.index > index ? { voters, learners, addedAt } : { voters, learners };
+    this.log.restore({ metadata: { ...snapshot.metadata, confState }, data: snapshot.data });
+    this.membership.restore(index, confState);
+    this.switchToConfState(confState);
     return true;
+  }
+
+  /**
+   * Rule 6 (docs/raft.md, Membership): this node was added to the group by a change after the
+   * snapshot its log starts from, and its log does not hold that change yet. Its seat in any
+   * older membership is a deleted predecessor's (same id, lost log and votes), so it must not
+   * campaign with it: cut off right after installing the bootstrap snapshot of a group it once
+   * founded alone, it would otherwise elect itself the sole voter and commit a different entry.
+   */
+  isJoining(): boolean {
+    if (this.testOnlyDefects.has('rejoin-trusts-old-seat')) return false;
+    const addedAt = this.membership.addedAt();
+    if (addedAt === undefined) return false;
+    if (this.log.firstIndex() - 1 >= addedAt.index) return false; // our own snapshot covers it
+    return !this.log.matchTerm(addedAt.index, addedAt.term);
+  }
+
+  /**
+   * A joining node grants no vote to a candidate whose log ends before the change that added
+   * it: that candidate's membership is older than the change, so the seat it would count is the
+   * deleted predecessor's. A candidate whose log reaches the change is answered as usual (a
+   * leader that added this node as a second voter may need its vote to be elected again).
+   */
+  private seatIsOursFor(candidateLastIndex: LogIndex): boolean {
+    if (!this.isJoining()) return true;
+    return candidateLastIndex >= this.membership.addedAt()!.index;
   }
 
   // ---- reads -------------------------------------------------------------------------------

@@ -31,7 +31,12 @@ export interface RaftStorage {
   term(index: LogIndex): Term | undefined;
   firstIndex(): LogIndex;
   lastIndex(): LogIndex;
-  /** The most recent snapshot (index 0 when none was taken). */
+  /**
+   * The most recent snapshot (index 0 when none was taken), with its whole metadata as the
+   * core handed it over (`Ready.snapshot`, or `confStateAt` for one the host takes): also
+   * `confState.addedAt`, without which a replica added back empty could, after a restart,
+   * campaign on its deleted predecessor's seat (docs/raft.md, Membership, rule 6).
+   */
   snapshot(): Snapshot;
 }
 

@@ -28,10 +28,30 @@ export interface Entry {
   readonly data: Uint8Array;
 }
 
-/** Voters decide elections and commits; learners only receive the log (DESIGN decision 7). */
+/**
+ * Voters decide elections and commits; learners only receive the log (DESIGN decision 7).
+ * `addedAt` is set only in a node's own snapshot, about itself (see `AddedAt`); it never
+ * travels and plays no part in quorums.
+ */
 export interface ConfState {
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  readonly addedAt?: AddedAt;
+}
+
+/**
+ * The entry (index and term) of the membership change that added this node to the group, when
+ * that change comes after the snapshot its log starts from. A node added back after its replica
+ * was deleted is a new server reusing an old id: any seat its id holds in a membership older
+ * than that entry belonged to the deleted replica, whose log and votes are gone. So until its
+ * log holds the entry the node is *joining*: it does not campaign and grants no vote to a
+ * candidate whose log ends before the entry (docs/raft.md, Membership, rule 6). The leader names
+ * the entry when it sends a snapshot (the Snapshot message's `index` and `logTerm`); the node
+ * keeps it in the membership of the snapshot it installs, so a restart does not forget it.
+ */
+export interface AddedAt {
+  readonly index: LogIndex;
+  readonly term: Term;
 }
 
 export interface SnapshotMetadata {
@@ -130,7 +150,8 @@ export enum MessageType {
  * - Vote/PreVote: `index`/`logTerm` = candidate's last entry; `term` = the term campaigned for
  *   (for PreVote: one above the candidate's real term); `context` = "transfer" when forced.
  * - Heartbeat: `commit` = min(follower's match, leader commit); `context` = a ReadIndex round.
- * - Snapshot: `snapshot` carries the image.
+ * - Snapshot: `snapshot` carries the image; `index`/`logTerm` = the entry of the membership change
+ *   that added the recipient, when it comes after the snapshot (else 0; see `AddedAt`).
  * - ReadIndex/ReadIndexResponse: `context` = the request id; the response's `index` is the read index.
  */
 export interface Message {

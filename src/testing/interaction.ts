@@ -18,6 +18,8 @@
  *   isolate ID / heal                cut ID off from everyone / reconnect all
  *   compact ID                       ID snapshots its state at its applied index, dropping the log
  *   restart ID                       crash ID (unpersisted state is lost) and start it again
+ *   wipe ID                          delete ID's replica and start an empty one with the same id
+ *                                    (a removed replica deleted, later added back: it joins empty)
  *   raft-log ID / raft-state / status ID / applied ID
  */
 import type { NodeId } from '../lib/ids.js';
@@ -71,6 +73,7 @@ export function formatMessage(m: Message): string {
       const meta = m.snapshot!.metadata;
       parts.push(`snapshot=${meta.term}/${meta.index} voters=[${meta.confState.voters}]`);
       if (meta.confState.learners.length > 0) parts.push(`learners=[${meta.confState.learners}]`);
+      if (m.index > 0) parts.push(`added-at=${m.logTerm}/${m.index}`);
       break;
     }
     case MessageType.ReadIndexResponse:
@@ -182,13 +185,16 @@ export class InteractionEnv {
       }
       case 'restart':
         return this.restart(id());
+      case 'wipe':
+        return this.wipe(id());
       case 'raft-log':
         return this.raftLog(id());
       case 'raft-state':
         return this.ids()
           .map((n) => {
             const s = this.node(n).rawNode.status();
-            return `${n}: ${s.role} term=${s.term} leader=${s.leader} commit=${s.commit} applied=${s.applied} last=${s.lastIndex}${this.isolated.has(n) ? ' (isolated)' : ''}`;
+            const joining = this.node(n).rawNode.raft.isJoining() ? ' (joining)' : '';
+            return `${n}: ${s.role} term=${s.term} leader=${s.leader} commit=${s.commit} applied=${s.applied} last=${s.lastIndex}${joining}${this.isolated.has(n) ? ' (isolated)' : ''}`;
           })
           .join('\n');
       case 'status':
@@ -325,6 +331,17 @@ export class InteractionEnv {
     return `restarted ${id}: term=${state.term} vote=${state.vote} commit=${state.commit} last=${node.storage.lastIndex()}`;
   }
 
+  /** The replica is deleted with its storage; an empty one (a joining node) starts in its place. */
+  private wipe(id: NodeId): string {
+    const node = this.node(id);
+    node.storage = new MemoryRaftStorage();
+    node.options = { ...node.options, storage: node.storage };
+    node.applied = [];
+    node.rawNode = new RawNode(node.options);
+    this.queue = this.queue.filter((m) => m.to !== id);
+    return `wiped ${id}: empty storage, no membership`;
+  }
+
   private raftLog(id: NodeId): string {
     const { storage, rawNode } = this.node(id);
     const first = storage.firstIndex();
@@ -364,7 +381,11 @@ function describeReady(ready: Ready): string[] {
     );
   if (ready.snapshot) {
     const meta = ready.snapshot.metadata;
-    lines.push(`snapshot: ${meta.term}/${meta.index} voters=[${meta.confState.voters}]`);
+    const added = meta.confState.addedAt;
+    lines.push(
+      `snapshot: ${meta.term}/${meta.index} voters=[${meta.confState.voters}]` +
+        (added ? ` added-at=${added.term}/${added.index}` : ''),
+    );
   }
   if (ready.entries.length > 0) lines.push(`entries: ${ready.entries.map(formatEntry).join(', ')}`);
   if (ready.committedEntries.length > 0)
