@@ -56,6 +56,18 @@ const planted: Array<{ file: string; defect: TestOnlyDefect; shows: string }> = 
     defect: 'rejoin-trusts-old-seat',
     shows: 'committed: 4/2 noop',
   },
+  {
+    // The deleted replica's match commits entries only the leader holds.
+    file: 'membership-readd-departing.txt',
+    defect: 'readded-keeps-progress',
+    shows: 'committed: 2/3 Remove 3, 2/4 "x", 2/5 "y"',
+  },
+  {
+    // The leader probes the emptied follower at match + 1 forever.
+    file: 'replication-lost-log.txt',
+    defect: 'no-restart-after-loss',
+    shows: 'stabilize did not converge',
+  },
 ];
 
 for (const { file, defect, shows } of planted) {

@@ -151,6 +151,18 @@ export class Progress {
     this.checkIndexes();
   }
 
+  /**
+   * The follower lost entries it had acknowledged (its log ends before `match`: a replica
+   * deleted and started empty under the same id). Start over from what it has: probe `next`,
+   * match nothing, so neither commit nor the next probe relies on what is gone.
+   */
+  restartAfterLoss(next: LogIndex): void {
+    this.resetState(ProgressState.Probe);
+    this.matchIndex = logIndex(0);
+    this.nextIndex = next;
+    this.checkIndexes();
+  }
+
   /** The follower acknowledged `index`; false when the answer is stale. */
   maybeUpdate(index: LogIndex): boolean {
     let updated = false;
@@ -201,6 +213,8 @@ export class ProgressTracker {
   learners = new Set<NodeId>();
   progress = new Map<NodeId, Progress>();
   votes = new Map<NodeId, boolean>();
+  /** Simulator self-check only (`TestOnlyDefect` 'readded-keeps-progress'). */
+  testOnlyKeepReaddedProgress = false;
 
   constructor(readonly maxInflight: number) {}
 
@@ -211,9 +225,13 @@ export class ProgressTracker {
 
   /**
    * Switches to `state`, keeping the progress of members that stay and of the nodes in `keep`
-   * (a leader's departing nodes: removed, still sent the log, never counted).
+   * (a leader's departing nodes: removed, still sent the log, never counted). A node that
+   * becomes a member again gets fresh progress: what a departing node acknowledged was its
+   * old replica's, which may have been deleted since — a stale match would count toward commit
+   * entries the new replica does not hold, and would stop the leader from probing below it.
    */
   applyConfState(state: ConfState, lastIndex: LogIndex, keep: ReadonlySet<NodeId> = new Set()): void {
+    const wasMember = new Set([...this.voters, ...this.learners]);
     this.voters = new Set(state.voters);
     this.learners = new Set(state.learners);
     const members = new Set([...state.voters, ...state.learners]);
@@ -227,7 +245,8 @@ export class ProgressTracker {
     }
     for (const id of members) {
       const learner = this.learners.has(id);
-      const existing = this.progress.get(id);
+      const keepsProgress = wasMember.has(id) || this.testOnlyKeepReaddedProgress;
+      const existing = keepsProgress ? this.progress.get(id) : undefined;
       if (existing && existing.isLearner === learner) continue;
       const progress = new Progress(logIndex(lastIndex + 1), this.maxInflight, learner);
       if (existing) {

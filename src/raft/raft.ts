@@ -39,8 +39,17 @@ import {
  * - `rejoin-trusts-old-seat`: a node added back empty trusts the membership of the snapshot it
  *   installs before its log holds the change that added it (rule 6: its seat there was its
  *   deleted predecessor's; cut off, it elects itself the sole voter of the bootstrap membership).
+ * - `readded-keeps-progress`: a node added back while departing keeps its old replica's
+ *   progress (its stale match counts toward commit, and the leader never probes below it).
+ * - `no-restart-after-loss`: a rejection from a follower whose log ends before its match does
+ *   not reset the progress (the leader probes at match + 1 forever).
  */
-export type TestOnlyDefect = 'single-voter-read' | 'keep-no-progress-for-removed' | 'rejoin-trusts-old-seat';
+export type TestOnlyDefect =
+  | 'single-voter-read'
+  | 'keep-no-progress-for-removed'
+  | 'rejoin-trusts-old-seat'
+  | 'readded-keeps-progress'
+  | 'no-restart-after-loss';
 
 /** Options of one Raft node. Tick counts are in calls to `tick()`; the host picks the tick length. */
 export interface RaftOptions {
@@ -145,6 +154,7 @@ export class Raft {
     this.testOnlyDefects = options.testOnlyDefects ?? new Set();
     this.readOnly = new ReadOnlyQueue(options.maxPendingReads ?? 4096);
     this.tracker = new ProgressTracker(options.maxInflightMessages ?? 256);
+    this.tracker.testOnlyKeepReaddedProgress = this.testOnlyDefects.has('readded-keeps-progress');
     this.log = new RaftLog(options.storage, options.applied);
 
     const { hardState, confState } = options.storage.initialState();
@@ -619,6 +629,21 @@ export class Raft {
     return new Set(this.departing.keys());
   }
 
+  /**
+   * Leader: the rejection `m` shows that its sender's log ends before its match (the hint is at
+   * most the follower's last index, and a follower holding `match` never hints below it): its
+   * replica lost what it acknowledged, e.g. it was deleted and started empty under the same id.
+   * The progress starts over at the hint (a snapshot follows when that is compacted away);
+   * otherwise the leader would probe at match + 1 forever. A rejection of an Append before the
+   * match is an old answer and changes nothing. True when the progress was reset.
+   */
+  followerLostLog(pr: Progress, m: Message): boolean {
+    if (this.testOnlyDefects.has('no-restart-after-loss')) return false;
+    if (m.index < pr.match || m.rejectHint >= pr.match) return false;
+    pr.restartAfterLoss(logIndex(m.rejectHint + 1));
+    return true;
+  }
+
   /** Leader: `id` was removed and is still sent the log until it knows (see `departing`). */
   isDeparting(id: NodeId): boolean {
     return this.departing.has(id);
@@ -925,6 +950,10 @@ function stepLeader(r: Raft, m: Message): void {
       pr.recentActive = true;
       if (r.heardFromDeparting(m.from, m.commit)) return; // it knows it was removed: let it go
       if (m.reject) {
+        if (r.followerLostLog(pr, m)) {
+          r.sendAppend(m.from);
+          return;
+        }
         let hint = m.rejectHint;
         if (m.logTerm > 0) {
           // Skip to the last entry of ours in a term <= the follower's conflicting term.
