@@ -199,6 +199,29 @@ export class Topics {
     }
     // The change is applied here; let the reconciler open what it put on this broker.
     await this.reconciled();
+    // New partitions this broker is to lead are usable when the answer goes out: wait (bounded)
+    // for their first election and the new leader's first commit.
+    if (
+      (command.op === 'create-topic' || command.op === 'create-partitions') &&
+      !('validateOnly' in command && command.validateOnly)
+    )
+      await this.preferredLeadersReady(command.name, Math.min(timeoutMs, 5_000));
+  }
+
+  private async preferredLeadersReady(topic: string, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const self = this.config.brokerId;
+    while (performance.now() < deadline) {
+      const state = this.byName.get(topic);
+      const waiting = state?.partitions.some(
+        (partition) =>
+          partition.info.preferredLeader === self &&
+          partition.log !== undefined &&
+          !(partition.log.isLeader && partition.log.committedInOwnTerm),
+      );
+      if (!waiting) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   /** Resolves once the reconciler has caught up with the applied state. */

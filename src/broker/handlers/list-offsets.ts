@@ -85,7 +85,9 @@ export const listOffsetsHandler: Handler = {
       if (log === undefined || epochError !== ErrorCode.NONE) {
         return { partitionIndex, errorCode: epochError, timestamp: -1, offset: -1, leaderEpoch: -1 };
       }
-      if (!log.committedInOwnTerm)
+      // The log start never moves back; "latest" and time lookups wait for the new leader's
+      // high watermark (Kafka does the same).
+      if (timestamp !== EARLIEST && !log.committedInOwnTerm)
         return {
           partitionIndex,
           errorCode: ErrorCode.OFFSET_NOT_AVAILABLE,
