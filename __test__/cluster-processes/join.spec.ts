@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import test from 'ava';
+import { requestJoin } from '../../src/cluster/transport.js';
+import { nodeId } from '../../src/lib/ids.js';
 import { eventually, freePort, ProcessCluster } from './harness.js';
 
 test('a fourth broker joins a running 3-broker cluster with --join and serves a replica', async (t) => {
@@ -99,4 +101,30 @@ test('a fourth broker joins a running 3-broker cluster with --join and serves a 
     seen,
     Array.from({ length: 20 }, (_, i) => `v${i}`),
   );
+});
+
+test('a join request is checked field by field: a forged command or a wrong token changes nothing', async (t) => {
+  t.timeout(120_000);
+  const cluster = await ProcessCluster.create(t, 1);
+  await cluster.start(1);
+  const admin = cluster.kafka().admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  await admin.createTopics({ topics: [{ topic: 'kept', numPartitions: 1 }] });
+  const raft = { host: '127.0.0.1', port: cluster.member(1).raftPort };
+  const forged = [
+    {
+      op: 'delete-topic',
+      name: 'kept',
+      raft: { host: 'x', port: 1 },
+      client: { host: 'x', port: 1 },
+      rack: null,
+    },
+    { raft: { host: 'x', port: 1 }, client: { host: 'x', port: 1 }, rack: null, token: 'not-the-token' },
+    { raft: { host: 7, port: 1 }, client: { host: 'x', port: 1 }, rack: null, token: 'goqueue-cluster' },
+  ];
+  for (const body of forged)
+    await t.throwsAsync(requestJoin(raft, nodeId(99), Buffer.from(JSON.stringify(body)), 10_000));
+  t.true((await admin.listTopics()).includes('kept'));
+  t.is((await admin.describeCluster()).brokers.length, 1, 'no broker 99 was registered');
 });

@@ -234,7 +234,14 @@ export class Broker {
       sessionTimeoutMs: config.brokerSessionTimeoutMs,
       heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
       self: {
-        raft: { host: advertiseHost(raftBound.host, config.raftHost), port: raftBound.port },
+        // A founding member is known by its --initial-cluster address (it may listen on a
+        // wildcard); others by the address they listen on.
+        raft: ((own) =>
+          own !== undefined
+            ? { host: own.raftHost, port: own.raftPort }
+            : { host: advertiseHost(raftBound.host, config.raftHost), port: raftBound.port })(
+          members.length > 1 ? members.find((member) => member.brokerId === config.brokerId) : undefined,
+        ),
         client: advertised,
         rack: config.rack,
         incarnationId: randomUUID(),
@@ -293,13 +300,26 @@ export class Broker {
       node.campaign(CONTROLLER_GROUP);
     controller.start();
     answerJoin = async (id, body) => {
-      const request = JSON.parse(body.toString('utf8')) as {
-        raft: { host: string; port: number };
-        client: { host: string; port: number };
-        rack: string | null;
-        incarnationId: string;
-      };
-      await controller.execute({ op: 'register', brokerId: id, ...request }, 10_000);
+      // Every field is checked and copied: nothing a joiner sends becomes part of a command.
+      const request = parseJoinRequest(body, config.initialClusterToken);
+      const known = controller.state.broker(id);
+      if (
+        known !== undefined &&
+        !known.fenced &&
+        (known.raft.host !== request.raft.host || known.raft.port !== request.raft.port)
+      )
+        throw new Error(`broker id ${id} is registered and live at another address; refusing the join`);
+      await controller.execute(
+        {
+          op: 'register',
+          brokerId: id,
+          raft: request.raft,
+          client: request.client,
+          rack: request.rack,
+          incarnationId: 'join',
+        },
+        10_000,
+      );
       await controller.execute({ op: 'add-learner', brokerId: id }, 10_000);
       const brokers = controller.state
         .brokers()
@@ -394,7 +414,7 @@ export class Broker {
           port: config.advertisedPort || config.clientPort,
         },
         rack: config.rack,
-        incarnationId: 'join',
+        token: config.initialClusterToken,
       }),
     );
     const deadline = performance.now() + 120_000;
@@ -481,6 +501,30 @@ export class Broker {
     this.server.on('connection', serve);
     for (const socket of early) if (!socket.destroyed) serve(socket);
   }
+}
+
+/** A join request's body, checked field by field (it comes from an unauthenticated peer). */
+function parseJoinRequest(
+  body: Buffer,
+  token: string,
+): { raft: { host: string; port: number }; client: { host: string; port: number }; rack: string | null } {
+  if (body.length > 4096) throw new Error('join request too large');
+  const value = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  const endpoint = (field: string): { host: string; port: number } => {
+    const raw = value[field] as { host?: unknown; port?: unknown } | undefined;
+    const host = raw?.host;
+    const port = raw?.port;
+    if (typeof host !== 'string' || host.length === 0 || host.length > 255)
+      throw new Error(`join request: ${field}.host must be a host name`);
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`join request: ${field}.port must be a port number`);
+    return { host, port };
+  };
+  const rack = value.rack;
+  if (rack !== null && (typeof rack !== 'string' || rack.length > 255))
+    throw new Error('join request: rack must be a string or null');
+  if (value.token !== token) throw new Error('join request: wrong initial_cluster_token');
+  return { raft: endpoint('raft'), client: endpoint('client'), rack };
 }
 
 /** The host peers should dial: the configured one unless it is a wildcard. */

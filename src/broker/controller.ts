@@ -11,7 +11,6 @@
  * fence / unfence records) and recording each partition group's leader (reported by the
  * brokers in their heartbeats) so every broker's Metadata names it.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
@@ -57,17 +56,22 @@ export type ControllerCommand =
   | {
       op: 'create-topic';
       name: string;
+      /** Chosen by the broker that took the request, so a retried command recognises its own
+       * earlier success (the forwarded call may have timed out after it applied). */
+      topicId: string;
       partitions: number;
       replicationFactor: number;
       assignments: number[][] | null;
       configs: Record<string, string>;
       validateOnly: boolean;
     }
-  | { op: 'delete-topic'; name: string }
+  | { op: 'delete-topic'; name: string; topicId: string | null }
   | {
       op: 'create-partitions';
       name: string;
       count: number;
+      /** The partition count the asking broker saw (a retry after success finds `count`). */
+      seenCount: number;
       assignments: number[][] | null;
       validateOnly: boolean;
     }
@@ -128,6 +132,7 @@ export class Controller extends EventEmitter {
   private snapshotIndex = 0;
   private snapshotting = false;
   private leaderSinceMs = 0;
+  private leaderTermStartIndex = 0;
   private timer: NodeJS.Timeout | null = null;
   private registered = false;
   private heartbeatRunning = false;
@@ -151,6 +156,14 @@ export class Controller extends EventEmitter {
     this.appliedIndex = snapshot.metadata.index;
     this.snapshotIndex = snapshot.metadata.index;
     this.emit('change', this.state);
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    const ready = this.waiters.filter((waiter) => waiter.index <= this.appliedIndex);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((waiter) => waiter.index > this.appliedIndex);
+    for (const waiter of ready) waiter.resolve();
   }
 
   /** MultiRaftNode's onSnapshot for group 0: the leader sent the metadata as a snapshot. */
@@ -187,19 +200,13 @@ export class Controller extends EventEmitter {
       this.results.set(entry.index, result);
       changed = true;
     }
-    // Results are fetched right after the apply by the proposer; keep a bounded tail.
-    if (this.results.size > 4096) {
-      for (const index of this.results.keys()) {
-        if (this.results.size <= 1024) break;
-        this.results.delete(index);
-      }
-    }
+    // The proposer takes its result right after the apply; results nobody took (entries
+    // proposed elsewhere) are dropped once far behind.
+    if (this.results.size > 65_536)
+      for (const index of this.results.keys())
+        if (index < this.appliedIndex - 32_768) this.results.delete(index);
     if (changed) this.emit('change', this.state);
-    const ready = this.waiters.filter((waiter) => waiter.index <= this.appliedIndex);
-    if (ready.length > 0) {
-      this.waiters = this.waiters.filter((waiter) => waiter.index > this.appliedIndex);
-      for (const waiter of ready) waiter.resolve();
-    }
+    this.wakeWaiters();
   };
 
   /** The controller leader's broker id, or -1 when none is known. */
@@ -339,6 +346,18 @@ export class Controller extends EventEmitter {
     return run;
   }
 
+  /** True once this leader has applied an entry of its own term (false if it stops leading). */
+  private async appliedOwnTerm(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const status = this.options.node.status(CONTROLLER_GROUP);
+      if (status === undefined || status.role !== StateRole.Leader) return false;
+      if (this.leaderTermStartIndex > 0 && this.appliedIndex >= this.leaderTermStartIndex) return true;
+      if (performance.now() > deadline) return false;
+      await sleep(2);
+    }
+  }
+
   private async runCommand(command: Exclude<ControllerCommand, { op: 'heartbeat' }>): Promise<{
     index: number;
     value: unknown;
@@ -347,7 +366,10 @@ export class Controller extends EventEmitter {
     switch (command.op) {
       case 'create-topic': {
         await this.settleAfterElection();
-        if (state.topicByName(command.name) !== undefined)
+        const existing = state.topicByName(command.name);
+        if (existing !== undefined && existing.topicId === command.topicId)
+          return { index: this.appliedIndex, value: null }; // this very command, retried
+        if (existing !== undefined)
           throw new ControllerError('TOPIC_ALREADY_EXISTS', `topic ${command.name} already exists`);
         const replicas = this.assignmentFor(
           command.partitions,
@@ -359,7 +381,7 @@ export class Controller extends EventEmitter {
         return this.proposeOk({
           type: 'create-topic',
           name: command.name,
-          topicId: randomUUID(),
+          topicId: command.topicId,
           configs: command.configs,
           replicationFactor: command.replicationFactor,
           partitions: replicas.map((list) => ({ groupId: groupId++, replicas: list })),
@@ -367,6 +389,8 @@ export class Controller extends EventEmitter {
       }
       case 'delete-topic': {
         const topic = state.topicByName(command.name);
+        if (topic === undefined && command.topicId !== null && state.isDeletedTopic(command.topicId))
+          return { index: this.appliedIndex, value: null }; // this very command, retried
         if (topic === undefined)
           throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `no topic ${command.name}`);
         return this.proposeOk({ type: 'delete-topic', topicId: topic.topicId });
@@ -377,6 +401,8 @@ export class Controller extends EventEmitter {
           throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `no topic ${command.name}`);
         await this.settleAfterElection();
         const current = topic.partitions.length;
+        if (command.count === current && command.seenCount < current)
+          return { index: this.appliedIndex, value: null }; // this very command, retried
         if (command.count <= current)
           throw new ControllerError(
             'INVALID_PARTITIONS',
@@ -588,6 +614,8 @@ export class Controller extends EventEmitter {
     const leading = role === StateRole.Leader;
     if (leading && !this.wasLeader) {
       this.heardFromMs.clear();
+      // The new leader's no-op is its last entry now; once applied, so is everything before it.
+      this.leaderTermStartIndex = this.options.node.status(CONTROLLER_GROUP)?.lastIndex ?? 0;
       this.leaderSinceMs = performance.now();
       // A new controller leader gives every broker a whole session before fencing anyone.
       this.liveness.reset(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -82,6 +83,7 @@ export class Topics {
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileAgain = false;
   private reconcileRunning = false;
+  private openFailed = false;
   private closed = false;
 
   constructor(
@@ -153,6 +155,7 @@ export class Topics {
       {
         op: 'create-topic',
         name: options.name,
+        topicId: randomUUID(),
         partitions: options.partitionCount,
         replicationFactor: options.replicationFactor,
         assignments: options.assignments ?? null,
@@ -167,7 +170,10 @@ export class Topics {
   }
 
   async delete(name: string, timeoutMs?: number): Promise<void> {
-    await this.run({ op: 'delete-topic', name }, timeoutMs);
+    await this.run(
+      { op: 'delete-topic', name, topicId: this.byName.get(name)?.record.topicId ?? null },
+      timeoutMs,
+    );
     this.logger.info({ topic: name }, 'topic deleted');
   }
 
@@ -184,7 +190,14 @@ export class Topics {
         `${totalCount} partitions exceed max_topic_partitions (${this.config.maxTopicPartitions})`,
       );
     await this.run(
-      { op: 'create-partitions', name, count: totalCount, assignments, validateOnly },
+      {
+        op: 'create-partitions',
+        name,
+        count: totalCount,
+        seenCount: this.byName.get(name)?.partitions.length ?? 0,
+        assignments,
+        validateOnly,
+      },
       timeoutMs,
     );
     if (!validateOnly) this.logger.info({ topic: name, partitions: totalCount }, 'partitions added');
@@ -226,7 +239,7 @@ export class Topics {
 
   /** Resolves once the reconciler has caught up with the applied state. */
   async reconciled(): Promise<void> {
-    while (this.reconcileRunning || this.reconcileAgain) await this.reconciling;
+    while (this.reconcileRunning) await this.reconciling;
   }
 
   /** Resolves once every hosted replica whose group has this broker as its only voter leads it
@@ -297,6 +310,13 @@ export class Topics {
         this.logger.error({ err: error }, 'reconciling partition replicas failed');
       } finally {
         this.reconcileRunning = false;
+        // A change that arrived during a failed run, or a replica that failed to open, gets a
+        // later run of its own (never a spin).
+        if ((this.reconcileAgain || this.openFailed) && !this.closed) {
+          this.reconcileAgain = false;
+          this.openFailed = false;
+          setTimeout(() => this.scheduleReconcile(), 1000).unref();
+        }
       }
     })();
   }
@@ -316,7 +336,16 @@ export class Topics {
     // Open the replicas the metadata puts here.
     for (const [groupId, partition] of wanted) {
       if (this.hosted.has(groupId) || this.closed) continue;
-      await this.openReplica(partition, state.topicById(partition.topicId) as TopicInfo);
+      const topic = state.topicById(partition.topicId);
+      if (topic === undefined) continue; // deleted meanwhile: the next run sees it
+      try {
+        await this.openReplica(partition, topic);
+      } catch (error) {
+        // One bad replica (a damaged directory, too many open files) must not keep the others
+        // closed: the next controller change or the retry below tries it again.
+        this.logger.error({ err: error, groupId, topic: topic.name }, 'opening a partition replica failed');
+        this.openFailed = true;
+      }
     }
     // Directories of deleted topics (deleted while this broker was down) go.
     for (const [name, directory] of this.unclaimed) {

@@ -21,6 +21,10 @@ export const offsetForLeaderEpochHandler: Handler = {
         const { log, errorCode } = leaderReplica(broker, topic, partition);
         if (log === undefined || errorCode !== ErrorCode.NONE)
           return { errorCode, partition, leaderEpoch: -1, endOffset: -1 };
+        // A new leader answers once it has committed in its own term: before that its term
+        // history ends at the old term's applied entries and would report a false truncation.
+        if (!log.committedInOwnTerm)
+          return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, partition, leaderEpoch: -1, endOffset: -1 };
         const epochError = leaderEpochError(currentLeaderEpoch, log);
         if (epochError !== ErrorCode.NONE)
           return { errorCode: epochError, partition, leaderEpoch: -1, endOffset: -1 };

@@ -165,8 +165,11 @@ async function producePartition(
       logStartOffset: log.logStartOffset,
     };
   } catch (error) {
-    for (const info of proposedInfos) broker.producers.forget(log, info.producerId);
     const code = errorCodeOf(error);
+    // A timed-out proposal may still commit: keep its sequences so a retry waits on it instead
+    // of being appended again. A proposal that certainly failed is forgotten.
+    if (code !== ErrorCode.REQUEST_TIMED_OUT)
+      for (const info of proposedInfos) broker.producers.forget(log, info.producerId);
     if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.REQUEST_TIMED_OUT)
       return failed(index, code, (error as Error).message);
     context.logger.error({ err: error, topic, partition: index }, 'produce failed');
