@@ -322,6 +322,9 @@ export class Topics {
   }
 
   private async reconcile(state: ControllerState): Promise<void> {
+    // Metadata answers from the new state at once (replicas not opened yet answer
+    // NOT_LEADER_OR_FOLLOWER, which clients retry), not only after every replica opened.
+    this.rebuildView(state);
     const self = this.config.brokerId;
     const wanted = new Map<number, PartitionInfo>();
     for (const partition of state.replicasOn(self)) wanted.set(partition.groupId, partition);
