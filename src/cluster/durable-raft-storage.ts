@@ -377,6 +377,8 @@ export class DurableRaftStorage implements RaftStorage {
    * the JS mirror, and `isSyncing` tells the host to hold back work that reads entries.
    */
   async sync(): Promise<LogIndex> {
+    // fsync_enabled=false (unsafe, opt-in): appends count as durable once in the page cache.
+    if (!this.fsync) return this.logLastIndex;
     this.syncing++;
     try {
       return await this.log.sync();
