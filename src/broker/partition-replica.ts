@@ -180,12 +180,30 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     } catch (error) {
       if (error instanceof ProposalDroppedError)
         throw new NotLeaderError(`${this.topic}-${this.partition}: ${error.message}`, error.leader || -1);
+      if (this.removed) throw this.goneError();
       throw error;
     }
   }
 
-  read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
-    return this.view.read(fromOffset, maxBytes);
+  async read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
+    if (this.removed) throw this.goneError();
+    try {
+      return await this.view.read(fromOffset, maxBytes);
+    } catch (error) {
+      if (this.removed) throw this.goneError();
+      throw error;
+    }
+  }
+
+  /** True once the group left this node (its topic was deleted meanwhile). */
+  private get removed(): boolean {
+    return this.node.status(this.groupId) === undefined;
+  }
+
+  private goneError(): Error {
+    const error = new Error(`${this.topic}-${this.partition} was deleted`) as Error & { code: string };
+    error.code = 'UNKNOWN_TOPIC_OR_PARTITION';
+    return error;
   }
 
   offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {

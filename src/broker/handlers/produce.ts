@@ -118,9 +118,16 @@ async function producePartition(
     // A retry of a batch still being committed is answered when that batch commits.
     let baseOffset: number;
     try {
-      baseOffset = await duplicateOffset!;
-    } catch {
-      return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the original of this retried batch failed');
+      baseOffset = await withTimeout(duplicateOffset!, timeoutMs);
+    } catch (error) {
+      // The original is still pending (REQUEST_TIMED_OUT: retry) or was not committed here
+      // (leadership moved: the client finds the new leader and retries there).
+      const code = errorCodeOf(error);
+      return failed(
+        index,
+        code === ErrorCode.REQUEST_TIMED_OUT ? code : ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        'the original of this retried batch did not commit here',
+      );
     }
     return {
       ...failed(index, ErrorCode.NONE),
