@@ -10,10 +10,10 @@
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, readLogLines } from '../__test__/cluster-processes/harness.js';
 import { Client } from '../src/client/client.js';
 
 export const thisRepository = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,18 +54,7 @@ export interface ClusterOptions {
   label?: string;
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export class ProcessCluster {
   readonly members = new Map<number, BenchBroker>();
@@ -139,24 +128,11 @@ export class ProcessCluster {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     member.exited = new Promise((resolve) => child.once('close', () => resolve()));
-    let pending = '';
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        pending += chunk.toString();
-        let newline = pending.indexOf('\n');
-        while (newline >= 0) {
-          const text = pending.slice(0, newline);
-          pending = pending.slice(newline + 1);
-          newline = pending.indexOf('\n');
-          try {
-            const line = JSON.parse(text) as Record<string, unknown>;
-            member.lines.push(line);
-            if (member.lines.length > KEPT_LOG_LINES) member.lines.shift();
-            if (line.msg === 'broker started') resolve();
-          } catch {
-            // not a log line
-          }
-        }
+      readLogLines(child.stdout, (line) => {
+        member.lines.push(line);
+        if (member.lines.length > KEPT_LOG_LINES) member.lines.shift();
+        if (line.msg === 'broker started') resolve();
       });
       child.once('close', (code, signal) =>
         reject(new Error(`broker ${id} (${cwd}) exited (${code ?? signal}) before starting: ${stderr}`)),

@@ -49,6 +49,30 @@ export interface ClusterMember {
   lines: LogLine[];
 }
 
+/**
+ * Calls `onLine` with every JSON log line a broker writes to `stdout` (other lines are skipped).
+ * Shared with the benchmarks' process launcher (bench/process-cluster.ts).
+ */
+export function readLogLines(stdout: NodeJS.ReadableStream, onLine: (line: LogLine) => void): void {
+  let pending = '';
+  stdout.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    let newline = pending.indexOf('\n');
+    while (newline >= 0) {
+      const text = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        continue; // not a log line
+      }
+      onLine(line);
+    }
+  });
+}
+
 /** A free TCP port on 127.0.0.1 (bound and released; fine on a test machine). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -137,23 +161,10 @@ export class ProcessCluster {
     member.child = child;
     member.exit = finished(child);
     member.lines = [];
-    let pending = '';
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        pending += chunk.toString();
-        let newline = pending.indexOf('\n');
-        while (newline >= 0) {
-          const text = pending.slice(0, newline);
-          pending = pending.slice(newline + 1);
-          newline = pending.indexOf('\n');
-          try {
-            const line = JSON.parse(text) as LogLine;
-            member.lines.push(line);
-            if (line.msg === 'broker started') resolve();
-          } catch {
-            // not a log line
-          }
-        }
+      readLogLines(child.stdout, (line) => {
+        member.lines.push(line);
+        if (line.msg === 'broker started') resolve();
       });
       member.exit?.then((result) =>
         reject(
