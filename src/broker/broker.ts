@@ -26,6 +26,7 @@ import { OffsetStore } from './offset-store.js';
 import { ProducerState } from './producer-state.js';
 import { RequestRouter } from './request-router.js';
 import type { BrokerStorage } from './storage.js';
+import { testOnlySwitches } from './test-only-switches.js';
 import { Topics } from './topics.js';
 
 /** Room for request headers and the produce request's own fields around the largest batch. */
@@ -178,7 +179,7 @@ export class Broker {
     };
     const transport = new Transport({
       nodeId: nodeId(config.brokerId),
-      listen: { host: config.raftHost, port: config.raftPort },
+      listen: testOnlySwitches.raftListen ?? { host: config.raftHost, port: config.raftPort },
       peers,
       prng: new Prng(seed),
       logger: logger.child({ component: 'transport' }),

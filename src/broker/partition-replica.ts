@@ -11,6 +11,7 @@ import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex } from '../lib/i
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type Entry, EntryType, StateRole } from '../raft/types.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
+import { testOnlySwitches } from './test-only-switches.js';
 
 /** A produce or fetch reached a replica that does not lead its partition. */
 /** Bytes of a RecordBatch v2 header (through the record count). */
@@ -176,6 +177,11 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     if (!this.isLeader)
       throw new NotLeaderError(`broker does not lead ${this.topic}-${this.partition}`, this.leaderId);
     try {
+      if (testOnlySwitches.acknowledgeBeforeCommit) {
+        // The planted bug (test-only, see test-only-switches.ts): answer before the commit.
+        this.view.propose(batches).catch(() => undefined);
+        return { baseOffset: kafkaOffset(-1), nextOffset: kafkaOffset(-1) };
+      }
       return await this.view.propose(batches);
     } catch (error) {
       if (error instanceof ProposalDroppedError)
