@@ -68,6 +68,12 @@ const planted: Array<{ file: string; defect: TestOnlyDefect; shows: string }> = 
     defect: 'no-restart-after-loss',
     shows: 'stabilize did not converge',
   },
+  {
+    // The stale candidate's term 3 restarts node 1's election timer.
+    file: 'election-timer-kept-on-rejection.txt',
+    defect: 'restart-timer-on-higher-term',
+    shows: 'elapsed=0 timeout=12',
+  },
 ];
 
 for (const { file, defect, shows } of planted) {

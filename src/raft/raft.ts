@@ -43,13 +43,17 @@ import {
  *   progress (its stale match counts toward commit, and the leader never probes below it).
  * - `no-restart-after-loss`: a rejection from a follower whose log ends before its match does
  *   not reset the progress (the leader probes at match + 1 forever).
+ * - `restart-timer-on-higher-term`: a higher term from a candidate (or any message naming no
+ *   leader) restarts the election timer, so a stale candidate that keeps timing out first can
+ *   keep the up-to-date node from ever campaigning (sim seed 1118107499).
  */
 export type TestOnlyDefect =
   | 'single-voter-read'
   | 'keep-no-progress-for-removed'
   | 'rejoin-trusts-old-seat'
   | 'readded-keeps-progress'
-  | 'no-restart-after-loss';
+  | 'no-restart-after-loss'
+  | 'restart-timer-on-higher-term';
 
 /** Options of one Raft node. Tick counts are in calls to `tick()`; the host picks the tick length. */
 export interface RaftOptions {
@@ -464,7 +468,18 @@ export class Raft {
       ) {
         this.becomeFollower(m.term, m.from);
       } else {
+        // Only a leader's message or a granted vote restarts the election timer (§5.2, Figure 2).
+        // A candidate's higher term does not: the node whose log is most up to date must keep its
+        // own schedule, or a stale candidate that times out first would restart it on every
+        // attempt (2 voters: the stale one keeps losing, the up-to-date one never campaigns).
+        const elapsedTicks = this.electionElapsed;
+        const timeoutTicks = this.randomizedElectionTicks;
+        const wasLeader = this.role === StateRole.Leader;
         this.becomeFollower(m.term, NO_NODE);
+        if (!wasLeader && !this.testOnlyDefects.has('restart-timer-on-higher-term')) {
+          this.electionElapsed = elapsedTicks;
+          this.randomizedElectionTicks = timeoutTicks;
+        }
       }
     } else if (m.term < this.term) {
       if (
@@ -539,6 +554,11 @@ export class Raft {
 
   pastElectionTimeout(): boolean {
     return this.electionElapsed >= this.randomizedElectionTicks;
+  }
+
+  /** Ticks after the last reset at which this node's election timeout fires (tests, diagnostics). */
+  get electionTimeoutTicks(): number {
+    return this.randomizedElectionTicks;
   }
 
   // ---- proposals ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@
  *   restart ID                       crash ID (unpersisted state is lost) and start it again
  *   wipe ID                          delete ID's replica and start an empty one with the same id
  *                                    (a removed replica deleted, later added back: it joins empty)
+ *   election-timer ID                ticks since ID's election timer last restarted, and when it fires
  *   raft-log ID / raft-state / status ID / applied ID
  */
 import type { NodeId } from '../lib/ids.js';
@@ -126,6 +127,10 @@ export class InteractionEnv {
         const raft = this.node(id()).rawNode.raft;
         for (let i = 0; i < 3 * raft.electionTicks && raft.messages.length === 0; i++) raft.tick();
         return '';
+      }
+      case 'election-timer': {
+        const raft = this.node(id()).rawNode.raft;
+        return `elapsed=${raft.electionElapsed} timeout=${raft.electionTimeoutTicks}`;
       }
       case 'tick-heartbeat': {
         const raft = this.node(id()).rawNode.raft;

@@ -19,7 +19,7 @@ const program = new Command()
   .option('--trace', 'print every fault, election and phase of each seed')
   .option(
     '--plant <defect...>',
-    'plant fixed core defects back (RawNodeOptions.testOnlyDefects): single-voter-read, keep-no-progress-for-removed',
+    'plant fixed core defects back (RawNodeOptions.testOnlyDefects): single-voter-read, keep-no-progress-for-removed, restart-timer-on-higher-term',
   )
   .option('--stop-on-failure', 'stop at the first failing seed')
   .parse();
@@ -41,7 +41,11 @@ if (opts.seed !== undefined) {
   const first = opts.first !== undefined ? Number(opts.first) : (Date.now() % 1_000_000_000) * 10;
   seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => (first + i) >>> 0);
 }
-const plantable = ['single-voter-read', 'keep-no-progress-for-removed'] satisfies TestOnlyDefect[];
+const plantable = [
+  'single-voter-read',
+  'keep-no-progress-for-removed',
+  'restart-timer-on-higher-term',
+] satisfies TestOnlyDefect[];
 const unknown = (opts.plant ?? []).filter((d) => !(plantable as string[]).includes(d));
 if (unknown.length > 0)
   program.error(`--plant: unknown defect ${unknown.join(', ')} (known: ${plantable.join(', ')})`);

@@ -54,8 +54,11 @@ export class LinkFaults {
     };
   }
 
-  /** Cuts `links`; the returned function restores exactly these cuts (once). */
-  cut(links: readonly Link[]): () => void {
+  /**
+   * Cuts `links`; the returned function restores exactly these cuts (once) and says whether it
+   * did (false after `clear()` healed them already, or on a second call).
+   */
+  cut(links: readonly Link[]): () => boolean {
     for (const { from, to } of links) {
       const key = `${from}>${to}`;
       this.cuts.set(key, (this.cuts.get(key) ?? 0) + 1);
@@ -63,7 +66,7 @@ export class LinkFaults {
     let healed = false;
     const generation = this.generation;
     return () => {
-      if (healed || generation !== this.generation) return;
+      if (healed || generation !== this.generation) return false;
       healed = true;
       for (const { from, to } of links) {
         const key = `${from}>${to}`;
@@ -71,6 +74,7 @@ export class LinkFaults {
         if (count > 0) this.cuts.set(key, count);
         else this.cuts.delete(key);
       }
+      return true;
     };
   }
 

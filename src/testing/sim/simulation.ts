@@ -938,8 +938,8 @@ export class Simulation {
     this.stats.partitions++;
     this.trace(() => `partition for ${durationMs} ms: ${description}`);
     this.queue.schedule(durationMs, () => {
-      heal();
-      this.trace(() => `partition healed: ${description}`);
+      // A partition that outlived the fault phase was healed with everything else then.
+      if (heal()) this.trace(() => `partition healed: ${description}`);
     });
     if (o.churnWhilePartitioned) {
       // Membership changes and transfers that start on either side of the cut.
