@@ -58,4 +58,7 @@ export const SAMPLE_RECORDS: ControllerRecord[] = [
     ],
   },
   { type: 'preferred-leader', groupId: 2, preferred: 3 },
+  { type: 'partition-reassignment', groupId: 1, target: [1, 2, 5] },
+  { type: 'partition-reassignment', groupId: 1, target: [] },
+  { type: 'broker-decommission', brokerId: 3, decommissioning: true },
 ];

@@ -202,7 +202,7 @@ for (const { title, change, field } of broken) {
 }
 
 test('decodeSnapshot refuses another format version and non-JSON bytes', (t) => {
-  t.throws(() => ControllerState.decodeSnapshot(snapshotBytes(snapshotObject(), 2)), {
+  t.throws(() => ControllerState.decodeSnapshot(snapshotBytes(snapshotObject(), SNAPSHOT_FORMAT_VERSION + 1)), {
     instanceOf: ControllerCodecError,
     message: /version/,
   });

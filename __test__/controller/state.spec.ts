@@ -92,6 +92,7 @@ test('register-broker adds an unfenced broker; brokers() lists them by id', (t) 
     rack: 'r1',
     incarnationId: 'incarnation-3',
     fenced: false,
+    decommissioning: false,
   });
   t.is(state.broker(2), undefined);
 });
@@ -153,6 +154,7 @@ test('create-topic records the topic, its partitions in order with preferred lea
     preferredLeader: 3,
     leader: -1,
     leaderEpoch: -1,
+    targetReplicas: [],
   });
   t.is(state.partitionByGroup(5)!.partition, 0);
   t.is(state.nextGroupId, 6);

@@ -5,7 +5,7 @@
  *
  *   record = version:u8 json
  *
- * `version` is RECORD_FORMAT_VERSION (1); `json` is the record as UTF-8 JSON with exactly the
+ * `version` is RECORD_FORMAT_VERSION (2; version 1 records are still read); `json` is the record as UTF-8 JSON with exactly the
  * fields of its type. Decoding is strict: an unknown version, type or field, a missing field or a
  * value out of range throws `ControllerCodecError` naming the field, never anything else. Encoding
  * runs the same checks, so a malformed record is refused before it reaches the log. A broker
@@ -13,7 +13,9 @@
  * field only with a new version).
  */
 
-export const RECORD_FORMAT_VERSION = 1;
+export const RECORD_FORMAT_VERSION = 2;
+/** Version 1 lacks the reassignment and decommission records; its records are still read. */
+export const OLDEST_RECORD_FORMAT_VERSION = 1;
 
 /** Broker ids are Kafka int32 and never negative. */
 export const MAX_BROKER_ID = 0x7fff_ffff;
@@ -75,7 +77,11 @@ export type ControllerRecord =
   | { type: 'producer-id-block'; brokerId: number; firstProducerId: number; size: number }
   | { type: 'partition-replicas'; groupId: number; replicas: number[]; learners: number[] }
   | { type: 'partition-leaders'; leaders: Array<{ groupId: number; leader: number; leaderEpoch: number }> }
-  | { type: 'preferred-leader'; groupId: number; preferred: number };
+  | { type: 'preferred-leader'; groupId: number; preferred: number }
+  /** Starts, changes or (with `target: []`) cancels moving a partition to `target` replicas. */
+  | { type: 'partition-reassignment'; groupId: number; target: number[] }
+  /** Marks a broker as leaving: no new replicas, its replicas move elsewhere. */
+  | { type: 'broker-decommission'; brokerId: number; decommissioning: boolean };
 
 export type ControllerRecordType = ControllerRecord['type'];
 
@@ -100,9 +106,17 @@ export function encodeRecord(record: ControllerRecord): Uint8Array {
 }
 
 export function decodeRecord(bytes: Uint8Array): ControllerRecord {
-  const value = parseVersionedJson(bytes, RECORD_FORMAT_VERSION, 'record');
-  return checkRecord(value, '');
+  const value = parseVersionedJson(bytes, RECORD_FORMAT_VERSION, 'record', OLDEST_RECORD_FORMAT_VERSION);
+  const record = checkRecord(value, '');
+  if (bytes[0] === OLDEST_RECORD_FORMAT_VERSION && VERSION_2_TYPES.has(record.type))
+    throw new ControllerCodecError('type', `record type ${record.type} needs format version 2`);
+  return record;
 }
+
+const VERSION_2_TYPES: ReadonlySet<string> = new Set<ControllerRecordType>([
+  'partition-reassignment',
+  'broker-decommission',
+]);
 
 /**
  * Checks `value` against the record schema and returns a fresh record holding only its fields, in
@@ -200,6 +214,23 @@ export function checkRecord(value: unknown, path: string): ControllerRecord {
         groupId: checkGroupId(record.groupId, at('groupId')),
         preferred: checkBrokerId(record.preferred, at('preferred')),
       };
+    case 'partition-reassignment':
+      exactFields(record, path, ['type', 'groupId', 'target']);
+      return {
+        type,
+        groupId: checkGroupId(record.groupId, at('groupId')),
+        target: checkBrokerList(record.target, at('target'), 0),
+      };
+    case 'broker-decommission': {
+      exactFields(record, path, ['type', 'brokerId', 'decommissioning']);
+      if (typeof record.decommissioning !== 'boolean')
+        throw new ControllerCodecError(at('decommissioning'), 'must be a boolean');
+      return {
+        type,
+        brokerId: checkBrokerId(record.brokerId, at('brokerId')),
+        decommissioning: record.decommissioning,
+      };
+    }
   }
 }
 
@@ -216,6 +247,8 @@ const RECORD_TYPES: ReadonlySet<string> = new Set<ControllerRecordType>([
   'partition-replicas',
   'partition-leaders',
   'preferred-leader',
+  'partition-reassignment',
+  'broker-decommission',
 ]);
 
 /** Every record type, in the order of the union (tests cover each). */
@@ -396,12 +429,20 @@ export function withVersion(version: number, json: string): Uint8Array {
   return bytes;
 }
 
-export function parseVersionedJson(bytes: Uint8Array, version: number, what: string): unknown {
+/** `oldestVersion` (default `version`): the oldest format still read. */
+export function parseVersionedJson(
+  bytes: Uint8Array,
+  version: number,
+  what: string,
+  oldestVersion = version,
+): unknown {
   if (!(bytes instanceof Uint8Array)) throw new ControllerCodecError('', `${what} must be bytes`);
   if (bytes.length < 2)
     throw new ControllerCodecError('version', `${what} of ${bytes.length} bytes is too short`);
-  if (bytes[0] !== version) {
-    throw new ControllerCodecError('version', `${what} format version ${bytes[0]} is not ${version}`);
+  const found = bytes[0]!;
+  if (found > version || found < oldestVersion) {
+    const expected = oldestVersion === version ? `${version}` : `${oldestVersion}..${version}`;
+    throw new ControllerCodecError('version', `${what} format version ${found} is not ${expected}`);
   }
   let text: string;
   try {

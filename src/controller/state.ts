@@ -66,6 +66,9 @@ export interface BrokerInfo {
   /** Missed its session (or was fenced by an operator): not a target for new replicas and not
    * listed among live brokers. */
   fenced: boolean;
+  /** Leaving the cluster (`goqueue cluster decommission`): no new replicas; its replicas move
+   * to the others. */
+  decommissioning: boolean;
 }
 
 export interface PartitionInfo {
@@ -85,6 +88,9 @@ export interface PartitionInfo {
   leader: number;
   /** The Raft term of `leader`'s leadership, -1 when unknown; never moves backwards. */
   leaderEpoch: number;
+  /** Where a move in progress takes the replicas (src/controller/reassignment.ts); empty when
+   * none. Cleared by the `partition-replicas` record that reaches it. */
+  targetReplicas: number[];
 }
 
 export interface TopicInfo {
@@ -101,7 +107,9 @@ export interface TopicInfo {
 export const FIRST_PARTITION_GROUP_ID = 1;
 export const FIRST_PRODUCER_ID = 0;
 
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
+/** Version 1 has no decommission flags or reassignment targets (read as none). */
+const OLDEST_SNAPSHOT_FORMAT_VERSION = 1;
 
 const OK: ApplyResult = Object.freeze({ ok: true });
 
@@ -137,6 +145,7 @@ function freezePartition(partition: PartitionInfo): PartitionInfo {
     ...partition,
     replicas: freezeList(partition.replicas),
     learners: freezeList(partition.learners),
+    targetReplicas: freezeList(partition.targetReplicas),
   });
 }
 
@@ -154,6 +163,11 @@ function freezeBroker(broker: BrokerInfo): BrokerInfo {
 
 function configMap(configs: Record<string, string>): Map<string, string> {
   return new Map(Object.entries(configs));
+}
+
+/** The same brokers, in any order. */
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((brokerId) => b.includes(brokerId));
 }
 
 function duplicateIn(list: readonly number[]): number | undefined {
@@ -307,6 +321,7 @@ export class ControllerState {
           rack: checked.rack,
           incarnationId: checked.incarnationId,
           fenced: false,
+          decommissioning: this.brokerById.get(checked.brokerId)?.decommissioning ?? false,
         });
         return OK;
       case 'fence-broker':
@@ -335,6 +350,16 @@ export class ControllerState {
         return OK;
       case 'preferred-leader':
         return this.applyPreferredLeader(checked.groupId, checked.preferred);
+      case 'partition-reassignment':
+        return this.applyPartitionReassignment(checked.groupId, checked.target);
+      case 'broker-decommission': {
+        const broker = this.brokerById.get(checked.brokerId);
+        if (broker === undefined) {
+          return reject('BROKER_NOT_AVAILABLE', `broker ${checked.brokerId} is not registered`);
+        }
+        this.setBroker({ ...broker, decommissioning: checked.decommissioning });
+        return OK;
+      }
     }
   }
 
@@ -450,6 +475,7 @@ export class ControllerState {
           preferredLeader,
           leader: -1,
           leaderEpoch: -1,
+          targetReplicas: [],
         }),
       );
       highestGroupId = Math.max(highestGroupId, groupId);
@@ -526,13 +552,31 @@ export class ControllerState {
     // A leader that is no longer a voter has stepped down; its epoch stays so that older
     // reports are still recognised as stale.
     const leader = record.replicas.includes(partition.leader) ? partition.leader : -1;
+    // Reaching the target (its voters, no learners left) completes the move.
+    const reached = record.learners.length === 0 && sameMembers(record.replicas, partition.targetReplicas);
     this.setPartition({
       ...partition,
       replicas: record.replicas,
       learners: record.learners,
       preferredLeader,
       leader,
+      targetReplicas: reached ? [] : partition.targetReplicas,
     });
+    return OK;
+  }
+
+  private applyPartitionReassignment(groupId: number, target: number[]): ApplyResult {
+    const partition = this.partitionByGroup(groupId);
+    if (partition === undefined)
+      return reject('UNKNOWN_TOPIC_OR_PARTITION', `no partition in group ${groupId}`);
+    const duplicate = duplicateIn(target);
+    if (duplicate !== undefined)
+      return reject('INVALID_REPLICA_ASSIGNMENT', `target lists broker ${duplicate} twice`);
+    const unknown = target.find((brokerId) => !this.brokerById.has(brokerId));
+    if (unknown !== undefined) return reject('INVALID_REPLICA_ASSIGNMENT', `unknown broker ${unknown}`);
+    // A target the partition already has is no move at all.
+    const reached = partition.learners.length === 0 && sameMembers(partition.replicas, target);
+    this.setPartition({ ...partition, targetReplicas: reached ? [] : target });
     return OK;
   }
 
@@ -646,6 +690,9 @@ export class ControllerState {
     if (partition.leader !== -1 && !partition.replicas.includes(partition.leader))
       return 'leader is not a replica';
     if (partition.leaderEpoch < -1) return `leader epoch ${partition.leaderEpoch} is below -1`;
+    if (duplicateIn(partition.targetReplicas) !== undefined) return 'target lists a broker twice';
+    const unknownTarget = partition.targetReplicas.find((brokerId) => !this.brokerById.has(brokerId));
+    if (unknownTarget !== undefined) return `target names unknown broker ${unknownTarget}`;
     return null;
   }
 
@@ -677,6 +724,7 @@ export class ControllerState {
         rack: broker.rack,
         incarnationId: broker.incarnationId,
         fenced: broker.fenced,
+        decommissioning: broker.decommissioning,
       })),
       topics: this.topics().map((topic) => ({
         name: topic.name,
@@ -690,6 +738,7 @@ export class ControllerState {
           preferredLeader: partition.preferredLeader,
           leader: partition.leader,
           leaderEpoch: partition.leaderEpoch,
+          targetReplicas: partition.targetReplicas,
         })),
       })),
       deletedTopicIds: this.deletedTopicIds(),
@@ -704,7 +753,14 @@ export class ControllerState {
   /** Rebuilds a state from `encodeSnapshot` bytes. Throws only `ControllerCodecError`, also for a
    * well-formed snapshot that breaks an invariant (two topics in one group, unknown brokers, ...). */
   static decodeSnapshot(bytes: Uint8Array): ControllerState {
-    const value = parseVersionedJson(bytes, SNAPSHOT_FORMAT_VERSION, 'snapshot');
+    const value = parseVersionedJson(
+      bytes,
+      SNAPSHOT_FORMAT_VERSION,
+      'snapshot',
+      OLDEST_SNAPSHOT_FORMAT_VERSION,
+    );
+    // Version 1 lacks the fields version 2 added; they read as their defaults.
+    const version1 = bytes[0] === OLDEST_SNAPSHOT_FORMAT_VERSION;
     const snapshot = checkObject(value, '', [
       'clusterId',
       'nextGroupId',
@@ -739,7 +795,11 @@ export class ControllerState {
         'rack',
         'incarnationId',
         'fenced',
+        ...(version1 ? [] : ['decommissioning']),
       ]);
+      const decommissioning = version1 ? false : broker.decommissioning;
+      if (typeof decommissioning !== 'boolean')
+        throw new ControllerCodecError(`${path}.decommissioning`, 'must be a boolean');
       const brokerId = checkBrokerId(broker.brokerId, `${path}.brokerId`);
       if (state.brokerById.has(brokerId))
         throw new ControllerCodecError(`${path}.brokerId`, 'is listed twice');
@@ -752,6 +812,7 @@ export class ControllerState {
         rack: broker.rack === null ? null : checkString(broker.rack, `${path}.rack`, 1, MAX_NAME_LENGTH),
         incarnationId: checkString(broker.incarnationId, `${path}.incarnationId`, 1, MAX_NAME_LENGTH),
         fenced: broker.fenced,
+        decommissioning,
       });
     });
     checkArray(snapshot.topics, 'topics', 0, MAX_PARTITIONS_PER_RECORD).forEach((item, index) => {
@@ -780,6 +841,7 @@ export class ControllerState {
             'preferredLeader',
             'leader',
             'leaderEpoch',
+            ...(version1 ? [] : ['targetReplicas']),
           ]);
           const groupId = checkGroupId(fields.groupId, `${at}.groupId`);
           if (state.groupLocation.has(groupId))
@@ -795,6 +857,7 @@ export class ControllerState {
             preferredLeader: checkBrokerId(fields.preferredLeader, `${at}.preferredLeader`),
             leader: checkInteger(fields.leader, `${at}.leader`, -1, MAX_BROKER_ID),
             leaderEpoch: checkInteger(fields.leaderEpoch, `${at}.leaderEpoch`, -1, MAX_LEADER_EPOCH),
+            targetReplicas: version1 ? [] : checkBrokerList(fields.targetReplicas, `${at}.targetReplicas`, 0),
           };
         },
       );
