@@ -28,7 +28,7 @@ interface PartitionData {
   logStartOffset: number;
   abortedTransactions: never[];
   preferredReadReplica: number;
-  records: Buffer | null;
+  records: Buffer;
 }
 
 interface Attempt {
@@ -36,6 +36,10 @@ interface Attempt {
   bytes: number;
   anyError: boolean;
 }
+
+/** An empty `records` field. Kafka answers an errored partition with empty records, never null:
+ * librdkafka rejects a whole response holding a null one (MessageSetSize -1). */
+const EMPTY: Buffer = Buffer.alloc(0);
 
 function partitionError(partitionIndex: number, errorCode: number, log?: ReplicatedLog): PartitionData {
   return {
@@ -46,11 +50,9 @@ function partitionError(partitionIndex: number, errorCode: number, log?: Replica
     logStartOffset: log?.logStartOffset ?? -1,
     abortedTransactions: [],
     preferredReadReplica: -1,
-    records: null,
+    records: EMPTY,
   };
 }
-
-const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
  * Reads every requested partition once: whole batches from `fetchOffset` below the high
