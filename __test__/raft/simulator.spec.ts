@@ -54,6 +54,16 @@ test('a seed replays exactly: same options, same trace of faults and elections, 
   t.deepEqual(new Simulation(4242).options, new Simulation(4242).options);
 });
 
+test("seed 1118107499 elects a leader after heal: a stale candidate no longer restarts the up-to-date node's election timer (it livelocked with the timer restarted)", (t) => {
+  // Two voters, no PreVote: node 2 (log ending at 6) times out first, node 1 (log ending at 9)
+  // rejects it; with node 1's timer restarted by each doomed campaign, no leader for 10 s.
+  const seed = 1118107499;
+  const fixed = runSeed(seed);
+  t.true(fixed.ok, fixed.failure);
+  const planted = runSeed(seed, {}, { coreDefects: new Set(['restart-timer-on-higher-term']) });
+  t.is(planted.failure, 'InvariantViolation: liveness after the network healed: no leader');
+});
+
 /** Runs seeds 1..SEEDS until one fails; the failing result, or undefined. */
 function firstFailure(run: (seed: number) => SimResult): SimResult | undefined {
   for (let seed = 1; seed <= SEEDS; seed++) {
