@@ -148,6 +148,15 @@ export interface LogOptions {
  */
 export declare function recompressBatch(batch: Buffer, codec: number, maxBatchBytes?: number | undefined | null): Buffer
 
+/**
+ * The broker's compression policy for a topic (`compression.type`), as `validateProduceBatches`
+ * needs it.
+ */
+export interface RecompressionPlan {
+  codec: number
+  thresholdBytes: number
+}
+
 export interface RecoveryReport {
   usedRecoveryPoint: boolean
   scannedBytes: number
@@ -167,3 +176,10 @@ export interface TermStart {
  * throws with `code` on the first bad one.
  */
 export declare function validateBatches(bytes: Buffer, maxBatchBytes: number): Array<BatchInfo>
+
+/**
+ * `validateBatches` for a produce: also decompresses every compressed batch as a stream (within
+ * `max_decompressed_bytes(maxBatchBytes)`) and requires exactly `recordsCount` well-formed
+ * records, except batches `plan` recompresses (the recompression checks those).
+ */
+export declare function validateProduceBatches(bytes: Buffer, maxBatchBytes: number, plan?: RecompressionPlan | undefined | null): Array<BatchInfo>

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, recompressBatch, validateBatches } = nativeBinding
+const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, recompressBatch, validateBatches, validateProduceBatches } = nativeBinding
 export { DirectoryLock }
 export { Log }
 export { SyncJob }
@@ -782,4 +782,5 @@ export { crc32c }
 export { decompress }
 export { recompressBatch }
 export { validateBatches }
+export { validateProduceBatches }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -23,8 +23,13 @@ export interface BrokerStorage {
     directory: string,
     options: { segmentBytes: number; segmentMs: number; maxBatchBytes: number },
   ): PartitionLog;
-  /** Checks size, magic, CRC32C and record counts of every batch; throws an error whose `code`
+  /** Checks size, magic, CRC32C and record counts of every batch (compressed ones counted too,
+   * except those `recompression` will rewrite: it checks them); throws an error whose `code`
    * names the Kafka error (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, ...). */
-  validateBatches(records: Buffer, maxBatchBytes: number): ValidatedBatch[];
+  validateBatches(
+    records: Buffer,
+    maxBatchBytes: number,
+    recompression?: { codec: number; thresholdBytes: number } | null,
+  ): ValidatedBatch[];
   codecs: Codecs;
 }

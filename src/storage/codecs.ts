@@ -1,6 +1,7 @@
-import * as binding from '#native';
+import type * as binding from '#native';
 import type { Codecs } from '../protocol/records.js';
 import { native } from './errors.js';
+import { nativeBinding } from './native-binding.js';
 
 /**
  * Kafka's batch codecs on the native core (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). Snappy
@@ -8,8 +9,14 @@ import { native } from './errors.js';
  * Errors are StorageError: UNSUPPORTED_COMPRESSION_TYPE or CORRUPT_MESSAGE.
  */
 export const nativeCodecs: Codecs = {
-  compress: (codec, data) => native(() => binding.compress(codec, data)),
-  decompress: (codec, data) => native(() => binding.decompress(codec, data)),
+  compress: (codec, data) => {
+    const { compress } = nativeBinding();
+    return native(() => compress(codec, data));
+  },
+  decompress: (codec, data) => {
+    const { decompress } = nativeBinding();
+    return native(() => decompress(codec, data));
+  },
 };
 
 /** Batch facts reported by `validateBatches`. */
@@ -21,5 +28,24 @@ export type BatchInfo = binding.BatchInfo;
  * Throws StorageError naming the batch, the field and the reason.
  */
 export function validateBatches(records: Buffer, maxBatchBytes: number): BatchInfo[] {
-  return native(() => binding.validateBatches(records, maxBatchBytes));
+  const { validateBatches } = nativeBinding();
+  return native(() => validateBatches(records, maxBatchBytes));
+}
+
+/** The compression a broker applies to a topic's batches (`compression.type`, threshold). */
+export type RecompressionPlan = binding.RecompressionPlan;
+
+/**
+ * `validateBatches` for a produce: also streams the records of every compressed batch through
+ * its decoder (within the decompression cap for `maxBatchBytes`) and requires exactly
+ * `recordsCount` well-formed records, so a batch cannot claim offsets it does not fill. Batches
+ * `plan` will recompress are left to the recompression, which decodes and checks them anyway.
+ */
+export function validateProduceBatches(
+  records: Buffer,
+  maxBatchBytes: number,
+  plan?: RecompressionPlan | null,
+): BatchInfo[] {
+  const { validateProduceBatches } = nativeBinding();
+  return native(() => validateProduceBatches(records, maxBatchBytes, plan ?? null));
 }

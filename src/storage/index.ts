@@ -1,11 +1,34 @@
 /**
  * The storage layer as the rest of goqueue sees it. Only this folder imports the native binding.
  */
+
+import { nativeBinding } from './native-binding.js';
 import { NativeLog } from './native-log.js';
 import type { StorageOptions } from './options.js';
 
-export { crc32c as nativeCrc32c, recompressBatch } from '#native';
-export { type BatchInfo, nativeCodecs, validateBatches } from './codecs.js';
+export {
+  NativeModuleMissingError,
+  nativeAvailable,
+  nativeBinding,
+  nativePlatform,
+} from './native-binding.js';
+
+/** CRC32C (Castagnoli) of `bytes` on the native core. */
+export function nativeCrc32c(bytes: Buffer): number {
+  return nativeBinding().crc32c(bytes);
+}
+
+/** Re-encodes one RecordBatch with `codec` on the native core (see crates/goqueue-napi). */
+export function recompressBatch(batch: Buffer, codec: number, maxBatchBytes?: number | null): Buffer {
+  return nativeBinding().recompressBatch(batch, codec, maxBatchBytes);
+}
+export {
+  type BatchInfo,
+  nativeCodecs,
+  type RecompressionPlan,
+  validateBatches,
+  validateProduceBatches,
+} from './codecs.js';
 export { DataDirectoryLockedError, DirectoryLock } from './directory-lock.js';
 export { KAFKA_ERROR_CODE, StorageError, type StorageErrorCode } from './errors.js';
 export { MemoryLog } from './memory-log.js';

@@ -97,7 +97,11 @@ pub struct BatchInfo {
 pub fn validate_batches(bytes: BufferSlice, max_batch_bytes: f64) -> Result<Vec<BatchInfo>> {
     let max = whole(max_batch_bytes, "maxBatchBytes")? as usize;
     let headers = goqueue_storage::validate_batches(&bytes, max).map_err(to_js)?;
-    Ok(headers
+    Ok(batch_infos(headers))
+}
+
+fn batch_infos(headers: Vec<goqueue_storage::BatchHeader>) -> Vec<BatchInfo> {
+    headers
         .into_iter()
         .map(|h| BatchInfo {
             base_offset: h.base_offset as f64,
@@ -112,7 +116,37 @@ pub fn validate_batches(bytes: BufferSlice, max_batch_bytes: f64) -> Result<Vec<
             base_sequence: h.base_sequence,
             byte_length: h.total_bytes() as u32,
         })
-        .collect())
+        .collect()
+}
+
+/// The broker's compression policy for a topic (`compression.type`), as `validateProduceBatches`
+/// needs it.
+#[napi(object)]
+pub struct RecompressionPlan {
+    pub codec: u32,
+    pub threshold_bytes: f64,
+}
+
+/// `validateBatches` for a produce: also decompresses every compressed batch as a stream (within
+/// `max_decompressed_bytes(maxBatchBytes)`) and requires exactly `recordsCount` well-formed
+/// records, except batches `plan` recompresses (the recompression checks those).
+#[napi(js_name = "validateProduceBatches")]
+pub fn validate_produce_batches(
+    bytes: BufferSlice,
+    max_batch_bytes: f64,
+    plan: Option<RecompressionPlan>,
+) -> Result<Vec<BatchInfo>> {
+    let max = whole(max_batch_bytes, "maxBatchBytes")? as usize;
+    let plan = match plan {
+        None => None,
+        Some(plan) => Some(goqueue_storage::RecompressionPlan {
+            codec: u8::try_from(plan.codec)
+                .map_err(|_| invalid(format!("codec {} is not a codec id", plan.codec)))?,
+            threshold_bytes: bound(plan.threshold_bytes, "thresholdBytes")? as usize,
+        }),
+    };
+    let headers = goqueue_storage::validate_produce_batches(&bytes, max, plan).map_err(to_js)?;
+    Ok(batch_infos(headers))
 }
 
 /// One batch (exactly one RecordBatch v2) rewritten with Kafka codec id `codec`: same header fields,

@@ -235,6 +235,103 @@ fn decompress_xerial(data: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A reader of `data`'s decompressed bytes (for streaming consumers such as the record counter)
+/// and the codec's name for messages. The decoders' own buffers are bounded (zstd's window by
+/// `max_bytes`); a raw snappy block, which has no framing to stream, is decompressed whole within
+/// `max_bytes`. The caller bounds the total it reads.
+pub(crate) fn decoder(
+    codec: Codec,
+    data: &[u8],
+    max_bytes: usize,
+) -> Result<(Box<dyn Read + '_>, &'static str)> {
+    Ok(match codec {
+        Codec::None => (Box::new(data), "uncompressed"),
+        // The bufread decoders read `data` in place (the read ones add a 32-128 KiB copy buffer).
+        Codec::Gzip => (Box::new(flate2::bufread::GzDecoder::new(data)), "gzip"),
+        Codec::Snappy => {
+            if data.starts_with(&XERIAL_MAGIC) {
+                if data.len() < XERIAL_HEADER_BYTES {
+                    return Err(corrupt("snappy", "xerial header is truncated"));
+                }
+                let reader = XerialReader {
+                    data,
+                    at: XERIAL_HEADER_BYTES,
+                    block: Vec::new(),
+                    position: 0,
+                    max_bytes,
+                };
+                (Box::new(reader), "snappy")
+            } else if data.starts_with(&SNAPPY_FRAMED_MAGIC) {
+                (Box::new(snap::read::FrameDecoder::new(data)), "snappy")
+            } else {
+                (
+                    Box::new(std::io::Cursor::new(decompress_snappy_block(data, max_bytes)?)),
+                    "snappy",
+                )
+            }
+        }
+        Codec::Lz4 => (Box::new(lz4_flex::frame::FrameDecoder::new(data)), "lz4"),
+        Codec::Zstd => {
+            let mut decoder =
+                zstd::stream::read::Decoder::with_buffer(data).map_err(|e| corrupt("zstd", e))?;
+            decoder
+                .window_log_max(window_log_for(max_bytes))
+                .map_err(|e| corrupt("zstd", e))?;
+            (Box::new(decoder), "zstd")
+        }
+    })
+}
+
+/// Streams a Xerial snappy stream one block at a time (a block is checked by its declared length
+/// against `max_bytes` before it is allocated).
+struct XerialReader<'a> {
+    data: &'a [u8],
+    at: usize,
+    block: Vec<u8>,
+    position: usize,
+    max_bytes: usize,
+}
+
+impl Read for XerialReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+        while self.position == self.block.len() {
+            if self.at == self.data.len() {
+                return Ok(0);
+            }
+            if self.data.len() - self.at < 4 {
+                return Err(invalid("xerial block length is truncated".into()));
+            }
+            let length = i32::from_be_bytes(self.data[self.at..self.at + 4].try_into().unwrap());
+            self.at += 4;
+            if length < 0 || self.at + length as usize > self.data.len() {
+                return Err(invalid(format!(
+                    "xerial block of {length} bytes runs past the end"
+                )));
+            }
+            let block = &self.data[self.at..self.at + length as usize];
+            self.at += length as usize;
+            let declared = snap::raw::decompress_len(block).map_err(|e| invalid(e.to_string()))?;
+            if declared > self.max_bytes {
+                return Err(invalid(format!(
+                    "xerial block claims {declared} bytes, above max_decompressed_bytes ({} bytes)",
+                    self.max_bytes
+                )));
+            }
+            self.block.resize(declared, 0);
+            let written = snap::raw::Decoder::new()
+                .decompress(block, &mut self.block)
+                .map_err(|e| invalid(e.to_string()))?;
+            self.block.truncate(written);
+            self.position = 0;
+        }
+        let count = out.len().min(self.block.len() - self.position);
+        out[..count].copy_from_slice(&self.block[self.position..self.position + count]);
+        self.position += count;
+        Ok(count)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod log;
 pub mod offset_index;
 pub mod recompress;
 pub mod record_batch;
+pub mod record_count;
 pub mod segment;
 pub mod time_index;
 
@@ -22,6 +23,7 @@ pub use limits::Limits;
 pub use log::{AppendResult, Log, RecoveryReport, SyncJob};
 pub use recompress::{recompress_batch, recompress_batch_within};
 pub use record_batch::{validate_batch, validate_batches, BatchHeader};
+pub use record_count::{check_compressed_records, validate_produce_batches, RecompressionPlan};
 
 /// CRC32C (Castagnoli) of `bytes`, hardware accelerated where the CPU allows.
 pub fn crc32c(bytes: &[u8]) -> u32 {

@@ -76,9 +76,12 @@ async function producePartition(
     broker.config.maxMessageBytes,
     topicState.config.segmentBytes,
   );
+  // compression.type: batches the policy rewrites have their records checked by the rewrite, so
+  // the validator decodes only the others (each compressed batch is decoded once).
+  const policy = recompressionPolicy(topicState.record.configs, broker.config);
   let infos: BatchInfo[];
   try {
-    infos = broker.storage.validateBatches(records, maxBatchBytes);
+    infos = broker.storage.validateBatches(records, maxBatchBytes, policy);
   } catch (error) {
     context.logger.debug(
       { topic, partition: index, reason: (error as Error).message },
@@ -137,7 +140,6 @@ async function producePartition(
   }
   // compression.type: batches the policy changes are rewritten natively; the others stay the
   // very buffers that arrived. A failure here stores nothing of this partition's request.
-  const policy = recompressionPolicy(topicState.record.configs, broker.config);
   let stored: readonly Buffer[] = toPropose;
   if (policy !== null) {
     try {
