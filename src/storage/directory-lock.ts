@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import * as binding from '#native';
+import type * as binding from '#native';
 import { fromNative } from './errors.js';
+import { nativeBinding } from './native-binding.js';
 
 /** Thrown when another broker (in this process or another) holds the data directory. */
 export class DataDirectoryLockedError extends Error {
@@ -36,8 +37,9 @@ export class DirectoryLock {
    */
   static acquire(directory: string): DirectoryLock {
     const absolute = resolve(directory);
+    const native = nativeBinding().DirectoryLock;
     try {
-      return new DirectoryLock(absolute, binding.DirectoryLock.acquire(absolute));
+      return new DirectoryLock(absolute, native.acquire(absolute));
     } catch (error) {
       if ((error as { code?: unknown }).code === 'DATA_DIR_LOCKED')
         throw new DataDirectoryLockedError(absolute, (error as Error).message);

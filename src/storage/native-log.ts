@@ -1,6 +1,7 @@
-import * as binding from '#native';
+import type * as binding from '#native';
 import type { KafkaOffset, LogIndex, Term } from '../lib/ids.js';
 import { fromNative, native } from './errors.js';
+import { nativeBinding } from './native-binding.js';
 import { type RetentionPolicy, resolveOptions, type StorageOptions } from './options.js';
 import type { AppendResult, PartitionLog } from './partition-log.js';
 
@@ -28,7 +29,8 @@ export class NativeLog implements PartitionLog {
 
   /** Opens (creating when missing) the log in `dir`; recovers a torn tail. */
   static open(dir: string, options?: StorageOptions): NativeLog {
-    return new NativeLog(native(() => binding.Log.open(dir, resolveOptions(options))));
+    const { Log } = nativeBinding();
+    return new NativeLog(native(() => Log.open(dir, resolveOptions(options))));
   }
 
   get firstIndex(): LogIndex {
