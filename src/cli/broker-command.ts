@@ -117,6 +117,7 @@ export async function runBroker(
 ): Promise<void> {
   const warnings: string[] = [];
   const config = loadBrokerConfig(options, env, (message) => warnings.push(message));
+  await requireNativeModule();
   const logger = createLogger({ level: config.logLevel, file: config.logFile });
   for (const warning of warnings) logger.warn(warning);
   logger.debug({ config }, 'configuration');
@@ -129,6 +130,21 @@ export async function runBroker(
   );
   stopOnSignals(broker, logger);
   exitOnCrash(logger);
+}
+
+/**
+ * A broker stores on the native core: without it (its platform package not installed), stop
+ * with one line naming the platform and the package, before any log output.
+ */
+async function requireNativeModule(): Promise<void> {
+  const { nativeBinding, NativeModuleMissingError } = await import('../storage/native-binding.js');
+  try {
+    nativeBinding();
+  } catch (error) {
+    if (error instanceof NativeModuleMissingError)
+      throw new CommandError(`cannot start the broker: ${error.message}`, 1);
+    throw error;
+  }
 }
 
 /** A bug that escapes every handler ends the process (state may be broken), but logged first. */

@@ -1,4 +1,4 @@
-import { nativeSupport } from './codecs.js';
+import { javascriptCodecs, nativeSupport } from './codecs.js';
 import { type DecodedMessages, decodeFetchedRecords, type RecordSupport } from './fast-records.js';
 
 /** What a producer hands over: strings are sent as UTF-8. */
@@ -32,12 +32,12 @@ export function toHeaders(headers: MessageInput['headers']): Array<{ key: string
   return Object.entries(headers).map(([key, value]) => ({ key, value: toBuffer(value) }));
 }
 
-/** The native CRC32C and codecs when the core loads; pure-JS CRC (and no compression) otherwise. */
+/** The native CRC32C and codecs when the core loads; pure-JS CRC and gzip otherwise. */
 let support: Promise<RecordSupport> | null = null;
 
 export function recordSupport(): Promise<RecordSupport> {
   support ??= nativeSupport().then((native) =>
-    native ? { crc32c: native.crc32c, codecs: native.codecs } : {},
+    native ? { crc32c: native.crc32c, codecs: native.codecs } : { codecs: javascriptCodecs },
   );
   return support;
 }
