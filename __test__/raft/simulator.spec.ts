@@ -14,6 +14,8 @@
 import test from 'ava';
 import type { TestOnlyDefect } from '../../src/raft/index.js';
 import type { HardState } from '../../src/raft/types.js';
+import { nodeId } from '../../src/lib/ids.js';
+import { LinkFaults } from '../../src/testing/sim/network.js';
 import { runSeed, type SimNode, type SimResult, Simulation } from '../../src/testing/sim/simulation.js';
 
 /** Seeds 1..SEEDS; about 50 ms of CPU each (measured), in chunks so progress shows. */
@@ -62,6 +64,31 @@ test("seed 1118107499 elects a leader after heal: a stale candidate no longer re
   t.true(fixed.ok, fixed.failure);
   const planted = runSeed(seed, {}, { coreDefects: new Set(['restart-timer-on-higher-term']) });
   t.is(planted.failure, 'InvariantViolation: liveness after the network healed: no leader');
+});
+
+test('the end of the fault phase lifts every cut and slowdown, and a partition outliving it heals nothing later', (t) => {
+  const [a, b, c] = [nodeId(1), nodeId(2), nodeId(3)];
+  const faults = new LinkFaults();
+  const healSplit = faults.cut([
+    { from: a, to: b },
+    { from: b, to: a },
+  ]);
+  const healOverlap = faults.cut([{ from: a, to: b }]);
+  faults.slow([{ from: c, to: a }], 7);
+  t.true(faults.isCut(a, b));
+  t.is(faults.delayFactor(c, a), 7);
+  faults.clear();
+  t.false(faults.isCut(a, b));
+  t.false(faults.isCut(b, a));
+  t.is(faults.delayFactor(c, a), 1);
+  // Their own heals fire after the fault phase: they must neither heal nor cut anything.
+  t.false(healSplit());
+  t.false(healOverlap());
+  const laterCut = faults.cut([{ from: a, to: b }]);
+  t.false(healSplit());
+  t.true(faults.isCut(a, b), 'a stale heal lifted a cut made after the fault phase');
+  t.true(laterCut());
+  t.false(faults.isCut(a, b));
 });
 
 /** Runs seeds 1..SEEDS until one fails; the failing result, or undefined. */
