@@ -202,10 +202,13 @@ for (const { title, change, field } of broken) {
 }
 
 test('decodeSnapshot refuses another format version and non-JSON bytes', (t) => {
-  t.throws(() => ControllerState.decodeSnapshot(snapshotBytes(snapshotObject(), SNAPSHOT_FORMAT_VERSION + 1)), {
-    instanceOf: ControllerCodecError,
-    message: /version/,
-  });
+  t.throws(
+    () => ControllerState.decodeSnapshot(snapshotBytes(snapshotObject(), SNAPSHOT_FORMAT_VERSION + 1)),
+    {
+      instanceOf: ControllerCodecError,
+      message: /version/,
+    },
+  );
   t.throws(() => ControllerState.decodeSnapshot(new Uint8Array([1, 0x7b])), {
     instanceOf: ControllerCodecError,
   });

@@ -7,3 +7,4 @@ export * from './assignment.js';
 export * from './liveness.js';
 export * from './records.js';
 export * from './state.js';
+export * from './reassignment.js';
