@@ -5,6 +5,6 @@
  */
 export * from './assignment.js';
 export * from './liveness.js';
+export * from './reassignment.js';
 export * from './records.js';
 export * from './state.js';
-export * from './reassignment.js';
