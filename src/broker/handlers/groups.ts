@@ -1,5 +1,6 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
+import { KEY_TYPE_TRANSACTION, transactionCoordinatorAnswer } from './transactions.js';
 
 const KEY_TYPE_GROUP = 0;
 
@@ -16,6 +17,7 @@ interface FindCoordinatorRequest {
 export const findCoordinatorHandler: Handler = {
   apiKey: ApiKey.FindCoordinator,
   handle: (request: FindCoordinatorRequest, { broker }) => {
+    if (request.keyType === KEY_TYPE_TRANSACTION) return transactionCoordinatorAnswer();
     if ((request.keyType ?? KEY_TYPE_GROUP) !== KEY_TYPE_GROUP) {
       return findCoordinatorHandler.errorResponse(request, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }

@@ -1,5 +1,6 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { Handler } from '../context.js';
+import { TRANSACTIONS_UNSUPPORTED_ERROR } from './transactions.js';
 
 interface InitProducerIdRequest {
   transactionalId: string | null;
@@ -7,12 +8,13 @@ interface InitProducerIdRequest {
 }
 
 /** InitProducerId for idempotent producers: a fresh producer id at epoch 0. Transactions are not
- * served (a transactional id gets INVALID_REQUEST). */
+ * served: a transactional id gets the same non-retriable answer as FindCoordinator for one
+ * (see transactions.ts). */
 export const initProducerIdHandler: Handler = {
   apiKey: ApiKey.InitProducerId,
   async handle(request: InitProducerIdRequest, { broker }) {
     if (request.transactionalId !== null && request.transactionalId !== undefined) {
-      return initProducerIdHandler.errorResponse(request, ErrorCode.INVALID_REQUEST);
+      return initProducerIdHandler.errorResponse(request, TRANSACTIONS_UNSUPPORTED_ERROR);
     }
     const producerId = await broker.producers.allocateProducerId();
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
