@@ -88,6 +88,28 @@ export interface BrokerConfig {
   deduplicationEnabled: boolean;
   /** Serve Fetch from followers (`enable_follower_read`). */
   enableFollowerRead: boolean;
+  /**
+   * How a follower confirms a read (`follower_read_consistency`): `relaxed` serves up to the
+   * high watermark it knows; `strict` first asks the leader for a read index (Raft ReadIndex).
+   */
+  followerReadConsistency: 'relaxed' | 'strict';
+  /**
+   * A broker fenced this long has its replicas moved to live brokers (`replica_replace_after`).
+   * Default 5 min.
+   */
+  replicaReplaceAfterMs: number;
+  /** Partitions moving their replicas at once, cluster-wide (`max_replica_moves`). Default 8. */
+  maxReplicaMoves: number;
+  /**
+   * How often the controller leader moves leadership back to preferred replicas
+   * (`leader_balance_interval`); 0 turns leader balancing off. Default 5 min.
+   */
+  leaderBalanceIntervalMs: number;
+  /**
+   * A broker leading more than its share of partitions by more than this percentage
+   * (`leader_imbalance_percent`) hands leadership back to preferred replicas. Default 10.
+   */
+  leaderImbalancePercent: number;
   /** Cap on partitions per topic (`max_topic_partitions`). */
   maxTopicPartitions: number;
   /** Kafka `auto.create.topics.enable`, off by default. */
