@@ -246,13 +246,13 @@ const drafts: KeyDraft[] = [
   {
     key: 'follower_read_consistency',
     type: 'relaxed | strict',
-    description: 'relaxed: a follower serves up to the high watermark it knows; strict: confirmed by ReadIndex',
+    description: 'relaxed: followers serve up to the high watermark they know; strict: ReadIndex',
     read: (raw) => ({ followerReadConsistency: parseChoice(raw, ['relaxed', 'strict'] as const) }),
   },
   {
     key: 'replica_replace_after',
     type: 'duration',
-    description: "A broker fenced this long has its replicas moved to live brokers",
+    description: 'A broker fenced this long has its replicas moved to live brokers',
     read: (raw) => ({ replicaReplaceAfterMs: parseDuration(raw) }),
   },
   {
