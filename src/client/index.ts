@@ -7,6 +7,8 @@ export type {
   TopicSummary,
 } from './admin.js';
 export { Admin } from './admin.js';
+export type { AssignmentContext, Assignor, AssignorMember, RebalanceProtocol } from './assignors/index.js';
+export { cooperativeStickyAssignor, rangeAssignor, roundRobinAssignor } from './assignors/index.js';
 export type { RetryOptions } from './backoff.js';
 export type { BrokerInfo, CallOptions, ClientClock, ClientOptions } from './client.js';
 export { Client } from './client.js';
@@ -20,7 +22,10 @@ export type {
   StreamOptions,
 } from './consumer.js';
 export { Consumer } from './consumer.js';
+export type { ConsumerGroupOptions, GroupPartition, PartitionsListener } from './consumer-group.js';
+export { ConsumerGroup } from './consumer-group.js';
 export { AbortError, ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
+export type { TopicPartitionOffset } from './group-offsets.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export type {
   Acks,
