@@ -156,22 +156,25 @@ test('a version the codec does not know is UNSUPPORTED_VERSION, an unknown API k
     { apiKey: 3, apiVersion: 8, correlationId: 1, clientId: null },
     { topics: null },
   );
-  t.is(t.throws(() => decodeRequestBody(3, 9, frame, 14), { instanceOf: ProtocolError })?.code, 35);
+  t.is(t.throws(() => decodeRequestBody(3, 14, frame, 14), { instanceOf: ProtocolError })?.code, 35);
   t.is(t.throws(() => decodeRequestBody(1000, 0, frame, 14), { instanceOf: ProtocolError })?.code, 42);
-  t.is(t.throws(() => encodeResponse(0, 9, 1, {}), { instanceOf: ProtocolError })?.code, 35);
+  t.is(t.throws(() => encodeResponse(0, 14, 1, {}), { instanceOf: ProtocolError })?.code, 35);
 });
 
-test('SUPPORTED_APIS advertises min 0 for Produce while isSupported serves only Produce 3-8', (t) => {
+test('SUPPORTED_APIS advertises min 0 for Produce while isSupported serves only Produce 3 and up', (t) => {
+  const produceMax = SUPPORTED_APIS.find((api) => api.apiKey === 0)!.maxVersion;
   t.like(
     SUPPORTED_APIS.find((api) => api.apiKey === 0),
-    { minVersion: 0, maxVersion: 8 },
+    { minVersion: 0 },
   );
+  t.true(produceMax >= 9);
   t.false(isSupported(0, 2));
   t.true(isSupported(0, 3));
-  t.true(isSupported(0, 8));
-  t.false(isSupported(0, 9));
-  t.true(isSupported(18, 2));
-  t.false(isSupported(18, 3));
+  t.true(isSupported(0, produceMax));
+  t.false(isSupported(0, produceMax + 1));
+  t.true(isSupported(18, 3));
+  t.true(isSupported(18, 4));
+  t.false(isSupported(18, 5));
   t.false(isSupported(1, 3));
   t.true(isSupported(1, 11));
   t.false(isSupported(21, 0));
@@ -182,10 +185,10 @@ test('SUPPORTED_APIS advertises min 0 for Produce while isSupported serves only 
   }
 });
 
-/** An ApiVersions v3 request as librdkafka sends it: header v2 (tagged fields) and a compact body. */
-function apiVersionsV3Request(correlationId: number): Buffer {
+/** An ApiVersions v3+ request as librdkafka sends it: header v2 (tagged fields) and a compact body. */
+function apiVersionsRequest(version: number, correlationId: number): Buffer {
   return Buffer.concat([
-    Buffer.from([0, 18, 0, 3]),
+    Buffer.from([0, 18, 0, version]),
     Buffer.from([
       correlationId >>> 24,
       (correlationId >>> 16) & 0xff,
@@ -203,8 +206,8 @@ function apiVersionsV3Request(correlationId: number): Buffer {
   ]);
 }
 
-test('KIP-511: an ApiVersions v3 request is parsed and answered with error 35 in a v0 body and v0 header', (t) => {
-  const frame = apiVersionsV3Request(0x01020304);
+test('ApiVersions v3 as librdkafka sends it is decoded (header v2, compact strings)', (t) => {
+  const frame = apiVersionsRequest(3, 0x01020304);
   const header = decodeRequestHeader(frame);
   t.like(header, {
     apiKey: 18,
@@ -213,8 +216,19 @@ test('KIP-511: an ApiVersions v3 request is parsed and answered with error 35 in
     clientId: 'rdkafka',
     flexible: true,
   });
-  t.false(isSupported(header.apiKey, header.apiVersion));
+  t.true(isSupported(header.apiKey, header.apiVersion));
   t.deepEqual(decodeRequestBody(18, 3, frame, header.bodyOffset), {
+    clientSoftwareName: 'librdkafka',
+    clientSoftwareVersion: '2.0.2',
+  });
+});
+
+test('KIP-511: an ApiVersions request above our max is parsed and answered with error 35 in a v0 body and v0 header', (t) => {
+  const frame = apiVersionsRequest(9, 0x01020304);
+  const header = decodeRequestHeader(frame);
+  t.like(header, { apiKey: 18, apiVersion: 9, correlationId: 0x01020304, flexible: true });
+  t.false(isSupported(header.apiKey, header.apiVersion));
+  t.like(decodeRequestBody(18, 9, frame, header.bodyOffset), {
     clientSoftwareName: 'librdkafka',
     clientSoftwareVersion: '2.0.2',
   });

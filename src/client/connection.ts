@@ -1,5 +1,5 @@
 import { createConnection, type Socket } from 'node:net';
-import { ApiKey, decodeResponse, encodeRequest, SERVED_APIS } from '../protocol/index.js';
+import { ApiKey, decodeResponse, encodeRequest, NON_FLEXIBLE_APIS } from '../protocol/index.js';
 import { AbortError, ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
 
 /** Options of one broker connection. */
@@ -52,7 +52,8 @@ const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 const API_VERSIONS_MAX = 2;
 
 const ourMaxVersion = new Map<number, { min: number; max: number }>();
-for (const api of SERVED_APIS) ourMaxVersion.set(api.apiKey, { min: api.minVersion, max: api.maxVersion });
+for (const api of NON_FLEXIBLE_APIS)
+  ourMaxVersion.set(api.apiKey, { min: api.minVersion, max: api.maxVersion });
 
 /**
  * One TCP connection to one broker. Requests are pipelined: each gets a correlation id, and

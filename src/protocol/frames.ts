@@ -4,7 +4,10 @@
  *
  *   Request header v1/v2 => apiKey(INT16) apiVersion(INT16) correlationId(INT32)
  *                           clientId(NULLABLE_STRING) [tagged fields, v2 = flexible versions]
- *   Response header v0   => correlationId(INT32)
+ *   Response header v0/v1 => correlationId(INT32) [tagged fields, v1 = flexible versions]
+ *
+ * A flexible version's response takes header v1, except ApiVersions: its response header is
+ * always v0, so a client can read it before it knows which versions the broker speaks.
  */
 import { ErrorCode, ProtocolError } from './errors.js';
 import { encodeFetchResponseChunks, type FetchResponse } from './fetch-response.js';
@@ -29,7 +32,7 @@ export interface RequestHeader {
 export interface DecodedRequestHeader extends RequestHeader {
   /** Where the body starts in the frame. */
   bodyOffset: number;
-  /** The request uses a flexible version (header v2 with tagged fields); goqueue serves none. */
+  /** The request uses a flexible version (header v2 with tagged fields). */
   flexible: boolean;
 }
 
@@ -37,6 +40,16 @@ function schemaOrThrow(apiKey: number): ApiSchema {
   const schema = schemaFor(apiKey);
   if (schema === undefined) throw new ProtocolError(ErrorCode.INVALID_REQUEST, `unknown API key ${apiKey}`);
   return schema;
+}
+
+/** True when `apiVersion` of the API is flexible (KIP-482). */
+export function isFlexible(schema: ApiSchema, apiVersion: number): boolean {
+  return schema.flexibleFrom !== undefined && apiVersion >= schema.flexibleFrom;
+}
+
+/** Whether a response of this API and version carries response header v1 (tagged fields). */
+function responseHeaderFlexible(schema: ApiSchema, apiVersion: number): boolean {
+  return schema.apiKey !== ApiKey.ApiVersions && isFlexible(schema, apiVersion);
 }
 
 function checkVersion(schema: ApiSchema, apiVersion: number): void {
@@ -68,16 +81,16 @@ export function decodeRequestHeader(frame: Buffer): DecodedRequestHeader {
   const apiVersion = reader.int16();
   const correlationId = reader.int32();
   const clientId = reader.nullableString();
-  const firstFlexible = schemaFor(apiKey)?.firstFlexibleVersion;
+  const firstFlexible = schemaFor(apiKey)?.flexibleFrom;
   const flexible = firstFlexible !== undefined && apiVersion >= firstFlexible;
   if (flexible) reader.skipTaggedFields();
   return { apiKey, apiVersion, correlationId, clientId, bodyOffset: reader.offset, flexible };
 }
 
 /**
- * Decodes a request body. ApiVersions v3+ (flexible) decodes to `{ clientSoftwareName,
- * clientSoftwareVersion }` so the broker can log them before answering the KIP-511 fallback.
- * Other versions outside the schema throw ProtocolError(UNSUPPORTED_VERSION).
+ * Decodes a request body. Versions outside the schema throw ProtocolError(UNSUPPORTED_VERSION),
+ * except ApiVersions above the schema, read as its newest version (KIP-511: a newer client's
+ * request must still get our ranges back).
  */
 export function decodeRequestBody(
   apiKey: number,
@@ -85,17 +98,24 @@ export function decodeRequestBody(
   frame: Buffer,
   bodyOffset: number,
 ): Body {
-  if (apiKey === ApiKey.ApiVersions && apiVersion >= 3) {
-    const reader = new Reader(frame, bodyOffset);
-    const clientSoftwareName = reader.compactString();
-    const clientSoftwareVersion = reader.compactString();
-    reader.skipTaggedFields();
-    return { clientSoftwareName, clientSoftwareVersion };
-  }
   const schema = schemaOrThrow(apiKey);
+  if (apiKey === ApiKey.ApiVersions && apiVersion > schema.versions[1]) {
+    try {
+      return decodeBody(schema, schema.versions[1], frame, bodyOffset);
+    } catch {
+      return {};
+    }
+  }
   checkVersion(schema, apiVersion);
   if (apiKey === ApiKey.Produce) return decodeProduceRequest(frame, bodyOffset, apiVersion);
-  return decodeStruct(new Reader(frame, bodyOffset), planFor(schema.request, apiVersion));
+  return decodeBody(schema, apiVersion, frame, bodyOffset);
+}
+
+function decodeBody(schema: ApiSchema, apiVersion: number, frame: Buffer, bodyOffset: number): Body {
+  return decodeStruct(
+    new Reader(frame, bodyOffset),
+    planFor(schema.request, apiVersion, isFlexible(schema, apiVersion)),
+  );
 }
 
 /** The schema-driven decoder for any request body (the hot paths bypass it; tests compare). */
@@ -107,10 +127,10 @@ export function decodeRequestBodyGeneric(
 ): Record<string, unknown> {
   const schema = schemaOrThrow(apiKey);
   checkVersion(schema, apiVersion);
-  return decodeStruct(new Reader(frame, bodyOffset), planFor(schema.request, apiVersion));
+  return decodeBody(schema, apiVersion, frame, bodyOffset);
 }
 
-/** Encodes a response frame (size prefix + v0 response header + body). */
+/** Encodes a response frame (size prefix + response header v0 or v1 + body). */
 export function encodeResponse(
   apiKey: number,
   apiVersion: number,
@@ -153,7 +173,12 @@ function encodeResponseGeneric(
   const writer = new Writer(256);
   const sizeAt = writer.reserveInt32();
   writer.int32(correlationId);
-  encodeStruct(writer, planFor(schema.response, apiVersion), body as Record<string, unknown>);
+  if (responseHeaderFlexible(schema, apiVersion)) writer.emptyTaggedFields();
+  encodeStruct(
+    writer,
+    planFor(schema.response, apiVersion, isFlexible(schema, apiVersion)),
+    body as Record<string, unknown>,
+  );
   writer.patchInt32(sizeAt, writer.offset - 4);
   return writer.finish();
 }
@@ -169,7 +194,7 @@ export function encodeResponseBodyGeneric(
 }
 
 /**
- * The KIP-511 answer to an ApiVersions request of a version goqueue does not serve (v3+):
+ * The KIP-511 answer to an ApiVersions request of a version goqueue does not serve:
  * UNSUPPORTED_VERSION with our advertised ranges, in a v0 body behind a v0 response header,
  * which every client can read whatever version it sent. The client then retries with our max.
  */
@@ -180,7 +205,7 @@ export function encodeApiVersionsFallback(correlationId: number): Buffer {
   });
 }
 
-/** Encodes a request frame (size prefix + header v1 + body). Only non-flexible versions. */
+/** Encodes a request frame (size prefix + header v1, or v2 for a flexible version, + body). */
 export function encodeRequest(header: RequestHeader, body: object): Buffer {
   const schema = schemaOrThrow(header.apiKey);
   checkVersion(schema, header.apiVersion);
@@ -191,7 +216,13 @@ export function encodeRequest(header: RequestHeader, body: object): Buffer {
     writer.int16(header.apiVersion);
     writer.int32(header.correlationId);
     writer.nullableString(header.clientId);
-    encodeStruct(writer, planFor(schema.request, header.apiVersion), body as Record<string, unknown>);
+    const flexible = isFlexible(schema, header.apiVersion);
+    if (flexible) writer.emptyTaggedFields();
+    encodeStruct(
+      writer,
+      planFor(schema.request, header.apiVersion, flexible),
+      body as Record<string, unknown>,
+    );
     writer.patchInt32(sizeAt, writer.offset - 4);
     return writer.finish();
   } catch (error) {
@@ -209,6 +240,7 @@ export function decodeResponse(
   checkVersion(schema, apiVersion);
   const reader = new Reader(frame);
   const correlationId = reader.int32();
-  const body = decodeStruct(reader, planFor(schema.response, apiVersion));
+  if (responseHeaderFlexible(schema, apiVersion)) reader.skipTaggedFields();
+  const body = decodeStruct(reader, planFor(schema.response, apiVersion, isFlexible(schema, apiVersion)));
   return { correlationId, body };
 }

@@ -28,6 +28,7 @@ export {
   encodeRequest,
   encodeResponse,
   encodeResponseBodyGeneric,
+  isFlexible,
   type RequestHeader,
 } from './frames.js';
 export {
@@ -52,5 +53,12 @@ export {
 } from './records.js';
 export type { ApiSchema, Field, PrimitiveType, VersionRange } from './schema.js';
 export { API_SCHEMAS, schemaFor } from './schemas/index.js';
-export { ApiKey, type ApiVersionRange, isSupported, SERVED_APIS, SUPPORTED_APIS } from './versions.js';
+export {
+  ApiKey,
+  type ApiVersionRange,
+  isSupported,
+  NON_FLEXIBLE_APIS,
+  SERVED_APIS,
+  SUPPORTED_APIS,
+} from './versions.js';
 export { Writer } from './writer.js';

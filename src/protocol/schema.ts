@@ -4,11 +4,17 @@
  * A schema is a list of fields, each valid for a range of API versions (Kafka's message JSON
  * schemas, `clients/src/main/resources/common/message/*.json`, written as our own tables). For a
  * given version the schema is compiled once into a plan holding only the fields of that version;
- * the decoder and encoder walk the plan. Only non-flexible versions (no tagged fields) exist here.
+ * the decoder and encoder walk the plan.
+ *
+ * Flexible versions (KIP-482, from an API's `flexibleFrom` on) change the encoding, not the
+ * schema: strings, bytes, records and arrays take an unsigned-varint length + 1 (0 = null), and
+ * every struct ends with a tagged-field section (count, then tag, size, value per field). Tagged
+ * fields are ordinary fields with a `tag`; they exist only in flexible versions, are written only
+ * when they differ from their default, and an unknown tag is skipped.
  */
 import { ErrorCode, ProtocolError } from './errors.js';
-import type { Reader } from './reader.js';
-import type { Writer } from './writer.js';
+import { Reader } from './reader.js';
+import { Writer } from './writer.js';
 
 export type PrimitiveType =
   | 'int8'
@@ -39,6 +45,8 @@ export interface Field {
   readonly nullableVersions?: VersionRange;
   /** Written when an encoded object lacks the field; Kafka's schema default. */
   readonly default?: unknown;
+  /** Tagged field (flexible versions only): its tag; `versions` are its tagged versions. */
+  readonly tag?: number;
 }
 
 export interface MessageSchema {
@@ -49,10 +57,11 @@ export interface MessageSchema {
 export interface ApiSchema {
   readonly apiKey: number;
   readonly name: string;
-  /** Non-flexible versions this schema describes. */
+  /** Versions this schema describes (the codec reads and writes them all). */
   readonly versions: VersionRange;
-  /** First flexible version in Kafka (its header carries tagged fields); undefined if none. */
-  readonly firstFlexibleVersion?: number;
+  /** First flexible version in Kafka (compact encodings, tagged fields, header v2 / v1);
+   * undefined if the API has none. */
+  readonly flexibleFrom?: number;
   readonly request: readonly Field[];
   readonly response: readonly Field[];
 }
@@ -68,6 +77,8 @@ export function versionRange(text: string): VersionRange {
 interface FieldOptions {
   nullable?: string;
   default?: unknown;
+  /** Makes the field a tagged field with this tag (flexible versions only). */
+  tag?: number;
 }
 
 /** A scalar (or struct) field: `field('logStartOffset', 'int64', '5+', { default: -1 })`. */
@@ -83,9 +94,11 @@ export function field(
     versions: VersionRange;
     nullableVersions?: VersionRange;
     default?: unknown;
+    tag?: number;
   } = { name, type, versions: versionRange(versions) };
   if (options.nullable !== undefined) result.nullableVersions = versionRange(options.nullable);
   if ('default' in options) result.default = options.default;
+  if (options.tag !== undefined) result.tag = options.tag;
   return result;
 }
 
@@ -147,19 +160,38 @@ const MIN_BYTES: Record<Kind, number> = {
   [Kind.Struct]: 0,
 };
 
+/** The same in flexible versions: a compact length prefix takes at least one byte. */
+const MIN_FLEXIBLE_BYTES: Record<Kind, number> = {
+  ...MIN_BYTES,
+  [Kind.String]: 1,
+  [Kind.Bytes]: 1,
+  [Kind.Records]: 1,
+};
+
 interface Step {
   readonly name: string;
   readonly kind: Kind;
   readonly array: boolean;
   readonly nullable: boolean;
   readonly defaultValue: unknown;
-  /** Fields of a struct (element) kind. */
-  readonly children: readonly Step[];
+  /** Tag of a tagged field; -1 for a field in the fixed part. */
+  readonly tag: number;
+  /** Plan of a struct (element) kind. */
+  readonly children: Plan;
   /** Smallest encoding of one element (or the value), for array-length checks. */
   readonly minElementBytes: number;
 }
 
-export type Plan = readonly Step[];
+export interface Plan {
+  /** Fields in wire order (tagged ones excluded). */
+  readonly steps: readonly Step[];
+  /** Tagged fields by ascending tag (flexible versions only). */
+  readonly tagged: readonly Step[];
+  /** Compact encodings and a tagged-field section after the fields. */
+  readonly flexible: boolean;
+  /** Smallest encoding of the whole struct. */
+  readonly minBytes: number;
+}
 
 function inRange(range: VersionRange | undefined, version: number): boolean {
   return range !== undefined && version >= range[0] && version <= range[1];
@@ -186,50 +218,61 @@ function implicitDefault(kind: Kind, array: boolean, nullable: boolean): unknown
   }
 }
 
-/** The fields of `fields` present in `version`, in wire order. */
-export function compile(fields: readonly Field[], version: number): Plan {
+/** The fields of `fields` present in `version`, in wire order; `flexible` selects KIP-482. */
+export function compile(fields: readonly Field[], version: number, flexible = false): Plan {
   const steps: Step[] = [];
+  const tagged: Step[] = [];
+  const minimum = flexible ? MIN_FLEXIBLE_BYTES : MIN_BYTES;
   for (const spec of fields) {
     if (!inRange(spec.versions, version)) continue;
+    const isTagged = spec.tag !== undefined;
+    if (isTagged && !flexible) continue;
     const isStruct = typeof spec.type !== 'string';
     const kind = isStruct ? Kind.Struct : KIND_OF[spec.type as PrimitiveType];
-    const children = isStruct ? compile(spec.type as readonly Field[], version) : [];
+    const children = isStruct ? compile(spec.type as readonly Field[], version, flexible) : EMPTY_PLAN;
     const nullable = inRange(spec.nullableVersions, version);
-    const elementBytes = isStruct
-      ? children.reduce((sum, child) => sum + stepMinBytes(child), 0)
-      : MIN_BYTES[kind];
-    steps.push({
+    const elementBytes = isStruct ? children.minBytes : minimum[kind];
+    const step: Step = {
       name: spec.name,
       kind,
       array: spec.array === true,
       nullable,
       defaultValue: 'default' in spec ? spec.default : implicitDefault(kind, spec.array === true, nullable),
+      tag: isTagged ? spec.tag! : -1,
       children,
       minElementBytes: Math.max(1, elementBytes),
-    });
+    };
+    if (isTagged) tagged.push(step);
+    else steps.push(step);
   }
-  return steps;
+  tagged.sort((a, b) => a.tag - b.tag);
+  for (let i = 1; i < tagged.length; i++)
+    if (tagged[i]!.tag === tagged[i - 1]!.tag)
+      throw new Error(`schema bug: tag ${tagged[i]!.tag} used twice (${tagged[i]!.name})`);
+  let minBytes = flexible ? 1 : 0;
+  for (const step of steps) {
+    if (step.array) minBytes += flexible ? 1 : 4;
+    else minBytes += step.kind === Kind.Struct ? step.children.minBytes : minimum[step.kind];
+  }
+  return { steps, tagged, flexible, minBytes };
 }
 
-function stepMinBytes(step: Step): number {
-  if (step.array) return 4;
-  if (step.kind === Kind.Struct) return step.children.reduce((sum, child) => sum + stepMinBytes(child), 0);
-  return MIN_BYTES[step.kind];
-}
+const EMPTY_PLAN: Plan = { steps: [], tagged: [], flexible: false, minBytes: 0 };
 
 const planCache = new WeakMap<readonly Field[], Map<number, Plan>>();
 
-/** Cached `compile`. */
-export function planFor(fields: readonly Field[], version: number): Plan {
+/** Cached `compile`; `version` is negated in the key when flexible. */
+export function planFor(fields: readonly Field[], version: number, flexible = false): Plan {
   let byVersion = planCache.get(fields);
   if (byVersion === undefined) {
     byVersion = new Map();
     planCache.set(fields, byVersion);
   }
-  let plan = byVersion.get(version);
+  const key = flexible ? -1 - version : version;
+  let plan = byVersion.get(key);
   if (plan === undefined) {
-    plan = compile(fields, version);
-    byVersion.set(version, plan);
+    plan = compile(fields, version, flexible);
+    byVersion.set(key, plan);
   }
   return plan;
 }
@@ -237,7 +280,16 @@ export function planFor(fields: readonly Field[], version: number): Plan {
 // ---------------------------------------------------------------------------------------------
 // Generic decoder.
 
-function readValue(reader: Reader, step: Step): unknown {
+function readCompactBytes(reader: Reader, nullable: boolean, name: string): Buffer | null {
+  const lengthPlusOne = reader.unsignedVarint();
+  if (lengthPlusOne === 0) {
+    if (!nullable) reader.fail(`null in non-nullable field ${name}`);
+    return null;
+  }
+  return reader.raw(lengthPlusOne - 1);
+}
+
+function readValue(reader: Reader, step: Step, flexible: boolean, inArray: boolean): unknown {
   switch (step.kind) {
     case Kind.Int8:
       return reader.int8();
@@ -254,10 +306,14 @@ function readValue(reader: Reader, step: Step): unknown {
     case Kind.Float64:
       return reader.float64();
     case Kind.String:
-      return step.nullable && !step.array ? reader.nullableString() : reader.string();
+      if (flexible)
+        return step.nullable && !inArray ? reader.compactNullableString() : reader.compactString();
+      return step.nullable && !inArray ? reader.nullableString() : reader.string();
     case Kind.Bytes:
-      return step.nullable && !step.array ? reader.nullableBytes() : reader.bytes();
+      if (flexible) return readCompactBytes(reader, step.nullable && !inArray, step.name);
+      return step.nullable && !inArray ? reader.nullableBytes() : reader.bytes();
     case Kind.Records:
+      if (flexible) return readCompactBytes(reader, true, step.name);
       return reader.nullableBytes();
     case Kind.Uuid:
       return reader.uuid();
@@ -266,24 +322,58 @@ function readValue(reader: Reader, step: Step): unknown {
   }
 }
 
+/** Array length: int32 (-1 = null), or in flexible versions unsigned varint count + 1 (0 = null). */
+function readArrayLength(reader: Reader, step: Step, flexible: boolean): number {
+  if (!flexible) return reader.arrayLength(step.minElementBytes);
+  const count = reader.unsignedVarint() - 1;
+  if (count > 0 && count * step.minElementBytes > reader.remaining)
+    reader.fail(`array of ${count} elements cannot fit in ${reader.remaining} bytes`);
+  return count;
+}
+
+function readField(reader: Reader, step: Step, flexible: boolean): unknown {
+  if (!step.array) return readValue(reader, step, flexible, false);
+  const count = readArrayLength(reader, step, flexible);
+  if (count === -1) {
+    if (!step.nullable) reader.fail(`null array in non-nullable field ${step.name}`);
+    return null;
+  }
+  const items: unknown[] = new Array(count);
+  for (let i = 0; i < count; i++) items[i] = readValue(reader, step, flexible, true);
+  return items;
+}
+
+/** Reads a tagged-field section into `result`: known tags by their step, unknown ones skipped. */
+function readTaggedFields(reader: Reader, plan: Plan, result: Record<string, unknown>): void {
+  for (const step of plan.tagged) result[step.name] = step.defaultValue;
+  const count = reader.unsignedVarint();
+  let previousTag = -1;
+  for (let i = 0; i < count; i++) {
+    const tag = reader.unsignedVarint();
+    if (tag <= previousTag) reader.fail(`tagged fields out of order (tag ${tag} after ${previousTag})`);
+    previousTag = tag;
+    const size = reader.unsignedVarint();
+    reader.need(size, 'tagged field');
+    const step = plan.tagged.find((candidate) => candidate.tag === tag);
+    if (step === undefined) {
+      reader.offset += size;
+      continue;
+    }
+    const end = reader.offset + size;
+    const inner = new Reader(reader.buf, reader.offset, end, reader.errorCode);
+    result[step.name] = readField(inner, step, true);
+    if (inner.offset !== end)
+      inner.fail(`tagged field ${step.name} has ${end - inner.offset} bytes left over`);
+    reader.offset = end;
+  }
+}
+
 /** Decodes one struct by its plan. */
 export function decodeStruct(reader: Reader, plan: Plan): Record<string, unknown> {
   const result: Record<string, unknown> = {};
-  for (const step of plan) {
-    if (step.array) {
-      const count = reader.arrayLength(step.minElementBytes);
-      if (count === -1) {
-        if (!step.nullable) reader.fail(`null array in non-nullable field ${step.name}`);
-        result[step.name] = null;
-        continue;
-      }
-      const items: unknown[] = new Array(count);
-      for (let i = 0; i < count; i++) items[i] = readValue(reader, step);
-      result[step.name] = items;
-    } else {
-      result[step.name] = readValue(reader, step);
-    }
-  }
+  const flexible = plan.flexible;
+  for (const step of plan.steps) result[step.name] = readField(reader, step, flexible);
+  if (flexible) readTaggedFields(reader, plan, result);
   return result;
 }
 
@@ -297,7 +387,13 @@ function badValue(step: Step, value: unknown): never {
   );
 }
 
-function writeValue(writer: Writer, step: Step, value: unknown): void {
+function writeLength(writer: Writer, length: number, flexible: boolean, wide: boolean): void {
+  if (flexible) writer.unsignedVarint(length + 1);
+  else if (wide) writer.int32(length);
+  else writer.int16(length);
+}
+
+function writeValue(writer: Writer, step: Step, value: unknown, flexible: boolean, inArray: boolean): void {
   if (step.kind <= Kind.Uint32 || step.kind === Kind.Float64) {
     if (typeof value !== 'number' && !(step.kind === Kind.Int64 && typeof value === 'bigint'))
       badValue(step, value);
@@ -326,18 +422,22 @@ function writeValue(writer: Writer, step: Step, value: unknown): void {
       return;
     case Kind.String:
       if (value === null || value === undefined) {
-        if (!step.nullable || step.array) badValue(step, value);
-        writer.int16(-1);
-      } else if (typeof value === 'string') writer.string(value);
-      else badValue(step, value);
+        if (!step.nullable || inArray) badValue(step, value);
+        writeLength(writer, -1, flexible, false);
+      } else if (typeof value === 'string') {
+        if (flexible) writer.compactString(value);
+        else writer.string(value);
+      } else badValue(step, value);
       return;
     case Kind.Bytes:
     case Kind.Records:
       if (value === null || value === undefined) {
-        if (step.kind === Kind.Bytes && (!step.nullable || step.array)) badValue(step, value);
-        writer.int32(-1);
-      } else if (value instanceof Uint8Array) writer.bytes(value);
-      else badValue(step, value);
+        if (step.kind === Kind.Bytes && (!step.nullable || inArray)) badValue(step, value);
+        writeLength(writer, -1, flexible, true);
+      } else if (value instanceof Uint8Array) {
+        writeLength(writer, value.length, flexible, true);
+        writer.raw(value);
+      } else badValue(step, value);
       return;
     case Kind.Uuid:
       writer.uuid(value as string | null);
@@ -349,22 +449,51 @@ function writeValue(writer: Writer, step: Step, value: unknown): void {
   }
 }
 
+function writeField(writer: Writer, step: Step, value: unknown, flexible: boolean): void {
+  if (!step.array) {
+    writeValue(writer, step, value, flexible, false);
+    return;
+  }
+  if (value === null) {
+    if (!step.nullable) badValue(step, value);
+    writeLength(writer, -1, flexible, true);
+    return;
+  }
+  if (!Array.isArray(value)) badValue(step, value);
+  writeLength(writer, value.length, flexible, true);
+  for (const item of value) writeValue(writer, step, item, flexible, true);
+}
+
+/** A tagged field is written only when it carries something other than its default. */
+function isDefault(step: Step, value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (step.array) return Array.isArray(value) && value.length === 0;
+  return value === step.defaultValue;
+}
+
+function writeTaggedFields(writer: Writer, plan: Plan, value: Record<string, unknown>): void {
+  let count = 0;
+  for (const step of plan.tagged) if (!isDefault(step, value[step.name])) count++;
+  writer.unsignedVarint(count);
+  if (count === 0) return;
+  for (const step of plan.tagged) {
+    const fieldValue = value[step.name];
+    if (isDefault(step, fieldValue)) continue;
+    const inner = new Writer(64);
+    writeField(inner, step, fieldValue, true);
+    writer.unsignedVarint(step.tag);
+    writer.unsignedVarint(inner.offset);
+    writer.raw(inner.finish());
+  }
+}
+
 /** Encodes one struct by its plan; a missing field takes its schema default. */
 export function encodeStruct(writer: Writer, plan: Plan, value: Record<string, unknown>): void {
-  for (const step of plan) {
+  const flexible = plan.flexible;
+  for (const step of plan.steps) {
     let fieldValue = value[step.name];
     if (fieldValue === undefined) fieldValue = step.defaultValue;
-    if (step.array) {
-      if (fieldValue === null) {
-        if (!step.nullable) badValue(step, fieldValue);
-        writer.int32(-1);
-        continue;
-      }
-      if (!Array.isArray(fieldValue)) badValue(step, fieldValue);
-      writer.int32(fieldValue.length);
-      for (const item of fieldValue) writeValue(writer, step, item);
-    } else {
-      writeValue(writer, step, fieldValue);
-    }
+    writeField(writer, step, fieldValue, flexible);
   }
+  if (flexible) writeTaggedFields(writer, plan, value);
 }

@@ -1,12 +1,13 @@
 /**
  * Which API versions goqueue advertises and serves (DESIGN decision 1).
  *
- * - Only non-flexible versions are served (no tagged fields).
+ * - Flexible versions (KIP-482) are served where the broker honours every field of the version;
+ *   the table in docs/protocol.md says what each raise brought.
  * - `min = 0` is advertised for Produce, FindCoordinator, JoinGroup, SaslHandshake and
  *   ApiVersions because old librdkafka feature checks look for it; versions below what the
- *   broker implements are rejected with UNSUPPORTED_VERSION (Produce serves 3-8: magic v2 only).
- * - ApiVersions v3+ (flexible) gets the KIP-511 fallback: error 35 with these ranges in a v0
- *   body and v0 header, after which the client retries with our max (2).
+ *   broker implements are rejected with UNSUPPORTED_VERSION (Produce serves 3+: magic v2 only).
+ * - An ApiVersions request above our max gets the KIP-511 answer: error 35 with these ranges in
+ *   a v0 body and v0 header, after which the client retries with a version we serve.
  */
 export enum ApiKey {
   Produce = 0,
@@ -38,29 +39,29 @@ export interface ApiVersionRange {
   readonly maxVersion: number;
 }
 
-/** `[apiKey, advertised min, served min, max]`. */
-const TABLE: ReadonlyArray<readonly [number, number, number, number]> = [
-  [ApiKey.Produce, 0, 3, 8],
-  [ApiKey.Fetch, 4, 4, 11],
-  [ApiKey.ListOffsets, 1, 1, 5],
-  [ApiKey.Metadata, 0, 0, 8],
-  [ApiKey.OffsetCommit, 0, 0, 7],
-  [ApiKey.OffsetFetch, 0, 0, 5],
-  [ApiKey.FindCoordinator, 0, 0, 2],
-  [ApiKey.JoinGroup, 0, 0, 5],
-  [ApiKey.Heartbeat, 0, 0, 3],
-  [ApiKey.LeaveGroup, 0, 0, 3],
-  [ApiKey.SyncGroup, 0, 0, 3],
-  [ApiKey.DescribeGroups, 0, 0, 4],
-  [ApiKey.ListGroups, 0, 0, 2],
-  [ApiKey.SaslHandshake, 0, 0, 1],
-  [ApiKey.ApiVersions, 0, 0, 2],
-  [ApiKey.CreateTopics, 0, 0, 4],
-  [ApiKey.DeleteTopics, 0, 0, 3],
-  [ApiKey.InitProducerId, 0, 0, 1],
-  [ApiKey.OffsetForLeaderEpoch, 0, 0, 3],
-  [ApiKey.DescribeConfigs, 0, 0, 2],
-  [ApiKey.CreatePartitions, 0, 0, 1],
+/** `[apiKey, advertised min, served min, max, newest non-flexible]`. */
+const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = [
+  [ApiKey.Produce, 0, 3, 9, 8],
+  [ApiKey.Fetch, 4, 4, 11, 11],
+  [ApiKey.ListOffsets, 1, 1, 6, 5],
+  [ApiKey.Metadata, 0, 0, 9, 8],
+  [ApiKey.OffsetCommit, 0, 0, 8, 7],
+  [ApiKey.OffsetFetch, 0, 0, 6, 5],
+  [ApiKey.FindCoordinator, 0, 0, 3, 2],
+  [ApiKey.JoinGroup, 0, 0, 6, 5],
+  [ApiKey.Heartbeat, 0, 0, 4, 3],
+  [ApiKey.LeaveGroup, 0, 0, 4, 3],
+  [ApiKey.SyncGroup, 0, 0, 4, 3],
+  [ApiKey.DescribeGroups, 0, 0, 5, 4],
+  [ApiKey.ListGroups, 0, 0, 3, 2],
+  [ApiKey.SaslHandshake, 0, 0, 1, 1],
+  [ApiKey.ApiVersions, 0, 0, 4, 2],
+  [ApiKey.CreateTopics, 0, 0, 5, 4],
+  [ApiKey.DeleteTopics, 0, 0, 5, 3],
+  [ApiKey.InitProducerId, 0, 0, 2, 1],
+  [ApiKey.OffsetForLeaderEpoch, 0, 0, 4, 3],
+  [ApiKey.DescribeConfigs, 0, 0, 4, 2],
+  [ApiKey.CreatePartitions, 0, 0, 3, 1],
 ];
 
 /** The ranges the broker advertises in ApiVersions, in key order. */
@@ -75,6 +76,18 @@ export const SUPPORTED_APIS: ReadonlyArray<ApiVersionRange> = TABLE.map(
 /** The ranges the broker actually serves; narrower than advertised where min = 0 is a courtesy. */
 export const SERVED_APIS: ReadonlyArray<ApiVersionRange> = TABLE.map(
   ([apiKey, , minVersion, maxVersion]) => ({
+    apiKey,
+    minVersion,
+    maxVersion,
+  }),
+);
+
+/**
+ * The non-flexible ranges (served min to the newest non-flexible version): what the SDK client
+ * asks for, whose bodies it builds in the non-flexible shapes.
+ */
+export const NON_FLEXIBLE_APIS: ReadonlyArray<ApiVersionRange> = TABLE.map(
+  ([apiKey, , minVersion, , maxVersion]) => ({
     apiKey,
     minVersion,
     maxVersion,

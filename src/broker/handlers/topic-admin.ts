@@ -120,7 +120,21 @@ export const createTopicsHandler: Handler = {
           validateOnly: request.validateOnly ?? false,
           timeoutMs: request.timeoutMs > 0 ? request.timeoutMs : 30_000,
         });
-        results.push({ name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null });
+        results.push({
+          name: topic.name,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          // v5+: what was created; the configs are the ones set on the topic (source 1, dynamic).
+          numPartitions: plan.partitionCount,
+          replicationFactor: plan.replicationFactor,
+          configs: Object.entries(plan.configs).map(([name, value]) => ({
+            name,
+            value,
+            readOnly: false,
+            configSource: 1,
+            isSensitive: false,
+          })),
+        });
       } catch (error) {
         if (!(error instanceof Rejection || error instanceof TopicError)) {
           logger.error({ err: error, topic: topic.name }, 'create topic failed');

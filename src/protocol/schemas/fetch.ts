@@ -5,7 +5,7 @@ export const Fetch: ApiSchema = {
   apiKey: 1,
   name: 'Fetch',
   versions: [0, 11],
-  firstFlexibleVersion: 12,
+  flexibleFrom: 12,
   request: [
     field('replicaId', 'int32', '0+', { default: -1 }),
     field('maxWaitMs', 'int32', '0+'),

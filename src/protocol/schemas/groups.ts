@@ -2,12 +2,13 @@ import { type ApiSchema, arrayField, field } from '../schema.js';
 
 const AUTHORIZED_OPERATIONS_UNKNOWN = -2147483648;
 
-/** FindCoordinator (10): versions 0-2 (3+ flexible). keyType 0 = group, 1 = transaction. */
+/** FindCoordinator (10): versions 0-3 (3+ flexible; 4+ batches keys and is not described).
+ * keyType 0 = group, 1 = transaction. */
 export const FindCoordinator: ApiSchema = {
   apiKey: 10,
   name: 'FindCoordinator',
-  versions: [0, 2],
-  firstFlexibleVersion: 3,
+  versions: [0, 3],
+  flexibleFrom: 3,
   request: [field('key', 'string', '0-3'), field('keyType', 'int8', '1+', { default: 0 })],
   response: [
     field('throttleTimeMs', 'int32', '1+', { default: 0 }),
@@ -19,12 +20,12 @@ export const FindCoordinator: ApiSchema = {
   ],
 };
 
-/** JoinGroup (11): versions 0-5 (6+ flexible). */
+/** JoinGroup (11): versions 0-6 (6+ flexible). */
 export const JoinGroup: ApiSchema = {
   apiKey: 11,
   name: 'JoinGroup',
-  versions: [0, 5],
-  firstFlexibleVersion: 6,
+  versions: [0, 6],
+  flexibleFrom: 6,
   request: [
     field('groupId', 'string', '0+'),
     field('sessionTimeoutMs', 'int32', '0+'),
@@ -53,12 +54,12 @@ export const JoinGroup: ApiSchema = {
   ],
 };
 
-/** Heartbeat (12): versions 0-3 (4+ flexible). */
+/** Heartbeat (12): versions 0-4 (4+ flexible). */
 export const Heartbeat: ApiSchema = {
   apiKey: 12,
   name: 'Heartbeat',
-  versions: [0, 3],
-  firstFlexibleVersion: 4,
+  versions: [0, 4],
+  flexibleFrom: 4,
   request: [
     field('groupId', 'string', '0+'),
     field('generationId', 'int32', '0+'),
@@ -68,12 +69,12 @@ export const Heartbeat: ApiSchema = {
   response: [field('throttleTimeMs', 'int32', '1+', { default: 0 }), field('errorCode', 'int16', '0+')],
 };
 
-/** LeaveGroup (13): versions 0-3 (4+ flexible); v3 leaves several members at once. */
+/** LeaveGroup (13): versions 0-4 (4+ flexible); v3 leaves several members at once. */
 export const LeaveGroup: ApiSchema = {
   apiKey: 13,
   name: 'LeaveGroup',
-  versions: [0, 3],
-  firstFlexibleVersion: 4,
+  versions: [0, 4],
+  flexibleFrom: 4,
   request: [
     field('groupId', 'string', '0+'),
     field('memberId', 'string', '0-2'),
@@ -101,12 +102,12 @@ export const LeaveGroup: ApiSchema = {
   ],
 };
 
-/** SyncGroup (14): versions 0-3 (4+ flexible). */
+/** SyncGroup (14): versions 0-4 (4+ flexible). */
 export const SyncGroup: ApiSchema = {
   apiKey: 14,
   name: 'SyncGroup',
-  versions: [0, 3],
-  firstFlexibleVersion: 4,
+  versions: [0, 4],
+  flexibleFrom: 4,
   request: [
     field('groupId', 'string', '0+'),
     field('generationId', 'int32', '0+'),
@@ -121,12 +122,12 @@ export const SyncGroup: ApiSchema = {
   ],
 };
 
-/** DescribeGroups (15): versions 0-4 (5+ flexible). */
+/** DescribeGroups (15): versions 0-5 (5+ flexible). */
 export const DescribeGroups: ApiSchema = {
   apiKey: 15,
   name: 'DescribeGroups',
-  versions: [0, 4],
-  firstFlexibleVersion: 5,
+  versions: [0, 5],
+  flexibleFrom: 5,
   request: [
     arrayField('groups', 'string', '0+'),
     field('includeAuthorizedOperations', 'bool', '3+', { default: false }),
@@ -160,12 +161,12 @@ export const DescribeGroups: ApiSchema = {
   ],
 };
 
-/** ListGroups (16): versions 0-2 (3+ flexible). */
+/** ListGroups (16): versions 0-3 (3+ flexible). */
 export const ListGroups: ApiSchema = {
   apiKey: 16,
   name: 'ListGroups',
-  versions: [0, 2],
-  firstFlexibleVersion: 3,
+  versions: [0, 3],
+  flexibleFrom: 3,
   request: [],
   response: [
     field('throttleTimeMs', 'int32', '1+', { default: 0 }),
@@ -174,12 +175,12 @@ export const ListGroups: ApiSchema = {
   ],
 };
 
-/** OffsetCommit (8): versions 0-7 (8+ flexible). */
+/** OffsetCommit (8): versions 0-8 (8+ flexible). */
 export const OffsetCommit: ApiSchema = {
   apiKey: 8,
   name: 'OffsetCommit',
-  versions: [0, 7],
-  firstFlexibleVersion: 8,
+  versions: [0, 8],
+  flexibleFrom: 8,
   request: [
     field('groupId', 'string', '0+'),
     field('generationId', 'int32', '1+', { default: -1 }),
@@ -222,12 +223,12 @@ export const OffsetCommit: ApiSchema = {
   ],
 };
 
-/** OffsetFetch (9): versions 0-5 (6+ flexible). From v2 on, null `topics` means every topic. */
+/** OffsetFetch (9): versions 0-6 (6+ flexible). From v2 on, null `topics` means every topic. */
 export const OffsetFetch: ApiSchema = {
   apiKey: 9,
   name: 'OffsetFetch',
-  versions: [0, 5],
-  firstFlexibleVersion: 6,
+  versions: [0, 6],
+  flexibleFrom: 6,
   request: [
     field('groupId', 'string', '0-7'),
     arrayField(

@@ -1,14 +1,14 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
 /**
- * ListOffsets (2): ListOffsetsRequest.json / ListOffsetsResponse.json, versions 0-5 (6+
+ * ListOffsets (2): ListOffsetsRequest.json / ListOffsetsResponse.json, versions 0-6 (6+
  * flexible). `timestamp` -1 asks for the latest offset, -2 for the earliest.
  */
 export const ListOffsets: ApiSchema = {
   apiKey: 2,
   name: 'ListOffsets',
-  versions: [0, 5],
-  firstFlexibleVersion: 6,
+  versions: [0, 6],
+  flexibleFrom: 6,
   request: [
     field('replicaId', 'int32', '0+', { default: -1 }),
     field('isolationLevel', 'int8', '2+', { default: 0 }),

@@ -3,14 +3,14 @@ import { type ApiSchema, arrayField, field } from '../schema.js';
 const AUTHORIZED_OPERATIONS_UNKNOWN = -2147483648;
 
 /**
- * Metadata (3): MetadataRequest.json / MetadataResponse.json, versions 0-8 (9+ flexible).
+ * Metadata (3): MetadataRequest.json / MetadataResponse.json, versions 0-9 (9+ flexible).
  * In v0 an empty `topics` means every topic; from v1 on, null means every topic.
  */
 export const Metadata: ApiSchema = {
   apiKey: 3,
   name: 'Metadata',
-  versions: [0, 8],
-  firstFlexibleVersion: 9,
+  versions: [0, 9],
+  flexibleFrom: 9,
   request: [
     arrayField('topics', [field('name', 'string', '0+')], '0+', { nullable: '1+' }),
     field('allowAutoTopicCreation', 'bool', '4+', { default: true }),

@@ -1,11 +1,11 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
-/** Produce (0): ProduceRequest.json / ProduceResponse.json, versions 0-8 (9+ flexible). */
+/** Produce (0): ProduceRequest.json / ProduceResponse.json, versions 0-9 (9+ flexible). */
 export const Produce: ApiSchema = {
   apiKey: 0,
   name: 'Produce',
-  versions: [0, 8],
-  firstFlexibleVersion: 9,
+  versions: [0, 9],
+  flexibleFrom: 9,
   request: [
     field('transactionalId', 'string', '3+', { nullable: '3+', default: null }),
     field('acks', 'int16', '0+'),

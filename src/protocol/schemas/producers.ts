@@ -1,11 +1,11 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
-/** InitProducerId (22): versions 0-1 (2+ flexible). */
+/** InitProducerId (22): versions 0-2 (2+ flexible; 3+ bumps an epoch, not described). */
 export const InitProducerId: ApiSchema = {
   apiKey: 22,
   name: 'InitProducerId',
-  versions: [0, 1],
-  firstFlexibleVersion: 2,
+  versions: [0, 2],
+  flexibleFrom: 2,
   request: [
     field('transactionalId', 'string', '0+', { nullable: '0+', default: null }),
     field('transactionTimeoutMs', 'int32', '0+'),
@@ -19,14 +19,14 @@ export const InitProducerId: ApiSchema = {
 };
 
 /**
- * OffsetForLeaderEpoch (23): versions 0-3 (4+ flexible). goqueue's leader epoch is the Raft
+ * OffsetForLeaderEpoch (23): versions 0-4 (4+ flexible). goqueue's leader epoch is the Raft
  * term written into each batch's partitionLeaderEpoch.
  */
 export const OffsetForLeaderEpoch: ApiSchema = {
   apiKey: 23,
   name: 'OffsetForLeaderEpoch',
-  versions: [0, 3],
-  firstFlexibleVersion: 4,
+  versions: [0, 4],
+  flexibleFrom: 4,
   request: [
     field('replicaId', 'int32', '3+', { default: -2 }),
     arrayField(

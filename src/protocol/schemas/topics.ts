@@ -1,11 +1,12 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
-/** CreateTopics (19): versions 0-4 (5+ flexible). */
+/** CreateTopics (19): versions 0-5 (5+ flexible; v5 answers each topic's partitions,
+ * replication factor and configs). */
 export const CreateTopics: ApiSchema = {
   apiKey: 19,
   name: 'CreateTopics',
-  versions: [0, 4],
-  firstFlexibleVersion: 5,
+  versions: [0, 5],
+  flexibleFrom: 5,
   request: [
     arrayField(
       'topics',
@@ -37,31 +38,54 @@ export const CreateTopics: ApiSchema = {
         field('name', 'string', '0+'),
         field('errorCode', 'int16', '0+'),
         field('errorMessage', 'string', '1+', { nullable: '0+', default: null }),
+        field('topicConfigErrorCode', 'int16', '5+', { tag: 0, default: 0 }),
+        field('numPartitions', 'int32', '5+', { default: -1 }),
+        field('replicationFactor', 'int16', '5+', { default: -1 }),
+        arrayField(
+          'configs',
+          [
+            field('name', 'string', '5+'),
+            field('value', 'string', '5+', { nullable: '5+' }),
+            field('readOnly', 'bool', '5+'),
+            field('configSource', 'int8', '5+', { default: -1 }),
+            field('isSensitive', 'bool', '5+'),
+          ],
+          '5+',
+          { nullable: '5+', default: null },
+        ),
       ],
       '0+',
     ),
   ],
 };
 
-/** DeleteTopics (20): versions 0-3 (4+ flexible). */
+/** DeleteTopics (20): versions 0-5 (4+ flexible; 6+ names topics by id, not described). */
 export const DeleteTopics: ApiSchema = {
   apiKey: 20,
   name: 'DeleteTopics',
-  versions: [0, 3],
-  firstFlexibleVersion: 4,
+  versions: [0, 5],
+  flexibleFrom: 4,
   request: [arrayField('topicNames', 'string', '0-5'), field('timeoutMs', 'int32', '0+')],
   response: [
     field('throttleTimeMs', 'int32', '1+', { default: 0 }),
-    arrayField('responses', [field('name', 'string', '0+'), field('errorCode', 'int16', '0+')], '0+'),
+    arrayField(
+      'responses',
+      [
+        field('name', 'string', '0+'),
+        field('errorCode', 'int16', '0+'),
+        field('errorMessage', 'string', '5+', { nullable: '5+', default: null }),
+      ],
+      '0+',
+    ),
   ],
 };
 
-/** CreatePartitions (37): versions 0-1 (2+ flexible). `count` is the new total. */
+/** CreatePartitions (37): versions 0-3 (2+ flexible; v3 is v2). `count` is the new total. */
 export const CreatePartitions: ApiSchema = {
   apiKey: 37,
   name: 'CreatePartitions',
-  versions: [0, 1],
-  firstFlexibleVersion: 2,
+  versions: [0, 3],
+  flexibleFrom: 2,
   request: [
     arrayField(
       'topics',
@@ -92,12 +116,12 @@ export const CreatePartitions: ApiSchema = {
   ],
 };
 
-/** DescribeConfigs (32): versions 0-2 (4+ flexible; 3 adds documentation and is not served). */
+/** DescribeConfigs (32): versions 0-4 (4+ flexible; v3 adds config types and documentation). */
 export const DescribeConfigs: ApiSchema = {
   apiKey: 32,
   name: 'DescribeConfigs',
-  versions: [0, 2],
-  firstFlexibleVersion: 4,
+  versions: [0, 4],
+  flexibleFrom: 4,
   request: [
     arrayField(
       'resources',
@@ -109,6 +133,7 @@ export const DescribeConfigs: ApiSchema = {
       '0+',
     ),
     field('includeSynonyms', 'bool', '1+', { default: false }),
+    field('includeDocumentation', 'bool', '3+', { default: false }),
   ],
   response: [
     field('throttleTimeMs', 'int32', '0+', { default: 0 }),
@@ -137,6 +162,8 @@ export const DescribeConfigs: ApiSchema = {
               ],
               '1+',
             ),
+            field('configType', 'int8', '3+', { default: 0 }),
+            field('documentation', 'string', '3+', { nullable: '0+', default: null }),
           ],
           '0+',
         ),
