@@ -4,6 +4,7 @@
  * broker (src/broker/controller.ts) runs it over the controller Raft group.
  */
 export * from './assignment.js';
+export * from './balancer.js';
 export * from './liveness.js';
 export * from './reassignment.js';
 export * from './records.js';
