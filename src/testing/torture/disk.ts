@@ -1,0 +1,145 @@
+/**
+ * What the harness does to and reads from a stopped broker's data directory: the partition logs
+ * of the torture topic (`<dataDir>/partitions/<topicId>-<partition>`), through the storage core.
+ *
+ * - `loseUnsyncedTail`: a power loss. The storage core does not persist how far each log was
+ *   fsynced (its `durableIndex` lives in the process), so the harness drops a random number of
+ *   the last entries of each log (at most `entriesMax`), never at or below the entry the
+ *   replica's raft-state file says was committed. That is at least what a power loss may lose,
+ *   and possibly more (entries this replica had fsynced and acknowledged), which is why the
+ *   nemesis does it only to partitions the broker follows, one broker at a time.
+ * - `corruptTail`: a torn tail (the last bytes of the active segment cut) or a flipped bit in
+ *   its last batch. Recovery must cut the log at the last whole, valid batch.
+ * - `readPartitions`: every record of every partition log, to compare replicas after a run.
+ */
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeRaftState, RAFT_STATE_FILE } from '../../cluster/durable-raft-storage.js';
+import { type KafkaOffset, kafkaOffset, logIndex } from '../../lib/ids.js';
+import type { Prng } from '../../lib/prng.js';
+import { decodeRecordBatches } from '../../protocol/records.js';
+import { NativeLog } from '../../storage/native-log.js';
+
+/** Partition directory names under `<dataDir>/partitions`. */
+export function partitionDirectories(dataDir: string): string[] {
+  const root = join(dataDir, 'partitions');
+  return existsSync(root) ? readdirSync(root) : [];
+}
+
+/** `<topicId>-<partition>` → the topic id and partition. */
+export function parsePartitionDirectory(name: string): { topicId: string; partition: number } | null {
+  const dash = name.lastIndexOf('-');
+  const partition = Number(name.slice(dash + 1));
+  return dash > 0 && Number.isInteger(partition) ? { topicId: name.slice(0, dash), partition } : null;
+}
+
+function logDirectory(dataDir: string, topicId: string, partition: number): string {
+  return join(dataDir, 'partitions', `${topicId}-${partition}`);
+}
+
+export interface DiskFaultResult {
+  partition: number;
+  what: string;
+}
+
+export async function loseUnsyncedTail(options: {
+  dataDir: string;
+  topicId: string;
+  partitions: readonly number[];
+  prng: Prng;
+  entriesMax: number;
+}): Promise<DiskFaultResult[]> {
+  const results: DiskFaultResult[] = [];
+  for (const partition of options.partitions) {
+    const dir = logDirectory(options.dataDir, options.topicId, partition);
+    const dropped = options.prng.int(1, options.entriesMax);
+    if (!existsSync(dir)) continue;
+    const statePath = join(dir, RAFT_STATE_FILE);
+    const committed = existsSync(statePath) ? decodeRaftState(readFileSync(statePath)).hardState.commit : 0;
+    const log = NativeLog.open(dir);
+    try {
+      const keepThrough = Math.max(log.lastIndex - dropped, committed, log.firstIndex - 1);
+      if (keepThrough < log.lastIndex) {
+        results.push({
+          partition,
+          what: `dropped entries ${keepThrough + 1}..${log.lastIndex} (commit ${committed})`,
+        });
+        log.truncateAfter(logIndex(keepThrough));
+      }
+    } finally {
+      await log.close();
+    }
+  }
+  return results;
+}
+
+export function corruptTail(options: {
+  dataDir: string;
+  topicId: string;
+  partitions: readonly number[];
+  prng: Prng;
+}): DiskFaultResult[] {
+  const results: DiskFaultResult[] = [];
+  for (const partition of options.partitions) {
+    const dir = logDirectory(options.dataDir, options.topicId, partition);
+    if (!existsSync(dir)) continue;
+    const segments = readdirSync(dir)
+      .filter((name) => name.endsWith('.log'))
+      .sort();
+    const active = segments[segments.length - 1];
+    if (active === undefined) continue;
+    const path = join(dir, active);
+    const size = statSync(path).size;
+    if (size === 0) continue;
+    const tornBytes = options.prng.int(1, Math.min(size, 300));
+    const flipAt = size - options.prng.int(1, Math.min(size, 512));
+    const flipBit = options.prng.int(0, 7);
+    if (options.prng.chance(0.5)) {
+      truncateSync(path, size - tornBytes);
+      results.push({ partition, what: `torn tail: ${active} cut from ${size} to ${size - tornBytes} bytes` });
+    } else {
+      const bytes = readFileSync(path);
+      bytes[flipAt] = (bytes[flipAt] as number) ^ (1 << flipBit);
+      writeFileSync(path, bytes);
+      results.push({
+        partition,
+        what: `bit ${flipBit} of byte ${flipAt} of ${active} (${size} bytes) flipped`,
+      });
+    }
+  }
+  return results;
+}
+
+/** Every data record of the torture topic's logs on this broker: partition → offset → value. */
+export async function readPartitions(
+  dataDir: string,
+  topicId: string,
+): Promise<Map<number, Map<number, string>>> {
+  const contents = new Map<number, Map<number, string>>();
+  for (const name of partitionDirectories(dataDir)) {
+    const parsed = parsePartitionDirectory(name);
+    if (parsed === null || parsed.topicId !== topicId) continue;
+    const records = new Map<number, string>();
+    const log = NativeLog.open(join(dataDir, 'partitions', name));
+    try {
+      let from: KafkaOffset = log.logStartOffset;
+      const end = log.nextOffset;
+      while (from < end) {
+        const bytes = log.readFrom(from, 1024 * 1024, end);
+        if (bytes.length === 0) break;
+        let next = from;
+        for (const batch of decodeRecordBatches(bytes)) {
+          next = kafkaOffset(Number(batch.header.baseOffset) + batch.header.lastOffsetDelta + 1);
+          if (batch.isControl) continue;
+          for (const record of batch.records) records.set(record.offset, record.value?.toString() ?? '');
+        }
+        if (next <= from) break;
+        from = next;
+      }
+    } finally {
+      await log.close();
+    }
+    contents.set(parsed.partition, records);
+  }
+  return contents;
+}
