@@ -589,6 +589,21 @@ export class Controller extends EventEmitter {
     return { index, value: { registered: true } };
   }
 
+  /** This broker's registration incarnation (a record naming it was applied after this start). */
+  get incarnationId(): string {
+    return this.options.self.incarnationId;
+  }
+
+  /**
+   * Proposes one record from the controller leader's periodic tasks (src/broker/controller-tasks.ts);
+   * resolves once applied here, rejects with ControllerError (NOT_CONTROLLER when not leading).
+   */
+  proposeAsLeader(record: ControllerRecord): Promise<{ index: number; value: unknown }> {
+    if (!this.isLeader)
+      return Promise.reject(new ControllerError('NOT_CONTROLLER', 'not the controller leader'));
+    return this.proposeOk(record);
+  }
+
   /** Proposes one record; resolves with its index once applied here, or rejects with its error. */
   private async proposeOk(record: ControllerRecord): Promise<{ index: number; value: unknown }> {
     const batch = encodeSingleRecordBatch({

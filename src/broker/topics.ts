@@ -357,6 +357,10 @@ export class Topics {
         this.unclaimed.delete(name);
         await rm(directory, { recursive: true, force: true });
         this.logger.info({ directory }, 'removed the data of a topic deleted while this broker was away');
+      } else if (this.movedAway(state, topicId, Number(name.slice(37)))) {
+        this.unclaimed.delete(name);
+        await rm(directory, { recursive: true, force: true });
+        this.logger.info({ directory }, 'removed a replica moved elsewhere while this broker was away');
       }
     }
     this.rebuildView(state);
@@ -386,10 +390,11 @@ export class Topics {
     const storage = new DurableRaftStorage({
       log,
       dir: directory,
-      initialConfState: {
-        voters: partition.replicas.map(nodeId),
-        learners: partition.learners.map(nodeId),
-      },
+      // A replica added to a running group (it enters as a learner) starts empty and learns the
+      // membership from the leader's snapshot; only founding members bootstrap it.
+      initialConfState: partition.learners.includes(this.config.brokerId)
+        ? { voters: [], learners: [] }
+        : { voters: partition.replicas.map(nodeId), learners: partition.learners.map(nodeId) },
       fsync: this.config.fsyncEnabled,
       // Raft's own control batches (leader no-op, membership) carry no timestamp (Kafka's -1), so
       // they never make a segment look new to retention or to a lookup by time.
@@ -430,6 +435,22 @@ export class Topics {
     const status = this.node.status(partition.groupId);
     if (status !== undefined) replica.onRole(status.role, status.leader);
     this.hosted.set(partition.groupId, { replica, directory });
+  }
+
+  /**
+   * True when `state` shows that partition `index` of live topic `topicId` moved off this broker
+   * (docs/operations.md, Self-healing). Only a state that holds this start's own registration
+   * counts: an older one, replayed at start, may predate the replica's addition here.
+   */
+  private movedAway(state: ControllerState, topicId: string, index: number): boolean {
+    const partition = state.topicById(topicId)?.partitions[index];
+    const self = this.config.brokerId;
+    return (
+      partition !== undefined &&
+      state.broker(self)?.incarnationId === this.controller.incarnationId &&
+      !partition.replicas.includes(self) &&
+      !partition.learners.includes(self)
+    );
   }
 
   private rebuildView(state: ControllerState): void {
