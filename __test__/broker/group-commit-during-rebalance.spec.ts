@@ -27,6 +27,7 @@ test('a member of the current generation commits its offsets while a joining mem
     timeoutMs: 1000,
     validateOnly: false,
   });
+  await first.findCoordinator('g');
   const required = await first.request(ApiKey.JoinGroup, 5, joinBody(''));
   const memberId: string = required.body.memberId;
   const joined = await first.request(ApiKey.JoinGroup, 5, joinBody(memberId));

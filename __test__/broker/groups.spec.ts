@@ -179,6 +179,7 @@ test('a member that stops heartbeating is dropped after its session timeout and 
       protocolType: 'consumer',
       protocols: [{ name: 'range', metadata: Buffer.from('meta') }],
     });
+  await client.findCoordinator('lapsed');
   const first = await join('');
   t.is(first.body.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
   const joined = await join(first.body.memberId);

@@ -103,6 +103,21 @@ export class RawClient {
     return decodeResponse(apiKey, apiVersion, frame);
   }
 
+  /**
+   * FindCoordinator for a group until it names a coordinator, as Kafka clients do before any
+   * group request (the first lookup creates the consumer groups topic).
+   */
+  async findCoordinator(groupId: string, timeoutMs = 30_000): Promise<{ nodeId: number; port: number }> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const answer = await this.request(ApiKey.FindCoordinator, 2, { key: groupId, keyType: 0 });
+      if (answer.body.errorCode === ErrorCode.NONE) return answer.body;
+      if (performance.now() > deadline)
+        throw new Error(`no coordinator for ${groupId}: error ${answer.body.errorCode}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Resolves once the broker has closed the connection. */
   whenClosed(): Promise<void> {
     if (this.closed) return Promise.resolve();

@@ -16,13 +16,14 @@ import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
 import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
+import { type ConnectionBudget, type ConnectionBudgetStats, connectionBudget } from './connection-budget.js';
 import type { BrokerContext } from './context.js';
 import { CONTROLLER_GROUP, Controller, type LeaderReport } from './controller.js';
 import { ControllerRpc } from './controller-rpc.js';
 import { FetchPurgatory } from './fetch-purgatory.js';
 import { GroupCoordinator } from './group-coordinator.js';
+import { TopicGroupHomes } from './group-homes.js';
 import { HANDLERS } from './handlers/index.js';
-import { OffsetStore } from './offset-store.js';
 import { ProducerState } from './producer-state.js';
 import { RequestRouter } from './request-router.js';
 import type { BrokerStorage } from './storage.js';
@@ -55,6 +56,7 @@ export class Broker {
   readonly brokerId: number;
   readonly config: BrokerConfig;
   private readonly connections = new Set<Connection>();
+  private connectionBudget: ConnectionBudget | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -328,6 +330,16 @@ export class Broker {
       return Buffer.from(JSON.stringify({ clusterId: identity.clusterId, brokers }));
     };
 
+    const groupHomes = new TopicGroupHomes(
+      topics,
+      () => controller.state.liveBrokers().length,
+      {
+        partitions: config.offsetsTopicPartitions,
+        replicationFactor: config.offsetsTopicReplicationFactor,
+        persistTimeoutMs: 30_000,
+      },
+      logger,
+    );
     const context: BrokerContext = {
       config,
       brokerId: config.brokerId,
@@ -346,8 +358,12 @@ export class Broker {
       ),
       storage,
       logger,
-      groups: new GroupCoordinator(logger),
-      offsets: await OffsetStore.open(config.dataDir),
+      groups: new GroupCoordinator({
+        homes: groupHomes,
+        logger,
+        offsetsRetentionMs: config.offsetsRetentionMs,
+      }),
+      groupHomes,
       servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
     };
     // A cluster of one is ready once it has registered itself; a member of a larger cluster
@@ -449,6 +465,11 @@ export class Broker {
     }
   }
 
+  /** The connection limits' counters (open connections, request bytes held, refusals, timeouts). */
+  connectionStats(): ConnectionBudgetStats | null {
+    return this.connectionBudget?.stats() ?? null;
+  }
+
   /** Stops accepting, closes client connections, answers waiting fetches, flushes and closes
    * every partition log and the metadata store. Safe to call twice. */
   stop(): Promise<void> {
@@ -457,12 +478,13 @@ export class Broker {
   }
 
   private async shutdown(): Promise<void> {
-    const { logger, topics, purgatory, controller, groups, offsets } = this.context;
+    const { logger, topics, purgatory, controller, groups } = this.context;
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     purgatory.shutdown();
     groups.shutdown();
     for (const connection of this.connections) connection.close();
+    this.connectionBudget?.close();
     await closed;
     try {
       controller.stop();
@@ -471,7 +493,6 @@ export class Broker {
       // Stops the Ready loop (the round in flight finishes) and closes every group's storage.
       await this.raft.node.close();
       await this.raft.transport.stop();
-      await offsets.close();
     } finally {
       this.dataDirLock.release();
     }
@@ -484,8 +505,10 @@ export class Broker {
       this.config.maxRequestBytes,
       this.config.maxMessageBytes + REQUEST_OVERHEAD_BYTES,
     );
+    const budget = connectionBudget(this.config, maxFrameBytes, this.context.logger);
+    this.connectionBudget = budget;
     const serve = (socket: Socket): void => {
-      if (this.stopping !== null) {
+      if (this.stopping !== null || !budget.admit(socket.remoteAddress ?? 'unknown')) {
         socket.destroy();
         return;
       }
@@ -493,7 +516,7 @@ export class Broker {
         socket,
         nextId++,
         router.handle,
-        { maxFrameBytes, maxInFlight: MAX_IN_FLIGHT_PER_CONNECTION, logger: this.context.logger },
+        { maxFrameBytes, maxInFlight: MAX_IN_FLIGHT_PER_CONNECTION, logger: this.context.logger, budget },
         (closed) => this.connections.delete(closed),
       );
       this.connections.add(connection);

@@ -5,7 +5,7 @@ import type { ConnectionInfo } from './connection.js';
 import type { Controller } from './controller.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
 import type { GroupCoordinator } from './group-coordinator.js';
-import type { OffsetStore } from './offset-store.js';
+import type { TopicGroupHomes } from './group-homes.js';
 import type { ProducerState } from './producer-state.js';
 import type { BrokerStorage } from './storage.js';
 import type { Topics } from './topics.js';
@@ -24,7 +24,8 @@ export interface BrokerContext {
   readonly producers: ProducerState;
   readonly storage: BrokerStorage;
   readonly groups: GroupCoordinator;
-  readonly offsets: OffsetStore;
+  /** Where each consumer group lives (its `__consumer_offsets` partition and coordinator). */
+  readonly groupHomes: TopicGroupHomes;
   readonly logger: Logger;
   /** The codec's advertised ranges of the APIs this broker has handlers for (ApiVersions). */
   readonly servedApis: readonly ApiVersionRange[];

@@ -1,6 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../protocol/index.js';
+import type { CommittedOffset, GroupLogRecord, GroupLogState, PersistedGroup } from './group-log.js';
+
+/** Where a group's state lives, as seen from this broker right now (see GroupHomes). */
+export type GroupHome =
+  | {
+      kind: 'owner';
+      /** The `__consumer_offsets` partition of the group. */
+      partition: number;
+      /** That partition's leader epoch: a group loaded in another epoch is stale. */
+      epoch: number;
+      /** The partition's applied state (every committed record, on every replica). */
+      state: GroupLogState;
+      /** Proposes a record and resolves once it is committed and applied here. */
+      persist(record: GroupLogRecord): Promise<void>;
+    }
+  | { kind: 'error'; errorCode: number };
+
+export interface GroupHomes {
+  lookup(groupId: string): GroupHome;
+  /** Partitions this broker leads and has loaded (ListGroups, expiry). */
+  owned(): Array<Extract<GroupHome, { kind: 'owner' }>>;
+}
 
 export type GroupStateName = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable';
 
@@ -39,6 +61,9 @@ interface Member {
 
 interface Group {
   groupId: string;
+  /** The `__consumer_offsets` partition and its leader epoch this group was loaded in. */
+  partition: number;
+  epoch: number;
   state: GroupStateName;
   generationId: number;
   protocolType: string | null;
@@ -48,25 +73,57 @@ interface Group {
   /** Member ids handed out with MEMBER_ID_REQUIRED, not yet joined. */
   pendingMemberIds: Set<string>;
   rebalanceTimer: NodeJS.Timeout | null;
+  /** The generation whose assignments are being made durable (SyncGroup waits for it). */
+  persistingGeneration: number;
 }
+
+type Acquired = { group: Group; home: Extract<GroupHome, { kind: 'owner' }> } | { errorCode: number };
 
 const MIN_SESSION_TIMEOUT_MS = 1_000;
 const MAX_SESSION_TIMEOUT_MS = 30 * 60_000;
 const EMPTY = Buffer.alloc(0);
+/** How often groups of partitions this broker no longer leads are dropped, and expiry runs. */
+const SWEEP_INTERVAL_MS = 1_000;
+
+export interface GroupCoordinatorOptions {
+  homes: GroupHomes;
+  logger: Logger;
+  /** A group without members and without commits for this long is deleted
+   * (`offsets_retention_minutes`). */
+  offsetsRetentionMs: number;
+  /** Wall clock for commit and generation timestamps (records carry them, so replicas agree). */
+  nowMs?: () => number;
+}
 
 /**
- * Single-node consumer-group coordinator (Kafka's classic group protocol): JoinGroup collects the
- * members of a generation, the leader's SyncGroup hands every member its assignment, Heartbeat
- * keeps sessions alive, a missed session or LeaveGroup starts a new generation. Membership lives
- * in memory (clients rejoin after a broker restart); committed offsets live in the OffsetStore.
+ * Consumer-group coordinator (Kafka's classic group protocol): JoinGroup collects the members of a
+ * generation, the leader's SyncGroup hands every member its assignment, Heartbeat keeps sessions
+ * alive, a missed session or LeaveGroup starts a new generation.
+ *
+ * A broker coordinates the groups whose `__consumer_offsets` partition it leads (GroupHomes);
+ * elsewhere requests get NOT_COORDINATOR, and COORDINATOR_LOAD_IN_PROGRESS while a new leader has
+ * not yet committed an entry of its own term (until then it may not have applied everything its
+ * predecessor committed). Membership is in memory; every formed generation (members, protocol,
+ * assignments) and every offset commit is a record of that partition, answered only once Raft
+ * committed it. A new coordinator loads the last generation from the applied records, so members
+ * keep heartbeating with the ids and generation they hold, and commits keep working.
  *
  * A rebalance completes as soon as every known member has rejoined (no initial delay), or when the
  * longest rebalance timeout passes, dropping members that did not rejoin.
  */
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly nowMs: () => number;
+  private readonly logger: Logger;
+  private expiring = false;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly options: GroupCoordinatorOptions) {
+    this.logger = options.logger;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
 
   join(
     request: JoinRequest,
@@ -75,6 +132,9 @@ export class GroupCoordinator {
     const fail = (errorCode: number, memberId = request.memberId): Promise<JoinResult> =>
       Promise.resolve({ errorCode, generationId: -1, protocolName: '', leader: '', memberId, members: [] });
     if (request.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    const acquired = this.acquire(request.groupId);
+    if ('errorCode' in acquired) return fail(acquired.errorCode);
+    const { group } = acquired;
     if (
       request.sessionTimeoutMs < MIN_SESSION_TIMEOUT_MS ||
       request.sessionTimeoutMs > MAX_SESSION_TIMEOUT_MS
@@ -82,7 +142,6 @@ export class GroupCoordinator {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
     if (request.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    const group = this.groupFor(request.groupId);
     if (group.members.size > 0 && group.protocolType !== request.protocolType) {
       return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
@@ -91,14 +150,28 @@ export class GroupCoordinator {
     }
     let memberId = request.memberId;
     if (memberId === '') {
-      memberId = `${client.clientId}-${randomUUID()}`;
-      if (client.requireKnownMemberId) {
-        // KIP-394: the client rejoins with this id, so a lost response cannot leak a member.
-        group.pendingMemberIds.add(memberId);
-        return fail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+      // Static membership (KIP-345): a known instance id takes its member's place.
+      const staticMember =
+        request.groupInstanceId === null
+          ? undefined
+          : [...group.members.values()].find((m) => m.groupInstanceId === request.groupInstanceId);
+      if (staticMember !== undefined) {
+        memberId = `${client.clientId}-${randomUUID()}`;
+        this.replaceStaticMember(group, staticMember, memberId);
+      } else {
+        memberId = `${client.clientId}-${randomUUID()}`;
+        if (client.requireKnownMemberId && request.groupInstanceId === null) {
+          // KIP-394: the client rejoins with this id, so a lost response cannot leak a member.
+          group.pendingMemberIds.add(memberId);
+          return fail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+        }
       }
     } else if (!group.members.has(memberId) && !group.pendingMemberIds.delete(memberId)) {
       return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    } else if (request.groupInstanceId !== null) {
+      const known = group.members.get(memberId);
+      if (known !== undefined && known.groupInstanceId !== request.groupInstanceId)
+        return fail(ErrorCode.FENCED_INSTANCE_ID);
     }
     let member = group.members.get(memberId);
     if (member === undefined) {
@@ -140,9 +213,11 @@ export class GroupCoordinator {
     memberId: string;
     assignments: Array<{ memberId: string; assignment: Buffer }>;
   }): Promise<{ errorCode: number; assignment: Buffer }> {
-    const group = this.groups.get(request.groupId);
-    const member = group?.members.get(request.memberId);
-    if (group === undefined || member === undefined) {
+    const acquired = this.acquire(request.groupId);
+    if ('errorCode' in acquired) return Promise.resolve({ errorCode: acquired.errorCode, assignment: EMPTY });
+    const { group, home } = acquired;
+    const member = group.members.get(request.memberId);
+    if (member === undefined) {
       return Promise.resolve({ errorCode: ErrorCode.UNKNOWN_MEMBER_ID, assignment: EMPTY });
     }
     if (request.generationId !== group.generationId) {
@@ -157,24 +232,47 @@ export class GroupCoordinator {
     const result = new Promise<{ errorCode: number; assignment: Buffer }>((resolve) => {
       member.awaitingSync = resolve;
     });
-    if (request.memberId === group.leaderId) {
+    if (request.memberId === group.leaderId && group.persistingGeneration !== group.generationId) {
       const byMember = new Map(request.assignments.map((entry) => [entry.memberId, entry.assignment]));
       for (const each of group.members.values()) each.assignment = byMember.get(each.memberId) ?? EMPTY;
-      group.state = 'Stable';
-      for (const each of group.members.values()) {
-        const waiting = each.awaitingSync;
-        each.awaitingSync = null;
-        waiting?.({ errorCode: ErrorCode.NONE, assignment: each.assignment });
-      }
-      this.logger.info({ group: group.groupId, generation: group.generationId }, 'consumer group stable');
+      // The generation is answered only once it is durable, so a new coordinator knows it.
+      const generation = group.generationId;
+      group.persistingGeneration = generation;
+      home
+        .persist({ kind: 'group', groupId: group.groupId, group: this.persisted(group) })
+        .then(
+          () => {
+            if (!this.isCurrent(group) || group.generationId !== generation) return;
+            if (group.state !== 'CompletingRebalance') return;
+            group.state = 'Stable';
+            for (const each of group.members.values()) {
+              const waiting = each.awaitingSync;
+              each.awaitingSync = null;
+              waiting?.({ errorCode: ErrorCode.NONE, assignment: each.assignment });
+            }
+            this.logger.info({ group: group.groupId, generation }, 'consumer group stable');
+          },
+          (error: unknown) => {
+            this.logger.warn(
+              { err: error, group: group.groupId, generation },
+              'storing a consumer group generation failed; members must find the coordinator again',
+            );
+            if (this.isCurrent(group)) this.discard(group, ErrorCode.NOT_COORDINATOR);
+          },
+        )
+        .finally(() => {
+          if (group.persistingGeneration === generation) group.persistingGeneration = -1;
+        });
     }
     return result;
   }
 
   heartbeat(request: { groupId: string; generationId: number; memberId: string }): number {
-    const group = this.groups.get(request.groupId);
-    const member = group?.members.get(request.memberId);
-    if (group === undefined || member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const acquired = this.acquire(request.groupId);
+    if ('errorCode' in acquired) return acquired.errorCode;
+    const { group } = acquired;
+    const member = group.members.get(request.memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (request.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
     this.touchSession(group, member);
     return group.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
@@ -185,13 +283,9 @@ export class GroupCoordinator {
     groupId: string,
     memberIds: string[],
   ): { errorCode: number; members: Array<{ memberId: string; errorCode: number }> } {
-    const group = this.groups.get(groupId);
-    if (group === undefined) {
-      return {
-        errorCode: ErrorCode.NONE,
-        members: memberIds.map((memberId) => ({ memberId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })),
-      };
-    }
+    const acquired = this.acquire(groupId);
+    if ('errorCode' in acquired) return { errorCode: acquired.errorCode, members: [] };
+    const { group } = acquired;
     const members = memberIds.map((memberId) => {
       const member = group.members.get(memberId);
       if (member === undefined) return { memberId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
@@ -201,32 +295,142 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, members };
   }
 
-  /** Whether an offset commit from this member/generation may be stored now. */
-  checkCommit(groupId: string, generationId: number, memberId: string): number {
-    const group = this.groups.get(groupId);
-    // Simple (standalone) commits: no membership, allowed while the group has no members.
-    if (generationId < 0 && memberId === '') {
-      return group === undefined || group.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+  /**
+   * OffsetCommit: checks the member and generation, then commits the offsets through Raft; the
+   * promise resolves with the error code for the whole request once they are committed (an
+   * offset is visible to OffsetFetch only from then on).
+   */
+  async commitOffsets(request: {
+    groupId: string;
+    generationId: number;
+    memberId: string;
+    offsets: Array<{
+      topic: string;
+      partition: number;
+      offset: number;
+      leaderEpoch: number;
+      metadata: string | null;
+    }>;
+  }): Promise<number> {
+    if (request.groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    const acquired = this.acquire(request.groupId);
+    if ('errorCode' in acquired) return acquired.errorCode;
+    const membership = this.checkCommit(acquired.group, request.generationId, request.memberId);
+    if (membership !== ErrorCode.NONE) return membership;
+    if (request.offsets.length === 0) return ErrorCode.NONE;
+    try {
+      await acquired.home.persist({
+        kind: 'offsets',
+        groupId: request.groupId,
+        commitTimestampMs: this.nowMs(),
+        offsets: request.offsets,
+      });
+      return ErrorCode.NONE;
+    } catch (error) {
+      this.logger.debug({ err: error, group: request.groupId }, 'offset commit failed');
+      return errorCodeOf(error);
     }
-    const member = group?.members.get(memberId);
-    if (group === undefined || member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    // A member of the current generation may commit while the group prepares a rebalance (it
-    // commits what it processed before rejoining); only a generation without assignments yet
-    // (CompletingRebalance) refuses, as in Kafka.
-    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
-    // A member already waiting in JoinGroup keeps no session timer (see join).
-    if (member.awaitingJoin === null) this.touchSession(group, member);
+  }
+
+  /** OffsetFetch: the committed offsets of a group (all of them when `topics` is null). */
+  fetchOffsets(
+    groupId: string,
+    topics: Array<{ name: string; partitionIndexes: number[] }> | null,
+  ):
+    | { errorCode: number }
+    | {
+        errorCode: 0;
+        topics: Array<{ name: string; partitions: Array<[number, CommittedOffset | undefined]> }>;
+      } {
+    const home = this.options.homes.lookup(groupId);
+    if (home.kind === 'error') return { errorCode: home.errorCode };
+    const wanted =
+      topics ??
+      home.state.offsets(groupId).map(({ topic, partitions }) => ({
+        name: topic,
+        partitionIndexes: partitions.map(([partition]) => partition),
+      }));
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: wanted.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitionIndexes.map(
+          (partition) =>
+            [partition, home.state.offset(groupId, topic.name, partition)] as [
+              number,
+              CommittedOffset | undefined,
+            ],
+        ),
+      })),
+    };
+  }
+
+  /** DeleteGroups: only a group without members; its offsets go with it. */
+  async deleteGroup(groupId: string): Promise<number> {
+    const acquired = this.acquire(groupId);
+    if ('errorCode' in acquired) return acquired.errorCode;
+    const { group, home } = acquired;
+    if (group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    if (!home.state.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    try {
+      await home.persist({ kind: 'delete-group', groupId, timestampMs: this.nowMs() });
+    } catch (error) {
+      return errorCodeOf(error);
+    }
+    if (this.groups.get(groupId) === group && group.members.size === 0) this.discard(group, ErrorCode.NONE);
     return ErrorCode.NONE;
   }
 
+  /** OffsetDelete: removes committed offsets of partitions the group does not consume now. */
+  async deleteOffsets(
+    groupId: string,
+    partitions: Array<{ topic: string; partition: number }>,
+  ): Promise<{ errorCode: number; partitionErrors: number[] }> {
+    const acquired = this.acquire(groupId);
+    if ('errorCode' in acquired) return { errorCode: acquired.errorCode, partitionErrors: [] };
+    const { group, home } = acquired;
+    if (!home.state.has(groupId)) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitionErrors: [] };
+    // With members, only topics none of them subscribes to may lose their offsets; the
+    // subscription is opaque here, so a group with members refuses every partition.
+    const subscribed = group.members.size > 0;
+    const partitionErrors = partitions.map(() =>
+      subscribed ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE,
+    );
+    if (!subscribed && partitions.length > 0) {
+      try {
+        await home.persist({ kind: 'delete-offsets', groupId, partitions });
+      } catch (error) {
+        return { errorCode: errorCodeOf(error), partitionErrors: [] };
+      }
+    }
+    return { errorCode: ErrorCode.NONE, partitionErrors };
+  }
+
   describe(groupId: string) {
-    const group = this.groups.get(groupId);
-    if (group === undefined) {
-      return { groupState: 'Dead', protocolType: '', protocolData: '', members: [] as object[] };
+    const acquired = this.acquire(groupId);
+    if ('errorCode' in acquired) {
+      return {
+        errorCode: acquired.errorCode,
+        groupState: '',
+        protocolType: '',
+        protocolData: '',
+        members: [] as object[],
+      };
+    }
+    const { group, home } = acquired;
+    if (group.members.size === 0 && !home.state.has(groupId)) {
+      this.groups.delete(groupId);
+      return {
+        errorCode: ErrorCode.NONE,
+        groupState: 'Dead',
+        protocolType: '',
+        protocolData: '',
+        members: [],
+      };
     }
     const stable = group.state === 'Stable';
     return {
+      errorCode: ErrorCode.NONE,
       groupState: group.state,
       protocolType: group.protocolType ?? '',
       protocolData: group.protocolName ?? '',
@@ -241,46 +445,202 @@ export class GroupCoordinator {
     };
   }
 
-  list(): Array<{ groupId: string; protocolType: string }> {
-    return [...this.groups.values()].map((group) => ({
-      groupId: group.groupId,
-      protocolType: group.protocolType ?? '',
-    }));
+  /** The groups this broker coordinates now (in memory or only in the applied records). */
+  list(): Array<{ groupId: string; protocolType: string; groupState: string }> {
+    const out = new Map<string, { groupId: string; protocolType: string; groupState: string }>();
+    for (const home of this.options.homes.owned()) {
+      for (const groupId of home.state.groupIds()) {
+        const live = this.groups.get(groupId);
+        const persisted = home.state.group(groupId);
+        out.set(groupId, {
+          groupId,
+          protocolType: live?.protocolType ?? persisted?.protocolType ?? 'consumer',
+          groupState:
+            live?.state ?? (persisted !== null && persisted.members.length > 0 ? 'Stable' : 'Empty'),
+        });
+      }
+    }
+    for (const group of this.groups.values()) {
+      if (group.members.size === 0 && out.has(group.groupId)) continue;
+      if (this.options.homes.lookup(group.groupId).kind !== 'owner') continue;
+      out.set(group.groupId, {
+        groupId: group.groupId,
+        protocolType: group.protocolType ?? '',
+        groupState: group.state,
+      });
+    }
+    return [...out.values()];
   }
 
   /** Clears every timer and answers waiting requests (broker stop). */
   shutdown(): void {
-    for (const group of this.groups.values()) {
-      if (group.rebalanceTimer !== null) clearTimeout(group.rebalanceTimer);
-      for (const member of group.members.values()) {
-        this.clearSession(member);
-        member.awaitingJoin?.({
-          ...this.failedJoin(member.memberId),
-          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        });
-        member.awaitingSync?.({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, assignment: EMPTY });
-      }
-    }
+    clearInterval(this.sweepTimer);
+    for (const group of [...this.groups.values()]) this.discard(group, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     this.groups.clear();
   }
 
-  private groupFor(groupId: string): Group {
+  /**
+   * The group, loaded in the current leader epoch of its partition, or the error to answer:
+   * NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS while a new leader catches up.
+   */
+  private acquire(groupId: string): Acquired {
+    const home = this.options.homes.lookup(groupId);
     let group = this.groups.get(groupId);
+    if (home.kind === 'error') {
+      if (group !== undefined) this.discard(group, home.errorCode);
+      return { errorCode: home.errorCode };
+    }
+    if (group !== undefined && (group.epoch !== home.epoch || group.partition !== home.partition)) {
+      this.discard(group, ErrorCode.NOT_COORDINATOR);
+      group = undefined;
+    }
     if (group === undefined) {
-      group = {
-        groupId,
-        state: 'Empty',
-        generationId: 0,
-        protocolType: null,
-        protocolName: null,
-        leaderId: null,
-        members: new Map(),
-        pendingMemberIds: new Set(),
-        rebalanceTimer: null,
-      };
+      group = this.load(groupId, home);
       this.groups.set(groupId, group);
     }
+    return { group, home };
+  }
+
+  /** A group as its last durable generation left it (Empty when none): members keep their ids,
+   * generation and assignments, and must heartbeat within their session. */
+  private load(groupId: string, home: Extract<GroupHome, { kind: 'owner' }>): Group {
+    const persisted = home.state.group(groupId);
+    const group: Group = {
+      groupId,
+      partition: home.partition,
+      epoch: home.epoch,
+      state: 'Empty',
+      generationId: persisted?.generationId ?? 0,
+      protocolType: persisted?.protocolType || null,
+      protocolName: persisted?.protocolName || null,
+      leaderId: persisted?.leaderId || null,
+      members: new Map(),
+      pendingMemberIds: new Set(),
+      rebalanceTimer: null,
+      persistingGeneration: -1,
+    };
+    if (persisted !== null && persisted.members.length > 0) {
+      group.state = 'Stable';
+      for (const saved of persisted.members) {
+        const member: Member = {
+          memberId: saved.memberId,
+          groupInstanceId: saved.groupInstanceId,
+          clientId: saved.clientId,
+          clientHost: saved.clientHost,
+          sessionTimeoutMs: saved.sessionTimeoutMs,
+          rebalanceTimeoutMs: saved.rebalanceTimeoutMs,
+          protocols: [{ name: persisted.protocolName, metadata: saved.metadata }],
+          assignment: saved.assignment,
+          awaitingJoin: null,
+          awaitingSync: null,
+          sessionTimer: null,
+        };
+        group.members.set(member.memberId, member);
+        this.touchSession(group, member);
+      }
+      this.logger.info(
+        { group: groupId, generation: group.generationId, members: group.members.size },
+        'loaded a consumer group from its last stored generation',
+      );
+    }
     return group;
+  }
+
+  private persisted(group: Group): PersistedGroup {
+    return {
+      generationId: group.generationId,
+      protocolType: group.protocolType ?? '',
+      protocolName: group.protocolName ?? '',
+      leaderId: group.leaderId ?? '',
+      timestampMs: this.nowMs(),
+      members: [...group.members.values()].map((member) => ({
+        memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        sessionTimeoutMs: member.sessionTimeoutMs,
+        rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+        metadata: this.metadataFor(member, group.protocolName) ?? EMPTY,
+        assignment: member.assignment,
+      })),
+    };
+  }
+
+  private isCurrent(group: Group): boolean {
+    return this.groups.get(group.groupId) === group;
+  }
+
+  /** Forgets a group here (its partition moved, or the broker stops): waiting requests get
+   * `errorCode`, timers stop. */
+  private discard(group: Group, errorCode: number): void {
+    if (group.rebalanceTimer !== null) clearTimeout(group.rebalanceTimer);
+    group.rebalanceTimer = null;
+    for (const member of group.members.values()) {
+      this.clearSession(member);
+      member.awaitingJoin?.({ ...this.failedJoin(member.memberId), errorCode });
+      member.awaitingJoin = null;
+      member.awaitingSync?.({ errorCode, assignment: EMPTY });
+      member.awaitingSync = null;
+    }
+    if (this.isCurrent(group)) this.groups.delete(group.groupId);
+  }
+
+  /** Drops groups whose partition this broker no longer leads; deletes expired empty groups. */
+  private sweep(): void {
+    for (const group of [...this.groups.values()]) {
+      const home = this.options.homes.lookup(group.groupId);
+      if (home.kind === 'error' || home.epoch !== group.epoch || home.partition !== group.partition)
+        this.discard(group, home.kind === 'error' ? home.errorCode : ErrorCode.NOT_COORDINATOR);
+    }
+    if (!this.expiring) {
+      this.expiring = true;
+      this.expire()
+        .catch((error: unknown) => this.logger.debug({ err: error }, 'consumer group expiry failed'))
+        .finally(() => {
+          this.expiring = false;
+        });
+    }
+  }
+
+  private async expire(): Promise<void> {
+    const nowMs = this.nowMs();
+    for (const home of this.options.homes.owned()) {
+      for (const groupId of home.state.expired(nowMs, this.options.offsetsRetentionMs)) {
+        const live = this.groups.get(groupId);
+        if (live !== undefined && live.members.size > 0) continue;
+        await home.persist({ kind: 'delete-group', groupId, timestampMs: nowMs });
+        if (live !== undefined && this.isCurrent(live)) this.discard(live, ErrorCode.NONE);
+        this.logger.info({ group: groupId }, 'consumer group expired (no members, no commits)');
+      }
+    }
+  }
+
+  /** Whether an offset commit from this member/generation may be stored now. */
+  private checkCommit(group: Group, generationId: number, memberId: string): number {
+    // Simple (standalone) commits: no membership, allowed while the group has no members.
+    if (generationId < 0 && memberId === '') {
+      return group.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+    const member = group.members.get(memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    // A member of the current generation may commit while the group prepares a rebalance (it
+    // commits what it processed before rejoining); only a generation without assignments yet
+    // (CompletingRebalance) refuses, as in Kafka.
+    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    // A member already waiting in JoinGroup keeps no session timer (see join).
+    if (member.awaitingJoin === null) this.touchSession(group, member);
+    return ErrorCode.NONE;
+  }
+
+  private replaceStaticMember(group: Group, old: Member, newMemberId: string): void {
+    // The old instance's pending requests are fenced; the new id inherits its place.
+    this.clearSession(old);
+    old.awaitingJoin?.({ ...this.failedJoin(old.memberId), errorCode: ErrorCode.FENCED_INSTANCE_ID });
+    old.awaitingSync?.({ errorCode: ErrorCode.FENCED_INSTANCE_ID, assignment: EMPTY });
+    group.members.delete(old.memberId);
+    if (group.leaderId === old.memberId) group.leaderId = newMemberId;
+    group.members.set(newMemberId, { ...old, memberId: newMemberId, awaitingJoin: null, awaitingSync: null });
   }
 
   private supportsCommonProtocol(group: Group, protocols: JoinRequest['protocols']): boolean {
@@ -338,6 +698,15 @@ export class GroupCoordinator {
       group.state = 'Empty';
       group.protocolName = null;
       group.leaderId = null;
+      // An emptied group's generation is stored too, so a new coordinator does not bring back
+      // members that left (they would only expire after a session).
+      const home = this.options.homes.lookup(group.groupId);
+      if (home.kind === 'owner' && home.epoch === group.epoch)
+        home
+          .persist({ kind: 'group', groupId: group.groupId, group: this.persisted(group) })
+          .catch((error: unknown) =>
+            this.logger.debug({ err: error, group: group.groupId }, 'storing an empty generation failed'),
+          );
       return;
     }
     const members = [...group.members.values()];
@@ -390,7 +759,8 @@ export class GroupCoordinator {
     this.clearSession(member);
     member.sessionTimer = setTimeout(() => {
       member.sessionTimer = null;
-      if (group.members.get(member.memberId) === member) this.removeMember(group, member, 'session expired');
+      if (group.members.get(member.memberId) === member && this.isCurrent(group))
+        this.removeMember(group, member, 'session expired');
     }, member.sessionTimeoutMs);
   }
 
@@ -398,4 +768,13 @@ export class GroupCoordinator {
     if (member.sessionTimer !== null) clearTimeout(member.sessionTimer);
     member.sessionTimer = null;
   }
+}
+
+/** The Kafka error code for a failed group-record proposal. */
+function errorCodeOf(error: unknown): number {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'NOT_LEADER_OR_FOLLOWER' || code === 'UNKNOWN_TOPIC_OR_PARTITION')
+    return ErrorCode.NOT_COORDINATOR;
+  if (code === 'REQUEST_TIMED_OUT') return ErrorCode.REQUEST_TIMED_OUT;
+  return ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }

@@ -8,8 +8,10 @@ import { EventEmitter } from 'node:events';
 import type { DurableRaftStorage } from '../cluster/durable-raft-storage.js';
 import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex } from '../lib/ids.js';
+import { readSingleRecord } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type Entry, EntryType, StateRole } from '../raft/types.js';
+import { decodeGroupRecord, type GroupLogState } from './group-log.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
 import { testOnlySwitches } from './test-only-switches.js';
 
@@ -53,6 +55,13 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
    */
   private readonly producers = new Map<number, AppliedProducer>();
   private leader = 0;
+  /**
+   * On replicas of `__consumer_offsets`: the consumer groups' applied state (Topics attaches it,
+   * restored from the group's snapshot). Entries at or below its `appliedIndex` are already in it.
+   */
+  groupLog: GroupLogState | undefined;
+  /** Group-log entries that did not decode (skipped alike on every replica). */
+  undecodableGroupRecords = 0;
 
   constructor(
     private readonly node: MultiRaftNode,
@@ -76,12 +85,29 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     const log = this.storage.log;
     for (const entry of entries) {
       if (entry.type === EntryType.Normal) this.recordProducer(entry.data, log.offsetAt(entry.index));
+      if (this.groupLog !== undefined && entry.index > this.groupLog.appliedIndex)
+        this.applyGroupRecord(entry);
       const last = this.termRuns[this.termRuns.length - 1];
       if (last !== undefined && entry.term <= last.term) continue;
       const offset = log.offsetAt(entry.index);
       if (offset !== undefined) this.termRuns.push({ term: entry.term, firstOffset: offset });
     }
   };
+
+  private applyGroupRecord(entry: Entry): void {
+    const groupLog = this.groupLog as GroupLogState;
+    groupLog.appliedIndex = entry.index;
+    if (entry.type !== EntryType.Normal) return;
+    try {
+      const { value } = readSingleRecord(
+        Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength),
+      );
+      if (value === null) throw new Error('group record without a value');
+      groupLog.apply(decodeGroupRecord(Buffer.from(value.buffer, value.byteOffset, value.byteLength)));
+    } catch {
+      this.undecodableGroupRecords++;
+    }
+  }
 
   private recordProducer(batch: Uint8Array, baseOffset: KafkaOffset | undefined): void {
     if (batch.length < BATCH_HEADER_BYTES || baseOffset === undefined) return;

@@ -7,9 +7,10 @@ import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import type { BrokerConfig } from '../config/types.js';
 import type { ControllerState, PartitionInfo, TopicInfo } from '../controller/index.js';
 import { logIndex, nodeId } from '../lib/ids.js';
-import type { Entry, StateRole } from '../raft/types.js';
+import type { Entry, Snapshot, StateRole } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { type Controller, ControllerError, type LeaderReport } from './controller.js';
+import { GROUPS_TOPIC, GroupLogState } from './group-log.js';
 import { PartitionReplica, termHistory } from './partition-replica.js';
 import type { BrokerStorage } from './storage.js';
 import { resolveTopicConfig, type TopicConfig } from './topic-config.js';
@@ -62,6 +63,8 @@ export function partitionDirectory(dataDir: string, topicId: string, partition: 
 
 /** Committed entries a partition replica applies again at start (producer state window). */
 const REPLAY_ENTRIES_AT_START = 10_000;
+/** A `__consumer_offsets` replica snapshots its group state every this many applied entries. */
+const GROUP_LOG_SNAPSHOT_EVERY_ENTRIES = 1_000;
 
 interface HostedReplica {
   replica: PartitionReplica;
@@ -150,7 +153,14 @@ export class Topics {
     assignments?: number[][] | null;
     validateOnly?: boolean;
     timeoutMs?: number;
+    /** Only the broker itself creates internal topics. */
+    internal?: boolean;
   }): Promise<TopicState | undefined> {
+    if (options.name === GROUPS_TOPIC && options.internal !== true)
+      throw new TopicError(
+        'INVALID_REQUEST',
+        `${GROUPS_TOPIC} is the internal consumer groups topic; brokers create it when a group is first used`,
+      );
     await this.run(
       {
         op: 'create-topic',
@@ -170,6 +180,8 @@ export class Topics {
   }
 
   async delete(name: string, timeoutMs?: number): Promise<void> {
+    if (name === GROUPS_TOPIC)
+      throw new TopicError('INVALID_TOPIC_EXCEPTION', `${GROUPS_TOPIC} is internal and cannot be deleted`);
     await this.run(
       { op: 'delete-topic', name, topicId: this.byName.get(name)?.record.topicId ?? null },
       timeoutMs,
@@ -184,6 +196,11 @@ export class Topics {
     assignments: number[][] | null = null,
     timeoutMs?: number,
   ): Promise<void> {
+    if (name === GROUPS_TOPIC)
+      throw new TopicError(
+        'INVALID_PARTITIONS',
+        `${GROUPS_TOPIC} keeps its partition count: groups are placed by hash over it`,
+      );
     if (totalCount > this.config.maxTopicPartitions)
       throw new TopicError(
         'INVALID_PARTITIONS',
@@ -268,6 +285,8 @@ export class Topics {
     for (const state of this.byName.values()) {
       const { retentionMs, retentionBytes } = state.config;
       if (retentionMs < 0 && retentionBytes < 0) continue;
+      // The consumer groups' state is bounded by its snapshots, never by retention.
+      if (state.record.name === GROUPS_TOPIC) continue;
       for (const partition of state.partitions) {
         if (partition.log === undefined) continue;
         try {
@@ -403,6 +422,9 @@ export class Topics {
     const termRuns = termHistory(storage);
     let replica: PartitionReplica | undefined;
     const applied: Array<readonly Entry[]> = [];
+    // The consumer groups' partitions keep their whole state in memory, restored from the
+    // group's snapshot, and replay every entry after it.
+    const groupLog = topic.name === GROUPS_TOPIC ? groupLogFrom(storage.snapshot()) : undefined;
     // A partition's state machine is its log: a restart re-applies only the last entries, enough
     // to rebuild recent idempotent-producer state (the term history comes from termHistory).
     const appliedIndex = logIndex(
@@ -411,9 +433,42 @@ export class Topics {
         Math.min(storage.hardState.commit, storage.lastIndex()) - REPLAY_ENTRIES_AT_START,
       ),
     );
+    let snapshotIndex = groupLog?.appliedIndex ?? 0;
+    let snapshotting = false;
+    const snapshotGroupLogIfDue = (target: PartitionReplica): void => {
+      const state = target.groupLog;
+      if (state === undefined || snapshotting) return;
+      if (state.appliedIndex - snapshotIndex < GROUP_LOG_SNAPSHOT_EVERY_ENTRIES) return;
+      const index = state.appliedIndex;
+      snapshotting = true;
+      this.node
+        .compact(partition.groupId, logIndex(index), state.encodeSnapshot())
+        .then(
+          () => {
+            snapshotIndex = index;
+          },
+          (error: unknown) =>
+            this.logger.warn({ err: error, groupId: partition.groupId }, 'consumer groups snapshot failed'),
+        )
+        .finally(() => {
+          snapshotting = false;
+        });
+    };
     this.node.addGroup(partition.groupId, storage, {
-      appliedIndex,
-      onApply: (entries) => (replica === undefined ? applied.push(entries) : replica.onApply(entries)),
+      ...(groupLog === undefined ? { appliedIndex } : {}),
+      onApply: (entries) => {
+        if (replica === undefined) applied.push(entries);
+        else {
+          replica.onApply(entries);
+          snapshotGroupLogIfDue(replica);
+        }
+      },
+      onSnapshot: (snapshot) => {
+        if (replica !== undefined && groupLog !== undefined) {
+          replica.groupLog = groupLogFrom(snapshot);
+          snapshotIndex = replica.groupLog.appliedIndex;
+        }
+      },
     });
     // A new group elects at once from its preferred leader instead of waiting a timeout, and a
     // group whose only voter is this broker elects at once on every start.
@@ -431,6 +486,7 @@ export class Topics {
       partition.partition,
       termRuns,
     );
+    replica.groupLog = groupLog;
     for (const entries of applied) replica.onApply(entries);
     const status = this.node.status(partition.groupId);
     if (status !== undefined) replica.onRole(status.role, status.leader);
@@ -476,4 +532,13 @@ export class Topics {
     }
     this.byName = byName;
   }
+}
+
+/** The consumer-group state a `__consumer_offsets` snapshot carries (after its 8-byte offset
+ * header), or an empty state at the snapshot's index. */
+function groupLogFrom(snapshot: Snapshot): GroupLogState {
+  if (snapshot.data.length > 8) return GroupLogState.decodeSnapshot(snapshot.data.subarray(8));
+  const state = new GroupLogState();
+  state.appliedIndex = snapshot.metadata.index;
+  return state;
 }

@@ -80,12 +80,36 @@ export interface BrokerConfig {
   /** Largest accepted request frame (`max_request_size`, Kafka's `socket.request.max.bytes`):
    * one Produce request may carry many batches of up to `maxMessageBytes` each. */
   maxRequestBytes: number;
+  /** Request bytes held by all client connections at once (`queued_max_request_bytes`, Kafka's
+   * `queued.max.request.bytes`): partial frames and requests not yet answered. Past it the
+   * broker stops reading from sockets (back pressure). At least `maxRequestBytes` in effect. */
+  queuedMaxRequestBytes: number;
+  /** Open client connections (`max_connections`). */
+  maxConnections: number;
+  /** Open client connections from one IP address (`max_connections_per_ip`). */
+  maxConnectionsPerIp: number;
+  /** Idle client connections are closed after this long (`connections_max_idle`, Kafka's
+   * `connections.max.idle.ms`). */
+  connectionsMaxIdleMs: number;
+  /** A started request frame must arrive whole within this long (`request_read_timeout`). */
+  requestReadTimeoutMs: number;
+  /** Produce is refused while the data directory's file system has less free space
+   * (`min_free_bytes`); 0 disables the check. */
+  minFreeBytes: number;
+  /** Read rate of the background scrubber re-verifying closed segments (`scrub_rate`); 0 = off. */
+  scrubBytesPerSecond: number;
   /** Broker-side recompression (`compression_enabled`, `compression_type`, `compression_threshold`). */
   compressionEnabled: boolean;
   compressionType: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'producer';
   compressionThresholdBytes: number;
   /** Drop duplicate batches from idempotent producers (`deduplication_enabled`). */
   deduplicationEnabled: boolean;
+  /** Partitions of the internal `__consumer_offsets` topic (`offsets_topic_num_partitions`). */
+  offsetsTopicPartitions: number;
+  /** Its replication factor, capped by the live brokers (`offsets_topic_replication_factor`). */
+  offsetsTopicReplicationFactor: number;
+  /** An empty group without commits this long is deleted (`offsets_retention_minutes`). */
+  offsetsRetentionMs: number;
   /** Serve Fetch from followers (`enable_follower_read`). */
   enableFollowerRead: boolean;
   /**

@@ -10,20 +10,19 @@ interface FindCoordinatorRequest {
 }
 
 /**
- * FindCoordinator: the controller leader's broker coordinates every consumer group (its
- * membership and committed offsets live there; they move with the controller leadership until
- * group state is replicated). Transactions are not served.
+ * FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition
+ * (created on the first lookup; COORDINATOR_NOT_AVAILABLE, which clients retry, until it leads).
  */
 export const findCoordinatorHandler: Handler = {
   apiKey: ApiKey.FindCoordinator,
-  handle: (request: FindCoordinatorRequest, { broker }) => {
+  handle: async (request: FindCoordinatorRequest, { broker }) => {
     if (request.keyType === KEY_TYPE_TRANSACTION) return transactionCoordinatorAnswer();
     if ((request.keyType ?? KEY_TYPE_GROUP) !== KEY_TYPE_GROUP) {
       return findCoordinatorHandler.errorResponse(request, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
-    const coordinator = groupCoordinatorOf(broker);
-    if (coordinator === undefined)
-      return findCoordinatorHandler.errorResponse(request, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const coordinator = await groupCoordinatorOf(broker, request.key);
+    if ('errorCode' in coordinator)
+      return findCoordinatorHandler.errorResponse(request, coordinator.errorCode);
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
@@ -41,21 +40,20 @@ export const findCoordinatorHandler: Handler = {
   }),
 };
 
-/** The broker coordinating consumer groups: the controller leader, when one is known and live. */
-function groupCoordinatorOf(
-  broker: BrokerContext,
-): { nodeId: number; host: string; port: number } | undefined {
-  const leader = broker.controller.leaderId;
-  if (leader === broker.brokerId)
-    return { nodeId: broker.brokerId, host: broker.advertised.host, port: broker.advertised.port };
-  const known = leader > 0 ? broker.controller.state.broker(leader) : undefined;
-  if (known === undefined || known.fenced) return undefined;
-  return { nodeId: leader, host: known.client.host, port: known.client.port };
-}
+/** A client waits this long at most for the first lookup (topic creation and election). */
+const FIRST_LOOKUP_WAIT_MS = 10_000;
 
-/** Group requests reaching a broker that does not coordinate groups get NOT_COORDINATOR. */
-export function notCoordinator(broker: BrokerContext): boolean {
-  return broker.controller.leaderId !== broker.brokerId;
+async function groupCoordinatorOf(
+  broker: BrokerContext,
+  groupId: string,
+): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number }> {
+  const found = await broker.groupHomes.awaitCoordinatorOf(groupId, FIRST_LOOKUP_WAIT_MS);
+  if ('errorCode' in found) return found;
+  if (found.brokerId === broker.brokerId)
+    return { nodeId: broker.brokerId, host: broker.advertised.host, port: broker.advertised.port };
+  const known = broker.controller.state.broker(found.brokerId);
+  if (known === undefined || known.fenced) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+  return { nodeId: found.brokerId, host: known.client.host, port: known.client.port };
 }
 
 /** JoinGroup: waits until the generation forms (see GroupCoordinator). v4+ gets KIP-394's
@@ -158,37 +156,35 @@ function commitResponse(request: OffsetCommitRequest, codeFor: (topic: string, p
   };
 }
 
-/** OffsetCommit: durable (the OffsetStore fsyncs) before it is answered. */
+/** OffsetCommit: answered once the offsets are committed through Raft on the group's partition. */
 export const offsetCommitHandler: Handler = {
   apiKey: ApiKey.OffsetCommit,
   async handle(request: OffsetCommitRequest, { broker }) {
-    const membership = broker.groups.checkCommit(
-      request.groupId,
-      request.generationId ?? -1,
-      request.memberId ?? '',
-    );
-    if (membership !== ErrorCode.NONE) return commitResponse(request, () => membership);
-    const accepted: Parameters<typeof broker.offsets.commit>[1] = [];
+    const offsets: Parameters<typeof broker.groups.commitOffsets>[0]['offsets'] = [];
     for (const topic of request.topics) {
       for (const partition of topic.partitions) {
         if (broker.topics.partition(topic.name, partition.partitionIndex) === undefined) continue;
-        accepted.push({
+        offsets.push({
           topic: topic.name,
           partition: partition.partitionIndex,
-          value: {
-            offset: partition.committedOffset,
-            leaderEpoch: partition.committedLeaderEpoch ?? -1,
-            metadata: partition.committedMetadata,
-          },
+          offset: partition.committedOffset,
+          leaderEpoch: partition.committedLeaderEpoch ?? -1,
+          metadata: partition.committedMetadata,
         });
       }
     }
-    if (accepted.length > 0) await broker.offsets.commit(request.groupId, accepted);
-    return commitResponse(request, (topic, partition) =>
-      broker.topics.partition(topic, partition) === undefined
+    const errorCode = await broker.groups.commitOffsets({
+      groupId: request.groupId,
+      generationId: request.generationId ?? -1,
+      memberId: request.memberId ?? '',
+      offsets,
+    });
+    return commitResponse(request, (topic, partition) => {
+      if (errorCode !== ErrorCode.NONE) return errorCode;
+      return broker.topics.partition(topic, partition) === undefined
         ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        : ErrorCode.NONE,
-    );
+        : ErrorCode.NONE;
+    });
   },
   errorResponse: (request: OffsetCommitRequest, errorCode) => commitResponse(request, () => errorCode),
 };
@@ -201,26 +197,19 @@ interface OffsetFetchRequest {
 export const offsetFetchHandler: Handler = {
   apiKey: ApiKey.OffsetFetch,
   handle: (request: OffsetFetchRequest, { broker }) => {
-    const wanted =
-      request.topics ??
-      broker.offsets.all(request.groupId).map(({ topic, partitions }) => ({
-        name: topic,
-        partitionIndexes: partitions.map(([partition]) => partition),
-      }));
+    const found = broker.groups.fetchOffsets(request.groupId, request.topics);
+    if (!('topics' in found)) return offsetFetchHandler.errorResponse(request, found.errorCode);
     return {
       throttleTimeMs: 0,
-      topics: wanted.map((topic) => ({
+      topics: found.topics.map((topic) => ({
         name: topic.name,
-        partitions: topic.partitionIndexes.map((partitionIndex) => {
-          const committed = broker.offsets.get(request.groupId, topic.name, partitionIndex);
-          return {
-            partitionIndex,
-            committedOffset: committed?.offset ?? -1,
-            committedLeaderEpoch: committed?.leaderEpoch ?? -1,
-            metadata: committed?.metadata ?? '',
-            errorCode: ErrorCode.NONE,
-          };
-        }),
+        partitions: topic.partitions.map(([partitionIndex, committed]) => ({
+          partitionIndex,
+          committedOffset: committed?.offset ?? -1,
+          committedLeaderEpoch: committed?.leaderEpoch ?? -1,
+          metadata: committed?.metadata ?? '',
+          errorCode: ErrorCode.NONE,
+        })),
       })),
       errorCode: ErrorCode.NONE,
     };
@@ -241,15 +230,14 @@ export const offsetFetchHandler: Handler = {
   }),
 };
 
+/** ListGroups: the groups this broker coordinates (admin clients ask every broker). */
 export const listGroupsHandler: Handler = {
   apiKey: ApiKey.ListGroups,
-  handle: (_request, { broker }) => {
-    const groups = new Map(broker.groups.list().map((group) => [group.groupId, group]));
-    for (const groupId of broker.offsets.groupIds()) {
-      if (!groups.has(groupId)) groups.set(groupId, { groupId, protocolType: 'consumer' });
-    }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: [...groups.values()] };
-  },
+  handle: (_request, { broker }) => ({
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    groups: broker.groups.list().map(({ groupId, protocolType }) => ({ groupId, protocolType })),
+  }),
   errorResponse: (_request, errorCode) => ({ throttleTimeMs: 0, errorCode, groups: [] }),
 };
 
@@ -257,11 +245,7 @@ export const describeGroupsHandler: Handler = {
   apiKey: ApiKey.DescribeGroups,
   handle: (request: { groups: string[] }, { broker }) => ({
     throttleTimeMs: 0,
-    groups: request.groups.map((groupId) => ({
-      errorCode: ErrorCode.NONE,
-      groupId,
-      ...broker.groups.describe(groupId),
-    })),
+    groups: request.groups.map((groupId) => ({ groupId, ...broker.groups.describe(groupId) })),
   }),
   errorResponse: (request: { groups: string[] }, errorCode) => ({
     throttleTimeMs: 0,

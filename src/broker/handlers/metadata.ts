@@ -1,5 +1,6 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
+import { GROUPS_TOPIC } from '../group-log.js';
 import { checkTopicName } from '../topic-config.js';
 import { type PartitionState, TopicError, type TopicState } from '../topics.js';
 
@@ -50,7 +51,7 @@ function topicBody(broker: BrokerContext, state: TopicState): object {
   return {
     errorCode: ErrorCode.NONE,
     name: state.record.name,
-    isInternal: false,
+    isInternal: state.record.name === GROUPS_TOPIC,
     partitions: state.partitions.map((partition) => partitionBody(broker, partition)),
     topicAuthorizedOperations: OPERATIONS_OMITTED,
   };

@@ -1,6 +1,7 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import { ATTRIBUTE_CONTROL } from '../../protocol/record-batch-header.js';
 import type { Handler, RequestContext } from '../context.js';
+import { GROUPS_TOPIC } from '../group-log.js';
 import { recompressBatches, recompressionPolicy } from '../recompression.js';
 import type { ProposeResult, ReplicatedLog } from '../replicated-log.js';
 import { errorCodeOf } from '../request-router.js';
@@ -68,6 +69,13 @@ async function producePartition(
   if (topicState === undefined || leader.log === undefined || leader.errorCode !== ErrorCode.NONE) {
     return failed(index, leader.errorCode);
   }
+  // Only the group coordinator writes the consumer groups' records (Kafka refuses them too).
+  if (topic === GROUPS_TOPIC)
+    return failed(
+      index,
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+      `${GROUPS_TOPIC} is internal: clients cannot produce to it`,
+    );
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'produce request holds no record batch');
   }
