@@ -12,9 +12,9 @@
  * hand-picked options) over the seeds the sweep runs and stop at the first seed that fails.
  */
 import test from 'ava';
+import { nodeId } from '../../src/lib/ids.js';
 import type { TestOnlyDefect } from '../../src/raft/index.js';
 import type { HardState } from '../../src/raft/types.js';
-import { nodeId } from '../../src/lib/ids.js';
 import { LinkFaults } from '../../src/testing/sim/network.js';
 import { runSeed, type SimNode, type SimResult, Simulation } from '../../src/testing/sim/simulation.js';
 
