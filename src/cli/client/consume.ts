@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Client } from '../../client/client.js';
 import { Consumer, type StartPosition } from '../../client/consumer.js';
 import type { Message } from '../../client/records.js';
+import { consumeAsGroup } from './group.js';
 import {
   action,
   type CommandIo,
@@ -22,6 +23,7 @@ interface ConsumeFlags extends ConnectionFlags {
   printKey?: boolean;
   keySeparator: string;
   maxMessages?: number;
+  group?: string;
 }
 
 function render(message: Message, flags: ConsumeFlags): string {
@@ -83,6 +85,7 @@ export function registerConsumeCommand(program: Command, io: CommandIo): void {
     .option('--print-key', 'text format: print key<separator>value')
     .option('-k, --key-separator <text>', 'separator for --print-key', '\t')
     .option('-n, --max-messages <n>', 'stop after this many messages', parseInteger('--max-messages'))
+    .option('-g, --group <id>', 'read as a member of this consumer group (until Ctrl-C or --max-messages)')
     .option('-b, --bootstrap <brokers>', 'brokers to contact', DEFAULT_BOOTSTRAP)
     .action(
       action(async (topic: string, flags: ConsumeFlags) => {
@@ -103,6 +106,15 @@ export function registerConsumeCommand(program: Command, io: CommandIo): void {
           return true;
         };
         try {
+          if (flags.group !== undefined) {
+            if (flags.partition !== undefined || flags.offset !== undefined)
+              throw new UsageError(
+                '--group reads the partitions the group assigns: no --partition or --offset',
+              );
+            const request = { topic, groupId: flags.group, fromBeginning: flags.fromBeginning === true };
+            await withClient(flags, (client) => consumeAsGroup(client, request, emit, stop.signal));
+            return;
+          }
           await withClient(flags, async (client) => {
             const partitions =
               flags.partition === undefined

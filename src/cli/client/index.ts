@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { registerBenchCommands } from './bench.js';
 import { registerConsumeCommand } from './consume.js';
+import { registerGroupCommands } from './group.js';
 import { type CommandIo, processIo } from './io.js';
 import { registerProduceCommand } from './produce.js';
 import { registerClusterCommand, registerTopicCommands } from './topic.js';
 
 /**
- * Registers the client commands (`topic`, `produce`, `consume`, `cluster`, `bench`) on the
+ * Registers the client commands (`topic`, `produce`, `consume`, `cluster`, `group`, `bench`) on the
  * `goqueue` program; `src/cli/main.ts` calls it. `io` replaces the process streams in tests.
  */
 export function registerClientCommands(program: Command, io: CommandIo = processIo()): void {
@@ -14,6 +15,7 @@ export function registerClientCommands(program: Command, io: CommandIo = process
   registerProduceCommand(program, io);
   registerConsumeCommand(program, io);
   registerClusterCommand(program, io);
+  registerGroupCommands(program, io);
   registerBenchCommands(program, io);
 }
 
