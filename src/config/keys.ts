@@ -553,7 +553,7 @@ export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) 
   deduplicationEnabled: isBoolean,
   offsetsTopicPartitions: (v) => range(v, 1, 1000),
   offsetsTopicReplicationFactor: (v) => range(v, 1, 32767),
-  offsetsRetentionMs: (v) => range(v, 60_000, Number.MAX_SAFE_INTEGER),
+  offsetsRetentionMs: (v) => range(v, 60_000, Number.MAX_SAFE_INTEGER, ' milliseconds: at least 1 minute'),
   enableFollowerRead: isBoolean,
   followerReadConsistency: (v) => isOneOf(v, ['relaxed', 'strict']),
   replicaReplaceAfterMs: (v) => range(v, 0, Number.MAX_SAFE_INTEGER),
