@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { FrameError, FrameReader } from './frame-reader.js';
+import type { BudgetMember, ConnectionBudget } from './connection-budget.js';
+import { FRAME_SIZE_PREFIX_BYTES, FrameError, FrameReader } from './frame-reader.js';
 
 /** Why a connection is being closed on purpose (bad input); carries a message for the log. */
 export class CloseConnection extends Error {
@@ -31,26 +32,47 @@ interface Slot {
  * requests are being handled at once; past that the socket is paused, which pushes back on the
  * client through TCP. A frame over the size cap, an undecodable header or an unknown API closes
  * this connection only.
+ *
+ * With a `budget` (the broker's), every byte received is counted there until its request is
+ * answered or the connection closes, the socket is also paused while the broker-wide budget is
+ * exhausted, and the budget's sweep closes the connection when it idles past
+ * `connections_max_idle` or leaves a started frame unfinished past `request_read_timeout`.
  */
-export class Connection {
+export class Connection implements BudgetMember {
   private readonly reader: FrameReader;
   private readonly slots: Slot[] = [];
   private inFlight = 0;
   private paused = false;
   private closed = false;
+  /** Last time bytes arrived or a response left (idle timeout). */
+  private lastActivityMs = Date.now();
+  /** When the first byte of the frame being received arrived; null when none is started. */
+  private frameStartedMs: number | null = null;
   readonly info: ConnectionInfo;
+  readonly remoteIp: string;
 
   constructor(
     private readonly socket: Socket,
     id: number,
     private readonly handle: RequestHandler,
-    private readonly options: { maxFrameBytes: number; maxInFlight: number; logger: Logger },
+    private readonly options: {
+      maxFrameBytes: number;
+      maxInFlight: number;
+      logger: Logger;
+      budget?: ConnectionBudget;
+    },
     private readonly onClose: (connection: Connection) => void,
   ) {
     this.reader = new FrameReader(options.maxFrameBytes);
+    this.remoteIp = socket.remoteAddress ?? 'unknown';
     this.info = { id, remoteAddress: `${socket.remoteAddress}:${socket.remotePort}` };
     socket.setNoDelay(true);
+    options.budget?.join(this);
     socket.on('data', (chunk: Buffer) => {
+      if (this.closed) return;
+      this.lastActivityMs = Date.now();
+      if (this.reader.pendingBytes === 0) this.frameStartedMs = this.lastActivityMs;
+      options.budget?.hold(chunk.length);
       this.reader.push(chunk);
       this.pump();
     });
@@ -60,8 +82,35 @@ export class Connection {
     });
     socket.on('close', () => {
       this.closed = true;
+      // Partial frames go with the connection; frames being handled are released as they finish.
+      options.budget?.release(this.reader.clear());
+      options.budget?.leave(this);
       this.onClose(this);
     });
+  }
+
+  /** The budget has room again: read on (if nothing else holds the socket). */
+  resumeFromBudget(): void {
+    this.pump();
+  }
+
+  /** Whether the budget's sweep must close this connection now, and why. */
+  overdue(nowMs: number): 'idle' | 'slow' | null {
+    const budget = this.options.budget;
+    if (this.closed || budget === undefined) return null;
+    if (this.inFlight >= this.options.maxInFlight || this.socket.writableNeedDrain) {
+      // The broker (or the client not reading its responses) holds the socket: not the
+      // client's sending being slow, so the frame's clock starts over when reading resumes.
+      if (this.frameStartedMs !== null) this.frameStartedMs = nowMs;
+      return null;
+    }
+    // A frame's clock runs while the budget parks the socket: frames that are never finished
+    // must not hold the budget forever.
+    if (this.frameStartedMs !== null && nowMs - this.frameStartedMs > budget.limits.requestReadTimeoutMs)
+      return 'slow';
+    const quiet = this.reader.pendingBytes === 0 && this.slots.length === 0;
+    if (quiet && nowMs - this.lastActivityMs > budget.limits.idleTimeoutMs) return 'idle';
+    return null;
   }
 
   /** Closes the socket; pending handlers finish but their responses are dropped. */
@@ -82,10 +131,14 @@ export class Connection {
         return;
       }
       if (frame === null) break;
+      this.frameStartedMs = this.reader.pendingBytes > 0 ? Date.now() : null;
       this.start(frame);
       if (this.closed) return;
     }
-    const mustWait = this.inFlight >= this.options.maxInFlight || this.socket.writableNeedDrain;
+    const budget = this.options.budget;
+    const overBudget = budget?.exhausted === true;
+    if (overBudget) budget!.park(this);
+    const mustWait = this.inFlight >= this.options.maxInFlight || this.socket.writableNeedDrain || overBudget;
     if (mustWait && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -99,6 +152,13 @@ export class Connection {
     const slot: Slot = { done: false, response: null };
     this.slots.push(slot);
     this.inFlight++;
+    // The frame's bytes stay counted in the budget until its handler is done with them.
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.options.budget?.release(frame.length + FRAME_SIZE_PREFIX_BYTES);
+    };
     let pending: Promise<ResponseBytes | null>;
     try {
       pending = this.handle(frame, this.info);
@@ -107,6 +167,7 @@ export class Connection {
     }
     pending.then(
       (response) => {
+        release();
         slot.done = true;
         slot.response = response;
         this.inFlight--;
@@ -114,6 +175,7 @@ export class Connection {
         this.pump();
       },
       (error: unknown) => {
+        release();
         this.inFlight--;
         this.abort(error);
       },
@@ -124,6 +186,7 @@ export class Connection {
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
       if (slot.response === null || this.closed) continue;
+      this.lastActivityMs = Date.now();
       if (Buffer.isBuffer(slot.response)) {
         this.socket.write(slot.response);
       } else {
@@ -139,10 +202,11 @@ export class Connection {
     const expected = error instanceof CloseConnection || error instanceof FrameError;
     const logger = this.options.logger;
     if (expected) {
-      logger.warn(
-        { connection: this.info, reason: (error as Error).message },
-        'closing connection on bad input',
-      );
+      const fields = { connection: this.info, reason: (error as Error).message };
+      // A peer can send bad input at will: with a budget the warning is rate-limited.
+      if (this.options.budget !== undefined)
+        this.options.budget.warnings.warn(fields, 'closing connection on bad input');
+      else logger.warn(fields, 'closing connection on bad input');
     } else {
       logger.error({ err: error, connection: this.info }, 'closing connection after an internal error');
     }

@@ -21,6 +21,14 @@ export class FrameReader {
     return this.bufferedBytes;
   }
 
+  /** Drops every buffered byte (the connection closed); returns how many there were. */
+  clear(): number {
+    const dropped = this.bufferedBytes;
+    this.chunks = [];
+    this.bufferedBytes = 0;
+    return dropped;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
