@@ -11,6 +11,7 @@ import {
   KafkaProtocolError,
   needsMetadataRefresh,
 } from './errors.js';
+import { requireObject } from './validate.js';
 
 /** Time for the SDK: `nowMs` for measuring, `sleep` for backoff. Injected by tests. */
 export interface ClientClock extends Clock {
@@ -155,8 +156,14 @@ export class Client {
   private bootstrapCursor = 0;
 
   constructor(options: ClientOptions = {}) {
+    requireObject('new Client(options)', options);
     const list = options.brokers ?? options.brokerAddrs;
     const addresses = typeof list === 'string' ? list.split(',') : (list ?? []);
+    if (!Array.isArray(addresses) || addresses.some((address) => typeof address !== 'string')) {
+      throw new TypeError(
+        'new Client(options).brokers must be an array of "host:port" strings or one comma-separated string',
+      );
+    }
     if (addresses.length === 0) {
       throw new GoqueueError(
         'no brokers given: pass { brokers: ["host:9092"] } (or the seed\'s brokerAddrs)',
@@ -385,18 +392,30 @@ export class Client {
   /**
    * Runs `operation` and retries it on retriable errors, at most `retry.retries` times, waiting
    * with exponential backoff and full jitter and refreshing metadata first when the error says
-   * the cache is stale. Never retries after an abort.
+   * the cache is stale. A broker that cannot be reached (ConnectionError: not up yet,
+   * restarting) is retried past `retry.retries`, for as long as the call's timeout allows:
+   * refused connections fail in milliseconds, so a count alone gave up long before the
+   * timeout. Never retries after an abort.
    */
   async retrying<T>(operation: (attempt: number) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const budgetMs = options.timeoutMs ?? this.timeoutMs;
+    const startedMs = this.clock.nowMs();
+    // Waits are summed too, so that a clock that does not move (tests) still ends the retries.
+    let waitedMs = 0;
     for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted) throw new AbortError('the operation', options.signal.reason);
       try {
         return await operation(attempt);
       } catch (error) {
-        if (error instanceof AbortError || !isRetriable(error) || attempt >= this.retryOptions.retries)
-          throw error;
+        if (error instanceof AbortError || !isRetriable(error)) throw error;
+        const remainingMs = budgetMs - Math.max(this.clock.nowMs() - startedMs, waitedMs);
+        const unreachable = error instanceof ConnectionError;
+        if (unreachable ? remainingMs <= 0 : attempt >= this.retryOptions.retries) throw error;
         if (needsMetadataRefresh(error)) this.invalidateMetadata();
-        await this.clock.sleep(backoffMs(attempt, this.retryOptions, this.random), options.signal);
+        let waitMs = backoffMs(attempt, this.retryOptions, this.random);
+        if (unreachable) waitMs = Math.min(Math.max(waitMs, 1), remainingMs);
+        waitedMs += waitMs;
+        await this.clock.sleep(waitMs, options.signal);
       }
     }
   }

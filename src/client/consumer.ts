@@ -4,6 +4,13 @@ import type { CallOptions, Client } from './client.js';
 import { AbortError, GoqueueError, isRetriable, KafkaProtocolError } from './errors.js';
 import { nextFetchOffset } from './fast-records.js';
 import { decodeMessages, type Message } from './records.js';
+import {
+  requireCallOptions,
+  requireObject,
+  requireOffset,
+  requirePartition,
+  requireTopic,
+} from './validate.js';
 
 export interface ConsumerOptions {
   /** Bytes asked for per partition per fetch (default 1 MiB). */
@@ -80,6 +87,12 @@ export class Consumer {
 
   /** Reads the messages at and after `offset` (up to `maxBytes`). */
   fetchFrom(request: FetchRequest): Promise<FetchResult> {
+    const field = 'consumer.fetchFrom(request)';
+    const fields = requireObject(field, request);
+    requireTopic(`${field}.topic`, fields.topic);
+    requirePartition(`${field}.partition`, fields.partition);
+    requireOffset(`${field}.offset`, fields.offset);
+    requireCallOptions(field, fields);
     return this.client.retrying(
       async () => decodeFetch(request.topic, request.partition, await this.fetchOnce(request)),
       request,
@@ -106,11 +119,18 @@ export class Consumer {
 
   /** Every message from `from` onwards, one at a time, until the loop breaks or the signal fires. */
   async *stream(options: StreamOptions): AsyncGenerator<Message, void, undefined> {
-    for await (const batch of this.batches(options)) yield* batch.messages;
+    for await (const batch of this.batches(options)) {
+      // A fetched batch can hold hundreds of messages: an abort stops between two of them.
+      for (const message of batch.messages) {
+        if (options.signal?.aborted) return;
+        yield message;
+      }
+    }
   }
 
   /** Like `stream`, but one fetched batch at a time. Empty polls are not yielded. */
   async *batches(options: StreamOptions): AsyncGenerator<MessageBatch, void, undefined> {
+    checkStreamOptions(options);
     const { topic, partition, signal } = options;
     let offset: number;
     try {
@@ -232,6 +252,29 @@ export class Consumer {
       logStartOffset: answer.logStartOffset ?? -1,
     };
   }
+}
+
+/** `stream`/`batches` options, checked at run time (plain-JavaScript callers have no types). */
+function checkStreamOptions(options: unknown): void {
+  const field = 'consumer.stream(options)';
+  const fields = requireObject(field, options);
+  requireTopic(`${field}.topic`, fields.topic);
+  requirePartition(`${field}.partition`, fields.partition);
+  const from = fields.from;
+  const valid =
+    from === undefined ||
+    from === 'earliest' ||
+    from === 'latest' ||
+    (typeof from === 'number' && Number.isSafeInteger(from) && from >= 0) ||
+    (typeof from === 'object' &&
+      from !== null &&
+      typeof (from as { timestamp?: unknown }).timestamp === 'number');
+  if (!valid) {
+    throw new TypeError(
+      `${field}.from must be 'earliest', 'latest', an offset (a non-negative integer) or { timestamp }, not ${JSON.stringify(from)}`,
+    );
+  }
+  requireCallOptions(field, fields);
 }
 
 /** A Fetch answer for one partition before its records are decoded. */

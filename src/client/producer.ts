@@ -6,6 +6,13 @@ import { type CompressionName, codecId, nativeCodecs, nativeSupport } from './co
 import { GoqueueError, KafkaProtocolError } from './errors.js';
 import { partitionForKey, StickyPartitioner } from './partitioner.js';
 import { type MessageInput, toBuffer, toHeaders } from './records.js';
+import {
+  requireCallOptions,
+  requireMessage,
+  requireObject,
+  requirePartition,
+  requireTopic,
+} from './validate.js';
 
 /** -1 (or 'all'): the quorum has it on disk; 1: the leader has it; 0: no answer at all. */
 export type Acks = -1 | 0 | 1 | 'all';
@@ -103,8 +110,8 @@ export class Producer {
 
   /** Sends `messages` as one batch to one partition and resolves with their offsets. */
   async produceMessage(request: ProduceRequest): Promise<ProduceResult> {
+    checkProduceRequest(request);
     if (this.closed) throw new GoqueueError('the producer is closed');
-    if (request.messages.length === 0) throw new GoqueueError('produceMessage needs at least one message');
     const now = Date.now();
     const records = request.messages.map((m) => ({
       key: toBuffer(m.key),
@@ -130,6 +137,7 @@ export class Producer {
 
   /** Queues one record for batching; resolves when its batch is acknowledged. */
   async send(record: SendRecord): Promise<RecordMetadata> {
+    checkSendRecord(record);
     if (this.closed) throw new GoqueueError('the producer is closed');
     const key = toBuffer(record.key);
     const value = toBuffer(record.value);
@@ -428,6 +436,38 @@ function settle(batch: OpenBatch, baseOffset: number): void {
       offset: baseOffset < 0 ? -1 : baseOffset + i,
     });
   }
+}
+
+/** `produceMessage`'s request, checked at run time (plain-JavaScript callers have no types). */
+function checkProduceRequest(request: unknown): void {
+  const field = 'producer.produceMessage(request)';
+  const fields = requireObject(field, request);
+  requireTopic(`${field}.topic`, fields.topic);
+  requirePartition(`${field}.partition`, fields.partition, true);
+  if (!Array.isArray(fields.messages) || fields.messages.length === 0) {
+    throw new TypeError(
+      `${field}.messages must be a non-empty array of { value, key?, headers?, timestamp? }, not ${
+        Array.isArray(fields.messages) ? 'an empty array' : typeof fields.messages
+      }`,
+    );
+  }
+  for (const [i, message] of fields.messages.entries()) requireMessage(`${field}.messages[${i}]`, message);
+  requireCallOptions(field, fields);
+}
+
+/** `send`'s record, checked at run time. KafkaJS's `send({ topic, messages })` has its own message. */
+function checkSendRecord(record: unknown): void {
+  const field = 'producer.send(record)';
+  const fields = requireObject(field, record);
+  if ('messages' in fields) {
+    throw new TypeError(
+      `${field} takes one record { topic, value, key?, partition?, headers?, timestamp? }, not KafkaJS's ` +
+        '{ topic, messages }: call send() once per message, or produceMessage({ topic, messages }) for a batch',
+    );
+  }
+  requireTopic(`${field}.topic`, fields.topic);
+  requirePartition(`${field}.partition`, fields.partition, true);
+  requireMessage(field, fields);
 }
 
 function normalizeAcks(acks: Acks): -1 | 0 | 1 {
