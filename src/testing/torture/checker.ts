@@ -16,6 +16,8 @@
  * - committed-offsets-out-of-order: a group's committed offset of a partition moving backwards.
  * - replica-divergent: a replica's log on disk missing a record the final leader reads hold,
  *   after everything healed and settled (the replica never caught up).
+ * - replica-corrupt: a replica's log on disk holding a batch that fails its CRC32C after the
+ *   broker restarted and recovered (corruption that recovery did not cut).
  */
 import { IDEMPOTENT_PREFIX, type Operation } from './history.js';
 
@@ -26,6 +28,8 @@ export interface FinalReads {
   leader: PartitionContents;
   /** Broker id → that broker's partition logs on disk, read after it stopped. */
   replicas: Map<number, PartitionContents>;
+  /** Broker id → batches of its logs failing their CRC32C (`partition:offset (why)`). */
+  corruptBatches?: Map<number, string[]>;
 }
 
 export interface Anomaly {
@@ -45,6 +49,7 @@ export const ANOMALY_NAMES = [
   'poll-skip',
   'committed-offsets-out-of-order',
   'replica-divergent',
+  'replica-corrupt',
 ] as const;
 export type AnomalyName = (typeof ANOMALY_NAMES)[number];
 
@@ -168,6 +173,9 @@ export function check(operations: readonly Operation[], final: FinalReads): Chec
         if (!records.has(offset))
           note('replica-divergent', { broker: brokerId, at: `${partition}:${offset}`, value });
     }
+
+  for (const [brokerId, batches] of final.corruptBatches ?? new Map<number, string[]>())
+    for (const batch of batches) note('replica-corrupt', { broker: brokerId, batch });
 
   const valid = ANOMALY_NAMES.every((name) => TOLERATED.has(name) || anomalies[name].count === 0);
   return { valid, anomalies, counts };

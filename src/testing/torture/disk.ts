@@ -110,12 +110,19 @@ export function corruptTail(options: {
   return results;
 }
 
-/** Every data record of the torture topic's logs on this broker: partition → offset → value. */
-export async function readPartitions(
-  dataDir: string,
-  topicId: string,
-): Promise<Map<number, Map<number, string>>> {
-  const contents = new Map<number, Map<number, string>>();
+export interface ReplicaContents {
+  /** partition → offset → value. */
+  records: Map<number, Map<number, string>>;
+  /** Batches whose CRC32C does not hold (corruption recovery kept), as `partition:offset`. */
+  corruptBatches: string[];
+}
+
+/** Bytes before a batch's `batchLength` ends: baseOffset (8) + batchLength (4). */
+const BATCH_LOG_OVERHEAD_BYTES = 12;
+
+/** Every data record of the torture topic's logs on this broker, and every batch failing its CRC. */
+export async function readPartitions(dataDir: string, topicId: string): Promise<ReplicaContents> {
+  const contents: ReplicaContents = { records: new Map(), corruptBatches: [] };
   for (const name of partitionDirectories(dataDir)) {
     const parsed = parsePartitionDirectory(name);
     if (parsed === null || parsed.topicId !== topicId) continue;
@@ -126,12 +133,25 @@ export async function readPartitions(
       const end = log.nextOffset;
       while (from < end) {
         const bytes = log.readFrom(from, 1024 * 1024, end);
-        if (bytes.length === 0) break;
+        if (bytes.length < BATCH_LOG_OVERHEAD_BYTES) break;
         let next = from;
-        for (const batch of decodeRecordBatches(bytes)) {
-          next = kafkaOffset(Number(batch.header.baseOffset) + batch.header.lastOffsetDelta + 1);
-          if (batch.isControl) continue;
-          for (const record of batch.records) records.set(record.offset, record.value?.toString() ?? '');
+        // One batch at a time, so a corrupt one is reported and the rest still read.
+        for (let at = 0; at + BATCH_LOG_OVERHEAD_BYTES <= bytes.length; ) {
+          const total = BATCH_LOG_OVERHEAD_BYTES + bytes.readInt32BE(at + 8);
+          if (total <= BATCH_LOG_OVERHEAD_BYTES || at + total > bytes.length) break;
+          const baseOffset = Number(bytes.readBigInt64BE(at));
+          try {
+            for (const batch of decodeRecordBatches(bytes.subarray(at, at + total))) {
+              next = kafkaOffset(Number(batch.header.baseOffset) + batch.header.lastOffsetDelta + 1);
+              if (batch.isControl) continue;
+              for (const record of batch.records) records.set(record.offset, record.value?.toString() ?? '');
+            }
+          } catch (error) {
+            contents.corruptBatches.push(`${parsed.partition}:${baseOffset} (${(error as Error).message})`);
+            // lastOffsetDelta sits at byte 23 of the batch; trust it only to move on.
+            next = kafkaOffset(baseOffset + Math.max(0, bytes.readInt32BE(at + 23)) + 1);
+          }
+          at += total;
         }
         if (next <= from) break;
         from = next;
@@ -139,7 +159,7 @@ export async function readPartitions(
     } finally {
       await log.close();
     }
-    contents.set(parsed.partition, records);
+    contents.records.set(parsed.partition, records);
   }
   return contents;
 }

@@ -60,6 +60,11 @@ export interface BrokerProcessesOptions {
   /** Extra environment for every broker (the planted bug's switch). */
   env?: Record<string, string>;
   extraArgs?: string[];
+  /**
+   * Default true: peers dial a raft proxy (raft-proxy.ts) at the listed address and the broker
+   * binds behind it. False: the broker binds the listed address itself.
+   */
+  proxied?: boolean;
 }
 
 export class BrokerProcesses {
@@ -72,12 +77,13 @@ export class BrokerProcesses {
   static async create(options: BrokerProcessesOptions): Promise<BrokerProcesses> {
     const processes = new BrokerProcesses(options);
     mkdirSync(options.runDir, { recursive: true });
-    for (let id = 1; id <= options.count; id++)
+    for (let id = 1; id <= options.count; id++) {
+      const listedRaftPort = await freePort();
       processes.members.set(id, {
         id,
         clientPort: await freePort(),
-        listedRaftPort: await freePort(),
-        raftPort: await freePort(),
+        listedRaftPort,
+        raftPort: options.proxied === false ? listedRaftPort : await freePort(),
         dataDir: join(options.runDir, `broker-${id}`),
         child: null,
         exited: null,
@@ -85,6 +91,7 @@ export class BrokerProcesses {
         starts: 0,
         ending: false,
       });
+    }
     return processes;
   }
 
@@ -132,9 +139,9 @@ export class BrokerProcesses {
     const env: NodeJS.ProcessEnv = {};
     for (const [name, value] of Object.entries(process.env))
       if (!name.startsWith('GOQUEUE_') && !name.startsWith('TEST_ONLY_GOQUEUE_')) env[name] = value;
-    Object.assign(env, this.options.env ?? {}, {
-      TEST_ONLY_GOQUEUE_RAFT_LISTEN: `127.0.0.1:${member.raftPort}`,
-    });
+    Object.assign(env, this.options.env ?? {});
+    if (member.raftPort !== member.listedRaftPort)
+      env.TEST_ONLY_GOQUEUE_RAFT_LISTEN = `127.0.0.1:${member.raftPort}`;
     const child = spawn(process.execPath, args, {
       cwd: repositoryRoot,
       env,

@@ -175,9 +175,13 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     await sleep(3000);
     await processes.stopAll();
     const replicas = new Map<number, Map<number, Map<number, string>>>();
-    for (const id of processes.ids)
-      replicas.set(id, await readPartitions(processes.member(id).dataDir, topicId));
-    const result = check(history.operations, { leader: drained.contents, replicas });
+    const corruptBatches = new Map<number, string[]>();
+    for (const id of processes.ids) {
+      const replica = await readPartitions(processes.member(id).dataDir, topicId);
+      replicas.set(id, replica.records);
+      if (replica.corruptBatches.length > 0) corruptBatches.set(id, replica.corruptBatches);
+    }
+    const result = check(history.operations, { leader: drained.contents, replicas, corruptBatches });
 
     for (const event of nemesis.events)
       for (const error of event.errors) defects.push(`${event.kind}: ${error}`);
