@@ -44,7 +44,7 @@ test.serial(
 );
 
 test.serial(
-  'two short clean runs under kill -9 and pause lose nothing and duplicate nothing idempotent',
+  'two short clean runs under kill -9, pause and raft-link partitions lose nothing and duplicate nothing idempotent',
   async (t) => {
     t.timeout(300_000);
     const dir = runDirectory(t);
@@ -55,7 +55,7 @@ test.serial(
           brokers: 3,
           seconds: 20,
           seed,
-          nemeses: ['kill', 'pause'],
+          nemeses: ['kill', 'pause', 'partition'],
           runDir: join(dir, `seed-${seed}`),
         }),
       ),
