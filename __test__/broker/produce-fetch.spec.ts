@@ -186,6 +186,43 @@ test('a duplicate of the last batch of an idempotent producer is acknowledged wi
   t.not(again.body.producerId, producerId);
 });
 
+test("a retry of any of an idempotent producer's last five batches is answered with that batch's offset, not stored again (Kafka keeps five)", async (t) => {
+  const { client } = await setup(t);
+  const init = await client.request(ApiKey.InitProducerId, 1, {
+    transactionalId: null,
+    transactionTimeoutMs: 1000,
+  });
+  const producerId = init.body.producerId;
+  const offsets: number[] = [];
+  for (let sequence = 0; sequence < 5; sequence++) {
+    const reply = await client.request(
+      ApiKey.Produce,
+      7,
+      produceRequest(batch([`v${sequence}`], { producerId, baseSequence: sequence })),
+    );
+    t.is(reply.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    offsets.push(reply.body.responses[0].partitionResponses[0].baseOffset);
+  }
+  // The answers of the first batches were lost: the client resends them.
+  for (const sequence of [1, 0, 3]) {
+    const retry = await client.request(
+      ApiKey.Produce,
+      7,
+      produceRequest(batch([`v${sequence}`], { producerId, baseSequence: sequence })),
+    );
+    t.like(retry.body.responses[0].partitionResponses[0], {
+      errorCode: ErrorCode.NONE,
+      baseOffset: offsets[sequence],
+    });
+  }
+  const next = await client.request(
+    ApiKey.Produce,
+    7,
+    produceRequest(batch(['v5'], { producerId, baseSequence: 5 })),
+  );
+  t.is(next.body.responses[0].partitionResponses[0].baseOffset, offsets[4]! + 1, 'nothing was stored twice');
+});
+
 test('ListOffsets finds earliest, latest and the first record at or after a timestamp', async (t) => {
   const { client } = await setup(t);
   // Records at t0, t0+1s, t0+2s in one batch, then t1 .. t1+1s in another.

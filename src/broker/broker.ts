@@ -20,10 +20,12 @@ import { type ConnectionBudget, type ConnectionBudgetStats, connectionBudget } f
 import type { BrokerContext } from './context.js';
 import { CONTROLLER_GROUP, Controller, type LeaderReport } from './controller.js';
 import { ControllerRpc } from './controller-rpc.js';
+import { ControllerTasks } from './controller-tasks.js';
 import { FetchPurgatory } from './fetch-purgatory.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { TopicGroupHomes } from './group-homes.js';
 import { HANDLERS } from './handlers/index.js';
+import type { LocalCluster, LocalClusterOptions } from './local-cluster.js';
 import { ProducerState } from './producer-state.js';
 import { RequestRouter } from './request-router.js';
 import type { BrokerStorage } from './storage.js';
@@ -71,6 +73,15 @@ export class Broker {
     this.config = config;
     this.address = address;
     this.brokerId = config.brokerId;
+  }
+
+  /**
+   * `brokers` brokers (default 3) in this process forming one cluster on free loopback ports,
+   * for tests and development; see src/broker/local-cluster.ts. `stop()` stops them all.
+   */
+  static async startCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const { LocalCluster } = await import('./local-cluster.js');
+    return LocalCluster.start(options);
   }
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
@@ -129,7 +140,7 @@ export class Broker {
       for (const step of cleanup.reverse()) await step().catch(() => undefined);
     };
     try {
-      return await Broker.startCluster(config, logger, hints, lock, startedMs, cleanup);
+      return await Broker.startRaftMember(config, logger, hints, lock, startedMs, cleanup);
     } catch (error) {
       await undo();
       throw error;
@@ -141,7 +152,7 @@ export class Broker {
    * transport, the MultiRaftNode with the controller group, the reconciler that opens this
    * broker's partition replicas from the applied metadata, then the Kafka listener.
    */
-  private static async startCluster(
+  private static async startRaftMember(
     config: BrokerConfig,
     logger: Logger,
     hints: {
@@ -257,6 +268,21 @@ export class Broker {
     const topics: Topics = new Topics(config, controller, node, storage, logger);
     await topics.open();
     cleanup.push(() => topics.close());
+    // The controller leader's self-healing and leader balancing (every broker answers its calls).
+    const controllerTasks = new ControllerTasks({
+      controller,
+      node,
+      rpc,
+      brokerId: config.brokerId,
+      logger: logger.child({ component: 'controller-tasks' }),
+      tickMs: config.brokerHeartbeatIntervalMs,
+      replicaReplaceAfterMs: config.replicaReplaceAfterMs,
+      maxReplicaMoves: config.maxReplicaMoves,
+      leaderBalanceIntervalMs: config.leaderBalanceIntervalMs,
+      leaderImbalancePercent: config.leaderImbalancePercent,
+      isReachable: (brokerId) => transport.isConnected(nodeId(brokerId)),
+    });
+    cleanup.push(async () => controllerTasks.stop());
     // Peers learned from the metadata (brokers that registered later) get a connection too.
     controller.on('change', (state: ControllerState) => {
       for (const broker of state.brokers()) {
@@ -302,6 +328,7 @@ export class Broker {
     )
       node.campaign(CONTROLLER_GROUP);
     controller.start();
+    controllerTasks.start();
     answerJoin = async (id, body) => {
       // Every field is checked and copied: nothing a joiner sends becomes part of a command.
       const request = parseJoinRequest(body, config.initialClusterToken);
@@ -348,13 +375,11 @@ export class Broker {
       controller,
       clusterId: identity.clusterId,
       purgatory: new FetchPurgatory(),
-      producers: new ProducerState(
-        async () =>
-          controller.execute<{ firstProducerId: number; size: number }>(
-            { op: 'allocate-producer-ids', brokerId: config.brokerId },
-            30_000,
-          ),
-        config.deduplicationEnabled,
+      producers: new ProducerState(async () =>
+        controller.execute<{ firstProducerId: number; size: number }>(
+          { op: 'allocate-producer-ids', brokerId: config.brokerId },
+          30_000,
+        ),
       ),
       storage,
       logger,
@@ -384,8 +409,9 @@ export class Broker {
             topics
               .runRetention(Date.now())
               .then(
-                (removed) => {
+                async (removed) => {
                   if (removed > 0) logger.info({ entries: removed }, 'retention removed old segments');
+                  await topics.checkpointProducers(Date.now());
                 },
                 (error: unknown) => logger.error({ err: error }, 'retention sweep failed'),
               )

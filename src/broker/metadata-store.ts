@@ -98,10 +98,16 @@ function parseMetadata(text: string, path: string): ClusterMetadata {
 
 /** Replaces the JSON file at `path` atomically and durably (tmp + fsync + rename + dir fsync). */
 export async function writeJsonAtomically(path: string, state: unknown): Promise<void> {
+  await writeFileAtomically(path, JSON.stringify(state, null, 2));
+}
+
+/** Replaces `path` with `bytes` so that a crash leaves the old or the new file, never a torn one:
+ * temporary file, fsync, rename, directory fsync. */
+export async function writeFileAtomically(path: string, bytes: string | Uint8Array): Promise<void> {
   const temporary = `${path}.tmp`;
   const file = await open(temporary, 'w');
   try {
-    await file.writeFile(JSON.stringify(state, null, 2));
+    await file.writeFile(bytes);
     await file.sync();
   } finally {
     await file.close();

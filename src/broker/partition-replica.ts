@@ -12,6 +12,7 @@ import { readSingleRecord } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type Entry, EntryType, StateRole } from '../raft/types.js';
 import { decodeGroupRecord, type GroupLogState } from './group-log.js';
+import { AppliedProducers, type ProducerEntry } from './producer-table.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
 import { testOnlySwitches } from './test-only-switches.js';
 
@@ -30,14 +31,6 @@ export class NotLeaderError extends Error {
   }
 }
 
-/** An idempotent producer's last batch on this partition, as the committed log records it. */
-export interface AppliedProducer {
-  epoch: number;
-  lastBaseSequence: number;
-  lastSequence: number;
-  lastBaseOffset: number;
-}
-
 /** First Kafka offset of each Raft term among committed entries (OffsetForLeaderEpoch). */
 export interface TermRun {
   term: number;
@@ -51,9 +44,10 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   /**
    * Idempotent producers' last batches, derived from the entries this replica applies (every
    * replica, leader or not), so a new leader de-duplicates a retry of a batch its predecessor
-   * committed (DESIGN §6). Rebuilt on restart as the committed log is applied again.
+   * committed (DESIGN §6). Restored on open from the producer checkpoint or the group's snapshot
+   * (Topics), then extended by the entries applied after it.
    */
-  private readonly producers = new Map<number, AppliedProducer>();
+  producers = new AppliedProducers();
   private leader = 0;
   /**
    * On replicas of `__consumer_offsets`: the consumer groups' applied state (Topics attaches it,
@@ -84,7 +78,8 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   readonly onApply = (entries: readonly Entry[]): void => {
     const log = this.storage.log;
     for (const entry of entries) {
-      if (entry.type === EntryType.Normal) this.recordProducer(entry.data, log.offsetAt(entry.index));
+      if (entry.type === EntryType.Normal) this.recordProducer(entry, log.offsetAt(entry.index));
+      else this.producers.skip(entry.index);
       if (this.groupLog !== undefined && entry.index > this.groupLog.appliedIndex)
         this.applyGroupRecord(entry);
       const last = this.termRuns[this.termRuns.length - 1];
@@ -109,24 +104,32 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     }
   }
 
-  private recordProducer(batch: Uint8Array, baseOffset: KafkaOffset | undefined): void {
-    if (batch.length < BATCH_HEADER_BYTES || baseOffset === undefined) return;
+  private recordProducer(entry: Entry, baseOffset: KafkaOffset | undefined): void {
+    const batch = entry.data;
+    if (batch.length < BATCH_HEADER_BYTES || baseOffset === undefined) {
+      this.producers.skip(entry.index);
+      return;
+    }
     const view = new DataView(batch.buffer, batch.byteOffset, batch.length);
-    const producerId = Number(view.getBigInt64(43));
-    const baseSequence = view.getInt32(53);
-    if (producerId < 0 || baseSequence < 0) return;
-    const lastOffsetDelta = view.getInt32(23);
-    this.producers.set(producerId, {
-      epoch: view.getInt16(51),
-      lastBaseSequence: baseSequence,
-      lastSequence: baseSequence + lastOffsetDelta,
-      lastBaseOffset: baseOffset,
+    this.producers.record(entry.index, {
+      producerId: Number(view.getBigInt64(43)),
+      producerEpoch: view.getInt16(51),
+      baseSequence: view.getInt32(53),
+      lastOffsetDelta: view.getInt32(23),
+      baseOffset,
+      maxTimestampMs: Number(view.getBigInt64(35)),
     });
   }
 
-  /** The producer's last committed batch here, if any. */
-  appliedProducer(producerId: number): AppliedProducer | undefined {
+  /** The producer's last committed batches here, if any. */
+  appliedProducer(producerId: number): ProducerEntry<number> | undefined {
     return this.producers.get(producerId);
+  }
+
+  /** MultiRaftNode's onSnapshot for this group: the leader's snapshot replaces the producer
+   * state (when it carries one; else the state restarts at the snapshot's index). */
+  restoreProducers(state: AppliedProducers): void {
+    this.producers = state;
   }
 
   /** Resolves true once this leader has committed an entry of its term (false on timeout or
@@ -273,7 +276,9 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     const cut = log.retentionCut({ ...policy, keepFrom: status.applied + 1 });
     if (cut <= before) return 0;
     const startBefore = this.logStartOffset;
-    await this.node.compact(this.groupId, logIndex(cut - 1));
+    // The snapshot carries the producer state (as of what is applied, at or past the cut), so a
+    // follower that installs it de-duplicates like this replica.
+    await this.node.compact(this.groupId, logIndex(cut - 1), this.producers.encode());
     const removed = this.storage.log.firstIndex - before;
     if (this.logStartOffset !== startBefore) this.emit('truncate', this.logStartOffset);
     return removed;

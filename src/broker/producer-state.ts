@@ -1,37 +1,27 @@
+import {
+  checkSequence,
+  lastSequenceOf,
+  type ProducerEntry,
+  rememberBatch,
+  type SequenceDecision,
+} from './producer-table.js';
 import type { ReplicatedLog } from './replicated-log.js';
 
-interface ProducerEntry {
-  epoch: number;
-  lastBaseSequence: number;
-  lastSequence: number;
-  /** Settles when the batch commits (rejects when its proposal fails). */
-  lastBaseOffset: Promise<number>;
-}
+/** Offsets of proposed batches settle when they commit (and reject when the proposal fails). */
+type ProposedEntry = ProducerEntry<Promise<number>>;
 
-export type SequenceCheck =
-  | { kind: 'append' }
-  | { kind: 'duplicate'; baseOffset: Promise<number> }
-  | {
-      kind: 'error';
-      errorName: 'INVALID_PRODUCER_EPOCH' | 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'DUPLICATE_SEQUENCE_NUMBER';
-    };
+export type SequenceCheck = SequenceDecision<Promise<number>>;
 
 /** The committed state a replica derived from its log, when the log is a partition replica. */
-function applied(log: ReplicatedLog, producerId: number): ProducerEntry | undefined {
+function applied(log: ReplicatedLog, producerId: number): ProposedEntry | undefined {
   const replica = log as ReplicatedLog & {
-    appliedProducer?: (
-      id: number,
-    ) =>
-      | { epoch: number; lastBaseSequence: number; lastSequence: number; lastBaseOffset: number }
-      | undefined;
+    appliedProducer?: (id: number) => ProducerEntry<number> | undefined;
   };
   const found = replica.appliedProducer?.(producerId);
   if (found === undefined) return undefined;
   return {
     epoch: found.epoch,
-    lastBaseSequence: found.lastBaseSequence,
-    lastSequence: found.lastSequence,
-    lastBaseOffset: Promise.resolve(found.lastBaseOffset),
+    batches: found.batches.map((batch) => ({ ...batch, baseOffset: Promise.resolve(batch.baseOffset) })),
   };
 }
 
@@ -40,26 +30,23 @@ export type ProducerIdAllocator = () => Promise<{ firstProducerId: number; size:
 
 /**
  * Idempotent producers: hands out producer ids (from blocks the controller allocates, so neither
- * a restart nor another broker ever reuses one) and, when `deduplication_enabled`, drops a retried batch whose sequence
- * matches the last batch the producer wrote to the partition (answering with its original
- * offset). Sequence state lives in memory: after a restart the first batch of each producer is
- * accepted as is.
+ * a restart nor another broker ever reuses one) and drops a retried batch equal to one of the
+ * last five the producer wrote to the partition, answering with its original offset (Kafka's
+ * rules: producer-table.ts). A leader checks a batch against what it proposed itself in its
+ * current leader epoch, else against the committed state its replica derived from the log.
  */
 export class ProducerState {
   /** Batches proposed by this broker while leading, per log and leader epoch: a new epoch
    * starts from the committed state the replica derived from its log (`appliedProducer`). */
   private readonly byLog = new WeakMap<
     ReplicatedLog,
-    { epoch: number; producers: Map<number, ProducerEntry> }
+    { epoch: number; producers: Map<number, ProposedEntry> }
   >();
 
   private block: { next: number; end: number } = { next: 0, end: 0 };
   private refill: Promise<void> | null = null;
 
-  constructor(
-    private readonly allocate: ProducerIdAllocator,
-    readonly deduplicationEnabled: boolean,
-  ) {}
+  constructor(private readonly allocate: ProducerIdAllocator) {}
 
   async allocateProducerId(): Promise<number> {
     while (this.block.next >= this.block.end) {
@@ -78,21 +65,10 @@ export class ProducerState {
   /** Decides what to do with a batch before it is proposed. */
   check(
     log: ReplicatedLog,
-    batch: { producerId: number; producerEpoch: number; baseSequence: number },
+    batch: { producerId: number; producerEpoch: number; baseSequence: number; lastOffsetDelta: number },
   ): SequenceCheck {
-    if (!this.deduplicationEnabled || batch.producerId < 0 || batch.baseSequence < 0)
-      return { kind: 'append' };
-    const entry = this.proposed(log)?.get(batch.producerId) ?? applied(log, batch.producerId);
-    if (entry === undefined || batch.producerEpoch > entry.epoch) return { kind: 'append' };
-    if (batch.producerEpoch < entry.epoch) return { kind: 'error', errorName: 'INVALID_PRODUCER_EPOCH' };
-    if (batch.baseSequence === entry.lastBaseSequence)
-      return { kind: 'duplicate', baseOffset: entry.lastBaseOffset };
-    if (batch.baseSequence <= entry.lastSequence)
-      return { kind: 'error', errorName: 'DUPLICATE_SEQUENCE_NUMBER' };
-    if (batch.baseSequence !== entry.lastSequence + 1) {
-      return { kind: 'error', errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER' };
-    }
-    return { kind: 'append' };
+    if (batch.producerId < 0 || batch.baseSequence < 0) return { kind: 'append' };
+    return checkSequence(this.proposed(log)?.get(batch.producerId) ?? applied(log, batch.producerId), batch);
   }
 
   /**
@@ -107,18 +83,21 @@ export class ProducerState {
   ): void {
     // A failed proposal is reported by its own produce; a duplicate waiting on it handles it too.
     baseOffset.catch(() => undefined);
-    if (!this.deduplicationEnabled || batch.producerId < 0 || batch.baseSequence < 0) return;
+    if (batch.producerId < 0 || batch.baseSequence < 0) return;
     let producers = this.proposed(log);
     if (producers === undefined) {
       producers = new Map();
       this.byLog.set(log, { epoch: log.leaderEpoch, producers });
     }
-    producers.set(batch.producerId, {
-      epoch: batch.producerEpoch,
-      lastBaseSequence: batch.baseSequence,
-      lastSequence: batch.baseSequence + batch.lastOffsetDelta,
-      lastBaseOffset: baseOffset,
-    });
+    const known = producers.get(batch.producerId) ?? applied(log, batch.producerId);
+    producers.set(
+      batch.producerId,
+      rememberBatch(known, batch.producerEpoch, {
+        firstSequence: batch.baseSequence,
+        lastSequence: lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta),
+        baseOffset,
+      }),
+    );
   }
 
   /** Forgets a producer's state on a partition (its proposal failed; a retry must be accepted). */
@@ -127,7 +106,7 @@ export class ProducerState {
   }
 
   /** What this broker proposed on `log` in its current leader epoch (older epochs are stale). */
-  private proposed(log: ReplicatedLog): Map<number, ProducerEntry> | undefined {
+  private proposed(log: ReplicatedLog): Map<number, ProposedEntry> | undefined {
     const held = this.byLog.get(log);
     if (held === undefined) return undefined;
     if (held.epoch !== log.leaderEpoch) {

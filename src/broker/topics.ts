@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DurableRaftStorage } from '../cluster/durable-raft-storage.js';
@@ -11,7 +11,9 @@ import type { Entry, Snapshot, StateRole } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { type Controller, ControllerError, type LeaderReport } from './controller.js';
 import { GROUPS_TOPIC, GroupLogState } from './group-log.js';
+import { writeFileAtomically } from './metadata-store.js';
 import { PartitionReplica, termHistory } from './partition-replica.js';
+import { AppliedProducers } from './producer-table.js';
 import type { BrokerStorage } from './storage.js';
 import { resolveTopicConfig, type TopicConfig } from './topic-config.js';
 
@@ -302,10 +304,36 @@ export class Topics {
     return removed;
   }
 
+  /**
+   * Writes each hosted replica's idempotent-producer state to its checkpoint file (a restart
+   * replays only the entries after it), after forgetting producers idle longer than
+   * `producer_id_expiration`. Runs with the retention sweep and at close.
+   */
+  async checkpointProducers(nowMs: number): Promise<void> {
+    for (const { replica, directory } of this.hosted.values()) {
+      if (replica.groupLog !== undefined) continue;
+      const expired = replica.producers.expire(nowMs, this.config.producerIdExpirationMs);
+      if (expired > 0)
+        this.logger.debug(
+          { topic: replica.topic, partition: replica.partition, expired },
+          'producer ids expired',
+        );
+      try {
+        await writeFileAtomically(join(directory, PRODUCER_CHECKPOINT_FILE), replica.producers.encode());
+      } catch (error) {
+        this.logger.warn(
+          { err: error, topic: replica.topic, partition: replica.partition },
+          'writing the producer checkpoint failed (a restart replays more of the log)',
+        );
+      }
+    }
+  }
+
   /** Closes every hosted group (the MultiRaftNode must be stopped first). */
   async close(): Promise<void> {
     this.closed = true;
     await this.reconciled();
+    await this.checkpointProducers(Date.now());
     for (const { replica } of this.hosted.values()) await replica.close();
     this.hosted.clear();
   }
@@ -425,13 +453,15 @@ export class Topics {
     // The consumer groups' partitions keep their whole state in memory, restored from the
     // group's snapshot, and replay every entry after it.
     const groupLog = topic.name === GROUPS_TOPIC ? groupLogFrom(storage.snapshot()) : undefined;
-    // A partition's state machine is its log: a restart re-applies only the last entries, enough
-    // to rebuild recent idempotent-producer state (the term history comes from termHistory).
+    // Idempotent-producer state: from the newest of the producer checkpoint and the snapshot,
+    // then the entries after it; without either, from the last entries of the log.
+    const producers = groupLog === undefined ? await restoreProducers(directory, storage) : undefined;
     const appliedIndex = logIndex(
-      Math.max(
-        storage.snapshot().metadata.index,
-        Math.min(storage.hardState.commit, storage.lastIndex()) - REPLAY_ENTRIES_AT_START,
-      ),
+      producers?.replayFrom ??
+        Math.max(
+          storage.snapshot().metadata.index,
+          Math.min(storage.hardState.commit, storage.lastIndex()) - REPLAY_ENTRIES_AT_START,
+        ),
     );
     let snapshotIndex = groupLog?.appliedIndex ?? 0;
     let snapshotting = false;
@@ -464,10 +494,11 @@ export class Topics {
         }
       },
       onSnapshot: (snapshot) => {
-        if (replica !== undefined && groupLog !== undefined) {
+        if (replica === undefined) return;
+        if (groupLog !== undefined) {
           replica.groupLog = groupLogFrom(snapshot);
           snapshotIndex = replica.groupLog.appliedIndex;
-        }
+        } else replica.restoreProducers(producersFrom(snapshot) ?? producersAt(snapshot.metadata.index));
       },
     });
     // A new group elects at once from its preferred leader instead of waiting a timeout, and a
@@ -487,6 +518,7 @@ export class Topics {
       termRuns,
     );
     replica.groupLog = groupLog;
+    if (producers?.state !== undefined) replica.restoreProducers(producers.state);
     for (const entries of applied) replica.onApply(entries);
     const status = this.node.status(partition.groupId);
     if (status !== undefined) replica.onRole(status.role, status.leader);
@@ -532,6 +564,54 @@ export class Topics {
     }
     this.byName = byName;
   }
+}
+
+/** The producer checkpoint in a partition directory (AppliedProducers' bytes). */
+const PRODUCER_CHECKPOINT_FILE = 'producer-state.snap';
+
+function producersAt(index: number): AppliedProducers {
+  const state = new AppliedProducers();
+  state.appliedIndex = index;
+  return state;
+}
+
+/** The producer state a partition snapshot carries (after its 8-byte offset header), if any. */
+function producersFrom(snapshot: Snapshot): AppliedProducers | undefined {
+  if (snapshot.data.length <= 8) return undefined;
+  try {
+    return AppliedProducers.decode(snapshot.data.subarray(8));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The newest usable producer state of a replica at open: its checkpoint file, or the state in its
+ * snapshot. A checkpoint must lie within the log (at or past the snapshot, at or before the last
+ * entry: a log that lost unsynced entries cannot back it). `replayFrom` is where applying
+ * resumes: at most the saved commit; entries the state already holds are skipped.
+ */
+async function restoreProducers(
+  directory: string,
+  storage: DurableRaftStorage,
+): Promise<{ state: AppliedProducers; replayFrom: number } | undefined> {
+  const snapshot = storage.snapshot();
+  const snapshotIndex = snapshot.metadata.index;
+  let best = producersFrom(snapshot);
+  try {
+    const checkpoint = AppliedProducers.decode(await readFile(join(directory, PRODUCER_CHECKPOINT_FILE)));
+    if (
+      checkpoint.appliedIndex >= snapshotIndex &&
+      checkpoint.appliedIndex <= storage.lastIndex() &&
+      (best === undefined || checkpoint.appliedIndex > best.appliedIndex)
+    )
+      best = checkpoint;
+  } catch {
+    // No checkpoint yet, or a damaged one: the snapshot or the replay window rebuilds the state.
+  }
+  if (best === undefined) return undefined;
+  const commit = Math.min(storage.hardState.commit, storage.lastIndex());
+  return { state: best, replayFrom: Math.max(snapshotIndex, Math.min(best.appliedIndex, commit)) };
 }
 
 /** The consumer-group state a `__consumer_offsets` snapshot carries (after its 8-byte offset

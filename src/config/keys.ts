@@ -280,6 +280,13 @@ const drafts: KeyDraft[] = [
     read: (raw) => ({ deduplicationEnabled: parseBoolean(raw) }),
   },
   {
+    key: 'producer_id_expiration',
+    type: 'duration',
+    description:
+      "An idempotent producer without a batch for this long is forgotten (Kafka's producer.id.expiration.ms)",
+    read: (raw) => ({ producerIdExpirationMs: parseDuration(raw) }),
+  },
+  {
     key: 'offsets_topic_num_partitions',
     type: 'integer',
     description: 'Partitions of the internal consumer groups topic (fixed once it exists)',
@@ -424,6 +431,7 @@ export const FIELD_KEYS: Record<keyof BrokerConfig, string> = {
   compressionType: 'compression_type',
   compressionThresholdBytes: 'compression_threshold',
   deduplicationEnabled: 'deduplication_enabled',
+  producerIdExpirationMs: 'producer_id_expiration',
   offsetsTopicPartitions: 'offsets_topic_num_partitions',
   offsetsTopicReplicationFactor: 'offsets_topic_replication_factor',
   offsetsRetentionMs: 'offsets_retention_minutes',
@@ -551,6 +559,7 @@ export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) 
   compressionType: (v) => isOneOf(v, compressionTypes),
   compressionThresholdBytes: (v) => range(v, 0, Number.MAX_SAFE_INTEGER),
   deduplicationEnabled: isBoolean,
+  producerIdExpirationMs: (v) => range(v, 1_000, Number.MAX_SAFE_INTEGER, ' milliseconds: at least 1 second'),
   offsetsTopicPartitions: (v) => range(v, 1, 1000),
   offsetsTopicReplicationFactor: (v) => range(v, 1, 32767),
   offsetsRetentionMs: (v) => range(v, 60_000, Number.MAX_SAFE_INTEGER, ' milliseconds: at least 1 minute'),

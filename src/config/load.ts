@@ -124,6 +124,7 @@ function defaults(): BrokerConfig {
     compressionType: 'producer',
     compressionThresholdBytes: 1024,
     deduplicationEnabled: true,
+    producerIdExpirationMs: 86_400_000,
     offsetsTopicPartitions: 16,
     offsetsTopicReplicationFactor: 3,
     offsetsRetentionMs: 7 * 86_400_000,

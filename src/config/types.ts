@@ -104,6 +104,8 @@ export interface BrokerConfig {
   compressionThresholdBytes: number;
   /** Drop duplicate batches from idempotent producers (`deduplication_enabled`). */
   deduplicationEnabled: boolean;
+  /** An idempotent producer silent this long is forgotten (`producer_id_expiration`). */
+  producerIdExpirationMs: number;
   /** Partitions of the internal `__consumer_offsets` topic (`offsets_topic_num_partitions`). */
   offsetsTopicPartitions: number;
   /** Its replication factor, capped by the live brokers (`offsets_topic_replication_factor`). */
