@@ -232,12 +232,17 @@ export function compile(fields: readonly Field[], version: number, flexible = fa
     const children = isStruct ? compile(spec.type as readonly Field[], version, flexible) : EMPTY_PLAN;
     const nullable = inRange(spec.nullableVersions, version);
     const elementBytes = isStruct ? children.minBytes : minimum[kind];
+    let defaultValue =
+      'default' in spec ? spec.default : implicitDefault(kind, spec.array === true, nullable);
+    // A struct's default is its fields' defaults (what an absent tagged struct decodes to).
+    if (isStruct && !spec.array && !nullable && !('default' in spec))
+      defaultValue = Object.fromEntries(children.steps.map((child) => [child.name, child.defaultValue]));
     const step: Step = {
       name: spec.name,
       kind,
       array: spec.array === true,
       nullable,
-      defaultValue: 'default' in spec ? spec.default : implicitDefault(kind, spec.array === true, nullable),
+      defaultValue,
       tag: isTagged ? spec.tag! : -1,
       children,
       minElementBytes: Math.max(1, elementBytes),
@@ -345,7 +350,9 @@ function readField(reader: Reader, step: Step, flexible: boolean): unknown {
 
 /** Reads a tagged-field section into `result`: known tags by their step, unknown ones skipped. */
 function readTaggedFields(reader: Reader, plan: Plan, result: Record<string, unknown>): void {
-  for (const step of plan.tagged) result[step.name] = step.defaultValue;
+  for (const step of plan.tagged)
+    result[step.name] =
+      step.kind === Kind.Struct && !step.array ? { ...(step.defaultValue as object) } : step.defaultValue;
   const count = reader.unsignedVarint();
   let previousTag = -1;
   for (let i = 0; i < count; i++) {
@@ -464,10 +471,17 @@ function writeField(writer: Writer, step: Step, value: unknown, flexible: boolea
   for (const item of value) writeValue(writer, step, item, flexible, true);
 }
 
-/** A tagged field is written only when it carries something other than its default. */
+/** A tagged field is written only when it carries something other than its default (a struct:
+ * when one of its fields does), as Kafka does. */
 function isDefault(step: Step, value: unknown): boolean {
   if (value === undefined || value === null) return true;
   if (step.array) return Array.isArray(value) && value.length === 0;
+  // A uuid's default is the zero uuid (absent, null or all zero digits).
+  if (step.kind === Kind.Uuid) return typeof value === 'string' && /^[0-]*$/.test(value);
+  if (step.kind === Kind.Struct) {
+    const struct = value as Record<string, unknown>;
+    return step.children.steps.every((child) => isDefault(child, struct[child.name]));
+  }
   return value === step.defaultValue;
 }
 

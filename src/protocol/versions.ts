@@ -42,9 +42,9 @@ export interface ApiVersionRange {
 /** `[apiKey, advertised min, served min, max, newest non-flexible]`. */
 const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = [
   [ApiKey.Produce, 0, 3, 9, 8],
-  [ApiKey.Fetch, 4, 4, 11, 11],
+  [ApiKey.Fetch, 4, 4, 17, 11],
   [ApiKey.ListOffsets, 1, 1, 6, 5],
-  [ApiKey.Metadata, 0, 0, 9, 8],
+  [ApiKey.Metadata, 0, 0, 13, 8],
   [ApiKey.OffsetCommit, 0, 0, 8, 7],
   [ApiKey.OffsetFetch, 0, 0, 6, 5],
   [ApiKey.FindCoordinator, 0, 0, 3, 2],

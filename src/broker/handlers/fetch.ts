@@ -2,7 +2,21 @@ import { kafkaOffset } from '../../lib/ids.js';
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
 import type { ReplicatedLog } from '../replicated-log.js';
+import { endpointsOf, type LeaderHint, leaderHint, wantsLeaderHint } from './leader-hints.js';
 import { leaderEpochError, leaderReplica } from './leadership.js';
+import { topicNameOfId } from './topic-ids.js';
+
+/** Fetch v13+ names topics by id. */
+const TOPIC_IDS_FROM = 13;
+
+interface FetchPartitionRequest {
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes: number;
+  currentLeaderEpoch?: number;
+  /** v12+: epoch of the last batch the fetcher holds; -1 when it does not say. */
+  lastFetchedEpoch?: number;
+}
 
 interface FetchRequest {
   replicaId: number;
@@ -10,14 +24,19 @@ interface FetchRequest {
   minBytes: number;
   maxBytes?: number;
   topics: Array<{
-    topic: string;
-    partitions: Array<{
-      partition: number;
-      fetchOffset: number;
-      partitionMaxBytes: number;
-      currentLeaderEpoch?: number;
-    }>;
+    /** v0-12. */
+    topic?: string;
+    /** v13+ (32 hex digits). */
+    topicId?: string;
+    partitions: FetchPartitionRequest[];
   }>;
+}
+
+/** One requested topic, by name whatever the version; `name` undefined = an unknown topic id. */
+interface WantedTopic {
+  name: string | undefined;
+  topicId: string | undefined;
+  partitions: FetchPartitionRequest[];
 }
 
 interface PartitionData {
@@ -29,10 +48,18 @@ interface PartitionData {
   abortedTransactions: never[];
   preferredReadReplica: number;
   records: Buffer;
+  divergingEpoch?: { epoch: number; endOffset: number };
+  currentLeader?: LeaderHint;
+}
+
+interface TopicData {
+  topic?: string;
+  topicId?: string;
+  partitions: PartitionData[];
 }
 
 interface Attempt {
-  responses: Array<{ topic: string; partitions: PartitionData[] }>;
+  responses: TopicData[];
   bytes: number;
   anyError: boolean;
 }
@@ -59,14 +86,25 @@ function partitionError(partitionIndex: number, errorCode: number, log?: Replica
  * watermark, each partition up to `partitionMaxBytes`, the response up to `maxBytes` (the first
  * batch always whole, KIP-74). No copies: the stored bytes go to the socket as they are.
  */
-async function attemptFetch(broker: BrokerContext, request: FetchRequest): Promise<Attempt> {
+async function attemptFetch(
+  broker: BrokerContext,
+  request: FetchRequest,
+  wanted: WantedTopic[],
+): Promise<Attempt> {
   const state = { budget: request.maxBytes ?? Number.MAX_SAFE_INTEGER, bytes: 0, anyError: false };
   const responses: Attempt['responses'] = [];
   // Partitions are read one after another: each one's byte budget depends on the ones before.
-  for (const { topic, partitions } of request.topics) {
+  for (const { name, topicId, partitions } of wanted) {
     const out: PartitionData[] = [];
-    responses.push({ topic, partitions: out });
-    for (const wanted of partitions) out.push(await fetchPartition(broker, topic, wanted, state));
+    responses.push(topicId === undefined ? { topic: name, partitions: out } : { topicId, partitions: out });
+    for (const partition of partitions) {
+      if (name === undefined) {
+        state.anyError = true;
+        out.push(partitionError(partition.partition, ErrorCode.UNKNOWN_TOPIC_ID));
+      } else {
+        out.push(await fetchPartition(broker, name, partition, state));
+      }
+    }
   }
   return { responses, bytes: state.bytes, anyError: state.anyError };
 }
@@ -74,19 +112,38 @@ async function attemptFetch(broker: BrokerContext, request: FetchRequest): Promi
 async function fetchPartition(
   broker: BrokerContext,
   topic: string,
-  wanted: { partition: number; fetchOffset: number; partitionMaxBytes: number; currentLeaderEpoch?: number },
+  wanted: FetchPartitionRequest,
   state: { budget: number; bytes: number; anyError: boolean },
 ): Promise<PartitionData> {
   const { partition, fetchOffset, partitionMaxBytes } = wanted;
   const { log, errorCode } = leaderReplica(broker, topic, partition);
   if (log === undefined || errorCode !== ErrorCode.NONE) {
     state.anyError = true;
-    return partitionError(partition, errorCode);
+    return withLeaderHint(broker, topic, partitionError(partition, errorCode));
   }
   const epochError = leaderEpochError(wanted.currentLeaderEpoch, log);
   if (epochError !== ErrorCode.NONE) {
     state.anyError = true;
-    return partitionError(partition, epochError, log);
+    return withLeaderHint(broker, topic, partitionError(partition, epochError, log));
+  }
+  const lastFetchedEpoch = wanted.lastFetchedEpoch ?? -1;
+  if (lastFetchedEpoch >= 0) {
+    // v12+ divergence check (KIP-595 style, as Kafka's leader does): the fetcher's last batch
+    // is of `lastFetchedEpoch`; if our log ends that epoch before `fetchOffset`, or does not
+    // have it, the fetcher must truncate to the end we report, and gets no records.
+    if (!log.committedInOwnTerm) {
+      // A new leader's term history is not final before its first commit (see OffsetForLeaderEpoch).
+      state.anyError = true;
+      return withLeaderHint(broker, topic, partitionError(partition, ErrorCode.NOT_LEADER_OR_FOLLOWER, log));
+    }
+    const end = log.endOffsetForEpoch(lastFetchedEpoch);
+    if (end.epoch < lastFetchedEpoch || end.endOffset < fetchOffset) {
+      state.anyError = true;
+      return {
+        ...partitionError(partition, ErrorCode.NONE, log),
+        divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset },
+      };
+    }
   }
   // Out of range only outside [log start, log end]: an offset between the high watermark and
   // the log end is in the log, just not committed yet (a new leader's watermark can lag).
@@ -117,8 +174,35 @@ async function fetchPartition(
   };
 }
 
-function body(attempt: Attempt): object {
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: attempt.responses };
+/** KIP-951: a NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH partition names the leader now. */
+function withLeaderHint(broker: BrokerContext, topic: string, data: PartitionData): PartitionData {
+  if (!wantsLeaderHint(data.errorCode)) return data;
+  const hint = leaderHint(broker, topic, data.partitionIndex);
+  return hint === undefined ? data : { ...data, currentLeader: hint };
+}
+
+function body(broker: BrokerContext, attempt: Attempt): object {
+  const hints: LeaderHint[] = [];
+  for (const topic of attempt.responses)
+    for (const partition of topic.partitions)
+      if (partition.currentLeader) hints.push(partition.currentLeader);
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    sessionId: 0,
+    responses: attempt.responses,
+    // v16+: where the hinted leaders are (ignored by the encoder below v16).
+    nodeEndpoints: hints.length === 0 ? [] : endpointsOf(broker, hints),
+  };
+}
+
+/** The requested topics by name: v13+ requests name them by id (UNKNOWN_TOPIC_ID if unknown). */
+function wantedTopics(broker: BrokerContext, request: FetchRequest, apiVersion: number): WantedTopic[] {
+  return request.topics.map(({ topic, topicId, partitions }) =>
+    apiVersion >= TOPIC_IDS_FROM
+      ? { name: topicNameOfId(broker, topicId), topicId: topicId ?? '', partitions }
+      : { name: topic ?? '', topicId: undefined, partitions },
+  );
 }
 
 /**
@@ -128,34 +212,37 @@ function body(attempt: Attempt): object {
  */
 export const fetchHandler: Handler = {
   apiKey: ApiKey.Fetch,
-  async handle(request: FetchRequest, { broker }) {
-    const first = await attemptFetch(broker, request);
+  async handle(request: FetchRequest, { broker, header }) {
+    const wanted = wantedTopics(broker, request, header.apiVersion);
+    const first = await attemptFetch(broker, request, wanted);
     const minBytes = Math.max(1, request.minBytes);
-    if (first.bytes >= minBytes || first.anyError || request.maxWaitMs <= 0) return body(first);
+    if (first.bytes >= minBytes || first.anyError || request.maxWaitMs <= 0) return body(broker, first);
     const logs: ReplicatedLog[] = [];
-    for (const { topic, partitions } of request.topics) {
+    for (const { name, partitions } of wanted) {
+      if (name === undefined) continue;
       for (const { partition } of partitions) {
-        const log = broker.topics.partition(topic, partition)?.log;
+        const log = broker.topics.partition(name, partition)?.log;
         if (log !== undefined) logs.push(log);
       }
     }
-    if (logs.length === 0) return body(first);
+    if (logs.length === 0) return body(broker, first);
     let satisfied: Attempt | null = null;
     await broker.purgatory.wait(logs, request.maxWaitMs, async () => {
-      const attempt = await attemptFetch(broker, request);
+      const attempt = await attemptFetch(broker, request, wanted);
       if (attempt.bytes < minBytes && !attempt.anyError) return false;
       satisfied = attempt;
       return true;
     });
     // On expiry (or shutdown) read once more: whatever is committed by now goes out.
-    return body(satisfied ?? (await attemptFetch(broker, request)));
+    return body(broker, satisfied ?? (await attemptFetch(broker, request, wanted)));
   },
   errorResponse: (request: FetchRequest, errorCode) => ({
     throttleTimeMs: 0,
     errorCode,
     sessionId: 0,
-    responses: request.topics.map(({ topic, partitions }) => ({
+    responses: request.topics.map(({ topic, topicId, partitions }) => ({
       topic,
+      topicId,
       partitions: partitions.map(({ partition }) => partitionError(partition, errorCode)),
     })),
   }),

@@ -3,12 +3,14 @@ import type { BrokerContext, Handler } from '../context.js';
 import { GROUPS_TOPIC } from '../group-log.js';
 import { checkTopicName } from '../topic-config.js';
 import { type PartitionState, TopicError, type TopicState } from '../topics.js';
+import { topicNameOfId, wireTopicId, ZERO_TOPIC_ID } from './topic-ids.js';
 
 /** Kafka's "authorized operations not requested" marker. */
 const OPERATIONS_OMITTED = -2147483648;
 
 interface MetadataRequest {
-  topics: Array<{ name: string | null }> | null;
+  /** v10+ may name a topic by id (name null). */
+  topics: Array<{ name: string | null; topicId?: string }> | null;
   allowAutoTopicCreation?: boolean;
 }
 
@@ -51,16 +53,18 @@ function topicBody(broker: BrokerContext, state: TopicState): object {
   return {
     errorCode: ErrorCode.NONE,
     name: state.record.name,
+    topicId: wireTopicId(broker, state.record.name),
     isInternal: state.record.name === GROUPS_TOPIC,
     partitions: state.partitions.map((partition) => partitionBody(broker, partition)),
     topicAuthorizedOperations: OPERATIONS_OMITTED,
   };
 }
 
-function errorTopic(name: string | null, errorCode: number): object {
+function errorTopic(name: string | null, errorCode: number, topicId = ZERO_TOPIC_ID): object {
   return {
     errorCode,
     name,
+    topicId,
     isInternal: false,
     partitions: [],
     topicAuthorizedOperations: OPERATIONS_OMITTED,
@@ -141,9 +145,24 @@ export const metadataHandler: Handler = {
     }
     const allowAutoCreate = request.allowAutoTopicCreation ?? true;
     const topics: object[] = [];
-    for (const { name } of request.topics ?? []) {
-      if (name === null) topics.push(errorTopic(name, ErrorCode.INVALID_TOPIC_EXCEPTION));
-      else topics.push(await topicOrAutoCreate(broker, name, allowAutoCreate));
+    for (const { name, topicId } of request.topics ?? []) {
+      if (name !== null) {
+        topics.push(await topicOrAutoCreate(broker, name, allowAutoCreate));
+        continue;
+      }
+      // v12+: by id (never auto-created). Kafka answers ids only from v12 on (a null name in
+      // an answer needs v12), so an earlier null name is an invalid topic, as before.
+      if (header.apiVersion < 12) {
+        topics.push(errorTopic('', ErrorCode.INVALID_TOPIC_EXCEPTION));
+        continue;
+      }
+      const byId = topicNameOfId(broker, topicId);
+      const state = byId === undefined ? undefined : broker.topics.get(byId);
+      topics.push(
+        state === undefined
+          ? errorTopic(null, ErrorCode.UNKNOWN_TOPIC_ID, topicId ?? ZERO_TOPIC_ID)
+          : topicBody(broker, state),
+      );
     }
     return clusterBody(broker, topics);
   },

@@ -1,13 +1,28 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
-/** Fetch (1): FetchRequest.json / FetchResponse.json, versions 0-11 (12+ flexible). */
+/**
+ * Fetch (1): FetchRequest.json / FetchResponse.json, versions 0-17 (12+ flexible). v12 adds the
+ * last fetched epoch and the diverging-epoch answer, v13 names topics by id, v15 and v17 add
+ * follower-only fields (replica state, directory), v16 the leaders' endpoints (KIP-951). v18
+ * (a follower's high watermark, default 2^63-1, which a JS number cannot hold) is not described.
+ */
 export const Fetch: ApiSchema = {
   apiKey: 1,
   name: 'Fetch',
-  versions: [0, 11],
+  versions: [0, 17],
   flexibleFrom: 12,
   request: [
-    field('replicaId', 'int32', '0+', { default: -1 }),
+    field('clusterId', 'string', '12+', { nullable: '12+', default: null, tag: 0 }),
+    field('replicaId', 'int32', '0-14', { default: -1 }),
+    field(
+      'replicaState',
+      [
+        field('replicaId', 'int32', '15+', { default: -1 }),
+        field('replicaEpoch', 'int64', '15+', { default: -1 }),
+      ],
+      '15+',
+      { tag: 1 },
+    ),
     field('maxWaitMs', 'int32', '0+'),
     field('minBytes', 'int32', '0+'),
     field('maxBytes', 'int32', '3+', { default: 0x7fffffff }),
@@ -17,15 +32,18 @@ export const Fetch: ApiSchema = {
     arrayField(
       'topics',
       [
-        field('topic', 'string', '0+'),
+        field('topic', 'string', '0-12'),
+        field('topicId', 'uuid', '13+'),
         arrayField(
           'partitions',
           [
             field('partition', 'int32', '0+'),
             field('currentLeaderEpoch', 'int32', '9+', { default: -1 }),
             field('fetchOffset', 'int64', '0+'),
+            field('lastFetchedEpoch', 'int32', '12+', { default: -1 }),
             field('logStartOffset', 'int64', '5+', { default: -1 }),
             field('partitionMaxBytes', 'int32', '0+'),
+            field('replicaDirectoryId', 'uuid', '17+', { tag: 0 }),
           ],
           '0+',
         ),
@@ -34,7 +52,11 @@ export const Fetch: ApiSchema = {
     ),
     arrayField(
       'forgottenTopicsData',
-      [field('topic', 'string', '7+'), arrayField('partitions', 'int32', '7+')],
+      [
+        field('topic', 'string', '7-12'),
+        field('topicId', 'uuid', '13+'),
+        arrayField('partitions', 'int32', '7+'),
+      ],
       '7+',
     ),
     field('rackId', 'string', '11+', { default: '' }),
@@ -46,7 +68,8 @@ export const Fetch: ApiSchema = {
     arrayField(
       'responses',
       [
-        field('topic', 'string', '0+'),
+        field('topic', 'string', '0-12'),
+        field('topicId', 'uuid', '13+'),
         arrayField(
           'partitions',
           [
@@ -55,6 +78,33 @@ export const Fetch: ApiSchema = {
             field('highWatermark', 'int64', '0+'),
             field('lastStableOffset', 'int64', '4+', { default: -1 }),
             field('logStartOffset', 'int64', '5+', { default: -1 }),
+            field(
+              'divergingEpoch',
+              [
+                field('epoch', 'int32', '12+', { default: -1 }),
+                field('endOffset', 'int64', '12+', { default: -1 }),
+              ],
+              '12+',
+              { tag: 0 },
+            ),
+            field(
+              'currentLeader',
+              [
+                field('leaderId', 'int32', '12+', { default: -1 }),
+                field('leaderEpoch', 'int32', '12+', { default: -1 }),
+              ],
+              '12+',
+              { tag: 1 },
+            ),
+            field(
+              'snapshotId',
+              [
+                field('endOffset', 'int64', '0+', { default: -1 }),
+                field('epoch', 'int32', '0+', { default: -1 }),
+              ],
+              '12+',
+              { tag: 2 },
+            ),
             arrayField(
               'abortedTransactions',
               [field('producerId', 'int64', '4+'), field('firstOffset', 'int64', '4+')],
@@ -68,6 +118,17 @@ export const Fetch: ApiSchema = {
         ),
       ],
       '0+',
+    ),
+    arrayField(
+      'nodeEndpoints',
+      [
+        field('nodeId', 'int32', '16+'),
+        field('host', 'string', '16+'),
+        field('port', 'int32', '16+'),
+        field('rack', 'string', '16+', { nullable: '16+', default: null }),
+      ],
+      '16+',
+      { tag: 0 },
     ),
   ],
 };
