@@ -77,6 +77,8 @@ const FATAL_JOIN_CODES: ReadonlySet<number> = new Set([23, 24, 26, 30, 81, 82]);
 /** A message or batch the caller holds: processed once the caller asks for the next. */
 interface InHand {
   ready: ReadyBatch;
+  /** The partition's seekEpoch when handed out. */
+  seekEpoch: number;
   /** Next offset once this item is processed. */
   processedTo: number;
 }
@@ -241,11 +243,15 @@ export class ConsumerGroup {
   async *messages(): AsyncGenerator<Message, void, undefined> {
     for await (const ready of this.readyBatches()) {
       const messages = ready.batch.messages;
+      const state = ready.state;
+      // One hand object per batch: this loop runs per message.
+      const hand: InHand = { ready, seekEpoch: state.seekEpoch, processedTo: 0 };
       for (let index = 0; index < messages.length; index++) {
-        if (!this.fetcher.isCurrent(ready) || ready.state.paused) break;
+        if (state.epoch !== ready.epoch || state.paused) break;
         const message = messages[index] as Message;
-        ready.state.consumed = message.offset + 1;
-        this.inHand = { ready, processedTo: message.offset + 1 };
+        state.consumed = message.offset + 1;
+        hand.processedTo = message.offset + 1;
+        this.inHand = hand;
         yield message;
         this.release();
       }
@@ -261,7 +267,7 @@ export class ConsumerGroup {
     for await (const ready of this.readyBatches()) {
       const last = ready.batch.messages[ready.batch.messages.length - 1] as Message;
       ready.state.consumed = last.offset + 1;
-      this.inHand = { ready, processedTo: last.offset + 1 };
+      this.inHand = { ready, seekEpoch: ready.state.seekEpoch, processedTo: last.offset + 1 };
       yield ready.batch;
       this.release();
     }
@@ -359,11 +365,13 @@ export class ConsumerGroup {
   private release(): void {
     const hand = this.inHand;
     this.inHand = null;
-    if (hand !== null && this.fetcher.isCurrent(hand.ready)) {
+    // Finished work counts even if the partition was paused or is being revoked meanwhile (the
+    // revocation waits for exactly this), but not once a seek moved or a removal dropped it.
+    if (hand !== null && hand.ready.state.seekEpoch === hand.seekEpoch) {
       const state = hand.ready.state;
       if (state.processed === null || state.processed < hand.processedTo) state.processed = hand.processedTo;
     }
-    this.wakeHand();
+    if (this.handWaiters.length > 0) this.wakeHand();
   }
 
   private wakeHand(): void {

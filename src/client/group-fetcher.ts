@@ -3,8 +3,9 @@ import { backoffMs } from './backoff.js';
 import type { Client } from './client.js';
 import { listOffset, type MessageBatch } from './consumer.js';
 import { GoqueueError, isRetriable, KafkaProtocolError, needsMetadataRefresh } from './errors.js';
+import { nextFetchOffset } from './fast-records.js';
 import { partitionKey } from './group-protocol.js';
-import { decodeMessages } from './records.js';
+import { decodeMessages, type Message } from './records.js';
 
 export interface GroupFetcherOptions {
   /** Bytes asked for per Fetch request (all partitions of one broker). */
@@ -38,6 +39,11 @@ export interface PartitionState {
   paused: boolean;
   /** Bumped whenever the position is set from outside (seek, pause, revoke): older data is dropped. */
   epoch: number;
+  /**
+   * Bumped by seek and remove only: a message handed out before still counts as processed when
+   * the caller finishes it after a pause or a fence, but not after a seek moved the partition.
+   */
+  seekEpoch: number;
   inFlight: boolean;
   resetting: boolean;
   ready: number;
@@ -70,6 +76,8 @@ export class GroupFetcher {
   private metadataFailures = 0;
   private stopped = false;
   private failure: Error | null = null;
+  /** Decoding of fetched records, in fetch order. */
+  private decoding: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly client: Client,
@@ -91,6 +99,7 @@ export class GroupFetcher {
         committed: offset,
         paused: false,
         epoch: 0,
+        seekEpoch: 0,
         inFlight: false,
         resetting: false,
         ready: 0,
@@ -118,6 +127,7 @@ export class GroupFetcher {
       const state = this.partitions.get(key);
       if (state === undefined) continue;
       state.epoch++;
+      state.seekEpoch++;
       this.partitions.delete(key);
     }
     this.dropStale();
@@ -129,6 +139,7 @@ export class GroupFetcher {
     if (state === undefined)
       throw new GoqueueError(`cannot seek ${key.replace('\u0000', '/')}: not assigned`);
     state.epoch++;
+    state.seekEpoch++;
     state.position = offset;
     state.consumed = offset;
     state.processed = offset;
@@ -155,7 +166,8 @@ export class GroupFetcher {
 
   /** Whether a batch taken earlier is still the partition's current data. */
   isCurrent(ready: ReadyBatch): boolean {
-    return this.partitions.get(ready.state.key) === ready.state && ready.state.epoch === ready.epoch;
+    // remove() bumps the epoch too, so a removed partition's batches fail this check.
+    return ready.state.epoch === ready.epoch;
   }
 
   /** The next ready batch; null once stopped. Throws a fatal fetch error. */
@@ -313,7 +325,7 @@ export class GroupFetcher {
           void this.refreshMetadata();
           return;
         }
-        await this.handleResponse(batch, epochs, offsets, response);
+        this.takeResponse(batch, epochs, offsets, response);
       }
     } finally {
       this.loops.delete(nodeId);
@@ -356,80 +368,110 @@ export class GroupFetcher {
     );
   }
 
-  private async handleResponse(
-    batch: PartitionState[],
-    epochs: number[],
-    offsets: number[],
-    response: any,
-  ): Promise<void> {
+  /**
+   * Takes a Fetch answer: errors and positions now (positions from the batch headers, so the
+   * loop can send the next fetch before decoding), the decoding on `decoding`, a chain that keeps
+   * batches in the order they were fetched.
+   */
+  private takeResponse(batch: PartitionState[], epochs: number[], offsets: number[], response: any): void {
     const answers = new Map<string, any>();
     for (const topic of response.responses ?? [])
       for (const answer of topic.partitions ?? [])
         answers.set(partitionKey(topic.topic, answer.partitionIndex), answer);
-    let added = false;
     let refresh = false;
+    let reset = false;
     for (let index = 0; index < batch.length; index++) {
       const state = batch[index] as PartitionState;
       const offset = offsets[index] as number;
+      const epoch = epochs[index] as number;
       const answer = answers.get(state.key);
-      let decoded: Awaited<ReturnType<typeof decodeMessages>> | null = null;
-      let error: unknown = null;
-      if (answer === undefined) {
-        error = new KafkaProtocolError(3, { topic: state.topic, partition: state.partition });
-      } else if (answer.errorCode !== 0) {
-        error = new KafkaProtocolError(answer.errorCode, { topic: state.topic, partition: state.partition });
-      } else {
-        try {
-          decoded = await decodeMessages(state.topic, state.partition, answer.records ?? null, offset);
-        } catch (decodeError) {
-          error = decodeError;
-        }
-      }
       state.inFlight = false;
       // Seeked, paused, revoked or reassigned meanwhile: this data is stale.
-      if (this.partitions.get(state.key) !== state || state.epoch !== epochs[index]) continue;
+      if (state.epoch !== epoch) continue;
+      const error =
+        answer === undefined
+          ? new KafkaProtocolError(3, { topic: state.topic, partition: state.partition })
+          : answer.errorCode !== 0
+            ? new KafkaProtocolError(answer.errorCode, { topic: state.topic, partition: state.partition })
+            : null;
       if (error !== null) {
-        if (error instanceof KafkaProtocolError && error.code === 1) {
+        if (error.code === 1) {
           // OFFSET_OUT_OF_RANGE: start again from the reset policy.
           state.position = null;
-          continue;
+          reset = true;
+        } else if (!error.retriable) {
+          this.fail(error);
+        } else {
+          if (needsMetadataRefresh(error)) refresh = true;
+          this.backOff(state);
         }
-        if (!isRetriable(error)) {
-          this.fail(error as Error);
-          continue;
-        }
-        if (needsMetadataRefresh(error)) refresh = true;
-        state.retryAtMs =
-          this.client.clock.nowMs() +
-          backoffMs(state.failures++, this.client.retryOptions, this.client.random);
-        this.kickLater(Math.max(1, state.retryAtMs - this.client.clock.nowMs()));
         continue;
       }
-      state.failures = 0;
-      const result = decoded as NonNullable<typeof decoded>;
-      state.position = result.nextOffset;
-      if (result.messages.length === 0) continue;
-      const last = result.messages[result.messages.length - 1] as (typeof result.messages)[number];
+      const records: Buffer | null = answer.records ?? null;
+      state.position = nextFetchOffset(records, offset);
+      if (records === null || records.length === 0) continue;
       state.ready++;
-      this.queue.push({
-        state,
-        epoch: state.epoch,
-        batch: {
-          topic: state.topic,
-          partition: state.partition,
-          messages: result.messages,
-          highWatermark: answer.highWatermark,
-          lag: Math.max(0, answer.highWatermark - last.offset - 1),
-        },
-      });
-      added = true;
+      const highWatermark: number = answer.highWatermark;
+      this.decoding = this.decoding.then(() =>
+        this.decodeAndQueue(state, epoch, offset, records, highWatermark),
+      );
     }
     if (refresh) {
       this.client.invalidateMetadata();
       void this.refreshMetadata();
     }
-    // Partitions out of range start their reset.
-    if (batch.some((state) => state.position === null)) this.kick();
-    if (added) this.wake();
+    if (reset) this.kick();
+  }
+
+  private backOff(state: PartitionState): void {
+    state.retryAtMs =
+      this.client.clock.nowMs() + backoffMs(state.failures++, this.client.retryOptions, this.client.random);
+    this.kickLater(Math.max(1, state.retryAtMs - this.client.clock.nowMs()));
+  }
+
+  private async decodeAndQueue(
+    state: PartitionState,
+    epoch: number,
+    offset: number,
+    records: Buffer,
+    highWatermark: number,
+  ): Promise<void> {
+    let messages: Message[];
+    try {
+      messages = (await decodeMessages(state.topic, state.partition, records, offset)).messages;
+    } catch (error) {
+      state.ready--;
+      if (state.epoch !== epoch) return;
+      if (!isRetriable(error)) {
+        this.fail(error as Error);
+        return;
+      }
+      // A response that failed its checks (CORRUPT_MESSAGE): fetch it again, and drop what was
+      // fetched after it.
+      state.epoch++;
+      state.position = offset;
+      this.dropStale();
+      this.backOff(state);
+      return;
+    }
+    if (state.epoch !== epoch || messages.length === 0) {
+      state.ready--;
+      this.kick();
+      return;
+    }
+    state.failures = 0;
+    const last = messages[messages.length - 1] as Message;
+    this.queue.push({
+      state,
+      epoch,
+      batch: {
+        topic: state.topic,
+        partition: state.partition,
+        messages,
+        highWatermark,
+        lag: Math.max(0, highWatermark - last.offset - 1),
+      },
+    });
+    this.wake();
   }
 }
