@@ -5,9 +5,10 @@
  * process died or restarted, that every broker still answers, and that the records read back
  * identical. Exits 1 on any failure. Seeded: a failure replays from its seed.
  *
- * Frames go out in bursts on many connections at once: a burst is a few frames and then an
- * ApiVersions probe on one connection; the probe's answer means the broker went through the
- * burst, a close means it refused one of the frames (it closes only that connection).
+ * Frames go out on many connections at once, each connection one burst and then an ApiVersions
+ * probe: a burst is either several well-formed random requests (the broker answers each) or a
+ * single mutated or random frame (the broker answers it, or closes only that connection). The
+ * probe's answer means the broker went through the burst.
  */
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,8 @@ function frameOf(prng: Prng, correlationId: number): Buffer | null {
   }
 }
 
-function sendBurst(port: number, frames: Buffer[]): Promise<Outcome> {
+/** How a burst ended, and how many responses (probe excluded) came back before that. */
+function sendBurst(port: number, frames: Buffer[]): Promise<{ outcome: Outcome; responses: number }> {
   const probe = encodeRequest(
     { apiKey: ApiKey.ApiVersions, apiVersion: 0, correlationId: PROBE_CORRELATION_ID, clientId: 'probe' },
     {},
@@ -87,13 +89,14 @@ function sendBurst(port: number, frames: Buffer[]): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let received = Buffer.alloc(0);
+    let responses = 0;
     let done = false;
     const finish = (outcome: Outcome): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(outcome);
+      resolve({ outcome, responses });
     };
     const timer = setTimeout(() => finish('silent'), 5000);
     socket.on('connect', () => socket.write(Buffer.concat([...frames, probe])));
@@ -104,6 +107,7 @@ function sendBurst(port: number, frames: Buffer[]): Promise<Outcome> {
         const size = received.readInt32BE(at);
         if (received.length - at - 4 < size) break;
         if (received.readInt32BE(at + 4) === PROBE_CORRELATION_ID) return finish('answered');
+        responses++;
         at += 4 + size;
       }
       received = received.subarray(at);
@@ -196,29 +200,35 @@ async function main(): Promise<void> {
     const outcomes: Record<Outcome, number> = { answered: 0, closed: 0, silent: 0 };
     let sent = 0;
     let mutatedFrames = 0;
-    /** Frames of bursts whose probe was answered: the broker certainly handled each of them. */
-    let handled = 0;
+    /** Responses the brokers sent to fuzz frames (each one a frame the broker decoded and handled). */
+    let answers = 0;
     let correlationId = 0;
     let nextReportAt = 0;
     const lane = async (lanePrng: Prng): Promise<void> => {
       while (sent < framesWanted && processes.unexpectedExits.length === 0) {
+        // A burst is either well-formed random requests (they reach the handlers and are all
+        // answered) or one frame that may end its connection, alone: mutated bytes, random bytes,
+        // or SaslHandshake (no SASL here: the broker closes the connection after it).
         const frames: Buffer[] = [];
-        while (frames.length < burstFrames) {
-          // Mostly well-formed random requests (they reach the handlers), some mutated or
-          // random bytes: the first bad frame of a burst ends its connection.
-          const frame = lanePrng.chance(0.02)
-            ? randomFrame(lanePrng)
-            : frameOf(lanePrng, correlationId++ % 1_000_000_000);
-          if (frame === null) continue;
-          const mutated = lanePrng.chance(0.08);
-          if (mutated) mutatedFrames++;
-          frames.push(mutated ? mutate(frame, lanePrng) : frame);
-        }
+        if (lanePrng.chance(0.3)) {
+          let frame: Buffer | null = null;
+          while (frame === null) frame = frameOf(lanePrng, correlationId++ % 1_000_000_000);
+          const random = lanePrng.chance(0.2);
+          if (!random) mutatedFrames++;
+          frames.push(random ? randomFrame(lanePrng) : mutate(frame, lanePrng));
+        } else
+          while (frames.length < burstFrames) {
+            const frame = frameOf(lanePrng, correlationId++ % 1_000_000_000);
+            if (frame === null) continue;
+            if (frame.readInt16BE(4) === ApiKey.SaslHandshake && frames.length > 0) continue;
+            frames.push(frame);
+            if (frame.readInt16BE(4) === ApiKey.SaslHandshake) break;
+          }
         sent += frames.length;
         const member = processes.member(lanePrng.pick(processes.ids));
-        const outcome = await sendBurst(member.clientPort, frames);
+        const { outcome, responses } = await sendBurst(member.clientPort, frames);
         outcomes[outcome]++;
-        if (outcome === 'answered') handled += frames.length;
+        answers += responses;
         if (sent >= nextReportAt) {
           nextReportAt += 10_000;
           console.error(
@@ -246,13 +256,13 @@ async function main(): Promise<void> {
     const probes = await Promise.all(
       processes.ids.map((id) => sendBurst(processes.member(id).clientPort, [])),
     );
-    probes.forEach((outcome, i) => {
+    probes.forEach(({ outcome }, i) => {
       if (outcome !== 'answered')
         failures.push(`broker ${processes.ids[i]} no longer answers ApiVersions (${outcome})`);
     });
     const elapsedS = (Date.now() - startedMs) / 1000;
     console.log(
-      `fuzz seed ${seed}: ${sent} frames (${mutatedFrames} mutated; ${handled} in answered bursts) to ` +
+      `fuzz seed ${seed}: ${sent} frames (${mutatedFrames} mutated; ${answers} answered) to ` +
         `${processes.ids.length} brokers in ${elapsedS.toFixed(0)} s; bursts ${JSON.stringify(outcomes)}; ` +
         `${failures.length === 0 ? 'no broker died or restarted, kept records intact' : `FAILED:\n  ${failures.join('\n  ')}`}` +
         `\n  broker logs: ${runDir}`,
