@@ -2,33 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import test from 'ava';
-import { Command } from 'commander';
 import type { Broker } from '../../src/broker/broker.js';
 import { percentile } from '../../src/cli/client/bench.js';
-import { registerClientCommands } from '../../src/cli/client/index.js';
 import { Client } from '../../src/client/client.js';
 import { bootstrap, repositoryRoot, startBroker } from '../broker/helpers.js';
 import { assertFirstRecordFollowsControlBatches } from '../client/control-batches.js';
-
-/** Runs `goqueue <args>` in-process with captured stdout/stderr and the given stdin. */
-async function run(args: string[], stdin = '', tty = false): Promise<{ stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.on('data', (chunk) => {
-    err += chunk;
-  });
-  const program = new Command('goqueue').exitOverride();
-  registerClientCommands(program, { stdin: Readable.from([stdin]), stdout, stderr });
-  await program.parseAsync(args, { from: 'user' });
-  return { stdout: out, stderr: err };
-}
+import { run } from './run.js';
 
 const at = (broker: Broker) => ['--bootstrap', bootstrap(broker)];
 
@@ -62,6 +42,7 @@ test('produce reads stdin lines with a key separator; consume prints them back a
     'consume',
     'lines',
     '--from-beginning',
+    '--exit-at-end',
     '--print-key',
     '--key-separator',
     '=',
@@ -69,7 +50,7 @@ test('produce reads stdin lines with a key separator; consume prints them back a
   ]);
   t.is(text.stdout, 'k1=first\n=second\nk3=third\n');
   const jsonRows = async (from: string[]) =>
-    (await run(['consume', 'lines', ...from, '--format', 'json', ...at(broker)])).stdout
+    (await run(['consume', 'lines', ...from, '-e', '--format', 'json', ...at(broker)])).stdout
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
@@ -96,7 +77,7 @@ test('produce reads stdin lines with a key separator; consume prints them back a
       [first + 2, 'k3', 'third'],
     ],
   );
-  const latest = await run(['consume', 'lines', ...at(broker)]);
+  const latest = await run(['consume', 'lines', '-e', ...at(broker)]);
   t.is(latest.stdout, '', 'without --from-beginning only new messages are printed');
 });
 
@@ -188,7 +169,7 @@ test('the goqueue process reports an unknown topic in one line with exit code 1,
       });
       child.on('close', (code) => resolve({ code, stderr }));
     });
-  const missing = await spawnCli(['consume', 'nope', '--from-beginning', ...at(broker)]);
+  const missing = await spawnCli(['consume', 'nope', '--from-beginning', '-e', ...at(broker)]);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /^goqueue: UNKNOWN_TOPIC_OR_PARTITION \[3\].*create the topic first/);
   t.is(missing.stderr.trim().split('\n').length, 1);

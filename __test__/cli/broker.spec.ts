@@ -93,7 +93,12 @@ test('a config file, the environment and flags all reach the running broker', as
   broker.child.kill('SIGTERM');
   const result = await broker.exit;
   t.is(result.code, 0);
-  t.is(result.stdout, '', 'nothing on stdout when a log file is set');
+  // The log goes to the file; the terminal still gets the start line (it showed nothing before).
+  t.is(
+    result.stdout,
+    `goqueue: broker 7 listening on 127.0.0.1:${broker.line.port}; logging to ${logFile}\n`,
+  );
+  t.is(result.stderr, '');
 });
 
 /** Starts a broker whose logs go to `logFile`, and waits for the listening line there. */
@@ -187,4 +192,6 @@ test('a Kafka port already in use exits 1 with one line saying so', async (t) =>
     /^goqueue: cannot start the broker: an address is already in use .*EADDRINUSE/,
   );
   t.is(result.stderr.trim().split('\n').length, 1);
+  // No log record of the failure (with its stack trace) before that line.
+  t.notRegex(result.stdout, /EADDRINUSE|"level":50|\n\s+at /);
 });

@@ -15,7 +15,8 @@ function lines(file: string): string[] {
 
 test('a log file gets one JSON object per line at or above the level, directories created', (t) => {
   const file = join(directory, 'nested', 'dir', 'broker.log');
-  const logger = createLogger({ level: 'warn', file });
+  // The terminal echo of errors is checked below; here it goes nowhere.
+  const logger = createLogger({ level: 'warn', file, terminal: { write: () => true } });
   logger.info('not written');
   logger.warn({ port: 9092 }, 'written');
   logger.error(new Error('boom'), 'failed');
@@ -46,4 +47,28 @@ test('level silent writes nothing', (t) => {
   const logger = createLogger({ level: 'silent', file });
   logger.fatal('nothing');
   t.deepEqual(lines(file), []);
+});
+
+test('with a log file, errors are echoed to the terminal as one line each, without the stack; other levels and onTerminal: false are not', (t) => {
+  const file = join(directory, 'echo.log');
+  let terminal = '';
+  const logger = createLogger({
+    level: 'info',
+    file,
+    terminal: {
+      write: (text: string) => {
+        terminal += text;
+      },
+    },
+  });
+  logger.info('started');
+  logger.warn('slow disk');
+  logger.error({ err: new Error('disk full') }, 'append failed');
+  logger.error({ onTerminal: false }, 'reported elsewhere');
+  logger.fatal('crashed');
+  t.is(terminal, 'goqueue: error: append failed: disk full\ngoqueue: fatal: crashed\n');
+  t.deepEqual(
+    lines(file).map((line) => (JSON.parse(line) as { msg: string }).msg),
+    ['started', 'slow disk', 'append failed', 'reported elsewhere', 'crashed'],
+  );
 });

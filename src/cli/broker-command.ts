@@ -124,10 +124,11 @@ export async function runBroker(
 
   const broker = await startBroker(config, logger);
   const { host, port } = broker.address;
-  logger.info(
-    { brokerId: broker.brokerId, host, port, dataDir: config.dataDir },
-    `broker ${broker.brokerId} listening on ${formatAddress(host, port)}`,
-  );
+  const listening = `broker ${broker.brokerId} listening on ${formatAddress(host, port)}`;
+  logger.info({ brokerId: broker.brokerId, host, port, dataDir: config.dataDir }, listening);
+  // With a log file the terminal would show nothing at all: say that it runs and where it logs
+  // (errors are echoed there too, see createLogger).
+  if (config.logFile !== null) process.stdout.write(`goqueue: ${listening}; logging to ${config.logFile}\n`);
   stopOnSignals(broker, logger);
   exitOnCrash(logger);
 }
@@ -136,7 +137,7 @@ export async function runBroker(
  * A broker stores on the native core: without it (its platform package not installed), stop
  * with one line naming the platform and the package, before any log output.
  */
-async function requireNativeModule(): Promise<void> {
+export async function requireNativeModule(): Promise<void> {
   const { nativeBinding, NativeModuleMissingError } = await import('../storage/native-binding.js');
   try {
     nativeBinding();
@@ -150,7 +151,7 @@ async function requireNativeModule(): Promise<void> {
 /** A bug that escapes every handler ends the process (state may be broken), but logged first. */
 function exitOnCrash(logger: Logger): void {
   const crash = (error: unknown): void => {
-    logger.fatal({ err: error }, 'uncaught error; exiting');
+    logger.fatal({ err: error, onTerminal: false }, 'uncaught error; exiting');
     process.stderr.write(`goqueue: fatal: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   };
@@ -175,7 +176,10 @@ async function startBroker(config: BrokerConfig, logger: Logger): Promise<Runnin
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const reason = describeStartFailure(error, config);
-    logger.error({ err: error }, `cannot start the broker: ${reason}`);
+    // The terminal gets main's one line and nothing else (no stack trace); a log file keeps
+    // the whole error.
+    if (config.logFile !== null)
+      logger.error({ err: error, onTerminal: false }, `cannot start the broker: ${reason}`);
     throw new CommandError(`cannot start the broker: ${reason}`, 1);
   }
 }

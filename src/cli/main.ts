@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { CommandError, registerBrokerCommand } from './broker-command.js';
 import { registerClientCommands } from './client/index.js';
-import { acceptOneDashFlags } from './one-dash-flags.js';
+import { normalizeArguments } from './one-dash-flags.js';
 
 /** Exit code of a usage or configuration error (a bad flag, key or value). */
 export const EXIT_USAGE = 2;
@@ -29,7 +29,7 @@ export function createProgram(): Command {
  */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
-    await createProgram().parseAsync(acceptOneDashFlags(argv), { from: 'node' });
+    await createProgram().parseAsync(normalizeArguments(argv), { from: 'node' });
   } catch (error) {
     process.exitCode = report(error);
   }
