@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { CommandError, registerBrokerCommand } from './broker-command.js';
 import { registerClientCommands } from './client/index.js';
+import { registerDevCommand } from './dev-command.js';
 import { normalizeArguments } from './one-dash-flags.js';
 
 /** Exit code of a usage or configuration error (a bad flag, key or value). */
@@ -19,6 +20,7 @@ export function createProgram(): Command {
     .showSuggestionAfterError();
   registerBrokerCommand(program);
   registerClientCommands(program);
+  registerDevCommand(program);
   return program;
 }
 

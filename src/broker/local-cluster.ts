@@ -1,0 +1,153 @@
+/**
+ * A cluster of N brokers on this machine, for tests and development: free ports on one host,
+ * one data directory per broker under a common root, all founding members of one
+ * `initialCluster`. `Broker.startCluster` runs them in this process; `goqueue dev` runs the same
+ * layout as separate processes (src/cli/dev-command.ts).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InitialClusterMember } from '../config/types.js';
+import { assert } from '../lib/assert.js';
+import { Broker, type BrokerOptions } from './broker.js';
+
+/** The most brokers one local cluster starts: a guard against a typo, not a real limit. */
+export const LOCAL_CLUSTER_BROKERS_MAX = 16;
+
+export interface LocalClusterOptions {
+  /** How many brokers (ids 1..brokers), 1 to LOCAL_CLUSTER_BROKERS_MAX; default 3. */
+  brokers?: number;
+  /** Root of the brokers' data (`<dataDir>/broker-<id>`); default a fresh temporary folder, removed by stop(). */
+  dataDir?: string;
+  /** Host every listener binds and advertises; default 127.0.0.1. */
+  host?: string;
+  /** Options given to every broker (a logger, retention, …); ids, ports and folders are the cluster's. */
+  brokerOptions?: Omit<BrokerOptions, 'brokerId' | 'dataDir' | 'initialCluster' | 'host' | 'port'>;
+}
+
+/** One broker of a local cluster as `goqueue dev` and `Broker.startCluster` lay it out. */
+export interface LocalClusterMember {
+  brokerId: number;
+  host: string;
+  clientPort: number;
+  raftPort: number;
+  dataDir: string;
+}
+
+/** The layout of an N-broker local cluster: ids 1..N, free ports, folders under `root`. */
+export async function planLocalCluster(options: {
+  brokers: number;
+  host: string;
+  root: string;
+}): Promise<LocalClusterMember[]> {
+  const { brokers, host, root } = options;
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > LOCAL_CLUSTER_BROKERS_MAX)
+    throw new RangeError(
+      `brokers must be a whole number from 1 to ${LOCAL_CLUSTER_BROKERS_MAX}, got ${brokers}`,
+    );
+  const ports = await freePorts(host, brokers * 2);
+  return Array.from({ length: brokers }, (_, index) => ({
+    brokerId: index + 1,
+    host,
+    clientPort: ports[index * 2]!,
+    raftPort: ports[index * 2 + 1]!,
+    dataDir: join(root, `broker-${index + 1}`),
+  }));
+}
+
+/** `--initial-cluster`'s list for the members: every one a founding member. */
+export function initialClusterOf(members: readonly LocalClusterMember[]): InitialClusterMember[] {
+  return members.map((member) => ({
+    brokerId: member.brokerId,
+    raftHost: member.host,
+    raftPort: member.raftPort,
+  }));
+}
+
+/**
+ * `count` distinct free TCP ports on `host`. All listeners stay open until every port is read,
+ * so no port is handed out twice; another program may still take one before a broker binds it
+ * (fine on a developer's machine, where the broker's start then fails with EADDRINUSE).
+ */
+export async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve());
+      });
+    }
+    return servers.map((server) => {
+      const address = server.address();
+      assert(typeof address === 'object' && address !== null, 'a TCP listener has an address');
+      return address.port;
+    });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+/** N brokers in this process forming one Raft cluster. */
+export class LocalCluster {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    /** The brokers, by id order (brokers[0] is broker 1). */
+    readonly brokers: readonly Broker[],
+    /** Root of the brokers' data directories. */
+    readonly dataDir: string,
+    private readonly removeDataDir: boolean,
+  ) {}
+
+  /** Starts every broker at once (each waits for a quorum of the others) and resolves when all listen. */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const host = options.host ?? '127.0.0.1';
+    const removeDataDir = options.dataDir === undefined;
+    const root = options.dataDir ?? mkdtempSync(join(tmpdir(), 'goqueue-cluster-'));
+    mkdirSync(root, { recursive: true });
+    const members = await planLocalCluster({ brokers: options.brokers ?? 3, host, root });
+    const initialCluster = initialClusterOf(members);
+    const started = await Promise.allSettled(
+      members.map((member) =>
+        Broker.start({
+          ...options.brokerOptions,
+          brokerId: member.brokerId,
+          dataDir: member.dataDir,
+          host,
+          port: member.clientPort,
+          raftHost: host,
+          raftPort: member.raftPort,
+          initialCluster,
+        }),
+      ),
+    );
+    const brokers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.allSettled(brokers.map((broker) => broker.stop()));
+      if (removeDataDir) rmSync(root, { recursive: true, force: true });
+      throw failed.reason;
+    }
+    return new LocalCluster(brokers, root, removeDataDir);
+  }
+
+  /** `host:port` of every broker, for a client's bootstrap list. */
+  get bootstrap(): string[] {
+    return this.brokers.map((broker) => `${broker.address.host}:${broker.address.port}`);
+  }
+
+  /** Stops every broker; removes the data when the cluster made its own folder. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const results = await Promise.allSettled(this.brokers.map((broker) => broker.stop()));
+      if (this.removeDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    })();
+    return this.stopping;
+  }
+}
