@@ -14,6 +14,7 @@ import { type NodeId, nodeId } from '../lib/ids.js';
 import { Prng } from '../lib/prng.js';
 import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
+import { DiskSpaceGuard } from '../storage/disk-space.js';
 import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
 import { type ConnectionBudget, type ConnectionBudgetStats, connectionBudget } from './connection-budget.js';
@@ -368,6 +369,9 @@ export class Broker {
       logger,
     );
     const context: BrokerContext = {
+    const diskSpace = new DiskSpaceGuard(config.dataDir, config.minFreeBytes, logger);
+    diskSpace.start();
+    cleanup.push(async () => diskSpace.stop());
       config,
       brokerId: config.brokerId,
       advertised,
@@ -390,6 +394,7 @@ export class Broker {
       }),
       groupHomes,
       servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
+      diskSpace,
     };
     // A cluster of one is ready once it has registered itself; a member of a larger cluster
     // serves (and answers "not available yet") while its peers come up.
@@ -512,6 +517,7 @@ export class Broker {
     for (const connection of this.connections) connection.close();
     this.connectionBudget?.close();
     await closed;
+    this.context.diskSpace?.stop();
     try {
       controller.stop();
       this.raft.rpc.close();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/types.js';
 import type { ApiVersionRange, RequestHeader } from '../protocol/index.js';
+import type { DiskSpaceGuard } from '../storage/disk-space.js';
 import type { ConnectionInfo } from './connection.js';
 import type { Controller } from './controller.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
@@ -27,6 +28,8 @@ export interface BrokerContext {
   /** Where each consumer group lives (its `__consumer_offsets` partition and coordinator). */
   readonly groupHomes: TopicGroupHomes;
   readonly logger: Logger;
+  /** Free space of the data disk: produce is refused while it is full (docs/operations.md). */
+  diskSpace?: DiskSpaceGuard;
   /** The codec's advertised ranges of the APIs this broker has handlers for (ApiVersions). */
   readonly servedApis: readonly ApiVersionRange[];
 }

@@ -53,6 +53,8 @@ import {
   NO_NODE,
   type Snapshot,
 } from '../raft/types.js';
+import { reportNoSpace, retryingWhileFull } from '../storage/disk-space.js';
+import { isNoSpaceError } from '../storage/errors.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { FsRaftStateFile, RAFT_STATE_FILE, type RaftStateFile } from './raft-state-file.js';
 
@@ -89,6 +91,15 @@ export interface DurableRaftStorageOptions {
   initialConfState: ConfState;
   /** When false, skip fsync (unsafe; for users who relax durability). Default true. */
   fsync?: boolean;
+  /**
+   * With `fsync: false` (`flush_interval`): a sync round that comes at least this long after the
+   * log's last real sync syncs it, so that acknowledged writes stay unsynced for at most about
+   * this long while writes keep coming. 0 (default): never. Acknowledgements never wait for the
+   * interval: at most, once per interval, one round waits for one fsync.
+   */
+  relaxedSyncIntervalMs?: number;
+  /** Monotonic time for `relaxedSyncIntervalMs`. Default performance.now. */
+  nowMs?: () => number;
   /** Timestamp written into Raft's own control batches (no-op, membership). Default Date.now. */
   wallMs?: () => number;
 }
@@ -228,10 +239,34 @@ export function decodeRaftState(buf: Buffer, path = RAFT_STATE_FILE): RaftStateI
   };
 }
 
+/** A write that failed on a full disk is retried this often until it succeeds (or the storage
+ * closes): bounded work while full, and writes resume by themselves once space is freed. */
+export const NO_SPACE_RETRY_MS = 1000;
+
+/** Calls `write` until it succeeds, waiting `NO_SPACE_RETRY_MS` after each failure on a full
+ * disk (reported to the broker's disk-space guard, which refuses produce meanwhile); any other
+ * failure, or one while `closing()` or with no guard running (the broker is stopping, or no
+ * broker runs this storage), is thrown. */
+async function retryWhileFull<T>(write: () => Promise<T>, closing: () => boolean): Promise<T> {
+  for (;;) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isNoSpaceError(error) || closing() || !retryingWhileFull()) throw error;
+      reportNoSpace();
+      await new Promise((resolve) => setTimeout(resolve, NO_SPACE_RETRY_MS));
+    }
+  }
+}
+
 export class DurableRaftStorage implements RaftStorage {
+  private closing = false;
   readonly log: PartitionLog;
   private readonly stateFile: RaftStateFile;
   private readonly fsync: boolean;
+  private readonly relaxedSyncIntervalMs: number;
+  private readonly nowMs: () => number;
+  private lastRelaxedSyncMs: number;
   private readonly wallMs: () => number;
   private image: RaftStateImage;
   /** Log bounds and sizes mirrored in JS: readable while the log's sync() is in flight. */
@@ -249,6 +284,9 @@ export class DurableRaftStorage implements RaftStorage {
   constructor(options: DurableRaftStorageOptions) {
     this.log = options.log;
     this.fsync = options.fsync ?? true;
+    this.relaxedSyncIntervalMs = options.relaxedSyncIntervalMs ?? 0;
+    this.nowMs = options.nowMs ?? (() => performance.now());
+    this.lastRelaxedSyncMs = this.nowMs();
     this.wallMs = options.wallMs ?? Date.now;
     if (options.stateFile !== undefined) {
       this.stateFile = options.stateFile;
@@ -377,11 +415,23 @@ export class DurableRaftStorage implements RaftStorage {
    * the JS mirror, and `isSyncing` tells the host to hold back work that reads entries.
    */
   async sync(): Promise<LogIndex> {
-    // fsync_enabled=false (unsafe, opt-in): appends count as durable once in the page cache.
-    if (!this.fsync) return this.logLastIndex;
+    // fsync_enabled=false (unsafe, opt-in): appends count as durable once in the page cache;
+    // the log is synced only when flush_interval has passed since its last sync.
+    if (!this.fsync) {
+      const nowMs = this.nowMs();
+      const due = this.relaxedSyncIntervalMs > 0 && nowMs - this.lastRelaxedSyncMs >= this.relaxedSyncIntervalMs;
+      if (!due) return this.logLastIndex;
+      this.lastRelaxedSyncMs = nowMs;
+    }
     this.syncing++;
     try {
-      return await this.log.sync();
+      // A full disk holds the sync (and so the Ready loop) until space is back instead of
+      // failing the node: nothing after it is acknowledged meanwhile, and nothing is lost, since
+      // the native log keeps unwritten batches in its buffer (see Segment::append).
+      return await retryWhileFull(
+        () => this.log.sync(),
+        () => this.closing,
+      );
     } finally {
       this.syncing--;
     }
@@ -468,8 +518,15 @@ export class DurableRaftStorage implements RaftStorage {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     while (this.runningWrite !== null) await this.runningWrite.catch(() => undefined);
-    await this.log.close();
+    try {
+      await this.log.close();
+    } catch (error) {
+      // On a full disk the last buffered batches cannot be written: they were never synced,
+      // so never acknowledged, and the log recovers to its last whole batch when it reopens.
+      if (!isNoSpaceError(error)) throw error;
+    }
   }
 
   /**
@@ -495,8 +552,13 @@ export class DurableRaftStorage implements RaftStorage {
 
   private async runWrite(): Promise<void> {
     try {
-      await this.stateFile.writeAtomically(encodeState(this.image));
-      if (this.fsync) await this.stateFile.sync();
+      await retryWhileFull(
+        async () => {
+          await this.stateFile.writeAtomically(encodeState(this.image));
+          if (this.fsync) await this.stateFile.sync();
+        },
+        () => this.closing,
+      );
     } finally {
       const queued = this.queuedWrite;
       this.queuedWrite = null;

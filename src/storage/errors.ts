@@ -89,3 +89,18 @@ export function native<T>(call: () => T): T {
     throw fromNative(error);
   }
 }
+
+/** What the OS says when a file system (or a quota) is full: ENOSPC, EDQUOT. */
+const NO_SPACE =
+  /\bENOSPC\b|\bEDQUOT\b|No space left on device|Disk quota exceeded|os error 28\b|os error 122\b/;
+
+/**
+ * Whether `error` is a write that failed because the disk is full: the storage core and Node's
+ * fs both name it. Such a write can succeed once space is freed, so callers wait and retry
+ * instead of treating the disk as broken.
+ */
+export function isNoSpaceError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === 'ENOSPC' || code === 'EDQUOT' || (typeof message === 'string' && NO_SPACE.test(message));
+}

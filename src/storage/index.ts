@@ -18,6 +18,12 @@ export function nativeCrc32c(bytes: Buffer): number {
   return nativeBinding().crc32c(bytes);
 }
 
+/** Content hashes (8 bytes big-endian each) of the records of one RecordBatch v2, on the native
+ * core: key, value and headers (content-hash de-duplication). */
+export function recordHashes(batch: Buffer, maxBatchBytes: number): Buffer {
+  return nativeBinding().recordHashes(batch, maxBatchBytes);
+}
+
 /** Re-encodes one RecordBatch with `codec` on the native core (see crates/goqueue-napi). */
 export function recompressBatch(batch: Buffer, codec: number, maxBatchBytes?: number | null): Buffer {
   return nativeBinding().recompressBatch(batch, codec, maxBatchBytes);
@@ -30,7 +36,7 @@ export {
   validateProduceBatches,
 } from './codecs.js';
 export { DataDirectoryLockedError, DirectoryLock } from './directory-lock.js';
-export { KAFKA_ERROR_CODE, StorageError, type StorageErrorCode } from './errors.js';
+export { isNoSpaceError, KAFKA_ERROR_CODE, StorageError, type StorageErrorCode } from './errors.js';
 export { MemoryLog } from './memory-log.js';
 export { NativeLog, type RecoveryReport, splitBatches } from './native-log.js';
 export {

@@ -56,6 +56,19 @@ impl StorageError {
     }
 }
 
+/// Whether an OS error means the file system is out of space (ENOSPC) or quota (EDQUOT).
+pub fn is_no_space_io(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(28) | Some(122)) || error.kind() == io::ErrorKind::StorageFull
+}
+
+impl StorageError {
+    /// A write failed because the disk (or the quota) is full: retrying after space is freed
+    /// can succeed.
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, StorageError::Io { source, .. } if is_no_space_io(source))
+    }
+}
+
 /// Result alias used across the crate.
 pub type Result<T> = std::result::Result<T, StorageError>;
 

@@ -200,16 +200,32 @@ impl Segment {
     }
 
     /// Appends one validated batch. `index_interval_bytes` spaces the sparse index entries.
+    ///
+    /// A full disk (ENOSPC, EDQUOT) does not fail the append: the batch stays in the write buffer
+    /// (readable, not durable) and the next `sync` reports the error, so a caller that retries
+    /// the sync once space is back loses nothing and never sees a half-applied append.
     pub fn append(&mut self, bytes: &[u8], header: &BatchHeader, index_interval_bytes: u64) -> Result<()> {
         let position = self.size;
         if self.pending.len() + bytes.len() > WRITE_BUFFER_BYTES {
-            self.flush_log()?;
+            if let Err(error) = self.flush_log() {
+                if !error.is_no_space() {
+                    return Err(error);
+                }
+            }
         }
-        if bytes.len() >= WRITE_BUFFER_BYTES {
-            write_all_at(&self.log, bytes, self.flushed).map_err(io_context(format!(
-                "writing {} at byte {position}",
-                log_path(&self.dir, self.base_offset).display()
-            )))?;
+        let written_directly = bytes.len() >= WRITE_BUFFER_BYTES
+            && self.pending.is_empty()
+            && match write_all_at(&self.log, bytes, self.flushed) {
+                Ok(()) => true,
+                Err(error) if crate::error::is_no_space_io(&error) => false,
+                Err(error) => {
+                    return Err(io_context(format!(
+                        "writing {} at byte {position}",
+                        log_path(&self.dir, self.base_offset).display()
+                    ))(error))
+                }
+            };
+        if written_directly {
             self.flushed += bytes.len() as u64;
         } else {
             if self.pending.capacity() == 0 {

@@ -79,6 +79,10 @@ async function producePartition(
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'produce request holds no record batch');
   }
+  // A full data disk (or one below min_free_bytes) refuses writes up front: they could not be
+  // made durable, and they would hold the Raft loop until space is back.
+  const diskFull = broker.diskSpace?.refusal() ?? null;
+  if (diskFull !== null) return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, diskFull);
   const maxBatchBytes = Math.min(
     topicState.config.maxMessageBytes,
     broker.config.maxMessageBytes,
