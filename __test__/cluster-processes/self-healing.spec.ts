@@ -1,0 +1,190 @@
+/**
+ * Self-healing on real broker processes: a broker killed for good has its replicas moved to the
+ * live brokers after `replica_replace_after` (learner, catch-up, promotion, removal), with a
+ * producer writing throughout and nothing acknowledged lost; when it comes back it deletes the
+ * replicas that moved away and takes new work.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import type { Kafka } from 'kafkajs';
+import { eventually, ProcessCluster } from './harness.js';
+
+/** A config file with short self-healing timings (the keys have no flags). */
+export function healingConfig(t: ExecutionContext, settings: Record<string, unknown>): string {
+  const directory = mkdtempSync(join(tmpdir(), 'goqueue-healing-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  const file = join(directory, 'goqueue.json');
+  writeFileSync(file, JSON.stringify(settings));
+  return file;
+}
+
+export async function partitionReplicas(kafka: Kafka, topic: string): Promise<Map<number, number[]>> {
+  const admin = kafka.admin({ retry: { retries: 1 } });
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    return new Map(
+      (metadata.topics[0]?.partitions ?? []).map((partition) => [
+        partition.partitionId,
+        [...partition.replicas].sort(),
+      ]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads every partition of `topic` from the start until `expected` values were seen (or 60 s). */
+export async function readValues(kafka: Kafka, topic: string, expected: Set<string>): Promise<Set<string>> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, maxWaitTimeInMs: 200 });
+  const seen = new Set<string>();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 60_000);
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          const value = message.value?.toString() ?? '';
+          seen.add(value);
+          if ([...expected].every((item) => seen.has(item))) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      })
+      .catch(() => resolve());
+  });
+  await consumer.disconnect();
+  return seen;
+}
+
+/** Writes `topic` (partitions in turn, acks=all) until `stop()`; returns what was acknowledged. */
+export function produceThroughout(kafka: Kafka, topic: string, partitions: number) {
+  const acknowledged = new Set<string>();
+  let running = true;
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    retry: { retries: 50, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+  const done = (async () => {
+    await producer.connect();
+    for (let i = 0; running; i++) {
+      const value = `v-${i}`;
+      try {
+        await producer.send({ topic, acks: -1, messages: [{ value, partition: i % partitions }] });
+        acknowledged.add(value);
+      } catch {
+        // Not acknowledged: it may or may not be in the log.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await producer.disconnect();
+  })();
+  return {
+    acknowledged,
+    async stop(): Promise<Set<string>> {
+      running = false;
+      await done;
+      return acknowledged;
+    },
+  };
+}
+
+test.serial(
+  'a broker killed for good: its replicas move to the live brokers, every partition has RF 3 again, nothing acknowledged is lost; back, it deletes them and takes new work',
+  async (t) => {
+    t.timeout(300_000);
+    const config = healingConfig(t, {
+      replica_replace_after: '1s',
+      leader_balance_interval: 0,
+    });
+    const cluster = await ProcessCluster.create(t, 4, ['--broker-session-timeout', '3s', '--config', config]);
+    await cluster.startAll();
+    const kafka = cluster.kafka();
+    const admin = kafka.admin();
+    await admin.connect();
+    await eventually(
+      async () => ((await admin.describeCluster()).brokers.length === 4 ? true : undefined),
+      30_000,
+      'four live brokers',
+    );
+    await admin.createTopics({
+      topics: [{ topic: 'heal', numPartitions: 4, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const before = await partitionReplicas(kafka, 'heal');
+    // Broker 4 follows the controller as a learner, so the controller keeps its three voters.
+    const victim = 4;
+    t.true([...before.values()].some((replicas) => replicas.includes(victim)));
+
+    const writer = produceThroughout(kafka, 'heal', 4);
+    await eventually(() => (writer.acknowledged.size >= 50 ? true : undefined), 60_000, 'first writes');
+    await cluster.kill(victim);
+    const healed = await eventually<Map<number, number[]>>(
+      async () => {
+        const replicas = await partitionReplicas(cluster.kafka('probe'), 'heal');
+        const done = [...replicas.values()].every((list) => list.length === 3 && !list.includes(victim));
+        return done && replicas.size === 4 ? replicas : undefined;
+      },
+      180_000,
+      'every partition back to 3 replicas on live brokers',
+    ).catch((error) => {
+      for (const member of cluster.members.values())
+        for (const line of member.lines)
+          if (line.component === 'controller-tasks' || /move|fenc/.test(line.msg))
+            t.log(member.id, line.msg, JSON.stringify({ ...line, msg: undefined }).slice(0, 400));
+      throw error;
+    });
+    for (const replicas of healed.values()) t.deepEqual(replicas, [1, 2, 3]);
+    await eventually(
+      () => (writer.acknowledged.size >= 200 ? true : undefined),
+      60_000,
+      'writes after healing',
+    );
+    const acknowledged = await writer.stop();
+    t.log(`${acknowledged.size} writes acknowledged during the move`);
+
+    // The moves are visible in the controller leader's log.
+    const moveLines = [...cluster.members.values()].flatMap((member) =>
+      member.lines.filter((line) => line.msg === 'partition move complete'),
+    );
+    t.true(moveLines.length >= 1, 'the controller logged completed moves');
+
+    const read = await readValues(cluster.kafka('reader'), 'heal', acknowledged);
+    const missing = [...acknowledged].filter((value) => !read.has(value));
+    t.deepEqual(missing, [], 'every acknowledged write is there');
+
+    // Back: the replicas it held moved away, so it deletes them once its new registration is
+    // applied; it then takes new work.
+    const victimPartitions = join(cluster.member(victim).dataDir, 'partitions');
+    t.true(readdirSync(victimPartitions).length > 0, 'the dead broker still holds its old replicas');
+    await cluster.start(victim);
+    await eventually(
+      () => (readdirSync(victimPartitions).length === 0 ? true : undefined),
+      60_000,
+      'the returning broker deleting replicas that moved away',
+    );
+    const admin2 = cluster.kafka('after').admin();
+    await admin2.connect();
+    await eventually(
+      async () => ((await admin2.describeCluster()).brokers.length === 4 ? true : undefined),
+      30_000,
+      'the returning broker unfenced',
+    );
+    await admin2.createTopics({
+      topics: [{ topic: 'fresh', numPartitions: 4, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
+    await admin2.disconnect();
+    const fresh = await partitionReplicas(cluster.kafka('after'), 'fresh');
+    t.true(
+      [...fresh.values()].some((replicas) => replicas.includes(victim)),
+      'new replicas go to it again',
+    );
+    t.true(existsSync(victimPartitions));
+  },
+);

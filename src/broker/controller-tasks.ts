@@ -1,0 +1,582 @@
+/**
+ * The controller leader's periodic tasks that keep the cluster healthy (DESIGN decision 7): it
+ * moves the replicas of brokers fenced longer than `replica_replace_after`, and of brokers being
+ * decommissioned, to live brokers (src/controller/reassignment.ts), and hands partition
+ * leadership back to preferred replicas when a broker leads more than its share
+ * (src/controller/balancer.ts). Each is bounded (`max_replica_moves` partitions moving at once,
+ * a few transfers per round) and observable (`status()`, the `goqueue cluster` view).
+ *
+ * The decisions are the pure planner's; this file carries them out. Metadata changes are
+ * controller records proposed by the leader; Raft membership changes and leadership transfers
+ * of a partition can only be made by that partition's leader, so every broker answers three
+ * calls over the controller RPC channel for the groups it leads:
+ *
+ * - `partition-membership`: the group's committed voters and learners, which members are caught
+ *   up, and whether a change is still committing;
+ * - `partition-change`: add a learner, promote it, remove a member (answered once committed), or
+ *   hand leadership to a caught-up voter;
+ * - `cluster-decommission` / `cluster-status`: served by the controller leader for the admin path.
+ */
+import type { Logger } from 'pino';
+import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
+import {
+  type BrokerInfo,
+  decommissionProblem,
+  leaderCounts,
+  type MoveStep,
+  nextMoveStep,
+  type ObservedMembership,
+  type PartitionInfo,
+  planLeaderTransfers,
+  planMoves,
+} from '../controller/index.js';
+import { nodeId } from '../lib/ids.js';
+import { ConfChangeType } from '../raft/conf-change.js';
+import { ProgressState } from '../raft/progress.js';
+import { StateRole } from '../raft/types.js';
+import { type Controller, ControllerError } from './controller.js';
+import type { ControllerRpc } from './controller-rpc.js';
+
+/** A learner (or a transfer target) this close to the leader's last entry counts as caught up:
+ * under a steady produce load a follower streaming the log is always a few entries behind. */
+const CAUGHT_UP_LAG_ENTRIES = 64;
+/** Leadership transfers asked for per balancing round. */
+const MAX_TRANSFERS_PER_ROUND = 16;
+const CALL_TIMEOUT_MS = 10_000;
+
+export interface ControllerTasksOptions {
+  controller: Controller;
+  node: MultiRaftNode;
+  rpc: ControllerRpc;
+  brokerId: number;
+  logger: Logger;
+  /** How often the tasks run (the heartbeat interval). */
+  tickMs: number;
+  replicaReplaceAfterMs: number;
+  maxReplicaMoves: number;
+  /** 0 turns leader balancing off. */
+  leaderBalanceIntervalMs: number;
+  leaderImbalancePercent: number;
+  /** Whether the raft transport holds a live connection to a broker (new replicas avoid the dead). */
+  isReachable: (brokerId: number) => boolean;
+}
+
+/** One move in progress as `goqueue cluster` shows it. */
+export interface MoveStatus {
+  topic: string;
+  partition: number;
+  groupId: number;
+  replicas: number[];
+  learners: number[];
+  target: number[];
+  /** What the move waits for or does next. */
+  step: string;
+}
+
+export interface BrokerStatus {
+  brokerId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  state: 'live' | 'fenced' | 'decommissioning';
+  replicas: number;
+  leaders: number;
+}
+
+export interface ClusterStatus {
+  controllerId: number;
+  brokers: BrokerStatus[];
+  moves: MoveStatus[];
+  /** Partitions with fewer live voters than replicas (or than the replication factor). */
+  underReplicated: Array<{ topic: string; partition: number; replicas: number[]; live: number[] }>;
+  /** Partitions without a live majority or a known leader. */
+  offline: Array<{ topic: string; partition: number; replicas: number[] }>;
+  /** Partitions on an evacuated broker that cannot move now, and why. */
+  blocked: Array<{ topic: string; partition: number; reason: string }>;
+  /** Counters since this controller leader took over. */
+  counters: { movesStarted: number; movesCompleted: number; leaderTransfers: number };
+}
+
+type ChangeKind = 'add-learner' | 'promote' | 'remove' | 'transfer-leader';
+
+export class ControllerTasks {
+  private timer: NodeJS.Timeout | null = null;
+  /** Leader-local: when this controller leader first saw each broker fenced. */
+  private readonly fencedSinceMs = new Map<number, number>();
+  /** Groups with a step being carried out (one at a time per group). */
+  private readonly busy = new Set<number>();
+  private readonly stepText = new Map<number, string>();
+  private blocked: Array<{ groupId: number; reason: string }> = [];
+  private planning = false;
+  private lastBalanceMs = 0;
+  private wasLeader = false;
+  private readonly counters = { movesStarted: 0, movesCompleted: 0, leaderTransfers: 0 };
+  private stopped = false;
+
+  constructor(private readonly options: ControllerTasksOptions) {
+    const { rpc } = options;
+    rpc.handle('partition-membership', async (_from, body) =>
+      this.observeLocal(checkGroupId((body as { groupId?: unknown })?.groupId)),
+    );
+    rpc.handle('partition-change', async (_from, body) => this.changeLocal(checkChange(body)));
+    rpc.handle('cluster-decommission', async (_from, body) => {
+      const request = body as { brokerId?: unknown; decommissioning?: unknown };
+      if (!Number.isInteger(request?.brokerId) || typeof request.decommissioning !== 'boolean')
+        throw new ControllerError(
+          'INVALID_REQUEST',
+          'cluster-decommission needs brokerId and decommissioning',
+        );
+      return this.decommissionAsLeader(request.brokerId as number, request.decommissioning);
+    });
+    rpc.handle('cluster-status', async () => this.statusAsLeader());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.options.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  // ---- the admin path (any broker; forwarded to the controller leader) ----
+
+  /** Marks `brokerId` as leaving (or back), refused when the others cannot hold its replicas. */
+  async decommission(brokerId: number, decommissioning: boolean): Promise<void> {
+    await this.onControllerLeader('cluster-decommission', { brokerId, decommissioning });
+  }
+
+  /** The cluster as the controller leader sees it, moves in progress included. */
+  status(): Promise<ClusterStatus> {
+    return this.onControllerLeader('cluster-status', {});
+  }
+
+  private async onControllerLeader<T>(method: string, body: unknown): Promise<T> {
+    const deadline = performance.now() + CALL_TIMEOUT_MS;
+    for (;;) {
+      const leader = this.options.controller.leaderId;
+      try {
+        if (leader === this.options.brokerId)
+          return (await (method === 'cluster-status'
+            ? this.statusAsLeader()
+            : this.decommissionAsLeader(
+                (body as { brokerId: number }).brokerId,
+                (body as { decommissioning: boolean }).decommissioning,
+              ))) as T;
+        if (leader > 0) return await this.options.rpc.call<T>(nodeId(leader), method, body, CALL_TIMEOUT_MS);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code !== 'NOT_CONTROLLER' || performance.now() > deadline) throw error;
+      }
+      if (performance.now() > deadline)
+        throw new ControllerError('REQUEST_TIMED_OUT', 'no controller leader answered in time');
+      await sleep(100);
+    }
+  }
+
+  private async decommissionAsLeader(brokerId: number, decommissioning: boolean): Promise<null> {
+    const { controller } = this.options;
+    if (!controller.isLeader) throw new ControllerError('NOT_CONTROLLER', 'not the controller leader');
+    const state = controller.state;
+    const broker = state.broker(brokerId);
+    if (broker === undefined)
+      throw new ControllerError('BROKER_NOT_AVAILABLE', `broker ${brokerId} is not registered`);
+    if (decommissioning) {
+      const problem = decommissionProblem(state.brokers(), allPartitions(controller), brokerId);
+      if (problem !== null) throw new ControllerError('INVALID_REPLICATION_FACTOR', problem);
+    }
+    if (broker.decommissioning === decommissioning) return null;
+    await controller.proposeAsLeader({ type: 'broker-decommission', brokerId, decommissioning });
+    this.options.logger.info({ brokerId, decommissioning }, 'broker decommission flag set');
+    this.tick();
+    return null;
+  }
+
+  private statusAsLeader(): ClusterStatus {
+    const { controller } = this.options;
+    if (!controller.isLeader) throw new ControllerError('NOT_CONTROLLER', 'not the controller leader');
+    const state = controller.state;
+    const partitions = allPartitions(controller);
+    const leaders = leaderCounts(state.brokers(), partitions);
+    const brokers = state.brokers().map(
+      (broker): BrokerStatus => ({
+        brokerId: broker.brokerId,
+        host: broker.client.host,
+        port: broker.client.port,
+        rack: broker.rack,
+        state: broker.fenced ? 'fenced' : broker.decommissioning ? 'decommissioning' : 'live',
+        replicas: state.replicasOn(broker.brokerId).length,
+        leaders: leaders.get(broker.brokerId) ?? 0,
+      }),
+    );
+    const live = (id: number): boolean => state.broker(id)?.fenced === false;
+    const underReplicated: ClusterStatus['underReplicated'] = [];
+    const offline: ClusterStatus['offline'] = [];
+    for (const topic of state.topics())
+      for (const partition of topic.partitions) {
+        const liveReplicas = partition.replicas.filter(live);
+        if (liveReplicas.length * 2 <= partition.replicas.length || partition.leader === -1)
+          offline.push({ topic: topic.name, partition: partition.partition, replicas: partition.replicas });
+        else if (liveReplicas.length < Math.max(partition.replicas.length, topic.replicationFactor))
+          underReplicated.push({
+            topic: topic.name,
+            partition: partition.partition,
+            replicas: partition.replicas,
+            live: liveReplicas,
+          });
+      }
+    const where = (groupId: number) => state.partitionByGroup(groupId);
+    return {
+      controllerId: this.options.brokerId,
+      brokers,
+      moves: partitions
+        .filter((partition) => partition.targetReplicas.length > 0)
+        .map((partition) => ({
+          topic: partition.topic,
+          partition: partition.partition,
+          groupId: partition.groupId,
+          replicas: partition.replicas,
+          learners: partition.learners,
+          target: partition.targetReplicas,
+          step: this.stepText.get(partition.groupId) ?? 'starting',
+        })),
+      underReplicated,
+      offline,
+      blocked: this.blocked.flatMap(({ groupId, reason }) => {
+        const partition = where(groupId);
+        return partition === undefined
+          ? []
+          : [{ topic: partition.topic, partition: partition.partition, reason }];
+      }),
+      counters: { ...this.counters },
+    };
+  }
+
+  // ---- on the controller leader ----
+
+  private tick(): void {
+    const { controller } = this.options;
+    if (this.stopped) return;
+    if (!controller.isLeader) {
+      this.wasLeader = false;
+      return;
+    }
+    const nowMs = performance.now();
+    if (!this.wasLeader) {
+      // A new leader does not know how long brokers were fenced before it: counts from now.
+      this.wasLeader = true;
+      this.fencedSinceMs.clear();
+      this.lastBalanceMs = nowMs;
+      this.stepText.clear();
+      this.blocked = [];
+    }
+    const state = controller.state;
+    for (const broker of state.brokers()) {
+      if (!broker.fenced) this.fencedSinceMs.delete(broker.brokerId);
+      else if (!this.fencedSinceMs.has(broker.brokerId)) this.fencedSinceMs.set(broker.brokerId, nowMs);
+    }
+    if (!this.planning) {
+      this.planning = true;
+      this.planAndAdvance(nowMs)
+        .catch((error) => this.options.logger.debug({ err: error }, 'replica moves: round failed'))
+        .finally(() => {
+          this.planning = false;
+        });
+    }
+    if (
+      this.options.leaderBalanceIntervalMs > 0 &&
+      nowMs - this.lastBalanceMs >= this.options.leaderBalanceIntervalMs
+    ) {
+      this.lastBalanceMs = nowMs;
+      this.balanceLeaders();
+    }
+  }
+
+  /** Starts the moves the planner asks for, then moves every move in progress one step on. */
+  private async planAndAdvance(nowMs: number): Promise<void> {
+    const { controller } = this.options;
+    const state = controller.state;
+    const evacuate = new Set<number>();
+    for (const broker of state.brokers()) {
+      const since = this.fencedSinceMs.get(broker.brokerId);
+      if (
+        broker.decommissioning ||
+        (since !== undefined && nowMs - since >= this.options.replicaReplaceAfterMs)
+      )
+        evacuate.add(broker.brokerId);
+    }
+    const partitions = allPartitions(controller);
+    if (evacuate.size > 0) {
+      const plan = planMoves({
+        brokers: this.placeableBrokers(state.brokers()),
+        partitions,
+        evacuate,
+        maxMovesInFlight: this.options.maxReplicaMoves,
+      });
+      this.blocked = plan.blocked;
+      for (const move of plan.moves) {
+        const before = state.partitionByGroup(move.groupId);
+        await controller.proposeAsLeader({
+          type: 'partition-reassignment',
+          groupId: move.groupId,
+          target: move.target,
+        });
+        if (before !== undefined && before.targetReplicas.length === 0) this.counters.movesStarted++;
+        this.options.logger.info(
+          {
+            groupId: move.groupId,
+            topic: before?.topic,
+            partition: before?.partition,
+            from: before?.replicas,
+            to: move.target,
+          },
+          'moving a partition off evacuated brokers',
+        );
+      }
+    } else this.blocked = [];
+    for (const partition of allPartitions(controller)) {
+      if (partition.targetReplicas.length === 0 || this.busy.has(partition.groupId)) continue;
+      this.busy.add(partition.groupId);
+      this.advance(partition)
+        .catch((error) => {
+          this.stepText.set(partition.groupId, `retrying: ${(error as Error).message}`);
+          this.options.logger.info({ err: error, groupId: partition.groupId }, 'replica move step failed; retrying');
+        })
+        .finally(() => this.busy.delete(partition.groupId));
+    }
+  }
+
+  /** Brokers as placement may use them: one this leader cannot reach counts as fenced. */
+  private placeableBrokers(brokers: readonly BrokerInfo[]): BrokerInfo[] {
+    return brokers.map((broker) =>
+      broker.fenced || broker.brokerId === this.options.brokerId || this.options.isReachable(broker.brokerId)
+        ? broker
+        : { ...broker, fenced: true },
+    );
+  }
+
+  /** One step of one move. */
+  private async advance(partition: PartitionInfo): Promise<void> {
+    const { controller } = this.options;
+    const leader = partition.leader;
+    let observed: ObservedMembership | undefined;
+    if (leader > 0) observed = await this.observe(leader, partition.groupId);
+    const step: MoveStep = nextMoveStep(partition, observed);
+    const text = describe(step);
+    if (this.stepText.get(partition.groupId) !== text)
+      this.options.logger.info({ groupId: partition.groupId, leader, step: text }, 'replica move step');
+    this.stepText.set(partition.groupId, text);
+    switch (step.kind) {
+      case 'wait':
+        return;
+      case 'record': {
+        await controller.proposeAsLeader({
+          type: 'partition-replicas',
+          groupId: partition.groupId,
+          replicas: step.replicas,
+          learners: step.learners,
+        });
+        if (controller.state.partitionByGroup(partition.groupId)?.targetReplicas.length === 0) {
+          this.counters.movesCompleted++;
+          this.stepText.delete(partition.groupId);
+          this.options.logger.info(
+            {
+              groupId: partition.groupId,
+              topic: partition.topic,
+              partition: partition.partition,
+              replicas: step.replicas,
+            },
+            'partition move complete',
+          );
+        }
+        return;
+      }
+      default:
+        await this.change(leader, { groupId: partition.groupId, kind: step.kind, brokerId: step.brokerId });
+    }
+  }
+
+  private async observe(leader: number, groupId: number): Promise<ObservedMembership | undefined> {
+    try {
+      if (leader === this.options.brokerId) return this.observeLocal(groupId) ?? undefined;
+      return (
+        (await this.options.rpc.call<ObservedMembership | null>(
+          nodeId(leader),
+          'partition-membership',
+          { groupId },
+          CALL_TIMEOUT_MS,
+        )) ?? undefined
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  private change(
+    leader: number,
+    change: { groupId: number; kind: ChangeKind; brokerId: number },
+  ): Promise<unknown> {
+    if (leader === this.options.brokerId) return this.changeLocal(change);
+    return this.options.rpc.call(nodeId(leader), 'partition-change', change, CALL_TIMEOUT_MS);
+  }
+
+  private balanceLeaders(): void {
+    const { controller } = this.options;
+    const state = controller.state;
+    const unavailable = new Set(
+      state
+        .brokers()
+        .filter(
+          (broker) => broker.brokerId !== this.options.brokerId && !this.options.isReachable(broker.brokerId),
+        )
+        .map((broker) => broker.brokerId),
+    );
+    const transfers = planLeaderTransfers({
+      brokers: state.brokers(),
+      // Partitions moving their replicas are the move's business.
+      partitions: allPartitions(controller).filter((partition) => partition.targetReplicas.length === 0),
+      imbalancePercent: this.options.leaderImbalancePercent,
+      unavailable,
+      maxTransfers: MAX_TRANSFERS_PER_ROUND,
+    });
+    for (const transfer of transfers) {
+      this.change(transfer.from, {
+        groupId: transfer.groupId,
+        kind: 'transfer-leader',
+        brokerId: transfer.to,
+      }).then(
+        () => {
+          this.counters.leaderTransfers++;
+          this.options.logger.info(transfer, 'leadership handed back to the preferred replica');
+        },
+        (error: unknown) =>
+          this.options.logger.debug(
+            { err: error, ...transfer },
+            'leadership transfer not made (retried next round)',
+          ),
+      );
+    }
+  }
+
+  // ---- on a partition leader ----
+
+  /** The committed membership of a group this broker leads, or null when it does not lead it. */
+  private observeLocal(groupId: number): ObservedMembership | null {
+    const { node, brokerId } = this.options;
+    const status = node.status(groupId);
+    const raw = node.host.group(groupId);
+    if (status === undefined || raw === undefined || status.role !== StateRole.Leader) return null;
+    const committed = raw.confStateAt(status.commit);
+    const caughtUp = [brokerId];
+    for (const progress of status.progress ?? [])
+      if (
+        !progress.departing &&
+        progress.state === ProgressState.Replicate &&
+        progress.match + CAUGHT_UP_LAG_ENTRIES >= status.lastIndex
+      )
+        caughtUp.push(progress.id);
+    return {
+      leader: brokerId,
+      voters: committed.voters.map(Number),
+      learners: committed.learners.map(Number),
+      caughtUp,
+      // As sets: a founding membership keeps the metadata's preference order, later ones are sorted.
+      changePending:
+        !sameMembers(committed.voters, status.confState.voters) ||
+        !sameMembers(committed.learners, status.confState.learners),
+    };
+  }
+
+  /** Carries out one change on a group this broker leads; resolves once it is committed. */
+  private async changeLocal(change: { groupId: number; kind: ChangeKind; brokerId: number }): Promise<null> {
+    const { node } = this.options;
+    const observed = this.observeLocal(change.groupId);
+    if (observed === null)
+      throw new ControllerError('NOT_LEADER_OR_FOLLOWER', `broker does not lead group ${change.groupId}`);
+    const member = nodeId(change.brokerId);
+    switch (change.kind) {
+      case 'transfer-leader':
+        // Never to a replica that is behind: the transfer would hold proposals while it catches up.
+        if (!observed.caughtUp.includes(change.brokerId) || !observed.voters.includes(change.brokerId))
+          throw new ControllerError(
+            'NOT_ENOUGH_REPLICAS',
+            `broker ${change.brokerId} is not a caught-up voter`,
+          );
+        node.transferLeadership(change.groupId, member);
+        return null;
+      case 'add-learner':
+        if (observed.learners.includes(change.brokerId) || observed.voters.includes(change.brokerId))
+          return null;
+        await node.proposeConfChange(change.groupId, { type: ConfChangeType.AddLearner, node: member });
+        return null;
+      case 'promote':
+        if (observed.voters.includes(change.brokerId)) return null;
+        if (!observed.caughtUp.includes(change.brokerId))
+          throw new ControllerError('NOT_ENOUGH_REPLICAS', `broker ${change.brokerId} is still catching up`);
+        await node.proposeConfChange(change.groupId, { type: ConfChangeType.AddVoter, node: member });
+        return null;
+      case 'remove':
+        if (!observed.voters.includes(change.brokerId) && !observed.learners.includes(change.brokerId))
+          return null;
+        await node.proposeConfChange(change.groupId, { type: ConfChangeType.Remove, node: member });
+        return null;
+    }
+  }
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
+}
+
+function allPartitions(controller: Controller): PartitionInfo[] {
+  return controller.state.topics().flatMap((topic) => topic.partitions);
+}
+
+function describe(step: MoveStep): string {
+  switch (step.kind) {
+    case 'wait':
+      return step.reason;
+    case 'record':
+      return `recording replicas [${step.replicas}] learners [${step.learners}]`;
+    case 'add-learner':
+      return `adding broker ${step.brokerId} as a learner`;
+    case 'promote':
+      return `promoting broker ${step.brokerId} to voter`;
+    case 'remove':
+      return `removing broker ${step.brokerId}`;
+    case 'transfer-leader':
+      return `handing leadership to broker ${step.brokerId}`;
+  }
+}
+
+function checkGroupId(value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1)
+    throw new ControllerError('INVALID_REQUEST', `not a partition group id: ${String(value)}`);
+  return value as number;
+}
+
+const CHANGE_KINDS: readonly ChangeKind[] = ['add-learner', 'promote', 'remove', 'transfer-leader'];
+
+function checkChange(body: unknown): { groupId: number; kind: ChangeKind; brokerId: number } {
+  const change = body as { groupId?: unknown; kind?: unknown; brokerId?: unknown } | null;
+  if (
+    change === null ||
+    typeof change !== 'object' ||
+    !CHANGE_KINDS.includes(change.kind as ChangeKind) ||
+    !Number.isInteger(change.brokerId) ||
+    (change.brokerId as number) < 1
+  )
+    throw new ControllerError('INVALID_REQUEST', 'partition-change needs groupId, kind and brokerId');
+  return {
+    groupId: checkGroupId(change.groupId),
+    kind: change.kind as ChangeKind,
+    brokerId: change.brokerId as number,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
