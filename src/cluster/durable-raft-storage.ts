@@ -419,7 +419,8 @@ export class DurableRaftStorage implements RaftStorage {
     // the log is synced only when flush_interval has passed since its last sync.
     if (!this.fsync) {
       const nowMs = this.nowMs();
-      const due = this.relaxedSyncIntervalMs > 0 && nowMs - this.lastRelaxedSyncMs >= this.relaxedSyncIntervalMs;
+      const due =
+        this.relaxedSyncIntervalMs > 0 && nowMs - this.lastRelaxedSyncMs >= this.relaxedSyncIntervalMs;
       if (!due) return this.logLastIndex;
       this.lastRelaxedSyncMs = nowMs;
     }
