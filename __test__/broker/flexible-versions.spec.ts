@@ -157,6 +157,35 @@ test('Metadata v12 looks a topic up by id; an unknown id is UNKNOWN_TOPIC_ID wit
   );
 });
 
+test('Produce v13 names topics by id and is answered by id; an unknown id is UNKNOWN_TOPIC_ID', async (t) => {
+  const { client, topicId } = await setup(t);
+  const unknown = '0123456789abcdef0123456789abcdef';
+  const reply = await client.request(ApiKey.Produce, 13, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [
+      { topicId, partitionData: [{ index: 0, records: batch(['d']) }] },
+      { topicId: unknown, partitionData: [{ index: 0, records: batch(['e']) }] },
+    ],
+  });
+  t.is(reply.body.responses[0].topicId, topicId);
+  t.like(reply.body.responses[0].partitionResponses[0], {
+    index: 0,
+    errorCode: ErrorCode.NONE,
+    baseOffset: 4,
+  });
+  t.is(reply.body.responses[1].topicId, unknown);
+  t.like(reply.body.responses[1].partitionResponses[0], { index: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_ID });
+  const fetched = await client.request(ApiKey.Fetch, 13, fetchBody({ fetchOffset: 4 }, { topicId }));
+  t.deepEqual(
+    userBatches(fetched.body.responses[0].partitions[0].records).flatMap((b) =>
+      b.records.map((r) => r.value?.toString()),
+    ),
+    ['d'],
+  );
+});
+
 test('ApiVersions v3 and v4 answer in a v0 response header with every served range', async (t) => {
   const broker = await startBroker(t);
   const client = await RawClient.open(broker.address.port);

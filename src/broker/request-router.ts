@@ -12,6 +12,7 @@ import {
 import { CloseConnection, type ConnectionInfo, type ResponseBytes } from './connection.js';
 import type { BrokerContext, Handler } from './context.js';
 import { apiVersionsBody } from './handlers/api-versions.js';
+import { completeProduceResponse, resolveProduceTopicIds } from './handlers/produce-versions.js';
 
 /**
  * Dispatch by API key and version. Bad bytes never escape as an exception: a header or body the
@@ -65,6 +66,8 @@ export class RequestRouter {
         `malformed body of API ${apiKey} v${apiVersion}: ${(error as Error).message}`,
       );
     }
+    const isProduce = apiKey === ApiKey.Produce;
+    if (isProduce) resolveProduceTopicIds(this.broker, request as never, apiVersion);
     let body: object | null;
     try {
       body = await handler.handle(request, { broker: this.broker, header, connection, logger });
@@ -73,6 +76,7 @@ export class RequestRouter {
       body = handler.errorResponse(request, errorCodeOf(error));
     }
     if (body === null) return null;
+    if (isProduce) body = completeProduceResponse(this.broker, request as never, body as never, apiVersion);
     if (apiKey === ApiKey.Fetch) {
       // Record bytes go to the socket as stored: no copy into one response buffer.
       return encodeFetchResponseChunks(apiVersion, correlationId, body as FetchResponse).chunks;

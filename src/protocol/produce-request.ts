@@ -1,10 +1,10 @@
 /**
- * Hot path: a hand-written decoder of ProduceRequest v0-9 (same result as the generic one,
+ * Hot path: a hand-written decoder of ProduceRequest v0-13 (same result as the generic one,
  * proven by tests; faster, measured by bench/protocol-codec.bench.ts). `records` are views
  * into the frame, never copied.
  *
  *   ProduceRequest => [transactionalId (v3+)] acks timeoutMs [topicData] <tags (v9+)>
- *     topicData => name [partitionData] <tags (v9+)>
+ *     topicData => name (v0-12) | topicId (v13+) [partitionData] <tags (v9+)>
  *       partitionData => index records(NULLABLE_BYTES) <tags (v9+)>
  *
  * From v9 (flexible) strings, arrays and records take compact lengths and each struct ends
@@ -18,7 +18,10 @@ export interface ProducePartitionData {
 }
 
 export interface ProduceTopicData {
+  /** v0-12; from v13 the broker fills it in from `topicId`. */
   name: string;
+  /** v13+: 32 hex digits. */
+  topicId?: string;
   partitionData: ProducePartitionData[];
 }
 
@@ -40,9 +43,11 @@ function int32At(buf: Buffer, at: number): number {
 
 /** First flexible Produce version. */
 const FLEXIBLE_FROM = 9;
+/** Produce v13+ names topics by id. */
+const TOPIC_IDS_FROM = 13;
 
 export function decodeProduceRequest(frame: Buffer, bodyOffset: number, apiVersion: number): ProduceRequest {
-  if (apiVersion >= FLEXIBLE_FROM) return decodeFlexible(frame, bodyOffset);
+  if (apiVersion >= FLEXIBLE_FROM) return decodeFlexible(frame, bodyOffset, apiVersion >= TOPIC_IDS_FROM);
   // The fixed-size fields are read straight from the buffer after one bounds check per group;
   // the Reader handles strings and every error path, so errors stay ProtocolErrors.
   const reader = new Reader(frame, bodyOffset);
@@ -90,15 +95,16 @@ export function decodeProduceRequest(frame: Buffer, bodyOffset: number, apiVersi
 }
 
 /** Produce v9+: compact lengths and tagged-field sections; the fast int32 path does not apply. */
-function decodeFlexible(frame: Buffer, bodyOffset: number): ProduceRequest {
+function decodeFlexible(frame: Buffer, bodyOffset: number, byTopicId: boolean): ProduceRequest {
   const reader = new Reader(frame, bodyOffset);
   const transactionalId = reader.compactNullableString();
   const acks = reader.int16();
   const timeoutMs = reader.int32();
-  const topicCount = compactCount(reader, 3, 'topicData');
+  const topicCount = compactCount(reader, byTopicId ? 18 : 3, 'topicData');
   const topicData: ProduceTopicData[] = new Array(topicCount);
   for (let t = 0; t < topicCount; t++) {
-    const name = reader.compactString();
+    const topicId = byTopicId ? reader.uuid() : undefined;
+    const name = byTopicId ? undefined : reader.compactString();
     const partitionCount = compactCount(reader, 6, 'partitionData');
     const partitionData: ProducePartitionData[] = new Array(partitionCount);
     for (let p = 0; p < partitionCount; p++) {
@@ -109,7 +115,11 @@ function decodeFlexible(frame: Buffer, bodyOffset: number): ProduceRequest {
       partitionData[p] = { index, records };
     }
     reader.skipTaggedFields();
-    topicData[t] = { name, partitionData };
+    // v13+ has no name on the wire: the broker sets it from the id.
+    topicData[t] =
+      topicId === undefined
+        ? { name: name!, partitionData }
+        : ({ topicId, partitionData } as ProduceTopicData);
   }
   reader.skipTaggedFields();
   return { transactionalId, acks, timeoutMs, topicData };

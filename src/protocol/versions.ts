@@ -41,7 +41,7 @@ export interface ApiVersionRange {
 
 /** `[apiKey, advertised min, served min, max, newest non-flexible]`. */
 const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = [
-  [ApiKey.Produce, 0, 3, 9, 8],
+  [ApiKey.Produce, 0, 3, 13, 8],
   [ApiKey.Fetch, 4, 4, 17, 11],
   [ApiKey.ListOffsets, 1, 1, 6, 5],
   [ApiKey.Metadata, 0, 0, 13, 8],

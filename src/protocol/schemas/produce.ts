@@ -1,10 +1,13 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
-/** Produce (0): ProduceRequest.json / ProduceResponse.json, versions 0-9 (9+ flexible). */
+/**
+ * Produce (0): ProduceRequest.json / ProduceResponse.json, versions 0-13 (9+ flexible). v10
+ * adds KIP-951 leader hints, v11-12 only transaction semantics, v13 names topics by id.
+ */
 export const Produce: ApiSchema = {
   apiKey: 0,
   name: 'Produce',
-  versions: [0, 9],
+  versions: [0, 13],
   flexibleFrom: 9,
   request: [
     field('transactionalId', 'string', '3+', { nullable: '3+', default: null }),
@@ -13,7 +16,8 @@ export const Produce: ApiSchema = {
     arrayField(
       'topicData',
       [
-        field('name', 'string', '0+'),
+        field('name', 'string', '0-12'),
+        field('topicId', 'uuid', '13+'),
         arrayField(
           'partitionData',
           [field('index', 'int32', '0+'), field('records', 'records', '0+', { nullable: '0+' })],
@@ -27,7 +31,8 @@ export const Produce: ApiSchema = {
     arrayField(
       'responses',
       [
-        field('name', 'string', '0+'),
+        field('name', 'string', '0-12'),
+        field('topicId', 'uuid', '13+'),
         arrayField(
           'partitionResponses',
           [
@@ -45,6 +50,15 @@ export const Produce: ApiSchema = {
               '8+',
             ),
             field('errorMessage', 'string', '8+', { nullable: '8+', default: null }),
+            field(
+              'currentLeader',
+              [
+                field('leaderId', 'int32', '10+', { default: -1 }),
+                field('leaderEpoch', 'int32', '10+', { default: -1 }),
+              ],
+              '10+',
+              { tag: 0 },
+            ),
           ],
           '0+',
         ),
@@ -52,5 +66,16 @@ export const Produce: ApiSchema = {
       '0+',
     ),
     field('throttleTimeMs', 'int32', '1+', { default: 0 }),
+    arrayField(
+      'nodeEndpoints',
+      [
+        field('nodeId', 'int32', '10+'),
+        field('host', 'string', '10+'),
+        field('port', 'int32', '10+'),
+        field('rack', 'string', '10+', { nullable: '10+', default: null }),
+      ],
+      '10+',
+      { tag: 0 },
+    ),
   ],
 };
