@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runTorture, summarize } from './run.js';
-import { NEMESIS_KINDS, type NemesisKind, ROLES, type Role } from './schedule.js';
+import {
+  NEMESIS_KINDS,
+  type NemesisKind,
+  PARTITION_MODES,
+  type PartitionMode,
+  ROLES,
+  type Role,
+} from './schedule.js';
 
 function parseSeeds(text: string): number[] {
   const range = /^(\d+)\.\.(\d+)$/.exec(text);
@@ -43,6 +50,14 @@ function parseRoles(text: string): Role[] {
   });
 }
 
+function parseModes(text: string): PartitionMode[] {
+  return text.split(',').map((name) => {
+    if (!(PARTITION_MODES as readonly string[]).includes(name))
+      throw new RangeError(`--partition-modes ${name}: one of ${PARTITION_MODES.join(', ')}`);
+    return name as PartitionMode;
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -52,6 +67,7 @@ async function main(): Promise<void> {
       seeds: { type: 'string' },
       nemesis: { type: 'string', default: 'kill,pause' },
       roles: { type: 'string' },
+      'partition-modes': { type: 'string' },
       partitions: { type: 'string', default: '4' },
       groups: { type: 'boolean', default: false },
       'planted-bug': { type: 'boolean', default: false },
@@ -71,6 +87,9 @@ async function main(): Promise<void> {
       seed,
       nemeses,
       ...(values.roles === undefined ? {} : { roles: parseRoles(values.roles) }),
+      ...(values['partition-modes'] === undefined
+        ? {}
+        : { partitionModes: parseModes(values['partition-modes']) }),
       partitions: Number(values.partitions),
       groups: values.groups,
       plantedBug: values['planted-bug'],

@@ -12,7 +12,13 @@ import { History } from './history.js';
 import { type FaultEvent, Nemesis } from './nemesis.js';
 import { BrokerProcesses, type UnexpectedExit } from './processes.js';
 import { LinkCuts, RaftProxy } from './raft-proxy.js';
-import { type NemesisKind, type PlannedFault, planFaults, type Role } from './schedule.js';
+import {
+  type NemesisKind,
+  type PartitionMode,
+  type PlannedFault,
+  planFaults,
+  type Role,
+} from './schedule.js';
 import { kafkaClient, TOPIC, Workload } from './workload.js';
 
 export interface TortureOptions {
@@ -22,6 +28,8 @@ export interface TortureOptions {
   nemeses: readonly NemesisKind[];
   /** Roles faults may target (default all). */
   roles?: readonly Role[];
+  /** Kinds of network partition (default all). */
+  partitionModes?: readonly PartitionMode[];
   partitions?: number;
   /** KafkaJS group consumers and the committed-offset checks (groups are being reworked). */
   groups?: boolean;
@@ -146,6 +154,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       seed: options.seed,
       nemeses: options.nemeses,
       ...(options.roles === undefined ? {} : { roles: options.roles }),
+      ...(options.partitionModes === undefined ? {} : { partitionModes: options.partitionModes }),
       workloadMs,
       partitions,
     });

@@ -37,6 +37,8 @@ export interface ScheduleOptions {
   nemeses: readonly NemesisKind[];
   /** Roles faults may target (default all). */
   roles?: readonly Role[];
+  /** Kinds of network partition (default all). */
+  partitionModes?: readonly PartitionMode[];
   workloadMs: number;
   partitions: number;
   /** Faults start after this (the workload warms up). */
@@ -68,7 +70,7 @@ export function planFaults(options: ScheduleOptions): PlannedFault[] {
       role: prng.pick(options.roles ?? ROLES),
       partition: prng.int(0, options.partitions - 1),
       pick: prng.nextU32(),
-      mode: prng.pick(PARTITION_MODES),
+      mode: prng.pick(options.partitionModes ?? PARTITION_MODES),
       seed: prng.nextU32(),
     });
     atMs += durationMs + prng.int(gapMsMin, gapMsMax);
