@@ -314,6 +314,7 @@ export class Broker {
           }
         : { voters: [], learners: [] },
       fsync: config.fsyncEnabled,
+      relaxedSyncIntervalMs: config.flushIntervalMs,
     });
     controller.restore(controllerStorage.snapshot());
     node.addGroup(CONTROLLER_GROUP, controllerStorage, {
@@ -368,10 +369,10 @@ export class Broker {
       },
       logger,
     );
-    const context: BrokerContext = {
     const diskSpace = new DiskSpaceGuard(config.dataDir, config.minFreeBytes, logger);
     diskSpace.start();
     cleanup.push(async () => diskSpace.stop());
+    const context: BrokerContext = {
       config,
       brokerId: config.brokerId,
       advertised,

@@ -443,6 +443,7 @@ export class Topics {
         ? { voters: [], learners: [] }
         : { voters: partition.replicas.map(nodeId), learners: partition.learners.map(nodeId) },
       fsync: this.config.fsyncEnabled,
+      relaxedSyncIntervalMs: this.config.flushIntervalMs,
       // Raft's own control batches (leader no-op, membership) carry no timestamp (Kafka's -1), so
       // they never make a segment look new to retention or to a lookup by time.
       wallMs: () => -1,

@@ -186,7 +186,8 @@ const drafts: KeyDraft[] = [
   {
     key: 'flush_interval',
     type: 'duration',
-    description: 'Group-commit fsync cycle; 0 starts an fsync as soon as writes are pending',
+    description:
+      'With fsync_enabled false: sync the logs at least this often while writes come; 0 never. Acks never wait for it',
     read: (raw) => ({ flushIntervalMs: parseDuration(raw) }),
   },
   {

@@ -69,7 +69,11 @@ export interface BrokerConfig {
   retentionMs: number;
   /** Per-partition size cap (`max_storage_size`); -1 means no cap. */
   retentionBytes: number;
-  /** Group-commit fsync cycle (`flush_interval`); 0 = fsync before every acknowledgement. */
+  /**
+   * `flush_interval`: with `fsyncEnabled` false, the logs are synced at least this often while
+   * writes come (0: never). Acknowledgements never wait for it; with fsync on it changes nothing
+   * (every acknowledgement waits for its own group-commit fsync).
+   */
   flushIntervalMs: number;
   /** When false, acknowledge without fsync (unsafe; `flush` setting, DESIGN decision 5). */
   fsyncEnabled: boolean;
