@@ -12,6 +12,9 @@ import type { InitialClusterMember } from '../config/types.js';
 import { assert } from '../lib/assert.js';
 import { Broker, type BrokerOptions } from './broker.js';
 
+/** How long a local cluster's brokers have to register with its controller. */
+export const REGISTRATION_TIMEOUT_MS = 60_000;
+
 /** The most brokers one local cluster starts: a guard against a typo, not a real limit. */
 export const LOCAL_CLUSTER_BROKERS_MAX = 16;
 
@@ -91,6 +94,39 @@ export async function freePorts(host: string, count: number): Promise<number[]> 
   }
 }
 
+/** How often waitForBrokers asks again. */
+const REGISTRATION_POLL_MS = 100;
+
+/**
+ * Resolves once the cluster's metadata lists `count` live brokers, so that a topic with
+ * replication factor `count` can be created (a broker listens before its peers have
+ * registered). Throws after `timeoutMs`.
+ */
+export async function waitForBrokers(
+  bootstrap: readonly string[],
+  options: { count: number; timeoutMs: number },
+): Promise<void> {
+  // The SDK is loaded here only: the broker's own module graph does not include the client.
+  const { Admin, Client } = await import('../client/index.js');
+  const client = new Client({ brokers: [...bootstrap] });
+  try {
+    const admin = new Admin(client);
+    const deadlineMs = performance.now() + options.timeoutMs;
+    for (;;) {
+      const live = await admin.describeCluster({ timeoutMs: 2_000 }).then(
+        (cluster) => cluster.brokers.length,
+        () => 0,
+      );
+      if (live >= options.count) return;
+      if (performance.now() > deadlineMs)
+        throw new Error(`${live} of ${options.count} brokers registered after ${options.timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, REGISTRATION_POLL_MS));
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 /** N brokers in this process forming one Raft cluster. */
 export class LocalCluster {
   private stopping: Promise<void> | null = null;
@@ -103,7 +139,7 @@ export class LocalCluster {
     private readonly removeDataDir: boolean,
   ) {}
 
-  /** Starts every broker at once (each waits for a quorum of the others) and resolves when all listen. */
+  /** Starts every broker at once (each waits for a quorum of the others); resolves when all are registered. */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
     const host = options.host ?? '127.0.0.1';
     const removeDataDir = options.dataDir === undefined;
@@ -132,7 +168,14 @@ export class LocalCluster {
       if (removeDataDir) rmSync(root, { recursive: true, force: true });
       throw failed.reason;
     }
-    return new LocalCluster(brokers, root, removeDataDir);
+    const cluster = new LocalCluster(brokers, root, removeDataDir);
+    try {
+      await waitForBrokers(cluster.bootstrap, { count: brokers.length, timeoutMs: REGISTRATION_TIMEOUT_MS });
+    } catch (error) {
+      await cluster.stop().catch(() => undefined);
+      throw error;
+    }
+    return cluster;
   }
 
   /** `host:port` of every broker, for a client's bootstrap list. */

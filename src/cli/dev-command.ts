@@ -16,6 +16,8 @@ import {
   LOCAL_CLUSTER_BROKERS_MAX,
   type LocalClusterMember,
   planLocalCluster,
+  REGISTRATION_TIMEOUT_MS,
+  waitForBrokers,
 } from '../broker/local-cluster.js';
 import { CommandError, requireNativeModule } from './broker-command.js';
 
@@ -122,9 +124,21 @@ export async function runDev(options: DevOptions): Promise<void> {
     ),
   );
 
-  const ready = Promise.all(brokers.map((broker) => started(broker)));
-  const first = await Promise.race([ready.then(() => null), failure, stopped.then(() => 'stopped' as const)]);
+  // Ready: every listener accepts and the controller lists every broker (an RF=N topic can be made).
+  const bootstrap = members.map((member) => hostPort(member.host, member.clientPort));
+  const ready = Promise.all(brokers.map((broker) => started(broker))).then(() =>
+    waitForBrokers(bootstrap, { count, timeoutMs: REGISTRATION_TIMEOUT_MS }).then(
+      () => null,
+      (error: unknown) => ({ error }),
+    ),
+  );
+  const first = await Promise.race([ready, failure, stopped.then(() => 'stopped' as const)]);
   if (first === 'stopped') return finish(stopAll, killAll);
+  if (first !== null && 'error' in first) {
+    await stopAll();
+    process.removeListener('exit', killAll);
+    throw new CommandError(`the brokers did not form a cluster: ${(first.error as Error).message}`, 1);
+  }
   if (first !== null) return fail(first.broker, first.how, stopAll, killAll);
 
   printReady(brokers, root, keepData);

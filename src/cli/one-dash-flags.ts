@@ -39,11 +39,12 @@ const bootstrapAliases = ['--bootstrap-server', '--brokers'];
 
 /**
  * The client commands take `--bootstrap-server` (Kafka's tools) and `--brokers` (rpk) as
- * `--bootstrap`. Not for `goqueue broker`, whose flags are the configuration table's.
+ * `--bootstrap`. Not for `goqueue broker`, whose flags are the configuration table's, nor `goqueue dev`.
  */
 export function acceptBootstrapAliases(argv: readonly string[]): string[] {
   const result = [...argv];
-  if (result[2] === 'broker') return result;
+  // `goqueue dev --brokers N` is a count of brokers, not a bootstrap list.
+  if (result[2] === 'broker' || result[2] === 'dev') return result;
   for (let i = 2; i < result.length; i++) {
     const arg = result[i]!;
     if (arg === '--') break;
