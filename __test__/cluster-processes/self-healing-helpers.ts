@@ -1,0 +1,88 @@
+/** Helpers of the self-healing, decommission and follower-read specs on real broker processes. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import type { Kafka } from 'kafkajs';
+
+/** A config file with short self-healing timings (the keys have no flags). */
+export function healingConfig(t: ExecutionContext, settings: Record<string, unknown>): string {
+  const directory = mkdtempSync(join(tmpdir(), 'goqueue-healing-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  const file = join(directory, 'goqueue.json');
+  writeFileSync(file, JSON.stringify(settings));
+  return file;
+}
+
+export async function partitionReplicas(kafka: Kafka, topic: string): Promise<Map<number, number[]>> {
+  const admin = kafka.admin({ retry: { retries: 1 } });
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    return new Map(
+      (metadata.topics[0]?.partitions ?? []).map((partition) => [
+        partition.partitionId,
+        [...partition.replicas].sort(),
+      ]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads every partition of `topic` from the start until `expected` values were seen (or 60 s). */
+export async function readValues(kafka: Kafka, topic: string, expected: Set<string>): Promise<Set<string>> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, maxWaitTimeInMs: 200 });
+  const seen = new Set<string>();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 60_000);
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          const value = message.value?.toString() ?? '';
+          seen.add(value);
+          if ([...expected].every((item) => seen.has(item))) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      })
+      .catch(() => resolve());
+  });
+  await consumer.disconnect();
+  return seen;
+}
+
+/** Writes `topic` (partitions in turn, acks=all) until `stop()`; returns what was acknowledged. */
+export function produceThroughout(kafka: Kafka, topic: string, partitions: number) {
+  const acknowledged = new Set<string>();
+  let running = true;
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    retry: { retries: 50, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+  const done = (async () => {
+    await producer.connect();
+    for (let i = 0; running; i++) {
+      const value = `v-${i}`;
+      try {
+        await producer.send({ topic, acks: -1, messages: [{ value, partition: i % partitions }] });
+        acknowledged.add(value);
+      } catch {
+        // Not acknowledged: it may or may not be in the log.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await producer.disconnect();
+  })();
+  return {
+    acknowledged,
+    async stop(): Promise<Set<string>> {
+      running = false;
+      await done;
+      return acknowledged;
+    },
+  };
+}
