@@ -52,7 +52,16 @@ export interface PartitionState {
   failures: number;
 }
 
-/** A fetched batch waiting for the caller, tied to the partition epoch it was fetched in. */
+/** Fetched records of one partition, not yet decoded, tied to the epoch they were fetched in. */
+interface FetchedRecords {
+  state: PartitionState;
+  epoch: number;
+  offset: number;
+  records: Buffer;
+  highWatermark: number;
+}
+
+/** A decoded batch handed to the caller, tied to the partition epoch it was fetched in. */
 export interface ReadyBatch {
   state: PartitionState;
   epoch: number;
@@ -69,15 +78,14 @@ export interface ReadyBatch {
  */
 export class GroupFetcher {
   readonly partitions = new Map<string, PartitionState>();
-  private readonly queue: ReadyBatch[] = [];
+  /** Fetched, undecoded: decoding waits until the caller takes it (fewer live objects, less GC). */
+  private readonly queue: FetchedRecords[] = [];
   private readonly loops = new Set<number>();
   private waiters: Array<() => void> = [];
   private refreshingMetadata = false;
   private metadataFailures = 0;
   private stopped = false;
   private failure: Error | null = null;
-  /** Decoding of fetched records, in fetch order. */
-  private decoding: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly client: Client,
@@ -170,19 +178,49 @@ export class GroupFetcher {
     return ready.state.epoch === ready.epoch;
   }
 
-  /** The next ready batch; null once stopped. Throws a fatal fetch error. */
+  /** The next ready batch, decoded now; null once stopped. Throws a fatal fetch error. */
   async next(): Promise<ReadyBatch | null> {
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.stopped) return null;
-      const ready = this.queue.shift();
-      if (ready !== undefined) {
-        ready.state.ready--;
-        this.kick();
-        if (this.isCurrent(ready) && !ready.state.paused) return ready;
+      const fetched = this.queue.shift();
+      if (fetched === undefined) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      const { state, epoch } = fetched;
+      state.ready--;
+      this.kick();
+      if (state.epoch !== epoch || state.paused) continue;
+      let messages: Message[];
+      try {
+        messages = (await decodeMessages(state.topic, state.partition, fetched.records, fetched.offset))
+          .messages;
+      } catch (error) {
+        if (!isRetriable(error)) throw error;
+        if (state.epoch !== epoch) continue;
+        // A response that failed its checks (CORRUPT_MESSAGE): fetch it again, and drop what
+        // was fetched after it.
+        state.epoch++;
+        state.position = fetched.offset;
+        this.dropStale();
+        this.backOff(state);
+        continue;
+      }
+      if (state.epoch !== epoch || messages.length === 0) continue;
+      state.failures = 0;
+      const last = messages[messages.length - 1] as Message;
+      return {
+        state,
+        epoch,
+        batch: {
+          topic: state.topic,
+          partition: state.partition,
+          messages,
+          highWatermark: fetched.highWatermark,
+          lag: Math.max(0, fetched.highWatermark - last.offset - 1),
+        },
+      };
     }
   }
 
@@ -232,9 +270,9 @@ export class GroupFetcher {
 
   private dropStale(): void {
     for (let i = this.queue.length - 1; i >= 0; i--) {
-      const ready = this.queue[i] as ReadyBatch;
-      if (!this.isCurrent(ready)) {
-        ready.state.ready--;
+      const fetched = this.queue[i] as FetchedRecords;
+      if (fetched.state.epoch !== fetched.epoch) {
+        fetched.state.ready--;
         this.queue.splice(i, 1);
       }
     }
@@ -369,9 +407,8 @@ export class GroupFetcher {
   }
 
   /**
-   * Takes a Fetch answer: errors and positions now (positions from the batch headers, so the
-   * loop can send the next fetch before decoding), the decoding on `decoding`, a chain that keeps
-   * batches in the order they were fetched.
+   * Takes a Fetch answer: errors and positions (from the batch headers, so the loop sends the
+   * next fetch at once); the records wait in the queue undecoded until the caller takes them.
    */
   private takeResponse(batch: PartitionState[], epochs: number[], offsets: number[], response: any): void {
     const answers = new Map<string, any>();
@@ -380,6 +417,7 @@ export class GroupFetcher {
         answers.set(partitionKey(topic.topic, answer.partitionIndex), answer);
     let refresh = false;
     let reset = false;
+    let added = false;
     for (let index = 0; index < batch.length; index++) {
       const state = batch[index] as PartitionState;
       const offset = offsets[index] as number;
@@ -411,67 +449,20 @@ export class GroupFetcher {
       state.position = nextFetchOffset(records, offset);
       if (records === null || records.length === 0) continue;
       state.ready++;
-      const highWatermark: number = answer.highWatermark;
-      this.decoding = this.decoding.then(() =>
-        this.decodeAndQueue(state, epoch, offset, records, highWatermark),
-      );
+      this.queue.push({ state, epoch, offset, records, highWatermark: answer.highWatermark });
+      added = true;
     }
     if (refresh) {
       this.client.invalidateMetadata();
       void this.refreshMetadata();
     }
     if (reset) this.kick();
+    if (added) this.wake();
   }
 
   private backOff(state: PartitionState): void {
     state.retryAtMs =
       this.client.clock.nowMs() + backoffMs(state.failures++, this.client.retryOptions, this.client.random);
     this.kickLater(Math.max(1, state.retryAtMs - this.client.clock.nowMs()));
-  }
-
-  private async decodeAndQueue(
-    state: PartitionState,
-    epoch: number,
-    offset: number,
-    records: Buffer,
-    highWatermark: number,
-  ): Promise<void> {
-    let messages: Message[];
-    try {
-      messages = (await decodeMessages(state.topic, state.partition, records, offset)).messages;
-    } catch (error) {
-      state.ready--;
-      if (state.epoch !== epoch) return;
-      if (!isRetriable(error)) {
-        this.fail(error as Error);
-        return;
-      }
-      // A response that failed its checks (CORRUPT_MESSAGE): fetch it again, and drop what was
-      // fetched after it.
-      state.epoch++;
-      state.position = offset;
-      this.dropStale();
-      this.backOff(state);
-      return;
-    }
-    if (state.epoch !== epoch || messages.length === 0) {
-      state.ready--;
-      this.kick();
-      return;
-    }
-    state.failures = 0;
-    const last = messages[messages.length - 1] as Message;
-    this.queue.push({
-      state,
-      epoch,
-      batch: {
-        topic: state.topic,
-        partition: state.partition,
-        messages,
-        highWatermark,
-        lag: Math.max(0, highWatermark - last.offset - 1),
-      },
-    });
-    this.wake();
   }
 }
