@@ -34,7 +34,8 @@ function parseSeeds(text: string): number[] {
 
 function parseNemeses(text: string): NemesisKind[] {
   if (text === 'none' || text === '') return [];
-  if (text === 'all') return [...NEMESIS_KINDS];
+  // `all` leaves out bitrot: it damages committed data, which no replica protocol alone survives.
+  if (text === 'all') return NEMESIS_KINDS.filter((kind) => kind !== 'bitrot');
   return text.split(',').map((name) => {
     if (!(NEMESIS_KINDS as readonly string[]).includes(name))
       throw new RangeError(`--nemesis ${name}: one of ${NEMESIS_KINDS.join(', ')}, all or none`);

@@ -9,10 +9,11 @@
  *   and possibly more (entries this replica had fsynced and acknowledged), which is why the
  *   nemesis does it only to partitions the broker follows, one broker at a time.
  * - `corruptTail`: a torn tail (the last bytes of the active segment cut) or a flipped bit in
- *   its last batch. Recovery must cut the log at the last whole, valid batch.
+ *   its last bytes, after the stored commit (`corrupt`) or anywhere there (`bitrot`). Recovery
+ *   must cut the log at the last whole, valid batch.
  * - `readPartitions`: every record of every partition log, to compare replicas after a run.
  */
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeRaftState, RAFT_STATE_FILE } from '../../cluster/durable-raft-storage.js';
 import { type KafkaOffset, kafkaOffset, logIndex } from '../../lib/ids.js';
@@ -32,6 +33,9 @@ export function parsePartitionDirectory(name: string): { topicId: string; partit
   const partition = Number(name.slice(dash + 1));
   return dash > 0 && Number.isInteger(partition) ? { topicId: name.slice(0, dash), partition } : null;
 }
+
+/** Bytes of a batch before what `batchLength` counts: baseOffset (8) + batchLength (4). */
+const BATCH_LOG_OVERHEAD_BYTES = 12;
 
 function logDirectory(dataDir: string, topicId: string, partition: number): string {
   return join(dataDir, 'partitions', `${topicId}-${partition}`);
@@ -73,11 +77,38 @@ export async function loseUnsyncedTail(options: {
   return results;
 }
 
+/**
+ * Byte position in the single segment of a log where entry `index` + 1 starts (entries are
+ * batches back to back from LogIndex 1), or null when the log has several segments or does not
+ * start at offset 0 (the harness then leaves it alone).
+ */
+function positionAfterEntry(
+  bytes: Buffer,
+  segmentCount: number,
+  segmentName: string,
+  index: number,
+): number | null {
+  if (segmentCount !== 1 || Number(segmentName.slice(0, -'.log'.length)) !== 0) return null;
+  let at = 0;
+  for (let entry = 1; entry <= index && at + BATCH_LOG_OVERHEAD_BYTES <= bytes.length; entry++)
+    at += BATCH_LOG_OVERHEAD_BYTES + bytes.readInt32BE(at + 8);
+  return Math.min(at, bytes.length);
+}
+
+/**
+ * Tears the tail of the active segment or flips one bit in it. With `committedToo` false (the
+ * `corrupt` nemesis) only bytes after the entry the replica's raft-state file says was
+ * committed are touched: what a power loss mid-write can damage, since entries are fsynced before
+ * the HardState covering them. With `committedToo` true (`bitrot`) the last 512 bytes may be hit
+ * wherever they are: disk corruption of data already fsynced and committed, which Raft does not
+ * promise to survive on its own.
+ */
 export function corruptTail(options: {
   dataDir: string;
   topicId: string;
   partitions: readonly number[];
   prng: Prng;
+  committedToo: boolean;
 }): DiskFaultResult[] {
   const results: DiskFaultResult[] = [];
   for (const partition of options.partitions) {
@@ -89,16 +120,32 @@ export function corruptTail(options: {
     const active = segments[segments.length - 1];
     if (active === undefined) continue;
     const path = join(dir, active);
-    const size = statSync(path).size;
-    if (size === 0) continue;
-    const tornBytes = options.prng.int(1, Math.min(size, 300));
-    const flipAt = size - options.prng.int(1, Math.min(size, 512));
+    const bytes = readFileSync(path);
+    const size = bytes.length;
+    const tornBytes = options.prng.int(1, Math.min(Math.max(size, 1), 300));
+    const flipFromEnd = options.prng.int(1, Math.min(Math.max(size, 1), 512));
     const flipBit = options.prng.int(0, 7);
-    if (options.prng.chance(0.5)) {
-      truncateSync(path, size - tornBytes);
-      results.push({ partition, what: `torn tail: ${active} cut from ${size} to ${size - tornBytes} bytes` });
+    const torn = options.prng.chance(0.5);
+    let floor = 0;
+    if (!options.committedToo) {
+      const statePath = join(dir, RAFT_STATE_FILE);
+      const committed = existsSync(statePath) ? decodeRaftState(readFileSync(statePath)).hardState.commit : 0;
+      const after = positionAfterEntry(bytes, segments.length, active, committed);
+      if (after === null || after >= size) {
+        results.push({
+          partition,
+          what: `left alone: nothing after the stored commit ${committed} in ${active}`,
+        });
+        continue;
+      }
+      floor = after;
+    }
+    if (torn) {
+      const cutTo = Math.max(floor, size - tornBytes);
+      truncateSync(path, cutTo);
+      results.push({ partition, what: `torn tail: ${active} cut from ${size} to ${cutTo} bytes` });
     } else {
-      const bytes = readFileSync(path);
+      const flipAt = Math.max(floor, size - flipFromEnd);
       bytes[flipAt] = (bytes[flipAt] as number) ^ (1 << flipBit);
       writeFileSync(path, bytes);
       results.push({
@@ -116,9 +163,6 @@ export interface ReplicaContents {
   /** Batches whose CRC32C does not hold (corruption recovery kept), as `partition:offset`. */
   corruptBatches: string[];
 }
-
-/** Bytes before a batch's `batchLength` ends: baseOffset (8) + batchLength (4). */
-const BATCH_LOG_OVERHEAD_BYTES = 12;
 
 /** Every data record of the torture topic's logs on this broker, and every batch failing its CRC. */
 export async function readPartitions(dataDir: string, topicId: string): Promise<ReplicaContents> {

@@ -11,8 +11,9 @@
  *   every broker.
  * - lost-writes: kill -9 the target, drop the unsynced tail of the partition logs it follows
  *   (disk.ts), start it again.
- * - corrupt: kill -9 the target, tear or bit-flip the tail of the partition logs it follows,
- *   start it again.
+ * - corrupt: kill -9 the target, tear or bit-flip the tail of the partition logs it follows
+ *   after their stored commit, start it again. bitrot: the same anywhere in the last 512 bytes,
+ *   committed entries included (disk corruption, beyond what Raft alone survives).
  */
 
 import type { ClusterMetadata } from '../../client/client.js';
@@ -81,7 +82,8 @@ export class Nemesis {
         this.cuts.healAll();
         break;
       case 'lost-writes':
-      case 'corrupt': {
+      case 'corrupt':
+      case 'bitrot': {
         await this.processes.kill(target);
         const dataDir = this.processes.member(target).dataDir;
         let results: DiskFaultResult[] = [];
@@ -95,7 +97,13 @@ export class Nemesis {
                   prng,
                   entriesMax: 20,
                 })
-              : corruptTail({ dataDir, topicId: this.topicId, partitions: followed, prng });
+              : corruptTail({
+                  dataDir,
+                  topicId: this.topicId,
+                  partitions: followed,
+                  prng,
+                  committedToo: fault.kind === 'bitrot',
+                });
         } catch (error) {
           event.errors.push(`disk fault failed: ${(error as Error).message}`);
         }

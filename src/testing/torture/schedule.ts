@@ -7,7 +7,7 @@
  */
 import { Prng } from '../../lib/prng.js';
 
-export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'lost-writes', 'corrupt'] as const;
+export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'lost-writes', 'corrupt', 'bitrot'] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 export const ROLES = ['partition-leader', 'controller-leader', 'follower', 'any'] as const;
