@@ -70,7 +70,7 @@ test('a second broker process on a held data directory is refused with the holde
   t.is(await holder.exited, 0);
 });
 
-test('`goqueue broker` on a held data directory exits 1 with one line naming the directory', async (t) => {
+test('`goqueue broker` on a held data directory exits 1 with one line naming the directory, and prints nothing else', async (t) => {
   const dataDir = temporaryDirectory(t);
   const holder = await Broker.start({ dataDir, ...loopback });
   t.teardown(() => holder.stop());
@@ -80,10 +80,12 @@ test('`goqueue broker` on a held data directory exits 1 with one line naming the
     dataDir,
     '--client-addr',
     '127.0.0.1:0',
-    '--log-level',
-    'silent',
+    '--raft-addr',
+    '127.0.0.1:0',
   ]);
   t.is(result.code, 1);
+  // Only that line: no log record of the failure (with its stack trace) on stdout either.
+  t.notRegex(result.stdout, /locked|"level":50|\n\s+at /);
   const stderr = result.stderr.trim();
   t.is(stderr.split('\n').length, 1, stderr);
   t.true(stderr.startsWith('goqueue: cannot start the broker: data directory '), stderr);

@@ -1,29 +1,9 @@
-import { PassThrough, Readable } from 'node:stream';
 import test from 'ava';
-import { Command } from 'commander';
 import type { Broker } from '../../src/broker/broker.js';
-import { registerClientCommands } from '../../src/cli/client/index.js';
 import { ConsumerGroup } from '../../src/client/consumer-group.js';
 import { bootstrap, startBroker } from '../broker/helpers.js';
 import { clientFor, createTopic, produceNumbered, QUICK } from '../client/consumer-group-helpers.js';
-
-/** Runs `goqueue <args>` in-process with captured stdout/stderr. */
-async function run(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.on('data', (chunk) => {
-    err += chunk;
-  });
-  const program = new Command('goqueue').exitOverride();
-  registerClientCommands(program, { stdin: Readable.from(['']), stdout, stderr });
-  await program.parseAsync(args, { from: 'user' });
-  return { stdout: out, stderr: err };
-}
+import { run } from './run.js';
 
 const at = (broker: Broker) => ['--bootstrap', bootstrap(broker)];
 

@@ -67,28 +67,6 @@ test('goqueue topic list --bootstrap-server reaches the broker through the alias
   t.regex(listed.stdout, /aliased/);
 });
 
-test('a locked data directory prints one line and nothing else: no log record, no stack trace', async (t) => {
-  const dataDir = join(directory, 'locked');
-  const holder = await Broker.start({ dataDir, host: '127.0.0.1', port: 0 });
-  t.teardown(() => holder.stop());
-  const result = await runCli([
-    'broker',
-    '--data-dir',
-    dataDir,
-    '--client-addr',
-    '127.0.0.1:0',
-    '--raft-addr',
-    '127.0.0.1:0',
-  ]);
-  t.is(result.code, 1);
-  t.regex(
-    result.stderr,
-    /^goqueue: cannot start the broker: data directory .* is locked by another goqueue broker/,
-  );
-  t.is(result.stderr.trim().split('\n').length, 1, result.stderr);
-  t.notRegex(result.stdout, /locked|"level":50|\n\s+at /);
-});
-
 test('with log_file set, a start failure is in the file with its stack, and on the terminal once', async (t) => {
   const dataDir = join(directory, 'locked-file');
   const logFile = join(directory, 'locked-file.log');
