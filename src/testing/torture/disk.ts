@@ -96,10 +96,26 @@ function positionAfterEntry(
 }
 
 /**
+ * Where the log's recovery point says `segment` is known whole and durable (`position`, a u64
+ * big-endian at byte 32 of `recovery-point`, docs/storage.md), when the point is in that segment.
+ * Recovery trusts those bytes without scanning them, as it may: they were fsynced.
+ */
+function recoveryPointPosition(dir: string, segment: string): number | null {
+  const path = join(dir, 'recovery-point');
+  if (!existsSync(path)) return null;
+  const point = readFileSync(path);
+  if (point.length < 40 || point.toString('latin1', 0, 4) !== 'GQRP') return null;
+  const segmentBaseOffset = Number(point.readBigUInt64BE(24));
+  return segmentBaseOffset === Number(segment.slice(0, -'.log'.length))
+    ? Number(point.readBigUInt64BE(32))
+    : null;
+}
+
+/**
  * Tears the tail of the active segment or flips one bit in it. With `committedToo` false (the
  * `corrupt` nemesis) only bytes after the entry the replica's raft-state file says was
- * committed are touched: what a power loss mid-write can damage, since entries are fsynced before
- * the HardState covering them. With `committedToo` true (`bitrot`) the last 512 bytes may be hit
+ * committed and after the recovery point's position are touched: what a power loss mid-write can
+ * damage, since entries are fsynced before the HardState covering them and before a point. With `committedToo` true (`bitrot`) the last 512 bytes may be hit
  * wherever they are: disk corruption of data already fsynced and committed, which Raft does not
  * promise to survive on its own.
  */
@@ -138,7 +154,14 @@ export function corruptTail(options: {
         });
         continue;
       }
-      floor = after;
+      floor = Math.max(after, recoveryPointPosition(dir, active) ?? 0);
+      if (floor >= size) {
+        results.push({
+          partition,
+          what: `left alone: ${active} is synced whole (recovery point at its end)`,
+        });
+        continue;
+      }
     }
     if (torn) {
       const cutTo = Math.max(floor, size - tornBytes);
@@ -171,12 +194,28 @@ export async function readPartitions(dataDir: string, topicId: string): Promise<
     const parsed = parsePartitionDirectory(name);
     if (parsed === null || parsed.topicId !== topicId) continue;
     const records = new Map<number, string>();
-    const log = NativeLog.open(join(dataDir, 'partitions', name));
+    let log: NativeLog;
+    try {
+      log = NativeLog.open(join(dataDir, 'partitions', name));
+    } catch (error) {
+      contents.corruptBatches.push(
+        `${parsed.partition}: the log does not open (${(error as Error).message})`,
+      );
+      continue;
+    }
     try {
       let from: KafkaOffset = log.logStartOffset;
       const end = log.nextOffset;
       while (from < end) {
-        const bytes = log.readFrom(from, 1024 * 1024, end);
+        let bytes: Buffer;
+        try {
+          bytes = log.readFrom(from, 1024 * 1024, end);
+        } catch (error) {
+          contents.corruptBatches.push(
+            `${parsed.partition}:${from} (the storage core: ${(error as Error).message})`,
+          );
+          break;
+        }
         if (bytes.length < BATCH_LOG_OVERHEAD_BYTES) break;
         let next = from;
         // One batch at a time, so a corrupt one is reported and the rest still read.
