@@ -61,6 +61,9 @@ export interface TortureReport {
   runDir: string;
 }
 
+/** The least time between the end of one fault and the start of the next. */
+const HEALED_GAP_MS = 2000;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function eventually<T>(
@@ -162,14 +165,18 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     const workload = new Workload({ bootstrap, partitions, history, groups: options.groups ?? false });
     say(`workload for ${options.seconds} s, ${schedule.length} faults planned (seed ${options.seed})`);
     workload.start();
+    let healedAtMs = 0;
     for (const fault of schedule) {
-      const waitMs = fault.atMs - history.nowMs();
+      // A fault that ran long (a slow restart) still leaves the cluster a healthy gap before the
+      // next one, so a restarted replica can catch up: faults never overlap.
+      const waitMs = Math.max(fault.atMs, healedAtMs + HEALED_GAP_MS) - history.nowMs();
       if (waitMs > 0) await sleep(waitMs);
       if (history.nowMs() >= workloadMs) break;
       say(
         `${(history.nowMs() / 1000).toFixed(1)} s: ${fault.kind} ${fault.role}${fault.kind === 'partition' ? ` ${fault.mode}` : ''}`,
       );
       await nemesis.run(fault);
+      healedAtMs = history.nowMs();
     }
     const restMs = workloadMs - history.nowMs();
     if (restMs > 0) await sleep(restMs);
