@@ -1,4 +1,5 @@
 import test from 'ava';
+import { Admin } from '../../src/client/admin.js';
 import { Client } from '../../src/client/client.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
@@ -97,5 +98,23 @@ test('new Client names bad brokers', (t) => {
   t.throws(() => new Client(untyped({ brokers: [9092] })), {
     instanceOf: TypeError,
     message: /new Client\(options\)\.brokers must be an array of "host:port" strings/,
+  });
+});
+
+test('admin.createTopic and deleteTopic name a bad topic name or partition count', async (t) => {
+  const { client } = offline();
+  t.teardown(() => client.close());
+  const admin = new Admin(client);
+  await t.throwsAsync(admin.createTopic(untyped({ topic: 'demo' })), {
+    instanceOf: TypeError,
+    message: /admin\.createTopic\(request\)\.name must be a non-empty string, not undefined/,
+  });
+  await t.throwsAsync(admin.createTopic(untyped({ name: 'demo', partitions: '3' })), {
+    instanceOf: TypeError,
+    message: /admin\.createTopic\(request\)\.partitions must be a positive integer \(or -1\), not "3"/,
+  });
+  await t.throwsAsync(admin.deleteTopic(untyped(undefined)), {
+    instanceOf: TypeError,
+    message: /admin\.deleteTopic\(name\) must be a non-empty string/,
   });
 });

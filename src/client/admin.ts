@@ -2,6 +2,7 @@ import { ApiKey } from '../protocol/index.js';
 import type { BrokerInfo, CallOptions, Client, PartitionMetadata } from './client.js';
 import { listOffset } from './consumer.js';
 import { GoqueueError, KafkaProtocolError } from './errors.js';
+import { requireCallOptions, requireObject, requireTopic } from './validate.js';
 
 export interface CreateTopicRequest extends CallOptions {
   name: string;
@@ -49,12 +50,31 @@ export interface ConfigEntry {
 
 const RESOURCE_TYPES = { topic: 2, broker: 4 } as const;
 
+/** `createTopic`'s request, checked at run time (plain-JavaScript callers have no types). */
+function checkCreateTopic(request: unknown): void {
+  const field = 'admin.createTopic(request)';
+  const fields = requireObject(field, request);
+  requireTopic(`${field}.name`, fields.name);
+  for (const count of ['partitions', 'replicationFactor', 'replicas'] as const) {
+    const value = fields[count];
+    // -1 is Kafka's "the broker's default".
+    const valid = typeof value === 'number' && Number.isInteger(value) && (value >= 1 || value === -1);
+    if (value !== undefined && !valid)
+      throw new TypeError(
+        `${field}.${count} must be a positive integer (or -1), not ${JSON.stringify(value)}`,
+      );
+  }
+  if (fields.configs !== undefined) requireObject(`${field}.configs`, fields.configs);
+  requireCallOptions(field, fields);
+}
+
 /** Cluster management: topics, partitions, brokers and configs. */
 export class Admin {
   constructor(private readonly client: Client) {}
 
   /** Creates a topic; resolves with its name once the controller has accepted it. */
   async createTopic(request: CreateTopicRequest): Promise<{ name: string }> {
+    checkCreateTopic(request);
     const partitions = request.partitions ?? 1;
     const replicationFactor = request.replicationFactor ?? request.replicas ?? -1;
     const body = {
@@ -86,6 +106,7 @@ export class Admin {
 
   /** Deletes a topic and its data. */
   async deleteTopic(name: string, options: CallOptions = {}): Promise<void> {
+    requireTopic('admin.deleteTopic(name)', name);
     await this.toController(
       ApiKey.DeleteTopics,
       {
