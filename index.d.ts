@@ -52,6 +52,11 @@ export declare class Log {
    * except that the first entry always comes whole.
    */
   readEntries(from: number, to: number, maxBytes: number): Buffer
+  /**
+   * One scrubber step: re-verifies whole batches (CRC32C and framing) from `cursor`, about
+   * `maxBytes` of them, reading only bytes already written to the segment files.
+   */
+  scrub(cursor: ScrubCursor, maxBytes: number): ScrubStep
   /** Whole batches from offset `from`, before `upTo`, within `maxBytes` (first batch whole). */
   readFrom(from: number, maxBytes: number, upTo: number): Buffer
   offsetForTimestamp(timestampMs: number): number | null
@@ -116,6 +121,14 @@ export interface BatchInfo {
 /** Compresses with a Kafka codec id (0 none, 1 gzip, 2 snappy (Xerial framing), 3 lz4 frame, 4 zstd). */
 export declare function compress(codecId: number, data: Buffer): Buffer
 
+/** A batch the scrubber found damaged: its segment, byte position, expected offset and why. */
+export interface CorruptBatch {
+  segmentBaseOffset: number
+  position: number
+  offset: number
+  reason: string
+}
+
 /** CRC32C (Castagnoli) of a buffer. */
 export declare function crc32c(bytes: Buffer): number
 
@@ -140,6 +153,22 @@ export interface LogOptions {
   checkpointIntervalMs?: number
 }
 
+/** The process's open-file limit (RLIMIT_NOFILE) after `raiseOpenFileLimit`. */
+export interface OpenFileLimit {
+  /** The limit in force (soft). */
+  soft: number
+  /** The ceiling the soft limit may be raised to. */
+  hard: number
+  /** The soft limit before the call. */
+  before: number
+}
+
+/**
+ * Raises the soft RLIMIT_NOFILE to the hard limit (as far as the OS allows) and reports both:
+ * the broker keeps files of many partitions open. Unix only; elsewhere reports zeros.
+ */
+export declare function raiseOpenFileLimit(): OpenFileLimit
+
 /**
  * One batch (exactly one RecordBatch v2) rewritten with Kafka codec id `codec`: same header fields,
  * new codec bits, batchLength and CRC32C. A batch already in that codec, a control batch and a
@@ -157,12 +186,36 @@ export interface RecompressionPlan {
   thresholdBytes: number
 }
 
+/**
+ * Content hashes of the records of one RecordBatch v2 (key, value and headers; see
+ * goqueue-storage's record_hash), 8 bytes big-endian per record in order, for the broker's
+ * content-hash de-duplication. A compressed batch is decompressed within the usual cap.
+ */
+export declare function recordHashes(batch: Buffer, maxBatchBytes: number): Buffer
+
 export interface RecoveryReport {
   usedRecoveryPoint: boolean
   scannedBytes: number
   truncatedBytes: number
   truncationReason?: string
   rebuiltIndexes: Array<number>
+  /** Files recovery moved into `quarantine/` instead of deleting them. */
+  quarantined: Array<string>
+}
+
+/** Where the scrubber is in a log (see `Log.scrub`). */
+export interface ScrubCursor {
+  segmentBaseOffset: number
+  position: number
+  nextOffset: number
+}
+
+/** One scrub step: the next cursor, bytes verified, whether the log's end was reached. */
+export interface ScrubStep {
+  cursor: ScrubCursor
+  bytes: number
+  wrapped: boolean
+  corrupt?: CorruptBatch
 }
 
 export interface TermStart {

@@ -773,14 +773,16 @@ if (
   }
 }
 
-const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, recompressBatch, validateBatches, validateProduceBatches } = nativeBinding
+const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, raiseOpenFileLimit, recompressBatch, recordHashes, validateBatches, validateProduceBatches } = nativeBinding
 export { DirectoryLock }
 export { Log }
 export { SyncJob }
 export { compress }
 export { crc32c }
 export { decompress }
+export { raiseOpenFileLimit }
 export { recompressBatch }
+export { recordHashes }
 export { validateBatches }
 export { validateProduceBatches }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -7,25 +7,20 @@
  * load swings on the shared machine hit all of them; medians are printed.
  * Run: `npm run bench -- broker-recompression`.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnBroker } from '../__test__/broker/helpers.js';
-import { ApiKey, decodeResponse, ErrorCode, encodeRequest } from '../src/protocol/index.js';
+import { ApiKey, encodeRequest } from '../src/protocol/index.js';
 import { encodeRecordBatch } from '../src/protocol/records.js';
+import { Pipeline } from './pipeline.js';
+import { cpuSeconds } from './process-cluster.js';
 
-const CLOCK_TICKS_PER_SECOND = 100;
 const MODES = ['producer', 'lz4', 'zstd'] as const;
 const ROUNDS = 3;
 const BATCHES_PER_ROUND = 1500;
 const RECORDS_PER_BATCH = 100;
 const IN_FLIGHT = 32;
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
 
 async function startBrokerProcess(
   dataDir: string,
@@ -39,73 +34,6 @@ async function startBrokerProcess(
       await exited;
     },
   };
-}
-
-/** One connection sending pre-encoded frames with up to IN_FLIGHT unanswered; every response
- * is decoded and its error codes checked. */
-class Pipeline {
-  private buffered: Buffer = Buffer.alloc(0);
-  private readonly waiters: Array<(frame: Buffer) => void> = [];
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 4) {
-        const size = this.buffered.readInt32BE(0);
-        if (this.buffered.length < 4 + size) break;
-        const frame = this.buffered.subarray(4, 4 + size);
-        this.buffered = this.buffered.subarray(4 + size);
-        this.waiters.shift()!(frame);
-      }
-    });
-  }
-
-  static open(port: number): Promise<Pipeline> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new Pipeline(socket)));
-      socket.setNoDelay(true);
-      socket.once('error', reject);
-    });
-  }
-
-  request(frame: Buffer): Promise<Buffer> {
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-      this.socket.write(frame);
-    });
-  }
-
-  async run(apiKey: number, apiVersion: number, frames: Buffer[]): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < frames.length) {
-        const frame = frames[next++]!;
-        check(decodeResponse(apiKey, apiVersion, await this.request(frame)).body as AnyResponse);
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-interface AnyResponse {
-  responses?: Array<{ partitionResponses: Array<{ errorCode: number }> }>;
-  topics?: Array<{ errorCode: number; errorMessage?: string | null }>;
-}
-
-function check(body: AnyResponse): void {
-  for (const topic of body.responses ?? []) {
-    for (const partition of topic.partitionResponses) {
-      if (partition.errorCode !== ErrorCode.NONE) throw new Error(`produce error ${partition.errorCode}`);
-    }
-  }
-  for (const topic of body.topics ?? []) {
-    if (topic.errorCode !== ErrorCode.NONE)
-      throw new Error(`topic error ${topic.errorCode} ${topic.errorMessage}`);
-  }
 }
 
 /** Log-like JSON lines: compressible the way real payloads are, not a repeated byte. */
@@ -184,7 +112,7 @@ async function createTopic(client: Pipeline, topic: string, mode: string): Promi
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'goqueue-bench-recompression-'));
   const broker = await startBrokerProcess(dataDir);
-  const client = await Pipeline.open(broker.port);
+  const client = await Pipeline.open(broker.port, IN_FLIGHT);
   const source = batches(50);
   const frameBytes = (i: number): number => source[i % source.length]!.length;
   const sentBytes = Array.from({ length: BATCHES_PER_ROUND }, (_, i) => frameBytes(i)).reduce(

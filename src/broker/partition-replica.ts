@@ -11,6 +11,8 @@ import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex } from '../lib/i
 import { readSingleRecord } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type Entry, EntryType, StateRole } from '../raft/types.js';
+import { recordHashes } from '../storage/index.js';
+import { type ContentWindow, duplicateOf } from './content-dedup.js';
 import { decodeGroupRecord, type GroupLogState } from './group-log.js';
 import { AppliedProducers, type ProducerEntry } from './producer-table.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
@@ -54,6 +56,10 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
    * restored from the group's snapshot). Entries at or below its `appliedIndex` are already in it.
    */
   groupLog: GroupLogState | undefined;
+  /** Committed records' content hashes, when `deduplication_enabled` (Topics attaches it). */
+  contentWindow: ContentWindow | undefined;
+  /** Largest batch the topic accepts (bounds the decompression when hashing). */
+  maxBatchBytes = 1 << 20;
   /** Group-log entries that did not decode (skipped alike on every replica). */
   undecodableGroupRecords = 0;
 
@@ -78,8 +84,12 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   readonly onApply = (entries: readonly Entry[]): void => {
     const log = this.storage.log;
     for (const entry of entries) {
-      if (entry.type === EntryType.Normal) this.recordProducer(entry, log.offsetAt(entry.index));
-      else this.producers.skip(entry.index);
+      if (entry.type === EntryType.Normal) {
+        const baseOffset = log.offsetAt(entry.index);
+        this.recordProducer(entry, baseOffset);
+        if (this.contentWindow !== undefined && baseOffset !== undefined)
+          this.recordContent(entry, baseOffset);
+      } else this.producers.skip(entry.index);
       if (this.groupLog !== undefined && entry.index > this.groupLog.appliedIndex)
         this.applyGroupRecord(entry);
       const last = this.termRuns[this.termRuns.length - 1];
@@ -119,6 +129,41 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
       baseOffset,
       maxTimestampMs: Number(view.getBigInt64(35)),
     });
+  }
+
+  private recordContent(entry: Entry, baseOffset: number): void {
+    const batch = Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength);
+    // Only what clients produce: not idempotent producers' batches, not control batches.
+    if (
+      batch.length < BATCH_HEADER_BYTES ||
+      batch.readBigInt64BE(43) >= 0n ||
+      (batch.readInt16BE(21) & 0x20) !== 0
+    )
+      return;
+    try {
+      (this.contentWindow as ContentWindow).add(
+        recordHashes(batch, this.maxBatchBytes),
+        baseOffset,
+        Date.now(),
+      );
+    } catch {
+      // A batch the core cannot hash was validated when produced; it simply stays out of the window.
+    }
+  }
+
+  /**
+   * The offset of the original when every record of `batch` (from a producer that is not
+   * idempotent) is inside the content window; undefined otherwise or when de-duplication is off.
+   */
+  contentDuplicateOf(batch: Buffer, producerId: number, maxBatchBytes: number): number | undefined {
+    if (this.contentWindow === undefined || producerId >= 0) return undefined;
+    let hashes: Buffer;
+    try {
+      hashes = recordHashes(batch, maxBatchBytes);
+    } catch {
+      return undefined;
+    }
+    return duplicateOf(this.contentWindow, hashes, Date.now());
   }
 
   /** The producer's last committed batches here, if any. */

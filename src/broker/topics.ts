@@ -9,6 +9,7 @@ import type { ControllerState, PartitionInfo, TopicInfo } from '../controller/in
 import { logIndex, nodeId } from '../lib/ids.js';
 import type { Entry, Snapshot, StateRole } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { ContentWindow } from './content-dedup.js';
 import { type Controller, ControllerError, type LeaderReport } from './controller.js';
 import { GROUPS_TOPIC, GroupLogState } from './group-log.js';
 import { writeFileAtomically } from './metadata-store.js';
@@ -457,13 +458,18 @@ export class Topics {
     // Idempotent-producer state: from the newest of the producer checkpoint and the snapshot,
     // then the entries after it; without either, from the last entries of the log.
     const producers = groupLog === undefined ? await restoreProducers(directory, storage) : undefined;
-    const appliedIndex = logIndex(
-      producers?.replayFrom ??
-        Math.max(
-          storage.snapshot().metadata.index,
-          Math.min(storage.hardState.commit, storage.lastIndex()) - REPLAY_ENTRIES_AT_START,
-        ),
-    );
+    const committed = Math.min(storage.hardState.commit, storage.lastIndex());
+    const snapshotAt = storage.snapshot().metadata.index;
+    const contentDedup = this.config.deduplicationEnabled && groupLog === undefined;
+    let replayFrom = producers?.replayFrom ?? Math.max(snapshotAt, committed - REPLAY_ENTRIES_AT_START);
+    // The content-hash window is rebuilt by applying the last entries again (each holds at least
+    // one record, so this many entries cover the window's records).
+    if (contentDedup)
+      replayFrom = Math.max(
+        snapshotAt,
+        Math.min(replayFrom, committed - this.config.deduplicationWindowRecords),
+      );
+    const appliedIndex = logIndex(replayFrom);
     let snapshotIndex = groupLog?.appliedIndex ?? 0;
     let snapshotting = false;
     const snapshotGroupLogIfDue = (target: PartitionReplica): void => {
@@ -519,6 +525,12 @@ export class Topics {
       termRuns,
     );
     replica.groupLog = groupLog;
+    replica.maxBatchBytes = Math.min(this.config.maxMessageBytes, config.segmentBytes);
+    if (contentDedup)
+      replica.contentWindow = new ContentWindow({
+        windowMs: this.config.deduplicationWindowMs,
+        maxRecords: this.config.deduplicationWindowRecords,
+      });
     if (producers?.state !== undefined) replica.restoreProducers(producers.state);
     for (const entries of applied) replica.onApply(entries);
     const status = this.node.status(partition.groupId);

@@ -277,8 +277,21 @@ const drafts: KeyDraft[] = [
   {
     key: 'deduplication_enabled',
     type: 'boolean',
-    description: 'Drop duplicate batches from idempotent producers',
+    description:
+      'Content-hash de-duplication: a batch from a producer that is not idempotent whose every record (key, value, headers) is already stored in the partition within the window is answered with the original offset and not stored',
     read: (raw) => ({ deduplicationEnabled: parseBoolean(raw) }),
+  },
+  {
+    key: 'deduplication_window',
+    type: 'duration',
+    description: 'How long a stored record counts as the original of a later identical one',
+    read: (raw) => ({ deduplicationWindowMs: parseDuration(raw) }),
+  },
+  {
+    key: 'deduplication_window_records',
+    type: 'integer',
+    description: 'Records per partition the de-duplication window remembers (about 120 bytes each)',
+    read: (raw) => ({ deduplicationWindowRecords: parseInteger(raw) }),
   },
   {
     key: 'producer_id_expiration',
@@ -432,6 +445,8 @@ export const FIELD_KEYS: Record<keyof BrokerConfig, string> = {
   compressionType: 'compression_type',
   compressionThresholdBytes: 'compression_threshold',
   deduplicationEnabled: 'deduplication_enabled',
+  deduplicationWindowMs: 'deduplication_window',
+  deduplicationWindowRecords: 'deduplication_window_records',
   producerIdExpirationMs: 'producer_id_expiration',
   offsetsTopicPartitions: 'offsets_topic_num_partitions',
   offsetsTopicReplicationFactor: 'offsets_topic_replication_factor',
@@ -560,6 +575,9 @@ export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) 
   compressionType: (v) => isOneOf(v, compressionTypes),
   compressionThresholdBytes: (v) => range(v, 0, Number.MAX_SAFE_INTEGER),
   deduplicationEnabled: isBoolean,
+  deduplicationWindowMs: (v) => range(v, 1, Number.MAX_SAFE_INTEGER),
+  deduplicationWindowRecords: (v) =>
+    range(v, 1, 10_000_000, ' (about 120 bytes of memory each, per partition)'),
   producerIdExpirationMs: (v) => range(v, 1_000, Number.MAX_SAFE_INTEGER, ' milliseconds: at least 1 second'),
   offsetsTopicPartitions: (v) => range(v, 1, 1000),
   offsetsTopicReplicationFactor: (v) => range(v, 1, 32767),

@@ -106,8 +106,12 @@ export interface BrokerConfig {
   compressionEnabled: boolean;
   compressionType: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'producer';
   compressionThresholdBytes: number;
-  /** Drop duplicate batches from idempotent producers (`deduplication_enabled`). */
+  /** Content-hash de-duplication for producers that are not idempotent (`deduplication_enabled`). */
   deduplicationEnabled: boolean;
+  /** How long a stored record counts as a duplicate source (`deduplication_window`). */
+  deduplicationWindowMs: number;
+  /** At most this many records per partition are remembered (`deduplication_window_records`). */
+  deduplicationWindowRecords: number;
   /** An idempotent producer silent this long is forgotten (`producer_id_expiration`). */
   producerIdExpirationMs: number;
   /** Partitions of the internal `__consumer_offsets` topic (`offsets_topic_num_partitions`). */

@@ -165,6 +165,23 @@ pub fn recompress_batch(batch: BufferSlice, codec: u32, max_batch_bytes: Option<
     Ok(out.map_err(to_js)?.into())
 }
 
+/// Content hashes of the records of one RecordBatch v2 (key, value and headers; see
+/// goqueue-storage's record_hash), 8 bytes big-endian per record in order, for the broker's
+/// content-hash de-duplication. A compressed batch is decompressed within the usual cap.
+#[napi(js_name = "recordHashes")]
+pub fn record_hashes(batch: BufferSlice, max_batch_bytes: f64) -> Result<Buffer> {
+    let hashes = goqueue_storage::record_hash::record_hashes(
+        &batch,
+        bound(max_batch_bytes, "maxBatchBytes")? as usize,
+    )
+    .map_err(to_js)?;
+    let mut out = Vec::with_capacity(hashes.len() * 8);
+    for hash in hashes {
+        out.extend_from_slice(&hash.to_be_bytes());
+    }
+    Ok(out.into())
+}
+
 /// Options of `Log.open`; every field has a default (see `Limits::default`).
 #[napi(object)]
 pub struct LogOptions {
@@ -195,6 +212,111 @@ pub struct RecoveryReport {
     pub truncated_bytes: f64,
     pub truncation_reason: Option<String>,
     pub rebuilt_indexes: Vec<f64>,
+    /// Files recovery moved into `quarantine/` instead of deleting them.
+    pub quarantined: Vec<String>,
+}
+
+/// Where the scrubber is in a log (see `Log.scrub`).
+#[napi(object, js_name = "ScrubCursor")]
+pub struct JsScrubCursor {
+    pub segment_base_offset: f64,
+    pub position: f64,
+    pub next_offset: f64,
+}
+
+/// A batch the scrubber found damaged: its segment, byte position, expected offset and why.
+#[napi(object, js_name = "CorruptBatch")]
+pub struct JsCorruptBatch {
+    pub segment_base_offset: f64,
+    pub position: f64,
+    pub offset: f64,
+    pub reason: String,
+}
+
+/// One scrub step: the next cursor, bytes verified, whether the log's end was reached.
+#[napi(object, js_name = "ScrubStep")]
+pub struct JsScrubStep {
+    pub cursor: JsScrubCursor,
+    pub bytes: f64,
+    pub wrapped: bool,
+    pub corrupt: Option<JsCorruptBatch>,
+}
+
+fn js_cursor(c: goqueue_storage::ScrubCursor) -> JsScrubCursor {
+    JsScrubCursor {
+        segment_base_offset: c.segment_base_offset as f64,
+        position: c.position as f64,
+        next_offset: c.next_offset as f64,
+    }
+}
+
+/// The process's open-file limit (RLIMIT_NOFILE) after `raiseOpenFileLimit`.
+#[napi(object)]
+pub struct OpenFileLimit {
+    /// The limit in force (soft).
+    pub soft: f64,
+    /// The ceiling the soft limit may be raised to.
+    pub hard: f64,
+    /// The soft limit before the call.
+    pub before: f64,
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (as far as the OS allows) and reports both:
+/// the broker keeps files of many partitions open. Unix only; elsewhere reports zeros.
+#[napi(js_name = "raiseOpenFileLimit")]
+pub fn raise_open_file_limit() -> Result<OpenFileLimit> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return Err(napi::Error::new(
+                Code("IO_ERROR"),
+                format!("getrlimit(RLIMIT_NOFILE): {}", std::io::Error::last_os_error()),
+            ));
+        }
+        let before = limit.rlim_cur;
+        if limit.rlim_cur < limit.rlim_max {
+            let mut wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            // macOS refuses more than OPEN_MAX for the soft limit even when the hard one is
+            // unlimited; fall back to it there.
+            #[cfg(target_os = "macos")]
+            {
+                wanted.rlim_cur = wanted.rlim_cur.min(libc::OPEN_MAX as libc::rlim_t);
+            }
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+                limit.rlim_cur = wanted.rlim_cur;
+            }
+            let _ = &mut wanted;
+        }
+        let as_number = |v: libc::rlim_t| {
+            if v == libc::RLIM_INFINITY {
+                f64::INFINITY
+            } else {
+                v as f64
+            }
+        };
+        Ok(OpenFileLimit {
+            soft: as_number(limit.rlim_cur),
+            hard: as_number(limit.rlim_max),
+            before: as_number(before),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(OpenFileLimit {
+            soft: 0.0,
+            hard: 0.0,
+            before: 0.0,
+        })
+    }
 }
 
 #[napi(object)]
@@ -335,6 +457,7 @@ impl Log {
             truncated_bytes: r.truncated_bytes as f64,
             truncation_reason: r.truncation_reason.clone(),
             rebuilt_indexes: r.rebuilt_indexes.iter().map(|&b| b as f64).collect(),
+            quarantined: r.quarantined.clone(),
         })
     }
 
@@ -402,6 +525,32 @@ impl Log {
             )
             .map_err(to_js)?;
         Ok(bytes.into())
+    }
+
+    /// One scrubber step: re-verifies whole batches (CRC32C and framing) from `cursor`, about
+    /// `maxBytes` of them, reading only bytes already written to the segment files.
+    #[napi]
+    pub fn scrub(&self, cursor: JsScrubCursor, max_bytes: f64) -> Result<JsScrubStep> {
+        let cursor = goqueue_storage::ScrubCursor {
+            segment_base_offset: whole(cursor.segment_base_offset, "segmentBaseOffset")?,
+            position: whole(cursor.position, "position")?,
+            next_offset: whole(cursor.next_offset, "nextOffset")?,
+        };
+        let step = self
+            .log()?
+            .scrub(cursor, bound(max_bytes, "maxBytes")?)
+            .map_err(to_js)?;
+        Ok(JsScrubStep {
+            cursor: js_cursor(step.cursor),
+            bytes: step.bytes as f64,
+            wrapped: step.wrapped,
+            corrupt: step.corrupt.map(|c| JsCorruptBatch {
+                segment_base_offset: c.segment_base_offset as f64,
+                position: c.position as f64,
+                offset: c.offset as f64,
+                reason: c.reason,
+            }),
+        })
     }
 
     /// Whole batches from offset `from`, before `upTo`, within `maxBytes` (first batch whole).

@@ -11,6 +11,7 @@ pub mod offset_index;
 pub mod recompress;
 pub mod record_batch;
 pub mod record_count;
+pub mod record_hash;
 pub mod segment;
 pub mod time_index;
 
@@ -20,7 +21,7 @@ pub use compression::{
 pub use directory_lock::{DirectoryLock, DirectoryLockError};
 pub use error::{Result, StorageError};
 pub use limits::Limits;
-pub use log::{AppendResult, Log, RecoveryReport, SyncJob};
+pub use log::{AppendResult, CorruptBatch, Log, RecoveryReport, ScrubCursor, ScrubStep, SyncJob};
 pub use recompress::{recompress_batch, recompress_batch_within};
 pub use record_batch::{validate_batch, validate_batches, BatchHeader};
 pub use record_count::{check_compressed_records, validate_produce_batches, RecompressionPlan};
@@ -37,6 +38,8 @@ mod tests {
         assert_eq!(super::crc32c(b"123456789"), 0xE306_9283);
     }
 }
+#[cfg(test)]
+mod log_integrity_tests;
 #[cfg(test)]
 mod log_power_loss_tests;
 #[cfg(test)]

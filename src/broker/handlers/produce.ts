@@ -126,6 +126,12 @@ async function producePartition(
       duplicateOffset ??= check.baseOffset;
       continue;
     }
+    // Content-hash de-duplication, for producers that are not idempotent (deduplication_enabled).
+    const sameContent = log.contentDuplicateOf(batches[i]!, info.producerId, maxBatchBytes);
+    if (sameContent !== undefined) {
+      duplicateOffset ??= Promise.resolve(sameContent);
+      continue;
+    }
     toPropose.push(batches[i]!);
     proposedInfos.push(info);
   }
