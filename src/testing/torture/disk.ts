@@ -214,7 +214,12 @@ export async function readPartitions(dataDir: string, topicId: string): Promise<
           contents.corruptBatches.push(
             `${parsed.partition}:${from} (the storage core: ${(error as Error).message})`,
           );
-          break;
+          // Skip that one entry and read on.
+          const index = log.indexOfOffset(from);
+          const after = index === undefined ? undefined : log.offsetAt(logIndex(index + 1));
+          if (after === undefined || after <= from) break;
+          from = after;
+          continue;
         }
         if (bytes.length < BATCH_LOG_OVERHEAD_BYTES) break;
         let next = from;
@@ -223,17 +228,19 @@ export async function readPartitions(dataDir: string, topicId: string): Promise<
           const total = BATCH_LOG_OVERHEAD_BYTES + bytes.readInt32BE(at + 8);
           if (total <= BATCH_LOG_OVERHEAD_BYTES || at + total > bytes.length) break;
           const baseOffset = Number(bytes.readBigInt64BE(at));
+          // lastOffsetDelta (byte 23) is under the CRC; baseOffset is not, so it is checked
+          // against where the previous batch ended.
+          const expectedNext = kafkaOffset(next + Math.max(0, bytes.readInt32BE(at + 23)) + 1);
           try {
+            if (baseOffset !== next) throw new Error(`baseOffset ${baseOffset} where ${next} was expected`);
             for (const batch of decodeRecordBatches(bytes.subarray(at, at + total))) {
-              next = kafkaOffset(Number(batch.header.baseOffset) + batch.header.lastOffsetDelta + 1);
               if (batch.isControl) continue;
               for (const record of batch.records) records.set(record.offset, record.value?.toString() ?? '');
             }
           } catch (error) {
-            contents.corruptBatches.push(`${parsed.partition}:${baseOffset} (${(error as Error).message})`);
-            // lastOffsetDelta sits at byte 23 of the batch; trust it only to move on.
-            next = kafkaOffset(baseOffset + Math.max(0, bytes.readInt32BE(at + 23)) + 1);
+            contents.corruptBatches.push(`${parsed.partition}:${next} (${(error as Error).message})`);
           }
+          next = expectedNext;
           at += total;
         }
         if (next <= from) break;
