@@ -3,10 +3,13 @@
  *  1. Consume throughput: one ConsumerGroup member reading a 12-partition topic from the start
  *     against the plain Consumer reading the same 12 partitions (one stream per partition), as
  *     messages and as batches; the ratio group / plain (the target is > 0.9: a group costs
- *     < 10%). Rounds alternate the two sides; the median round is printed.
+ *     < 10%), and the client process's CPU time per message (less sensitive to a loaded machine;
+ *     the ratio should stay < 1.1). Rounds alternate the two sides; medians are printed.
  *  2. Rebalance time for 3 members, SDK against KafkaJS 2.2 (same heartbeat interval 500 ms,
- *     session 10 s): (a) three members start at once → all 12 partitions owned, disjointly;
- *     (b) one of the three leaves (close / disconnect) → the other two own all 12.
+ *     session 10 s, fetch wait 500 ms; both default to the range assignor here): (a) three
+ *     members start at once → all 12 partitions owned, disjointly; (b) one of the three leaves
+ *     (close / disconnect) → the other two own all 12. KafkaJS heartbeats from its fetch loop,
+ *     the SDK from a timer of its own.
  * Run: `npm run bench -- consumer-group` (BENCH_MESSAGES, BENCH_ROUNDS).
  */
 import { Kafka, logLevel } from 'kafkajs';
@@ -23,6 +26,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const VALUE = Buffer.alloc(100, 'x');
 const HEARTBEAT_MS = 500;
 const SESSION_MS = 10_000;
+/** Both clients long-poll this long (KafkaJS only heartbeats between fetches). */
+const FETCH_WAIT_MS = 500;
 
 async function fill(client: Client, topic: string): Promise<void> {
   await new Admin(client).createTopic({ name: topic, partitions: PARTITIONS });
@@ -43,11 +48,27 @@ async function fill(client: Client, topic: string): Promise<void> {
   );
 }
 
-/** msgs/s of the plain Consumer: one stream per partition until it has its share. */
-async function plainConsume(client: Client, topic: string, batches: boolean): Promise<number> {
+interface Phase {
+  /** Messages per second of wall time. */
+  rate: number;
+  /** This process's CPU time (user + system) per message, µs: what the client itself costs. */
+  cpuMicros: number;
+}
+
+function phaseResult(started: number, cpu: NodeJS.CpuUsage): Phase {
+  const used = process.cpuUsage(cpu);
+  return {
+    rate: MESSAGES / ((performance.now() - started) / 1000),
+    cpuMicros: (used.user + used.system) / MESSAGES,
+  };
+}
+
+/** The plain Consumer: one stream per partition until it has its share. */
+async function plainConsume(client: Client, topic: string, batches: boolean): Promise<Phase> {
   const consumer = new Consumer(client, { maxWaitMs: 100 });
   const perPartition = MESSAGES / PARTITIONS;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: PARTITIONS }, async (_, partition) => {
       let read = 0;
@@ -63,19 +84,20 @@ async function plainConsume(client: Client, topic: string, batches: boolean): Pr
       }
     }),
   );
-  return MESSAGES / ((performance.now() - started) / 1000);
+  return phaseResult(started, cpu);
 }
 
-/** msgs/s of one ConsumerGroup member (a fresh group id), timed from start() as the plain side. */
+/** One ConsumerGroup member (a fresh group id), timed from start() as the plain side. */
 async function groupConsume(
   client: Client,
   topic: string,
   groupId: string,
   batches: boolean,
-): Promise<number> {
+): Promise<Phase> {
   const group = new ConsumerGroup(client, { groupId, fromBeginning: true, maxWaitMs: 100 });
   group.subscribe(topic);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let read = 0;
   if (batches) {
     for await (const batch of group.batches()) {
@@ -85,9 +107,9 @@ async function groupConsume(
   } else {
     for await (const _message of group) if (++read >= MESSAGES) break;
   }
-  const rate = MESSAGES / ((performance.now() - started) / 1000);
+  const result = phaseResult(started, cpu);
   await group.close();
-  return rate;
+  return result;
 }
 
 /** ms until `done()` holds, checked every 5 ms. */
@@ -117,6 +139,7 @@ async function sdkRebalance(
         groupId,
         heartbeatIntervalMs: HEARTBEAT_MS,
         sessionTimeoutMs: SESSION_MS,
+        maxWaitMs: FETCH_WAIT_MS,
         assignors: ['range'],
       }),
   );
@@ -140,7 +163,12 @@ async function kafkajsRebalance(
   const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
   const latest: Array<number[]> = [[], [], []];
   const consumers = [0, 1, 2].map((index) => {
-    const consumer = kafka.consumer({ groupId, heartbeatInterval: HEARTBEAT_MS, sessionTimeout: SESSION_MS });
+    const consumer = kafka.consumer({
+      groupId,
+      heartbeatInterval: HEARTBEAT_MS,
+      sessionTimeout: SESSION_MS,
+      maxWaitTimeInMs: FETCH_WAIT_MS,
+    });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       latest[index] = (event.payload.memberAssignment[topic] ?? []) as number[];
     });
@@ -174,8 +202,8 @@ async function main(): Promise<void> {
       `consume: ${MESSAGES} messages of ${VALUE.length} B on ${PARTITIONS} partitions, ${ROUNDS} rounds`,
     );
     for (const batches of [false, true]) {
-      const plain: number[] = [];
-      const grouped: number[] = [];
+      const plain: Phase[] = [];
+      const grouped: Phase[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate which side goes first so neither always gets the warmer broker.
         if (round % 2 === 0) {
@@ -187,8 +215,12 @@ async function main(): Promise<void> {
         }
       }
       const label = batches ? 'batches ' : 'messages';
+      const rate = (list: Phase[]) => median(list.map((phase) => phase.rate));
+      const cpu = (list: Phase[]) => median(list.map((phase) => phase.cpuMicros));
       console.log(
-        `  ${label}: plain Consumer ${Math.round(median(plain))} msgs/s, ConsumerGroup ${Math.round(median(grouped))} msgs/s, ratio ${(median(grouped) / median(plain)).toFixed(2)}`,
+        `  ${label}: plain Consumer ${Math.round(rate(plain))} msgs/s ${cpu(plain).toFixed(2)} µs CPU/msg, ` +
+          `ConsumerGroup ${Math.round(rate(grouped))} msgs/s ${cpu(grouped).toFixed(2)} µs CPU/msg; ` +
+          `throughput ratio ${(rate(grouped) / rate(plain)).toFixed(2)}, CPU ratio ${(cpu(grouped) / cpu(plain)).toFixed(2)}`,
       );
     }
 
