@@ -223,3 +223,40 @@ test('a member that stops heartbeating is dropped after its session timeout and 
   });
   t.is(late.body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
 });
+
+test("DeleteGroups refuses a group with members and deletes an empty one with its offsets; OffsetDelete removes one partition's commit", async (t) => {
+  const broker = await startBroker(t);
+  const kafka = kafkaFor(broker);
+  await createTopic(kafka, 'gone', 2);
+  await produce(kafka, 'gone', values(4));
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  const member = kafka.consumer({ groupId: 'doomed', heartbeatInterval: 300 });
+  await consumeUntil(member, 'gone', 4);
+  const nonEmpty = await admin
+    .deleteGroups(['doomed'])
+    .catch((error: { groups?: unknown[] }) => error.groups);
+  t.like((nonEmpty as Array<{ errorCode: number }>)[0], { errorCode: ErrorCode.NON_EMPTY_GROUP });
+  await member.disconnect();
+
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  await client.findCoordinator('doomed');
+  const deletedOffset = await client.request(ApiKey.OffsetDelete, 0, {
+    groupId: 'doomed',
+    topics: [{ name: 'gone', partitions: [{ partitionIndex: 1 }] }],
+  });
+  t.like(deletedOffset.body, { errorCode: ErrorCode.NONE });
+  t.is(deletedOffset.body.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+  const [remaining] = await admin.fetchOffsets({ groupId: 'doomed', topics: ['gone'] });
+  const byPartition = offsetsByPartition(remaining!.partitions);
+  t.true(byPartition[0]! > 0, 'partition 0 keeps its commit');
+  t.is(byPartition[1], -1, 'partition 1 has none');
+
+  t.deepEqual(await admin.deleteGroups(['doomed']), [{ groupId: 'doomed', errorCode: 0 }]);
+  const [after] = await admin.fetchOffsets({ groupId: 'doomed', topics: ['gone'] });
+  t.deepEqual(Object.values(offsetsByPartition(after!.partitions)), [-1, -1]);
+  const missing = await admin.deleteGroups(['doomed']).catch((error: { groups?: unknown[] }) => error.groups);
+  t.like((missing as Array<{ errorCode: number }>)[0], { errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
+});

@@ -31,6 +31,8 @@ export enum ApiKey {
   OffsetForLeaderEpoch = 23,
   DescribeConfigs = 32,
   CreatePartitions = 37,
+  DeleteGroups = 42,
+  OffsetDelete = 47,
 }
 
 export interface ApiVersionRange {
@@ -62,6 +64,8 @@ const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = 
   [ApiKey.OffsetForLeaderEpoch, 0, 0, 4, 3],
   [ApiKey.DescribeConfigs, 0, 0, 4, 2],
   [ApiKey.CreatePartitions, 0, 0, 3, 1],
+  [ApiKey.DeleteGroups, 0, 0, 1, 1],
+  [ApiKey.OffsetDelete, 0, 0, 0, 0],
 ];
 
 /** The ranges the broker advertises in ApiVersions, in key order. */

@@ -259,3 +259,61 @@ export const describeGroupsHandler: Handler = {
     })),
   }),
 };
+
+/** DeleteGroups: each group is deleted by its coordinator (NOT_COORDINATOR elsewhere);
+ * NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND when nothing of it is stored. */
+export const deleteGroupsHandler: Handler = {
+  apiKey: ApiKey.DeleteGroups,
+  async handle(request: { groupsNames: string[] }, { broker }) {
+    const results = [];
+    for (const groupId of request.groupsNames)
+      results.push({ groupId, errorCode: await broker.groups.deleteGroup(groupId) });
+    return { throttleTimeMs: 0, results };
+  },
+  errorResponse: (request: { groupsNames: string[] }, errorCode) => ({
+    throttleTimeMs: 0,
+    results: request.groupsNames.map((groupId) => ({ groupId, errorCode })),
+  }),
+};
+
+interface OffsetDeleteRequest {
+  groupId: string;
+  topics: Array<{ name: string; partitions: Array<{ partitionIndex: number }> }>;
+}
+
+/** OffsetDelete: removes a group's committed offsets for partitions it does not consume
+ * (a group with members answers GROUP_SUBSCRIBED_TO_TOPIC per partition). */
+export const offsetDeleteHandler: Handler = {
+  apiKey: ApiKey.OffsetDelete,
+  async handle(request: OffsetDeleteRequest, { broker }) {
+    const partitions = request.topics.flatMap((topic) =>
+      topic.partitions.map(({ partitionIndex }) => ({ topic: topic.name, partition: partitionIndex })),
+    );
+    const result = await broker.groups.deleteOffsets(request.groupId, partitions);
+    if (result.errorCode !== ErrorCode.NONE)
+      return offsetDeleteHandler.errorResponse(request, result.errorCode);
+    let at = 0;
+    return {
+      errorCode: ErrorCode.NONE,
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map(({ partitionIndex }) => ({
+          partitionIndex,
+          errorCode: result.partitionErrors[at++] ?? ErrorCode.NONE,
+        })),
+      })),
+    };
+  },
+  errorResponse: (request: OffsetDeleteRequest, errorCode) => ({
+    errorCode,
+    throttleTimeMs: 0,
+    topics: request.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map(({ partitionIndex }) => ({
+        partitionIndex,
+        errorCode: ErrorCode.NONE,
+      })),
+    })),
+  }),
+};

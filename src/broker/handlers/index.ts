@@ -3,6 +3,7 @@ import { apiVersionsHandler } from './api-versions.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { fetchHandler } from './fetch.js';
 import {
+  deleteGroupsHandler,
   describeGroupsHandler,
   findCoordinatorHandler,
   heartbeatHandler,
@@ -10,6 +11,7 @@ import {
   leaveGroupHandler,
   listGroupsHandler,
   offsetCommitHandler,
+  offsetDeleteHandler,
   offsetFetchHandler,
   syncGroupHandler,
 } from './groups.js';
@@ -42,4 +44,6 @@ export const HANDLERS: readonly Handler[] = [
   offsetFetchHandler,
   listGroupsHandler,
   describeGroupsHandler,
+  deleteGroupsHandler,
+  offsetDeleteHandler,
 ];

@@ -175,6 +175,53 @@ export const ListGroups: ApiSchema = {
   ],
 };
 
+/** DeleteGroups (42): versions 0-2 (2+ flexible); v1 differs only in throttling. */
+export const DeleteGroups: ApiSchema = {
+  apiKey: 42,
+  name: 'DeleteGroups',
+  versions: [0, 2],
+  flexibleFrom: 2,
+  request: [arrayField('groupsNames', 'string', '0+')],
+  response: [
+    field('throttleTimeMs', 'int32', '0+'),
+    arrayField('results', [field('groupId', 'string', '0+'), field('errorCode', 'int16', '0+')], '0+'),
+  ],
+};
+
+/** OffsetDelete (47): version 0. */
+export const OffsetDelete: ApiSchema = {
+  apiKey: 47,
+  name: 'OffsetDelete',
+  versions: [0, 0],
+  request: [
+    field('groupId', 'string', '0+'),
+    arrayField(
+      'topics',
+      [
+        field('name', 'string', '0+'),
+        arrayField('partitions', [field('partitionIndex', 'int32', '0+')], '0+'),
+      ],
+      '0+',
+    ),
+  ],
+  response: [
+    field('errorCode', 'int16', '0+'),
+    field('throttleTimeMs', 'int32', '0+'),
+    arrayField(
+      'topics',
+      [
+        field('name', 'string', '0+'),
+        arrayField(
+          'partitions',
+          [field('partitionIndex', 'int32', '0+'), field('errorCode', 'int16', '0+')],
+          '0+',
+        ),
+      ],
+      '0+',
+    ),
+  ],
+};
+
 /** OffsetCommit (8): versions 0-8 (8+ flexible). */
 export const OffsetCommit: ApiSchema = {
   apiKey: 8,

@@ -2,6 +2,7 @@ import type { ApiSchema } from '../schema.js';
 import { ApiVersions, SaslHandshake } from './api-versions.js';
 import { Fetch } from './fetch.js';
 import {
+  DeleteGroups,
   DescribeGroups,
   FindCoordinator,
   Heartbeat,
@@ -9,6 +10,7 @@ import {
   LeaveGroup,
   ListGroups,
   OffsetCommit,
+  OffsetDelete,
   OffsetFetch,
   SyncGroup,
 } from './groups.js';
@@ -41,6 +43,8 @@ export const API_SCHEMAS: ReadonlyArray<ApiSchema> = [
   OffsetForLeaderEpoch,
   DescribeConfigs,
   CreatePartitions,
+  DeleteGroups,
+  OffsetDelete,
 ];
 
 const BY_KEY = new Map<number, ApiSchema>(API_SCHEMAS.map((schema) => [schema.apiKey, schema]));
