@@ -85,6 +85,14 @@ export class Broker {
     return LocalCluster.start(options);
   }
 
+  /**
+   * How many brokers the controller state applied here lists as live (registered, not fenced):
+   * a topic with replication factor N can be created once this reaches N.
+   */
+  liveBrokerCount(): number {
+    return this.context.controller.state.liveBrokers().length;
+  }
+
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const { logger: givenLogger, host, port, storage, controllerSnapshotEntries, ...overrides } = options;
     if (host !== undefined) overrides.clientHost ??= host;

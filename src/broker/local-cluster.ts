@@ -12,7 +12,7 @@ import type { InitialClusterMember } from '../config/types.js';
 import { assert } from '../lib/assert.js';
 import { Broker, type BrokerOptions } from './broker.js';
 
-/** How long a local cluster's brokers have to register with its controller. */
+/** How long a local cluster's brokers (in process or `goqueue dev`'s) have to register with the controller. */
 export const REGISTRATION_TIMEOUT_MS = 60_000;
 
 /** The most brokers one local cluster starts: a guard against a typo, not a real limit. */
@@ -94,38 +94,8 @@ export async function freePorts(host: string, count: number): Promise<number[]> 
   }
 }
 
-/** How often waitForBrokers asks again. */
-const REGISTRATION_POLL_MS = 100;
-
-/**
- * Resolves once the cluster's metadata lists `count` live brokers, so that a topic with
- * replication factor `count` can be created (a broker listens before its peers have
- * registered). Throws after `timeoutMs`.
- */
-export async function waitForBrokers(
-  bootstrap: readonly string[],
-  options: { count: number; timeoutMs: number },
-): Promise<void> {
-  // The SDK is loaded here only: the broker's own module graph does not include the client.
-  const { Admin, Client } = await import('../client/index.js');
-  const client = new Client({ brokers: [...bootstrap] });
-  try {
-    const admin = new Admin(client);
-    const deadlineMs = performance.now() + options.timeoutMs;
-    for (;;) {
-      const live = await admin.describeCluster({ timeoutMs: 2_000 }).then(
-        (cluster) => cluster.brokers.length,
-        () => 0,
-      );
-      if (live >= options.count) return;
-      if (performance.now() > deadlineMs)
-        throw new Error(`${live} of ${options.count} brokers registered after ${options.timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, REGISTRATION_POLL_MS));
-    }
-  } finally {
-    await client.close();
-  }
-}
+/** How often a starting local cluster checks that every broker is registered. */
+const REGISTRATION_POLL_MS = 50;
 
 /** N brokers in this process forming one Raft cluster. */
 export class LocalCluster {
@@ -170,12 +140,28 @@ export class LocalCluster {
     }
     const cluster = new LocalCluster(brokers, root, removeDataDir);
     try {
-      await waitForBrokers(cluster.bootstrap, { count: brokers.length, timeoutMs: REGISTRATION_TIMEOUT_MS });
+      await cluster.registered(REGISTRATION_TIMEOUT_MS);
     } catch (error) {
       await cluster.stop().catch(() => undefined);
       throw error;
     }
     return cluster;
+  }
+
+  /**
+   * Resolves once every broker's controller state lists all of them as live (a broker listens
+   * before its peers have registered; an RF=N topic needs N live brokers). Throws after `timeoutMs`.
+   */
+  private async registered(timeoutMs: number): Promise<void> {
+    const deadlineMs = performance.now() + timeoutMs;
+    const count = this.brokers.length;
+    for (;;) {
+      const seen = Math.min(...this.brokers.map((broker) => broker.liveBrokerCount()));
+      if (seen >= count) return;
+      if (performance.now() > deadlineMs)
+        throw new Error(`${seen} of ${count} brokers registered after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, REGISTRATION_POLL_MS));
+    }
   }
 
   /** `host:port` of every broker, for a client's bootstrap list. */

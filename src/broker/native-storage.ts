@@ -1,5 +1,7 @@
-import { nativeCodecs, openNativeLog, validateProduceBatches } from '../storage/index.js';
+import { nativeBinding, nativeCodecs, openNativeLog, validateProduceBatches } from '../storage/index.js';
 import type { BrokerStorage } from './storage.js';
+
+export { NativeModuleMissingError } from '../storage/index.js';
 
 /** The broker's storage on the native core (src/storage, the Rust segment log). */
 export const nativeStorage: BrokerStorage = {
@@ -8,3 +10,11 @@ export const nativeStorage: BrokerStorage = {
     validateProduceBatches(records, maxBatchBytes, recompression),
   codecs: nativeCodecs,
 };
+
+/**
+ * Loads the native core now. Throws NativeModuleMissingError, whose one-line message names the
+ * platform and the package to install, when it cannot be loaded (the CLI checks before starting).
+ */
+export function requireNativeStorage(): void {
+  nativeBinding();
+}

@@ -138,9 +138,9 @@ export async function runBroker(
  * with one line naming the platform and the package, before any log output.
  */
 export async function requireNativeModule(): Promise<void> {
-  const { nativeBinding, NativeModuleMissingError } = await import('../storage/native-binding.js');
+  const { requireNativeStorage, NativeModuleMissingError } = await import('../broker/native-storage.js');
   try {
-    nativeBinding();
+    requireNativeStorage();
   } catch (error) {
     if (error instanceof NativeModuleMissingError)
       throw new CommandError(`cannot start the broker: ${error.message}`, 1);

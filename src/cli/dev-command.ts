@@ -17,8 +17,9 @@ import {
   type LocalClusterMember,
   planLocalCluster,
   REGISTRATION_TIMEOUT_MS,
-  waitForBrokers,
 } from '../broker/local-cluster.js';
+import { Admin } from '../client/admin.js';
+import { Client } from '../client/client.js';
 import { CommandError, requireNativeModule } from './broker-command.js';
 
 /** Exit code of a usage error (main.ts's EXIT_USAGE; not imported, main imports this file). */
@@ -216,6 +217,37 @@ function spawnBroker(
     broker.stderrTail = (broker.stderrTail + chunk.toString()).slice(-2000);
   });
   return broker;
+}
+
+/** How often the cluster's metadata is asked for its brokers while they register. */
+const REGISTRATION_POLL_MS = 100;
+
+/**
+ * Resolves once the cluster's metadata lists `count` brokers, so that a topic with replication
+ * factor `count` can be created at once (a broker listens before its peers have registered).
+ * Throws after `timeoutMs`.
+ */
+async function waitForBrokers(
+  bootstrap: readonly string[],
+  options: { count: number; timeoutMs: number },
+): Promise<void> {
+  const client = new Client({ brokers: [...bootstrap] });
+  try {
+    const admin = new Admin(client);
+    const deadlineMs = performance.now() + options.timeoutMs;
+    for (;;) {
+      const live = await admin.describeCluster({ timeoutMs: 2_000 }).then(
+        (cluster) => cluster.brokers.length,
+        () => 0,
+      );
+      if (live >= options.count) return;
+      if (performance.now() > deadlineMs)
+        throw new Error(`${live} of ${options.count} brokers registered after ${options.timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, REGISTRATION_POLL_MS));
+    }
+  } finally {
+    await client.close();
+  }
 }
 
 /**
