@@ -126,10 +126,25 @@ test('group reset-offsets prints a dry run, commits with --execute, and refuses 
   });
 });
 
-test('group delete says clearly that the broker does not serve DeleteGroups', async (t) => {
+test('group delete removes a group without members and its offsets; refuses one with members; an unknown group is GROUP_ID_NOT_FOUND', async (t) => {
   const broker = await startBroker(t);
-  await t.throwsAsync(run(['group', 'delete', 'anything', ...at(broker)]), {
-    message: /does not serve DeleteGroups \(API key 42\)/,
+  const client = clientFor(t, bootstrap(broker));
+  await createTopic(client, 'orders', 2);
+  await produceNumbered(client, 'orders', 2, 'o', 4);
+  await consumeAndLeave(broker, t, 'old', 4);
+  t.regex((await run(['group', 'list', ...at(broker)])).stdout, /\bold\b/);
+
+  const member = new ConsumerGroup(clientFor(t, bootstrap(broker)), { ...QUICK, groupId: 'busy' });
+  t.teardown(() => member.close());
+  member.subscribe('orders');
+  await member.start();
+  await t.throwsAsync(run(['group', 'delete', 'busy', ...at(broker)]), { message: /NON_EMPTY_GROUP/ });
+
+  t.regex((await run(['group', 'delete', 'old', ...at(broker)])).stdout, /deleted group old/);
+  t.notRegex((await run(['group', 'list', ...at(broker)])).stdout, /\bold\b/);
+  await t.throwsAsync(run(['group', 'describe', 'old', ...at(broker)]), { message: /GROUP_ID_NOT_FOUND/ });
+  await t.throwsAsync(run(['group', 'delete', 'never-existed', ...at(broker)]), {
+    message: /GROUP_ID_NOT_FOUND/,
   });
 });
 

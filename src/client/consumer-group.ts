@@ -514,31 +514,19 @@ export class ConsumerGroup {
           rackId: this.options.rackId ?? null,
         }),
       }));
-      let response: any;
-      this.joinInFlight = true;
-      try {
-        response = await this.link.request(
-          ApiKey.JoinGroup,
-          {
-            groupId: this.groupId,
-            sessionTimeoutMs: this.options.sessionTimeoutMs,
-            rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
-            memberId: this.memberIdValue,
-            groupInstanceId: this.options.groupInstanceId ?? null,
-            protocolType: CONSUMER_PROTOCOL_TYPE,
-            protocols,
-          },
-          // The coordinator holds a JoinGroup until the generation forms (Java's limit).
-          { timeoutMs: this.options.rebalanceTimeoutMs + 5_000, signal: this.lifetime.signal },
-        );
-      } catch (error) {
+      const response = await this.rebalanceRequest(ApiKey.JoinGroup, {
+        groupId: this.groupId,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
+        memberId: this.memberIdValue,
+        groupInstanceId: this.options.groupInstanceId ?? null,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocols,
+      });
+      if (response === null) {
         if (this.closeRequested) return null;
-        if (!coordinatorLost(error)) throw error;
-        this.link.reset();
         await this.sleep(backoffMs(attempt, this.client.retryOptions, this.client.random));
         continue;
-      } finally {
-        this.joinInFlight = false;
       }
       switch (response.errorCode) {
         case 0:
@@ -579,28 +567,16 @@ export class ConsumerGroup {
   private async syncGroup(
     assignments: Array<{ memberId: string; assignment: Buffer }>,
   ): Promise<Buffer | null> {
-    let response: any;
-    this.joinInFlight = true;
-    try {
-      response = await this.link.request(
-        ApiKey.SyncGroup,
-        {
-          groupId: this.groupId,
-          generationId: this.generationIdValue,
-          memberId: this.memberIdValue,
-          groupInstanceId: this.options.groupInstanceId ?? null,
-          assignments,
-        },
-        { timeoutMs: this.options.rebalanceTimeoutMs + 5_000, signal: this.lifetime.signal },
-      );
-    } catch (error) {
-      if (this.closeRequested) return null;
-      if (!coordinatorLost(error)) throw error;
-      this.link.reset();
-      this.requestRejoin();
+    const response = await this.rebalanceRequest(ApiKey.SyncGroup, {
+      groupId: this.groupId,
+      generationId: this.generationIdValue,
+      memberId: this.memberIdValue,
+      groupInstanceId: this.options.groupInstanceId ?? null,
+      assignments,
+    });
+    if (response === null) {
+      if (!this.closeRequested) this.requestRejoin();
       return null;
-    } finally {
-      this.joinInFlight = false;
     }
     switch (response.errorCode) {
       case 0:
@@ -624,6 +600,28 @@ export class ConsumerGroup {
         return null;
       default:
         throw new KafkaProtocolError(response.errorCode, { detail: `syncing group "${this.groupId}"` });
+    }
+  }
+
+  /**
+   * JoinGroup or SyncGroup: the coordinator holds either until the generation forms, so the
+   * limit is the rebalance timeout plus 5 s (Java's). Null when closing or when the coordinator
+   * was lost (the link is reset: the next try finds it again).
+   */
+  private async rebalanceRequest(apiKey: number, body: object): Promise<any | null> {
+    this.joinInFlight = true;
+    try {
+      return await this.link.request(apiKey, body, {
+        timeoutMs: this.options.rebalanceTimeoutMs + 5_000,
+        signal: this.lifetime.signal,
+      });
+    } catch (error) {
+      if (this.closeRequested) return null;
+      if (!coordinatorLost(error)) throw error;
+      this.link.reset();
+      return null;
+    } finally {
+      this.joinInFlight = false;
     }
   }
 

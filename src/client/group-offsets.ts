@@ -63,17 +63,7 @@ export async function commitOffsets(
     },
     options,
   );
-  for (const topic of response.topics ?? []) {
-    for (const partition of topic.partitions ?? []) {
-      if (partition.errorCode !== 0) {
-        throw new KafkaProtocolError(partition.errorCode, {
-          topic: topic.name,
-          partition: partition.partitionIndex,
-          detail: `committing offsets of group "${link.groupId}"`,
-        });
-      }
-    }
-  }
+  throwFirstPartitionError(response, `committing offsets of group "${link.groupId}"`);
 }
 
 /**
@@ -105,16 +95,10 @@ export async function fetchCommittedOffsets(
       detail: `fetching the committed offsets of group "${link.groupId}"`,
     });
   }
+  throwFirstPartitionError(response, `fetching the committed offsets of group "${link.groupId}"`);
   const result: TopicPartitionOffset[] = [];
   for (const topic of response.topics ?? []) {
     for (const partition of topic.partitions ?? []) {
-      if (partition.errorCode !== 0) {
-        throw new KafkaProtocolError(partition.errorCode, {
-          topic: topic.name,
-          partition: partition.partitionIndex,
-          detail: `fetching the committed offsets of group "${link.groupId}"`,
-        });
-      }
       if (partition.committedOffset < 0) continue;
       result.push({
         topic: topic.name,
@@ -125,4 +109,23 @@ export async function fetchCommittedOffsets(
     }
   }
   return result;
+}
+
+/** OffsetCommit and OffsetFetch answer per partition: the first error found, thrown. */
+function throwFirstPartitionError(
+  response: {
+    topics?: Array<{ name: string; partitions?: Array<{ partitionIndex: number; errorCode: number }> }>;
+  },
+  detail: string,
+): void {
+  for (const topic of response.topics ?? []) {
+    for (const partition of topic.partitions ?? []) {
+      if (partition.errorCode !== 0)
+        throw new KafkaProtocolError(partition.errorCode, {
+          topic: topic.name,
+          partition: partition.partitionIndex,
+          detail,
+        });
+    }
+  }
 }
