@@ -260,3 +260,27 @@ test("DeleteGroups refuses a group with members and deletes an empty one with it
   const missing = await admin.deleteGroups(['doomed']).catch((error: { groups?: unknown[] }) => error.groups);
   t.like((missing as Array<{ errorCode: number }>)[0], { errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
 });
+
+test('requests naming groups that do not exist leave nothing behind: no group is created, ListGroups stays empty', async (t) => {
+  const broker = await startBroker(t);
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  for (let i = 0; i < 40; i++) {
+    const groupId = `ghost-${i}`;
+    await client.findCoordinator(groupId);
+    const beat = await client.request(ApiKey.Heartbeat, 3, {
+      groupId,
+      generationId: 1,
+      memberId: 'nobody',
+      groupInstanceId: null,
+    });
+    t.is(beat.body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const described = await client.request(ApiKey.DescribeGroups, 4, {
+      groups: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    t.is(described.body.groups[0].groupState, 'Dead');
+  }
+  const listed = await client.request(ApiKey.ListGroups, 2, {});
+  t.deepEqual(listed.body.groups, []);
+});

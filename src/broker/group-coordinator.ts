@@ -132,7 +132,7 @@ export class GroupCoordinator {
     const fail = (errorCode: number, memberId = request.memberId): Promise<JoinResult> =>
       Promise.resolve({ errorCode, generationId: -1, protocolName: '', leader: '', memberId, members: [] });
     if (request.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
-    const acquired = this.acquire(request.groupId);
+    const acquired = this.acquire(request.groupId, true);
     if ('errorCode' in acquired) return fail(acquired.errorCode);
     const { group } = acquired;
     if (
@@ -482,8 +482,10 @@ export class GroupCoordinator {
   /**
    * The group, loaded in the current leader epoch of its partition, or the error to answer:
    * NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS while a new leader catches up.
+   * Only JoinGroup (`create`) or stored state makes a group stay in memory: requests naming
+   * groups that do not exist get a throwaway empty group, so they cannot grow this map.
    */
-  private acquire(groupId: string): Acquired {
+  private acquire(groupId: string, create = false): Acquired {
     const home = this.options.homes.lookup(groupId);
     let group = this.groups.get(groupId);
     if (home.kind === 'error') {
@@ -496,7 +498,7 @@ export class GroupCoordinator {
     }
     if (group === undefined) {
       group = this.load(groupId, home);
-      this.groups.set(groupId, group);
+      if (create || home.state.has(groupId)) this.groups.set(groupId, group);
     }
     return { group, home };
   }
