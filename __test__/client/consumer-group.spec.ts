@@ -253,3 +253,52 @@ test('the assignment the leader sends is what every member reports owning', asyn
     );
   }
 });
+
+test('static membership: close() keeps the member registered, and a restart with the same groupInstanceId takes back its partitions', async (t) => {
+  const broker = await startBroker(t);
+  const client = clientFor(t, bootstrap(broker));
+  await createTopic(client, 'statics', 4);
+  const options = { ...QUICK, groupId: 'statics', assignors: ['range'] };
+  const start = async (instance: string) => {
+    const group = new ConsumerGroup(clientFor(t, bootstrap(broker)), {
+      ...options,
+      groupInstanceId: instance,
+    });
+    group.subscribe('statics');
+    await group.start();
+    return group;
+  };
+  const first = await start('instance-1');
+  const second = await start('instance-2');
+  t.teardown(() => second.close());
+  await eventually(() => first.assignment().length === 2 && second.assignment().length === 2);
+  // Range orders static members by instance id: instance-1 takes the first range.
+  t.deepEqual(
+    first.assignment().map((p) => p.partition),
+    [0, 1],
+  );
+  await first.close();
+
+  const link = new CoordinatorLink(client, 'statics');
+  t.teardown(() => link.close());
+  const described = await link.request(ApiKey.DescribeGroups, {
+    groups: ['statics'],
+    includeAuthorizedOperations: false,
+  });
+  const instances = described.groups[0].members
+    .map((m: { groupInstanceId: string | null }) => m.groupInstanceId)
+    .sort();
+  t.deepEqual(instances, ['instance-1', 'instance-2'], 'no LeaveGroup: the static member stays registered');
+
+  const again = await start('instance-1');
+  t.teardown(() => again.close());
+  await eventually(() => again.assignment().length === 2 && second.assignment().length === 2);
+  t.deepEqual(
+    again.assignment().map((p) => p.partition),
+    [0, 1],
+  );
+  t.deepEqual(
+    second.assignment().map((p) => p.partition),
+    [2, 3],
+  );
+});
