@@ -49,6 +49,7 @@ test('a cleanly closed log reopens with every entry, term and offset, scanning n
     scannedBytes: 0,
     truncatedBytes: 0,
     rebuiltIndexes: [],
+    quarantined: [],
   });
   t.is<number, number>(reopened.lastIndex, 100);
   t.is<number, number>(reopened.durableIndex, 100);
@@ -236,4 +237,29 @@ test('the log stays usable while an fsync runs: reads, appends and truncation do
   const reopened = openNativeLog(temp.dir, small);
   t.teardown(() => reopened.close());
   t.deepEqual(reopened.readEntries(i(1), i(40), 1 << 20), batches);
+});
+
+test('a log of 1 KiB segments opens with the default index interval (lowered to the segment size)', async (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  // Before: indexIntervalBytes (4096) above segmentBytes was refused, so a topic with
+  // segment.bytes below 4 KiB could never open its partitions.
+  const log = openNativeLog(temp.dir, { segmentBytes: 1024, maxBatchBytes: 1024 });
+  t.teardown(() => log.close());
+  log.append(batchRun({ count: 20, recordsPerBatch: 1, term: 1 }));
+  t.true(log.segmentCount > 1);
+});
+
+test('a log marked corrupt at an offset serves what is before it and refuses reads from it', async (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const log = openNativeLog(temp.dir, small);
+  t.teardown(() => log.close());
+  const batches = batchRun({ count: 10, recordsPerBatch: 2, term: 1 });
+  log.append(batches);
+  log.markCorrupt(6);
+  const before = log.readFrom(o(0), 1 << 20, o(20));
+  t.deepEqual(before, Buffer.concat(batches.slice(0, 3)));
+  const refused = t.throws(() => log.readFrom(o(6), 1 << 20, o(20)));
+  t.is((refused as StorageError).code, 'CORRUPT_MESSAGE');
 });

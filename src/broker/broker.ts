@@ -15,6 +15,7 @@ import { Prng } from '../lib/prng.js';
 import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
 import { DiskSpaceGuard } from '../storage/disk-space.js';
+import { raiseOpenFileLimit } from '../storage/file-limit.js';
 import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
 import { type ConnectionBudget, type ConnectionBudgetStats, connectionBudget } from './connection-budget.js';
@@ -29,6 +30,7 @@ import { HANDLERS } from './handlers/index.js';
 import type { LocalCluster, LocalClusterOptions } from './local-cluster.js';
 import { ProducerState } from './producer-state.js';
 import { RequestRouter } from './request-router.js';
+import { Scrubber } from './scrubber.js';
 import type { BrokerStorage } from './storage.js';
 import { testOnlySwitches } from './test-only-switches.js';
 import { Topics } from './topics.js';
@@ -125,6 +127,7 @@ export class Broker {
     const startedMs = performance.now();
     const { DirectoryLock } = await import('../storage/directory-lock.js');
     const lock = DirectoryLock.acquire(config.dataDir);
+    raiseOpenFileLimit(logger);
     try {
       return await Broker.startLocked(config, logger, hints, lock, startedMs);
     } catch (error) {
@@ -380,6 +383,9 @@ export class Broker {
     const diskSpace = new DiskSpaceGuard(config.dataDir, config.minFreeBytes, logger);
     diskSpace.start();
     cleanup.push(async () => diskSpace.stop());
+    const scrubber = new Scrubber(config.scrubBytesPerSecond, logger.child({ component: 'scrubber' }));
+    scrubber.start();
+    cleanup.push(async () => scrubber.stop());
     const context: BrokerContext = {
       config,
       brokerId: config.brokerId,
@@ -404,6 +410,7 @@ export class Broker {
       groupHomes,
       servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
       diskSpace,
+      scrubber,
     };
     // A cluster of one is ready once it has registered itself; a member of a larger cluster
     // serves (and answers "not available yet") while its peers come up.
@@ -527,6 +534,7 @@ export class Broker {
     this.connectionBudget?.close();
     await closed;
     this.context.diskSpace?.stop();
+    this.context.scrubber?.stop();
     try {
       controller.stop();
       this.raft.rpc.close();

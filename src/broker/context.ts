@@ -8,6 +8,7 @@ import type { FetchPurgatory } from './fetch-purgatory.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import type { TopicGroupHomes } from './group-homes.js';
 import type { ProducerState } from './producer-state.js';
+import type { Scrubber } from './scrubber.js';
 import type { BrokerStorage } from './storage.js';
 import type { Topics } from './topics.js';
 
@@ -30,6 +31,8 @@ export interface BrokerContext {
   readonly logger: Logger;
   /** Free space of the data disk: produce is refused while it is full (docs/operations.md). */
   diskSpace?: DiskSpaceGuard;
+  /** Background CRC32C re-verification of sealed segments (`scrub_rate`). */
+  scrubber?: Scrubber;
   /** The codec's advertised ranges of the APIs this broker has handlers for (ApiVersions). */
   readonly servedApis: readonly ApiVersionRange[];
 }

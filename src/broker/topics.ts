@@ -21,6 +21,8 @@ import { resolveTopicConfig, type TopicConfig } from './topic-config.js';
 interface RecoveryReport {
   truncatedBytes: number;
   truncationReason?: string;
+  rebuiltIndexes?: number[];
+  quarantined?: string[];
 }
 
 /** A topic as the cluster metadata records it (the controller's view, by name). */
@@ -434,6 +436,16 @@ export class Topics {
           reason: recovery.truncationReason,
         },
         'cut a torn or corrupt log tail at the last valid batch',
+      );
+    if (recovery?.quarantined !== undefined && recovery.quarantined.length > 0)
+      this.logger.warn(
+        { topic: topic.name, partition: partition.partition, files: recovery.quarantined },
+        'moved what recovery cut off into the quarantine folder',
+      );
+    if (recovery?.rebuiltIndexes !== undefined && recovery.rebuiltIndexes.length > 0)
+      this.logger.info(
+        { topic: topic.name, partition: partition.partition, segments: recovery.rebuiltIndexes },
+        'rebuilt index files from the log',
       );
     const storage = new DurableRaftStorage({
       log,

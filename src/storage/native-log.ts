@@ -1,11 +1,15 @@
 import type * as binding from '#native';
 import type { KafkaOffset, LogIndex, Term } from '../lib/ids.js';
-import { fromNative, native } from './errors.js';
+import { fromNative, native, StorageError } from './errors.js';
 import { nativeBinding } from './native-binding.js';
 import { type RetentionPolicy, resolveOptions, type StorageOptions } from './options.js';
 import type { AppendResult, PartitionLog } from './partition-log.js';
 
 export type RecoveryReport = binding.RecoveryReport;
+export type ScrubCursor = binding.ScrubCursor;
+export type ScrubStep = binding.ScrubStep;
+
+const OPEN_LOGS = new Set<NativeLog>();
 
 /** Splits concatenated whole batches into one buffer per batch (views, no copy). */
 export function splitBatches(bytes: Buffer): Buffer[] {
@@ -25,12 +29,47 @@ export function splitBatches(bytes: Buffer): Buffer[] {
  * Every failure is a StorageError with a stable `code`.
  */
 export class NativeLog implements PartitionLog {
-  private constructor(private readonly log: binding.Log) {}
+  /** First offset of a batch the scrubber found damaged: reads from there on are refused. */
+  private corruptFrom: number | null = null;
+
+  private constructor(
+    private readonly log: binding.Log,
+    readonly directory: string,
+  ) {
+    OPEN_LOGS.add(this);
+  }
 
   /** Opens (creating when missing) the log in `dir`; recovers a torn tail. */
   static open(dir: string, options?: StorageOptions): NativeLog {
     const { Log } = nativeBinding();
-    return new NativeLog(native(() => Log.open(dir, resolveOptions(options))));
+    return new NativeLog(
+      native(() => Log.open(dir, resolveOptions(options))),
+      dir,
+    );
+  }
+
+  /** Every native log of this process that is open (what the scrubber walks). */
+  static openLogs(): readonly NativeLog[] {
+    return [...OPEN_LOGS];
+  }
+
+  /** One scrubber step from `cursor` (see the binding's `Log.scrub`). */
+  scrub(cursor: ScrubCursor, maxBytes: number): ScrubStep {
+    return native(() => this.log.scrub(cursor, maxBytes));
+  }
+
+  /**
+   * Marks the batch at `offset` as damaged: reads stop before it and a read starting at or
+   * after it fails with CORRUPT_MESSAGE, instead of serving bad bytes (or bytes a consumer
+   * cannot parse and stalls on). Stays until the log is reopened (recovery then cuts it).
+   */
+  markCorrupt(offset: number): void {
+    this.corruptFrom = Math.min(offset, this.corruptFrom ?? offset);
+  }
+
+  /** The first offset reads refuse, or null when the log is whole as far as is known. */
+  get corruptOffset(): number | null {
+    return this.corruptFrom;
   }
 
   get firstIndex(): LogIndex {
@@ -85,6 +124,15 @@ export class NativeLog implements PartitionLog {
   }
 
   readFrom(from: KafkaOffset, maxBytes: number, upTo: KafkaOffset): Buffer {
+    const corrupt = this.corruptFrom;
+    if (corrupt !== null) {
+      if (from >= corrupt)
+        throw new StorageError(
+          'CORRUPT_MESSAGE',
+          `the batch at offset ${corrupt} of ${this.directory} failed its CRC32C check; reads from there are refused until it is repaired`,
+        );
+      return native(() => this.log.readFrom(from, maxBytes, Math.min(upTo, corrupt)));
+    }
     return native(() => this.log.readFrom(from, maxBytes, upTo));
   }
 
@@ -146,6 +194,7 @@ export class NativeLog implements PartitionLog {
   }
 
   async close(): Promise<void> {
+    OPEN_LOGS.delete(this);
     native(() => this.log.close());
   }
 }

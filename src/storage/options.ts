@@ -23,7 +23,8 @@ export function resolveOptions(options: StorageOptions = {}): Required<StorageOp
     segmentBytes,
     segmentMs: Math.max(0, options.segmentMs ?? DEFAULT_SEGMENT_MS),
     maxBatchBytes: Math.min(options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, segmentBytes),
-    indexIntervalBytes: options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL_BYTES,
+    // A topic may ask for segments smaller than the default interval (segment.bytes >= 1 KiB).
+    indexIntervalBytes: options.indexIntervalBytes ?? Math.min(DEFAULT_INDEX_INTERVAL_BYTES, segmentBytes),
   };
 }
 

@@ -49,7 +49,61 @@ pub struct RecoveryReport {
     pub truncation_reason: Option<String>,
     /// Base offsets of segments whose index files were rebuilt.
     pub rebuilt_indexes: Vec<u64>,
+    /// Files moved into `quarantine/` instead of being deleted: whole segments after a cut, and
+    /// the cut-off bytes of a segment that was not a torn tail (see `quarantine_tail`).
+    pub quarantined: Vec<String>,
 }
+
+/// Where the scrubber is in a log: a segment, a byte position in it, the offset the batch
+/// there must start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScrubCursor {
+    pub segment_base_offset: u64,
+    pub position: u64,
+    pub next_offset: u64,
+}
+
+/// A batch the scrubber found damaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptBatch {
+    pub segment_base_offset: u64,
+    pub position: u64,
+    /// The offset the damaged batch should start with: reads from here on are refused.
+    pub offset: u64,
+    pub reason: String,
+}
+
+/// What one `scrub` step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScrubStep {
+    pub cursor: ScrubCursor,
+    /// Bytes verified.
+    pub bytes: u64,
+    /// The step reached the end of the log; `cursor` is back at the first segment.
+    pub wrapped: bool,
+    pub corrupt: Option<CorruptBatch>,
+}
+
+impl ScrubStep {
+    fn corrupt(batch: CorruptBatch) -> ScrubStep {
+        ScrubStep {
+            cursor: ScrubCursor {
+                segment_base_offset: batch.segment_base_offset,
+                position: batch.position,
+                next_offset: batch.offset,
+            },
+            bytes: 0,
+            wrapped: false,
+            corrupt: Some(batch),
+        }
+    }
+}
+
+/// Folder (inside the log's directory) that receives what recovery cuts off.
+pub const QUARANTINE_DIR: &str = "quarantine";
+/// A cut of the last segment's tail smaller than this is a torn write of a crash and is dropped;
+/// larger cuts, and any cut in an earlier segment, keep their bytes in quarantine.
+pub const TORN_TAIL_MAX_BYTES: u64 = 1 << 20;
 
 struct CheckpointState {
     /// Bumped by every truncation: a job prepared in an older epoch raises nothing.
@@ -337,6 +391,7 @@ impl Log {
                 &mut state,
                 &self.limits,
                 &mut self.recovery,
+                k + 1 == bases.len(),
             )?;
         }
         for (i, ((log, length, _), _)) in drained {
@@ -347,9 +402,11 @@ impl Log {
                 ));
             }
             if cut.is_some() {
+                // A later segment is intact as far as we know: it is moved aside, never deleted,
+                // so an operator (or a repair) can still read it.
                 self.recovery.truncated_bytes += length;
                 drop(log);
-                delete_segment_files(&dir, bases[i])?;
+                quarantine_segment_files(&dir, bases[i], &mut self.recovery)?;
                 self.directory_dirty = true;
                 continue;
             }
@@ -362,6 +419,7 @@ impl Log {
                 &mut state,
                 &self.limits,
                 &mut self.recovery,
+                i + 1 == bases.len(),
             )?;
             segments.push(segment);
         }
@@ -372,6 +430,111 @@ impl Log {
         let (first_index, start_offset) = (self.first_index(), self.log_start_offset());
         prune_terms(&mut self.terms, first_index, start_offset);
         Ok(())
+    }
+
+    /// One step of the scrubber: re-reads whole batches of the sealed segment whose base offset
+    /// is the first at or after `cursor.segment_base_offset`, from `cursor.position`, up to
+    /// about `max_bytes`, and checks each one as recovery would (lengths, magic, CRC32C, record
+    /// count, `baseOffset` continuing the previous batch). The active segment is skipped.
+    /// Returns where the next step starts (the first segment again after the last sealed one:
+    /// `wrapped`) and the first bad batch.
+    pub fn scrub(&self, cursor: ScrubCursor, max_bytes: u64) -> Result<ScrubStep> {
+        let at = self
+            .segments
+            .partition_point(|s| s.base_offset < cursor.segment_base_offset);
+        let (segment, mut position, mut expected) = match self.segments.get(at) {
+            Some(s) if s.base_offset == cursor.segment_base_offset => {
+                (s, cursor.position, cursor.next_offset)
+            }
+            Some(s) => (s, 0, s.base_offset),
+            None => {
+                let first = &self.segments[0];
+                return Ok(ScrubStep {
+                    cursor: ScrubCursor {
+                        segment_base_offset: first.base_offset,
+                        position: 0,
+                        next_offset: first.base_offset,
+                    },
+                    bytes: 0,
+                    wrapped: true,
+                    corrupt: None,
+                });
+            }
+        };
+        // Sealed segments only: the active one is still being written and may be cut by a
+        // truncation under the cursor; its bytes before the recovery point were read at open
+        // only when no point was usable, and are scrubbed once it is sealed.
+        let sealed = at + 1 < self.segments.len();
+        let end = if sealed { segment.flushed } else { 0 };
+        if position > end {
+            // The segment changed under the cursor (a truncation): start it over.
+            position = 0;
+            expected = segment.base_offset;
+        }
+        let mut read = 0u64;
+        while position < end && read < max_bytes.max(1) {
+            let prefix = segment.read_file(position, LOG_OVERHEAD_BYTES.min((end - position) as usize))?;
+            let bad = |reason: String| CorruptBatch {
+                segment_base_offset: segment.base_offset,
+                position,
+                offset: expected,
+                reason: format!("segment {} byte {position}: {reason}", segment.base_offset),
+            };
+            let Some((_, total)) = read_prefix(&prefix) else {
+                return Ok(ScrubStep::corrupt(bad("torn or negative batch prefix".into())));
+            };
+            if position + total as u64 > end || total > MAX_BATCH_BYTES_CEILING {
+                return Ok(ScrubStep::corrupt(bad(format!(
+                    "batch of {total} bytes runs past the {end} bytes written"
+                ))));
+            }
+            let bytes = segment.read_file(position, total)?;
+            let header = match validate_batch(&bytes, MAX_BATCH_BYTES_CEILING) {
+                Ok(header) => header,
+                Err(error) => return Ok(ScrubStep::corrupt(bad(error.to_string()))),
+            };
+            if header.base_offset as u64 != expected {
+                return Ok(ScrubStep::corrupt(bad(format!(
+                    "baseOffset {} where {expected} was expected",
+                    header.base_offset
+                ))));
+            }
+            expected = header.next_offset() as u64;
+            position += total as u64;
+            read += total as u64;
+        }
+        let next = if position >= end && at + 1 < self.segments.len() {
+            let s = &self.segments[at + 1];
+            ScrubCursor {
+                segment_base_offset: s.base_offset,
+                position: 0,
+                next_offset: s.base_offset,
+            }
+        } else if position >= end {
+            let first = &self.segments[0];
+            return Ok(ScrubStep {
+                cursor: ScrubCursor {
+                    segment_base_offset: first.base_offset,
+                    position: 0,
+                    next_offset: first.base_offset,
+                },
+                bytes: read,
+                wrapped: true,
+                corrupt: None,
+            });
+        } else {
+            ScrubCursor {
+                segment_base_offset: segment.base_offset,
+                position,
+                next_offset: expected,
+            }
+        };
+        Ok(ScrubStep {
+            cursor: next,
+            bytes: read,
+            wrapped: false,
+            corrupt: None,
+        })
     }
 
     /// What recovery found when the log was opened.
@@ -1100,10 +1263,15 @@ fn scan_and_cut(
     state: &mut ScanState,
     limits: &Limits,
     report: &mut RecoveryReport,
+    last_segment: bool,
 ) -> Result<Option<String>> {
     let reason = scan_segment(segment, start, length, state, limits, report)?;
     if reason.is_some() {
-        report.truncated_bytes += length - segment.size;
+        let cut_bytes = length - segment.size;
+        if !last_segment || cut_bytes >= TORN_TAIL_MAX_BYTES {
+            quarantine_tail(segment, length, report)?;
+        }
+        report.truncated_bytes += cut_bytes;
         segment
             .log
             .set_len(segment.size)
@@ -1248,18 +1416,65 @@ fn segment_index_base(dir: &Path, base_offset: u64) -> Option<u64> {
     crate::offset_index::parse_header(&bytes, crate::offset_index::OFFSET_INDEX_MAGIC, 12)
 }
 
-fn delete_segment_files(dir: &Path, base_offset: u64) -> Result<()> {
+/// A free name in the quarantine folder for `name` (a suffix `.1`, `.2`, ... when taken).
+fn quarantine_path(dir: &Path, name: &str) -> Result<PathBuf> {
+    let folder = dir.join(QUARANTINE_DIR);
+    std::fs::create_dir_all(&folder).map_err(io_context(format!("creating {}", folder.display())))?;
+    let mut path = folder.join(name);
+    let mut n = 1;
+    while path.exists() {
+        path = folder.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    Ok(path)
+}
+
+/// Moves a segment's files into the quarantine folder (recorded in `report`).
+fn quarantine_segment_files(dir: &Path, base_offset: u64, report: &mut RecoveryReport) -> Result<()> {
     for path in [
         log_path(dir, base_offset),
         index_path(dir, base_offset),
         time_index_path(dir, base_offset),
     ] {
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_context(format!("deleting {}", path.display()))(e)),
+        if !path.exists() {
+            continue;
         }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("segment");
+        let target = quarantine_path(dir, name)?;
+        std::fs::rename(&path, &target).map_err(io_context(format!(
+            "moving {} to {}",
+            path.display(),
+            target.display()
+        )))?;
+        report.quarantined.push(target.display().to_string());
     }
+    Ok(())
+}
+
+/// Copies the bytes recovery is about to cut from `segment` (from its valid end to `length`)
+/// into `quarantine/<segment>.log.cut-at-<position>`, fsynced.
+fn quarantine_tail(segment: &Segment, length: u64, report: &mut RecoveryReport) -> Result<()> {
+    let name = format!(
+        "{}.cut-at-{}",
+        log_path(&segment.dir, segment.base_offset)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("segment.log"),
+        segment.size
+    );
+    let target = quarantine_path(&segment.dir, &name)?;
+    let mut out = File::create(&target).map_err(io_context(format!("creating {}", target.display())))?;
+    let mut position = segment.size;
+    while position < length {
+        let chunk = (length - position).min(SCAN_CHUNK_BYTES as u64) as usize;
+        let bytes = segment.read_file(position, chunk)?;
+        std::io::Write::write_all(&mut out, &bytes)
+            .map_err(io_context(format!("writing {}", target.display())))?;
+        position += chunk as u64;
+    }
+    out.sync_all()
+        .map_err(io_context(format!("syncing {}", target.display())))?;
+    report.quarantined.push(target.display().to_string());
     Ok(())
 }
 
