@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import test from 'ava';
 import { Kafka, logLevel, PartitionAssigners } from 'kafkajs';
+import { ConsumerGroup } from '../../src/client/consumer-group.js';
 import { CoordinatorLink } from '../../src/client/group-coordinator.js';
 import { decodeAssignment, decodeSubscription } from '../../src/client/group-protocol.js';
 import { ApiKey } from '../../src/protocol/index.js';
@@ -160,3 +161,34 @@ for (const first of ['sdk', 'kafkajs', 'kcat'] as const) {
     );
   });
 }
+
+test("a member sharing no assignor with the group (KafkaJS's default RoundRobinAssigner) fails with INCONSISTENT_GROUP_PROTOCOL instead of retrying", async (t) => {
+  const broker = await startBroker(t);
+  const client = clientFor(t, bootstrap(broker));
+  await createTopic(client, TOPIC, 2);
+  const kafka = new Kafka({
+    clientId: 'kafkajs-default',
+    brokers: [bootstrap(broker)],
+    logLevel: logLevel.NOTHING,
+  });
+  const kafkajs = kafka.consumer({ groupId: 'apart', heartbeatInterval: 100, sessionTimeout: 10_000 });
+  await kafkajs.connect();
+  t.teardown(() => kafkajs.disconnect());
+  await kafkajs.subscribe({ topic: TOPIC });
+  await kafkajs.run({ eachMessage: async () => undefined });
+  const link = new CoordinatorLink(client, 'apart');
+  t.teardown(() => link.close());
+  await eventually(async () => {
+    const described = await link.request(ApiKey.DescribeGroups, {
+      groups: ['apart'],
+      includeAuthorizedOperations: false,
+    });
+    return described.groups[0].groupState === 'Stable';
+  });
+
+  const group = new ConsumerGroup(clientFor(t, bootstrap(broker)), { groupId: 'apart' }); // range, cooperative-sticky
+  t.teardown(() => group.close());
+  group.subscribe(TOPIC);
+  await t.throwsAsync(group.start(), { message: /INCONSISTENT_GROUP_PROTOCOL/ });
+  await t.throwsAsync(group.messages().next(), { message: /INCONSISTENT_GROUP_PROTOCOL/ });
+});

@@ -71,9 +71,6 @@ export interface ConsumerGroupOptions {
 
 type MemberState = 'idle' | 'joining' | 'stable' | 'closed';
 
-/** Join/sync error codes after which retrying cannot help: the group is unusable for this member. */
-const FATAL_JOIN_CODES: ReadonlySet<number> = new Set([23, 24, 26, 30, 81, 82]);
-
 /** A message or batch the caller holds: processed once the caller asks for the next. */
 interface InHand {
   ready: ReadyBatch;
@@ -425,8 +422,9 @@ export class ConsumerGroup {
         failures = 0;
       } catch (error) {
         if (this.closeRequested) return;
-        if (error instanceof KafkaProtocolError && FATAL_JOIN_CODES.has(error.code)) throw error;
-        if (!isRetriable(error) && !(error instanceof KafkaProtocolError)) throw error;
+        // INCONSISTENT_GROUP_PROTOCOL, FENCED_INSTANCE_ID, an assignor this member lacks, …: the
+        // Java client gives up on these too. Coordinator moves and timeouts are retried.
+        if (!isRetriable(error)) throw error;
         this.rejoinNeeded = true;
         await this.sleep(backoffMs(failures++, this.client.retryOptions, this.client.random));
       }
