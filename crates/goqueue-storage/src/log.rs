@@ -99,6 +99,46 @@ impl ScrubStep {
     }
 }
 
+/// Index entries of a sealed segment checked at open (spread over it); the recovery point's
+/// segment has every trusted entry checked.
+pub const SAMPLED_INDEX_ENTRIES: usize = 64;
+
+/// Index sanity check at open: the first `counted` entries of `index` (at most `sample` of them,
+/// spread evenly, the last always included) each point at a batch that starts with the offset
+/// the entry names. An entry moved by a stray write would send lookups into the middle of a
+/// batch (a fetch there would return nothing forever); when one fails the recovery point is not
+/// trusted, every segment is scanned and its indexes rebuilt (reported in `rebuilt_indexes`).
+fn index_points_at_batches(
+    log: &File,
+    base_offset: u64,
+    index: &OffsetIndex,
+    counted: usize,
+    sample: usize,
+) -> bool {
+    let entries = &index.entries()[..index.len().min(counted)];
+    let count = entries.len();
+    if count == 0 {
+        return true;
+    }
+    let step = (count / sample.max(1)).max(1);
+    let mut at = 0;
+    loop {
+        let entry = entries[at];
+        let mut prefix = [0u8; LOG_OVERHEAD_BYTES];
+        if crate::fileio::read_exact_at(log, &mut prefix, entry.position as u64).is_err() {
+            return false;
+        }
+        match read_prefix(&prefix) {
+            Some((base, _)) if base >= 0 && base as u64 == base_offset + entry.relative_offset as u64 => {}
+            _ => return false,
+        }
+        if at == count - 1 {
+            return true;
+        }
+        at = (at + step).min(count - 1);
+    }
+}
+
 /// Folder (inside the log's directory) that receives what recovery cuts off.
 pub const QUARANTINE_DIR: &str = "quarantine";
 /// A cut of the last segment's tail smaller than this is a torn write of a crash and is dropped;
@@ -299,11 +339,26 @@ impl Log {
             let trusted = c
                 .index_counts
                 .is_none_or(|counts| trusted_prefix_present(index, time, counts, c.position, entries));
+            let counted = c
+                .index_counts
+                .map_or(usize::MAX, |counts| counts.offset_index as usize);
             let ok = c.position <= files[k].1
                 && trusted
+                && index_points_at_batches(&files[k].0, bases[k], index, counted, usize::MAX)
                 && (0..k).all(|i| {
+                    let sampled = files[i].2.as_ref().is_none_or(|(index, _)| {
+                        index_points_at_batches(
+                            &files[i].0,
+                            bases[i],
+                            index,
+                            usize::MAX,
+                            SAMPLED_INDEX_ENTRIES,
+                        )
+                    });
                     let (a, b) = (files[i].2.as_ref(), files[i + 1].2.as_ref());
-                    intact(i) && matches!((a, b), (Some((a, _)), Some((b, _))) if b.base_index > a.base_index)
+                    sampled
+                        && intact(i)
+                        && matches!((a, b), (Some((a, _)), Some((b, _))) if b.base_index > a.base_index)
                 });
             ok.then_some(k)
         });
