@@ -302,3 +302,29 @@ test('static membership: close() keeps the member registered, and a restart with
     [2, 3],
   );
 });
+
+test('heartbeats run off the message path: a message handled for three session timeouts keeps the member in its generation', async (t) => {
+  const broker = await startBroker(t);
+  const client = clientFor(t, bootstrap(broker));
+  await createTopic(client, 'slow', 2);
+  await produceNumbered(client, 'slow', 2, 's', 2);
+  const options = { ...QUICK, groupId: 'slow', sessionTimeoutMs: 1_500, heartbeatIntervalMs: 200 };
+  const slow = new ConsumerGroup(clientFor(t, bootstrap(broker)), options);
+  const other = new ConsumerGroup(clientFor(t, bootstrap(broker)), options);
+  t.teardown(() => Promise.all([slow.close(), other.close()]));
+  slow.subscribe('slow');
+  other.subscribe('slow');
+  await Promise.all([slow.start(), other.start()]);
+  await eventually(() => slow.assignment().length === 1 && other.assignment().length === 1);
+  const generation = slow.generationId;
+  const memberId = slow.memberId;
+  const iterator = slow.messages();
+  await iterator.next();
+  // Three session timeouts inside the loop body: without heartbeats of its own the coordinator
+  // would drop the member and hand its partition to the other one.
+  await new Promise((resolve) => setTimeout(resolve, 3 * options.sessionTimeoutMs));
+  t.is(slow.generationId, generation);
+  t.is(slow.memberId, memberId);
+  t.is(other.assignment().length, 1);
+  await iterator.return(undefined);
+});
