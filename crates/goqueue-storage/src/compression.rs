@@ -178,7 +178,7 @@ pub fn decompress_within(codec: Codec, data: &[u8], max_bytes: usize) -> Result<
 }
 
 /// The smallest zstd window log (10 ..= 31) whose window holds `max_bytes`.
-fn window_log_for(max_bytes: usize) -> u32 {
+pub(crate) fn window_log_for(max_bytes: usize) -> u32 {
     let log = usize::BITS - max_bytes.saturating_sub(1).leading_zeros();
     log.clamp(10, 31)
 }

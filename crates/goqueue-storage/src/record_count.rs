@@ -10,7 +10,7 @@
 
 use std::io::Read;
 
-use crate::compression::{decoder, max_decompressed_bytes, Codec};
+use crate::compression::{decoder, max_decompressed_bytes, window_log_for, Codec};
 use crate::error::{Result, StorageError};
 use crate::limits::{BATCH_HEADER_BYTES, MAX_BATCH_BYTES_CEILING};
 use crate::record_batch::{with_batch_position, BatchHeader};
@@ -206,9 +206,42 @@ pub fn check_compressed_records(
         return Ok(());
     }
     let packed = &batch[BATCH_HEADER_BYTES..header.total_bytes()];
-    let (reader, name) = decoder(codec, packed, max_decompressed_bytes)?;
-    let mut stream = Stream::new(reader, name, max_decompressed_bytes);
     let expected = header.records_count as i64;
+    if codec == Codec::Zstd {
+        // A zstd decoding context costs more to set up than a small batch costs to decode:
+        // each thread keeps one and resets it per batch.
+        return ZSTD_CONTEXT.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let context = slot.get_or_insert_with(zstd::zstd_safe::DCtx::create);
+            let failed = |code: usize| {
+                StorageError::CorruptMessage(format!(
+                    "zstd data does not decompress: {}",
+                    zstd::zstd_safe::get_error_name(code)
+                ))
+            };
+            context
+                .reset(zstd::zstd_safe::ResetDirective::SessionAndParameters)
+                .map_err(failed)?;
+            context
+                .set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(window_log_for(
+                    max_decompressed_bytes,
+                )))
+                .map_err(failed)?;
+            let reader = zstd::stream::read::Decoder::with_context(packed, context);
+            count_records(Stream::new(reader, "zstd", max_decompressed_bytes), expected)
+        });
+    }
+    let (reader, name) = decoder(codec, packed, max_decompressed_bytes)?;
+    count_records(Stream::new(reader, name, max_decompressed_bytes), expected)
+}
+
+thread_local! {
+    static ZSTD_CONTEXT: std::cell::RefCell<Option<zstd::zstd_safe::DCtx<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Walks the records of `stream`: exactly `expected` well-formed records, offset deltas 0, 1, ...
+fn count_records<R: Read>(mut stream: Stream<R>, expected: i64) -> Result<()> {
     let mut count: i64 = 0;
     loop {
         match skip_record(&mut stream, count) {
