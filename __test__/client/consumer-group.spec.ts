@@ -1,6 +1,7 @@
 import test from 'ava';
 import { ConsumerGroup } from '../../src/client/consumer-group.js';
 import { CoordinatorLink } from '../../src/client/group-coordinator.js';
+import { fetchCommittedOffsets } from '../../src/client/group-offsets.js';
 import { decodeAssignment, fromTopicPartitions } from '../../src/client/group-protocol.js';
 import { ApiKey } from '../../src/protocol/index.js';
 import { bootstrap, startBroker } from '../broker/helpers.js';
@@ -327,4 +328,57 @@ test('heartbeats run off the message path: a message handled for three session t
   t.is(slow.memberId, memberId);
   t.is(other.assignment().length, 1);
   await iterator.return(undefined);
+});
+
+test('on a rebalance onPartitionsRevoked runs before the commit: what the hook marks processed is committed', async (t) => {
+  const broker = await startBroker(t);
+  const client = clientFor(t, bootstrap(broker));
+  await createTopic(client, 'hooks', 1);
+  await produceNumbered(client, 'hooks', 1, 'h', 5);
+  let held: { topic: string; partition: number; offset: number } | undefined;
+  const revokedWith: string[] = [];
+  const first: ConsumerGroup = new ConsumerGroup(clientFor(t, bootstrap(broker)), {
+    ...QUICK,
+    groupId: 'hooks',
+    assignors: ['range'],
+    autoCommitIntervalMs: 600_000,
+    onPartitionsRevoked: (partitions) => {
+      revokedWith.push(...partitions.map((p) => `${p.topic}/${p.partition}`));
+      if (held) first.markProcessed(held);
+    },
+  });
+  t.teardown(() => first.close());
+  first.subscribe('hooks');
+  const iterator = first.messages();
+  const zero = (await iterator.next()).value as { offset: number };
+  held = {
+    topic: 'hooks',
+    partition: 0,
+    offset: ((await iterator.next()).value as { offset: number }).offset,
+  };
+  // Leaving the loop does not count the message in hand: only `zero` is processed so far.
+  await iterator.return(undefined);
+
+  const second = new ConsumerGroup(clientFor(t, bootstrap(broker)), {
+    ...QUICK,
+    groupId: 'hooks',
+    assignors: ['range'],
+  });
+  t.teardown(() => second.close());
+  second.subscribe('hooks');
+  await second.start();
+  await eventually(() => revokedWith.length > 0);
+  t.deepEqual(revokedWith, ['hooks/0']);
+  const link = new CoordinatorLink(client, 'hooks');
+  t.teardown(() => link.close());
+  // Had the commit gone out before the hook, it would hold zero.offset + 1 (and nothing else
+  // commits: the auto-commit interval is ten minutes).
+  const committedOffset = async () =>
+    (await fetchCommittedOffsets(link, [{ topic: 'hooks', partition: 0 }]))[0]?.offset;
+  await eventually(
+    async () =>
+      (await committedOffset()) !== undefined && second.assignment().length + first.assignment().length === 1,
+  );
+  t.is(await committedOffset(), (held as { offset: number }).offset + 1);
+  t.true((held as { offset: number }).offset > zero.offset);
 });
