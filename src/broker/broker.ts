@@ -16,6 +16,7 @@ import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
 import { DiskSpaceGuard } from '../storage/disk-space.js';
 import { raiseOpenFileLimit } from '../storage/file-limit.js';
+import { type AdminHttp, startAdminHttp } from './admin-http.js';
 import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
 import { type ConnectionBudget, type ConnectionBudgetStats, connectionBudget } from './connection-budget.js';
@@ -69,7 +70,13 @@ export class Broker {
     address: { host: string; port: number },
     private readonly server: Server,
     private readonly context: BrokerContext,
-    private readonly raft: { node: MultiRaftNode; transport: Transport; rpc: ControllerRpc },
+    private readonly raft: {
+      node: MultiRaftNode;
+      transport: Transport;
+      rpc: ControllerRpc;
+      controllerTasks: ControllerTasks;
+      adminHttp: AdminHttp | null;
+    },
     private readonly retentionTimer: NodeJS.Timeout | null,
     private readonly dataDirLock: DirectoryLock,
   ) {
@@ -442,7 +449,26 @@ export class Broker {
           }, config.cleanupIntervalMs)
         : null;
     retentionTimer?.unref();
-    const broker = new Broker(config, bound, server, context, { node, transport, rpc }, retentionTimer, lock);
+    // The admin HTTP listener (cluster view, decommission) when server.http_port asks for one.
+    const adminHttp =
+      config.httpPort >= 0
+        ? await startAdminHttp({
+            host: config.clientHost,
+            port: config.httpPort,
+            tasks: controllerTasks,
+            logger,
+          })
+        : null;
+    cleanup.push(async () => adminHttp?.close());
+    const broker = new Broker(
+      config,
+      bound,
+      server,
+      context,
+      { node, transport, rpc, controllerTasks, adminHttp },
+      retentionTimer,
+      lock,
+    );
     server.off('connection', holdEarly);
     broker.accept(new RequestRouter(context, HANDLERS, logger), [...early]);
     logger.info(
@@ -537,6 +563,8 @@ export class Broker {
     this.context.scrubber?.stop();
     try {
       controller.stop();
+      this.raft.controllerTasks.stop();
+      await this.raft.adminHttp?.close();
       this.raft.rpc.close();
       await topics.close();
       // Stops the Ready loop (the round in flight finishes) and closes every group's storage.

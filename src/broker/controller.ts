@@ -509,7 +509,8 @@ export class Controller extends EventEmitter {
     // New replicas go to brokers this leader has heard from lately: a broker that just died is
     // not fenced until its session ends, and a replica placed there would leave the new
     // partition without a quorum. With too few of those, every unfenced broker counts.
-    const unfenced = this.state.liveBrokers();
+    // A decommissioning broker takes no new replicas (its replicas are moving off it).
+    const unfenced = this.state.liveBrokers().filter((broker) => !broker.decommissioning);
     const recentMs = performance.now() - 3 * this.options.heartbeatIntervalMs;
     const responsive = unfenced.filter(
       (broker) =>

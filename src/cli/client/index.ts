@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { registerBenchCommands } from './bench.js';
+import { registerClusterCommand } from './cluster.js';
 import { registerConsumeCommand } from './consume.js';
 import { registerGroupCommands } from './group.js';
 import { type CommandIo, processIo } from './io.js';
 import { registerProduceCommand } from './produce.js';
-import { registerClusterCommand, registerTopicCommands } from './topic.js';
+import { registerTopicCommands } from './topic.js';
 
 /**
  * Registers the client commands (`topic`, `produce`, `consume`, `cluster`, `group`, `bench`) on the

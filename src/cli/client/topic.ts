@@ -116,33 +116,3 @@ export function registerTopicCommands(program: Command, io: CommandIo): void {
       }),
     );
 }
-
-export function registerClusterCommand(program: Command, io: CommandIo): void {
-  program
-    .command('cluster')
-    .description('show the brokers and the controller')
-    .option('-b, --bootstrap <brokers>', 'brokers to contact', DEFAULT_BOOTSTRAP)
-    .option('--json', 'print JSON')
-    .action(
-      action(async (flags: ConnectionFlags & { json?: boolean }) => {
-        const cluster = await withClient(flags, (client) => new Admin(client).describeCluster());
-        if (flags.json) {
-          io.stdout.write(`${JSON.stringify(cluster)}\n`);
-          return;
-        }
-        io.stdout.write(`cluster ${cluster.clusterId ?? '(no id)'}, controller ${cluster.controllerId}\n`);
-        io.stdout.write(
-          `${table(
-            ['BROKER', 'HOST', 'PORT', 'RACK', 'ROLE'],
-            cluster.brokers.map((b) => [
-              b.nodeId,
-              b.host,
-              b.port,
-              b.rack ?? '-',
-              b.nodeId === cluster.controllerId ? 'controller' : '',
-            ]),
-          )}\n`,
-        );
-      }),
-    );
-}
