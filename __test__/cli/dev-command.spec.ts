@@ -22,9 +22,14 @@ test('goqueue dev --brokers 3 prints the bootstrap list, serves an RF=3 topic to
   const dev = spawnCli(['dev', '--brokers', '3', '--log-level', 'warn']);
   const exit = finished(dev);
   const pids: number[] = [];
-  t.teardown(() => {
-    // Safety net only: the test stops the cluster with SIGINT below.
-    for (const pid of [dev.pid!, ...pids]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  t.teardown(async () => {
+    // Safety net only (the test stops the cluster with SIGINT below): a SIGINT makes goqueue dev
+    // stop its brokers even when the test failed before it learned their pids.
+    if (alive(dev.pid!)) {
+      dev.kill('SIGINT');
+      await exit;
+    }
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
   let output = '';
   const banner = await new Promise<string>((resolve, reject) => {
