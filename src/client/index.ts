@@ -25,6 +25,14 @@ export { Consumer } from './consumer.js';
 export type { ConsumerGroupOptions, GroupPartition, PartitionsListener } from './consumer-group.js';
 export { ConsumerGroup } from './consumer-group.js';
 export { AbortError, ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
+export type {
+  GroupDescription,
+  GroupMemberDescription,
+  GroupPartitionOffsets,
+  GroupSummary,
+  OffsetResetTarget,
+} from './group-admin.js';
+export { GroupAdmin } from './group-admin.js';
 export type { TopicPartitionOffset } from './group-offsets.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export type {
