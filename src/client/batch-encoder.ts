@@ -9,8 +9,16 @@ export interface OutgoingRecord {
   timestamp: number;
 }
 
+/** An idempotent producer's identity and this batch's first sequence (under the CRC). */
+export interface BatchProducer {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
 /**
- * The producer's hot path: one RecordBatch v2 (magic 2, no producer id) written straight into
+ * The producer's hot path: one RecordBatch v2 (magic 2; producer id -1 unless `producer` is
+ * given, for an idempotent producer) written straight into
  * one buffer whose size is computed first, checksummed with the CRC32C the caller passes (the
  * native one when available: the pure-JS CRC dominated the cost of 1 KiB messages).
  * Byte-for-byte what src/protocol/records.ts `encodeRecordBatch` writes for the same input;
@@ -21,6 +29,7 @@ export function encodeProducerBatch(
   codec: number,
   crc32c: (bytes: Buffer) => number,
   codecs?: Codecs,
+  producer?: BatchProducer,
 ): Buffer {
   let baseTimestamp = Number.POSITIVE_INFINITY;
   let maxTimestamp = Number.NEGATIVE_INFINITY;
@@ -85,9 +94,9 @@ export function encodeProducerBatch(
   batch.writeInt32BE(records.length - 1, BatchField.lastOffsetDelta);
   batch.writeBigInt64BE(BigInt(baseTimestamp), BatchField.baseTimestamp);
   batch.writeBigInt64BE(BigInt(maxTimestamp), BatchField.maxTimestamp);
-  batch.writeBigInt64BE(-1n, BatchField.producerId);
-  batch.writeInt16BE(-1, BatchField.producerEpoch);
-  batch.writeInt32BE(-1, BatchField.baseSequence);
+  batch.writeBigInt64BE(BigInt(producer?.producerId ?? -1), BatchField.producerId);
+  batch.writeInt16BE(producer?.producerEpoch ?? -1, BatchField.producerEpoch);
+  batch.writeInt32BE(producer?.baseSequence ?? -1, BatchField.baseSequence);
   batch.writeInt32BE(records.length, BatchField.recordsCount);
   batch.writeUInt32BE(crc32c(batch.subarray(BatchField.attributes)) >>> 0, BatchField.crc);
   return batch;

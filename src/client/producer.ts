@@ -1,9 +1,10 @@
 import { crc32c } from '../protocol/crc32c.js';
 import { ApiKey } from '../protocol/index.js';
-import { encodeProducerBatch, type OutgoingRecord } from './batch-encoder.js';
+import { type BatchProducer, encodeProducerBatch, type OutgoingRecord } from './batch-encoder.js';
 import type { CallOptions, Client } from './client.js';
 import { type CompressionName, codecId, nativeCodecs, nativeSupport } from './codecs.js';
 import { GoqueueError, KafkaProtocolError } from './errors.js';
+import { type LaneResult, PartitionLane, ProducerIdSource } from './idempotence.js';
 import { partitionForKey, StickyPartitioner } from './partitioner.js';
 import { type MessageInput, toBuffer, toHeaders } from './records.js';
 import {
@@ -28,6 +29,15 @@ export interface ProducerOptions {
   timeoutMs?: number;
   /** Replaces the default partitioner for records without an explicit partition. */
   partitioner?: (args: { topic: string; key: Buffer | null; partitionCount: number }) => number;
+  /**
+   * Kafka's `enable.idempotence` (default false; docs/client.md says why): the producer takes a
+   * producer id and numbers each partition's batches, so a retried batch is stored once. Needs
+   * acks -1 ("all"), the default; any other `acks` is refused.
+   */
+  idempotent?: boolean;
+  /** An idempotent producer's batch fails once unacknowledged this long (default 120 000 ms,
+   * Kafka's `delivery.timeout.ms`); until then it is retried, same bytes. */
+  deliveryTimeoutMs?: number;
 }
 
 export interface ProduceRequest extends CallOptions {
@@ -96,6 +106,10 @@ export class Producer {
   private readonly lookups = new Set<Promise<number>>();
   private lingerTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Set for an idempotent producer: its id, and one lane per partition written to. */
+  private readonly producerIds: ProducerIdSource | null;
+  private readonly lanes = new Map<string, PartitionLane>();
+  private readonly deliveryTimeoutMs: number;
 
   constructor(client: Client, options: ProducerOptions = {}) {
     this.client = client;
@@ -106,6 +120,24 @@ export class Producer {
     this.timeoutMs = options.timeoutMs ?? client.timeoutMs;
     this.customPartitioner = options.partitioner;
     this.sticky = new StickyPartitioner(client.random);
+    const idempotent = options.idempotent ?? false;
+    if (typeof idempotent !== 'boolean') {
+      throw new TypeError(
+        `new Producer(client, options).idempotent must be a boolean, not ${typeof idempotent}`,
+      );
+    }
+    if (idempotent && this.acks !== -1) {
+      throw new GoqueueError(
+        `an idempotent producer needs acks -1 ("all"), not ${String(options.acks)}: drop acks or set idempotent: false`,
+      );
+    }
+    this.producerIds = idempotent ? new ProducerIdSource(client) : null;
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
+  }
+
+  /** True when this producer is idempotent (`idempotent: true`). */
+  get idempotent(): boolean {
+    return this.producerIds !== null;
   }
 
   /** Sends `messages` as one batch to one partition and resolves with their offsets. */
@@ -123,15 +155,25 @@ export class Producer {
       request.partition ?? (await this.choosePartition(request.topic, records[0]?.key ?? null, request));
     const codec = request.compression === undefined ? this.codec : codecId(request.compression);
     const acks = request.acks === undefined ? this.acks : normalizeAcks(request.acks);
-    const batch = await this.encode(records, codec);
-    const baseOffset = await this.produceBatch(request.topic, partition, batch, acks, request);
-    const base = baseOffset.baseOffset;
+    let answer: { baseOffset: number; logAppendTimeMs: number };
+    if (this.producerIds) {
+      if (acks !== -1) {
+        throw new GoqueueError(
+          `an idempotent producer sends with acks -1 ("all"), not ${String(request.acks)}`,
+        );
+      }
+      answer = await this.sendIdempotent(request.topic, partition, records, codec);
+    } else {
+      const batch = await this.encode(records, codec);
+      answer = await this.produceBatch(request.topic, partition, batch, acks, request);
+    }
+    const base = answer.baseOffset;
     return {
       topic: request.topic,
       partition,
       baseOffset: base,
       offsets: records.map((_, i) => (base < 0 ? -1 : base + i)),
-      logAppendTimeMs: baseOffset.logAppendTimeMs,
+      logAppendTimeMs: answer.logAppendTimeMs,
     };
   }
 
@@ -246,6 +288,24 @@ export class Producer {
     for (const batch of batches) {
       const cached = this.client.cachedPartitionCount(batch.topic);
       if (cached !== undefined) this.sticky.onBatchSent(batch.topic, cached);
+    }
+    if (this.producerIds) {
+      for (const batch of batches) {
+        const work = this.sendIdempotent(
+          batch.topic,
+          batch.partition,
+          batch.records.map((r) => r.record),
+          this.codec,
+        ).then(
+          (answer) => settle(batch, answer.baseOffset),
+          (error: Error) => {
+            for (const r of batch.records) r.reject(error);
+          },
+        );
+        this.inFlight.add(work);
+        void work.finally(() => this.inFlight.delete(work));
+      }
+      return;
     }
     const work = (async () => {
       const encoded: EncodedBatch[] = [];
@@ -368,10 +428,63 @@ export class Producer {
     return this.sticky.partition(topic, partitionCount);
   }
 
-  private async encode(records: OutgoingRecord[], codec: number): Promise<Buffer> {
+  private async encode(records: OutgoingRecord[], codec: number, producer?: BatchProducer): Promise<Buffer> {
     const native = await nativeSupport();
     const codecs = codec === 0 ? undefined : await nativeCodecs(codec);
-    return encodeProducerBatch(records, codec, native ? native.crc32c : (bytes) => crc32c(bytes), codecs);
+    return encodeProducerBatch(
+      records,
+      codec,
+      native ? native.crc32c : (bytes) => crc32c(bytes),
+      codecs,
+      producer,
+    );
+  }
+
+  /** Queues one batch on its partition's lane: numbered, kept in order, retried with the same bytes. */
+  private sendIdempotent(
+    topic: string,
+    partition: number,
+    records: OutgoingRecord[],
+    codec: number,
+  ): Promise<LaneResult> {
+    return this.lane(topic, partition).add({
+      recordCount: records.length,
+      encode: (producer) => this.encode(records, codec, producer),
+      deadlineMs: this.client.clock.nowMs() + this.deliveryTimeoutMs,
+    });
+  }
+
+  private lane(topic: string, partition: number): PartitionLane {
+    const id = `${topic}\u0000${partition}`;
+    let lane = this.lanes.get(id);
+    if (!lane) {
+      lane = new PartitionLane(this.client, this.producerIds as ProducerIdSource, topic, partition, {
+        connect: () => this.client.leaderConnection(topic, partition),
+        send: async (connection, records) => {
+          const body = {
+            transactionalId: null,
+            acks: -1,
+            timeoutMs: this.timeoutMs,
+            topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+          };
+          const response = await this.client.send(connection, ApiKey.Produce, body, {
+            timeoutMs: this.timeoutMs + 5_000,
+          });
+          const answer = response.responses?.[0]?.partitionResponses?.[0];
+          if (!answer) {
+            throw new GoqueueError(
+              `the broker's produce response names no partition for ${topic}/${partition}`,
+              {
+                retriable: true,
+              },
+            );
+          }
+          return answer;
+        },
+      });
+      this.lanes.set(id, lane);
+    }
+    return lane;
   }
 
   /** Sends one encoded batch to the partition's leader, retrying retriable failures. */
