@@ -8,13 +8,25 @@
  * `npm run test:hardening-memory`.
  */
 import { connect, type Socket } from 'node:net';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { ApiKey } from '../../src/protocol/index.js';
 import { RawClient, temporaryDirectory } from '../broker/helpers.js';
 import { describeFigures, sendPartialFrames } from './partial-frames.js';
-import { startObservedBroker, until } from './process.js';
+import { type ObservedBroker, startObservedBroker, until } from './process.js';
 
 const MiB = 2 ** 20;
+
+/** A broker process on a fresh data directory with `options`, killed after the test. */
+async function startFor(t: ExecutionContext, options: Record<string, unknown>): Promise<ObservedBroker> {
+  const broker = await startObservedBroker({
+    dataDir: temporaryDirectory(t),
+    host: '127.0.0.1',
+    port: 0,
+    ...options,
+  });
+  t.teardown(() => broker.kill());
+  return broker;
+}
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -41,14 +53,7 @@ test('50 connections each sending 20 MiB of a frame keep peak RSS under a 32 MiB
 });
 
 test('slow senders are closed after request_read_timeout; a connection sending whole requests stays', async (t) => {
-  const broker = await startObservedBroker({
-    dataDir: temporaryDirectory(t),
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'warn',
-    requestReadTimeoutMs: 1000,
-  });
-  t.teardown(() => broker.kill());
+  const broker = await startFor(t, { logLevel: 'warn', requestReadTimeoutMs: 1000 });
   const healthy = await RawClient.open(broker.port);
   t.teardown(() => healthy.close());
   const started = Date.now();
@@ -90,13 +95,7 @@ test('slow senders are closed after request_read_timeout; a connection sending w
 });
 
 test('an idle connection is closed after connections_max_idle', async (t) => {
-  const broker = await startObservedBroker({
-    dataDir: temporaryDirectory(t),
-    host: '127.0.0.1',
-    port: 0,
-    connectionsMaxIdleMs: 500,
-  });
-  t.teardown(() => broker.kill());
+  const broker = await startFor(t, { connectionsMaxIdleMs: 500 });
   const client = await RawClient.open(broker.port);
   const response = await client.request(ApiKey.Metadata, 1, { topics: null });
   t.true(Array.isArray(response.body.brokers));
@@ -106,14 +105,7 @@ test('an idle connection is closed after connections_max_idle', async (t) => {
 });
 
 test('max_connections_per_ip refuses the connection past the limit; a closed one makes room', async (t) => {
-  const broker = await startObservedBroker({
-    dataDir: temporaryDirectory(t),
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'warn',
-    maxConnectionsPerIp: 3,
-  });
-  t.teardown(() => broker.kill());
+  const broker = await startFor(t, { logLevel: 'warn', maxConnectionsPerIp: 3 });
   const clients = await Promise.all([0, 1, 2].map(() => RawClient.open(broker.port)));
   for (const client of clients) await client.request(ApiKey.Metadata, 1, { topics: null });
   const refused = await RawClient.open(broker.port);
@@ -138,13 +130,7 @@ test('max_connections_per_ip refuses the connection past the limit; a closed one
 });
 
 test('a garbage stream on 200 connections is logged a few times, each line counting what it left out', async (t) => {
-  const broker = await startObservedBroker({
-    dataDir: temporaryDirectory(t),
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'warn',
-  });
-  t.teardown(() => broker.kill());
+  const broker = await startFor(t, { logLevel: 'warn' });
   const garbage = Buffer.alloc(64, 0xff); // frame size -1: bad input
   const closes: Promise<void>[] = [];
   for (let i = 0; i < 200; i++) {

@@ -84,7 +84,28 @@ pub struct ScrubStep {
     pub corrupt: Option<CorruptBatch>,
 }
 
+impl ScrubCursor {
+    /// The start of the segment based at `base_offset`.
+    fn segment_start(base_offset: u64) -> ScrubCursor {
+        ScrubCursor {
+            segment_base_offset: base_offset,
+            position: 0,
+            next_offset: base_offset,
+        }
+    }
+}
+
 impl ScrubStep {
+    /// The end of the log was reached after `bytes`: next, the first segment.
+    fn wrapped(first_base_offset: u64, bytes: u64) -> ScrubStep {
+        ScrubStep {
+            cursor: ScrubCursor::segment_start(first_base_offset),
+            bytes,
+            wrapped: true,
+            corrupt: None,
+        }
+    }
+
     fn corrupt(batch: CorruptBatch) -> ScrubStep {
         ScrubStep {
             cursor: ScrubCursor {
@@ -502,19 +523,7 @@ impl Log {
                 (s, cursor.position, cursor.next_offset)
             }
             Some(s) => (s, 0, s.base_offset),
-            None => {
-                let first = &self.segments[0];
-                return Ok(ScrubStep {
-                    cursor: ScrubCursor {
-                        segment_base_offset: first.base_offset,
-                        position: 0,
-                        next_offset: first.base_offset,
-                    },
-                    bytes: 0,
-                    wrapped: true,
-                    corrupt: None,
-                });
-            }
+            None => return Ok(ScrubStep::wrapped(self.segments[0].base_offset, 0)),
         };
         // Sealed segments only: the active one is still being written and may be cut by a
         // truncation under the cursor; its bytes before the recovery point were read at open
@@ -559,24 +568,9 @@ impl Log {
             read += total as u64;
         }
         let next = if position >= end && at + 1 < self.segments.len() {
-            let s = &self.segments[at + 1];
-            ScrubCursor {
-                segment_base_offset: s.base_offset,
-                position: 0,
-                next_offset: s.base_offset,
-            }
+            ScrubCursor::segment_start(self.segments[at + 1].base_offset)
         } else if position >= end {
-            let first = &self.segments[0];
-            return Ok(ScrubStep {
-                cursor: ScrubCursor {
-                    segment_base_offset: first.base_offset,
-                    position: 0,
-                    next_offset: first.base_offset,
-                },
-                bytes: read,
-                wrapped: true,
-                corrupt: None,
-            });
+            return Ok(ScrubStep::wrapped(self.segments[0].base_offset, read));
         } else {
             ScrubCursor {
                 segment_base_offset: segment.base_offset,
