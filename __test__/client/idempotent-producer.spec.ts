@@ -3,7 +3,6 @@
  * (src/broker/producer-table.ts checkSequence) and can be told to misbehave: the bytes on the
  * wire, the in-flight window, retries with the same bytes, and the answers to refused sequences.
  */
-import type { Socket } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { checkSequence, type ProducerEntry, rememberBatch } from '../../src/broker/producer-table.js';
 import { Client } from '../../src/client/client.js';
@@ -12,7 +11,7 @@ import { IdempotenceError, MAX_IN_FLIGHT_PER_PARTITION } from '../../src/client/
 import { Producer } from '../../src/client/producer.js';
 import { ErrorCode } from '../../src/protocol/index.js';
 import { decodeRecordBatches } from '../../src/protocol/records.js';
-import { FakeBroker } from './fake-broker.js';
+import { FakeBroker, type FakeRequest } from './fake-broker.js';
 
 const TOPIC = 'events';
 
@@ -81,7 +80,7 @@ class SequenceKeepingBroker {
     this.faults.set(baseSequence, fault);
   }
 
-  private handle(request: { apiKey: number; body: any; socket: Socket; reply(body: object): void }): void {
+  private handle(request: FakeRequest): void {
     if (request.apiKey === 3) {
       this.metadataCount++;
       this.notLeader = false;
