@@ -32,37 +32,26 @@ function final(
   };
 }
 
+/** The two values `sdk-0` sends in the first tests, at offsets 1 and 2. */
+const SDK_RECORDS: Array<[number, string]> = [
+  [1, 'sdk-0-0'],
+  [2, 'sdk-0-1'],
+];
+
 test('a clean history has no anomaly and is valid', (t) => {
   const history = [
     ...send('sdk-0', 'sdk-0-0', 0, 1),
     ...send('sdk-0', 'sdk-0-1', 0, 2),
-    op({
-      process: 'assign-0',
-      type: 'ok',
-      kind: 'poll',
-      partition: 0,
-      records: [
-        [1, 'sdk-0-0'],
-        [2, 'sdk-0-1'],
-      ],
-    }),
+    op({ process: 'assign-0', type: 'ok', kind: 'poll', partition: 0, records: SDK_RECORDS }),
   ];
   const result = check(
     history,
     final(
       {
-        0: [
-          [1, 'sdk-0-0'],
-          [2, 'sdk-0-1'],
-        ],
+        0: SDK_RECORDS,
       },
       {
-        1: {
-          0: [
-            [1, 'sdk-0-0'],
-            [2, 'sdk-0-1'],
-          ],
-        },
+        1: { 0: SDK_RECORDS },
       },
     ),
   );
@@ -76,16 +65,7 @@ test('lost, unexpected, inconsistent offsets and idempotent duplicates are each 
     ...send('sdk-0', 'sdk-0-1', 0, 2), // acknowledged, missing from the final reads: lost
     ...send('kafkajs-idempotent-0', 'kafkajs-idempotent-0-0', 1, 1),
     ...send('kafkajs-plain-0', 'kafkajs-plain-0-0', 1, 3),
-    op({
-      process: 'assign-0',
-      type: 'ok',
-      kind: 'poll',
-      partition: 0,
-      records: [
-        [1, 'sdk-0-0'],
-        [2, 'sdk-0-1'],
-      ],
-    }),
+    op({ process: 'assign-0', type: 'ok', kind: 'poll', partition: 0, records: SDK_RECORDS }),
   ];
   const result = check(
     history,
