@@ -25,6 +25,7 @@ export { Consumer } from './consumer.js';
 export type { ConsumerGroupOptions, GroupPartition, PartitionsListener } from './consumer-group.js';
 export { ConsumerGroup } from './consumer-group.js';
 export { AbortError, ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
+export { IdempotenceError } from './idempotence.js';
 export type {
   GroupDescription,
   GroupMemberDescription,
