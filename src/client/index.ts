@@ -25,7 +25,6 @@ export { Consumer } from './consumer.js';
 export type { ConsumerGroupOptions, GroupPartition, PartitionsListener } from './consumer-group.js';
 export { ConsumerGroup } from './consumer-group.js';
 export { AbortError, ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
-export { IdempotenceError } from './idempotence.js';
 export type {
   GroupDescription,
   GroupMemberDescription,
@@ -35,6 +34,7 @@ export type {
 } from './group-admin.js';
 export { GroupAdmin } from './group-admin.js';
 export type { TopicPartitionOffset } from './group-offsets.js';
+export { IdempotenceError } from './idempotence.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export type {
   Acks,
