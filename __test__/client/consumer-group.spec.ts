@@ -382,3 +382,27 @@ test('on a rebalance onPartitionsRevoked runs before the commit: what the hook m
   t.is(await committedOffset(), (held as { offset: number }).offset + 1);
   t.true((held as { offset: number }).offset > zero.offset);
 });
+
+test('the leader notices a topic another member subscribed to being created, and assigns it', async (t) => {
+  t.timeout(60_000);
+  const broker = await startBroker(t);
+  const client = clientFor(t, bootstrap(broker));
+  await createTopic(client, 'mine', 1);
+  const options = { ...QUICK, groupId: 'mixed-topics', metadataRefreshMs: 100 };
+  const leader = new ConsumerGroup(clientFor(t, bootstrap(broker)), options);
+  t.teardown(() => leader.close());
+  leader.subscribe('mine');
+  await leader.start();
+  const follower = new ConsumerGroup(clientFor(t, bootstrap(broker)), options);
+  t.teardown(() => follower.close());
+  follower.subscribe('theirs'); // does not exist yet
+  await follower.start();
+  t.true(leader.isLeader);
+  t.deepEqual(follower.assignment(), []);
+  await createTopic(client, 'theirs', 2);
+  await eventually(() => follower.assignment().length === 2);
+  t.deepEqual(follower.assignment(), [
+    { topic: 'theirs', partition: 0 },
+    { topic: 'theirs', partition: 1 },
+  ]);
+});

@@ -119,8 +119,10 @@ export class ConsumerGroup {
   private leaderId = '';
   /** Partitions this member owns in the current generation. */
   private readonly owned = new Set<string>();
-  /** The leader's view of the partition counts it assigned from. */
+  /** The leader's view of the partition counts it assigned from (absent: the topic did not exist). */
   private assignedCounts = new Map<string, number>();
+  /** Every topic some member subscribed to at the last assignment this member made as leader. */
+  private groupTopics: string[] = [];
   private rejoinNeeded = false;
   private partitionsLost = false;
   private wakeMembership: (() => void) | null = null;
@@ -645,6 +647,7 @@ export class ConsumerGroup {
         partitionCounts.set(topic, found.partitions.length);
     }
     this.assignedCounts = partitionCounts;
+    this.groupTopics = topics;
     const result = assignor.assign({ members, partitionCounts });
     return members.map((member) => ({
       memberId: member.memberId,
@@ -785,7 +788,8 @@ export class ConsumerGroup {
           }
         }
         if (this.isLeader) {
-          const topics = [...new Set([...this.assignedCounts.keys(), ...this.topics])];
+          // A topic another member subscribed to may have been created (or grown, or deleted).
+          const topics = [...new Set([...this.groupTopics, ...this.topics])];
           const metadata = await this.client.refreshMetadata(topics);
           const changed = topics.some(
             (topic) =>
