@@ -4,6 +4,7 @@
  * broker answers, forwarding to the controller leader where needed.
  *
  *   GET    /v1/health                          {"ok":true}
+ *   GET    /v1/broker                          this broker: id, follower-read counters
  *   GET    /v1/cluster                         brokers, controller, moves in progress, under-replicated
  *                                              and offline partitions (ClusterStatus)
  *   POST   /v1/brokers/<id>/decommission       start moving every replica off broker <id>
@@ -16,6 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ControllerTasks } from './controller-tasks.js';
+import type { FollowerReadStats } from './follower-read.js';
 
 export interface AdminHttp {
   readonly port: number;
@@ -35,10 +37,12 @@ export async function startAdminHttp(options: {
   port: number;
   tasks: ControllerTasks;
   logger: Logger;
+  /** This broker's own view (`GET /v1/broker`). */
+  broker: () => { brokerId: number; followerReads: FollowerReadStats };
 }): Promise<AdminHttp> {
   const { tasks, logger } = options;
   const server: Server = createServer((request, response) => {
-    route(request, tasks).then(
+    route(request, tasks, options.broker).then(
       (body) => answer(response, 200, body),
       (error: unknown) => {
         const code =
@@ -72,12 +76,17 @@ export async function startAdminHttp(options: {
   };
 }
 
-async function route(request: IncomingMessage, tasks: ControllerTasks): Promise<unknown> {
+async function route(
+  request: IncomingMessage,
+  tasks: ControllerTasks,
+  broker: () => unknown,
+): Promise<unknown> {
   // Requests carry no body we read: drain whatever was sent.
   request.resume();
   const path = (request.url ?? '/').split('?')[0] ?? '/';
   if (request.method === 'GET' && path === '/v1/health') return { ok: true };
   if (request.method === 'GET' && path === '/v1/cluster') return tasks.status();
+  if (request.method === 'GET' && path === '/v1/broker') return broker();
   const decommission = /^\/v1\/brokers\/(\d{1,10})\/decommission$/.exec(path);
   if (decommission !== null && (request.method === 'POST' || request.method === 'DELETE')) {
     await tasks.decommission(Number(decommission[1]), request.method === 'POST');

@@ -25,6 +25,7 @@ import { CONTROLLER_GROUP, Controller, type LeaderReport } from './controller.js
 import { ControllerRpc } from './controller-rpc.js';
 import { ControllerTasks } from './controller-tasks.js';
 import { FetchPurgatory } from './fetch-purgatory.js';
+import { followerReadStats } from './follower-read.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { TopicGroupHomes } from './group-homes.js';
 import { HANDLERS } from './handlers/index.js';
@@ -457,6 +458,7 @@ export class Broker {
             port: config.httpPort,
             tasks: controllerTasks,
             logger,
+            broker: () => ({ brokerId: config.brokerId, followerReads: followerReadStats(context) }),
           })
         : null;
     cleanup.push(async () => adminHttp?.close());

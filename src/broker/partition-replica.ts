@@ -10,6 +10,7 @@ import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex } from '../lib/ids.js';
 import { readSingleRecord } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
+import { ProgressState } from '../raft/progress.js';
 import { type Entry, EntryType, StateRole } from '../raft/types.js';
 import { recordHashes } from '../storage/index.js';
 import { type ContentWindow, duplicateOf } from './content-dedup.js';
@@ -207,6 +208,24 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
 
   get isLeader(): boolean {
     return this.role === StateRole.Leader;
+  }
+
+  /**
+   * Leader: the followers streaming its log within `lagEntries` of its end, by broker id (a
+   * preferred read replica must be one of them, src/broker/follower-read.ts). Empty elsewhere.
+   */
+  caughtUpFollowers(lagEntries: number): number[] {
+    const status = this.node.status(this.groupId);
+    if (status === undefined || status.role !== StateRole.Leader) return [];
+    return (status.progress ?? [])
+      .filter(
+        (peer) =>
+          !peer.departing &&
+          peer.id !== status.id &&
+          peer.state === ProgressState.Replicate &&
+          peer.match + lagEntries >= status.lastIndex,
+      )
+      .map((peer) => Number(peer.id));
   }
 
   /** The leader this replica knows of (-1 when none). */

@@ -1,9 +1,10 @@
 import { kafkaOffset } from '../../lib/ids.js';
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
+import { fetchTarget } from '../follower-read.js';
 import type { ReplicatedLog } from '../replicated-log.js';
 import { endpointsOf, type LeaderHint, leaderHint, wantsLeaderHint } from './leader-hints.js';
-import { leaderEpochError, leaderReplica } from './leadership.js';
+import { leaderEpochError } from './leadership.js';
 import { topicNameOfId } from './topic-ids.js';
 
 /** Fetch v13+ names topics by id. */
@@ -23,6 +24,8 @@ interface FetchRequest {
   maxWaitMs: number;
   minBytes: number;
   maxBytes?: number;
+  /** v11+: the client's rack (follower reads, KIP-392); '' when it does not say. */
+  rackId?: string;
   topics: Array<{
     /** v0-12. */
     topic?: string;
@@ -102,7 +105,7 @@ async function attemptFetch(
         state.anyError = true;
         out.push(partitionError(partition.partition, ErrorCode.UNKNOWN_TOPIC_ID));
       } else {
-        out.push(await fetchPartition(broker, name, partition, state));
+        out.push(await fetchPartition(broker, name, partition, state, request.rackId));
       }
     }
   }
@@ -114,13 +117,19 @@ async function fetchPartition(
   topic: string,
   wanted: FetchPartitionRequest,
   state: { budget: number; bytes: number; anyError: boolean },
+  rackId: string | undefined,
 ): Promise<PartitionData> {
   const { partition, fetchOffset, partitionMaxBytes } = wanted;
-  const { log, errorCode } = leaderReplica(broker, topic, partition);
+  // The leader, or a follower when follower reads are on (src/broker/follower-read.ts).
+  const target = fetchTarget(broker, topic, partition, fetchOffset, rackId);
+  const { log, errorCode, preferredReadReplica } = target;
   if (log === undefined || errorCode !== ErrorCode.NONE) {
     state.anyError = true;
     return withLeaderHint(broker, topic, partitionError(partition, errorCode));
   }
+  // KIP-392: the client reads from a replica in its rack from now on.
+  if (preferredReadReplica >= 0)
+    return { ...partitionError(partition, ErrorCode.NONE, log), preferredReadReplica };
   const epochError = leaderEpochError(wanted.currentLeaderEpoch, log);
   if (epochError !== ErrorCode.NONE) {
     state.anyError = true;

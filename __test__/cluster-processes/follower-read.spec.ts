@@ -1,0 +1,100 @@
+/**
+ * Follower reads on real broker processes (KIP-392): three brokers in racks r1, r2, r3 with
+ * enable_follower_read. kcat with client.rack=r2 is sent to the replica in r2 by the leader
+ * (preferredReadReplica) and reads there exactly what a leader read gets; the brokers' own
+ * counters (GET /v1/broker) prove who served it.
+ */
+import test from 'ava';
+import { kcat } from '../broker/helpers.js';
+import { eventually, freePort, ProcessCluster } from './harness.js';
+import { healingConfig } from './self-healing-helpers.js';
+
+async function brokerStats(port: number): Promise<{ servedAsFollower: number; redirected: number }> {
+  const response = await fetch(`http://127.0.0.1:${port}/v1/broker`);
+  return ((await response.json()) as { followerReads: { servedAsFollower: number; redirected: number } })
+    .followerReads;
+}
+
+test.serial(
+  'kcat with client.rack=r2 reads from the follower in r2 (its fetch counter moves) and gets exactly what a leader read gets',
+  async (t) => {
+    t.timeout(240_000);
+    const cluster = await ProcessCluster.create(t, 3, []);
+    const httpPorts = new Map<number, number>();
+    for (const id of cluster.members.keys()) httpPorts.set(id, await freePort());
+    await Promise.all(
+      [...cluster.members.keys()].map((id) =>
+        cluster.start(id, [
+          ...cluster.args(id),
+          '--rack',
+          `r${id}`,
+          '--config',
+          healingConfig(t, {
+            'server.http_port': httpPorts.get(id),
+            enable_follower_read: true,
+            leader_balance_interval: 0,
+          }),
+        ]),
+      ),
+    );
+    const admin = cluster.kafka().admin();
+    await admin.connect();
+    await eventually(
+      async () => ((await admin.describeCluster()).brokers.length === 3 ? true : undefined),
+      30_000,
+      'three live brokers',
+    );
+    // Broker 1 (rack r1) leads; brokers 2 and 3 follow.
+    await admin.createTopics({
+      topics: [{ topic: 'nearby', replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const producer = cluster.kafka().producer();
+    await producer.connect();
+    const values = Array.from({ length: 100 }, (_, i) => `value-${i}`);
+    for (let i = 0; i < values.length; i += 10)
+      await producer.send({
+        topic: 'nearby',
+        acks: -1,
+        messages: values.slice(i, i + 10).map((value) => ({ value })),
+      });
+    await producer.disconnect();
+
+    const bootstrap = cluster.brokers().join(',');
+    const leaderRead = await kcat(['-C', '-b', bootstrap, '-t', 'nearby', '-o', 'beginning', '-e', '-q']);
+    t.deepEqual(leaderRead.trim().split('\n'), values);
+    const before = await brokerStats(httpPorts.get(2)!);
+    t.is(before.servedAsFollower, 0, 'nothing was read from broker 2 before');
+
+    // Followers apply commits a moment after the leader: read until the r2 replica has them all.
+    const followerRead = await eventually(
+      async () => {
+        const out = await kcat([
+          '-C',
+          '-b',
+          bootstrap,
+          '-t',
+          'nearby',
+          '-o',
+          'beginning',
+          '-e',
+          '-q',
+          '-X',
+          'client.rack=r2',
+        ]);
+        const lines = out.trim().split('\n');
+        return lines.length >= values.length ? lines : undefined;
+      },
+      60_000,
+      'a complete read through the r2 replica',
+    );
+    t.deepEqual(followerRead, leaderRead.trim().split('\n'), 'the follower read equals the leader read');
+    const follower = await brokerStats(httpPorts.get(2)!);
+    const leader = await brokerStats(httpPorts.get(1)!);
+    const other = await brokerStats(httpPorts.get(3)!);
+    t.true(follower.servedAsFollower > 0, 'broker 2 served fetches as a follower');
+    t.true(leader.redirected > 0, 'the leader named a preferred read replica');
+    t.is(other.servedAsFollower, 0, 'broker 3 (rack r3) served none');
+  },
+);
