@@ -408,3 +408,16 @@ test('an idempotent producer refuses acks other than -1', async (t) => {
   );
   t.false(new Producer(client).idempotent, 'not idempotent unless asked');
 });
+
+test('a batch that fails before reaching any broker (no such partition) frees its sequence: no new producer id', async (t) => {
+  const { broker, client } = await SequenceKeepingBroker.start(t);
+  const producer = new Producer(client, { idempotent: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    await t.throwsAsync(producer.send({ topic: TOPIC, partition: 7, value: 'nowhere' }), {
+      message: /UNKNOWN_TOPIC_OR_PARTITION/,
+    });
+  }
+  await producer.send({ topic: TOPIC, partition: 0, value: 'somewhere' });
+  t.is(broker.initProducerIdCount, 1);
+  t.like(broker.received, [{ producerId: 4_000, baseSequence: 0, values: ['somewhere'] }]);
+});

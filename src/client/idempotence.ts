@@ -352,7 +352,11 @@ export class PartitionLane {
       // error), nor is any later one (they would leave a gap). Fail it, renumber the rest.
       this.remove(first);
       first.reject(this.refusal(first, error));
-      this.restartSequences(false);
+      if (!first.sentOnce && !this.queue.some((entry) => entry.sentOnce)) {
+        // Nothing of this identity past `first` reached a broker (e.g. the topic is unknown):
+        // its sequence is free again, no new producer id needed.
+        this.renumberFrom(first.baseSequence);
+      } else this.restartSequences(false);
     } else if (first && error !== null && this.client.clock.nowMs() >= first.batch.deadlineMs) {
       // Unacknowledged too long: what was sent may or may not be stored. Those batches fail;
       // the ones never sent are renumbered under a new identity.
@@ -376,6 +380,19 @@ export class PartitionLane {
     // The next round resends from the first unacknowledged batch, in order, same bytes.
     for (const entry of this.queue) entry.error = null;
     this.failedRound = false;
+  }
+
+  /** Clears every batch's sequence so they are encoded again from `sequence`, same identity. */
+  private renumberFrom(sequence: number): void {
+    assert(
+      this.queue.every((entry) => !entry.sentOnce),
+      'only batches never sent are renumbered under the same identity',
+    );
+    if (sequence >= 0) this.nextSequence = sequence;
+    for (const entry of this.queue) {
+      entry.bytes = null;
+      entry.baseSequence = -1;
+    }
   }
 
   /** Drops the lane's identity (asking the producer for a new one) and clears every batch's
