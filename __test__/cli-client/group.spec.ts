@@ -62,52 +62,24 @@ test('group reset-offsets prints a dry run, commits with --execute, and refuses 
   await createTopic(client, 'orders', 2);
   await produceNumbered(client, 'orders', 2, 'o', 10);
   await consumeAndLeave(broker, t, 'replay', 10);
+  const reset = (...flags: string[]) =>
+    run(['group', 'reset-offsets', 'replay', '--topic', 'orders', ...flags, ...at(broker)]);
   const describe = async () =>
     JSON.parse((await run(['group', 'describe', 'replay', '--json', ...at(broker)])).stdout).offsets.map(
       (o: { committedOffset: number }) => o.committedOffset,
     );
   const before = await describe();
 
-  const dry = await run([
-    'group',
-    'reset-offsets',
-    'replay',
-    '--topic',
-    'orders',
-    '--shift-by',
-    '-2',
-    ...at(broker),
-  ]);
+  const dry = await reset('--shift-by', '-2');
   t.regex(dry.stderr, /dry run/);
   t.deepEqual(await describe(), before);
 
-  await run([
-    'group',
-    'reset-offsets',
-    'replay',
-    '--topic',
-    'orders',
-    '--shift-by',
-    '-2',
-    '--execute',
-    ...at(broker),
-  ]);
+  await reset('--shift-by', '-2', '--execute');
   t.deepEqual(
     await describe(),
     before.map((offset: number) => offset - 2),
   );
-  await run([
-    'group',
-    'reset-offsets',
-    'replay',
-    '--topic',
-    'orders',
-    '--partition',
-    '1',
-    '--to-earliest',
-    '--execute',
-    ...at(broker),
-  ]);
+  await reset('--partition', '1', '--to-earliest', '--execute');
   const afterEarliest = await describe();
   t.is(afterEarliest[0], before[0] - 2);
   t.true(afterEarliest[1] < before[1] - 2);
@@ -117,11 +89,8 @@ test('group reset-offsets prints a dry run, commits with --execute, and refuses 
   t.teardown(() => member.close());
   member.subscribe('orders');
   await member.start();
-  await t.throwsAsync(
-    run(['group', 'reset-offsets', 'replay', '--topic', 'orders', '--to-latest', '--execute', ...at(broker)]),
-    { message: /has running members; stop them/ },
-  );
-  await t.throwsAsync(run(['group', 'reset-offsets', 'replay', '--topic', 'orders', ...at(broker)]), {
+  await t.throwsAsync(reset('--to-latest', '--execute'), { message: /has running members; stop them/ });
+  await t.throwsAsync(reset(), {
     message: /exactly one of --to-earliest/,
   });
 });

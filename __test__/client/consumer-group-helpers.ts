@@ -2,7 +2,9 @@ import type { ExecutionContext } from 'ava';
 import { Admin } from '../../src/client/admin.js';
 import { Client } from '../../src/client/client.js';
 import { ConsumerGroup, type ConsumerGroupOptions } from '../../src/client/consumer-group.js';
+import type { CoordinatorLink } from '../../src/client/group-coordinator.js';
 import { Producer } from '../../src/client/producer.js';
+import { ApiKey } from '../../src/protocol/index.js';
 
 /** A client closed after the test. */
 export function clientFor(t: ExecutionContext, brokers: string): Client {
@@ -132,4 +134,13 @@ export function sharedState() {
 /** Resolves once `condition` holds, checking whenever a member reports progress or every 50 ms. */
 export async function eventually(condition: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** The coordinator's DescribeGroups answer for the link's group. */
+export async function describeGroup(link: CoordinatorLink): Promise<any> {
+  const response = await link.request(ApiKey.DescribeGroups, {
+    groups: [link.groupId],
+    includeAuthorizedOperations: false,
+  });
+  return response.groups[0];
 }

@@ -4,11 +4,11 @@ import { Kafka, logLevel, PartitionAssigners } from 'kafkajs';
 import { ConsumerGroup } from '../../src/client/consumer-group.js';
 import { CoordinatorLink } from '../../src/client/group-coordinator.js';
 import { decodeAssignment, decodeSubscription } from '../../src/client/group-protocol.js';
-import { ApiKey } from '../../src/protocol/index.js';
 import { bootstrap, startBroker } from '../broker/helpers.js';
 import {
   clientFor,
   createTopic,
+  describeGroup,
   eventually,
   Member,
   produceNumbered,
@@ -36,9 +36,7 @@ for (const first of ['sdk', 'kafkajs', 'kcat'] as const) {
     const shared = sharedState();
     const link = new CoordinatorLink(client, groupId);
     t.teardown(() => link.close());
-    const describe = async () =>
-      (await link.request(ApiKey.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false }))
-        .groups[0];
+    const describe = () => describeGroup(link);
 
     const starters: Record<Kind, () => Promise<void>> = {
       sdk: async () => {
@@ -179,11 +177,8 @@ test("a member sharing no assignor with the group (KafkaJS's default RoundRobinA
   const link = new CoordinatorLink(client, 'apart');
   t.teardown(() => link.close());
   await eventually(async () => {
-    const described = await link.request(ApiKey.DescribeGroups, {
-      groups: ['apart'],
-      includeAuthorizedOperations: false,
-    });
-    return described.groups[0].groupState === 'Stable';
+    const described = await describeGroup(link);
+    return described.groupState === 'Stable';
   });
 
   const group = new ConsumerGroup(clientFor(t, bootstrap(broker)), { groupId: 'apart' }); // range, cooperative-sticky

@@ -3,11 +3,11 @@ import { ConsumerGroup } from '../../src/client/consumer-group.js';
 import { CoordinatorLink } from '../../src/client/group-coordinator.js';
 import { fetchCommittedOffsets } from '../../src/client/group-offsets.js';
 import { decodeAssignment, fromTopicPartitions } from '../../src/client/group-protocol.js';
-import { ApiKey } from '../../src/protocol/index.js';
 import { bootstrap, startBroker } from '../broker/helpers.js';
 import {
   clientFor,
   createTopic,
+  describeGroup,
   eventually,
   Member,
   produceNumbered,
@@ -85,11 +85,8 @@ test('close() leaves the group: the coordinator lists the member no more as soon
 
   const link = new CoordinatorLink(client, 'leavers');
   t.teardown(() => link.close());
-  const described = await link.request(ApiKey.DescribeGroups, {
-    groups: ['leavers'],
-    includeAuthorizedOperations: false,
-  });
-  const memberIds = described.groups[0].members.map((member: { memberId: string }) => member.memberId);
+  const described = await describeGroup(link);
+  const memberIds = described.members.map((member: { memberId: string }) => member.memberId);
   t.false(memberIds.includes(leftId));
   // And the one left takes every partition in the next generation (no session wait).
   await eventually(() => stay.group.assignment().length === 4);
@@ -229,21 +226,13 @@ test('the assignment the leader sends is what every member reports owning', asyn
   const link = new CoordinatorLink(client, 'agree');
   t.teardown(() => link.close());
   await eventually(async () => {
-    const described = await link.request(ApiKey.DescribeGroups, {
-      groups: ['agree'],
-      includeAuthorizedOperations: false,
-    });
-    return described.groups[0].groupState === 'Stable';
+    const described = await describeGroup(link);
+    return described.groupState === 'Stable';
   });
-  const described = await link.request(ApiKey.DescribeGroups, {
-    groups: ['agree'],
-    includeAuthorizedOperations: false,
-  });
-  t.is(described.groups[0].protocolData, 'roundrobin');
+  const described = await describeGroup(link);
+  t.is(described.protocolData, 'roundrobin');
   for (const member of [a, b]) {
-    const entry = described.groups[0].members.find(
-      (m: { memberId: string }) => m.memberId === member.group.memberId,
-    );
+    const entry = described.members.find((m: { memberId: string }) => m.memberId === member.group.memberId);
     const keys = fromTopicPartitions(decodeAssignment(entry.memberAssignment).partitions).sort();
     t.deepEqual(
       keys,
@@ -282,11 +271,8 @@ test('static membership: close() keeps the member registered, and a restart with
 
   const link = new CoordinatorLink(client, 'statics');
   t.teardown(() => link.close());
-  const described = await link.request(ApiKey.DescribeGroups, {
-    groups: ['statics'],
-    includeAuthorizedOperations: false,
-  });
-  const instances = described.groups[0].members
+  const described = await describeGroup(link);
+  const instances = described.members
     .map((m: { groupInstanceId: string | null }) => m.groupInstanceId)
     .sort();
   t.deepEqual(instances, ['instance-1', 'instance-2'], 'no LeaveGroup: the static member stays registered');
