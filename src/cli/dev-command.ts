@@ -177,11 +177,13 @@ function spawnBroker(
   logLevel: string,
 ): DevBroker {
   // This CLI again, as this process runs it: dist's main.js, or src/cli/main.ts under tsx.
-  const mainScript = fileURLToPath(
-    new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-  );
+  const extension = extname(fileURLToPath(import.meta.url));
+  const mainScript = fileURLToPath(new URL(`./main${extension}`, import.meta.url));
+  // Stops the broker if this process dies without stopping it (SIGKILL): see dev-watchdog.ts.
+  const watchdog = new URL(`./dev-watchdog${extension}?parent=${process.pid}`, import.meta.url).href;
   const args = [
     ...process.execArgv,
+    `--import=${watchdog}`,
     mainScript,
     'broker',
     '--broker-id',
