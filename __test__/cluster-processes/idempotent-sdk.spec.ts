@@ -58,11 +58,18 @@ test.serial(
       retry: { retries: 10, initialMs: 100, maxMs: 1_000 },
     });
     t.teardown(() => client.close());
-    const producer = new Producer(client, { idempotent: true, lingerMs: 2, deliveryTimeoutMs: 180_000 });
+    const producer = new Producer(client, {
+      idempotent: true,
+      lingerMs: 2,
+      deliveryTimeoutMs: 180_000,
+      // A produce whose answer a proxy swallowed is given up (and retried) after 3 + 5 s.
+      timeoutMs: 3_000,
+    });
 
     const delivered: string[][] = Array.from({ length: PARTITIONS }, () => []);
     const deliveredCount = () => delivered.reduce((sum, values) => sum + values.length, 0);
     const failures: string[] = [];
+    const startedMs = performance.now();
     let stop = false;
     const producing = (async () => {
       const pending = new Set<Promise<void>>();
@@ -101,6 +108,7 @@ test.serial(
       'deliveries after the leader kill',
     );
     await start(answeredBy);
+    t.log(`leader kill done after ${Math.round(performance.now() - startedMs)} ms`);
 
     // 2. Every broker dies at once and the cluster restarts; the producer keeps its id and
     // sequences, and the brokers rebuild its state from their logs.
@@ -113,6 +121,7 @@ test.serial(
       120_000,
       'deliveries after the full restart',
     );
+    t.log(`restart done after ${Math.round(performance.now() - startedMs)} ms`);
     stop = true;
     await producing;
     await producer.close();
