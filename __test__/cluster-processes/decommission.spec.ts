@@ -6,8 +6,14 @@
  */
 import test from 'ava';
 import { finished, spawnCli } from '../cli/helpers.js';
-import { eventually, freePort, ProcessCluster } from './harness.js';
-import { healingConfig, partitionReplicas, produceThroughout, readValues } from './self-healing-helpers.js';
+import { eventually, ProcessCluster } from './harness.js';
+import {
+  createTopicsOnAll,
+  partitionReplicas,
+  produceThroughout,
+  readValues,
+  startWithAdmin,
+} from './self-healing-helpers.js';
 
 async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const result = await finished(spawnCli(args));
@@ -19,31 +25,10 @@ test.serial(
   async (t) => {
     t.timeout(300_000);
     const cluster = await ProcessCluster.create(t, 4, []);
-    const httpPorts = new Map<number, number>();
-    for (const id of cluster.members.keys()) httpPorts.set(id, await freePort());
-    await Promise.all(
-      [...cluster.members.keys()].map((id) =>
-        cluster.start(id, [
-          ...cluster.args(id),
-          '--config',
-          healingConfig(t, { 'server.http_port': httpPorts.get(id), leader_balance_interval: 0 }),
-        ]),
-      ),
-    );
+    const httpPorts = await startWithAdmin(t, cluster, { leader_balance_interval: 0 });
     const admin = `127.0.0.1:${httpPorts.get(1)}`;
     const kafka = cluster.kafka();
-    const kafkaAdmin = kafka.admin();
-    await kafkaAdmin.connect();
-    await eventually(
-      async () => ((await kafkaAdmin.describeCluster()).brokers.length === 4 ? true : undefined),
-      30_000,
-      'four live brokers',
-    );
-    await kafkaAdmin.createTopics({
-      topics: [{ topic: 'leaving', numPartitions: 4, replicationFactor: 3 }],
-      waitForLeaders: true,
-    });
-    await kafkaAdmin.disconnect();
+    await createTopicsOnAll(kafka, 4, [{ topic: 'leaving', numPartitions: 4, replicationFactor: 3 }]);
     t.true(
       [...(await partitionReplicas(kafka, 'leaving')).values()].some((replicas) => replicas.includes(4)),
     );

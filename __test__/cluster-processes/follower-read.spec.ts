@@ -6,8 +6,8 @@
  */
 import test from 'ava';
 import { kcat } from '../broker/helpers.js';
-import { eventually, freePort, ProcessCluster } from './harness.js';
-import { healingConfig } from './self-healing-helpers.js';
+import { eventually, ProcessCluster } from './harness.js';
+import { createTopicsOnAll, startWithAdmin } from './self-healing-helpers.js';
 
 async function brokerStats(port: number): Promise<{ servedAsFollower: number; redirected: number }> {
   const response = await fetch(`http://127.0.0.1:${port}/v1/broker`);
@@ -20,36 +20,16 @@ test.serial(
   async (t) => {
     t.timeout(240_000);
     const cluster = await ProcessCluster.create(t, 3, []);
-    const httpPorts = new Map<number, number>();
-    for (const id of cluster.members.keys()) httpPorts.set(id, await freePort());
-    await Promise.all(
-      [...cluster.members.keys()].map((id) =>
-        cluster.start(id, [
-          ...cluster.args(id),
-          '--rack',
-          `r${id}`,
-          '--config',
-          healingConfig(t, {
-            'server.http_port': httpPorts.get(id),
-            enable_follower_read: true,
-            leader_balance_interval: 0,
-          }),
-        ]),
-      ),
-    );
-    const admin = cluster.kafka().admin();
-    await admin.connect();
-    await eventually(
-      async () => ((await admin.describeCluster()).brokers.length === 3 ? true : undefined),
-      30_000,
-      'three live brokers',
+    const httpPorts = await startWithAdmin(
+      t,
+      cluster,
+      { enable_follower_read: true, leader_balance_interval: 0 },
+      (id) => ['--rack', `r${id}`],
     );
     // Broker 1 (rack r1) leads; brokers 2 and 3 follow.
-    await admin.createTopics({
-      topics: [{ topic: 'nearby', replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopicsOnAll(cluster.kafka(), 3, [
+      { topic: 'nearby', replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] },
+    ]);
     const producer = cluster.kafka().producer();
     await producer.connect();
     const values = Array.from({ length: 100 }, (_, i) => `value-${i}`);

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import type { Kafka } from 'kafkajs';
+import type { ITopicConfig, Kafka } from 'kafkajs';
+import { eventually, freePort, type ProcessCluster } from './harness.js';
 
 /** A config file with short self-healing timings (the keys have no flags). */
 export function healingConfig(t: ExecutionContext, settings: Record<string, unknown>): string {
@@ -85,4 +86,49 @@ export function produceThroughout(kafka: Kafka, topic: string, partitions: numbe
       return acknowledged;
     },
   };
+}
+
+/**
+ * Starts every member with its own admin HTTP port and `settings` (plus `extraArgs(id)`) in a
+ * config file; resolves with the admin ports by broker id.
+ */
+export async function startWithAdmin(
+  t: ExecutionContext,
+  cluster: ProcessCluster,
+  settings: Record<string, unknown>,
+  extraArgs: (id: number) => string[] = () => [],
+): Promise<Map<number, number>> {
+  const httpPorts = new Map<number, number>();
+  for (const id of cluster.members.keys()) httpPorts.set(id, await freePort());
+  await Promise.all(
+    [...cluster.members.keys()].map((id) =>
+      cluster.start(id, [
+        ...cluster.args(id),
+        ...extraArgs(id),
+        '--config',
+        healingConfig(t, { ...settings, 'server.http_port': httpPorts.get(id) }),
+      ]),
+    ),
+  );
+  return httpPorts;
+}
+
+/** Waits until Metadata lists `brokers` live brokers, then creates `topics` (waiting for leaders). */
+export async function createTopicsOnAll(
+  kafka: Kafka,
+  brokers: number,
+  topics: ITopicConfig[],
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await eventually(
+      async () => ((await admin.describeCluster()).brokers.length === brokers ? true : undefined),
+      30_000,
+      `${brokers} live brokers`,
+    );
+    await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
 }
