@@ -741,7 +741,7 @@ impl Log {
         active.seal_time_index()?;
         active.flush()?;
         let files = active.files_to_sync();
-        self.unsynced.extend(files);
+        self.unsynced.extend(files?);
         let segment = Segment::create(&self.shared.dir, next_offset, next_index, now_ms)?;
         self.segments.push(segment);
         self.directory_dirty = true;
@@ -1061,7 +1061,7 @@ impl Log {
             self.segments.last_mut().expect("a log always has a segment")
         };
         segment.flush()?;
-        for file in segment.files_to_sync() {
+        for file in segment.files_to_sync()? {
             file.sync_data()
                 .map_err(io_context("syncing a segment file for a recovery point"))?;
         }
@@ -1148,12 +1148,12 @@ impl Log {
         if scope == SyncScope::Everything {
             for segment in &mut self.segments {
                 segment.flush()?;
-                files.extend(segment.files_to_sync());
+                files.extend(segment.files_to_sync()?);
             }
         } else if take_point {
             let active = self.active_mut();
             active.flush()?;
-            files.extend(active.files_to_sync());
+            files.extend(active.files_to_sync()?);
         } else {
             let active = self.active_mut();
             active.flush_log()?;

@@ -34,8 +34,9 @@ pub struct OffsetEntry {
 /// In-memory copy of a segment's sparse index plus the file it mirrors.
 pub struct OffsetIndex {
     path: PathBuf,
-    /// Shared with sync jobs, which fdatasync it off the owning thread.
-    file: Arc<File>,
+    /// Open only while needed: between a write and the sync job that makes it durable (the job
+    /// holds the last reference, so an idle partition keeps no index file open).
+    file: Option<Arc<File>>,
     pub base_index: u64,
     entries: Vec<OffsetEntry>,
     /// Entries already written to the file; the rest are written by `flush`.
@@ -88,10 +89,11 @@ pub(crate) fn parse_header(bytes: &[u8], magic: [u8; 4], entry_bytes: u16) -> Op
 impl OffsetIndex {
     /// Creates (or replaces) an empty index file.
     pub fn create(path: &Path, base_index: u64) -> Result<OffsetIndex> {
-        let file = create_index_file(path, OFFSET_INDEX_MAGIC, base_index)?;
+        // The header is written; the file is reopened when entries are written or synced.
+        create_index_file(path, OFFSET_INDEX_MAGIC, base_index)?;
         Ok(OffsetIndex {
             path: path.to_owned(),
-            file: Arc::new(file),
+            file: None,
             base_index,
             entries: Vec::new(),
             persisted: 0,
@@ -144,7 +146,7 @@ impl OffsetIndex {
         let persisted = entries.len();
         let index = OffsetIndex {
             path: path.to_owned(),
-            file: Arc::new(file),
+            file: None,
             base_index,
             entries,
             persisted,
@@ -156,13 +158,25 @@ impl OffsetIndex {
     pub fn keep_first(&mut self, count: usize) -> Result<()> {
         self.entries.truncate(count);
         self.persisted = self.persisted.min(self.entries.len());
-        self.file
+        self.handle()?
             .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES)
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }
 
-    pub fn file(&self) -> &Arc<File> {
-        &self.file
+    /// The open file, opened again when a sync job took it.
+    fn handle(&mut self) -> Result<Arc<File>> {
+        if self.file.is_none() {
+            self.file = Some(Arc::new(open_index_file(&self.path)?));
+        }
+        Ok(self.file.clone().expect("opened above"))
+    }
+
+    /// The file for a sync job; this index lets go of it, so it closes when the job is done
+    /// (and is reopened by the next write).
+    pub fn take_file_for_sync(&mut self) -> Result<Arc<File>> {
+        let file = self.handle()?;
+        self.file = None;
+        Ok(file)
     }
 
     pub fn entries(&self) -> &[OffsetEntry] {
@@ -196,7 +210,7 @@ impl OffsetIndex {
             bytes.extend_from_slice(&entry.position.to_be_bytes());
         }
         let at = INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES;
-        write_all_at(&self.file, &bytes, at)
+        write_all_at(&*self.handle()?, &bytes, at)
             .map_err(io_context(format!("writing {}", self.path.display())))?;
         self.persisted = self.entries.len();
         Ok(())
@@ -207,7 +221,7 @@ impl OffsetIndex {
         let keep = self.entries.partition_point(|e| (e.position as u64) < position);
         self.entries.truncate(keep);
         self.persisted = self.persisted.min(keep);
-        self.file
+        self.handle()?
             .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES)
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }

@@ -356,14 +356,17 @@ impl Segment {
     }
 
     /// The `.index` and `.timeindex` files, for a sync job that takes a recovery point.
-    pub fn index_files_to_sync(&self) -> [Arc<File>; 2] {
-        [self.index.file().clone(), self.time_index.file().clone()]
+    pub fn index_files_to_sync(&mut self) -> Result<[Arc<File>; 2]> {
+        Ok([
+            self.index.take_file_for_sync()?,
+            self.time_index.take_file_for_sync()?,
+        ])
     }
 
     /// All three files of this segment, for a sync job.
-    pub fn files_to_sync(&self) -> Vec<Arc<File>> {
-        let [index, time] = self.index_files_to_sync();
-        vec![self.log_file_to_sync(), index, time]
+    pub fn files_to_sync(&mut self) -> Result<Vec<Arc<File>>> {
+        let [index, time] = self.index_files_to_sync()?;
+        Ok(vec![self.log_file_to_sync(), index, time])
     }
 
     /// Deletes the segment's files.

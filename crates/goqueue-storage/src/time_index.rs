@@ -28,8 +28,9 @@ pub struct TimeEntry {
 
 pub struct TimeIndex {
     path: PathBuf,
-    /// Shared with sync jobs, which fdatasync it off the owning thread.
-    file: Arc<File>,
+    /// Open only while needed: between a write and the sync job that makes it durable (the job
+    /// holds the last reference, so an idle partition keeps no index file open).
+    file: Option<Arc<File>>,
     entries: Vec<TimeEntry>,
     /// Entries already written to the file; the rest are written by `flush`.
     persisted: usize,
@@ -37,10 +38,11 @@ pub struct TimeIndex {
 
 impl TimeIndex {
     pub fn create(path: &Path, base_index: u64) -> Result<TimeIndex> {
-        let file = create_index_file(path, TIME_INDEX_MAGIC, base_index)?;
+        // The header is written; the file is reopened when entries are written or synced.
+        create_index_file(path, TIME_INDEX_MAGIC, base_index)?;
         Ok(TimeIndex {
             path: path.to_owned(),
-            file: Arc::new(file),
+            file: None,
             entries: Vec::new(),
             persisted: 0,
         })
@@ -82,7 +84,7 @@ impl TimeIndex {
         let persisted = entries.len();
         let index = TimeIndex {
             path: path.to_owned(),
-            file: Arc::new(file),
+            file: None,
             entries,
             persisted,
         };
@@ -108,13 +110,25 @@ impl TimeIndex {
     pub fn keep_first(&mut self, count: usize) -> Result<()> {
         self.entries.truncate(count);
         self.persisted = self.persisted.min(self.entries.len());
-        self.file
+        self.handle()?
             .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES)
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }
 
-    pub fn file(&self) -> &Arc<File> {
-        &self.file
+    /// The open file, opened again when a sync job took it.
+    fn handle(&mut self) -> Result<Arc<File>> {
+        if self.file.is_none() {
+            self.file = Some(Arc::new(open_index_file(&self.path)?));
+        }
+        Ok(self.file.clone().expect("opened above"))
+    }
+
+    /// The file for a sync job; this index lets go of it, so it closes when the job is done
+    /// (and is reopened by the next write).
+    pub fn take_file_for_sync(&mut self) -> Result<Arc<File>> {
+        let file = self.handle()?;
+        self.file = None;
+        Ok(file)
     }
 
     pub fn last(&self) -> Option<TimeEntry> {
@@ -148,7 +162,7 @@ impl TimeIndex {
             bytes.extend_from_slice(&entry.relative_index.to_be_bytes());
         }
         let at = INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES;
-        write_all_at(&self.file, &bytes, at)
+        write_all_at(&*self.handle()?, &bytes, at)
             .map_err(io_context(format!("writing {}", self.path.display())))?;
         self.persisted = self.entries.len();
         Ok(())
@@ -161,7 +175,7 @@ impl TimeIndex {
             .partition_point(|e| (e.relative_index as u64) < relative_index);
         self.entries.truncate(keep);
         self.persisted = self.persisted.min(keep);
-        self.file
+        self.handle()?
             .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES)
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }
