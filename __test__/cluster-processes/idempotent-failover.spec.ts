@@ -11,7 +11,7 @@ import { Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import type { RawClient } from '../broker/helpers.js';
 import { eventually, ProcessCluster } from './harness.js';
-import { KafkaProxy } from './kafka-proxy.js';
+import { proxyEachMember } from './kafka-proxy.js';
 import {
   agreedController,
   answered,
@@ -39,17 +39,8 @@ test.serial(
     const cluster = await ProcessCluster.create(t, 3);
     // Each broker advertises a proxy in front of its Kafka listener, so the test can lose the
     // leader's answer to one produce on its way to the producer.
-    const proxies = new Map<number, KafkaProxy>();
-    for (const member of cluster.members.values()) {
-      const proxy = await KafkaProxy.start(member.clientPort);
-      proxies.set(member.id, proxy);
-      t.teardown(() => proxy.close());
-    }
-    await Promise.all(
-      [...proxies].map(([id, proxy]) =>
-        cluster.start(id, [...cluster.args(id), '--advertised-addr', `127.0.0.1:${proxy.port}`]),
-      ),
-    );
+    const { proxies, start } = await proxyEachMember(t, cluster);
+    await Promise.all([...proxies.keys()].map(start));
     await agreedController(cluster, 3);
     t.like(
       await createTopicThrough(cluster.member(1).clientPort, {

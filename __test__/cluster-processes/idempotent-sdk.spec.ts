@@ -9,7 +9,7 @@ import test from 'ava';
 import { Client } from '../../src/client/client.js';
 import { Producer } from '../../src/client/producer.js';
 import { eventually, ProcessCluster } from './harness.js';
-import { KafkaProxy } from './kafka-proxy.js';
+import { proxyEachMember } from './kafka-proxy.js';
 import {
   agreedController,
   answered,
@@ -30,14 +30,7 @@ test.serial(
     const topic = 'sdk-exactly-once';
     const cluster = await ProcessCluster.create(t, 3);
     // Each broker advertises a proxy in front of its Kafka listener (see kafka-proxy.ts).
-    const proxies = new Map<number, KafkaProxy>();
-    for (const member of cluster.members.values()) {
-      const proxy = await KafkaProxy.start(member.clientPort);
-      proxies.set(member.id, proxy);
-      t.teardown(() => proxy.close());
-    }
-    const start = (id: number) =>
-      cluster.start(id, [...cluster.args(id), '--advertised-addr', `127.0.0.1:${proxies.get(id)!.port}`]);
+    const { proxies, start } = await proxyEachMember(t, cluster);
     await Promise.all([...proxies.keys()].map(start));
     await agreedController(cluster, 3);
     t.like(

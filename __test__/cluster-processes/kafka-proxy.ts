@@ -5,6 +5,8 @@
  * as when a leader commits a batch and dies before its answer reaches the producer.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { ExecutionContext } from 'ava';
+import type { ProcessCluster } from './harness.js';
 
 const PRODUCE_API_KEY = 0;
 /** size (4) + apiKey (2) + apiVersion (2) + correlationId (4). */
@@ -125,4 +127,26 @@ export class KafkaProxy {
     client.on('error', () => undefined);
     upstream.on('error', () => undefined);
   }
+}
+
+/**
+ * A proxy in front of each member of `cluster` (closed when the test ends) and `start`, which
+ * starts a member advertising its proxy, so every client connection to it passes through there.
+ */
+export async function proxyEachMember(
+  t: ExecutionContext,
+  cluster: ProcessCluster,
+): Promise<{ proxies: Map<number, KafkaProxy>; start(id: number): Promise<unknown> }> {
+  const proxies = new Map<number, KafkaProxy>();
+  for (const member of cluster.members.values()) {
+    const proxy = await KafkaProxy.start(member.clientPort);
+    proxies.set(member.id, proxy);
+    t.teardown(() => proxy.close());
+  }
+  const start = (id: number) => {
+    const proxy = proxies.get(id);
+    if (proxy === undefined) throw new Error(`no proxy in front of broker ${id}`);
+    return cluster.start(id, [...cluster.args(id), '--advertised-addr', `127.0.0.1:${proxy.port}`]);
+  };
+  return { proxies, start };
 }
