@@ -1,12 +1,13 @@
 /**
  * The broker runs with its soft open-file limit (RLIMIT_NOFILE) at the hard limit and logs the
  * budget: a broker started under a soft limit of 512 with a hard limit of 4096 runs with 4096
- * (checked in /proc/<pid>/limits) and says so.
+ * (checked in /proc/<pid>/limits) and says so. An idle partition holds one file descriptor.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import test from 'ava';
-import { temporaryDirectory } from '../broker/helpers.js';
+import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
+import { RawClient, temporaryDirectory, waitForLeadership } from '../broker/helpers.js';
 import { startObservedBroker } from './process.js';
 
 function hasPrlimit(): boolean {
@@ -38,3 +39,31 @@ function hasPrlimit(): boolean {
     t.is(line!.hard, 4096);
   },
 );
+
+test('an idle partition of one segment holds one open file (its .log), not three', async (t) => {
+  const broker = await startObservedBroker({
+    dataDir: temporaryDirectory(t),
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'warn',
+  });
+  t.teardown(() => broker.kill());
+  const client = await RawClient.open(broker.port);
+  t.teardown(() => client.close());
+  const openFiles = () => readdirSync(`/proc/${broker.pid}/fd`).length;
+  const before = openFiles();
+  const created = await client.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name: 'many', numPartitions: 100, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 30_000,
+    validateOnly: false,
+  });
+  t.is(created.body.topics[0].errorCode, ErrorCode.NONE);
+  await waitForLeadership(
+    client,
+    'many',
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  const added = openFiles() - before;
+  // Before: three per partition (.log, .index, .timeindex held open), 300 here.
+  t.true(added >= 100 && added <= 110, `${added} files opened for 100 partitions`);
+});
