@@ -284,3 +284,63 @@ test('requests naming groups that do not exist leave nothing behind: no group is
   });
   t.is(described.body.groups[0].groupState, 'Dead');
 });
+
+test('static membership (KIP-345): a restarted static member takes its place without a rebalance, and the replaced instance is fenced', async (t) => {
+  const broker = await startBroker(t);
+  const first = await RawClient.open(broker.address.port);
+  const second = await RawClient.open(broker.address.port);
+  t.teardown(() => {
+    first.close();
+    second.close();
+  });
+  await first.findCoordinator('statics');
+  const join = (client: RawClient, memberId: string, groupInstanceId: string) =>
+    client.request(ApiKey.JoinGroup, 5, {
+      groupId: 'statics',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId,
+      groupInstanceId,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from(`meta-${groupInstanceId}`) }],
+    });
+  // Static member a forms generation 1 alone and leads; b joins, a rejoins: generation 2.
+  const alone = await join(first, '', 'a');
+  const leaderId: string = alone.body.memberId;
+  const pendingB = join(second, '', 'b');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const [a, b] = await Promise.all([join(first, leaderId, 'a'), pendingB]);
+  const generationId: number = a.body.generationId;
+  t.is(b.body.generationId, generationId);
+  t.is(a.body.leader, leaderId);
+  const sync = (client: RawClient, memberId: string, groupInstanceId: string, assignments: object[]) =>
+    client.request(ApiKey.SyncGroup, 3, {
+      groupId: 'statics',
+      generationId,
+      memberId,
+      groupInstanceId,
+      assignments,
+    });
+  await Promise.all([
+    sync(first, leaderId, 'a', [
+      { memberId: leaderId, assignment: Buffer.from('L') },
+      { memberId: b.body.memberId, assignment: Buffer.from('F') },
+    ]),
+    sync(second, b.body.memberId, 'b', []),
+  ]);
+
+  // b's process restarts: same instance id, no member id, same subscription.
+  const back = await join(second, '', 'b');
+  t.like(back.body, { errorCode: ErrorCode.NONE, generationId });
+  t.not(back.body.memberId, b.body.memberId);
+  const resynced = await sync(second, back.body.memberId, 'b', []);
+  t.deepEqual(resynced.body.assignment, Buffer.from('F'), 'it gets its assignment back');
+  const beat = (memberId: string, groupInstanceId: string) =>
+    first.request(ApiKey.Heartbeat, 3, { groupId: 'statics', generationId, memberId, groupInstanceId });
+  t.is((await beat(leaderId, 'a')).body.errorCode, ErrorCode.NONE, 'no rebalance');
+  t.is(
+    (await beat(b.body.memberId, 'b')).body.errorCode,
+    ErrorCode.FENCED_INSTANCE_ID,
+    'the old process is fenced',
+  );
+});

@@ -157,7 +157,15 @@ export class GroupCoordinator {
           : [...group.members.values()].find((m) => m.groupInstanceId === request.groupInstanceId);
       if (staticMember !== undefined) {
         memberId = `${client.clientId}-${randomUUID()}`;
+        const unchanged =
+          group.state === 'Stable' &&
+          staticMember.memberId !== group.leaderId &&
+          sameProtocols(staticMember.protocols, request.protocols);
         this.replaceStaticMember(group, staticMember, memberId);
+        // KIP-345: a static member coming back with the same subscription takes its place and
+        // its assignment without a rebalance (the leader's return still rebalances: only the
+        // leader can see subscription changes).
+        if (unchanged) return this.rejoinStatic(acquired.home, group, memberId);
       } else {
         memberId = `${client.clientId}-${randomUUID()}`;
         if (client.requireKnownMemberId && request.groupInstanceId === null) {
@@ -211,11 +219,14 @@ export class GroupCoordinator {
     groupId: string;
     generationId: number;
     memberId: string;
+    groupInstanceId?: string | null;
     assignments: Array<{ memberId: string; assignment: Buffer }>;
   }): Promise<{ errorCode: number; assignment: Buffer }> {
     const acquired = this.acquire(request.groupId);
     if ('errorCode' in acquired) return Promise.resolve({ errorCode: acquired.errorCode, assignment: EMPTY });
     const { group, home } = acquired;
+    const fenced = fencedInstance(group, request.memberId, request.groupInstanceId);
+    if (fenced) return Promise.resolve({ errorCode: ErrorCode.FENCED_INSTANCE_ID, assignment: EMPTY });
     const member = group.members.get(request.memberId);
     if (member === undefined) {
       return Promise.resolve({ errorCode: ErrorCode.UNKNOWN_MEMBER_ID, assignment: EMPTY });
@@ -267,10 +278,16 @@ export class GroupCoordinator {
     return result;
   }
 
-  heartbeat(request: { groupId: string; generationId: number; memberId: string }): number {
+  heartbeat(request: {
+    groupId: string;
+    generationId: number;
+    memberId: string;
+    groupInstanceId?: string | null;
+  }): number {
     const acquired = this.acquire(request.groupId);
     if ('errorCode' in acquired) return acquired.errorCode;
     const { group } = acquired;
+    if (fencedInstance(group, request.memberId, request.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
     const member = group.members.get(request.memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (request.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
@@ -281,16 +298,23 @@ export class GroupCoordinator {
   /** Removes members; returns an error code per member id. */
   leave(
     groupId: string,
-    memberIds: string[],
+    leaving: Array<{ memberId: string; groupInstanceId: string | null }>,
   ): { errorCode: number; members: Array<{ memberId: string; errorCode: number }> } {
     const acquired = this.acquire(groupId);
     if ('errorCode' in acquired) return { errorCode: acquired.errorCode, members: [] };
     const { group } = acquired;
-    const members = memberIds.map((memberId) => {
-      const member = group.members.get(memberId);
+    const members = leaving.map(({ memberId, groupInstanceId }) => {
+      if (fencedInstance(group, memberId, groupInstanceId))
+        return { memberId, errorCode: ErrorCode.FENCED_INSTANCE_ID };
+      // KIP-345: a static member may leave by its instance id alone (empty member id).
+      const member =
+        group.members.get(memberId) ??
+        (memberId === '' && groupInstanceId !== null
+          ? [...group.members.values()].find((m) => m.groupInstanceId === groupInstanceId)
+          : undefined);
       if (member === undefined) return { memberId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
       this.removeMember(group, member, 'left the group');
-      return { memberId, errorCode: ErrorCode.NONE };
+      return { memberId: member.memberId, errorCode: ErrorCode.NONE };
     });
     return { errorCode: ErrorCode.NONE, members };
   }
@@ -304,6 +328,7 @@ export class GroupCoordinator {
     groupId: string;
     generationId: number;
     memberId: string;
+    groupInstanceId?: string | null;
     offsets: Array<{
       topic: string;
       partition: number;
@@ -315,6 +340,8 @@ export class GroupCoordinator {
     if (request.groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const acquired = this.acquire(request.groupId);
     if ('errorCode' in acquired) return acquired.errorCode;
+    if (fencedInstance(acquired.group, request.memberId, request.groupInstanceId))
+      return ErrorCode.FENCED_INSTANCE_ID;
     const membership = this.checkCommit(acquired.group, request.generationId, request.memberId);
     if (membership !== ErrorCode.NONE) return membership;
     if (request.offsets.length === 0) return ErrorCode.NONE;
@@ -635,6 +662,35 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
+  /** A static member's return to a Stable group with unchanged protocols: the current generation,
+   * answered once the new member id is stored (a new coordinator must know it). */
+  private async rejoinStatic(
+    home: Extract<GroupHome, { kind: 'owner' }>,
+    group: Group,
+    memberId: string,
+  ): Promise<JoinResult> {
+    const member = group.members.get(memberId) as Member;
+    try {
+      await home.persist({ kind: 'group', groupId: group.groupId, group: this.persisted(group) });
+    } catch (error) {
+      if (this.isCurrent(group)) this.discard(group, ErrorCode.NOT_COORDINATOR);
+      return { ...this.failedJoin(memberId), errorCode: errorCodeOf(error) };
+    }
+    this.touchSession(group, member);
+    this.logger.info(
+      { group: group.groupId, member: memberId },
+      'static member rejoined without a rebalance',
+    );
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: group.generationId,
+      protocolName: group.protocolName ?? '',
+      leader: group.leaderId ?? '',
+      memberId,
+      members: [],
+    };
+  }
+
   private replaceStaticMember(group: Group, old: Member, newMemberId: string): void {
     // The old instance's pending requests are fenced; the new id inherits its place.
     this.clearSession(old);
@@ -770,6 +826,24 @@ export class GroupCoordinator {
     if (member.sessionTimer !== null) clearTimeout(member.sessionTimer);
     member.sessionTimer = null;
   }
+}
+
+/** KIP-345: a request carrying an instance id that now belongs to another member id is from a
+ * fenced (replaced) instance. */
+function fencedInstance(group: Group, memberId: string, groupInstanceId: string | null | undefined): boolean {
+  if (groupInstanceId === null || groupInstanceId === undefined || groupInstanceId === '') return false;
+  for (const member of group.members.values())
+    if (member.groupInstanceId === groupInstanceId) return member.memberId !== memberId && memberId !== '';
+  return false;
+}
+
+function sameProtocols(
+  a: Array<{ name: string; metadata: Buffer }>,
+  b: Array<{ name: string; metadata: Buffer }>,
+): boolean {
+  return (
+    a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata))
+  );
 }
 
 /** The Kafka error code for a failed group-record proposal. */

@@ -114,8 +114,8 @@ interface LeaveGroupRequest {
 export const leaveGroupHandler: Handler = {
   apiKey: ApiKey.LeaveGroup,
   handle: (request: LeaveGroupRequest, { broker }) => {
-    const memberIds = request.members?.map((member) => member.memberId) ?? [request.memberId ?? ''];
-    const result = broker.groups.leave(request.groupId, memberIds);
+    const leaving = request.members ?? [{ memberId: request.memberId ?? '', groupInstanceId: null }];
+    const result = broker.groups.leave(request.groupId, leaving);
     // v0-2 carry one member and answer with its error at the top level.
     const errorCode =
       request.members === undefined ? (result.members[0]?.errorCode ?? ErrorCode.NONE) : result.errorCode;
@@ -132,6 +132,7 @@ interface OffsetCommitRequest {
   groupId: string;
   generationId?: number;
   memberId?: string;
+  groupInstanceId?: string | null;
   topics: Array<{
     name: string;
     partitions: Array<{
@@ -177,6 +178,7 @@ export const offsetCommitHandler: Handler = {
       groupId: request.groupId,
       generationId: request.generationId ?? -1,
       memberId: request.memberId ?? '',
+      groupInstanceId: request.groupInstanceId ?? null,
       offsets,
     });
     return commitResponse(request, (topic, partition) => {
