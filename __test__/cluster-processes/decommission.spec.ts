@@ -25,7 +25,13 @@ test.serial(
   async (t) => {
     t.timeout(300_000);
     const cluster = await ProcessCluster.create(t, 4, []);
-    const httpPorts = await startWithAdmin(t, cluster, { leader_balance_interval: 0 });
+    // One consumer-groups partition (the reader below creates that topic), so the test waits
+    // for few moves.
+    const httpPorts = await startWithAdmin(t, cluster, {
+      leader_balance_interval: 0,
+      offsets_topic_num_partitions: 1,
+      max_replica_moves: 16,
+    });
     const admin = `127.0.0.1:${httpPorts.get(1)}`;
     const kafka = cluster.kafka();
     await createTopicsOnAll(kafka, 4, [{ topic: 'leaving', numPartitions: 4, replicationFactor: 3 }]);
