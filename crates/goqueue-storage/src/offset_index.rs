@@ -66,6 +66,16 @@ pub(crate) fn create_index_file(path: &Path, magic: [u8; 4], base_index: u64) ->
     Ok(file)
 }
 
+/// The open handle of an index file, opened again when a sync job took it: a sync job that
+/// takes a recovery point holds the last reference, so the file closes when it is done and an
+/// idle partition keeps no index file open.
+pub(crate) fn index_file_handle(slot: &mut Option<Arc<File>>, path: &Path) -> Result<Arc<File>> {
+    if slot.is_none() {
+        *slot = Some(Arc::new(open_index_file(path)?));
+    }
+    Ok(slot.clone().expect("opened above"))
+}
+
 /// Opens an existing index file for reading and writing.
 pub(crate) fn open_index_file(path: &Path) -> Result<File> {
     OpenOptions::new()
@@ -163,20 +173,13 @@ impl OffsetIndex {
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }
 
-    /// The open file, opened again when a sync job took it.
     fn handle(&mut self) -> Result<Arc<File>> {
-        if self.file.is_none() {
-            self.file = Some(Arc::new(open_index_file(&self.path)?));
-        }
-        Ok(self.file.clone().expect("opened above"))
+        index_file_handle(&mut self.file, &self.path)
     }
 
-    /// The file for a sync job; this index lets go of it, so it closes when the job is done
-    /// (and is reopened by the next write).
+    /// The file for a sync job; this index lets go of it (see `index_file_handle`).
     pub fn take_file_for_sync(&mut self) -> Result<Arc<File>> {
-        let file = self.handle()?;
-        self.file = None;
-        Ok(file)
+        index_file_handle(&mut self.file, &self.path).inspect(|_| self.file = None)
     }
 
     pub fn entries(&self) -> &[OffsetEntry] {

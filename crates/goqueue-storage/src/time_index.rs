@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use crate::error::{io_context, Result};
 use crate::fileio::write_all_at;
-use crate::offset_index::{create_index_file, open_index_file, parse_header, Loaded, INDEX_HEADER_BYTES};
+use crate::offset_index::{
+    create_index_file, index_file_handle, open_index_file, parse_header, Loaded, INDEX_HEADER_BYTES,
+};
 
 pub const TIME_INDEX_MAGIC: [u8; 4] = *b"GQTI";
 pub const TIME_INDEX_ENTRY_BYTES: u64 = 12;
@@ -115,20 +117,13 @@ impl TimeIndex {
             .map_err(io_context(format!("truncating {}", self.path.display())))
     }
 
-    /// The open file, opened again when a sync job took it.
     fn handle(&mut self) -> Result<Arc<File>> {
-        if self.file.is_none() {
-            self.file = Some(Arc::new(open_index_file(&self.path)?));
-        }
-        Ok(self.file.clone().expect("opened above"))
+        index_file_handle(&mut self.file, &self.path)
     }
 
-    /// The file for a sync job; this index lets go of it, so it closes when the job is done
-    /// (and is reopened by the next write).
+    /// The file for a sync job; this index lets go of it (see `index_file_handle`).
     pub fn take_file_for_sync(&mut self) -> Result<Arc<File>> {
-        let file = self.handle()?;
-        self.file = None;
-        Ok(file)
+        index_file_handle(&mut self.file, &self.path).inspect(|_| self.file = None)
     }
 
     pub fn last(&self) -> Option<TimeEntry> {
