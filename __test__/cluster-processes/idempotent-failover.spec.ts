@@ -11,7 +11,7 @@ import { Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import type { RawClient } from '../broker/helpers.js';
 import { eventually, ProcessCluster } from './harness.js';
-import { proxyEachMember } from './kafka-proxy.js';
+import { killAfterLostAnswer, proxyEachMember } from './kafka-proxy.js';
 import {
   agreedController,
   answered,
@@ -84,13 +84,7 @@ test.serial(
     // The leader answers the next produce (acks=all: the batch is committed on a quorum), the
     // answer is lost, and the leader dies; the producer retries the batch at the new leader.
     // Every proxy is armed, so the broker that answered is the leader even if leadership moved.
-    const answeredBy = await answered(
-      Promise.race([...proxies].map(([id, proxy]) => proxy.dropProduceAnswers().then(() => id))),
-      'a successful produce answer',
-    );
-    for (const proxy of proxies.values()) proxy.stopDropping();
-    await cluster.kill(answeredBy);
-    proxies.get(answeredBy)!.closeConnections();
+    const answeredBy = await killAfterLostAnswer(cluster, proxies);
     await producing;
     t.is(acknowledged.length, MESSAGES);
     const { leaderId: newLeader } = await servingLeader(cluster, topic, 0);

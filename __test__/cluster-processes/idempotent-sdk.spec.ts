@@ -9,10 +9,9 @@ import test from 'ava';
 import { Client } from '../../src/client/client.js';
 import { Producer } from '../../src/client/producer.js';
 import { eventually, ProcessCluster } from './harness.js';
-import { proxyEachMember } from './kafka-proxy.js';
+import { killAfterLostAnswer, proxyEachMember } from './kafka-proxy.js';
 import {
   agreedController,
-  answered,
   createTopicThrough,
   ErrorCode,
   readPartition,
@@ -87,13 +86,7 @@ test.serial(
     // 1. A leader commits a batch, its answer is lost, and it dies: the producer retries the
     // batch (same sequence) at the new leader, which answers with the original offset.
     await eventually(() => (deliveredCount() >= 200 ? true : undefined), 60_000, '200 deliveries');
-    const answeredBy = await answered(
-      Promise.race([...proxies].map(([id, proxy]) => proxy.dropProduceAnswers().then(() => id))),
-      'a successful produce answer',
-    );
-    for (const proxy of proxies.values()) proxy.stopDropping();
-    await cluster.kill(answeredBy);
-    proxies.get(answeredBy)!.closeConnections();
+    const answeredBy = await killAfterLostAnswer(cluster, proxies);
     const afterLeaderKill = deliveredCount();
     await eventually(
       () => (deliveredCount() >= afterLeaderKill + 200 ? true : undefined),

@@ -7,6 +7,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import type { ProcessCluster } from './harness.js';
+import { answered } from './requests.js';
 
 const PRODUCE_API_KEY = 0;
 /** size (4) + apiKey (2) + apiVersion (2) + correlationId (4). */
@@ -149,4 +150,24 @@ export async function proxyEachMember(
     return cluster.start(id, [...cluster.args(id), '--advertised-addr', `127.0.0.1:${proxy.port}`]);
   };
   return { proxies, start };
+}
+
+/**
+ * Loses the next successful Produce answer of any broker on its way to the client and kills that
+ * broker by kill -9 (as when a leader commits a batch and dies before its answer leaves): every
+ * proxy is armed, so the broker that answered is the leader even if leadership moved. Resolves
+ * with the killed broker's id.
+ */
+export async function killAfterLostAnswer(
+  cluster: ProcessCluster,
+  proxies: Map<number, KafkaProxy>,
+): Promise<number> {
+  const answeredBy = await answered(
+    Promise.race([...proxies].map(([id, proxy]) => proxy.dropProduceAnswers().then(() => id))),
+    'a successful produce answer',
+  );
+  for (const proxy of proxies.values()) proxy.stopDropping();
+  await cluster.kill(answeredBy);
+  proxies.get(answeredBy)?.closeConnections();
+  return answeredBy;
 }
