@@ -10,13 +10,7 @@ import { Client } from '../../src/client/client.js';
 import { Producer } from '../../src/client/producer.js';
 import { eventually, ProcessCluster } from './harness.js';
 import { killAfterLostAnswer, proxyEachMember } from './kafka-proxy.js';
-import {
-  agreedController,
-  createTopicThrough,
-  ErrorCode,
-  readPartition,
-  servingLeader,
-} from './requests.js';
+import { agreedController, createTopicThrough, ErrorCode, readPartition, servingLeader } from './requests.js';
 
 const PARTITIONS = 2;
 /** send() calls outstanding at once: several batches per partition on the wire. */
