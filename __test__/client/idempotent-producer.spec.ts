@@ -50,6 +50,8 @@ class SequenceKeepingBroker {
   private holdRounds = 0;
   private outstanding: Array<() => void> = [];
   private readonly faults = new Map<number, Fault>();
+  /** While set, every produce meets this fault. */
+  everyProduce: Fault | null = null;
   private notLeader = false;
   private nextProducerId = 4_000;
   fake!: FakeBroker;
@@ -125,7 +127,7 @@ class SequenceKeepingBroker {
       values: batch.records.map((record) => String(record.value)),
       bytes: Buffer.from(data.records),
     });
-    const fault = this.faults.get(baseSequence);
+    const fault = this.everyProduce ?? this.faults.get(baseSequence);
     if (fault) this.faults.delete(baseSequence);
     if (fault?.kind === 'drop') {
       request.socket.destroy();
@@ -420,4 +422,22 @@ test('a batch that fails before reaching any broker (no such partition) frees it
   await producer.send({ topic: TOPIC, partition: 0, value: 'somewhere' });
   t.is(broker.initProducerIdCount, 1);
   t.like(broker.received, [{ producerId: 4_000, baseSequence: 0, values: ['somewhere'] }]);
+});
+
+test('a batch unacknowledged for deliveryTimeoutMs fails as maybe stored; the producer takes a new id for what comes next', async (t) => {
+  const { broker, client } = await SequenceKeepingBroker.start(t);
+  const producer = new Producer(client, { idempotent: true, deliveryTimeoutMs: 300 });
+  await producer.send({ topic: TOPIC, partition: 0, value: 'first' });
+  broker.everyProduce = { kind: 'lose-answer' };
+  const error = await t.throwsAsync(producer.send({ topic: TOPIC, partition: 0, value: 'unanswered' }), {
+    instanceOf: IdempotenceError,
+    message: /deliveryTimeoutMs/,
+  });
+  t.true(error.maybeStored);
+  broker.everyProduce = null;
+  await producer.send({ topic: TOPIC, partition: 0, value: 'after' });
+  t.is(broker.initProducerIdCount, 2);
+  t.like(broker.received.at(-1), { producerId: 4_001, baseSequence: 0, values: ['after'] });
+  // The unanswered batch was stored by its first attempt, and only once.
+  t.deepEqual(broker.stored.get(0), ['first', 'unanswered', 'after']);
 });
