@@ -2,7 +2,9 @@
  * The protocol hot paths against the generic schema-driven codec, in one run:
  * - Produce request decode: `decodeProduceRequest` vs `decodeRequestBodyGeneric`;
  * - Fetch response encode: `encodeFetchResponseChunks` (records by reference) vs
- *   `encodeResponseBodyGeneric` (one buffer, records copied).
+ *   `encodeResponseBodyGeneric` (one buffer, records copied);
+ * - the flexible versions' hot paths (Produce v9 decode, Fetch v12 encode; KIP-482 compact
+ *   lengths and tagged fields) against the non-flexible ones (Produce v8, Fetch v11).
  * Run: npm run bench -- protocol-codec
  */
 import {
@@ -99,4 +101,53 @@ compare(
   200_000,
   () => encodeFetchResponseChunks(11, 1, emptyFetchBody).byteLength,
   () => encodeResponseBodyGeneric(1, 11, 1, emptyFetchBody).length,
+);
+
+/**
+ * Flexible against non-flexible hot path: five alternating rounds each (the machine is shared,
+ * so one round can land on a busy moment), best round of each side compared.
+ */
+function compareVersions(
+  title: string,
+  iterations: number,
+  flexible: () => unknown,
+  classic: () => unknown,
+): void {
+  console.log(title);
+  const flexibleRuns: number[] = [];
+  const classicRuns: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    flexibleRuns.push(measure(`flexible (round ${round + 1})`, iterations, flexible));
+    classicRuns.push(measure(`non-flexible (round ${round + 1})`, iterations, classic));
+  }
+  const best = (runs: number[]) => Math.max(...runs);
+  console.log(`  ratio flexible / non-flexible: ${(best(flexibleRuns) / best(classicRuns)).toFixed(2)}x\n`);
+}
+
+function produceFrameOf(version: number): { frame: Buffer; offset: number } {
+  const frame = encodeRequest(
+    { apiKey: 0, apiVersion: version, correlationId: 1, clientId: 'bench' },
+    { transactionalId: null, acks: -1, timeoutMs: 30000, topicData },
+  ).subarray(4);
+  return { frame, offset: decodeRequestHeader(frame).bodyOffset };
+}
+const produceV8 = produceFrameOf(8);
+const produceV9 = produceFrameOf(9);
+compareVersions(
+  'Produce request decode, hot path: v9 (flexible) vs v8',
+  200_000,
+  () => decodeProduceRequest(produceV9.frame, produceV9.offset, 9),
+  () => decodeProduceRequest(produceV8.frame, produceV8.offset, 8),
+);
+compareVersions(
+  'Fetch response encode with records, hot path: v12 (flexible) vs v11',
+  20_000,
+  () => encodeFetchResponseChunks(12, 1, fetchBody).byteLength,
+  () => encodeFetchResponseChunks(11, 1, fetchBody).byteLength,
+);
+compareVersions(
+  'Fetch response encode without records, hot path: v12 (flexible) vs v11',
+  200_000,
+  () => encodeFetchResponseChunks(12, 1, emptyFetchBody).byteLength,
+  () => encodeFetchResponseChunks(11, 1, emptyFetchBody).byteLength,
 );

@@ -14,6 +14,7 @@
  * v12+ (flexible): compact lengths, a response header v1, and a tagged-field section after
  * every struct; a tagged field is written only when it differs from its default.
  */
+import { assert } from '../lib/assert.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { Writer } from './writer.js';
 
@@ -200,7 +201,57 @@ function isSet(first: number | undefined, second: number | undefined): boolean {
   return (first ?? -1) !== -1 || (second ?? -1) !== -1;
 }
 
-/** Fetch v12+: compact encodings and tagged fields, same chunking as the v0-11 path. */
+function uvarintSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
+}
+
+function putUvarint(buf: Buffer, at: number, value: number): number {
+  let rest = value >>> 0;
+  while (rest >= 0x80) {
+    buf[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  buf[at++] = rest;
+  return at;
+}
+
+/** Bytes of a partition's tagged-field section (see `writePartitionTags`). */
+function partitionTagBytes(partition: FetchPartitionResponse): number {
+  let bytes = 1;
+  const diverging = partition.divergingEpoch;
+  if (diverging !== undefined && isSet(diverging.epoch, diverging.endOffset)) bytes += 2 + 13;
+  const leader = partition.currentLeader;
+  if (leader !== undefined && isSet(leader.leaderId, leader.leaderEpoch)) bytes += 2 + 9;
+  const snapshot = partition.snapshotId;
+  if (snapshot !== undefined && isSet(snapshot.endOffset, snapshot.epoch)) bytes += 2 + 13;
+  return bytes;
+}
+
+/** An empty tagged-field section. */
+const NO_TAGS: Buffer = Buffer.from([0]);
+
+/** The top-level tagged-field section: `nodeEndpoints` (tag 0, v16+) when there are any. */
+function topLevelTags(apiVersion: number, body: FetchResponse): Buffer {
+  const endpoints = apiVersion >= 16 ? body.nodeEndpoints : undefined;
+  if (endpoints === undefined || endpoints.length === 0) return NO_TAGS;
+  const writer = new Writer(16);
+  const inner = new Writer(32 * endpoints.length);
+  inner.unsignedVarint(endpoints.length + 1);
+  for (const endpoint of endpoints) {
+    inner.int32(endpoint.nodeId);
+    inner.compactString(endpoint.host);
+    inner.int32(endpoint.port);
+    inner.compactString(endpoint.rack);
+    inner.unsignedVarint(0);
+  }
+  writer.unsignedVarint(1).unsignedVarint(0).unsignedVarint(inner.offset).raw(inner.finish());
+  return writer.finish();
+}
+
+/**
+ * Fetch v12+: compact encodings and tagged fields, written like the v0-11 path (one sizing
+ * pass, one buffer, records by reference).
+ */
 function writeFlexibleFetchResponse(
   apiVersion: number,
   correlationId: number,
@@ -210,117 +261,138 @@ function writeFlexibleFetchResponse(
   const responses = body.responses;
   if (!Array.isArray(responses))
     throw new ProtocolError(ErrorCode.INVALID_REQUEST, 'fetch response without responses');
-  const writer = new Writer(64 + 64 * responses.length);
-  const sizeAt = writer.reserveInt32();
-  writer.int32(correlationId);
-  writer.unsignedVarint(0); // response header v1: no tagged fields
-  writer.int32(body.throttleTimeMs ?? 0);
-  writer.int16(body.errorCode ?? 0);
-  writer.int32(body.sessionId ?? 0);
-  writer.unsignedVarint(responses.length + 1);
-  // Where each partition's records go: the writer's buffer may move while growing, so the cuts
-  // are kept as offsets and turned into views at the end.
-  const cutAt: number[] = [];
-  const cutRecords: Buffer[] = [];
+  const tail = topLevelTags(apiVersion, body);
+
+  // Pass 1: size of everything except record bytes.
+  // size + correlationId + header tags + throttle + errorCode + sessionId + topic count
+  let fixedBytes = 4 + 4 + 1 + 4 + 2 + 4 + uvarintSize(responses.length + 1) + tail.length;
   let recordBytes = 0;
+  // index, errorCode, highWatermark, lastStableOffset, logStartOffset, preferredReadReplica
+  const partitionFixed = 4 + 2 + 8 + 8 + 8 + 4;
   for (const topic of responses) {
-    if (byTopicId) writer.uuid(topic.topicId);
-    else writer.compactString(topic.topic ?? '');
-    writer.unsignedVarint(topic.partitions.length + 1);
+    fixedBytes += byTopicId ? 16 : uvarintSize(Buffer.byteLength(topic.topic ?? '', 'utf8') + 1);
+    if (!byTopicId) fixedBytes += Buffer.byteLength(topic.topic ?? '', 'utf8');
+    fixedBytes += uvarintSize(topic.partitions.length + 1) + 1;
     for (const partition of topic.partitions) {
-      writer.int32(partition.partitionIndex);
-      writer.int16(partition.errorCode);
-      writer.int64(partition.highWatermark);
-      writer.int64(partition.lastStableOffset ?? -1);
-      writer.int64(partition.logStartOffset ?? -1);
+      fixedBytes += partitionFixed;
+      fixedBytes +=
+        partition.divergingEpoch === undefined &&
+        partition.currentLeader === undefined &&
+        partition.snapshotId === undefined
+          ? 1
+          : partitionTagBytes(partition);
       const aborted = partition.abortedTransactions;
-      if (aborted) {
-        writer.unsignedVarint(aborted.length + 1);
-        for (const transaction of aborted) {
-          writer.int64(transaction.producerId);
-          writer.int64(transaction.firstOffset);
-          writer.unsignedVarint(0);
-        }
-      } else {
-        writer.unsignedVarint(0);
-      }
-      writer.int32(partition.preferredReadReplica ?? -1);
+      fixedBytes += aborted ? uvarintSize(aborted.length + 1) + 17 * aborted.length : 1;
       const records = partition.records;
       if (records) {
-        writer.unsignedVarint(records.length + 1);
-        if (records.length > 0) {
-          cutAt.push(writer.offset);
-          cutRecords.push(records);
-          recordBytes += records.length;
-        }
-      } else {
-        writer.unsignedVarint(0);
-      }
-      writePartitionTags(writer, partition);
+        fixedBytes += uvarintSize(records.length + 1);
+        recordBytes += records.length;
+      } else fixedBytes += 1;
     }
-    writer.unsignedVarint(0);
   }
-  const endpoints = apiVersion >= 16 ? body.nodeEndpoints : undefined;
-  if (endpoints && endpoints.length > 0) {
-    const inner = new Writer(32 * endpoints.length);
-    inner.unsignedVarint(endpoints.length + 1);
-    for (const endpoint of endpoints) {
-      inner.int32(endpoint.nodeId);
-      inner.compactString(endpoint.host);
-      inner.int32(endpoint.port);
-      inner.compactString(endpoint.rack);
-      inner.unsignedVarint(0);
-    }
-    writer.unsignedVarint(1);
-    writer.unsignedVarint(0);
-    writer.unsignedVarint(inner.offset);
-    writer.raw(inner.finish());
-  } else {
-    writer.unsignedVarint(0);
-  }
-  const byteLength = writer.offset + recordBytes;
-  writer.patchInt32(sizeAt, byteLength - 4);
-  const bytes = writer.finish();
+
+  // Pass 2: write the fixed bytes; cut a chunk wherever records go.
+  const buf = Buffer.allocUnsafe(fixedBytes);
   const chunks: Buffer[] = [];
   let chunkStart = 0;
-  for (let i = 0; i < cutAt.length; i++) {
-    chunks.push(bytes.subarray(chunkStart, cutAt[i]));
-    chunks.push(cutRecords[i]!);
-    chunkStart = cutAt[i]!;
+  buf.writeInt32BE(fixedBytes + recordBytes - 4, 0);
+  buf.writeInt32BE(correlationId, 4);
+  buf[8] = 0; // response header v1: no tagged fields
+  buf.writeInt32BE(body.throttleTimeMs ?? 0, 9);
+  buf.writeInt16BE(body.errorCode ?? 0, 13);
+  buf.writeInt32BE(body.sessionId ?? 0, 15);
+  let at = putUvarint(buf, 19, responses.length + 1);
+  for (const topic of responses) {
+    if (byTopicId) {
+      const hex = (topic.topicId ?? '').replaceAll('-', '');
+      if (hex.length === 32) buf.write(hex, at, 'hex');
+      else buf.fill(0, at, at + 16);
+      at += 16;
+    } else {
+      const name = topic.topic ?? '';
+      const nameBytes = Buffer.byteLength(name, 'utf8');
+      at = putUvarint(buf, at, nameBytes + 1);
+      at += buf.write(name, at, 'utf8');
+    }
+    at = putUvarint(buf, at, topic.partitions.length + 1);
+    for (const partition of topic.partitions) {
+      buf.writeInt32BE(partition.partitionIndex, at);
+      buf.writeInt16BE(partition.errorCode, at + 4);
+      writeInt64(buf, at + 6, partition.highWatermark);
+      writeInt64(buf, at + 14, partition.lastStableOffset ?? -1);
+      writeInt64(buf, at + 22, partition.logStartOffset ?? -1);
+      at += 30;
+      const aborted = partition.abortedTransactions;
+      if (aborted) {
+        at = putUvarint(buf, at, aborted.length + 1);
+        for (const transaction of aborted) {
+          writeInt64(buf, at, transaction.producerId);
+          writeInt64(buf, at + 8, transaction.firstOffset);
+          buf[at + 16] = 0;
+          at += 17;
+        }
+      } else buf[at++] = 0;
+      buf.writeInt32BE(partition.preferredReadReplica ?? -1, at);
+      at += 4;
+      const records = partition.records;
+      if (records) {
+        at = putUvarint(buf, at, records.length + 1);
+        if (records.length > 0) {
+          chunks.push(buf.subarray(chunkStart, at));
+          chunks.push(records);
+          chunkStart = at;
+        }
+      } else buf[at++] = 0;
+      if (
+        partition.divergingEpoch === undefined &&
+        partition.currentLeader === undefined &&
+        partition.snapshotId === undefined
+      )
+        buf[at++] = 0;
+      else at = writePartitionTags(buf, at, partition);
+    }
+    buf[at++] = 0; // topic: no tagged fields
   }
-  if (bytes.length > chunkStart) chunks.push(bytes.subarray(chunkStart));
-  return { chunks, byteLength };
+  at += tail.copy(buf, at);
+  assert(at === fixedBytes, `fetch response sized ${fixedBytes} bytes, wrote ${at}`);
+  if (at > chunkStart) chunks.push(buf.subarray(chunkStart, at));
+  return { chunks, byteLength: fixedBytes + recordBytes };
 }
 
 /** A partition's tagged fields, by ascending tag; each value is a struct ending in its own
- * (empty) tagged-field section. */
-function writePartitionTags(writer: Writer, partition: FetchPartitionResponse): void {
+ * (empty) tagged-field section. Returns the position after them. */
+function writePartitionTags(buf: Buffer, start: number, partition: FetchPartitionResponse): number {
   const diverging = partition.divergingEpoch;
   const leader = partition.currentLeader;
   const snapshot = partition.snapshotId;
   const hasDiverging = diverging !== undefined && isSet(diverging.epoch, diverging.endOffset);
   const hasLeader = leader !== undefined && isSet(leader.leaderId, leader.leaderEpoch);
   const hasSnapshot = snapshot !== undefined && isSet(snapshot.endOffset, snapshot.epoch);
-  writer.unsignedVarint((hasDiverging ? 1 : 0) + (hasLeader ? 1 : 0) + (hasSnapshot ? 1 : 0));
+  let at = start;
+  buf[at++] = (hasDiverging ? 1 : 0) + (hasLeader ? 1 : 0) + (hasSnapshot ? 1 : 0);
   if (hasDiverging) {
-    writer.unsignedVarint(0).unsignedVarint(13);
-    writer
-      .int32(diverging.epoch ?? -1)
-      .int64(diverging.endOffset ?? -1)
-      .unsignedVarint(0);
+    buf[at] = 0;
+    buf[at + 1] = 13;
+    buf.writeInt32BE(diverging.epoch ?? -1, at + 2);
+    writeInt64(buf, at + 6, diverging.endOffset ?? -1);
+    buf[at + 14] = 0;
+    at += 15;
   }
   if (hasLeader) {
-    writer.unsignedVarint(1).unsignedVarint(9);
-    writer
-      .int32(leader.leaderId ?? -1)
-      .int32(leader.leaderEpoch ?? -1)
-      .unsignedVarint(0);
+    buf[at] = 1;
+    buf[at + 1] = 9;
+    buf.writeInt32BE(leader.leaderId ?? -1, at + 2);
+    buf.writeInt32BE(leader.leaderEpoch ?? -1, at + 6);
+    buf[at + 10] = 0;
+    at += 11;
   }
   if (hasSnapshot) {
-    writer.unsignedVarint(2).unsignedVarint(13);
-    writer
-      .int64(snapshot.endOffset ?? -1)
-      .int32(snapshot.epoch ?? -1)
-      .unsignedVarint(0);
+    buf[at] = 2;
+    buf[at + 1] = 13;
+    writeInt64(buf, at + 2, snapshot.endOffset ?? -1);
+    buf.writeInt32BE(snapshot.epoch ?? -1, at + 10);
+    buf[at + 14] = 0;
+    at += 15;
   }
+  return at;
 }

@@ -94,26 +94,66 @@ export function decodeProduceRequest(frame: Buffer, bodyOffset: number, apiVersi
   return request;
 }
 
-/** Produce v9+: compact lengths and tagged-field sections; the fast int32 path does not apply. */
+/**
+ * Produce v9+: compact lengths and tagged-field sections. Like the v0-8 path, the per-partition
+ * fields are read straight from the frame (a varint's one-byte case inline); anything unusual
+ * (long varints, tagged fields present, errors) goes through the Reader.
+ */
 function decodeFlexible(frame: Buffer, bodyOffset: number, byTopicId: boolean): ProduceRequest {
   const reader = new Reader(frame, bodyOffset);
   const transactionalId = reader.compactNullableString();
   const acks = reader.int16();
   const timeoutMs = reader.int32();
   const topicCount = compactCount(reader, byTopicId ? 18 : 3, 'topicData');
+  const end = reader.end;
   const topicData: ProduceTopicData[] = new Array(topicCount);
   for (let t = 0; t < topicCount; t++) {
     const topicId = byTopicId ? reader.uuid() : undefined;
     const name = byTopicId ? undefined : reader.compactString();
     const partitionCount = compactCount(reader, 6, 'partitionData');
     const partitionData: ProducePartitionData[] = new Array(partitionCount);
+    let at = reader.offset;
     for (let p = 0; p < partitionCount; p++) {
-      const index = reader.int32();
-      const lengthPlusOne = reader.unsignedVarint();
-      const records = lengthPlusOne === 0 ? null : reader.raw(lengthPlusOne - 1, 'records');
-      reader.skipTaggedFields();
+      // index (4) + records length (>= 1) + tagged-field count (>= 1)
+      if (end - at < 6) {
+        reader.offset = at;
+        reader.fail('truncated partitionData');
+      }
+      const index = int32At(frame, at);
+      at += 4;
+      // The records' compact length: up to three bytes (2 MiB) inline, longer ones by the Reader.
+      let lengthPlusOne = frame[at]!;
+      if (lengthPlusOne < 0x80) at++;
+      else if (end - at >= 3 && frame[at + 1]! < 0x80) {
+        lengthPlusOne = (lengthPlusOne & 0x7f) | (frame[at + 1]! << 7);
+        at += 2;
+      } else if (end - at >= 3 && frame[at + 2]! < 0x80) {
+        lengthPlusOne = (lengthPlusOne & 0x7f) | ((frame[at + 1]! & 0x7f) << 7) | (frame[at + 2]! << 14);
+        at += 3;
+      } else {
+        reader.offset = at;
+        lengthPlusOne = reader.unsignedVarint();
+        at = reader.offset;
+      }
+      let records: Buffer | null = null;
+      if (lengthPlusOne > 0) {
+        const length = lengthPlusOne - 1;
+        if (length > end - at) {
+          reader.offset = at;
+          reader.fail(`truncated records: need ${length} bytes`);
+        }
+        records = frame.subarray(at, at + length);
+        at += length;
+      }
+      if (at < end && frame[at] === 0) at++;
+      else {
+        reader.offset = at;
+        reader.skipTaggedFields();
+        at = reader.offset;
+      }
       partitionData[p] = { index, records };
     }
+    reader.offset = at;
     reader.skipTaggedFields();
     // v13+ has no name on the wire: the broker sets it from the id.
     topicData[t] =

@@ -83,19 +83,33 @@ export class Reader {
     return value;
   }
 
-  /** Unsigned LEB128 varint of at most 32 bits. */
+  /** Unsigned LEB128 varint of at most 32 bits. Integer shifts for the first four bytes (a
+   * compact length or tag on every flexible field: this is on the hot paths). */
   unsignedVarint(): number {
+    const buf = this.buf;
+    const end = this.end;
+    let at = this.offset;
     let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (this.offset >= this.end) this.fail('truncated varint');
-      const byte = this.buf[this.offset++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) {
-        if (value > 0xffffffff) this.fail('varint larger than 32 bits');
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (at >= end) this.failAt(at, 'truncated varint');
+      const byte = buf[at++]!;
+      value |= (byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        this.offset = at;
         return value;
       }
     }
-    return this.fail('varint longer than 5 bytes');
+    // Fifth byte: at most the 4 high bits of 32 are left.
+    if (at >= end) this.failAt(at, 'truncated varint');
+    const last = buf[at++]!;
+    if (last > 0x0f) this.failAt(at, last & 0x80 ? 'varint longer than 5 bytes' : 'varint larger than 32 bits');
+    this.offset = at;
+    return value + last * 0x1000_0000;
+  }
+
+  private failAt(at: number, message: string): never {
+    this.offset = at;
+    return this.fail(message);
   }
 
   /** Zigzag-encoded signed 32-bit varint (record fields). */
