@@ -42,6 +42,8 @@ class SequenceKeepingBroker {
   readonly stored = new Map<number, string[]>();
   readonly producers = new Map<string, ProducerEntry<number>>();
   initProducerIdCount = 0;
+  /** Faults that met a batch. */
+  faultsMet = 0;
   metadataCount = 0;
   maxOutstanding = 0;
   /** Answers are held until this many produces are outstanding (0: answer at once)... */
@@ -128,7 +130,10 @@ class SequenceKeepingBroker {
       bytes: Buffer.from(data.records),
     });
     const fault = this.everyProduce ?? this.faults.get(baseSequence);
-    if (fault) this.faults.delete(baseSequence);
+    if (fault) {
+      this.faults.delete(baseSequence);
+      this.faultsMet++;
+    }
     if (fault?.kind === 'drop') {
       request.socket.destroy();
       return;
@@ -318,13 +323,16 @@ test('NOT_LEADER_OR_FOLLOWER in the middle of a window: metadata is refreshed an
 
 test('a connection closed before the broker reads the batch: the batch and the ones after it are resent and stored once, in order', async (t) => {
   const { broker, client } = await SequenceKeepingBroker.start(t);
-  const producer = new Producer(client, { idempotent: true, lingerMs: 0 });
+  // batchBytes 1: every send() is a batch of its own.
+  const producer = new Producer(client, { idempotent: true, batchBytes: 1 });
   await client.topic(TOPIC);
   broker.faultAt(3, { kind: 'drop' });
   const sent = values('d', 8);
   const results = await Promise.all(
     sent.map((value) => producer.send({ topic: TOPIC, partition: 1, value })),
   );
+  t.is(broker.faultsMet, 1, 'the connection was dropped once');
+  t.deepEqual(broker.received.map((batch) => batch.baseSequence).slice(0, 4), [0, 1, 2, 3]);
   t.deepEqual(broker.stored.get(1), sent);
   t.deepEqual(
     results.map((result) => result.offset),
@@ -392,6 +400,7 @@ test('DUPLICATE_SEQUENCE_NUMBER is an acknowledgement', async (t) => {
   const result = await producer.send({ topic: TOPIC, partition: 0, value: 'seen' });
   t.is(result.partition, 0);
   t.is(broker.received.length, 1, 'not resent');
+  t.is(broker.faultsMet, 1, 'answered DUPLICATE_SEQUENCE_NUMBER');
 });
 
 test('an idempotent producer refuses acks other than -1', async (t) => {
