@@ -124,3 +124,29 @@ export function echoMetadata(body: any): object {
     clusterAuthorizedOperations: 0,
   };
 }
+
+/** A Metadata response for a one-broker cluster (the fake itself, node 1, at `port`) leading every
+ * partition of `topic`. */
+export function singleBrokerMetadata(port: number, topic: string, partitionCount: number): object {
+  return {
+    brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+    clusterId: 'fake',
+    controllerId: 1,
+    topics: [
+      {
+        errorCode: 0,
+        name: topic,
+        isInternal: false,
+        partitions: Array.from({ length: partitionCount }, (_, partitionIndex) => ({
+          errorCode: 0,
+          partitionIndex,
+          leaderId: 1,
+          leaderEpoch: 0,
+          replicaNodes: [1],
+          isrNodes: [1],
+          offlineReplicas: [],
+        })),
+      },
+    ],
+  };
+}

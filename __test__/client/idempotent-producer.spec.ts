@@ -11,7 +11,7 @@ import { IdempotenceError, MAX_IN_FLIGHT_PER_PARTITION } from '../../src/client/
 import { Producer } from '../../src/client/producer.js';
 import { ErrorCode } from '../../src/protocol/index.js';
 import { decodeRecordBatches } from '../../src/protocol/records.js';
-import { FakeBroker, type FakeRequest } from './fake-broker.js';
+import { FakeBroker, type FakeRequest, singleBrokerMetadata } from './fake-broker.js';
 
 const TOPIC = 'events';
 
@@ -88,27 +88,7 @@ class SequenceKeepingBroker {
     if (request.apiKey === 3) {
       this.metadataCount++;
       this.notLeader = false;
-      request.reply({
-        brokers: [{ nodeId: 1, host: '127.0.0.1', port: this.fake.port, rack: null }],
-        clusterId: 'fake',
-        controllerId: 1,
-        topics: [
-          {
-            errorCode: 0,
-            name: TOPIC,
-            isInternal: false,
-            partitions: [0, 1].map((partitionIndex) => ({
-              errorCode: 0,
-              partitionIndex,
-              leaderId: 1,
-              leaderEpoch: 0,
-              replicaNodes: [1],
-              isrNodes: [1],
-              offlineReplicas: [],
-            })),
-          },
-        ],
-      });
+      request.reply(singleBrokerMetadata(this.fake.port, TOPIC, 2));
       return;
     }
     if (request.apiKey === 22) {

@@ -3,7 +3,7 @@ import { Client } from '../../src/client/client.js';
 import { KafkaProtocolError } from '../../src/client/errors.js';
 import { Producer } from '../../src/client/producer.js';
 import { decodeRecordBatches } from '../../src/protocol/records.js';
-import { FakeBroker } from './fake-broker.js';
+import { FakeBroker, singleBrokerMetadata } from './fake-broker.js';
 
 /** A one-broker cluster whose Produce answers are scripted per partition. */
 async function scriptedCluster(answer: (partition: number, attempt: number) => number) {
@@ -14,27 +14,7 @@ async function scriptedCluster(answer: (partition: number, attempt: number) => n
   const fake = await FakeBroker.start({
     onRequest: (r) => {
       if (r.apiKey === 3) {
-        r.reply({
-          brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
-          clusterId: 'fake',
-          controllerId: 1,
-          topics: [
-            {
-              errorCode: 0,
-              name: 'orders',
-              isInternal: false,
-              partitions: [0, 1, 2].map((index) => ({
-                errorCode: 0,
-                partitionIndex: index,
-                leaderId: 1,
-                leaderEpoch: 0,
-                replicaNodes: [1],
-                isrNodes: [1],
-                offlineReplicas: [],
-              })),
-            },
-          ],
-        });
+        r.reply(singleBrokerMetadata(port, 'orders', 3));
         return;
       }
       if (r.apiKey !== 0) return;
