@@ -9,10 +9,15 @@ import { kcat } from '../broker/helpers.js';
 import { eventually, ProcessCluster } from './harness.js';
 import { createTopicsOnAll, startWithAdmin } from './self-healing-helpers.js';
 
-async function brokerStats(port: number): Promise<{ servedAsFollower: number; redirected: number }> {
+interface Stats {
+  servedAsFollower: number;
+  redirected: number;
+  confirmedByReadIndex: number;
+}
+
+async function brokerStats(port: number): Promise<Stats> {
   const response = await fetch(`http://127.0.0.1:${port}/v1/broker`);
-  return ((await response.json()) as { followerReads: { servedAsFollower: number; redirected: number } })
-    .followerReads;
+  return ((await response.json()) as { followerReads: Stats }).followerReads;
 }
 
 test.serial(
@@ -76,5 +81,50 @@ test.serial(
     t.true(follower.servedAsFollower > 0, 'broker 2 served fetches as a follower');
     t.true(leader.redirected > 0, 'the leader named a preferred read replica');
     t.is(other.servedAsFollower, 0, 'broker 3 (rack r3) served none');
+  },
+);
+
+test.serial(
+  'strict follower reads (ReadIndex): a read from the r2 follower right after each acknowledgement returns everything acknowledged',
+  async (t) => {
+    t.timeout(240_000);
+    const cluster = await ProcessCluster.create(t, 3, []);
+    const httpPorts = await startWithAdmin(
+      t,
+      cluster,
+      { enable_follower_read: true, follower_read_consistency: 'strict', leader_balance_interval: 0 },
+      (id) => ['--rack', `r${id}`],
+    );
+    await createTopicsOnAll(cluster.kafka(), 3, [
+      { topic: 'strict', replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] },
+    ]);
+    const producer = cluster.kafka().producer();
+    await producer.connect();
+    const bootstrap = cluster.brokers().join(',');
+    const acknowledged: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const batch = Array.from({ length: 20 }, (_, i) => `strict-${round}-${i}`);
+      await producer.send({ topic: 'strict', acks: -1, messages: batch.map((value) => ({ value })) });
+      acknowledged.push(...batch);
+      // One read, no retry: kcat stops at the end the follower reports.
+      const out = await kcat([
+        '-C',
+        '-b',
+        bootstrap,
+        '-t',
+        'strict',
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-X',
+        'client.rack=r2',
+      ]);
+      t.deepEqual(out.trim().split('\n'), acknowledged, `round ${round}: every acknowledged write`);
+    }
+    await producer.disconnect();
+    const follower = await brokerStats(httpPorts.get(2)!);
+    t.true(follower.servedAsFollower > 0, 'broker 2 served the reads');
+    t.is(follower.confirmedByReadIndex, follower.servedAsFollower, 'each one confirmed by a read index');
   },
 );

@@ -9,8 +9,11 @@
  * - A follower serves Fetch up to the high watermark it knows (the entries it has applied as
  *   committed). Asked for an offset beyond it — a client that read further from the leader — it
  *   answers OFFSET_NOT_AVAILABLE (retriable) instead of pretending the log ends there.
- * - `follower_read_consistency: strict` (not yet served: see docs/operations.md) would confirm
- *   each follower read through Raft ReadIndex; until it is, strict keeps every read on leaders.
+ * - `follower_read_consistency: strict` confirms each follower read through Raft ReadIndex: the
+ *   follower asks its leader for a read index (the leader's commit index, confirmed by a quorum)
+ *   and serves once it has applied that far, so a read never returns less than what was
+ *   acknowledged before it started. Without an answer in time it sends the client to the leader
+ *   (NOT_LEADER_OR_FOLLOWER).
  *
  * Counters per broker (`followerReadStats`) show it working: fetches served as a follower and
  * leader answers that redirected a client to a follower.
@@ -21,12 +24,16 @@ import type { PartitionReplica } from './partition-replica.js';
 
 /** A follower this close to the leader's log end may be a preferred read replica. */
 const READ_REPLICA_LAG_ENTRIES = 64;
+/** How long a strict follower read waits for its read index before sending the client away. */
+const READ_INDEX_TIMEOUT_MS = 2000;
 
 export interface FollowerReadStats {
   /** Partition fetches this broker served as a follower. */
   servedAsFollower: number;
   /** Partition fetches this leader answered with a preferred read replica. */
   redirected: number;
+  /** Strict follower reads confirmed by a Raft read index. */
+  confirmedByReadIndex: number;
 }
 
 const statsByBroker = new WeakMap<BrokerContext, FollowerReadStats>();
@@ -34,7 +41,7 @@ const statsByBroker = new WeakMap<BrokerContext, FollowerReadStats>();
 export function followerReadStats(broker: BrokerContext): FollowerReadStats {
   let stats = statsByBroker.get(broker);
   if (stats === undefined) {
-    stats = { servedAsFollower: 0, redirected: 0 };
+    stats = { servedAsFollower: 0, redirected: 0, confirmedByReadIndex: 0 };
     statsByBroker.set(broker, stats);
   }
   return stats;
@@ -49,19 +56,19 @@ export type FetchTarget =
  * naming a preferred read replica in the client's rack), by a follower when follower reads are
  * on, or not at all (the error to answer with).
  */
-export function fetchTarget(
+export async function fetchTarget(
   broker: BrokerContext,
   topic: string,
   partition: number,
   fetchOffset: number,
   rackId: string | undefined,
-): FetchTarget {
+): Promise<FetchTarget> {
   const state = broker.topics.partition(topic, partition);
   if (state === undefined)
     return { log: undefined, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, preferredReadReplica: -1 };
   const log = state.log;
   const { config } = broker;
-  const followerReads = config.enableFollowerRead && config.followerReadConsistency === 'relaxed';
+  const followerReads = config.enableFollowerRead;
   if (log === undefined)
     return { log, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, preferredReadReplica: -1 };
   if (log.isLeader) {
@@ -73,6 +80,11 @@ export function fetchTarget(
   // and only as a voter (a learner may be far behind, catching up).
   if (!followerReads || log.leaderId < 0 || !state.info.replicas.includes(broker.brokerId))
     return { log, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, preferredReadReplica: -1 };
+  if (config.followerReadConsistency === 'strict') {
+    if (!(await log.readIndexApplied(READ_INDEX_TIMEOUT_MS)))
+      return { log, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, preferredReadReplica: -1 };
+    followerReadStats(broker).confirmedByReadIndex++;
+  }
   if (fetchOffset > log.highWatermark)
     return { log, errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, preferredReadReplica: -1 };
   followerReadStats(broker).servedAsFollower++;

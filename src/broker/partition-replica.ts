@@ -228,6 +228,35 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
       .map((peer) => Number(peer.id));
   }
 
+  /**
+   * Strict follower reads: resolves true once this replica has applied everything committed
+   * when the call began, as a Raft read index confirmed by the leader with a quorum (so nothing
+   * acknowledged before the call is missing); false after `timeoutMs`.
+   */
+  async readIndexApplied(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    let index: LogIndex;
+    try {
+      index = await this.node.readIndex(this.groupId, timeoutMs);
+    } catch {
+      return false;
+    }
+    while ((this.node.status(this.groupId)?.applied ?? 0) < index) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.off('commit', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(remaining, 50));
+        this.on('commit', done);
+      });
+    }
+    return true;
+  }
+
   /** The leader this replica knows of (-1 when none). */
   get leaderId(): number {
     return this.leader === 0 ? -1 : this.leader;

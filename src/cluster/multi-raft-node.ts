@@ -176,6 +176,9 @@ export class MultiRaftNode extends EventEmitter {
   /** A snapshot being written by `compact` (the next persist phase waits for it). */
   private compacting: Promise<void> | null = null;
   private deferred: Array<() => void> = [];
+  /** Read-index requests waiting for their ReadState, by request context. */
+  private readonly pendingReads = new Map<string, { resolve(index: LogIndex): void; timer: NodeJS.Timeout }>();
+  private nextReadId = 1;
   private stopped = false;
   private failure: unknown = null;
   private readonly counters: MultiRaftNodeStats = {
@@ -386,6 +389,28 @@ export class MultiRaftNode extends EventEmitter {
     });
   }
 
+  /**
+   * A read index of `groupId` (Raft ReadIndex, thesis §6.4): the leader's commit index once a
+   * quorum confirmed it still leads (a follower asks its leader). Everything acknowledged before
+   * the call is at or below it; the caller serves a read once it has applied that far. Rejects
+   * with ProposalDroppedError after `timeoutMs` (no leader, or cut off).
+   */
+  readIndex(groupId: GroupId, timeoutMs: number): Promise<LogIndex> {
+    const key = `read-${this.nextReadId++}`;
+    return new Promise<LogIndex>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingReads.delete(key);
+        reject(new ProposalDroppedError(`no read index for group ${groupId} in ${timeoutMs} ms`, NO_NODE));
+      }, timeoutMs);
+      this.pendingReads.set(key, { resolve, timer });
+      this.whenIdle(() => {
+        if (!this.groups.has(groupId) || this.stopped) return; // the timer answers
+        this.host.readIndex(groupId, Buffer.from(key, 'latin1'));
+        this.scheduleFlush();
+      });
+    });
+  }
+
   status(groupId: GroupId): (Status & { highWatermark: KafkaOffset }) | undefined {
     const node = this.host.group(groupId);
     const group = this.groups.get(groupId);
@@ -514,6 +539,14 @@ export class MultiRaftNode extends EventEmitter {
         this.advanceHighWatermark(group, ready.snapshot.metadata.index);
       }
       if (ready.committedEntries.length > 0) this.apply(group, ready.committedEntries);
+      for (const state of ready.readStates) {
+        const key = Buffer.from(state.requestContext).toString('latin1');
+        const pending = this.pendingReads.get(key);
+        if (pending === undefined) continue;
+        this.pendingReads.delete(key);
+        clearTimeout(pending.timer);
+        pending.resolve(state.index);
+      }
     }
     // 4. Advance, then the work held during the sync.
     this.host.advance();

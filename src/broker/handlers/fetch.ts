@@ -121,7 +121,7 @@ async function fetchPartition(
 ): Promise<PartitionData> {
   const { partition, fetchOffset, partitionMaxBytes } = wanted;
   // The leader, or a follower when follower reads are on (src/broker/follower-read.ts).
-  const target = fetchTarget(broker, topic, partition, fetchOffset, rackId);
+  const target = await fetchTarget(broker, topic, partition, fetchOffset, rackId);
   const { log, errorCode, preferredReadReplica } = target;
   if (log === undefined || errorCode !== ErrorCode.NONE) {
     state.anyError = true;

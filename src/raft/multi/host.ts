@@ -300,6 +300,14 @@ export class MultiRaftHost {
     group.node.transferLeadership(transferee);
   }
 
+  /** Asks group `id` for a read index (thesis §6.4); it comes back as a ReadState in its Ready. */
+  readIndex(id: GroupId, context: Uint8Array): void {
+    const group = this.mustGroup(id);
+    this.wake(group);
+    this.touched.add(group);
+    group.node.readIndex(context);
+  }
+
   campaign(id: GroupId): void {
     const group = this.mustGroup(id);
     this.wake(group);
