@@ -65,6 +65,8 @@ export class Broker {
   private readonly connections = new Set<Connection>();
   private connectionBudget: ConnectionBudget | null = null;
   private stopping: Promise<void> | null = null;
+  private failure: { error: unknown } | null = null;
+  private readonly failureWaiters: Array<(error: unknown) => void> = [];
 
   private constructor(
     config: BrokerConfig,
@@ -84,6 +86,23 @@ export class Broker {
     this.config = config;
     this.address = address;
     this.brokerId = config.brokerId;
+  }
+
+  /** Resolves with the error once the broker failed and stopped by itself (a raft node failure);
+   * `goqueue broker` then exits with status 1 so a supervisor restarts it. */
+  failed(): Promise<unknown> {
+    if (this.failure !== null) return Promise.resolve(this.failure.error);
+    return new Promise((resolve) => this.failureWaiters.push(resolve));
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = { error };
+    this.context.logger.fatal({ err: error }, 'raft node failed; stopping the broker');
+    const settle = (): void => {
+      for (const waiter of this.failureWaiters.splice(0)) waiter(error);
+    };
+    this.stop().then(settle, settle);
   }
 
   /**
@@ -416,9 +435,9 @@ export class Broker {
         offsetsRetentionMs: config.offsetsRetentionMs,
       }),
       groupHomes,
-      servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
       diskSpace,
       scrubber,
+      servedApis: SUPPORTED_APIS.filter((api) => HANDLERS.some((handler) => handler.apiKey === api.apiKey)),
     };
     // A cluster of one is ready once it has registered itself; a member of a larger cluster
     // serves (and answers "not available yet") while its peers come up.
@@ -471,6 +490,9 @@ export class Broker {
       retentionTimer,
       lock,
     );
+    // A failed raft node (a disk error in a sync) can promise nothing any more: the broker stops
+    // instead of lingering as a process that holds its ports but serves nothing.
+    node.on('error', (error: unknown) => broker.fail(error));
     server.off('connection', holdEarly);
     broker.accept(new RequestRouter(context, HANDLERS, logger), [...early]);
     logger.info(
@@ -560,9 +582,9 @@ export class Broker {
     groups.shutdown();
     for (const connection of this.connections) connection.close();
     this.connectionBudget?.close();
-    await closed;
     this.context.diskSpace?.stop();
     this.context.scrubber?.stop();
+    await closed;
     try {
       controller.stop();
       this.raft.controllerTasks.stop();

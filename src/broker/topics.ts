@@ -92,6 +92,12 @@ export class Topics {
   private reconcileAgain = false;
   private reconcileRunning = false;
   private openFailed = false;
+  /**
+   * Replicas that failed to open (a damaged directory, too many open files): when each may be
+   * tried again. The wait doubles with each failure up to a minute, so a lasting fault does not
+   * flood the log, whatever else makes the reconciler run.
+   */
+  private readonly openBackoff = new Map<number, { failures: number; retryAtMs: number }>();
   private closed = false;
 
   constructor(
@@ -391,9 +397,20 @@ export class Topics {
       if (this.hosted.has(groupId) || this.closed) continue;
       const topic = state.topicById(partition.topicId);
       if (topic === undefined) continue; // deleted meanwhile: the next run sees it
+      const backoff = this.openBackoff.get(groupId);
+      if (backoff !== undefined && performance.now() < backoff.retryAtMs) {
+        this.openFailed = true; // tried again by a later run
+        continue;
+      }
       try {
         await this.openReplica(partition, topic);
+        this.openBackoff.delete(groupId);
       } catch (error) {
+        const failures = (backoff?.failures ?? 0) + 1;
+        this.openBackoff.set(groupId, {
+          failures,
+          retryAtMs: performance.now() + Math.min(60_000, 1000 * 2 ** (failures - 1)),
+        });
         // One bad replica (a damaged directory, too many open files) must not keep the others
         // closed: the next controller change or the retry below tries it again.
         this.logger.error({ err: error, groupId, topic: topic.name }, 'opening a partition replica failed');
@@ -503,7 +520,7 @@ export class Topics {
           snapshotting = false;
         });
     };
-    this.node.addGroup(partition.groupId, storage, {
+    const added = this.node.addGroup(partition.groupId, storage, {
       ...(groupLog === undefined ? { appliedIndex } : {}),
       onApply: (entries) => {
         if (replica === undefined) applied.push(entries);
@@ -526,8 +543,14 @@ export class Topics {
     if ((fresh && partition.preferredLeader === this.config.brokerId) || soleVoter)
       this.node.campaign(partition.groupId);
     // addGroup waits for the group-commit round in flight; the group's view exists after it.
-    while (this.node.status(partition.groupId) === undefined)
-      await new Promise((resolve) => setImmediate(resolve));
+    // A group the core refuses (its stored commit is beyond its log, say) is not on the node:
+    // its files are closed so that a later attempt can open them again.
+    try {
+      await added;
+    } catch (error) {
+      await storage.close().catch(() => undefined);
+      throw error;
+    }
     replica = new PartitionReplica(
       this.node,
       partition.groupId,

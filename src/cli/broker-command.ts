@@ -16,6 +16,8 @@ interface RunningBroker {
   readonly address: { host: string; port: number };
   readonly brokerId: number;
   stop(): Promise<void>;
+  /** Resolves once the broker failed and stopped by itself. */
+  failed(): Promise<unknown>;
 }
 
 /** A user-facing failure: main prints the message as one line and exits with `exitCode`. */
@@ -131,6 +133,12 @@ export async function runBroker(
   if (config.logFile !== null) process.stdout.write(`goqueue: ${listening}; logging to ${config.logFile}\n`);
   stopOnSignals(broker, logger);
   exitOnCrash(logger);
+  void broker.failed().then((error) => {
+    process.stderr.write(
+      `goqueue: the broker stopped after a fatal error: ${(error as Error)?.message ?? error}\n`,
+    );
+    process.exit(1);
+  });
 }
 
 /**
