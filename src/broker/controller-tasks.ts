@@ -343,7 +343,10 @@ export class ControllerTasks {
       this.advance(partition)
         .catch((error) => {
           this.stepText.set(partition.groupId, `retrying: ${(error as Error).message}`);
-          this.options.logger.info({ err: error, groupId: partition.groupId }, 'replica move step failed; retrying');
+          this.options.logger.info(
+            { err: error, groupId: partition.groupId },
+            'replica move step failed; retrying',
+          );
         })
         .finally(() => this.busy.delete(partition.groupId));
     }

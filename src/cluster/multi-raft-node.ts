@@ -177,7 +177,10 @@ export class MultiRaftNode extends EventEmitter {
   private compacting: Promise<void> | null = null;
   private deferred: Array<() => void> = [];
   /** Read-index requests waiting for their ReadState, by request context. */
-  private readonly pendingReads = new Map<string, { resolve(index: LogIndex): void; timer: NodeJS.Timeout }>();
+  private readonly pendingReads = new Map<
+    string,
+    { resolve(index: LogIndex): void; timer: NodeJS.Timeout }
+  >();
   private nextReadId = 1;
   private stopped = false;
   private failure: unknown = null;

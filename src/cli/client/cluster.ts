@@ -66,7 +66,8 @@ export function registerClusterCommand(program: Command, io: CommandIo): void {
       action(async (broker: string, own: { admin?: string; cancel?: boolean }, command: Command) => {
         const brokerId = parseInteger('<broker>')(broker);
         // The parent `cluster` command takes --admin wherever it stands on the line.
-        const address = own.admin ?? (command.parent?.opts() as { admin?: string }).admin;
+        const parent = (command.parent?.opts() ?? {}) as { admin?: string };
+        const address = own.admin ?? parent.admin;
         if (address === undefined) throw new UsageError('decommission needs --admin <host:port>');
         const flags = { ...own, admin: address };
         await adminCall(
