@@ -225,16 +225,35 @@ export class MultiRaftNode extends EventEmitter {
     });
   }
 
-  /** Adds a group replicated on this broker (its storage is owned by the node from now on). */
-  addGroup(groupId: GroupId, storage: DurableRaftStorage, options: GroupOptions = {}): void {
+  /**
+   * Adds a group replicated on this broker (its storage is owned by the node from now on),
+   * between group-commit rounds. Resolves once it runs here; rejects when the core refuses its
+   * stored state, and then the group is not on this node (the caller still owns the storage).
+   */
+  addGroup(groupId: GroupId, storage: DurableRaftStorage, options: GroupOptions = {}): Promise<void> {
     if (this.declared.has(groupId)) throw new RangeError(`group ${groupId} exists on node ${this.nodeId}`);
     this.declared.add(groupId);
+    let settle!: { resolve(): void; reject(error: unknown): void };
+    const added = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    // Callers that do not wait for it must not turn a refused group into an unhandled rejection.
+    added.catch(() => undefined);
     this.whenIdle(() => {
-      const node = this.host.addGroup(
-        groupId,
-        storage,
-        options.appliedIndex !== undefined ? { applied: options.appliedIndex } : {},
-      );
+      let node: ReturnType<MultiRaftHost['addGroup']>;
+      try {
+        node = this.host.addGroup(
+          groupId,
+          storage,
+          options.appliedIndex !== undefined ? { applied: options.appliedIndex } : {},
+        );
+      } catch (error) {
+        // A group whose stored state the core refuses (a commit beyond its log, say) stays out
+        // of this node, which keeps serving every other group; the caller may try it again.
+        this.declared.delete(groupId);
+        settle.reject(error);
+        return;
+      }
       const applied = node.status().applied;
       const state: GroupState = {
         id: groupId,
@@ -256,7 +275,9 @@ export class MultiRaftNode extends EventEmitter {
       };
       this.groups.set(groupId, state);
       this.scheduleFlush();
+      settle.resolve();
     });
+    return added;
   }
 
   /**
