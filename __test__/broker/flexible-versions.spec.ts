@@ -186,6 +186,31 @@ test('Produce v13 names topics by id and is answered by id; an unknown id is UNK
   );
 });
 
+test('DescribeCluster v0 and v1 list this broker, the cluster id and the controller; controller endpoints are UNSUPPORTED_ENDPOINT_TYPE', async (t) => {
+  const broker = await startBroker(t);
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  const metadata = await client.request(ApiKey.Metadata, 12, { topics: null });
+  for (const version of [0, 1]) {
+    const reply = await client.request(ApiKey.DescribeCluster, version, {
+      includeClusterAuthorizedOperations: false,
+    });
+    t.like(reply.body, {
+      errorCode: ErrorCode.NONE,
+      clusterId: metadata.body.clusterId,
+      controllerId: metadata.body.controllerId,
+    });
+    t.deepEqual(reply.body.brokers, [
+      { brokerId: broker.brokerId, host: broker.address.host, port: broker.address.port, rack: null },
+    ]);
+  }
+  const controllers = await client.request(ApiKey.DescribeCluster, 1, {
+    includeClusterAuthorizedOperations: false,
+    endpointType: 2,
+  });
+  t.is(controllers.body.errorCode, ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
+});
+
 test('ApiVersions v3 and v4 answer in a v0 response header with every served range', async (t) => {
   const broker = await startBroker(t);
   const client = await RawClient.open(broker.address.port);

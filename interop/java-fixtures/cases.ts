@@ -389,6 +389,32 @@ const BODIES: Record<number, { request: object; response: object }> = {
       ],
     },
   },
+  42: {
+    request: { groupsNames: ['group-1', 'group-2'] },
+    response: {
+      throttleTimeMs: 0,
+      results: [
+        { groupId: 'group-1', errorCode: 0 },
+        { groupId: 'group-2', errorCode: 68 },
+      ],
+    },
+  },
+  60: {
+    request: { includeClusterAuthorizedOperations: false, endpointType: 1 },
+    response: {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      endpointType: 1,
+      clusterId: 'cluster-x',
+      controllerId: 1,
+      brokers: [
+        { brokerId: 1, host: 'broker-1.example', port: 9092, rack: null },
+        { brokerId: 2, host: 'broker-2.example', port: 9092, rack: 'rack-b' },
+      ],
+      clusterAuthorizedOperations: -2147483648,
+    },
+  },
   37: {
     request: {
       topics: [{ name: 'orders', count: 6, assignments: null }],

@@ -102,7 +102,8 @@ export class Reader {
     // Fifth byte: at most the 4 high bits of 32 are left.
     if (at >= end) this.failAt(at, 'truncated varint');
     const last = buf[at++]!;
-    if (last > 0x0f) this.failAt(at, last & 0x80 ? 'varint longer than 5 bytes' : 'varint larger than 32 bits');
+    if (last > 0x0f)
+      this.failAt(at, last & 0x80 ? 'varint longer than 5 bytes' : 'varint larger than 32 bits');
     this.offset = at;
     return value + last * 0x1000_0000;
   }

@@ -33,6 +33,7 @@ export enum ApiKey {
   CreatePartitions = 37,
   DeleteGroups = 42,
   OffsetDelete = 47,
+  DescribeCluster = 60,
 }
 
 export interface ApiVersionRange {
@@ -41,7 +42,7 @@ export interface ApiVersionRange {
   readonly maxVersion: number;
 }
 
-/** `[apiKey, advertised min, served min, max, newest non-flexible]`. */
+/** `[apiKey, advertised min, served min, max, newest non-flexible (-1: none)]`. */
 const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = [
   [ApiKey.Produce, 0, 3, 13, 8],
   [ApiKey.Fetch, 4, 4, 17, 11],
@@ -64,8 +65,9 @@ const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = 
   [ApiKey.OffsetForLeaderEpoch, 0, 0, 4, 3],
   [ApiKey.DescribeConfigs, 0, 0, 4, 2],
   [ApiKey.CreatePartitions, 0, 0, 3, 1],
-  [ApiKey.DeleteGroups, 0, 0, 1, 1],
+  [ApiKey.DeleteGroups, 0, 0, 2, 1],
   [ApiKey.OffsetDelete, 0, 0, 0, 0],
+  [ApiKey.DescribeCluster, 0, 0, 1, -1],
 ];
 
 /** The ranges the broker advertises in ApiVersions, in key order. */
@@ -96,7 +98,7 @@ export const NON_FLEXIBLE_APIS: ReadonlyArray<ApiVersionRange> = TABLE.map(
     minVersion,
     maxVersion,
   }),
-);
+).filter((range) => range.maxVersion >= range.minVersion); // -1: the API is flexible only
 
 const SERVED_BY_KEY = new Map<number, ApiVersionRange>(SERVED_APIS.map((range) => [range.apiKey, range]));
 

@@ -1,5 +1,6 @@
 import type { Handler } from '../context.js';
 import { apiVersionsHandler } from './api-versions.js';
+import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { fetchHandler } from './fetch.js';
 import {
@@ -46,4 +47,5 @@ export const HANDLERS: readonly Handler[] = [
   describeGroupsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  describeClusterHandler,
 ];

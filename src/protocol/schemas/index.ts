@@ -1,5 +1,6 @@
 import type { ApiSchema } from '../schema.js';
 import { ApiVersions, SaslHandshake } from './api-versions.js';
+import { DescribeCluster } from './cluster.js';
 import { Fetch } from './fetch.js';
 import {
   DeleteGroups,
@@ -45,6 +46,7 @@ export const API_SCHEMAS: ReadonlyArray<ApiSchema> = [
   CreatePartitions,
   DeleteGroups,
   OffsetDelete,
+  DescribeCluster,
 ];
 
 const BY_KEY = new Map<number, ApiSchema>(API_SCHEMAS.map((schema) => [schema.apiKey, schema]));
