@@ -4,6 +4,7 @@
  * or find the coordinator again), never left hanging; the right broker serves the same request.
  */
 import test from 'ava';
+import { groupPartition } from '../../src/broker/group-log.js';
 import { ApiKey } from '../../src/protocol/index.js';
 import { eventually, ProcessCluster } from './harness.js';
 import {
@@ -105,11 +106,14 @@ test.serial(
     );
     t.is(answers.strangerNames, single.leaderId);
 
-    // FindCoordinator from every broker, and group requests at every broker, under one
-    // controller leader (read before and after, as above).
+    // FindCoordinator from every broker, and group requests at every broker, under one leader of
+    // the group's partition of __consumer_offsets (read before and after, as above; the first
+    // FindCoordinator creates that topic).
+    const groupsPartition = groupPartition('routed-group', 16);
+    await withClient(port(1), (client) => client.findCoordinator('routed-group'));
     const grouped = await eventually(
       async () => {
-        const controllerBefore = await agreedController(cluster, 3);
+        const leaderBefore = (await servingLeader(cluster, '__consumer_offsets', groupsPartition)).leaderId;
         const coordinators = await Promise.all(
           ids.map((id) =>
             withClient(port(id), async (client) => {
@@ -156,16 +160,14 @@ test.serial(
             }),
           ),
         );
-        const controllerAfter = await agreedController(cluster, 3);
-        return controllerBefore === controllerAfter
-          ? { controller: controllerAfter, coordinators, groupAnswers }
-          : undefined;
+        const leaderAfter = (await servingLeader(cluster, '__consumer_offsets', groupsPartition)).leaderId;
+        return leaderBefore === leaderAfter ? { leader: leaderAfter, coordinators, groupAnswers } : undefined;
       },
       60_000,
-      'group probes under one controller leader',
+      'group probes under one leader of the group partition',
     );
-    // Every broker names the same live broker, at its client address: the controller leader,
-    // which coordinates groups (docs/cluster.md).
+    // Every broker names the same live broker, at its client address: the leader of the group's
+    // partition of __consumer_offsets, which coordinates the group (docs/cluster.md).
     for (const answer of grouped.coordinators) t.is(answer.errorCode, ErrorCode.NONE);
     const coordinator = grouped.coordinators[0]!.nodeId;
     t.true(ids.includes(coordinator));
@@ -173,7 +175,7 @@ test.serial(
       grouped.coordinators.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
       ids.map(() => ({ nodeId: coordinator, host: '127.0.0.1', port: port(coordinator) })),
     );
-    t.is(coordinator, grouped.controller);
+    t.is(coordinator, grouped.leader);
     // Group requests elsewhere: NOT_COORDINATOR, so the client asks FindCoordinator again. The
     // coordinator serves the same requests: a v4+ first join is asked for its member id, and a
     // commit from a member it does not know is refused as such.
@@ -189,5 +191,20 @@ test.serial(
         );
       }
     }
+
+    // A client mistake forwarded to the controller leader (deleting a topic that does not exist,
+    // through a broker that does not lead the controller) is answered as such and not logged as
+    // a broker error.
+    const controller = await agreedController(cluster, 3);
+    const other = ids.find((id) => id !== controller)!;
+    const deleted = await withClient(port(other), (client) =>
+      answered(
+        client.request(ApiKey.DeleteTopics, 1, { topicNames: ['no-such-topic'], timeoutMs: 5000 }),
+        'DeleteTopics',
+      ),
+    );
+    t.is(deleted.body.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const errors = cluster.member(other).lines.filter((line) => line.msg === 'delete topic failed');
+    t.deepEqual(errors, [], 'no error record for a client mistake');
   },
 );

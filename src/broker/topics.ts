@@ -7,10 +7,12 @@ import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import type { BrokerConfig } from '../config/types.js';
 import type { ControllerState, PartitionInfo, TopicInfo } from '../controller/index.js';
 import { logIndex, nodeId } from '../lib/ids.js';
+import { ErrorCode } from '../protocol/index.js';
 import type { Entry, Snapshot, StateRole } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { ContentWindow } from './content-dedup.js';
 import { type Controller, ControllerError, type LeaderReport } from './controller.js';
+import { RpcError } from './controller-rpc.js';
 import { GROUPS_TOPIC, GroupLogState } from './group-log.js';
 import { writeFileAtomically } from './metadata-store.js';
 import { PartitionReplica, termHistory } from './partition-replica.js';
@@ -236,6 +238,10 @@ export class Topics {
       await this.controller.execute(command, timeoutMs);
     } catch (error) {
       if (error instanceof ControllerError) throw new TopicError(error.code, error.message);
+      // A command forwarded to the controller leader comes back as an RpcError carrying the
+      // leader's ControllerError code: the client's mistake (an unknown topic), not the broker's.
+      if (error instanceof RpcError && error.code in ErrorCode)
+        throw new TopicError(error.code, error.message);
       throw error;
     }
     // The change is applied here; let the reconciler open what it put on this broker.
