@@ -4,7 +4,7 @@
  * (preferredReadReplica) and reads there exactly what a leader read gets; the brokers' own
  * counters (GET /v1/broker) prove who served it.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { kcat } from '../broker/helpers.js';
 import { eventually, ProcessCluster } from './harness.js';
 import { createTopicsOnAll, startWithAdmin } from './self-healing-helpers.js';
@@ -20,21 +20,27 @@ async function brokerStats(port: number): Promise<Stats> {
   return ((await response.json()) as { followerReads: Stats }).followerReads;
 }
 
+/** Brokers 1-3 in racks r1-r3 with follower reads on, and `topic` led by broker 1. */
+async function rackCluster(t: ExecutionContext, topic: string, settings: Record<string, unknown>) {
+  const cluster = await ProcessCluster.create(t, 3, []);
+  const httpPorts = await startWithAdmin(
+    t,
+    cluster,
+    { enable_follower_read: true, leader_balance_interval: 0, ...settings },
+    (id) => ['--rack', `r${id}`],
+  );
+  await createTopicsOnAll(cluster.kafka(), 3, [
+    { topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] },
+  ]);
+  return { cluster, httpPorts };
+}
+
 test.serial(
   'kcat with client.rack=r2 reads from the follower in r2 (its fetch counter moves) and gets exactly what a leader read gets',
   async (t) => {
     t.timeout(240_000);
-    const cluster = await ProcessCluster.create(t, 3, []);
-    const httpPorts = await startWithAdmin(
-      t,
-      cluster,
-      { enable_follower_read: true, leader_balance_interval: 0 },
-      (id) => ['--rack', `r${id}`],
-    );
     // Broker 1 (rack r1) leads; brokers 2 and 3 follow.
-    await createTopicsOnAll(cluster.kafka(), 3, [
-      { topic: 'nearby', replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] },
-    ]);
+    const { cluster, httpPorts } = await rackCluster(t, 'nearby', {});
     const producer = cluster.kafka().producer();
     await producer.connect();
     const values = Array.from({ length: 100 }, (_, i) => `value-${i}`);
@@ -88,16 +94,7 @@ test.serial(
   'strict follower reads (ReadIndex): a read from the r2 follower right after each acknowledgement returns everything acknowledged',
   async (t) => {
     t.timeout(240_000);
-    const cluster = await ProcessCluster.create(t, 3, []);
-    const httpPorts = await startWithAdmin(
-      t,
-      cluster,
-      { enable_follower_read: true, follower_read_consistency: 'strict', leader_balance_interval: 0 },
-      (id) => ['--rack', `r${id}`],
-    );
-    await createTopicsOnAll(cluster.kafka(), 3, [
-      { topic: 'strict', replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] },
-    ]);
+    const { cluster, httpPorts } = await rackCluster(t, 'strict', { follower_read_consistency: 'strict' });
     const producer = cluster.kafka().producer();
     await producer.connect();
     const bootstrap = cluster.brokers().join(',');

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { Kafka } from 'kafkajs';
 import { eventually, ProcessCluster } from './harness.js';
-import { healingConfig } from './self-healing-helpers.js';
+import { createTopicsOnAll, healingConfig } from './self-healing-helpers.js';
 
 async function leaders(kafka: Kafka, topic: string): Promise<Map<number, number>> {
   const admin = kafka.admin({ retry: { retries: 1 } });
@@ -29,18 +29,7 @@ test.serial('after a broker restarts, leadership returns to a balanced spread', 
   const config = healingConfig(t, { leader_balance_interval: '1s', replica_replace_after: '1h' });
   const cluster = await ProcessCluster.create(t, 3, ['--config', config]);
   await cluster.startAll();
-  const admin = cluster.kafka().admin();
-  await admin.connect();
-  await eventually(
-    async () => ((await admin.describeCluster()).brokers.length === 3 ? true : undefined),
-    30_000,
-    'three live brokers',
-  );
-  await admin.createTopics({
-    topics: [{ topic: 'spread', numPartitions: 6, replicationFactor: 3 }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+  await createTopicsOnAll(cluster.kafka(), 3, [{ topic: 'spread', numPartitions: 6, replicationFactor: 3 }]);
   const balanced = await eventually(
     async () => {
       const counts = countByBroker(await leaders(cluster.kafka('probe'), 'spread'));

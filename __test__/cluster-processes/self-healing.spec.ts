@@ -8,7 +8,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { eventually, ProcessCluster } from './harness.js';
-import { healingConfig, partitionReplicas, produceThroughout, readValues } from './self-healing-helpers.js';
+import {
+  createTopicsOnAll,
+  healingConfig,
+  partitionReplicas,
+  produceThroughout,
+  readValues,
+} from './self-healing-helpers.js';
 
 test.serial(
   'a broker killed for good: its replicas move to the live brokers, every partition has RF 3 again, nothing acknowledged is lost; back, it deletes them and takes new work',
@@ -21,18 +27,7 @@ test.serial(
     const cluster = await ProcessCluster.create(t, 4, ['--broker-session-timeout', '3s', '--config', config]);
     await cluster.startAll();
     const kafka = cluster.kafka();
-    const admin = kafka.admin();
-    await admin.connect();
-    await eventually(
-      async () => ((await admin.describeCluster()).brokers.length === 4 ? true : undefined),
-      30_000,
-      'four live brokers',
-    );
-    await admin.createTopics({
-      topics: [{ topic: 'heal', numPartitions: 4, replicationFactor: 3 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopicsOnAll(kafka, 4, [{ topic: 'heal', numPartitions: 4, replicationFactor: 3 }]);
     const before = await partitionReplicas(kafka, 'heal');
     // Broker 4 follows the controller as a learner, so the controller keeps its three voters.
     const victim = 4;
