@@ -170,3 +170,53 @@ test('KIP-345: a JoinGroup from a replaced static instance is fenced, not told t
   const stale = await join(first.memberId);
   t.is(stale.errorCode, ErrorCode.FENCED_INSTANCE_ID);
 });
+
+test('a group stored with members whose consumers are gone is emptied by the next coordinator (then it can expire)', async (t) => {
+  // The previous coordinator stored generation 3 with one member (session 1 s), then died; the
+  // member's process is gone too. Nothing ever names the group again.
+  const partition = new FakePartition();
+  partition.state.apply({
+    kind: 'group',
+    groupId: 'abandoned',
+    group: {
+      generationId: 3,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      leaderId: 'm-1',
+      timestampMs: 0,
+      members: [
+        {
+          memberId: 'm-1',
+          groupInstanceId: null,
+          clientId: 'c',
+          clientHost: '/127.0.0.1',
+          sessionTimeoutMs: 1_000,
+          rebalanceTimeoutMs: 1_000,
+          metadata: Buffer.alloc(0),
+          assignment: Buffer.alloc(0),
+        },
+      ],
+    },
+  });
+  const now = 10 * DAY_MS;
+  const coordinator = coordinatorOn(partition, () => now);
+  t.teardown(() => coordinator.shutdown());
+  // The new coordinator runs its sweeps for longer than the member's session.
+  for (let i = 0; i < 4; i++) {
+    sweepNow(coordinator);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    partition.commitAll();
+  }
+  sweepNow(coordinator);
+  await new Promise((resolve) => setImmediate(resolve));
+  partition.commitAll();
+  // Kafka times out the members of every group it loads when it becomes coordinator, and stores
+  // the emptied generation (from then the group expires after offsets_retention_minutes). Here
+  // nothing loads the group: its member stays stored forever, it is listed as Stable and never
+  // expires.
+  t.deepEqual(partition.state.group('abandoned')?.members ?? [], []);
+  t.notDeepEqual(
+    coordinator.list().map((group) => group.groupState),
+    ['Stable'],
+  );
+});
