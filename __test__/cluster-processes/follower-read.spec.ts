@@ -20,6 +20,11 @@ async function brokerStats(port: number): Promise<Stats> {
   return ((await response.json()) as { followerReads: Stats }).followerReads;
 }
 
+/** Every value of `topic` from the start, one kcat run (it stops at the end it is told of). */
+function readAllFrom(bootstrap: string, topic: string, extra: string[] = []): Promise<string> {
+  return kcat(['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', ...extra]);
+}
+
 /** Brokers 1-3 in racks r1-r3 with follower reads on, and `topic` led by broker 1. */
 async function rackCluster(t: ExecutionContext, topic: string, settings: Record<string, unknown>) {
   const cluster = await ProcessCluster.create(t, 3, []);
@@ -53,7 +58,7 @@ test.serial(
     await producer.disconnect();
 
     const bootstrap = cluster.brokers().join(',');
-    const leaderRead = await kcat(['-C', '-b', bootstrap, '-t', 'nearby', '-o', 'beginning', '-e', '-q']);
+    const leaderRead = await readAllFrom(bootstrap, 'nearby');
     t.deepEqual(leaderRead.trim().split('\n'), values);
     const before = await brokerStats(httpPorts.get(2)!);
     t.is(before.servedAsFollower, 0, 'nothing was read from broker 2 before');
@@ -61,19 +66,7 @@ test.serial(
     // Followers apply commits a moment after the leader: read until the r2 replica has them all.
     const followerRead = await eventually(
       async () => {
-        const out = await kcat([
-          '-C',
-          '-b',
-          bootstrap,
-          '-t',
-          'nearby',
-          '-o',
-          'beginning',
-          '-e',
-          '-q',
-          '-X',
-          'client.rack=r2',
-        ]);
+        const out = await readAllFrom(bootstrap, 'nearby', ['-X', 'client.rack=r2']);
         const lines = out.trim().split('\n');
         return lines.length >= values.length ? lines : undefined;
       },
@@ -104,19 +97,7 @@ test.serial(
       await producer.send({ topic: 'strict', acks: -1, messages: batch.map((value) => ({ value })) });
       acknowledged.push(...batch);
       // One read, no retry: kcat stops at the end the follower reports.
-      const out = await kcat([
-        '-C',
-        '-b',
-        bootstrap,
-        '-t',
-        'strict',
-        '-o',
-        'beginning',
-        '-e',
-        '-q',
-        '-X',
-        'client.rack=r2',
-      ]);
+      const out = await readAllFrom(bootstrap, 'strict', ['-X', 'client.rack=r2']);
       t.deepEqual(out.trim().split('\n'), acknowledged, `round ${round}: every acknowledged write`);
     }
     await producer.disconnect();
