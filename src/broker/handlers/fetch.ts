@@ -2,6 +2,7 @@ import { kafkaOffset } from '../../lib/ids.js';
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
 import { fetchTarget } from '../follower-read.js';
+import { type FetchSession, FetchSessionCache, partitionKey } from '../fetch-sessions.js';
 import type { ReplicatedLog } from '../replicated-log.js';
 import { endpointsOf, type LeaderHint, leaderHint, wantsLeaderHint } from './leader-hints.js';
 import { leaderEpochError } from './leadership.js';
@@ -9,6 +10,12 @@ import { topicNameOfId } from './topic-ids.js';
 
 /** Fetch v13+ names topics by id. */
 const TOPIC_IDS_FROM = 13;
+/** Fetch v7+ has sessions (KIP-227). */
+const SESSIONS_FROM = 7;
+/** Sessions a broker keeps; past that the least recently used one is dropped. */
+const MAX_FETCH_SESSIONS = 1000;
+/** Kafka's session epochs wrap from the largest int32 to 1. */
+const MAX_SESSION_EPOCH = 0x7fffffff;
 
 interface FetchPartitionRequest {
   partition: number;
@@ -26,6 +33,11 @@ interface FetchRequest {
   maxBytes?: number;
   /** v11+: the client's rack (follower reads, KIP-392); '' when it does not say. */
   rackId?: string;
+  /** v7+ (KIP-227): 0 = no session; with epoch 0, open one. */
+  sessionId?: number;
+  /** v7+: -1 = sessionless or close the session, 0 = open one, else the session's next epoch. */
+  sessionEpoch?: number;
+  forgottenTopicsData?: Array<{ topic?: string; topicId?: string; partitions: number[] }>;
   topics: Array<{
     /** v0-12. */
     topic?: string;
@@ -190,19 +202,162 @@ function withLeaderHint(broker: BrokerContext, topic: string, data: PartitionDat
   return hint === undefined ? data : { ...data, currentLeader: hint };
 }
 
-function body(broker: BrokerContext, attempt: Attempt): object {
+function body(broker: BrokerContext, attempt: Attempt, plan: SessionPlan = SESSIONLESS): object {
+  const responses = plan.session === undefined ? attempt.responses : sessionResponses(attempt, plan);
   const hints: LeaderHint[] = [];
-  for (const topic of attempt.responses)
+  for (const topic of responses)
     for (const partition of topic.partitions)
       if (partition.currentLeader) hints.push(partition.currentLeader);
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
-    sessionId: 0,
-    responses: attempt.responses,
+    sessionId: plan.session?.id ?? 0,
+    responses,
     // v16+: where the hinted leaders are (ignored by the encoder below v16).
     nodeEndpoints: hints.length === 0 ? [] : endpointsOf(broker, hints),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// KIP-227 fetch sessions.
+
+interface SessionPlan {
+  /** What to read: the request's partitions, or an incremental session's whole set. */
+  wanted?: WantedTopic[];
+  session?: FetchSession;
+  /** Answer only the partitions with something new. */
+  incremental: boolean;
+  /** A session error (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH). */
+  errorCode?: number;
+}
+
+const SESSIONLESS: SessionPlan = { incremental: false };
+const sessionCaches = new WeakMap<BrokerContext, FetchSessionCache>();
+
+function sessionsOf(broker: BrokerContext): FetchSessionCache {
+  let cache = sessionCaches.get(broker);
+  if (cache === undefined) {
+    cache = new FetchSessionCache(MAX_FETCH_SESSIONS);
+    sessionCaches.set(broker, cache);
+  }
+  return cache;
+}
+
+/** The topic as the client names it: its id from v13, else its name. */
+function clientTopic(topic: WantedTopic): string {
+  return topic.topicId ?? topic.name ?? '';
+}
+
+function remember(session: FetchSession, wanted: WantedTopic[]): void {
+  for (const topic of wanted)
+    for (const partition of topic.partitions) {
+      const key = partitionKey(clientTopic(topic), partition.partition);
+      const known = session.partitions.get(key);
+      session.partitions.set(key, {
+        name: topic.name,
+        topicId: topic.topicId,
+        partition: partition.partition,
+        fetchOffset: partition.fetchOffset,
+        partitionMaxBytes: partition.partitionMaxBytes,
+        currentLeaderEpoch: partition.currentLeaderEpoch ?? -1,
+        lastFetchedEpoch: partition.lastFetchedEpoch ?? -1,
+        answeredHighWatermark: known?.answeredHighWatermark ?? -2,
+        answeredLogStartOffset: known?.answeredLogStartOffset ?? -2,
+      });
+    }
+}
+
+/** A session's partitions as topics to read, in the order they were added. */
+function sessionTopics(session: FetchSession): WantedTopic[] {
+  const byTopic = new Map<string, WantedTopic>();
+  for (const entry of session.partitions.values()) {
+    const key = entry.topicId ?? entry.name ?? '';
+    let topic = byTopic.get(key);
+    if (topic === undefined) {
+      topic = { name: entry.name, topicId: entry.topicId, partitions: [] };
+      byTopic.set(key, topic);
+    }
+    topic.partitions.push({
+      partition: entry.partition,
+      fetchOffset: entry.fetchOffset,
+      partitionMaxBytes: entry.partitionMaxBytes,
+      currentLeaderEpoch: entry.currentLeaderEpoch,
+      lastFetchedEpoch: entry.lastFetchedEpoch,
+    });
+  }
+  return [...byTopic.values()];
+}
+
+/**
+ * What a request means for sessions: sessionless (id 0, epoch -1, or before v7), opening one
+ * (id 0, epoch 0: a full fetch whose partitions the session keeps), closing one (id, epoch -1:
+ * then sessionless), or an incremental fetch (id, its next epoch: the request's partitions are
+ * added or updated, the forgotten ones dropped, and the whole set is read).
+ */
+function planSession(
+  broker: BrokerContext,
+  request: FetchRequest,
+  apiVersion: number,
+  wanted: WantedTopic[],
+): SessionPlan {
+  if (apiVersion < SESSIONS_FROM) return SESSIONLESS;
+  const id = request.sessionId ?? 0;
+  const epoch = request.sessionEpoch ?? -1;
+  const cache = sessionsOf(broker);
+  if (id === 0) {
+    if (epoch === -1) return SESSIONLESS;
+    if (epoch !== 0) return { incremental: false, errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
+    const session = cache.create();
+    remember(session, wanted);
+    return { session, incremental: false };
+  }
+  if (epoch === -1) {
+    cache.remove(id);
+    return SESSIONLESS;
+  }
+  const session = cache.use(id);
+  if (session === undefined) return { incremental: false, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND };
+  if (epoch !== session.nextEpoch)
+    return { incremental: false, errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
+  session.nextEpoch = epoch === MAX_SESSION_EPOCH ? 1 : epoch + 1;
+  remember(session, wanted);
+  for (const forgotten of request.forgottenTopicsData ?? []) {
+    const topic = apiVersion >= TOPIC_IDS_FROM ? (forgotten.topicId ?? '') : (forgotten.topic ?? '');
+    for (const partition of forgotten.partitions) session.partitions.delete(partitionKey(topic, partition));
+  }
+  return { wanted: sessionTopics(session), session, incremental: true };
+}
+
+/**
+ * The answer of a session fetch: an incremental one keeps only the partitions with something
+ * new for the client (records, an error, a diverging epoch, a moved high watermark or log
+ * start); either way the session records what it was told.
+ */
+function sessionResponses(attempt: Attempt, plan: SessionPlan): TopicData[] {
+  const session = plan.session!;
+  const result: TopicData[] = [];
+  for (const topic of attempt.responses) {
+    const name = topic.topicId ?? topic.topic ?? '';
+    const kept: PartitionData[] = [];
+    for (const partition of topic.partitions) {
+      const entry = session.partitions.get(partitionKey(name, partition.partitionIndex));
+      const changed =
+        entry === undefined ||
+        partition.records.length > 0 ||
+        partition.errorCode !== ErrorCode.NONE ||
+        partition.divergingEpoch !== undefined ||
+        partition.highWatermark !== entry.answeredHighWatermark ||
+        partition.logStartOffset !== entry.answeredLogStartOffset;
+      if (!changed && plan.incremental) continue;
+      if (entry !== undefined) {
+        entry.answeredHighWatermark = partition.highWatermark;
+        entry.answeredLogStartOffset = partition.logStartOffset;
+      }
+      kept.push(partition);
+    }
+    if (kept.length > 0 || !plan.incremental) result.push({ ...topic, partitions: kept });
+  }
+  return result;
 }
 
 /** The requested topics by name: v13+ requests name them by id (UNKNOWN_TOPIC_ID if unknown). */
@@ -222,10 +377,14 @@ function wantedTopics(broker: BrokerContext, request: FetchRequest, apiVersion: 
 export const fetchHandler: Handler = {
   apiKey: ApiKey.Fetch,
   async handle(request: FetchRequest, { broker, header }) {
-    const wanted = wantedTopics(broker, request, header.apiVersion);
+    const asked = wantedTopics(broker, request, header.apiVersion);
+    const plan = planSession(broker, request, header.apiVersion, asked);
+    if (plan.errorCode !== undefined)
+      return { throttleTimeMs: 0, errorCode: plan.errorCode, sessionId: 0, responses: [], nodeEndpoints: [] };
+    const wanted = plan.wanted ?? asked;
     const first = await attemptFetch(broker, request, wanted);
     const minBytes = Math.max(1, request.minBytes);
-    if (first.bytes >= minBytes || first.anyError || request.maxWaitMs <= 0) return body(broker, first);
+    if (first.bytes >= minBytes || first.anyError || request.maxWaitMs <= 0) return body(broker, first, plan);
     const logs: ReplicatedLog[] = [];
     for (const { name, partitions } of wanted) {
       if (name === undefined) continue;
@@ -234,7 +393,7 @@ export const fetchHandler: Handler = {
         if (log !== undefined) logs.push(log);
       }
     }
-    if (logs.length === 0) return body(broker, first);
+    if (logs.length === 0) return body(broker, first, plan);
     let satisfied: Attempt | null = null;
     await broker.purgatory.wait(logs, request.maxWaitMs, async () => {
       const attempt = await attemptFetch(broker, request, wanted);
@@ -243,7 +402,7 @@ export const fetchHandler: Handler = {
       return true;
     });
     // On expiry (or shutdown) read once more: whatever is committed by now goes out.
-    return body(broker, satisfied ?? (await attemptFetch(broker, request, wanted)));
+    return body(broker, satisfied ?? (await attemptFetch(broker, request, wanted)), plan);
   },
   errorResponse: (request: FetchRequest, errorCode) => ({
     throttleTimeMs: 0,
