@@ -111,6 +111,15 @@ export class TopicGroupHomes implements GroupHomes {
       key: Buffer.from(record.groupId, 'utf8'),
       value: encodeGroupRecord(record),
     });
+    // The log refuses an entry above its batch limit inside the Raft loop, which stops the node:
+    // a record that large (a huge offset commit or generation) is refused here instead.
+    if (batch.length > replica.maxBatchBytes) {
+      const error = new Error(
+        `a ${record.kind} record of group ${record.groupId} takes ${batch.length} bytes, above the ${replica.maxBatchBytes} a batch may take`,
+      );
+      (error as Error & { code: string }).code = 'RECORD_TOO_LARGE';
+      throw error;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {

@@ -1,14 +1,13 @@
 /**
- * Review finding (seen: the broker process exits): OffsetCommit metadata has no size limit
+ * Found in review (the broker process exited): OffsetCommit metadata has no size limit
  * (Kafka: offset.metadata.max.bytes, 4096, answered OFFSET_METADATA_TOO_LARGE) and a commit may
  * name the same partition many times. The whole commit becomes one `__consumer_offsets` record,
  * proposed as one Raft entry without the size check Produce makes; the native log refuses an
  * entry above max_message_size inside the Raft loop ("record batch too large ... above
  * maxBatchBytes 1048576"), which is fatal: the broker stops. One request from any client does it;
  * so does a legitimate commit of ~20 000 partitions, or a generation record of a large group.
- * Expected: the commit is refused (or split) and the broker keeps working.
- *
- * Known failure of the code under review: npx ava --config __test__/review/ava.config.mjs
+ * Now the coordinator refuses such a record before proposing it (group-homes.ts) and the broker
+ * keeps working.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
