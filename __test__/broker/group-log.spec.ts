@@ -47,6 +47,7 @@ test('every group record kind survives encode and decode unchanged', (t) => {
     commit(10, 2_000),
     { kind: 'delete-group', groupId: 'old', timestampMs: 5 },
     { kind: 'delete-offsets', groupId: 'workers', partitions: [{ topic: 'jobs', partition: 1 }] },
+    { kind: 'expire-group', groupId: 'idle', lastActivityMs: 77 },
   ];
   for (const record of records) t.deepEqual(decodeGroupRecord(encodeGroupRecord(record)), record);
 });
@@ -103,13 +104,20 @@ test('only groups without members expire, counted from their newest commit or ge
   state.apply(generation); // one member, at 1_000
   state.apply({ ...commit(1, 1_000), groupId: 'idle' });
   state.apply({ ...commit(1, 5_000), groupId: 'recent' });
-  t.deepEqual(state.expired(4_000, 2_000).sort(), ['idle']);
+  const names = (list: Array<{ groupId: string }>) => list.map((entry) => entry.groupId).sort();
+  t.deepEqual(names(state.expired(4_000, 2_000)), ['idle']);
   state.apply({
     kind: 'group',
     groupId: 'workers',
     group: { ...generation.group, members: [], timestampMs: 1_500 },
   });
-  t.deepEqual(state.expired(4_000, 2_000).sort(), ['idle', 'workers']);
+  t.deepEqual(names(state.expired(4_000, 2_000)), ['idle', 'workers']);
+  // An expiry applies only if nothing newer happened to the group in between.
+  state.apply({ ...commit(2, 3_000), groupId: 'idle' });
+  state.apply({ kind: 'expire-group', groupId: 'idle', lastActivityMs: 1_000 });
+  t.true(state.has('idle'), 'a commit that raced the expiry keeps the group');
+  state.apply({ kind: 'expire-group', groupId: 'idle', lastActivityMs: 3_000 });
+  t.false(state.has('idle'));
 });
 
 test('a group maps to the partition Kafka picks: abs(Java hashCode) mod partitions', (t) => {

@@ -70,8 +70,9 @@ interface Group {
   protocolName: string | null;
   leaderId: string | null;
   members: Map<string, Member>;
-  /** Member ids handed out with MEMBER_ID_REQUIRED, not yet joined. */
-  pendingMemberIds: Set<string>;
+  /** Member ids handed out with MEMBER_ID_REQUIRED, not yet joined, with when each lapses (the
+   * session timeout after it was handed out, as in Kafka). */
+  pendingMemberIds: Map<string, number>;
   rebalanceTimer: NodeJS.Timeout | null;
   /** The generation whose assignments are being made durable (SyncGroup waits for it). */
   persistingGeneration: number;
@@ -117,6 +118,8 @@ export class GroupCoordinator {
   private readonly nowMs: () => number;
   private readonly logger: Logger;
   private expiring = false;
+  /** The leader epoch each owned `__consumer_offsets` partition's stored groups were loaded in. */
+  private readonly loadedEpochs = new Map<number, number>();
 
   constructor(private readonly options: GroupCoordinatorOptions) {
     this.logger = options.logger;
@@ -132,9 +135,7 @@ export class GroupCoordinator {
     const fail = (errorCode: number, memberId = request.memberId): Promise<JoinResult> =>
       Promise.resolve({ errorCode, generationId: -1, protocolName: '', leader: '', memberId, members: [] });
     if (request.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
-    const acquired = this.acquire(request.groupId, true);
-    if ('errorCode' in acquired) return fail(acquired.errorCode);
-    const { group } = acquired;
+    // Checked before the group is looked up, so a refused join leaves no group behind.
     if (
       request.sessionTimeoutMs < MIN_SESSION_TIMEOUT_MS ||
       request.sessionTimeoutMs > MAX_SESSION_TIMEOUT_MS
@@ -142,6 +143,13 @@ export class GroupCoordinator {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
     if (request.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const acquired = this.acquire(request.groupId, true);
+    if ('errorCode' in acquired) return fail(acquired.errorCode);
+    const { group } = acquired;
+    // KIP-345: a replaced static instance is fenced first (UNKNOWN_MEMBER_ID would make it
+    // rejoin as new and take the slot back).
+    if (request.memberId !== '' && fencedInstance(group, request.memberId, request.groupInstanceId))
+      return fail(ErrorCode.FENCED_INSTANCE_ID);
     if (group.members.size > 0 && group.protocolType !== request.protocolType) {
       return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
@@ -170,7 +178,7 @@ export class GroupCoordinator {
         memberId = `${client.clientId}-${randomUUID()}`;
         if (client.requireKnownMemberId && request.groupInstanceId === null) {
           // KIP-394: the client rejoins with this id, so a lost response cannot leak a member.
-          group.pendingMemberIds.add(memberId);
+          group.pendingMemberIds.set(memberId, performance.now() + request.sessionTimeoutMs);
           return fail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
         }
       }
@@ -488,7 +496,8 @@ export class GroupCoordinator {
       }
     }
     for (const group of this.groups.values()) {
-      if (group.members.size === 0 && out.has(group.groupId)) continue;
+      // A group with no member is listed only when something of it is stored (above).
+      if (group.members.size === 0) continue;
       if (this.options.homes.lookup(group.groupId).kind !== 'owner') continue;
       out.set(group.groupId, {
         groupId: group.groupId,
@@ -544,7 +553,7 @@ export class GroupCoordinator {
       protocolName: persisted?.protocolName || null,
       leaderId: persisted?.leaderId || null,
       members: new Map(),
-      pendingMemberIds: new Set(),
+      pendingMemberIds: new Map(),
       rebalanceTimer: null,
       persistingGeneration: -1,
     };
@@ -616,10 +625,25 @@ export class GroupCoordinator {
 
   /** Drops groups whose partition this broker no longer leads; deletes expired empty groups. */
   private sweep(): void {
+    const nowMs = performance.now();
     for (const group of [...this.groups.values()]) {
       const home = this.options.homes.lookup(group.groupId);
-      if (home.kind === 'error' || home.epoch !== group.epoch || home.partition !== group.partition)
+      if (home.kind === 'error' || home.epoch !== group.epoch || home.partition !== group.partition) {
         this.discard(group, home.kind === 'error' ? home.errorCode : ErrorCode.NOT_COORDINATOR);
+        continue;
+      }
+      for (const [memberId, lapsesAtMs] of group.pendingMemberIds)
+        if (lapsesAtMs <= nowMs) group.pendingMemberIds.delete(memberId);
+      // A group that holds nothing (no member, no pending join, nothing stored) is forgotten.
+      if (group.members.size === 0 && group.pendingMemberIds.size === 0 && !home.state.has(group.groupId))
+        this.discard(group, ErrorCode.NONE);
+    }
+    // A partition led in a new epoch: every group stored with members is loaded at once, so the
+    // sessions of members that died with the old coordinator run out and the group can expire.
+    for (const home of this.options.homes.owned()) {
+      if (this.loadedEpochs.get(home.partition) === home.epoch) continue;
+      this.loadedEpochs.set(home.partition, home.epoch);
+      for (const groupId of home.state.groupsWithMembers()) this.acquire(groupId);
     }
     if (!this.expiring) {
       this.expiring = true;
@@ -634,12 +658,16 @@ export class GroupCoordinator {
   private async expire(): Promise<void> {
     const nowMs = this.nowMs();
     for (const home of this.options.homes.owned()) {
-      for (const groupId of home.state.expired(nowMs, this.options.offsetsRetentionMs)) {
+      for (const { groupId, lastActivityMs } of home.state.expired(nowMs, this.options.offsetsRetentionMs)) {
         const live = this.groups.get(groupId);
-        if (live !== undefined && live.members.size > 0) continue;
-        await home.persist({ kind: 'delete-group', groupId, timestampMs: nowMs });
-        if (live !== undefined && this.isCurrent(live)) this.discard(live, ErrorCode.NONE);
-        this.logger.info({ group: groupId }, 'consumer group expired (no members, no commits)');
+        if (live !== undefined && (live.members.size > 0 || live.pendingMemberIds.size > 0)) continue;
+        // Conditional: a commit or generation that lands before it keeps the group everywhere.
+        await home.persist({ kind: 'expire-group', groupId, lastActivityMs });
+        const after = this.groups.get(groupId);
+        if (after !== undefined && after.members.size === 0 && !home.state.has(groupId))
+          this.discard(after, ErrorCode.NONE);
+        if (!home.state.has(groupId))
+          this.logger.info({ group: groupId }, 'consumer group expired (no members, no commits)');
       }
     }
   }

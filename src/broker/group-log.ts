@@ -14,6 +14,9 @@
  *   clientHost, sessionTimeoutMs int32, rebalanceTimeoutMs int32, metadata bytes, assignment bytes.
  * - delete-group (3): groupId, timestampMs int64 (the group and its offsets go).
  * - delete-offsets (4): groupId, count int32, then per partition: topic, partition int32.
+ * - expire-group (5): groupId, lastActivityMs int64: the group goes only if, where it applies,
+ *   it still has no members and no newer activity (a commit that raced the expiry wins on
+ *   every replica alike).
  */
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
@@ -67,9 +70,16 @@ export type GroupLogRecord =
     }
   | { kind: 'group'; groupId: string; group: PersistedGroup }
   | { kind: 'delete-group'; groupId: string; timestampMs: number }
-  | { kind: 'delete-offsets'; groupId: string; partitions: Array<{ topic: string; partition: number }> };
+  | { kind: 'delete-offsets'; groupId: string; partitions: Array<{ topic: string; partition: number }> }
+  | { kind: 'expire-group'; groupId: string; lastActivityMs: number };
 
-const KIND_CODE = { offsets: 1, group: 2, 'delete-group': 3, 'delete-offsets': 4 } as const;
+const KIND_CODE = {
+  offsets: 1,
+  group: 2,
+  'delete-group': 3,
+  'delete-offsets': 4,
+  'expire-group': 5,
+} as const;
 
 export function encodeGroupRecord(record: GroupLogRecord): Buffer {
   const out = new Writer(256);
@@ -112,6 +122,9 @@ export function encodeGroupRecord(record: GroupLogRecord): Buffer {
     case 'delete-offsets':
       out.int32(record.partitions.length);
       for (const each of record.partitions) out.string(each.topic).int32(each.partition);
+      break;
+    case 'expire-group':
+      out.int64(record.lastActivityMs);
       break;
   }
   return out.finish();
@@ -174,6 +187,8 @@ export function decodeGroupRecord(bytes: Buffer): GroupLogRecord {
           partition: input.int32(),
         })),
       };
+    case KIND_CODE['expire-group']:
+      return { kind: 'expire-group', groupId, lastActivityMs: input.int64() };
     default:
       return input.fail(`group record kind ${kind} is unknown`);
   }
@@ -224,6 +239,13 @@ export class GroupLogState {
       case 'delete-group':
         this.groups.delete(record.groupId);
         break;
+      case 'expire-group': {
+        const entry = this.groups.get(record.groupId);
+        const empty = entry?.group === null || entry?.group?.members.length === 0;
+        if (entry !== undefined && empty && entry.lastActivityMs <= record.lastActivityMs)
+          this.groups.delete(record.groupId);
+        break;
+      }
       case 'delete-offsets': {
         const entry = this.groups.get(record.groupId);
         if (entry === undefined) break;
@@ -260,13 +282,22 @@ export class GroupLogState {
     return this.groups.get(groupId)?.group ?? null;
   }
 
-  /** Groups without members whose last activity is older than `retentionMs` before `nowMs`. */
-  expired(nowMs: number, retentionMs: number): string[] {
-    const out: string[] = [];
+  /** Groups without members whose last activity is older than `retentionMs` before `nowMs`,
+   * with that last activity (the expiry record carries it). */
+  expired(nowMs: number, retentionMs: number): Array<{ groupId: string; lastActivityMs: number }> {
+    const out: Array<{ groupId: string; lastActivityMs: number }> = [];
     for (const [groupId, entry] of this.groups) {
       const empty = entry.group === null || entry.group.members.length === 0;
-      if (empty && entry.lastActivityMs + retentionMs <= nowMs) out.push(groupId);
+      if (empty && entry.lastActivityMs + retentionMs <= nowMs)
+        out.push({ groupId, lastActivityMs: entry.lastActivityMs });
     }
+    return out;
+  }
+
+  /** Groups stored with members (a new coordinator loads them at once, so their sessions run). */
+  groupsWithMembers(): string[] {
+    const out: string[] = [];
+    for (const [groupId, entry] of this.groups) if ((entry.group?.members.length ?? 0) > 0) out.push(groupId);
     return out;
   }
 

@@ -1,11 +1,8 @@
 /**
- * Review findings on the consumer-group coordinator (src/broker/group-coordinator.ts), each shown
- * by a scripted scenario against a fake `__consumer_offsets` partition whose proposals commit only
- * when the test says so (so the order of records in the log is the test's).
- *
- * These are known failures of the code under review; they are not in `npm test` (the file name
- * does not end in .spec.ts). Run: npx ava __test__/review/group-coordinator-review.ts
- * A finding is fixed when its test passes.
+ * The consumer-group coordinator (src/broker/group-coordinator.ts) in scripted scenarios against a
+ * fake `__consumer_offsets` partition whose proposals commit only when the test says so (so the
+ * order of records in the log is the test's). Each of these failed on the first version of the
+ * replicated coordinator.
  */
 import test from 'ava';
 import pino from 'pino';
