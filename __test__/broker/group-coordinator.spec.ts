@@ -7,7 +7,7 @@
 import test from 'ava';
 import pino from 'pino';
 import { GroupCoordinator, type GroupHome, type GroupHomes } from '../../src/broker/group-coordinator.js';
-import { type GroupLogRecord, GroupLogState } from '../../src/broker/group-log.js';
+import { encodeGroupRecord, type GroupLogRecord, GroupLogState } from '../../src/broker/group-log.js';
 import { ErrorCode } from '../../src/protocol/index.js';
 
 const DAY_MS = 24 * 3_600_000;
@@ -216,4 +216,30 @@ test('a group stored with members whose consumers are gone is emptied by the nex
     coordinator.list().map((group) => group.groupState),
     ['Stable'],
   );
+});
+
+test('a commit of many partitions is stored as several records inside the batch limit, all applied', async (t) => {
+  const partition = new FakePartition();
+  const coordinator = coordinatorOn(partition, () => 0);
+  t.teardown(() => coordinator.shutdown());
+  const offsets = Array.from({ length: 6_000 }, (_, i) => ({
+    topic: `topic-${i % 7}`,
+    partition: i,
+    offset: i * 10,
+    leaderEpoch: 3,
+    metadata: 'x'.repeat(100),
+  }));
+  const committing = coordinator.commitOffsets({ groupId: 'wide', generationId: -1, memberId: '', offsets });
+  // Records are proposed one after another: commit each as it arrives.
+  let records = 0;
+  for (let i = 0; i < 100 && records < 1_000; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const { record } of partition.queue) t.true(encodeGroupRecord(record).length < 300 * 1024);
+    records += partition.queue.length;
+    partition.commitAll();
+  }
+  t.is(await committing, ErrorCode.NONE);
+  t.true(records > 1, `split into ${records} records`);
+  t.is(partition.state.offset('wide', `topic-${5_999 % 7}`, 5_999)?.offset, 59_990);
+  t.is(partition.state.offset('wide', 'topic-0', 0)?.offset, 0);
 });

@@ -354,12 +354,16 @@ export class GroupCoordinator {
     if (membership !== ErrorCode.NONE) return membership;
     if (request.offsets.length === 0) return ErrorCode.NONE;
     try {
-      await acquired.home.persist({
-        kind: 'offsets',
-        groupId: request.groupId,
-        commitTimestampMs: this.nowMs(),
-        offsets: request.offsets,
-      });
+      // A commit of many partitions is stored as several records, each well inside the batch
+      // limit of the groups topic (one entry per record).
+      const commitTimestampMs = this.nowMs();
+      for (const offsets of chunksBySize(request.offsets, COMMIT_RECORD_TARGET_BYTES))
+        await acquired.home.persist({
+          kind: 'offsets',
+          groupId: request.groupId,
+          commitTimestampMs,
+          offsets,
+        });
       return ErrorCode.NONE;
     } catch (error) {
       this.logger.debug({ err: error, group: request.groupId }, 'offset commit failed');
@@ -854,6 +858,33 @@ export class GroupCoordinator {
     if (member.sessionTimer !== null) clearTimeout(member.sessionTimer);
     member.sessionTimer = null;
   }
+}
+
+/** Offset records are split to stay this small (the groups topic's batch limit is at least 1 MiB
+ * by default; 256 KiB leaves room for any configured limit down to it). */
+const COMMIT_RECORD_TARGET_BYTES = 256 * 1024;
+
+/** Splits offsets into runs whose encoded size stays under `targetBytes` (each at least one). */
+function chunksBySize<T extends { topic: string; metadata: string | null }>(
+  offsets: T[],
+  targetBytes: number,
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const offset of offsets) {
+    // Per offset: topic and metadata strings (UTF-8, 2-byte lengths) and 24 fixed bytes.
+    const size = 28 + Buffer.byteLength(offset.topic) + Buffer.byteLength(offset.metadata ?? '');
+    if (current.length > 0 && bytes + size > targetBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(offset);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /** KIP-345: a request carrying an instance id that now belongs to another member id is from a

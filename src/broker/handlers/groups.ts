@@ -157,20 +157,37 @@ function commitResponse(request: OffsetCommitRequest, codeFor: (topic: string, p
   };
 }
 
-/** OffsetCommit: answered once the offsets are committed through Raft on the group's partition. */
+/** Kafka's `offset.metadata.max.bytes`: larger commit metadata is refused per partition. */
+const OFFSET_METADATA_MAX_BYTES = 4096;
+
+/** OffsetCommit: answered once the offsets are committed through Raft on the group's partition.
+ * A partition named twice counts once (the last one); metadata above 4096 bytes gets
+ * OFFSET_METADATA_TOO_LARGE for that partition alone, as in Kafka. */
 export const offsetCommitHandler: Handler = {
   apiKey: ApiKey.OffsetCommit,
   async handle(request: OffsetCommitRequest, { broker }) {
-    const offsets: Parameters<typeof broker.groups.commitOffsets>[0]['offsets'] = [];
+    const byPartition = new Map<
+      string,
+      Parameters<typeof broker.groups.commitOffsets>[0]['offsets'][number]
+    >();
+    const refused = new Map<string, number>();
     for (const topic of request.topics) {
       for (const partition of topic.partitions) {
+        const key = `${partition.partitionIndex}:${topic.name}`;
         if (broker.topics.partition(topic.name, partition.partitionIndex) === undefined) continue;
-        offsets.push({
+        const metadata = partition.committedMetadata;
+        if (metadata !== null && Buffer.byteLength(metadata, 'utf8') > OFFSET_METADATA_MAX_BYTES) {
+          refused.set(key, ErrorCode.OFFSET_METADATA_TOO_LARGE);
+          byPartition.delete(key);
+          continue;
+        }
+        refused.delete(key);
+        byPartition.set(key, {
           topic: topic.name,
           partition: partition.partitionIndex,
           offset: partition.committedOffset,
           leaderEpoch: partition.committedLeaderEpoch ?? -1,
-          metadata: partition.committedMetadata,
+          metadata,
         });
       }
     }
@@ -179,9 +196,11 @@ export const offsetCommitHandler: Handler = {
       generationId: request.generationId ?? -1,
       memberId: request.memberId ?? '',
       groupInstanceId: request.groupInstanceId ?? null,
-      offsets,
+      offsets: [...byPartition.values()],
     });
     return commitResponse(request, (topic, partition) => {
+      const own = refused.get(`${partition}:${topic}`);
+      if (own !== undefined) return own;
       if (errorCode !== ErrorCode.NONE) return errorCode;
       return broker.topics.partition(topic, partition) === undefined
         ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
