@@ -93,3 +93,30 @@ test('without deduplication_enabled (the default) the same batch sent twice is s
   const second = await produce(client, batch(['same']));
   t.is(second.baseOffset, first.baseOffset + 1);
 });
+
+// The window used to stamp records with the time a replica applied them: a restart replays the
+// last entries, so a record far older than the window came back as "just seen" and a new message
+// with the same content was answered with the old offset and never stored.
+test('a record older than deduplication_window is not taken for a duplicate after a restart (the window uses the batch time)', async (t) => {
+  const dataDir = temporaryDirectory(t);
+  const options = { dataDir, deduplicationEnabled: true, deduplicationWindowMs: 1_000 };
+  const broker = await startBroker(t, options);
+  let client = await RawClient.open(broker.address.port);
+  await client.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name: 't', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  const first = await produce(client, batch(['reading']));
+  t.is(first.errorCode, ErrorCode.NONE);
+  // The original falls out of the 1 s window (no timing is asserted: only "later than").
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  client.close();
+  await broker.stop();
+  const restarted = await startBroker(t, options);
+  client = await RawClient.open(restarted.address.port);
+  t.teardown(() => client.close());
+  const later = await produce(client, batch(['reading']));
+  t.is(later.errorCode, ErrorCode.NONE);
+  t.true(later.baseOffset > first.baseOffset, 'the new message was stored, not answered with the old offset');
+});

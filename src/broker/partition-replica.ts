@@ -142,11 +142,11 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     )
       return;
     try {
-      (this.contentWindow as ContentWindow).add(
-        recordHashes(batch, this.maxBatchBytes),
-        baseOffset,
-        Date.now(),
-      );
+      // The batch's own time (its max timestamp), the same on every replica and on a replay
+      // after a restart, so an old record is not taken for a recent one.
+      const batchTimeMs = Number(batch.readBigInt64BE(35));
+      const timeMs = batchTimeMs > 0 ? batchTimeMs : Date.now();
+      (this.contentWindow as ContentWindow).add(recordHashes(batch, this.maxBatchBytes), baseOffset, timeMs);
     } catch {
       // A batch the core cannot hash was validated when produced; it simply stays out of the window.
     }
