@@ -74,6 +74,11 @@ export declare class Log {
    * (`retentionBytes`, -1 = no limit), never entries at or after `keepFrom`.
    */
   retentionCut(nowMs: number, retentionMs: number, retentionBytes: number, keepFrom: number): number
+  /**
+   * Writes buffered appends to the file without an fsync (they then survive a kill -9 of this
+   * process, not a power loss): what a sync round does when fsync is off.
+   */
+  writeBuffered(): void
   /** Starts a new segment now (no-op when the active one is empty). */
   roll(): void
   /**

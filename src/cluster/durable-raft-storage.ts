@@ -421,7 +421,15 @@ export class DurableRaftStorage implements RaftStorage {
       const nowMs = this.nowMs();
       const due =
         this.relaxedSyncIntervalMs > 0 && nowMs - this.lastRelaxedSyncMs >= this.relaxedSyncIntervalMs;
-      if (!due) return this.logLastIndex;
+      if (!due) {
+        // Without an fsync the writes still leave this process: acknowledged data must survive a
+        // kill -9 (only a power loss or kernel crash may take it, as documented).
+        await retryWhileFull(
+          async () => this.log.writeBuffered?.(),
+          () => this.closing,
+        );
+        return this.logLastIndex;
+      }
       this.lastRelaxedSyncMs = nowMs;
     }
     this.syncing++;

@@ -179,6 +179,15 @@ export class NativeLog implements PartitionLog {
     }>;
   }
 
+  /** Writes buffered appends to the file without an fsync (survives kill -9, not power loss). */
+  writeBuffered(): void {
+    try {
+      this.log.writeBuffered();
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
   async sync(): Promise<LogIndex> {
     let pending: Promise<number>;
     try {

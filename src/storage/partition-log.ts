@@ -78,6 +78,9 @@ export interface PartitionLog {
 
   /** Makes every appended entry durable; resolves to the new `durableIndex`. */
   sync(): Promise<LogIndex>;
+  /** Hands buffered appends to the OS without an fsync (fsync_enabled=false): they then survive
+   * the process dying. Optional: a log without a buffer of its own has nothing to do. */
+  writeBuffered?(): void;
   /** Syncs and closes files; the object is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -651,6 +651,13 @@ impl Log {
             .retention_cut(now, retention_ms, retention_bytes, keep_from) as f64)
     }
 
+    /// Writes buffered appends to the file without an fsync (they then survive a kill -9 of this
+    /// process, not a power loss): what a sync round does when fsync is off.
+    #[napi]
+    pub fn write_buffered(&mut self) -> Result<()> {
+        self.log_mut()?.write_buffered().map_err(to_js)
+    }
+
     /// Starts a new segment now (no-op when the active one is empty).
     #[napi]
     pub fn roll(&mut self) -> Result<()> {

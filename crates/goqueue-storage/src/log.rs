@@ -731,6 +731,13 @@ impl Log {
         Ok(())
     }
 
+    /// Writes buffered appends to the active segment's file without an fsync: they survive the
+    /// process dying (kill -9), not a power loss. For `fsync_enabled=false`, where a sync round
+    /// skips the fsync but acknowledged writes must not stay in this process's memory.
+    pub fn write_buffered(&mut self) -> Result<()> {
+        self.active_mut().flush_log()
+    }
+
     /// Starts a new segment at `next_offset` (no-op when the active segment is empty).
     pub fn roll(&mut self, now_ms: i64) -> Result<()> {
         if self.active().entries == 0 {

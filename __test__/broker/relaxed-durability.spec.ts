@@ -1,16 +1,15 @@
 /**
- * Review finding: with `fsync_enabled` false the docs promise that only a power loss or a kernel
+ * With `fsync_enabled` false the docs promise that only a power loss or a kernel
  * crash can lose acknowledged messages (appends "count as durable once in the page cache",
  * DurableRaftStorage.sync). But the native log gathers appends below 256 KiB in a write buffer in
  * the process's memory (Segment::append) and writes it to the file only on a sync, a full buffer,
  * a roll, a truncation or close; DurableRaftStorage.sync returns without touching the log when
  * the relaxed interval is not due (and never with flush_interval 0). So an acknowledged message
- * lives only in the broker's heap, and a kill -9 of the process (of a quorum, in a cluster) loses it.
- *
- * Known failure of the code under review: npx ava --config __test__/review/ava.config.mjs
+ * lived only in the broker's heap, and a kill -9 of the process (of a quorum, in a cluster) lost
+ * it. Now a sync round without an fsync still writes the buffer to the file (Log.writeBuffered).
  */
 import test from 'ava';
-import { kcat, nativeStorageAvailable, spawnBroker, temporaryDirectory } from '../broker/helpers.js';
+import { kcat, nativeStorageAvailable, spawnBroker, temporaryDirectory } from './helpers.js';
 
 const durable = nativeStorageAvailable ? test.serial : test.serial.skip;
 
