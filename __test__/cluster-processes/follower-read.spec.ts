@@ -42,7 +42,7 @@ async function rackCluster(t: ExecutionContext, topic: string, settings: Record<
 }
 
 test.serial(
-  'kcat with client.rack set to a follower\'s rack reads from that follower (its fetch counter moves) and gets exactly what a leader read gets',
+  "kcat with client.rack set to a follower's rack reads from that follower (its fetch counter moves) and gets exactly what a leader read gets",
   async (t) => {
     t.timeout(240_000);
     // Broker 1 (rack r1) leads; brokers 2 and 3 follow.
