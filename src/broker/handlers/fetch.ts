@@ -1,8 +1,8 @@
 import { kafkaOffset } from '../../lib/ids.js';
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
-import { fetchTarget } from '../follower-read.js';
 import { type FetchSession, FetchSessionCache, partitionKey } from '../fetch-sessions.js';
+import { fetchTarget } from '../follower-read.js';
 import type { ReplicatedLog } from '../replicated-log.js';
 import { endpointsOf, type LeaderHint, leaderHint, wantsLeaderHint } from './leader-hints.js';
 import { leaderEpochError } from './leadership.js';
