@@ -472,13 +472,14 @@ export class Raft {
         // A candidate's higher term does not: the node whose log is most up to date must keep its
         // own schedule, or a stale candidate that times out first would restart it on every
         // attempt (2 voters: the stale one keeps losing, the up-to-date one never campaigns).
-        // The timeout is drawn afresh, still below 2 × electionTicks: it fires within that many
-        // ticks of the last real restart whatever terms arrive meanwhile.
         const elapsedTicks = this.electionElapsed;
+        const timeoutTicks = this.randomizedElectionTicks;
         const wasLeader = this.role === StateRole.Leader;
         this.becomeFollower(m.term, NO_NODE);
-        if (!wasLeader && !this.testOnlyDefects.has('restart-timer-on-higher-term'))
+        if (!wasLeader && !this.testOnlyDefects.has('restart-timer-on-higher-term')) {
           this.electionElapsed = elapsedTicks;
+          this.randomizedElectionTicks = timeoutTicks;
+        }
       }
     } else if (m.term < this.term) {
       if (
