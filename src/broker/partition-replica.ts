@@ -59,6 +59,8 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   groupLog: GroupLogState | undefined;
   /** Committed records' content hashes, when `deduplication_enabled` (Topics attaches it). */
   contentWindow: ContentWindow | undefined;
+  /** Entries up to this index were committed before this start (applied again at open). */
+  replayedUpTo = 0;
   /** Largest batch the topic accepts (bounds the decompression when hashing). */
   maxBatchBytes = 1 << 20;
   /** Group-log entries that did not decode (skipped alike on every replica). */
@@ -142,10 +144,14 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     )
       return;
     try {
-      // The batch's own time (its max timestamp), the same on every replica and on a replay
-      // after a restart, so an old record is not taken for a recent one.
+      // A record counts from when this replica applies it, except for the entries a restart
+      // applies again: those count from their batch's own time (at the latest now), so records
+      // older than the window are not taken for recent ones after a restart. (Producer
+      // timestamps may be event times, so live applies do not trust them.)
+      const nowMs = Date.now();
       const batchTimeMs = Number(batch.readBigInt64BE(35));
-      const timeMs = batchTimeMs > 0 ? batchTimeMs : Date.now();
+      const timeMs =
+        entry.index <= this.replayedUpTo && batchTimeMs > 0 ? Math.min(nowMs, batchTimeMs) : nowMs;
       (this.contentWindow as ContentWindow).add(recordHashes(batch, this.maxBatchBytes), baseOffset, timeMs);
     } catch {
       // A batch the core cannot hash was validated when produced; it simply stays out of the window.

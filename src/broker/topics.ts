@@ -567,6 +567,7 @@ export class Topics {
     );
     replica.groupLog = groupLog;
     replica.maxBatchBytes = Math.min(this.config.maxMessageBytes, config.segmentBytes);
+    replica.replayedUpTo = committed;
     if (contentDedup)
       replica.contentWindow = new ContentWindow({
         windowMs: this.config.deduplicationWindowMs,
