@@ -42,6 +42,8 @@ class SequenceKeepingBroker {
   readonly stored = new Map<number, string[]>();
   readonly producers = new Map<string, ProducerEntry<number>>();
   initProducerIdCount = 0;
+  /** InitProducerId answers COORDINATOR_NOT_AVAILABLE this many more times (a cluster restarting). */
+  initProducerIdRefusals = 0;
   /** Faults that met a batch. */
   faultsMet = 0;
   metadataCount = 0;
@@ -93,6 +95,16 @@ class SequenceKeepingBroker {
     }
     if (request.apiKey === 22) {
       this.initProducerIdCount++;
+      if (this.initProducerIdRefusals > 0) {
+        this.initProducerIdRefusals--;
+        request.reply({
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          producerId: -1,
+          producerEpoch: -1,
+        });
+        return;
+      }
       request.reply({ throttleTimeMs: 0, errorCode: 0, producerId: this.nextProducerId++, producerEpoch: 3 });
       return;
     }
@@ -429,4 +441,20 @@ test('a batch unacknowledged for deliveryTimeoutMs fails as maybe stored; the pr
   t.like(broker.received.at(-1), { producerId: 4_001, baseSequence: 0, values: ['after'] });
   // The unanswered batch was stored by its first attempt, and only once.
   t.deepEqual(broker.stored.get(0), ['first', 'unanswered', 'after']);
+});
+
+// Seen on a loaded 3-broker cluster restarting: InitProducerId failed for longer than the
+// client's retries, and every waiting send failed although its delivery timeout was far off.
+test('a cluster that cannot hand out a producer id yet is asked again until the delivery timeout; the sends then succeed', async (t) => {
+  const { broker, client } = await SequenceKeepingBroker.start(t);
+  broker.initProducerIdRefusals = 20;
+  const producer = new Producer(client, { idempotent: true, lingerMs: 1, deliveryTimeoutMs: 60_000 });
+  const sent = await Promise.all(
+    values('late', 3).map((value) => producer.send({ topic: TOPIC, partition: 0, value })),
+  );
+  t.deepEqual(
+    sent.map((metadata) => metadata.offset),
+    [0, 1, 2],
+  );
+  t.true(broker.initProducerIdCount > 20, 'asked until the cluster answered');
 });

@@ -261,12 +261,22 @@ export class PartitionLane {
     if (this.identity === null) {
       assert(!this.hasNumbered(), 'a lane without an identity holds numbered batches');
       let identity: ProducerIdentity;
-      try {
-        identity = await this.ids.get();
-      } catch (error) {
-        // No identity, no sequences: every waiting batch fails the same way.
-        for (const waiting of this.queue.splice(0)) waiting.reject(error as Error);
-        return false;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          identity = await this.ids.get();
+          break;
+        } catch (error) {
+          // A cluster that cannot hand out an id yet (restarting, no controller leader) is
+          // asked again until the batch's delivery timeout, like any retriable send failure.
+          const retriable = (error as { retriable?: unknown }).retriable === true;
+          if (retriable && this.client.clock.nowMs() < entry.batch.deadlineMs) {
+            await this.client.clock.sleep(Math.min(1_000, 100 * 2 ** Math.min(attempt, 4)));
+            continue;
+          }
+          // No identity, no sequences: every waiting batch fails the same way.
+          for (const waiting of this.queue.splice(0)) waiting.reject(error as Error);
+          return false;
+        }
       }
       this.identity = identity;
       this.nextSequence = 0;
