@@ -6,27 +6,15 @@
 import { spawn } from 'node:child_process';
 import test from 'ava';
 import type { Consumer } from 'kafkajs';
-import { eventually, ProcessCluster } from './harness.js';
-import { agreedController, createTopicThrough, ErrorCode, servingLeader } from './requests.js';
+import { eventually, type ProcessCluster } from './harness.js';
+import { clusterWithTopic } from './requests.js';
 
 const PARTITIONS = 3;
 const MESSAGES = 90;
 
 /** A 3-broker cluster holding `topic` (3 partitions, RF=3) with MESSAGES acknowledged messages. */
 async function clusterWithMessages(t: import('ava').ExecutionContext, topic: string) {
-  const cluster = await ProcessCluster.create(t, 3);
-  await cluster.startAll();
-  await agreedController(cluster, 3);
-  t.like(
-    await createTopicThrough(cluster.member(1).clientPort, {
-      name: topic,
-      partitions: PARTITIONS,
-      replicationFactor: 3,
-    }),
-    { errorCode: ErrorCode.NONE },
-  );
-  for (let partition = 0; partition < PARTITIONS; partition++) await servingLeader(cluster, topic, partition);
-  return cluster;
+  return clusterWithTopic(t, { name: topic, partitions: PARTITIONS });
 }
 
 async function produceAll(cluster: ProcessCluster, topic: string): Promise<string[]> {

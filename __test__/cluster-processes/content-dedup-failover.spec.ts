@@ -6,10 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ProcessCluster } from './harness.js';
 import {
-  agreedController,
-  createTopicThrough,
+  clusterWithTopic,
   ErrorCode,
   produceTo,
   readPartition,
@@ -25,16 +23,10 @@ test.serial(
     t.teardown(() => rmSync(configDir, { recursive: true, force: true }));
     const configFile = join(configDir, 'broker.json');
     writeFileSync(configFile, JSON.stringify({ deduplication_enabled: true }));
-    const cluster = await ProcessCluster.create(t, 3, ['--config', configFile]);
-    await cluster.startAll();
-    await agreedController(cluster, 3);
-    t.like(
-      await createTopicThrough(cluster.member(1).clientPort, {
-        name: 'readings',
-        partitions: 1,
-        replicationFactor: 3,
-      }),
-      { errorCode: ErrorCode.NONE },
+    const cluster = await clusterWithTopic(
+      t,
+      { name: 'readings', partitions: 1 },
+      { extraArgs: ['--config', configFile] },
     );
     const { leaderId } = await servingLeader(cluster, 'readings', 0);
     const original = await withClient(cluster.member(leaderId).clientPort, (client) =>

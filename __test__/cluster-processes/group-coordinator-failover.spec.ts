@@ -7,8 +7,8 @@
 import test from 'ava';
 import type { Admin, Consumer } from 'kafkajs';
 import { ApiKey } from '../../src/protocol/index.js';
-import { eventually, ProcessCluster } from './harness.js';
-import { agreedController, createTopicThrough, ErrorCode, servingLeader, withClient } from './requests.js';
+import { eventually, type ProcessCluster } from './harness.js';
+import { clusterWithTopic, ErrorCode, withClient } from './requests.js';
 
 const PARTITIONS = 3;
 
@@ -43,19 +43,7 @@ test.serial(
     t.timeout(240_000);
     const topic = 'work';
     const groupId = 'crew';
-    const cluster = await ProcessCluster.create(t, 3);
-    await cluster.startAll();
-    await agreedController(cluster, 3);
-    t.like(
-      await createTopicThrough(cluster.member(1).clientPort, {
-        name: topic,
-        partitions: PARTITIONS,
-        replicationFactor: 3,
-      }),
-      { errorCode: ErrorCode.NONE },
-    );
-    for (let partition = 0; partition < PARTITIONS; partition++)
-      await servingLeader(cluster, topic, partition);
+    const cluster = await clusterWithTopic(t, { name: topic, partitions: PARTITIONS });
 
     const kafka = cluster.kafka('failover-group');
     const producer = kafka.producer({ allowAutoTopicCreation: false });

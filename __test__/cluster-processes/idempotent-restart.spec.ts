@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import test from 'ava';
 import { Kafka, logLevel } from 'kafkajs';
-import { eventually, ProcessCluster } from './harness.js';
-import { agreedController, createTopicThrough, ErrorCode, readPartition, servingLeader } from './requests.js';
+import { eventually } from './harness.js';
+import { clusterWithTopic, readPartition, servingLeader } from './requests.js';
 
 const PARTITIONS = 2;
 
@@ -64,19 +64,7 @@ test.serial(
   async (t) => {
     t.timeout(240_000);
     const topic = 'twice-never';
-    const cluster = await ProcessCluster.create(t, 3);
-    await cluster.startAll();
-    await agreedController(cluster, 3);
-    t.like(
-      await createTopicThrough(cluster.member(1).clientPort, {
-        name: topic,
-        partitions: PARTITIONS,
-        replicationFactor: 3,
-      }),
-      { errorCode: ErrorCode.NONE },
-    );
-    for (let partition = 0; partition < PARTITIONS; partition++)
-      await servingLeader(cluster, topic, partition);
+    const cluster = await clusterWithTopic(t, { name: topic, partitions: PARTITIONS });
     const brokers = cluster.brokers().join(',');
     const kafka = new Kafka({
       clientId: 'idempotent-restart',

@@ -3,11 +3,13 @@
  * follow metadata on its own): Metadata as that broker sees it, Produce and Fetch of one
  * partition, and the partition read back from its current leader.
  */
+
+import type { ExecutionContext } from 'ava';
 import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
 import { Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import { RawClient, readValues, waitForLeadership } from '../broker/helpers.js';
-import { eventually, type ProcessCluster } from './harness.js';
+import { eventually, ProcessCluster } from './harness.js';
 
 /** Longest wait for one answer before a request counts as hung. */
 export const ANSWER_LIMIT_MS = 20_000;
@@ -97,6 +99,31 @@ export async function agreedController(
     timeoutMs,
     `every running broker listing ${count} brokers and one controller leader`,
   );
+}
+
+/**
+ * `brokers` founding members started and agreed on one controller, with `topic` created through
+ * broker 1 and every partition served by a leader: the start most cluster specs share.
+ */
+export async function clusterWithTopic(
+  t: ExecutionContext,
+  topic: { name: string; partitions: number; replicationFactor?: number },
+  options: { brokers?: number; extraArgs?: string[] } = {},
+): Promise<ProcessCluster> {
+  const brokers = options.brokers ?? 3;
+  const cluster = await ProcessCluster.create(t, brokers, options.extraArgs ?? []);
+  await cluster.startAll();
+  await agreedController(cluster, brokers);
+  const created = await createTopicThrough(cluster.member(1).clientPort, {
+    name: topic.name,
+    partitions: topic.partitions,
+    replicationFactor: topic.replicationFactor ?? brokers,
+  });
+  if (created.errorCode !== ErrorCode.NONE)
+    throw new Error(`creating ${topic.name} failed: ${created.errorCode} ${created.errorMessage}`);
+  for (let partition = 0; partition < topic.partitions; partition++)
+    await servingLeader(cluster, topic.name, partition);
+  return cluster;
 }
 
 /** CreateTopics v4 sent to the broker on `port`; resolves to the topic's error code. */
