@@ -553,6 +553,15 @@ impl Log {
         })
     }
 
+    /// Writes `bytes` (one whole batch: another replica's copy of entry `index`) over the stored
+    /// entry when it is the same entry (offset, term and length agree), fdatasyncs and reads it
+    /// back; false when the stored bytes were already equal.
+    #[napi]
+    pub fn repair_batch(&mut self, index: f64, bytes: Buffer) -> Result<bool> {
+        let index = whole(index, "index")?;
+        self.log_mut()?.repair_batch(index, &bytes).map_err(to_js)
+    }
+
     /// Whole batches from offset `from`, before `upTo`, within `maxBytes` (first batch whole).
     #[napi]
     pub fn read_from(&self, from: f64, max_bytes: f64, up_to: f64) -> Result<Buffer> {

@@ -27,6 +27,10 @@ use crate::record_batch::{
 use crate::segment::{index_path, log_path, time_index_path, Segment};
 use crate::time_index::TimeIndex;
 
+/// `Log::repair_batch`: one entry rewritten from another replica's identical copy.
+#[path = "log_repair.rs"]
+mod repair;
+
 /// What `append` stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {

@@ -1,0 +1,179 @@
+//! Byte-exact repair of one damaged batch from another replica's copy of the same entry.
+//!
+//! In a replicated partition the leader writes `baseOffset` and `partitionLeaderEpoch` before it
+//! replicates an entry, so every replica holds the same bytes for an entry of a given LogIndex
+//! and term. A replica whose copy rotted on disk can therefore take a healthy peer's bytes and
+//! write them over its own at the same place: nothing else in the log (indexes, term map,
+//! recovery point, later batches) changes.
+
+use crate::error::{io_context, Result, StorageError};
+use crate::fileio::{read_exact_at, write_all_at};
+use crate::limits::MAX_BATCH_BYTES_CEILING;
+use crate::log::Log;
+use crate::record_batch::{read_prefix, validate_batch, LOG_OVERHEAD_BYTES};
+use crate::segment::log_path;
+
+impl Log {
+    /// Writes `bytes`, a whole valid batch, over the stored entry `index`, when it is that
+    /// entry: its `baseOffset` continues the previous batch, its `partitionLeaderEpoch` is the
+    /// entry's term in the term map, and it ends exactly where the next stored batch begins (or
+    /// at the segment's end) — all learned from bytes before the entry and from memory, never
+    /// from the damaged bytes themselves. Then fdatasyncs the segment and reads the bytes back.
+    /// Returns false when the stored bytes were already equal (nothing written).
+    pub fn repair_batch(&mut self, index: u64, bytes: &[u8]) -> Result<bool> {
+        if index < self.first_index() || index > self.last_index() {
+            return Err(StorageError::OffsetOutOfRange(format!(
+                "LogIndex {index} is not stored (entries {}..={})",
+                self.first_index(),
+                self.last_index()
+            )));
+        }
+        let header = validate_batch(bytes, MAX_BATCH_BYTES_CEILING)?;
+        let term = self.term_at(index);
+        let at = self.segments.partition_point(|s| s.base_index <= index) - 1;
+        let segment = &self.segments[at];
+        let position = segment.position_of_index(index)?;
+        let expected_offset = if index == segment.base_index {
+            segment.base_offset
+        } else {
+            let previous = segment.position_of_index(index - 1)?;
+            segment.header_at(previous)?.next_offset() as u64
+        };
+        let refuse = |reason: String| {
+            Err(StorageError::InvalidArgument(format!(
+                "repair of LogIndex {index} (segment {} byte {position}) refused: {reason}",
+                segment.base_offset
+            )))
+        };
+        if header.base_offset as u64 != expected_offset {
+            return refuse(format!(
+                "the copy's baseOffset {} is not {expected_offset}",
+                header.base_offset
+            ));
+        }
+        if Some(header.partition_leader_epoch as i64) != term {
+            return refuse(format!(
+                "the copy's term {} is not the stored term {term:?}",
+                header.partition_leader_epoch
+            ));
+        }
+        let end = position + bytes.len() as u64;
+        if end > segment.flushed {
+            return refuse(format!(
+                "it would end at byte {end}, past the {} bytes written",
+                segment.flushed
+            ));
+        }
+        if end < segment.size {
+            // The next batch must start right after the copy: its prefix (offset and length)
+            // names the offset the copy ends at.
+            let mut prefix = [0u8; LOG_OVERHEAD_BYTES];
+            segment.read_into(&mut prefix, end)?;
+            let next = read_prefix(&prefix).map(|(offset, _)| offset);
+            if next != Some(header.next_offset()) {
+                return refuse(format!(
+                    "the next batch at byte {end} starts with offset {next:?}, not {}",
+                    header.next_offset()
+                ));
+            }
+        }
+        let path = log_path(&segment.dir, segment.base_offset);
+        let file = segment.log_file();
+        let mut stored = vec![0u8; bytes.len()];
+        read_exact_at(file, &mut stored, position)
+            .map_err(io_context(format!("reading {}", path.display())))?;
+        if stored == bytes {
+            return Ok(false);
+        }
+        write_all_at(file, bytes, position).map_err(io_context(format!("writing {}", path.display())))?;
+        file.sync_data()
+            .map_err(io_context(format!("fdatasync of {}", path.display())))?;
+        read_exact_at(file, &mut stored, position)
+            .map_err(io_context(format!("reading {}", path.display())))?;
+        if stored != bytes {
+            return Err(StorageError::CorruptMessage(format!(
+                "{} byte {position}: the repaired batch of LogIndex {index} reads back different",
+                path.display()
+            )));
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::log::Log;
+    use crate::log_tests::{batch, limits};
+    use crate::segment::log_path;
+
+    /// A log of 1 KiB segments holding 40 batches of 2 records (term 1); returns it and every
+    /// batch as appended.
+    fn filled(dir: &std::path::Path) -> (Log, Vec<Vec<u8>>) {
+        let mut log = Log::open(dir, limits(1024, 0)).unwrap();
+        let batches: Vec<Vec<u8>> = (0..40u64)
+            .map(|i| batch(i * 2, 1, 1000 + i as i64, 2, i as u8))
+            .collect();
+        for bytes in &batches {
+            log.append(&[bytes]).unwrap();
+        }
+        log.sync().unwrap();
+        (log, batches)
+    }
+
+    fn second_segment_start(dir: &std::path::Path) -> (u64, Vec<u8>) {
+        let mut bases: Vec<u64> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".log")?.parse().ok())
+            .collect();
+        bases.sort_unstable();
+        (bases[1], std::fs::read(log_path(dir, bases[1])).unwrap())
+    }
+
+    #[test]
+    fn a_flipped_byte_is_written_back_from_a_healthy_copy_and_the_file_equals_the_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, batches) = filled(dir.path());
+        let (base, original) = second_segment_start(dir.path());
+        let index = log.index_of_offset(base).unwrap().unwrap();
+        let first = ((base / 2) + 1) as usize; // LogIndex of the segment's first batch
+        assert_eq!(index as usize, first);
+        // Damage the second batch of the segment: its baseOffset (outside the CRC) and a record.
+        let second = batches[first - 1].len();
+        let mut damaged = original.clone();
+        damaged[second + 7] ^= 0x10;
+        damaged[second + 70] ^= 0x01;
+        std::fs::write(log_path(dir.path(), base), &damaged).unwrap();
+
+        assert!(log.repair_batch(index + 1, &batches[first]).unwrap());
+        assert_eq!(std::fs::read(log_path(dir.path(), base)).unwrap(), original);
+        assert!(
+            !log.repair_batch(index + 1, &batches[first]).unwrap(),
+            "a second repair writes nothing"
+        );
+        let (bytes, count) = log.read_entries(index + 1, index + 1, 1 << 20).unwrap();
+        assert_eq!((bytes, count), (batches[first].clone(), 1));
+    }
+
+    #[test]
+    fn a_copy_of_another_entry_or_term_or_length_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, batches) = filled(dir.path());
+        let (base, original) = second_segment_start(dir.path());
+        let index = log.index_of_offset(base).unwrap().unwrap();
+        let first = index as usize - 1;
+        // Another entry's bytes (wrong baseOffset).
+        assert!(log.repair_batch(index + 1, &batches[first + 2]).is_err());
+        // The same offsets in another term.
+        let other_term = batch(base + 2, 2, 1000 + first as i64 + 1, 2, (first + 1) as u8);
+        assert!(log.repair_batch(index + 1, &other_term).is_err());
+        // The right offsets with another length (one record more).
+        let longer = batch(base + 2, 1, 1000, 3, 0);
+        assert!(log.repair_batch(index + 1, &longer).is_err());
+        // Not a valid batch.
+        let mut broken = batches[first + 1].clone();
+        broken[70] ^= 0x01;
+        assert!(log.repair_batch(index + 1, &broken).is_err());
+        assert!(log.repair_batch(log.last_index() + 1, &batches[0]).is_err());
+        assert_eq!(std::fs::read(log_path(dir.path(), base)).unwrap(), original);
+    }
+}
