@@ -57,6 +57,12 @@ export declare class Log {
    * `maxBytes` of them, reading only bytes already written to the segment files.
    */
   scrub(cursor: ScrubCursor, maxBytes: number): ScrubStep
+  /**
+   * Writes `bytes` (one whole batch: another replica's copy of entry `index`) over the stored
+   * entry when it is the same entry (offset, term and length agree), fdatasyncs and reads it
+   * back; false when the stored bytes were already equal.
+   */
+  repairBatch(index: number, bytes: Buffer): boolean
   /** Whole batches from offset `from`, before `upTo`, within `maxBytes` (first batch whole). */
   readFrom(from: number, maxBytes: number, upTo: number): Buffer
   offsetForTimestamp(timestampMs: number): number | null
