@@ -296,6 +296,12 @@ export class ControllerState {
     return Object.freeze({ ...this.clusterConfigs, ...overrides });
   }
 
+  /** The dynamic configs set on broker `brokerId` itself (alter-configs on its id), without the
+   * cluster-wide defaults (DescribeConfigs names each value's source). */
+  ownBrokerConfigs(brokerId: number): Record<string, string> {
+    return this.brokerConfigOverrides.get(brokerId) ?? Object.freeze({});
+  }
+
   /**
    * Applies one committed record. Deterministic; an invalid record changes nothing and returns
    * the Kafka error to answer the proposer's client with. Never throws for a record that
@@ -546,14 +552,17 @@ export class ControllerState {
     }
     const unknown = members.find((brokerId) => !this.brokerById.has(brokerId));
     if (unknown !== undefined) return reject('INVALID_REPLICA_ASSIGNMENT', `unknown broker ${unknown}`);
-    const preferredLeader = record.replicas.includes(partition.preferredLeader)
-      ? partition.preferredLeader
-      : record.replicas[0]!;
     // A leader that is no longer a voter has stepped down; its epoch stays so that older
     // reports are still recognised as stale.
     const leader = record.replicas.includes(partition.leader) ? partition.leader : -1;
-    // Reaching the target (its voters, no learners left) completes the move.
+    // Reaching the target (its voters, no learners left) completes the move, and the target's
+    // first broker becomes the preferred leader (Kafka's rule for a reassignment's replica list).
     const reached = record.learners.length === 0 && sameMembers(record.replicas, partition.targetReplicas);
+    const preferredLeader = reached
+      ? partition.targetReplicas[0]!
+      : record.replicas.includes(partition.preferredLeader)
+        ? partition.preferredLeader
+        : record.replicas[0]!;
     this.setPartition({
       ...partition,
       replicas: record.replicas,
@@ -574,9 +583,13 @@ export class ControllerState {
       return reject('INVALID_REPLICA_ASSIGNMENT', `target lists broker ${duplicate} twice`);
     const unknown = target.find((brokerId) => !this.brokerById.has(brokerId));
     if (unknown !== undefined) return reject('INVALID_REPLICA_ASSIGNMENT', `unknown broker ${unknown}`);
-    // A target the partition already has is no move at all.
-    const reached = partition.learners.length === 0 && sameMembers(partition.replicas, target);
-    this.setPartition({ ...partition, targetReplicas: reached ? [] : target });
+    // A target the partition already has is no move at all: the replicas only take its order,
+    // and its first broker becomes the preferred leader.
+    if (partition.learners.length === 0 && sameMembers(partition.replicas, target)) {
+      this.setPartition({ ...partition, replicas: target, preferredLeader: target[0]!, targetReplicas: [] });
+      return OK;
+    }
+    this.setPartition({ ...partition, targetReplicas: target });
     return OK;
   }
 
