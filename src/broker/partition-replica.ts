@@ -15,6 +15,12 @@ import { type Entry, EntryType, StateRole } from '../raft/types.js';
 import { recordHashes } from '../storage/index.js';
 import { type ContentWindow, duplicateOf } from './content-dedup.js';
 import { decodeGroupRecord, type GroupLogState } from './group-log.js';
+import {
+  type AppliedLogStart,
+  encodeLogStartBatch,
+  type LogStartFile,
+  logStartOfBatch,
+} from './log-start.js';
 import { AppliedProducers, type ProducerEntry } from './producer-table.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
 import { testOnlySwitches } from './test-only-switches.js';
@@ -65,6 +71,15 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   maxBatchBytes = 1 << 20;
   /** Group-log entries that did not decode (skipped alike on every replica). */
   undecodableGroupRecords = 0;
+  /**
+   * The highest log start applied from DeleteRecords entries (src/broker/log-start.ts): records
+   * below it are hidden; whole segments below it are released in the background.
+   */
+  private deletedBelow: AppliedLogStart = { offset: kafkaOffset(0), index: logIndex(0) };
+  /** Where `deletedBelow` is kept (Topics attaches it with the value read at open). */
+  private logStartFile: LogStartFile | undefined;
+  /** Reports a failed background step (saving the log start, releasing segments). */
+  onBackgroundError: (error: unknown, what: string) => void = () => undefined;
 
   constructor(
     private readonly node: MultiRaftNode,
@@ -88,6 +103,8 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     const log = this.storage.log;
     for (const entry of entries) {
       if (entry.type === EntryType.Normal) {
+        const deleteBelow = logStartOfBatch(entry.data);
+        if (deleteBelow !== undefined) this.applyLogStart({ offset: deleteBelow, index: entry.index });
         const baseOffset = log.offsetAt(entry.index);
         this.recordProducer(entry, baseOffset);
         if (this.contentWindow !== undefined && baseOffset !== undefined)
@@ -282,8 +299,78 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     return this.view.highWatermark;
   }
 
+  /** The first offset served: where the stored log starts, or above it where DeleteRecords
+   * moved the start (never above the high watermark). */
   get logStartOffset(): KafkaOffset {
-    return this.view.logStartOffset;
+    const stored = this.view.logStartOffset;
+    if (this.deletedBelow.offset <= stored) return stored;
+    return kafkaOffset(Math.max(stored, Math.min(this.deletedBelow.offset, this.highWatermark)));
+  }
+
+  /** Restores the log start saved by `file` (at open, before any entry is applied again). */
+  restoreLogStart(file: LogStartFile, saved: AppliedLogStart | undefined): void {
+    this.logStartFile = file;
+    if (saved !== undefined && saved.offset > this.deletedBelow.offset) this.deletedBelow = saved;
+    // A crash may have come between saving the log start and releasing the segments below it.
+    if (this.deletedBelow.offset > this.view.logStartOffset) this.releaseBelowLogStart();
+  }
+
+  /**
+   * DeleteRecords on the leader: proposes "the log starts at `offset`" (at most the high
+   * watermark) and resolves once the entry is committed and applied here. Throws NotLeaderError
+   * like `propose`.
+   */
+  async deleteRecordsBelow(offset: KafkaOffset): Promise<void> {
+    await this.propose([encodeLogStartBatch(offset)]);
+  }
+
+  /**
+   * Applies a committed log-start entry (every replica, in log order; again on a replay). The
+   * start never moves back. The new start is saved before the segments below it are released
+   * through a snapshot (whose producer state may cover this entry: a restart would then not
+   * apply it again and must find it in the file).
+   */
+  private applyLogStart(applied: AppliedLogStart): void {
+    if (applied.offset <= this.deletedBelow.offset) return;
+    this.deletedBelow = applied;
+    this.emit('truncate', this.logStartOffset);
+    const file = this.logStartFile;
+    if (file === undefined) return;
+    file.save(applied).then(
+      () => this.releaseBelowLogStart(),
+      (error: unknown) => this.onBackgroundError(error, 'saving the log start offset'),
+    );
+  }
+
+  /** Resolves once the applied log start is on disk (saving it again if the last write failed);
+   * the producer checkpoint waits for it, since a restart replays only entries after that. */
+  async logStartSaved(): Promise<void> {
+    const file = this.logStartFile;
+    if (file === undefined || this.deletedBelow.index === 0) return;
+    try {
+      await file.written();
+    } catch {
+      await file.save(this.deletedBelow);
+    }
+  }
+
+  /** Releases the whole segments below the applied log start: a snapshot at the last entry
+   * before the one holding it (state file first), as retention does. */
+  private releaseBelowLogStart(): void {
+    const run = async (): Promise<void> => {
+      await this.node.logsIdle();
+      const status = this.node.status(this.groupId);
+      if (status === undefined) return;
+      const holding = this.storage.log.indexOfOffset(this.deletedBelow.offset);
+      if (holding === undefined) return;
+      const cut = logIndex(holding - 1);
+      if (cut <= this.storage.snapshot().metadata.index || cut > status.applied) return;
+      const startBefore = this.view.logStartOffset;
+      await this.logStartSaved();
+      await this.node.compact(this.groupId, cut, this.producers.encode());
+      if (this.view.logStartOffset !== startBefore) this.emit('truncate', this.logStartOffset);
+    };
+    run().catch((error: unknown) => this.onBackgroundError(error, 'releasing segments below the log start'));
   }
 
   /** The group's current Raft term: the leader epoch Kafka clients see. */
@@ -321,6 +408,10 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
 
   async read(fromOffset: KafkaOffset, maxBytes: number): Promise<Buffer> {
     if (this.removed) throw this.goneError();
+    // Nothing below the log start; and nothing from a new leader before it has applied all its
+    // predecessors committed (a DeleteRecords entry among them may hide what it would serve).
+    if (fromOffset < this.logStartOffset || (this.isLeader && !this.committedInOwnTerm))
+      return Buffer.alloc(0);
     try {
       return await this.view.read(fromOffset, maxBytes);
     } catch (error) {
@@ -376,7 +467,9 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     if (cut <= before) return 0;
     const startBefore = this.logStartOffset;
     // The snapshot carries the producer state (as of what is applied, at or past the cut), so a
-    // follower that installs it de-duplicates like this replica.
+    // follower that installs it de-duplicates like this replica; a restart then replays only
+    // what follows, so an applied DeleteRecords must be saved first.
+    await this.logStartSaved();
     await this.node.compact(this.groupId, logIndex(cut - 1), this.producers.encode());
     const removed = this.storage.log.firstIndex - before;
     if (this.logStartOffset !== startBefore) this.emit('truncate', this.logStartOffset);

@@ -14,6 +14,7 @@ import { ContentWindow } from './content-dedup.js';
 import { type Controller, ControllerError, type LeaderReport } from './controller.js';
 import { RpcError } from './controller-rpc.js';
 import { GROUPS_TOPIC, GroupLogState } from './group-log.js';
+import { LogStartFile } from './log-start.js';
 import { writeFileAtomically } from './metadata-store.js';
 import { PartitionReplica, termHistory } from './partition-replica.js';
 import { AppliedProducers } from './producer-table.js';
@@ -334,7 +335,11 @@ export class Topics {
           'producer ids expired',
         );
       try {
-        await writeFileAtomically(join(directory, PRODUCER_CHECKPOINT_FILE), replica.producers.encode());
+        const state = replica.producers.encode();
+        // A restart replays only entries after the checkpoint: the DeleteRecords entries it
+        // covers must be saved first.
+        await replica.logStartSaved();
+        await writeFileAtomically(join(directory, PRODUCER_CHECKPOINT_FILE), state);
       } catch (error) {
         this.logger.warn(
           { err: error, topic: replica.topic, partition: replica.partition },
@@ -443,6 +448,9 @@ export class Topics {
     const config = resolveTopicConfig(topic.configs, this.config);
     const directory = partitionDirectory(this.config.dataDir, partition.topicId, partition.partition);
     const fresh = !this.unclaimed.delete(`${partition.topicId}-${partition.partition}`);
+    // Read before the log opens: a damaged file refuses the replica with nothing left open.
+    const logStartFile = new LogStartFile(directory);
+    const savedLogStart = await logStartFile.read();
     const log: PartitionLog & { recovery?: RecoveryReport } = this.storage.openLog(directory, {
       segmentBytes: config.segmentBytes,
       segmentMs: config.segmentMs,
@@ -574,6 +582,9 @@ export class Topics {
         maxRecords: this.config.deduplicationWindowRecords,
       });
     if (producers?.state !== undefined) replica.restoreProducers(producers.state);
+    replica.onBackgroundError = (error, what) =>
+      this.logger.error({ err: error, topic: topic.name, partition: partition.partition }, `${what} failed`);
+    replica.restoreLogStart(logStartFile, savedLogStart);
     for (const entries of applied) replica.onApply(entries);
     const status = this.node.status(partition.groupId);
     if (status !== undefined) replica.onRole(status.role, status.leader);
