@@ -67,6 +67,21 @@ export class NativeLog implements PartitionLog {
     this.corruptFrom = Math.min(offset, this.corruptFrom ?? offset);
   }
 
+  /**
+   * Writes `batch`, another replica's copy of entry `index`, over the stored entry when it is
+   * the same entry (offset, term and length agree: see the binding's `Log.repairBatch`),
+   * fdatasynced and read back; false when the stored bytes were already equal. The corrupt mark
+   * stays: the caller clears it once the range verifies again.
+   */
+  repairBatch(index: LogIndex, batch: Buffer): boolean {
+    return native(() => this.log.repairBatch(index, batch));
+  }
+
+  /** Drops the corrupt mark (after a repair; the scrubber marks again what still fails). */
+  clearCorrupt(): void {
+    this.corruptFrom = null;
+  }
+
   /** The first offset reads refuse, or null when the log is whole as far as is known. */
   get corruptOffset(): number | null {
     return this.corruptFrom;
