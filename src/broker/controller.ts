@@ -22,12 +22,14 @@ import {
   decodeRecord,
   type Endpoint,
   encodeRecord,
+  type ReassignmentRequest,
 } from '../controller/index.js';
 import { logIndex, type NodeId, nodeId, term } from '../lib/ids.js';
 import { ConfChangeType } from '../raft/conf-change.js';
 import { encodeSingleRecordBatch, readSingleRecord } from '../raft/entry.js';
 import { ProposalDroppedError } from '../raft/errors.js';
 import { type Entry, EntryType, type Snapshot, StateRole } from '../raft/types.js';
+import { alterReassignmentsAsLeader } from './controller-reassignments.js';
 import { type ControllerRpc, RpcError } from './controller-rpc.js';
 
 /** The controller's Raft group id (partition groups start at 1). */
@@ -91,7 +93,9 @@ export type ControllerCommand =
       incarnationId: string;
     }
   | { op: 'heartbeat'; brokerId: number; incarnationId: string; leaders: LeaderReport[] }
-  | { op: 'add-learner'; brokerId: number };
+  | { op: 'add-learner'; brokerId: number }
+  /** AlterPartitionReassignments (src/broker/controller-reassignments.ts). */
+  | { op: 'alter-reassignments'; partitions: ReassignmentRequest[] };
 
 export interface ControllerOptions {
   node: MultiRaftNode;
@@ -461,6 +465,12 @@ export class Controller extends EventEmitter {
           throw error;
         }
       }
+      case 'alter-reassignments':
+        return alterReassignmentsAsLeader(command.partitions, {
+          state: () => this.state,
+          propose: (record) => this.proposeOk(record),
+          appliedIndex: () => this.appliedIndex,
+        });
       case 'register': {
         this.liveness.heartbeat(command.brokerId, performance.now());
         this.heardFromMs.set(command.brokerId, performance.now());

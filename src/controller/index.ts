@@ -7,5 +7,6 @@ export * from './assignment.js';
 export * from './balancer.js';
 export * from './liveness.js';
 export * from './reassignment.js';
+export * from './reassignment-requests.js';
 export * from './records.js';
 export * from './state.js';
