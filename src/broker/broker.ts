@@ -319,6 +319,8 @@ export class Broker {
       maxReplicaMoves: config.maxReplicaMoves,
       leaderBalanceIntervalMs: config.leaderBalanceIntervalMs,
       leaderImbalancePercent: config.leaderImbalancePercent,
+      replicaBalance: config.replicaBalance,
+      replicaImbalancePercent: config.replicaImbalancePercent,
       isReachable: (brokerId) => transport.isConnected(nodeId(brokerId)),
     });
     cleanup.push(async () => controllerTasks.stop());

@@ -29,6 +29,7 @@ import {
   type PartitionInfo,
   planLeaderTransfers,
   planMoves,
+  planReplicaBalance,
 } from '../controller/index.js';
 import { nodeId } from '../lib/ids.js';
 import { ConfChangeType } from '../raft/conf-change.js';
@@ -43,6 +44,8 @@ const CAUGHT_UP_LAG_ENTRIES = 64;
 /** Leadership transfers asked for per balancing round. */
 const MAX_TRANSFERS_PER_ROUND = 16;
 const CALL_TIMEOUT_MS = 10_000;
+/** How long partition sizes asked of the leaders are reused by replica balancing. */
+const PARTITION_BYTES_MAX_AGE_MS = 10_000;
 
 export interface ControllerTasksOptions {
   controller: Controller;
@@ -57,6 +60,11 @@ export interface ControllerTasksOptions {
   /** 0 turns leader balancing off. */
   leaderBalanceIntervalMs: number;
   leaderImbalancePercent: number;
+  /** Replica balancing (`replica_balance`): replicas move to brokers holding less than their
+   * share, e.g. one that joined. */
+  replicaBalance: boolean;
+  /** Out of balance beyond this percentage of the share (`replica_imbalance_percent`). */
+  replicaImbalancePercent: number;
   /** Whether the raft transport holds a live connection to a broker (new replicas avoid the dead). */
   isReachable: (brokerId: number) => boolean;
 }
@@ -94,7 +102,15 @@ export interface ClusterStatus {
   /** Partitions on an evacuated broker that cannot move now, and why. */
   blocked: Array<{ topic: string; partition: number; reason: string }>;
   /** Counters since this controller leader took over. */
-  counters: { movesStarted: number; movesCompleted: number; leaderTransfers: number };
+  counters: {
+    movesStarted: number;
+    movesCompleted: number;
+    leaderTransfers: number;
+    /** Of `movesStarted`, those replica balancing started. */
+    balanceMovesStarted: number;
+    /** Balancing moves given up because their destination was fenced or left. */
+    balanceMovesAbandoned: number;
+  };
 }
 
 type ChangeKind = 'add-learner' | 'promote' | 'remove' | 'transfer-leader';
@@ -110,7 +126,19 @@ export class ControllerTasks {
   private planning = false;
   private lastBalanceMs = 0;
   private wasLeader = false;
-  private readonly counters = { movesStarted: 0, movesCompleted: 0, leaderTransfers: 0 };
+  private readonly counters = {
+    movesStarted: 0,
+    movesCompleted: 0,
+    leaderTransfers: 0,
+    balanceMovesStarted: 0,
+    balanceMovesAbandoned: 0,
+  };
+  /** Leader-local: balancing moves in flight, by group: the replicas they started from and the
+   * broker they add (given up when that broker is fenced or leaves). */
+  private readonly balanceMoves = new Map<number, { from: number[]; to: number }>();
+  /** Partition sizes as their leaders last reported them (replica balancing). */
+  private partitionBytes = new Map<number, number>();
+  private partitionBytesAtMs = Number.NEGATIVE_INFINITY;
   private stopped = false;
 
   constructor(private readonly options: ControllerTasksOptions) {
@@ -129,6 +157,7 @@ export class ControllerTasks {
       return this.decommissionAsLeader(request.brokerId as number, request.decommissioning);
     });
     rpc.handle('cluster-status', async () => this.statusAsLeader());
+    rpc.handle('partition-bytes', async () => this.partitionBytesLocal());
   }
 
   start(): void {
@@ -272,6 +301,7 @@ export class ControllerTasks {
       this.lastBalanceMs = nowMs;
       this.stepText.clear();
       this.blocked = [];
+      this.balanceMoves.clear();
     }
     const state = controller.state;
     for (const broker of state.brokers()) {
@@ -336,7 +366,10 @@ export class ControllerTasks {
           'moving a partition off evacuated brokers',
         );
       }
-    } else this.blocked = [];
+    } else {
+      this.blocked = [];
+      if (this.options.replicaBalance) await this.balanceReplicas(nowMs);
+    }
     for (const partition of allPartitions(controller)) {
       if (partition.targetReplicas.length === 0 || this.busy.has(partition.groupId)) continue;
       this.busy.add(partition.groupId);
@@ -350,6 +383,111 @@ export class ControllerTasks {
         })
         .finally(() => this.busy.delete(partition.groupId));
     }
+  }
+
+  /**
+   * Replica balancing, when no broker is being evacuated: moves that bring brokers holding less
+   * (or more) than their share back within `replica_imbalance_percent`, one replica each, through
+   * the same move steps, within `max_replica_moves`. A balancing move whose new broker is fenced
+   * (or unreachable, or leaving) before it completes is turned back to its starting replicas.
+   */
+  private async balanceReplicas(nowMs: number): Promise<void> {
+    const { controller } = this.options;
+    const brokers = this.placeableBrokers(controller.state.brokers());
+    const taking = (id: number): boolean =>
+      brokers.some((broker) => broker.brokerId === id && !broker.fenced && !broker.decommissioning);
+    for (const [groupId, move] of this.balanceMoves) {
+      const partition = controller.state.partitionByGroup(groupId);
+      if (partition === undefined || partition.targetReplicas.length === 0) {
+        this.balanceMoves.delete(groupId);
+        continue;
+      }
+      if (taking(move.to)) continue;
+      this.balanceMoves.delete(groupId);
+      const back = move.from.filter((id) => taking(id) || partition.replicas.includes(id));
+      await controller.proposeAsLeader({ type: 'partition-reassignment', groupId, target: back });
+      this.counters.balanceMovesAbandoned++;
+      this.options.logger.info(
+        { groupId, topic: partition.topic, partition: partition.partition, broker: move.to, target: back },
+        'replica balancing move given up: its new broker is gone; moving back',
+      );
+    }
+    const partitions = allPartitions(controller);
+    if (partitions.every((partition) => partition.targetReplicas.length > 0)) return;
+    if (nowMs - this.partitionBytesAtMs >= PARTITION_BYTES_MAX_AGE_MS) {
+      this.partitionBytesAtMs = nowMs;
+      this.partitionBytes = await this.askPartitionBytes(brokers);
+    }
+    const moves = planReplicaBalance({
+      brokers,
+      partitions,
+      imbalancePercent: this.options.replicaImbalancePercent,
+      maxMovesInFlight: this.options.maxReplicaMoves,
+      partitionBytes: this.partitionBytes,
+    });
+    for (const move of moves) {
+      const before = controller.state.partitionByGroup(move.groupId);
+      if (before === undefined || before.targetReplicas.length > 0) continue;
+      const to = move.target.find((id) => !before.replicas.includes(id));
+      if (to === undefined) continue;
+      await controller.proposeAsLeader({
+        type: 'partition-reassignment',
+        groupId: move.groupId,
+        target: move.target,
+      });
+      this.balanceMoves.set(move.groupId, { from: [...before.replicas], to });
+      this.counters.movesStarted++;
+      this.counters.balanceMovesStarted++;
+      this.options.logger.info(
+        {
+          groupId: move.groupId,
+          topic: before.topic,
+          partition: before.partition,
+          from: before.replicas,
+          to: move.target,
+          bytes: this.partitionBytes.get(move.groupId),
+        },
+        'moving a replica to balance brokers',
+      );
+    }
+  }
+
+  /** Sizes of the partitions each live broker leads (one call per broker; the silent are skipped). */
+  private async askPartitionBytes(brokers: readonly BrokerInfo[]): Promise<Map<number, number>> {
+    const sizes = new Map<number, number>();
+    const answers = await Promise.all(
+      brokers
+        .filter((broker) => !broker.fenced)
+        .map(async (broker): Promise<Array<[number, number]>> => {
+          try {
+            if (broker.brokerId === this.options.brokerId) return this.partitionBytesLocal();
+            return await this.options.rpc.call<Array<[number, number]>>(
+              nodeId(broker.brokerId),
+              'partition-bytes',
+              {},
+              CALL_TIMEOUT_MS,
+            );
+          } catch {
+            return [];
+          }
+        }),
+    );
+    for (const answer of answers)
+      if (Array.isArray(answer))
+        for (const [groupId, bytes] of answer)
+          if (Number.isInteger(groupId) && Number.isFinite(bytes)) sizes.set(groupId, bytes);
+    return sizes;
+  }
+
+  /** `[groupId, bytes]` of every partition group this broker leads. */
+  private partitionBytesLocal(): Array<[number, number]> {
+    const { node, brokerId, controller } = this.options;
+    const sizes: Array<[number, number]> = [];
+    for (const partition of controller.state.replicasOn(brokerId)) {
+      if (node.status(partition.groupId)?.role !== StateRole.Leader) continue;
+      sizes.push([partition.groupId, node.replicatedLog(partition.groupId).sizeBytes]);
+    }
+    return sizes;
   }
 
   /** Brokers as placement may use them: one this leader cannot reach counts as fenced. */

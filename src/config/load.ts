@@ -136,6 +136,8 @@ function defaults(): BrokerConfig {
     maxReplicaMoves: 8,
     leaderBalanceIntervalMs: 300_000,
     leaderImbalancePercent: 10,
+    replicaBalance: true,
+    replicaImbalancePercent: 10,
     maxTopicPartitions: 1000,
     autoCreateTopics: false,
     defaultPartitions: 1,

@@ -144,6 +144,14 @@ export interface BrokerConfig {
    * (`leader_imbalance_percent`) hands leadership back to preferred replicas. Default 10.
    */
   leaderImbalancePercent: number;
+  /** Replicas move to brokers holding less than their share, e.g. one that joined
+   * (`replica_balance`). Default true. */
+  replicaBalance: boolean;
+  /**
+   * Replica balancing moves replicas while a broker holds more than its share by more than this
+   * percentage, or less by more (`replica_imbalance_percent`). Default 10.
+   */
+  replicaImbalancePercent: number;
   /** Cap on partitions per topic (`max_topic_partitions`). */
   maxTopicPartitions: number;
   /** Kafka `auto.create.topics.enable`, off by default. */
