@@ -24,6 +24,7 @@ import {
   decommissionProblem,
   leaderCounts,
   type MoveStep,
+  movesToAdvance,
   nextMoveStep,
   type ObservedMembership,
   type PartitionInfo,
@@ -172,6 +173,12 @@ export class ControllerTasks {
   }
 
   // ---- the admin path (any broker; forwarded to the controller leader) ----
+
+  /** Asks `leader`, the partition's leader, to hand leadership of `groupId` to `to` (ElectLeaders);
+   * refused with NOT_ENOUGH_REPLICAS unless `to` is a caught-up voter. */
+  transferLeadership(groupId: number, leader: number, to: number): Promise<unknown> {
+    return this.change(leader, { groupId, kind: 'transfer-leader', brokerId: to });
+  }
 
   /** Marks `brokerId` as leaving (or back), refused when the others cannot hold its replicas. */
   async decommission(brokerId: number, decommissioning: boolean): Promise<void> {
@@ -370,8 +377,9 @@ export class ControllerTasks {
       this.blocked = [];
       if (this.options.replicaBalance) await this.balanceReplicas(nowMs);
     }
-    for (const partition of allPartitions(controller)) {
-      if (partition.targetReplicas.length === 0 || this.busy.has(partition.groupId)) continue;
+    // Moves asked for through the Kafka API may be many: at most max_replica_moves run at once.
+    for (const partition of movesToAdvance(allPartitions(controller), this.options.maxReplicaMoves)) {
+      if (this.busy.has(partition.groupId)) continue;
       this.busy.add(partition.groupId);
       this.advance(partition)
         .catch((error) => {
