@@ -1,4 +1,16 @@
 import type { BrokerConfig } from '../config/types.js';
+import type { ControllerState } from '../controller/index.js';
+import {
+  BROKER_KEYS_BY_NAME,
+  brokerValues,
+  ConfigSource,
+  ConfigType,
+  checkValue,
+  type DynamicBrokerConfigs,
+  NO_DYNAMIC_CONFIGS,
+  type SourcedValue,
+  type ValueRule,
+} from './broker-configs.js';
 
 /**
  * Topic-level configs the broker understands, with Kafka's names. Values are strings on the wire
@@ -15,77 +27,155 @@ export interface TopicConfig {
   cleanupPolicy: string;
 }
 
-interface ConfigKey {
-  name: string;
-  kind: 'long' | 'int' | 'string';
-  /** Allowed string values, when closed. */
-  values?: readonly string[];
-  /** Smallest allowed number. */
-  min?: number;
-  fromBroker(config: BrokerConfig): string;
+/**
+ * A topic config. A key with a `brokerKey` takes its default from that broker config (dynamic
+ * broker values included); the others from `fallback`. `fixed` keys are set when the topic is
+ * created and never altered: the storage sizes an open log by them, so a change would not take
+ * effect until each replica reopened (and a larger value would let produce accept batches the
+ * open log refuses).
+ */
+export interface TopicKey extends ValueRule {
+  documentation: string;
+  brokerKey?: string;
+  fallback?: string;
+  fixed?: boolean;
 }
 
-export const TOPIC_CONFIG_KEYS: readonly ConfigKey[] = [
-  { name: 'retention.ms', kind: 'long', min: -1, fromBroker: (c) => String(c.retentionMs) },
-  { name: 'retention.bytes', kind: 'long', min: -1, fromBroker: (c) => String(c.retentionBytes) },
-  { name: 'segment.bytes', kind: 'int', min: 1024, fromBroker: (c) => String(c.segmentBytes) },
-  { name: 'segment.ms', kind: 'long', min: 1, fromBroker: (c) => String(c.segmentMs) },
-  { name: 'max.message.bytes', kind: 'int', min: 0, fromBroker: (c) => String(c.maxMessageBytes) },
+export const TOPIC_CONFIG_KEYS: readonly TopicKey[] = [
+  {
+    name: 'retention.ms',
+    type: ConfigType.LONG,
+    min: -1,
+    brokerKey: 'log.retention.ms',
+    documentation: 'Age after which whole old segments are deleted (-1: no time limit).',
+  },
+  {
+    name: 'retention.bytes',
+    type: ConfigType.LONG,
+    min: -1,
+    brokerKey: 'log.retention.bytes',
+    documentation: 'Size per partition above which old segments are deleted (-1: no limit).',
+  },
+  {
+    name: 'segment.bytes',
+    type: ConfigType.INT,
+    min: 1024,
+    brokerKey: 'log.segment.bytes',
+    fixed: true,
+    documentation: 'Size at which a partition’s log rolls to a new segment (fixed at creation).',
+  },
+  {
+    name: 'segment.ms',
+    type: ConfigType.LONG,
+    min: 1,
+    brokerKey: 'log.roll.ms',
+    fixed: true,
+    documentation: 'Age at which a partition’s log rolls to a new segment (fixed at creation).',
+  },
+  {
+    name: 'max.message.bytes',
+    type: ConfigType.INT,
+    min: 0,
+    brokerKey: 'message.max.bytes',
+    documentation: 'Largest record batch the topic accepts (capped by the broker’s max_message_size).',
+  },
   {
     name: 'compression.type',
-    kind: 'string',
+    type: ConfigType.STRING,
     values: ['producer', 'uncompressed', 'none', 'gzip', 'snappy', 'lz4', 'zstd'],
-    fromBroker: (c) => (c.compressionEnabled ? c.compressionType : 'producer'),
+    brokerKey: 'compression.type',
+    documentation: 'Codec batches are stored with (producer: as the producer sent them).',
   },
-  { name: 'cleanup.policy', kind: 'string', values: ['delete'], fromBroker: () => 'delete' },
+  {
+    name: 'cleanup.policy',
+    type: ConfigType.LIST,
+    values: ['delete'],
+    fallback: 'delete',
+    documentation: 'What happens to old segments: delete (compaction is not offered).',
+  },
   {
     name: 'message.timestamp.type',
-    kind: 'string',
+    type: ConfigType.STRING,
     values: ['CreateTime'],
-    fromBroker: () => 'CreateTime',
+    fallback: 'CreateTime',
+    documentation: 'Record timestamps are the producer’s (CreateTime).',
   },
-  { name: 'min.insync.replicas', kind: 'int', min: 1, fromBroker: () => '1' },
+  {
+    name: 'min.insync.replicas',
+    type: ConfigType.INT,
+    min: 1,
+    fallback: '1',
+    documentation: 'Kept for Kafka tools; a Raft majority of the replicas acknowledges acks=all writes.',
+  },
 ];
 
-const KEYS_BY_NAME = new Map(TOPIC_CONFIG_KEYS.map((key) => [key.name, key]));
+export const TOPIC_KEYS_BY_NAME: ReadonlyMap<string, TopicKey> = new Map(
+  TOPIC_CONFIG_KEYS.map((key) => [key.name, key]),
+);
 
 /** Returns a reason when `name=value` is not an acceptable topic config, else null. */
 export function checkTopicConfig(name: string, value: string | null): string | null {
-  const key = KEYS_BY_NAME.get(name);
+  const key = TOPIC_KEYS_BY_NAME.get(name);
   if (key === undefined) return `unknown topic config ${name}`;
-  if (value === null) return `topic config ${name} needs a value`;
-  if (key.kind === 'string') {
-    if (key.values !== undefined && !key.values.includes(value)) {
-      return `${name} must be one of ${key.values.join(', ')}; got ${value}`;
-    }
-    return null;
-  }
-  if (!/^-?\d+$/.test(value)) return `${name} must be an integer; got ${value}`;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number)) return `${name} is out of range: ${value}`;
-  if (key.kind === 'int' && number > 2 ** 31 - 1) return `${name} must fit in an int32; got ${value}`;
-  if (key.min !== undefined && number < key.min) return `${name} must be >= ${key.min}; got ${value}`;
-  return null;
+  return checkValue(key, value);
 }
 
-/** Every topic config with its effective value and whether it is the broker default. */
+/**
+ * Every value topic key `key` has, highest precedence first (Kafka's synonyms): the topic's
+ * override, then the broker key's values, or the built-in default. Never empty.
+ */
+export function topicValues(
+  key: TopicKey,
+  overrides: Readonly<Record<string, string>>,
+  config: BrokerConfig,
+  dynamic: DynamicBrokerConfigs,
+): SourcedValue[] {
+  const values: SourcedValue[] = [];
+  const override = overrides[key.name];
+  if (override !== undefined)
+    values.push({ name: key.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+  const brokerKey = key.brokerKey === undefined ? undefined : BROKER_KEYS_BY_NAME.get(key.brokerKey);
+  // A topic that inherits the broker's own config reports it as the default (source 5), as it
+  // always has: whether the broker's file set the key or left it at its default is not known here.
+  if (brokerKey !== undefined)
+    for (const value of brokerValues(brokerKey, config, dynamic))
+      values.push(
+        value.source === ConfigSource.STATIC_BROKER_CONFIG
+          ? { ...value, source: ConfigSource.DEFAULT_CONFIG }
+          : value,
+      );
+  else values.push({ name: key.name, value: key.fallback!, source: ConfigSource.DEFAULT_CONFIG });
+  return values;
+}
+
+/** Every topic config with its effective value and the values it overrides. */
 export function describeTopicConfig(
-  overrides: Record<string, string>,
-  broker: BrokerConfig,
-): Array<{ name: string; value: string; isDefault: boolean }> {
-  return TOPIC_CONFIG_KEYS.map((key) => {
-    const override = overrides[key.name];
-    return override === undefined
-      ? { name: key.name, value: key.fromBroker(broker), isDefault: true }
-      : { name: key.name, value: override, isDefault: false };
-  });
+  overrides: Readonly<Record<string, string>>,
+  config: BrokerConfig,
+  dynamic: DynamicBrokerConfigs = NO_DYNAMIC_CONFIGS,
+): Array<{ key: TopicKey; values: SourcedValue[] }> {
+  return TOPIC_CONFIG_KEYS.map((key) => ({ key, values: topicValues(key, overrides, config, dynamic) }));
 }
 
-export function resolveTopicConfig(overrides: Record<string, string>, broker: BrokerConfig): TopicConfig {
-  const value = (name: string): string => {
-    const override = overrides[name];
-    return override ?? KEYS_BY_NAME.get(name)!.fromBroker(broker);
-  };
+/** The dynamic broker configs that apply on broker `brokerId`, from the controller state. */
+export function dynamicBrokerConfigs(
+  state: Pick<ControllerState, 'brokerConfigs' | 'ownBrokerConfigs'>,
+  brokerId: number,
+): DynamicBrokerConfigs {
+  return { cluster: state.brokerConfigs(), broker: state.ownBrokerConfigs(brokerId) };
+}
+
+/**
+ * The numbers a topic's partitions use: its overrides, else the broker defaults (`dynamic`: the
+ * dynamic broker configs that apply on this broker, from the controller state).
+ */
+export function resolveTopicConfig(
+  overrides: Readonly<Record<string, string>>,
+  config: BrokerConfig,
+  dynamic: DynamicBrokerConfigs = NO_DYNAMIC_CONFIGS,
+): TopicConfig {
+  const value = (name: string): string =>
+    topicValues(TOPIC_KEYS_BY_NAME.get(name)!, overrides, config, dynamic)[0]!.value;
   return {
     retentionMs: Number(value('retention.ms')),
     retentionBytes: Number(value('retention.bytes')),

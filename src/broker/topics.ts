@@ -19,7 +19,7 @@ import { writeFileAtomically } from './metadata-store.js';
 import { PartitionReplica, termHistory } from './partition-replica.js';
 import { AppliedProducers } from './producer-table.js';
 import type { BrokerStorage } from './storage.js';
-import { resolveTopicConfig, type TopicConfig } from './topic-config.js';
+import { dynamicBrokerConfigs, resolveTopicConfig, type TopicConfig } from './topic-config.js';
 
 interface RecoveryReport {
   truncatedBytes: number;
@@ -445,7 +445,11 @@ export class Topics {
   }
 
   private async openReplica(partition: PartitionInfo, topic: TopicInfo): Promise<void> {
-    const config = resolveTopicConfig(topic.configs, this.config);
+    const config = resolveTopicConfig(
+      topic.configs,
+      this.config,
+      dynamicBrokerConfigs(this.controller.state, this.config.brokerId),
+    );
     const directory = partitionDirectory(this.config.dataDir, partition.topicId, partition.partition);
     const fresh = !this.unclaimed.delete(`${partition.topicId}-${partition.partition}`);
     // Read before the log opens: a damaged file refuses the replica with nothing left open.
@@ -609,8 +613,11 @@ export class Topics {
 
   private rebuildView(state: ControllerState): void {
     const byName = new Map<string, TopicState>();
+    // Dynamic broker configs (AlterConfigs on a broker resource) are topic defaults: every
+    // applied controller change rebuilds this view, so an altered default applies at once.
+    const dynamic = dynamicBrokerConfigs(state, this.config.brokerId);
     for (const topic of state.topics()) {
-      const config = resolveTopicConfig(topic.configs, this.config);
+      const config = resolveTopicConfig(topic.configs, this.config, dynamic);
       byName.set(topic.name, {
         record: {
           name: topic.name,

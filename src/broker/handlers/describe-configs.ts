@@ -1,17 +1,22 @@
-import type { BrokerConfig } from '../../config/types.js';
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
+import {
+  BROKER_CONFIG_KEYS,
+  brokerValues,
+  ConfigSource,
+  type DynamicBrokerConfigs,
+  type SourcedValue,
+  type ValueRule,
+} from '../broker-configs.js';
 import type { BrokerContext, Handler } from '../context.js';
-import { describeTopicConfig } from '../topic-config.js';
+import { describeTopicConfig, dynamicBrokerConfigs } from '../topic-config.js';
 
-const RESOURCE_TOPIC = 2;
-const RESOURCE_BROKER = 4;
-const SOURCE_TOPIC_OVERRIDE = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
+export const RESOURCE_TOPIC = 2;
+export const RESOURCE_BROKER = 4;
 
 interface DescribeConfigsRequest {
   resources: Array<{ resourceType: number; resourceName: string; configurationKeys: string[] | null }>;
   includeSynonyms?: boolean;
+  includeDocumentation?: boolean;
 }
 
 interface ConfigEntry {
@@ -21,88 +26,98 @@ interface ConfigEntry {
   isDefault: boolean;
   configSource: number;
   isSensitive: boolean;
-  synonyms: never[];
+  synonyms: Array<{ name: string; value: string | null; source: number }>;
+  configType: number;
+  documentation: string | null;
 }
 
-/** Broker configs under Kafka's names, read-only (set at start from the broker's config). */
-function brokerEntries(config: BrokerConfig, brokerId: number): ConfigEntry[] {
-  const values: Array<[string, string]> = [
-    ['broker.id', String(brokerId)],
-    ['log.dirs', config.dataDir],
-    ['log.segment.bytes', String(config.segmentBytes)],
-    ['log.roll.ms', String(config.segmentMs)],
-    ['log.retention.ms', String(config.retentionMs)],
-    ['log.retention.bytes', String(config.retentionBytes)],
-    ['log.retention.check.interval.ms', String(config.cleanupIntervalMs)],
-    ['log.flush.interval.ms', String(config.flushIntervalMs)],
-    ['message.max.bytes', String(config.maxMessageBytes)],
-    ['compression.type', config.compressionEnabled ? config.compressionType : 'producer'],
-    ['auto.create.topics.enable', String(config.autoCreateTopics)],
-    ['num.partitions', String(config.defaultPartitions)],
-    ['default.replication.factor', String(config.defaultReplicationFactor)],
-  ];
-  return values.map(([name, value]) => ({
-    name,
-    value,
-    readOnly: true,
-    isDefault: false,
-    configSource: SOURCE_STATIC_BROKER,
+/** The dynamic broker configs that apply on this broker, from its applied controller state. */
+export function dynamicConfigsHere(broker: BrokerContext): DynamicBrokerConfigs {
+  return dynamicBrokerConfigs(broker.controller.state, broker.brokerId);
+}
+
+/** One config as DescribeConfigs answers it: the first of `values` (precedence order) is the
+ * effective one; the rest are its synonyms (asked for with includeSynonyms). */
+function entryOf(
+  key: ValueRule & { documentation: string },
+  values: SourcedValue[],
+  readOnly: boolean,
+  request: DescribeConfigsRequest,
+): ConfigEntry {
+  const effective = values[0]!;
+  return {
+    name: key.name,
+    value: effective.value,
+    readOnly,
+    isDefault: effective.source === ConfigSource.DEFAULT_CONFIG,
+    configSource: effective.source,
     isSensitive: false,
-    synonyms: [],
-  }));
+    synonyms: request.includeSynonyms === true ? values : [],
+    configType: key.type,
+    documentation: request.includeDocumentation === true ? key.documentation : null,
+  };
 }
 
-function describeResource(broker: BrokerContext, resource: DescribeConfigsRequest['resources'][number]) {
+function describeResource(
+  broker: BrokerContext,
+  resource: DescribeConfigsRequest['resources'][number],
+  request: DescribeConfigsRequest,
+) {
   const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+  const failed = (errorCode: number, errorMessage: string) => ({
+    ...base,
+    errorCode,
+    errorMessage,
+    configs: [],
+  });
   let entries: ConfigEntry[];
   if (resource.resourceType === RESOURCE_TOPIC) {
     const topic = broker.topics.get(resource.resourceName);
-    if (topic === undefined) {
-      return {
-        ...base,
-        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        errorMessage: `no topic ${resource.resourceName}`,
-        configs: [],
-      };
-    }
-    entries = describeTopicConfig(topic.record.configs, broker.config).map((entry) => ({
-      name: entry.name,
-      value: entry.value,
-      readOnly: false,
-      isDefault: entry.isDefault,
-      configSource: entry.isDefault ? SOURCE_DEFAULT : SOURCE_TOPIC_OVERRIDE,
-      isSensitive: false,
-      synonyms: [],
-    }));
+    if (topic === undefined)
+      return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic ${resource.resourceName}`);
+    entries = describeTopicConfig(topic.record.configs, broker.config, dynamicConfigsHere(broker)).map(
+      ({ key, values }) => entryOf(key, values, key.fixed === true, request),
+    );
   } else if (resource.resourceType === RESOURCE_BROKER) {
-    if (resource.resourceName !== '' && resource.resourceName !== String(broker.brokerId)) {
-      return {
-        ...base,
-        errorCode: ErrorCode.INVALID_REQUEST,
-        errorMessage: `this is broker ${broker.brokerId}, not ${resource.resourceName}`,
-        configs: [],
-      };
+    if (resource.resourceName === '') {
+      // Kafka's cluster-wide default resource: the dynamic values set on it, nothing else.
+      const cluster = broker.controller.state.brokerConfigs();
+      entries = BROKER_CONFIG_KEYS.filter((key) => cluster[key.name] !== undefined).map((key) =>
+        entryOf(
+          key,
+          [{ name: key.name, value: cluster[key.name]!, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }],
+          false,
+          request,
+        ),
+      );
+    } else if (resource.resourceName !== String(broker.brokerId)) {
+      return failed(
+        ErrorCode.INVALID_REQUEST,
+        `this is broker ${broker.brokerId}, not ${resource.resourceName}`,
+      );
+    } else {
+      const dynamic = dynamicConfigsHere(broker);
+      entries = BROKER_CONFIG_KEYS.map((key) =>
+        entryOf(key, brokerValues(key, broker.config, dynamic), !key.dynamic, request),
+      );
     }
-    entries = brokerEntries(broker.config, broker.brokerId);
   } else {
-    return {
-      ...base,
-      errorCode: ErrorCode.INVALID_REQUEST,
-      errorMessage: `resource type ${resource.resourceType} has no configs here`,
-      configs: [],
-    };
+    return failed(ErrorCode.INVALID_REQUEST, `resource type ${resource.resourceType} has no configs here`);
   }
   const keys = resource.configurationKeys;
   const configs = keys === null || keys.length === 0 ? entries : entries.filter((e) => keys.includes(e.name));
   return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs };
 }
 
-/** DescribeConfigs for topics (effective values, overrides marked) and for this broker. */
+/**
+ * DescribeConfigs for topics (effective values, each with its source: a topic override, a
+ * dynamic broker value, the broker's own config or the built-in default) and for this broker.
+ */
 export const describeConfigsHandler: Handler = {
   apiKey: ApiKey.DescribeConfigs,
   handle: (request: DescribeConfigsRequest, { broker }) => ({
     throttleTimeMs: 0,
-    results: request.resources.map((resource) => describeResource(broker, resource)),
+    results: request.resources.map((resource) => describeResource(broker, resource, request)),
   }),
   errorResponse: (request: DescribeConfigsRequest, errorCode) => ({
     throttleTimeMs: 0,
