@@ -1,7 +1,9 @@
 import type { Handler } from '../context.js';
 import { apiVersionsHandler } from './api-versions.js';
+import { deleteRecordsHandler } from './delete-records.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
+import { describeLogDirsHandler } from './describe-log-dirs.js';
 import { fetchHandler } from './fetch.js';
 import {
   deleteGroupsHandler,
@@ -48,4 +50,6 @@ export const HANDLERS: readonly Handler[] = [
   deleteGroupsHandler,
   offsetDeleteHandler,
   describeClusterHandler,
+  deleteRecordsHandler,
+  describeLogDirsHandler,
 ];

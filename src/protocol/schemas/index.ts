@@ -19,6 +19,7 @@ import { ListOffsets } from './list-offsets.js';
 import { Metadata } from './metadata.js';
 import { Produce } from './produce.js';
 import { InitProducerId, OffsetForLeaderEpoch } from './producers.js';
+import { DeleteRecords, DescribeLogDirs } from './records-admin.js';
 import { CreatePartitions, CreateTopics, DeleteTopics, DescribeConfigs } from './topics.js';
 
 /** Every API the codec knows, by key. */
@@ -40,9 +41,11 @@ export const API_SCHEMAS: ReadonlyArray<ApiSchema> = [
   ApiVersions,
   CreateTopics,
   DeleteTopics,
+  DeleteRecords,
   InitProducerId,
   OffsetForLeaderEpoch,
   DescribeConfigs,
+  DescribeLogDirs,
   CreatePartitions,
   DeleteGroups,
   OffsetDelete,
