@@ -421,6 +421,7 @@ export class Broker {
       advertised,
       topics,
       controller,
+      controllerTasks,
       clusterId: identity.clusterId,
       purgatory: new FetchPurgatory(),
       producers: new ProducerState(async () =>

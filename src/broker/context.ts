@@ -4,6 +4,7 @@ import type { ApiVersionRange, RequestHeader } from '../protocol/index.js';
 import type { DiskSpaceGuard } from '../storage/disk-space.js';
 import type { ConnectionInfo } from './connection.js';
 import type { Controller } from './controller.js';
+import type { ControllerTasks } from './controller-tasks.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import type { TopicGroupHomes } from './group-homes.js';
@@ -21,6 +22,8 @@ export interface BrokerContext {
   readonly topics: Topics;
   /** The controller group's applied metadata and its command path. */
   readonly controller: Controller;
+  /** Replica moves and leadership transfers (ElectLeaders asks a partition leader through it). */
+  readonly controllerTasks?: ControllerTasks;
   readonly clusterId: string;
   readonly purgatory: FetchPurgatory;
   readonly producers: ProducerState;
