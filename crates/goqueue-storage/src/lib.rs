@@ -5,6 +5,7 @@ pub mod compression;
 pub mod directory_lock;
 pub mod error;
 mod fileio;
+pub mod handle_cache;
 pub mod limits;
 pub mod log;
 pub mod offset_index;
@@ -20,6 +21,7 @@ pub use compression::{
 };
 pub use directory_lock::{DirectoryLock, DirectoryLockError};
 pub use error::{Result, StorageError};
+pub use handle_cache::{HandleCache, HandleCacheStats};
 pub use limits::Limits;
 pub use log::{AppendResult, CorruptBatch, Log, RecoveryReport, ScrubCursor, ScrubStep, SyncJob};
 pub use recompress::{recompress_batch, recompress_batch_within};
@@ -38,6 +40,8 @@ mod tests {
         assert_eq!(super::crc32c(b"123456789"), 0xE306_9283);
     }
 }
+#[cfg(test)]
+mod log_handle_tests;
 #[cfg(test)]
 mod log_integrity_tests;
 #[cfg(test)]

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use crate::checkpoint::{Checkpoint, IndexCounts, TermStart};
 use crate::error::{io_context, Result, StorageError};
 use crate::fileio::sync_dir;
+use crate::handle_cache::{CachedFile, HandleCache};
 use crate::limits::{Limits, MAX_BATCH_BYTES_CEILING, MAX_SAFE_NUMBER};
 use crate::offset_index::OffsetIndex;
 use crate::record_batch::{
@@ -134,7 +135,7 @@ pub const SAMPLED_INDEX_ENTRIES: usize = 64;
 /// batch (a fetch there would return nothing forever); when one fails the recovery point is not
 /// trusted, every segment is scanned and its indexes rebuilt (reported in `rebuilt_indexes`).
 fn index_points_at_batches(
-    log: &File,
+    log: &CachedFile,
     base_offset: u64,
     index: &OffsetIndex,
     counted: usize,
@@ -150,7 +151,7 @@ fn index_points_at_batches(
     loop {
         let entry = entries[at];
         let mut prefix = [0u8; LOG_OVERHEAD_BYTES];
-        if crate::fileio::read_exact_at(log, &mut prefix, entry.position as u64).is_err() {
+        if log.read_exact_at(&mut prefix, entry.position as u64).is_err() {
             return false;
         }
         match read_prefix(&prefix) {
@@ -187,8 +188,9 @@ struct Shared {
 pub struct SyncJob {
     shared: Arc<Shared>,
     /// The active segment's `.log`; plus, when a point is taken, its `.index` and `.timeindex`
-    /// and every file of segments sealed since the last sync.
-    files: Vec<Arc<File>>,
+    /// and every file of segments sealed since the last sync. Names, not descriptors: a queued
+    /// job holds no file open (the handle cache opens what is still dirty when the job runs).
+    files: Vec<Arc<CachedFile>>,
     sync_directory: bool,
     /// The recovery point to write once `files` are durable; `None` for a plain sync.
     checkpoint: Option<Checkpoint>,
@@ -247,13 +249,15 @@ enum SyncScope {
 
 pub struct Log {
     shared: Arc<Shared>,
+    /// Where the segment files' descriptors live (the process's cache unless a test gives one).
+    handles: Arc<HandleCache>,
     limits: Limits,
     /// Ordered by base offset (and base index); never empty; only the last may be empty.
     segments: Vec<Segment>,
     /// Term starts, ascending in term and index; the first covers `first_index` when non-empty.
     terms: Vec<TermStart>,
     /// Files of rolled segments not yet fsynced.
-    unsynced: Vec<Arc<File>>,
+    unsynced: Vec<Arc<CachedFile>>,
     /// Segment files were created or deleted since the last sync.
     directory_dirty: bool,
     /// Log bytes appended since the last recovery point was prepared.
@@ -282,6 +286,12 @@ impl Log {
     /// docs/storage.md: trust everything before the recovery point, scan and check what follows,
     /// cut a torn or corrupt tail, rebuild damaged indexes.
     pub fn open(dir: &Path, limits: Limits) -> Result<Log> {
+        Log::open_with_handles(dir, limits, HandleCache::global())
+    }
+
+    /// `open` with the segment files' descriptors kept in `handles` instead of the process's
+    /// cache.
+    pub fn open_with_handles(dir: &Path, limits: Limits, handles: Arc<HandleCache>) -> Result<Log> {
         limits.validate()?;
         std::fs::create_dir_all(dir).map_err(io_context(format!("creating {}", dir.display())))?;
         let mut bases = Vec::new();
@@ -304,6 +314,7 @@ impl Log {
         });
         let mut log = Log {
             shared,
+            handles,
             limits,
             segments: Vec::new(),
             terms: Vec::new(),
@@ -318,7 +329,8 @@ impl Log {
             let (index, offset) = checkpoint
                 .as_ref()
                 .map_or((1, 0), |c| (c.next_index, c.next_offset));
-            log.segments.push(Segment::create(dir, offset, index, now_ms())?);
+            log.segments
+                .push(Segment::create(&log.handles, dir, offset, index, now_ms())?);
             log.directory_dirty = true;
         } else {
             log.recover(&bases, checkpoint)?;
@@ -336,13 +348,15 @@ impl Log {
         let now = now_ms();
         let mut files = Vec::with_capacity(bases.len());
         for &base in bases {
-            files.push(Segment::open_files(&dir, base)?);
+            files.push(Segment::open_files(&self.handles, &dir, base)?);
         }
         // Time indexes, loaded against the offset index's base index.
         let mut time_indexes = Vec::with_capacity(bases.len());
         for (i, (_, _, index)) in files.iter().enumerate() {
             let time = match index {
-                Some((index, _)) => TimeIndex::load(&time_index_path(&dir, bases[i]), index.base_index)?,
+                Some((index, _)) => {
+                    TimeIndex::load(&self.handles, &time_index_path(&dir, bases[i]), index.base_index)?
+                }
                 None => None,
             };
             time_indexes.push(time);
@@ -490,7 +504,8 @@ impl Log {
                 self.directory_dirty = true;
                 continue;
             }
-            let mut segment = Segment::with_fresh_indexes(&dir, bases[i], state.next_index, log, now)?;
+            let mut segment =
+                Segment::with_fresh_indexes(&self.handles, &dir, bases[i], state.next_index, log, now)?;
             self.recovery.rebuilt_indexes.push(bases[i]);
             cut = scan_and_cut(
                 &mut segment,
@@ -752,8 +767,8 @@ impl Log {
         active.seal_time_index()?;
         active.flush()?;
         let files = active.files_to_sync();
-        self.unsynced.extend(files?);
-        let segment = Segment::create(&self.shared.dir, next_offset, next_index, now_ms)?;
+        self.unsynced.extend(files);
+        let segment = Segment::create(&self.handles, &self.shared.dir, next_offset, next_index, now_ms)?;
         self.segments.push(segment);
         self.directory_dirty = true;
         Ok(())
@@ -968,6 +983,7 @@ impl Log {
             segment.delete()?;
         }
         self.segments.push(Segment::create(
+            &self.handles,
             &self.shared.dir,
             next_offset,
             first_index,
@@ -1072,7 +1088,7 @@ impl Log {
             self.segments.last_mut().expect("a log always has a segment")
         };
         segment.flush()?;
-        for file in segment.files_to_sync()? {
+        for file in segment.files_to_sync() {
             file.sync_data()
                 .map_err(io_context("syncing a segment file for a recovery point"))?;
         }
@@ -1155,16 +1171,16 @@ impl Log {
             SyncScope::Plain => !self.unsynced.is_empty() || self.checkpoint_interval_passed(now),
             SyncScope::RecoveryPoint | SyncScope::Everything => true,
         };
-        let mut files: Vec<Arc<File>> = Vec::new();
+        let mut files: Vec<Arc<CachedFile>> = Vec::new();
         if scope == SyncScope::Everything {
             for segment in &mut self.segments {
                 segment.flush()?;
-                files.extend(segment.files_to_sync()?);
+                files.extend(segment.files_to_sync());
             }
         } else if take_point {
             let active = self.active_mut();
             active.flush()?;
-            files.extend(active.files_to_sync()?);
+            files.extend(active.files_to_sync());
         } else {
             let active = self.active_mut();
             active.flush_log()?;

@@ -78,7 +78,7 @@ impl Log {
             }
         }
         let path = log_path(&segment.dir, segment.base_offset);
-        let file = segment.log_file();
+        let file = &*segment.log_file()?;
         let mut stored = vec![0u8; bytes.len()];
         read_exact_at(file, &mut stored, position)
             .map_err(io_context(format!("reading {}", path.display())))?;

@@ -9,12 +9,13 @@
 //! ```
 //! The entry for the segment's first batch (0, 0, 0) is implicit.
 
-use std::fs::{File, OpenOptions};
-use std::path::{Path, PathBuf};
+use std::fs::OpenOptions;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{io_context, Result};
 use crate::fileio::write_all_at;
+use crate::handle_cache::{CachedFile, HandleCache};
 
 pub const OFFSET_INDEX_MAGIC: [u8; 4] = *b"GQOI";
 pub const INDEX_HEADER_BYTES: u64 = 16;
@@ -33,10 +34,9 @@ pub struct OffsetEntry {
 
 /// In-memory copy of a segment's sparse index plus the file it mirrors.
 pub struct OffsetIndex {
-    path: PathBuf,
-    /// Open only while needed: between a write and the sync job that makes it durable (the job
-    /// holds the last reference, so an idle partition keeps no index file open).
-    file: Option<Arc<File>>,
+    /// Opened on demand through the handle cache: only writes (when a recovery point is taken,
+    /// on roll, truncation and close) and their fsync use it; lookups never read the file.
+    file: Arc<CachedFile>,
     pub base_index: u64,
     entries: Vec<OffsetEntry>,
     /// Entries already written to the file; the rest are written by `flush`.
@@ -53,7 +53,12 @@ pub(crate) fn header(magic: [u8; 4], entry_bytes: u16, base_index: u64) -> [u8; 
 }
 
 /// Creates (or replaces) an index file holding only its header.
-pub(crate) fn create_index_file(path: &Path, magic: [u8; 4], base_index: u64) -> Result<File> {
+pub(crate) fn create_index_file(
+    cache: &Arc<HandleCache>,
+    path: &Path,
+    magic: [u8; 4],
+    base_index: u64,
+) -> Result<Arc<CachedFile>> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -63,26 +68,19 @@ pub(crate) fn create_index_file(path: &Path, magic: [u8; 4], base_index: u64) ->
         .map_err(io_context(format!("creating {}", path.display())))?;
     write_all_at(&file, &header(magic, 12, base_index), 0)
         .map_err(io_context(format!("writing {}", path.display())))?;
-    Ok(file)
+    Ok(Arc::new(CachedFile::opened(cache, path, file, true)))
 }
 
-/// The open handle of an index file, opened again when a sync job took it: a sync job that
-/// takes a recovery point holds the last reference, so the file closes when it is done and an
-/// idle partition keeps no index file open.
-pub(crate) fn index_file_handle(slot: &mut Option<Arc<File>>, path: &Path) -> Result<Arc<File>> {
-    if slot.is_none() {
-        *slot = Some(Arc::new(open_index_file(path)?));
-    }
-    Ok(slot.clone().expect("opened above"))
+/// Cuts an index file to `length` bytes (its kept entries).
+pub(crate) fn cut_index_file(file: &CachedFile, length: u64) -> Result<()> {
+    file.set_len(length)
+        .map_err(io_context(format!("truncating {}", file.path().display())))
 }
 
-/// Opens an existing index file for reading and writing.
-pub(crate) fn open_index_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(io_context(format!("opening {}", path.display())))
+/// Writes `bytes` (encoded entries) at `position` of an index file.
+pub(crate) fn write_index_file(file: &CachedFile, bytes: &[u8], position: u64) -> Result<()> {
+    file.write_all_at(bytes, position)
+        .map_err(io_context(format!("writing {}", file.path().display())))
 }
 
 /// Parses an index header; `None` when it is not ours.
@@ -98,12 +96,9 @@ pub(crate) fn parse_header(bytes: &[u8], magic: [u8; 4], entry_bytes: u16) -> Op
 
 impl OffsetIndex {
     /// Creates (or replaces) an empty index file.
-    pub fn create(path: &Path, base_index: u64) -> Result<OffsetIndex> {
-        // The header is written; the file is reopened when entries are written or synced.
-        create_index_file(path, OFFSET_INDEX_MAGIC, base_index)?;
+    pub fn create(cache: &Arc<HandleCache>, path: &Path, base_index: u64) -> Result<OffsetIndex> {
         Ok(OffsetIndex {
-            path: path.to_owned(),
-            file: None,
+            file: create_index_file(cache, path, OFFSET_INDEX_MAGIC, base_index)?,
             base_index,
             entries: Vec::new(),
             persisted: 0,
@@ -116,7 +111,11 @@ impl OffsetIndex {
     /// too (so later appends cannot sit after them), and says whether the run was the whole
     /// file (`intact`). Entries past the end of the log alone do not count as damage: a cut
     /// tail leaves them behind.
-    pub fn load(path: &Path, log_bytes: u64) -> Result<Option<Loaded<OffsetIndex>>> {
+    pub fn load(
+        cache: &Arc<HandleCache>,
+        path: &Path,
+        log_bytes: u64,
+    ) -> Result<Option<Loaded<OffsetIndex>>> {
         let Ok(bytes) = std::fs::read(path) else {
             return Ok(None);
         };
@@ -147,16 +146,14 @@ impl OffsetIndex {
             entries.push(entry);
             previous = entry;
         }
-        let file = open_index_file(path)?;
+        let file = Arc::new(CachedFile::existing(cache, path));
         let kept_bytes = INDEX_HEADER_BYTES + entries.len() as u64 * OFFSET_INDEX_ENTRY_BYTES;
         if kept_bytes != bytes.len() as u64 {
-            file.set_len(kept_bytes)
-                .map_err(io_context(format!("truncating {}", path.display())))?;
+            cut_index_file(&file, kept_bytes)?;
         }
         let persisted = entries.len();
         let index = OffsetIndex {
-            path: path.to_owned(),
-            file: None,
+            file,
             base_index,
             entries,
             persisted,
@@ -168,18 +165,20 @@ impl OffsetIndex {
     pub fn keep_first(&mut self, count: usize) -> Result<()> {
         self.entries.truncate(count);
         self.persisted = self.persisted.min(self.entries.len());
-        self.handle()?
-            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES)
-            .map_err(io_context(format!("truncating {}", self.path.display())))
+        cut_index_file(
+            &self.file,
+            INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES,
+        )
     }
 
-    fn handle(&mut self) -> Result<Arc<File>> {
-        index_file_handle(&mut self.file, &self.path)
+    /// The file, for a sync job.
+    pub fn file_to_sync(&self) -> Arc<CachedFile> {
+        self.file.clone()
     }
 
-    /// The file for a sync job; this index lets go of it (see `index_file_handle`).
-    pub fn take_file_for_sync(&mut self) -> Result<Arc<File>> {
-        index_file_handle(&mut self.file, &self.path).inspect(|_| self.file = None)
+    /// Closes the file's handle (the segment is being deleted).
+    pub fn close(&self) {
+        self.file.close();
     }
 
     pub fn entries(&self) -> &[OffsetEntry] {
@@ -213,8 +212,7 @@ impl OffsetIndex {
             bytes.extend_from_slice(&entry.position.to_be_bytes());
         }
         let at = INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES;
-        write_all_at(&*self.handle()?, &bytes, at)
-            .map_err(io_context(format!("writing {}", self.path.display())))?;
+        write_index_file(&self.file, &bytes, at)?;
         self.persisted = self.entries.len();
         Ok(())
     }
@@ -224,9 +222,10 @@ impl OffsetIndex {
         let keep = self.entries.partition_point(|e| (e.position as u64) < position);
         self.entries.truncate(keep);
         self.persisted = self.persisted.min(keep);
-        self.handle()?
-            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES)
-            .map_err(io_context(format!("truncating {}", self.path.display())))
+        cut_index_file(
+            &self.file,
+            INDEX_HEADER_BYTES + self.persisted as u64 * OFFSET_INDEX_ENTRY_BYTES,
+        )
     }
 
     /// Last entry whose relative index is <= `relative_index` (the implicit first entry otherwise).

@@ -1,12 +1,12 @@
 //! One segment: `<base offset>.log` (batches back to back, exactly Kafka's layout) with its
 //! sparse `.index` and `.timeindex`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{io_context, Result, StorageError};
-use crate::fileio::{read_exact_at, write_all_at};
+use crate::handle_cache::{CachedFile, HandleCache, OpenFile};
 
 /// Appends below this size are gathered in memory and written together (on a full buffer, a
 /// read past the file, sync, roll, truncation or close); larger ones are written at once.
@@ -35,7 +35,8 @@ pub struct Segment {
     pub dir: PathBuf,
     pub base_offset: u64,
     pub base_index: u64,
-    pub log: Arc<File>,
+    /// Opened on demand through the process's handle cache (see `handle_cache`).
+    pub log: Arc<CachedFile>,
     /// Bytes of whole batches in `.log`.
     pub size: u64,
     /// Bytes already written to the file; `pending` holds the rest (`size = flushed + pending`).
@@ -54,34 +55,39 @@ pub struct Segment {
     pub created_ms: i64,
 }
 
-fn open_log_file(path: &Path, create: bool) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(create)
-        .truncate(create)
-        .open(path)
-        .map_err(io_context(format!("opening {}", path.display())))
-}
-
 impl Segment {
     /// Creates an empty segment (replacing stale files of the same name).
-    pub fn create(dir: &Path, base_offset: u64, base_index: u64, now_ms: i64) -> Result<Segment> {
-        let log = open_log_file(&log_path(dir, base_offset), true)?;
-        Segment::with_fresh_indexes(dir, base_offset, base_index, log, now_ms)
+    pub fn create(
+        cache: &Arc<HandleCache>,
+        dir: &Path,
+        base_offset: u64,
+        base_index: u64,
+        now_ms: i64,
+    ) -> Result<Segment> {
+        let path = log_path(dir, base_offset);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io_context(format!("creating {}", path.display())))?;
+        let log = CachedFile::opened(cache, &path, file, true);
+        Segment::with_fresh_indexes(cache, dir, base_offset, base_index, log, now_ms)
     }
 
     /// A segment over an existing (or new) log file with new, empty index files; the caller
     /// replays the batches through `note_batch`.
     pub fn with_fresh_indexes(
+        cache: &Arc<HandleCache>,
         dir: &Path,
         base_offset: u64,
         base_index: u64,
-        log: File,
+        log: CachedFile,
         now_ms: i64,
     ) -> Result<Segment> {
-        let index = OffsetIndex::create(&index_path(dir, base_offset), base_index)?;
-        let time_index = TimeIndex::create(&time_index_path(dir, base_offset), base_index)?;
+        let index = OffsetIndex::create(cache, &index_path(dir, base_offset), base_index)?;
+        let time_index = TimeIndex::create(cache, &time_index_path(dir, base_offset), base_index)?;
         Ok(Segment {
             dir: dir.to_owned(),
             base_offset,
@@ -99,23 +105,30 @@ impl Segment {
         })
     }
 
-    /// Opens an existing `.log` file and loads its `.index` (see `OffsetIndex::load`: `None`
-    /// when missing or foreign, else the valid prefix and whether it was the whole file).
-    /// Returns the segment's file length too.
-    pub fn open_files(dir: &Path, base_offset: u64) -> Result<(File, u64, Option<Loaded<OffsetIndex>>)> {
+    /// Names an existing `.log` file (opened on first use) and loads its `.index` (see
+    /// `OffsetIndex::load`: `None` when missing or foreign, else the valid prefix and whether it
+    /// was the whole file). Returns the segment's file length too.
+    pub fn open_files(
+        cache: &Arc<HandleCache>,
+        dir: &Path,
+        base_offset: u64,
+    ) -> Result<(CachedFile, u64, Option<Loaded<OffsetIndex>>)> {
         let path = log_path(dir, base_offset);
-        let log = open_log_file(&path, false)?;
-        let length = log
-            .metadata()
+        let length = std::fs::metadata(&path)
             .map_err(io_context(format!("reading size of {}", path.display())))?
             .len();
-        let index = OffsetIndex::load(&index_path(dir, base_offset), length)?;
+        let log = CachedFile::existing(cache, &path);
+        let index = OffsetIndex::load(cache, &index_path(dir, base_offset), length)?;
         Ok((log, length, index))
     }
 
-    /// Bytes of the log file.
-    pub fn log_file(&self) -> &File {
-        &self.log
+    /// The open descriptor of the log file, for one operation (the handle cache may close it
+    /// once dropped). Writes through it bypass the cache's dirty mark: fsync them yourself.
+    pub fn log_file(&self) -> Result<Arc<OpenFile>> {
+        self.log.handle().map_err(io_context(format!(
+            "opening {}",
+            log_path(&self.dir, self.base_offset).display()
+        )))
     }
 
     pub fn last_index(&self) -> u64 {
@@ -143,7 +156,9 @@ impl Segment {
     /// segment has not accounted for yet).
     pub fn read_file(&self, position: u64, length: usize) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; length];
-        read_exact_at(&self.log, &mut buf, position).map_err(self.read_error(position))?;
+        self.log
+            .read_exact_at(&mut buf, position)
+            .map_err(self.read_error(position))?;
         Ok(buf)
     }
 
@@ -215,7 +230,7 @@ impl Segment {
         }
         let written_directly = bytes.len() >= WRITE_BUFFER_BYTES
             && self.pending.is_empty()
-            && match write_all_at(&self.log, bytes, self.flushed) {
+            && match self.log.write_all_at(bytes, self.flushed) {
                 Ok(()) => true,
                 Err(error) if crate::error::is_no_space_io(&error) => false,
                 Err(error) => {
@@ -241,11 +256,13 @@ impl Segment {
         if self.pending.is_empty() {
             return Ok(());
         }
-        write_all_at(&self.log, &self.pending, self.flushed).map_err(io_context(format!(
-            "writing {} at byte {}",
-            log_path(&self.dir, self.base_offset).display(),
-            self.flushed
-        )))?;
+        self.log
+            .write_all_at(&self.pending, self.flushed)
+            .map_err(io_context(format!(
+                "writing {} at byte {}",
+                log_path(&self.dir, self.base_offset).display(),
+                self.flushed
+            )))?;
         self.flushed += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
@@ -265,7 +282,9 @@ impl Segment {
         let end = position + buf.len() as u64;
         let from_file = self.flushed.saturating_sub(position).min(buf.len() as u64) as usize;
         if from_file > 0 {
-            read_exact_at(&self.log, &mut buf[..from_file], position).map_err(self.read_error(position))?;
+            self.log
+                .read_exact_at(&mut buf[..from_file], position)
+                .map_err(self.read_error(position))?;
         }
         if end > self.flushed {
             let start = position.max(self.flushed) - self.flushed;
@@ -350,28 +369,26 @@ impl Segment {
         Ok(())
     }
 
-    /// The `.log` file, for a sync job.
-    pub fn log_file_to_sync(&self) -> Arc<File> {
+    /// The `.log` file, for a sync job (a name, not a descriptor: queued jobs hold no file open).
+    pub fn log_file_to_sync(&self) -> Arc<CachedFile> {
         self.log.clone()
     }
 
-    /// The `.index` and `.timeindex` files, for a sync job that takes a recovery point.
-    pub fn index_files_to_sync(&mut self) -> Result<[Arc<File>; 2]> {
-        Ok([
-            self.index.take_file_for_sync()?,
-            self.time_index.take_file_for_sync()?,
-        ])
-    }
-
     /// All three files of this segment, for a sync job.
-    pub fn files_to_sync(&mut self) -> Result<Vec<Arc<File>>> {
-        let [index, time] = self.index_files_to_sync()?;
-        Ok(vec![self.log_file_to_sync(), index, time])
+    pub fn files_to_sync(&self) -> Vec<Arc<CachedFile>> {
+        vec![
+            self.log_file_to_sync(),
+            self.index.file_to_sync(),
+            self.time_index.file_to_sync(),
+        ]
     }
 
     /// Deletes the segment's files.
     pub fn delete(mut self) -> Result<()> {
         self.pending.clear();
+        self.log.close();
+        self.index.close();
+        self.time_index.close();
         for path in [
             log_path(&self.dir, self.base_offset),
             index_path(&self.dir, self.base_offset),

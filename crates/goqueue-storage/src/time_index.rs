@@ -9,14 +9,13 @@
 //! entry:  max timestamp i64 | LogIndex - baseIndex u32
 //! ```
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::{io_context, Result};
-use crate::fileio::write_all_at;
+use crate::error::Result;
+use crate::handle_cache::{CachedFile, HandleCache};
 use crate::offset_index::{
-    create_index_file, index_file_handle, open_index_file, parse_header, Loaded, INDEX_HEADER_BYTES,
+    create_index_file, cut_index_file, parse_header, write_index_file, Loaded, INDEX_HEADER_BYTES,
 };
 
 pub const TIME_INDEX_MAGIC: [u8; 4] = *b"GQTI";
@@ -29,22 +28,17 @@ pub struct TimeEntry {
 }
 
 pub struct TimeIndex {
-    path: PathBuf,
-    /// Open only while needed: between a write and the sync job that makes it durable (the job
-    /// holds the last reference, so an idle partition keeps no index file open).
-    file: Option<Arc<File>>,
+    /// Opened on demand through the handle cache (see `OffsetIndex::file`).
+    file: Arc<CachedFile>,
     entries: Vec<TimeEntry>,
     /// Entries already written to the file; the rest are written by `flush`.
     persisted: usize,
 }
 
 impl TimeIndex {
-    pub fn create(path: &Path, base_index: u64) -> Result<TimeIndex> {
-        // The header is written; the file is reopened when entries are written or synced.
-        create_index_file(path, TIME_INDEX_MAGIC, base_index)?;
+    pub fn create(cache: &Arc<HandleCache>, path: &Path, base_index: u64) -> Result<TimeIndex> {
         Ok(TimeIndex {
-            path: path.to_owned(),
-            file: None,
+            file: create_index_file(cache, path, TIME_INDEX_MAGIC, base_index)?,
             entries: Vec::new(),
             persisted: 0,
         })
@@ -54,7 +48,7 @@ impl TimeIndex {
     /// base index than the offset index's (`base_index`). Otherwise keeps the longest run of
     /// entries from the start that increase (timestamps strictly, relative indexes weakly),
     /// drops the rest from the file too, and says whether the run was the whole file.
-    pub fn load(path: &Path, base_index: u64) -> Result<Option<Loaded<TimeIndex>>> {
+    pub fn load(cache: &Arc<HandleCache>, path: &Path, base_index: u64) -> Result<Option<Loaded<TimeIndex>>> {
         let Ok(bytes) = std::fs::read(path) else {
             return Ok(None);
         };
@@ -77,16 +71,14 @@ impl TimeIndex {
             }
             entries.push(entry);
         }
-        let file = open_index_file(path)?;
+        let file = Arc::new(CachedFile::existing(cache, path));
         let kept_bytes = INDEX_HEADER_BYTES + entries.len() as u64 * TIME_INDEX_ENTRY_BYTES;
         if kept_bytes != bytes.len() as u64 {
-            file.set_len(kept_bytes)
-                .map_err(io_context(format!("truncating {}", path.display())))?;
+            cut_index_file(&file, kept_bytes)?;
         }
         let persisted = entries.len();
         let index = TimeIndex {
-            path: path.to_owned(),
-            file: None,
+            file,
             entries,
             persisted,
         };
@@ -112,18 +104,20 @@ impl TimeIndex {
     pub fn keep_first(&mut self, count: usize) -> Result<()> {
         self.entries.truncate(count);
         self.persisted = self.persisted.min(self.entries.len());
-        self.handle()?
-            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES)
-            .map_err(io_context(format!("truncating {}", self.path.display())))
+        cut_index_file(
+            &self.file,
+            INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES,
+        )
     }
 
-    fn handle(&mut self) -> Result<Arc<File>> {
-        index_file_handle(&mut self.file, &self.path)
+    /// The file, for a sync job.
+    pub fn file_to_sync(&self) -> Arc<CachedFile> {
+        self.file.clone()
     }
 
-    /// The file for a sync job; this index lets go of it (see `index_file_handle`).
-    pub fn take_file_for_sync(&mut self) -> Result<Arc<File>> {
-        index_file_handle(&mut self.file, &self.path).inspect(|_| self.file = None)
+    /// Closes the file's handle (the segment is being deleted).
+    pub fn close(&self) {
+        self.file.close();
     }
 
     pub fn last(&self) -> Option<TimeEntry> {
@@ -157,8 +151,7 @@ impl TimeIndex {
             bytes.extend_from_slice(&entry.relative_index.to_be_bytes());
         }
         let at = INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES;
-        write_all_at(&*self.handle()?, &bytes, at)
-            .map_err(io_context(format!("writing {}", self.path.display())))?;
+        write_index_file(&self.file, &bytes, at)?;
         self.persisted = self.entries.len();
         Ok(())
     }
@@ -170,9 +163,10 @@ impl TimeIndex {
             .partition_point(|e| (e.relative_index as u64) < relative_index);
         self.entries.truncate(keep);
         self.persisted = self.persisted.min(keep);
-        self.handle()?
-            .set_len(INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES)
-            .map_err(io_context(format!("truncating {}", self.path.display())))
+        cut_index_file(
+            &self.file,
+            INDEX_HEADER_BYTES + self.persisted as u64 * TIME_INDEX_ENTRY_BYTES,
+        )
     }
 
     /// Relative index where a search for max timestamp >= `timestamp` may start.
