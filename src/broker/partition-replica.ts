@@ -431,8 +431,10 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
     return error;
   }
 
-  offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {
-    return this.view.offsetForTimestamp(timestampMs);
+  /** Never below the log start: records DeleteRecords hid are not found by time either. */
+  async offsetForTimestamp(timestampMs: number): Promise<KafkaOffset | undefined> {
+    const found = await this.view.offsetForTimestamp(timestampMs);
+    return found === undefined ? undefined : kafkaOffset(Math.max(found, this.logStartOffset));
   }
 
   /** The end of `epoch`: the first offset of the next larger term, or the high watermark. */
