@@ -1,9 +1,11 @@
 import type { Handler } from '../context.js';
+import { alterConfigsHandler, incrementalAlterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { deleteRecordsHandler } from './delete-records.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { electLeadersHandler } from './elect-leaders.js';
 import { fetchHandler } from './fetch.js';
 import {
   deleteGroupsHandler,
@@ -23,6 +25,7 @@ import { metadataHandler } from './metadata.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { produceHandler } from './produce.js';
 import { initProducerIdHandler } from './producer-id.js';
+import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './reassignments.js';
 import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './topic-admin.js';
 
 /** Every API this broker answers; the router serves the intersection with the codec's SUPPORTED_APIS. */
@@ -50,6 +53,11 @@ export const HANDLERS: readonly Handler[] = [
   deleteGroupsHandler,
   offsetDeleteHandler,
   describeClusterHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
   deleteRecordsHandler,
   describeLogDirsHandler,
+  electLeadersHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
 ];

@@ -1,6 +1,7 @@
 import type { ApiSchema } from '../schema.js';
 import { ApiVersions, SaslHandshake } from './api-versions.js';
 import { DescribeCluster } from './cluster.js';
+import { AlterConfigs, IncrementalAlterConfigs } from './configs.js';
 import { Fetch } from './fetch.js';
 import {
   DeleteGroups,
@@ -19,6 +20,7 @@ import { ListOffsets } from './list-offsets.js';
 import { Metadata } from './metadata.js';
 import { Produce } from './produce.js';
 import { InitProducerId, OffsetForLeaderEpoch } from './producers.js';
+import { AlterPartitionReassignments, ElectLeaders, ListPartitionReassignments } from './reassignments.js';
 import { DeleteRecords, DescribeLogDirs } from './records-admin.js';
 import { CreatePartitions, CreateTopics, DeleteTopics, DescribeConfigs } from './topics.js';
 
@@ -50,6 +52,11 @@ export const API_SCHEMAS: ReadonlyArray<ApiSchema> = [
   DeleteGroups,
   OffsetDelete,
   DescribeCluster,
+  AlterConfigs,
+  IncrementalAlterConfigs,
+  ElectLeaders,
+  AlterPartitionReassignments,
+  ListPartitionReassignments,
 ];
 
 const BY_KEY = new Map<number, ApiSchema>(API_SCHEMAS.map((schema) => [schema.apiKey, schema]));
