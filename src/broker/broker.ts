@@ -31,6 +31,7 @@ import { TopicGroupHomes } from './group-homes.js';
 import { HANDLERS } from './handlers/index.js';
 import type { LocalCluster, LocalClusterOptions } from './local-cluster.js';
 import { ProducerState } from './producer-state.js';
+import { ReplicaRepair } from './replica-repair.js';
 import { RequestRouter } from './request-router.js';
 import { Scrubber } from './scrubber.js';
 import type { BrokerStorage } from './storage.js';
@@ -412,7 +413,23 @@ export class Broker {
     const diskSpace = new DiskSpaceGuard(config.dataDir, config.minFreeBytes, logger);
     diskSpace.start();
     cleanup.push(async () => diskSpace.stop());
-    const scrubber = new Scrubber(config.scrubBytesPerSecond, logger.child({ component: 'scrubber' }));
+    // A batch the scrubber finds damaged is rewritten from a peer replica's copy.
+    const replicaRepair = new ReplicaRepair({
+      rpc,
+      brokerId: config.brokerId,
+      dataDir: config.dataDir,
+      replicasOf: (topicId, index) => {
+        const partition = controller.state.topicById(topicId)?.partitions[index];
+        return partition === undefined ? undefined : [...partition.replicas, ...partition.learners];
+      },
+      logger: logger.child({ component: 'replica-repair' }),
+    });
+    const scrubber = new Scrubber(
+      config.scrubBytesPerSecond,
+      logger.child({ component: 'scrubber' }),
+      undefined,
+      replicaRepair,
+    );
     scrubber.start();
     cleanup.push(async () => scrubber.stop());
     const context: BrokerContext = {
@@ -480,7 +497,11 @@ export class Broker {
             port: config.httpPort,
             tasks: controllerTasks,
             logger,
-            broker: () => ({ brokerId: config.brokerId, followerReads: followerReadStats(context) }),
+            broker: () => ({
+              brokerId: config.brokerId,
+              followerReads: followerReadStats(context),
+              scrubber: scrubber.stats(),
+            }),
           })
         : null;
     cleanup.push(async () => adminHttp?.close());

@@ -1,9 +1,29 @@
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../log/rate-limited.js';
 import { NativeLog, type ScrubCursor } from '../storage/native-log.js';
+import type { DamagedBatch } from './replica-repair.js';
 
 /** The scrubber works in ticks this long: each reads about `bytesPerSecond * TICK_MS / 1000`. */
 const TICK_MS = 100;
+/** A repair that found no healthy copy is tried again after this, doubling up to the maximum. */
+const REPAIR_RETRY_MS = 2_000;
+const REPAIR_RETRY_MAX_MS = 60_000;
+
+/** What repairs damaged batches (src/broker/replica-repair.ts's ReplicaRepair). */
+export interface BatchRepairer {
+  /** True for a log whose batches a peer may hold (a partition replica's). */
+  repairable(log: NativeLog): boolean;
+  /** Rewrites `damaged` from a peer's healthy copy; resolves to that peer, or undefined. */
+  repair(log: NativeLog, damaged: DamagedBatch): Promise<number | undefined>;
+}
+
+/** A damaged batch waiting for its repair. */
+interface PendingRepair {
+  damaged: DamagedBatch;
+  running: boolean;
+  attempts: number;
+  retryAtMs: number;
+}
 
 /** Counters of the scrubber (its metrics). */
 export interface ScrubberStats {
@@ -13,6 +33,10 @@ export interface ScrubberStats {
   passes: number;
   /** Damaged batches found. */
   corruptBatches: number;
+  /** Damaged batches rewritten from a healthy replica's copy. */
+  repairedBatches: number;
+  /** Repair attempts that found no healthy copy (each is retried later). */
+  failedRepairs: number;
 }
 
 /**
@@ -25,18 +49,31 @@ export interface ScrubberStats {
  * that offset on: fetches there fail with CORRUPT_MESSAGE instead of serving bad bytes. A new
  * log's first pass starts right away, so damage that happened while the broker was down is
  * found within one pass after start-up.
+ *
+ * With `repair` (a replicated partition's log, src/broker/replica-repair.ts), the damaged batch
+ * is then rewritten from a peer replica's copy: on success the mark is dropped and the scrub
+ * starts again at that batch, so the repaired bytes are verified like any others; without a
+ * healthy copy the mark stays and the repair is asked again later (2 s, doubling to a minute).
  */
 export class Scrubber {
   private readonly cursors = new WeakMap<NativeLog, ScrubCursor>();
   private turn = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly counters: ScrubberStats = { verifiedBytes: 0, passes: 0, corruptBatches: 0 };
+  private readonly counters: ScrubberStats = {
+    verifiedBytes: 0,
+    passes: 0,
+    corruptBatches: 0,
+    repairedBatches: 0,
+    failedRepairs: 0,
+  };
   private readonly warnings: RateLimitedLog;
+  private readonly repairs = new Map<NativeLog, PendingRepair>();
 
   constructor(
     private readonly bytesPerSecond: number,
     private readonly logger: Logger,
     private readonly logs: () => readonly NativeLog[] = NativeLog.openLogs,
+    private readonly repairer: BatchRepairer | null = null,
   ) {
     this.warnings = new RateLimitedLog(logger);
   }
@@ -60,6 +97,7 @@ export class Scrubber {
   /** Verifies about one tick's worth of bytes, moving from log to log. */
   tick(): void {
     let budget = Math.max(1, Math.floor((this.bytesPerSecond * TICK_MS) / 1000));
+    this.retryRepairs();
     const logs = this.logs().filter((log) => log.corruptOffset === null);
     for (let visited = 0; visited < logs.length && budget > 0; visited++) {
       const log = logs[this.turn++ % logs.length]!;
@@ -95,7 +133,71 @@ export class Scrubber {
         },
         'scrubber found a corrupt batch; reads from its offset fail with CORRUPT_MESSAGE',
       );
+      if (this.repairer?.repairable(log) === true) {
+        const damaged = {
+          offset: corrupt.offset,
+          segmentBaseOffset: corrupt.segmentBaseOffset,
+          position: corrupt.position,
+        };
+        this.repairs.set(log, { damaged, running: false, attempts: 0, retryAtMs: 0 });
+        this.retryRepairs();
+      }
     }
     return Math.max(1, step.bytes);
+  }
+
+  /** Starts the repairs that are due; forgets those of logs closed meanwhile. */
+  private retryRepairs(): void {
+    if (this.repairs.size === 0) return;
+    const open = new Set(this.logs());
+    const nowMs = Date.now();
+    for (const [log, pending] of this.repairs) {
+      if (!open.has(log)) this.repairs.delete(log);
+      else if (!pending.running && pending.retryAtMs <= nowMs) this.startRepair(log, pending);
+    }
+  }
+
+  private startRepair(log: NativeLog, pending: PendingRepair): void {
+    const repairer = this.repairer;
+    if (repairer === null) return;
+    pending.running = true;
+    pending.attempts++;
+    const { damaged } = pending;
+    repairer
+      .repair(log, damaged)
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error, directory: log.directory, offset: damaged.offset }, 'repair failed');
+        return undefined;
+      })
+      .then((peer) => {
+        pending.running = false;
+        if (peer === undefined) {
+          this.counters.failedRepairs++;
+          pending.retryAtMs =
+            Date.now() + Math.min(REPAIR_RETRY_MAX_MS, REPAIR_RETRY_MS * 2 ** (pending.attempts - 1));
+          return;
+        }
+        this.repairs.delete(log);
+        this.counters.repairedBatches++;
+        // The storage core read the written copy back; the scrub goes on from that batch, so a
+        // later damaged batch of the same log is found (and marked) next.
+        this.cursors.set(log, {
+          segmentBaseOffset: damaged.segmentBaseOffset,
+          position: damaged.position,
+          nextOffset: damaged.offset,
+        });
+        log.clearCorrupt();
+        this.logger.warn(
+          {
+            directory: log.directory,
+            offset: damaged.offset,
+            segment: damaged.segmentBaseOffset,
+            position: damaged.position,
+            peer,
+            attempts: pending.attempts,
+          },
+          'repaired a corrupt batch with the copy of another replica; reads from its offset are served again',
+        );
+      });
   }
 }

@@ -1,0 +1,213 @@
+/**
+ * Repair of a damaged batch from a healthy replica of the same partition.
+ *
+ * Why a copy from another replica is the right bytes: in a partition group one Raft entry is one
+ * RecordBatch, and the leader writes `baseOffset` and `partitionLeaderEpoch` into it before it
+ * replicates it (a follower stamps the same offset, since offsets follow the log prefix). Raft's
+ * Log Matching property says two logs holding an entry of the same LogIndex and term hold the
+ * same entry, so a peer's copy of (index, term) is byte for byte what this replica stored, whether
+ * or not the entry is committed yet. The repair therefore never drops or reorders anything: it
+ * writes the peer's bytes over the damaged ones in place, after the storage core checked that the
+ * copy is a valid batch (CRC32C), begins at the offset the previous batch ends at, carries the
+ * term this replica's term map holds for the index, and ends exactly where the next stored batch
+ * begins (`Log.repairBatch`). A voter that cut the entry instead would give up an acknowledged
+ * entry, which Raft counts on being durable.
+ *
+ * The peer serves the entry only after checking its own copy the same way (CRC, offset, term),
+ * so a replica never passes on damage it holds. When no peer has a healthy copy (all copies
+ * damaged, peers down, or the entry gone from theirs by retention) the batch stays marked and
+ * reads from it keep failing with CORRUPT_MESSAGE; the scrubber asks again later.
+ *
+ * The controller's own log is not repaired this way: its Raft control entries are stamped with
+ * each replica's wall clock, so copies are not byte-identical.
+ */
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { kafkaOffset, type LogIndex, logIndex, type NodeId, nodeId } from '../lib/ids.js';
+import { validateBatches } from '../storage/codecs.js';
+import { NativeLog } from '../storage/native-log.js';
+import { RpcError } from './controller-rpc.js';
+
+/** The broker-to-broker method a replica asks its peers for one entry with. */
+export const READ_ENTRY_METHOD = 'replica-read-entry';
+/** How long one peer may take to answer. */
+const READ_ENTRY_TIMEOUT_MS = 10_000;
+/** Largest batch a peer sends back (the RPC frame carries it in base64 within 4 MiB). */
+const MAX_REPAIR_BATCH_BYTES = 2 * 1024 * 1024;
+
+/** What the scrubber found: the damaged batch's first offset and where it lies. */
+export interface DamagedBatch {
+  offset: number;
+  segmentBaseOffset: number;
+  position: number;
+}
+
+/** A request for entry `index` (offset `offset`, term `term`) of a partition. */
+interface ReadEntryRequest {
+  topicId: string;
+  partition: number;
+  index: number;
+  offset: number;
+  term: number;
+}
+
+/** The two RPC methods this needs (ControllerRpc implements them). */
+export interface RepairRpc {
+  call<T>(to: NodeId, method: string, body: unknown, timeoutMs: number): Promise<T>;
+  handle(method: string, handler: (from: NodeId, body: unknown) => Promise<unknown>): void;
+}
+
+export interface ReplicaRepairOptions {
+  rpc: RepairRpc;
+  brokerId: number;
+  /** The broker's data directory: partition logs live in `<dataDir>/partitions/<topicId>-<p>`. */
+  dataDir: string;
+  /** Brokers (this one included or not) that host a replica of the partition, or undefined. */
+  replicasOf: (topicId: string, partition: number) => readonly number[] | undefined;
+  /** The open native logs of this process (default NativeLog.openLogs). */
+  logs?: () => readonly NativeLog[];
+  logger: Logger;
+}
+
+/** The partition a log directory holds, when it is a partition replica's. */
+export function partitionOfDirectory(
+  dataDir: string,
+  directory: string,
+): { topicId: string; partition: number } | undefined {
+  if (dirname(directory) !== join(dataDir, 'partitions')) return undefined;
+  const match = /^(.+)-(\d{1,9})$/.exec(basename(directory));
+  if (match === null) return undefined;
+  return { topicId: match[1]!, partition: Number(match[2]) };
+}
+
+/** Why a stored entry cannot be handed to a peer or taken from one; undefined when it can. */
+function copyProblem(batch: Buffer | undefined, request: ReadEntryRequest): string | undefined {
+  if (batch === undefined) return 'not stored';
+  let info: ReturnType<typeof validateBatches>;
+  try {
+    info = validateBatches(batch, MAX_REPAIR_BATCH_BYTES);
+  } catch (error) {
+    return `damaged: ${(error as Error).message}`;
+  }
+  if (info.length !== 1) return `${info.length} batches where one was expected`;
+  const baseOffset = Number(batch.readBigInt64BE(0));
+  const term = batch.readInt32BE(12);
+  if (baseOffset !== request.offset) return `baseOffset ${baseOffset}, not ${request.offset}`;
+  if (term !== request.term) return `term ${term}, not ${request.term}`;
+  return undefined;
+}
+
+export class ReplicaRepair {
+  private readonly logs: () => readonly NativeLog[];
+
+  constructor(private readonly options: ReplicaRepairOptions) {
+    this.logs = options.logs ?? NativeLog.openLogs;
+    options.rpc.handle(READ_ENTRY_METHOD, async (_from, body) => this.serve(body as ReadEntryRequest));
+  }
+
+  /** A partition replica's log (the controller's own log is not repaired from peers). */
+  repairable(log: NativeLog): boolean {
+    return partitionOfDirectory(this.options.dataDir, log.directory) !== undefined;
+  }
+
+  /**
+   * Repairs the damaged batch `damaged` of `log` from the first peer replica holding a healthy
+   * copy; resolves to the peer that gave it, or undefined when the log is not a replicated
+   * partition's or no peer could (the reasons are logged).
+   */
+  async repair(log: NativeLog, damaged: DamagedBatch): Promise<number | undefined> {
+    const { brokerId, dataDir, logger } = this.options;
+    const partition = partitionOfDirectory(dataDir, log.directory);
+    if (partition === undefined) return undefined;
+    const peers = (this.options.replicasOf(partition.topicId, partition.partition) ?? []).filter(
+      (id) => id !== brokerId,
+    );
+    if (peers.length === 0) {
+      logger.warn(
+        { directory: log.directory, offset: damaged.offset },
+        'no other replica of the partition holds a copy of the corrupt batch; it stays unreadable',
+      );
+      return undefined;
+    }
+    const index = this.indexOfDamaged(log, damaged.offset);
+    const term = log.termAt(index);
+    if (term === undefined) return undefined;
+    const request: ReadEntryRequest = { ...partition, index, offset: damaged.offset, term };
+    const refusals: string[] = [];
+    for (const peer of peers) {
+      let batch: Buffer;
+      try {
+        const answer = await this.options.rpc.call<{ batch: string }>(
+          nodeId(peer),
+          READ_ENTRY_METHOD,
+          request,
+          READ_ENTRY_TIMEOUT_MS,
+        );
+        batch = Buffer.from(answer.batch, 'base64');
+      } catch (error) {
+        refusals.push(`broker ${peer}: ${(error as Error).message}`);
+        continue;
+      }
+      const problem = copyProblem(batch, request);
+      if (problem !== undefined) {
+        refusals.push(`broker ${peer}: its copy is ${problem}`);
+        continue;
+      }
+      // Throws when the copy does not fit the stored entry (offset, term, length) or the
+      // write fails: then this peer's copy is not used.
+      try {
+        log.repairBatch(logIndex(index), batch);
+      } catch (error) {
+        refusals.push(`broker ${peer}: ${(error as Error).message}`);
+        continue;
+      }
+      return peer;
+    }
+    logger.warn(
+      { directory: log.directory, offset: damaged.offset, index, term, refusals },
+      'no replica could give a healthy copy of the corrupt batch; reads from it keep failing with CORRUPT_MESSAGE',
+    );
+    return undefined;
+  }
+
+  /**
+   * LogIndex of the batch starting at `offset`: one after the entry holding `offset - 1`. The
+   * lookup walks only over batches before the damaged one (the scrubber verified them), never
+   * over the damaged batch's own header.
+   */
+  private indexOfDamaged(log: NativeLog, offset: number): LogIndex {
+    if (offset <= log.logStartOffset) return log.firstIndex;
+    const previous = log.indexOfOffset(kafkaOffset(offset - 1));
+    if (previous === undefined) throw new Error(`offset ${offset - 1} is not stored in ${log.directory}`);
+    return logIndex(previous + 1);
+  }
+
+  /** A peer's request: this replica's copy of the entry, when it is whole and the same entry. */
+  private async serve(body: ReadEntryRequest): Promise<{ batch: string }> {
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      typeof body.topicId !== 'string' ||
+      ![body.partition, body.index, body.offset, body.term].every(Number.isSafeInteger)
+    )
+      throw new RpcError(
+        'INVALID_REQUEST',
+        'a read-entry request names topicId, partition, index, offset, term',
+      );
+    const directory = join(this.options.dataDir, 'partitions', `${body.topicId}-${body.partition}`);
+    const log = this.logs().find((candidate) => candidate.directory === directory);
+    if (log === undefined)
+      throw new RpcError('NOT_LEADER_OR_FOLLOWER', `no replica of ${body.topicId}-${body.partition} here`);
+    const index = logIndex(body.index);
+    if (index < log.firstIndex || index > log.lastIndex || log.termAt(index) !== body.term)
+      throw new RpcError(
+        'OFFSET_NOT_AVAILABLE',
+        `entry ${body.index} of term ${body.term} is not stored here`,
+      );
+    const batch = log.readEntries(index, index, MAX_REPAIR_BATCH_BYTES)[0];
+    const problem = copyProblem(batch, body);
+    if (problem !== undefined)
+      throw new RpcError('CORRUPT_MESSAGE', `entry ${body.index} here is ${problem}`);
+    return { batch: batch!.toString('base64') };
+  }
+}
