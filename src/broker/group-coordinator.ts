@@ -344,10 +344,17 @@ export class GroupCoordinator {
       leaderEpoch: number;
       metadata: string | null;
     }>;
+    /** OffsetCommit v9+: a commit with a generation to a group this coordinator does not know
+     * is GROUP_ID_NOT_FOUND (older versions get the unknown member's answer). */
+    unknownGroupIsNotFound?: boolean;
   }): Promise<number> {
     if (request.groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const acquired = this.acquire(request.groupId);
     if ('errorCode' in acquired) return acquired.errorCode;
+    // acquire keeps a group it neither holds nor has stored out of `groups`: it does not exist.
+    const exists = this.groups.get(request.groupId) === acquired.group;
+    if (request.unknownGroupIsNotFound === true && request.generationId >= 0 && !exists)
+      return ErrorCode.GROUP_ID_NOT_FOUND;
     if (fencedInstance(acquired.group, request.memberId, request.groupInstanceId))
       return ErrorCode.FENCED_INSTANCE_ID;
     const membership = this.checkCommit(acquired.group, request.generationId, request.memberId);

@@ -1,42 +1,91 @@
 import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
-import { KEY_TYPE_TRANSACTION, transactionCoordinatorAnswer } from './transactions.js';
+import { topicNameOfId, wireTopicId, ZERO_TOPIC_ID } from './topic-ids.js';
+import {
+  KEY_TYPE_TRANSACTION,
+  TRANSACTIONS_UNSUPPORTED_ERROR,
+  TRANSACTIONS_UNSUPPORTED_MESSAGE,
+} from './transactions.js';
 
 const KEY_TYPE_GROUP = 0;
+/** Share-group state (FindCoordinator v6, KIP-932): brokers ask it of each other; goqueue has no
+ * share groups, so it is answered as Kafka with share groups disabled answers it. */
+const KEY_TYPE_SHARE = 2;
 
 interface FindCoordinatorRequest {
-  key: string;
+  /** v0-3: the one key. */
+  key?: string;
   keyType?: number;
+  /** v4+: several keys, answered one by one (KIP-699). */
+  coordinatorKeys?: string[];
+}
+
+interface CoordinatorAnswer {
+  errorCode: number;
+  errorMessage: string | null;
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
+
+/** The coordinator of one key: a group's is the leader of its `__consumer_offsets` partition
+ * (created on the first lookup; COORDINATOR_NOT_AVAILABLE, which clients retry, until it leads). */
+async function coordinatorAnswer(
+  broker: BrokerContext,
+  keyType: number,
+  key: string,
+): Promise<CoordinatorAnswer> {
+  if (keyType === KEY_TYPE_TRANSACTION) {
+    return {
+      ...NO_COORDINATOR,
+      errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
+      errorMessage: TRANSACTIONS_UNSUPPORTED_MESSAGE,
+    };
+  }
+  if (keyType === KEY_TYPE_SHARE)
+    return { ...NO_COORDINATOR, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: null };
+  if (keyType !== KEY_TYPE_GROUP)
+    return { ...NO_COORDINATOR, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: null };
+  const coordinator = await groupCoordinatorOf(broker, key);
+  if ('errorCode' in coordinator)
+    return { ...NO_COORDINATOR, errorCode: coordinator.errorCode, errorMessage: null };
+  return { ...coordinator, errorCode: ErrorCode.NONE, errorMessage: null };
 }
 
 /**
- * FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition
- * (created on the first lookup; COORDINATOR_NOT_AVAILABLE, which clients retry, until it leads).
+ * FindCoordinator: v0-3 ask for one key and get its answer at the top level; v4+ ask for several
+ * and get one answer per key, each with its own error (a transactional id among group ids gets
+ * the transactions answer alone). v5 and v6 add no field; they allow TRANSACTION_ABORTABLE (never
+ * sent: transactions are not served) and the share key type.
  */
 export const findCoordinatorHandler: Handler = {
   apiKey: ApiKey.FindCoordinator,
   handle: async (request: FindCoordinatorRequest, { broker }) => {
-    if (request.keyType === KEY_TYPE_TRANSACTION) return transactionCoordinatorAnswer();
-    if ((request.keyType ?? KEY_TYPE_GROUP) !== KEY_TYPE_GROUP) {
-      return findCoordinatorHandler.errorResponse(request, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const keyType = request.keyType ?? KEY_TYPE_GROUP;
+    if (request.coordinatorKeys !== undefined) {
+      const answers = await Promise.all(
+        request.coordinatorKeys.map((key) => coordinatorAnswer(broker, keyType, key)),
+      );
+      return {
+        throttleTimeMs: 0,
+        coordinators: request.coordinatorKeys.map((key, at) => ({ key, ...answers[at]! })),
+      };
     }
-    const coordinator = await groupCoordinatorOf(broker, request.key);
-    if ('errorCode' in coordinator)
-      return findCoordinatorHandler.errorResponse(request, coordinator.errorCode);
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      ...coordinator,
-    };
+    return { throttleTimeMs: 0, ...(await coordinatorAnswer(broker, keyType, request.key ?? '')) };
   },
-  errorResponse: (_request, errorCode) => ({
+  errorResponse: (request: FindCoordinatorRequest, errorCode) => ({
     throttleTimeMs: 0,
     errorCode,
     errorMessage: null,
-    nodeId: -1,
-    host: '',
-    port: -1,
+    ...NO_COORDINATOR,
+    coordinators: (request.coordinatorKeys ?? []).map((key) => ({
+      key,
+      errorCode,
+      errorMessage: null,
+      ...NO_COORDINATOR,
+    })),
   }),
 };
 
@@ -134,7 +183,10 @@ interface OffsetCommitRequest {
   memberId?: string;
   groupInstanceId?: string | null;
   topics: Array<{
-    name: string;
+    /** v0-9. */
+    name?: string;
+    /** v10+ (KIP-848): topics by id. */
+    topicId?: string;
     partitions: Array<{
       partitionIndex: number;
       committedOffset: number;
@@ -144,14 +196,25 @@ interface OffsetCommitRequest {
   }>;
 }
 
-function commitResponse(request: OffsetCommitRequest, codeFor: (topic: string, partition: number) => number) {
+/** A request's topic by name, whichever way it was named: undefined for an unknown topic id
+ * (answered UNKNOWN_TOPIC_ID). Ids are echoed back as sent. */
+function topicNameOf(broker: BrokerContext, topic: { name?: string; topicId?: string }): string | undefined {
+  return topic.topicId === undefined ? (topic.name ?? '') : topicNameOfId(broker, topic.topicId);
+}
+
+function commitResponse(
+  request: OffsetCommitRequest,
+  codeFor: (topic: string | undefined, partition: number) => number,
+  names: ReadonlyArray<string | undefined> = [],
+) {
   return {
     throttleTimeMs: 0,
-    topics: request.topics.map((topic) => ({
-      name: topic.name,
+    topics: request.topics.map((topic, at) => ({
+      name: topic.name ?? '',
+      topicId: topic.topicId ?? ZERO_TOPIC_ID,
       partitions: topic.partitions.map(({ partitionIndex }) => ({
         partitionIndex,
-        errorCode: codeFor(topic.name, partitionIndex),
+        errorCode: codeFor(names[at], partitionIndex),
       })),
     })),
   };
@@ -160,21 +223,29 @@ function commitResponse(request: OffsetCommitRequest, codeFor: (topic: string, p
 /** Kafka's `offset.metadata.max.bytes`: larger commit metadata is refused per partition. */
 const OFFSET_METADATA_MAX_BYTES = 4096;
 
+/** First OffsetCommit version that answers a membership commit to a group that does not exist
+ * with GROUP_ID_NOT_FOUND (KIP-848); older versions keep their answer. */
+const OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION = 9;
+
 /** OffsetCommit: answered once the offsets are committed through Raft on the group's partition.
  * A partition named twice counts once (the last one); metadata above 4096 bytes gets
- * OFFSET_METADATA_TOO_LARGE for that partition alone, as in Kafka. */
+ * OFFSET_METADATA_TOO_LARGE for that partition alone, as in Kafka. v9 is the classic protocol's
+ * v8 plus GROUP_ID_NOT_FOUND; v10 names topics by id (UNKNOWN_TOPIC_ID for an unknown one). */
 export const offsetCommitHandler: Handler = {
   apiKey: ApiKey.OffsetCommit,
-  async handle(request: OffsetCommitRequest, { broker }) {
+  async handle(request: OffsetCommitRequest, { broker, header }) {
+    const names = request.topics.map((topic) => topicNameOf(broker, topic));
     const byPartition = new Map<
       string,
       Parameters<typeof broker.groups.commitOffsets>[0]['offsets'][number]
     >();
     const refused = new Map<string, number>();
-    for (const topic of request.topics) {
+    request.topics.forEach((topic, at) => {
+      const name = names[at];
+      if (name === undefined) return;
       for (const partition of topic.partitions) {
-        const key = `${partition.partitionIndex}:${topic.name}`;
-        if (broker.topics.partition(topic.name, partition.partitionIndex) === undefined) continue;
+        const key = `${partition.partitionIndex}:${name}`;
+        if (broker.topics.partition(name, partition.partitionIndex) === undefined) continue;
         const metadata = partition.committedMetadata;
         if (metadata !== null && Buffer.byteLength(metadata, 'utf8') > OFFSET_METADATA_MAX_BYTES) {
           refused.set(key, ErrorCode.OFFSET_METADATA_TOO_LARGE);
@@ -183,57 +254,155 @@ export const offsetCommitHandler: Handler = {
         }
         refused.delete(key);
         byPartition.set(key, {
-          topic: topic.name,
+          topic: name,
           partition: partition.partitionIndex,
           offset: partition.committedOffset,
           leaderEpoch: partition.committedLeaderEpoch ?? -1,
           metadata,
         });
       }
-    }
+    });
     const errorCode = await broker.groups.commitOffsets({
       groupId: request.groupId,
       generationId: request.generationId ?? -1,
       memberId: request.memberId ?? '',
       groupInstanceId: request.groupInstanceId ?? null,
       offsets: [...byPartition.values()],
+      unknownGroupIsNotFound: header.apiVersion >= OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION,
     });
-    return commitResponse(request, (topic, partition) => {
-      const own = refused.get(`${partition}:${topic}`);
-      if (own !== undefined) return own;
-      if (errorCode !== ErrorCode.NONE) return errorCode;
-      return broker.topics.partition(topic, partition) === undefined
-        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        : ErrorCode.NONE;
-    });
+    return commitResponse(
+      request,
+      (topic, partition) => {
+        if (topic === undefined) return ErrorCode.UNKNOWN_TOPIC_ID;
+        const own = refused.get(`${partition}:${topic}`);
+        if (own !== undefined) return own;
+        if (errorCode !== ErrorCode.NONE) return errorCode;
+        return broker.topics.partition(topic, partition) === undefined
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : ErrorCode.NONE;
+      },
+      names,
+    );
   },
   errorResponse: (request: OffsetCommitRequest, errorCode) => commitResponse(request, () => errorCode),
 };
 
-interface OffsetFetchRequest {
-  groupId: string;
-  topics: Array<{ name: string; partitionIndexes: number[] }> | null;
+interface OffsetFetchTopic {
+  /** v0-9. */
+  name?: string;
+  /** v10+: topics by id. */
+  topicId?: string;
+  partitionIndexes: number[];
 }
 
+interface OffsetFetchRequest {
+  /** v0-7: one group. */
+  groupId?: string;
+  topics?: OffsetFetchTopic[] | null;
+  /** v8+: several groups, answered one by one. `memberId`/`memberEpoch` (v9) are KIP-848's; a
+   * classic group ignores them, as Kafka's does. */
+  groups?: Array<{
+    groupId: string;
+    memberId?: string | null;
+    memberEpoch?: number;
+    topics: OffsetFetchTopic[] | null;
+  }>;
+  /** v7+: wait for pending transactional offsets. goqueue has no transactions, so no offset is
+   * ever pending and the flag changes nothing. */
+  requireStable?: boolean;
+}
+
+interface OffsetFetchPartition {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+/** One group's committed offsets, topics named as the request named them (v10: by id; for every
+ * topic, the topics that still exist, by id). */
+function offsetsOfGroup(
+  broker: BrokerContext,
+  groupId: string,
+  topics: OffsetFetchTopic[] | null,
+  byTopicId: boolean,
+): {
+  errorCode: number;
+  topics: Array<{ name: string; topicId: string; partitions: OffsetFetchPartition[] }>;
+} {
+  const names = topics?.map((topic) => topicNameOf(broker, topic));
+  const known =
+    topics === null
+      ? null
+      : topics.flatMap((topic, at) => {
+          const name = names![at];
+          return name === undefined ? [] : [{ name, partitionIndexes: topic.partitionIndexes }];
+        });
+  const found = broker.groups.fetchOffsets(groupId, known);
+  if (!('topics' in found)) return { errorCode: found.errorCode, topics: [] };
+  const answered = new Map(found.topics.map((topic) => [topic.name, topic.partitions]));
+  const partitionsOf = (name: string | undefined, indexes: number[]): OffsetFetchPartition[] => {
+    const committed = name === undefined ? undefined : answered.get(name);
+    return indexes.map((partitionIndex, at) => {
+      const offset = committed?.[at]?.[1];
+      return {
+        partitionIndex,
+        committedOffset: offset?.offset ?? -1,
+        committedLeaderEpoch: offset?.leaderEpoch ?? -1,
+        metadata: offset?.metadata ?? '',
+        errorCode: name === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.NONE,
+      };
+    });
+  };
+  if (topics !== null) {
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((topic, at) => ({
+        name: topic.name ?? '',
+        topicId: topic.topicId ?? ZERO_TOPIC_ID,
+        partitions: partitionsOf(names![at], topic.partitionIndexes),
+      })),
+    };
+  }
+  const every = found.topics
+    .map((topic) => ({ topic, topicId: wireTopicId(broker, topic.name) }))
+    .filter(({ topicId }) => !byTopicId || topicId !== ZERO_TOPIC_ID);
+  return {
+    errorCode: ErrorCode.NONE,
+    topics: every.map(({ topic, topicId }) => ({
+      name: topic.name,
+      topicId,
+      partitions: partitionsOf(
+        topic.name,
+        topic.partitions.map(([partition]) => partition),
+      ),
+    })),
+  };
+}
+
+/** First OffsetFetch version that names topics by id. */
+const OFFSET_FETCH_TOPIC_ID_VERSION = 10;
+
+/** OffsetFetch: v0-7 fetch one group's offsets and put a group error at the top level (v2+);
+ * v8+ fetch several groups, each answered with its own error (NOT_COORDINATOR for a group another
+ * broker coordinates). A group with nothing committed answers -1 for every partition. */
 export const offsetFetchHandler: Handler = {
   apiKey: ApiKey.OffsetFetch,
-  handle: (request: OffsetFetchRequest, { broker }) => {
-    const found = broker.groups.fetchOffsets(request.groupId, request.topics);
-    if (!('topics' in found)) return offsetFetchHandler.errorResponse(request, found.errorCode);
-    return {
-      throttleTimeMs: 0,
-      topics: found.topics.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions.map(([partitionIndex, committed]) => ({
-          partitionIndex,
-          committedOffset: committed?.offset ?? -1,
-          committedLeaderEpoch: committed?.leaderEpoch ?? -1,
-          metadata: committed?.metadata ?? '',
-          errorCode: ErrorCode.NONE,
+  handle: (request: OffsetFetchRequest, { broker, header }) => {
+    const byTopicId = header.apiVersion >= OFFSET_FETCH_TOPIC_ID_VERSION;
+    if (request.groups !== undefined) {
+      return {
+        throttleTimeMs: 0,
+        groups: request.groups.map((group) => ({
+          groupId: group.groupId,
+          ...offsetsOfGroup(broker, group.groupId, group.topics, byTopicId),
         })),
-      })),
-      errorCode: ErrorCode.NONE,
-    };
+      };
+    }
+    const found = offsetsOfGroup(broker, request.groupId ?? '', request.topics ?? null, false);
+    if (found.errorCode !== ErrorCode.NONE) return offsetFetchHandler.errorResponse(request, found.errorCode);
+    return { throttleTimeMs: 0, topics: found.topics, errorCode: ErrorCode.NONE };
   },
   errorResponse: (request: OffsetFetchRequest, errorCode) => ({
     throttleTimeMs: 0,
@@ -248,6 +417,7 @@ export const offsetFetchHandler: Handler = {
       })),
     })),
     errorCode,
+    groups: (request.groups ?? []).map((group) => ({ groupId: group.groupId, topics: [], errorCode })),
   }),
 };
 

@@ -4,16 +4,38 @@ import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import {
   ATTRIBUTE_CONTROL,
   BATCH_HEADER_BYTES,
+  type BatchHeader,
   batchTotalBytes,
   readBatchHeader,
 } from '../../protocol/record-batch-header.js';
 import { type Codecs, decodeRecordBatches } from '../../protocol/records.js';
 import type { Handler } from '../context.js';
+import type { PartitionReplica } from '../partition-replica.js';
 import type { ReplicatedLog } from '../replicated-log.js';
 import { leaderEpochError, leaderReplica } from './leadership.js';
 
+/** ListOffsets lookups: a timestamp, or one of these. */
 const LATEST = -1;
 const EARLIEST = -2;
+/** The record with the largest timestamp (v7+, KIP-734). */
+const MAX_TIMESTAMP = -3;
+/** The first offset kept locally (v8+, KIP-405): the log start, as goqueue tiers nothing. */
+const EARLIEST_LOCAL = -4;
+/** The last offset in tiered storage (v9+, KIP-1005): none here. */
+const LATEST_TIERED = -5;
+/** The first offset not yet in tiered storage (v11+, KIP-1023): none here (Kafka answers a topic
+ * without tiered storage the same way). */
+const EARLIEST_PENDING_UPLOAD = -6;
+
+/** The first version that may ask for each lookup. An older request naming one is refused for
+ * that partition with UNSUPPORTED_VERSION, as Kafka does: it would otherwise read as a timestamp
+ * before every record and be answered with the first one. */
+const FIRST_VERSION_OF_LOOKUP: ReadonlyMap<number, number> = new Map([
+  [MAX_TIMESTAMP, 7],
+  [EARLIEST_LOCAL, 8],
+  [LATEST_TIERED, 9],
+  [EARLIEST_PENDING_UPLOAD, 11],
+]);
 
 interface ListOffsetsRequest {
   topics: Array<{
@@ -22,28 +44,37 @@ interface ListOffsetsRequest {
   }>;
 }
 
+interface Found {
+  offset: number;
+  timestamp: number;
+  /** The epoch of the batch holding the record; undefined: the current leader epoch. */
+  leaderEpoch?: number;
+}
+
+const NOT_FOUND: Found = { offset: -1, timestamp: -1 };
+
 /** Bytes read per step while looking past control batches for a timestamp. */
 const TIMESTAMP_SCAN_BYTES = 64 * 1024;
 
 /**
- * The first record at or after `timestampMs`: the index finds the first batch whose max
- * timestamp reaches it, decoding that batch finds the record inside it. Control batches are
- * skipped as consumers skip them: a Raft leader's no-op carries the time of its election, so
- * without the skip an older timestamp would be answered with the no-op's offset and time, and a
- * consumer seeking there would read records older than it asked for. Past a control batch the
- * scan reads batch headers only (decoding none) until a data batch reaches the timestamp.
+ * Offers `accept` each committed data batch whose max timestamp reaches `timestampMs`, in log
+ * order from the first batch that does (the time index finds it), until `accept` returns a
+ * result. Control batches are skipped as consumers skip them: a Raft leader's no-op carries the
+ * time of its election, so without the skip an older timestamp would be answered with the no-op's
+ * offset and time, and a consumer seeking there would read records older than it asked for. Only
+ * batch headers are read on the way; `accept` decides whether to decode.
  */
-async function offsetForTimestamp(
+async function scanDataBatches<T>(
   log: ReplicatedLog,
   timestampMs: number,
-  codecs: Codecs,
-): Promise<{ offset: number; timestamp: number } | null> {
+  accept: (batch: Buffer, header: BatchHeader) => T | undefined,
+): Promise<T | undefined> {
   const batchOffset = await log.offsetForTimestamp(timestampMs);
-  if (batchOffset === undefined) return null;
+  if (batchOffset === undefined) return undefined;
   let from: number = batchOffset;
   for (;;) {
     const bytes = await log.read(kafkaOffset(from), TIMESTAMP_SCAN_BYTES);
-    if (bytes.length < BATCH_HEADER_BYTES) return null;
+    if (bytes.length < BATCH_HEADER_BYTES) return undefined;
     // A read returns at least one whole batch, so every step moves `from` forward.
     const before = from;
     for (let at = 0; bytes.length - at >= BATCH_HEADER_BYTES; ) {
@@ -51,15 +82,13 @@ async function offsetForTimestamp(
       if (bytes.length - at < total) break; // a partial batch: the next read starts with it
       const header = readBatchHeader(bytes, at);
       from = header.baseOffset + header.lastOffsetDelta + 1;
-      const candidate = (header.attributes & ATTRIBUTE_CONTROL) === 0 && header.maxTimestamp >= timestampMs;
+      const candidate =
+        (header.attributes & ATTRIBUTE_CONTROL) === 0 &&
+        header.maxTimestamp >= timestampMs &&
+        header.baseOffset >= batchOffset;
       if (candidate) {
-        for (const batch of decodeRecordBatches(bytes.subarray(at, at + total), codecs)) {
-          for (const record of batch.records) {
-            if (record.offset >= batchOffset && record.timestamp >= timestampMs) {
-              return { offset: record.offset, timestamp: record.timestamp };
-            }
-          }
-        }
+        const result = accept(bytes.subarray(at, at + total), header);
+        if (result !== undefined) return result;
       }
       at += total;
     }
@@ -67,44 +96,149 @@ async function offsetForTimestamp(
   }
 }
 
-/** ListOffsets: earliest (-2), latest (-1: the high watermark) and by timestamp. */
+/** The first record at or after `timestampMs` (its batch found by `scanDataBatches`). */
+function offsetForTimestamp(
+  log: ReplicatedLog,
+  timestampMs: number,
+  codecs: Codecs,
+): Promise<Found | undefined> {
+  return scanDataBatches(log, timestampMs, (batch) => {
+    for (const decoded of decodeRecordBatches(batch, codecs)) {
+      for (const record of decoded.records) {
+        if (record.timestamp >= timestampMs) return { offset: record.offset, timestamp: record.timestamp };
+      }
+    }
+    return undefined;
+  });
+}
+
+/**
+ * MAX_TIMESTAMP: the first record carrying the largest timestamp of the committed data records,
+ * with its batch's leader epoch (as Kafka answers it). "Some data batch reaches T" holds exactly
+ * for T up to that largest timestamp, so a binary search over T finds it. The time index alone
+ * first finds the largest timestamp of any batch (control batches included), which is the answer
+ * unless a control batch (a later leader's no-op) holds it; only then do the probes scan headers.
+ */
+async function maxTimestampRecord(log: ReplicatedLog, codecs: Codecs): Promise<Found | undefined> {
+  const reaching = (timestampMs: number) =>
+    scanDataBatches(log, timestampMs, (batch, header) => ({ batch, header }));
+  let best = await reaching(Number.MIN_SAFE_INTEGER);
+  if (best === undefined) return undefined;
+  const indexed = await largestReached(best.header.maxTimestamp, async (timestampMs) => {
+    return (await log.offsetForTimestamp(timestampMs)) !== undefined;
+  });
+  const atIndexed = await reaching(indexed);
+  if (atIndexed !== undefined) {
+    best = atIndexed;
+  } else {
+    const largest = await largestReached(best.header.maxTimestamp, async (timestampMs) => {
+      const found = await reaching(timestampMs);
+      if (found !== undefined && found.header.maxTimestamp >= best!.header.maxTimestamp) best = found;
+      return found !== undefined;
+    });
+    assert(best.header.maxTimestamp === largest, 'the largest data timestamp has no batch');
+  }
+  const { batch, header } = best;
+  for (const decoded of decodeRecordBatches(batch, codecs)) {
+    for (const record of decoded.records) {
+      if (record.timestamp === header.maxTimestamp)
+        return {
+          offset: record.offset,
+          timestamp: record.timestamp,
+          leaderEpoch: header.partitionLeaderEpoch,
+        };
+    }
+  }
+  // A batch whose header claims a larger timestamp than any of its records: its last record.
+  return {
+    offset: header.baseOffset + header.lastOffsetDelta,
+    timestamp: header.maxTimestamp,
+    leaderEpoch: header.partitionLeaderEpoch,
+  };
+}
+
+/** The largest T >= `reached` with `reaches(T)`, given `reaches(reached)` and that `reaches` is
+ * true up to some T and false above it. */
+async function largestReached(
+  reached: number,
+  reaches: (timestampMs: number) => Promise<boolean>,
+): Promise<number> {
+  let low = reached;
+  let high = Number.MAX_SAFE_INTEGER; // reached or not: checked last
+  if (await reaches(high)) return high;
+  while (high - low > 1) {
+    const middle = low + Math.floor((high - low) / 2);
+    if (await reaches(middle)) low = middle;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The answer to one lookup on the partition this broker leads. */
+async function lookupOn(
+  log: PartitionReplica,
+  timestamp: number,
+  codecs: Codecs,
+): Promise<Found | undefined> {
+  switch (timestamp) {
+    case LATEST:
+      return { offset: log.highWatermark, timestamp: -1 };
+    case EARLIEST:
+    case EARLIEST_LOCAL:
+      return { offset: log.logStartOffset, timestamp: -1 };
+    case LATEST_TIERED:
+    case EARLIEST_PENDING_UPLOAD:
+      return { ...NOT_FOUND, leaderEpoch: -1 };
+    case MAX_TIMESTAMP:
+      return maxTimestampRecord(log, codecs);
+    default:
+      return offsetForTimestamp(log, timestamp, codecs);
+  }
+}
+
+/**
+ * ListOffsets: latest (-1: the high watermark), earliest (-2), by timestamp, and from v7 on the
+ * record with the largest timestamp (-3); the tiered-storage lookups (-4 to -6) are answered as
+ * Kafka answers them for a topic without tiered storage. v10's `timeoutMs` bounds reads of
+ * tiered storage, which goqueue never makes, so every lookup is answered at once.
+ */
 export const listOffsetsHandler: Handler = {
   apiKey: ApiKey.ListOffsets,
-  async handle(request: ListOffsetsRequest, { broker }) {
+  async handle(request: ListOffsetsRequest, { broker, header }) {
     const lookup = async (
       name: string,
       partitionIndex: number,
       timestamp: number,
       currentLeaderEpoch?: number,
     ) => {
+      const refused = (errorCode: number) => ({
+        partitionIndex,
+        errorCode,
+        timestamp: -1,
+        offset: -1,
+        leaderEpoch: -1,
+      });
+      if (header.apiVersion < (FIRST_VERSION_OF_LOOKUP.get(timestamp) ?? 0))
+        return refused(ErrorCode.UNSUPPORTED_VERSION);
       const { log, errorCode } = leaderReplica(broker, name, partitionIndex);
       const epochError =
         log === undefined || errorCode !== ErrorCode.NONE
           ? errorCode
           : leaderEpochError(currentLeaderEpoch, log);
-      if (log === undefined || epochError !== ErrorCode.NONE) {
-        return { partitionIndex, errorCode: epochError, timestamp: -1, offset: -1, leaderEpoch: -1 };
-      }
-      // The log start never moves back; "latest" and time lookups wait for the new leader's
+      if (log === undefined || epochError !== ErrorCode.NONE) return refused(epochError);
+      // The log start never moves back; "latest" and record lookups wait for the new leader's
       // high watermark (Kafka does the same).
-      if (timestamp !== EARLIEST && !log.committedInOwnTerm)
-        return {
-          partitionIndex,
-          errorCode: ErrorCode.OFFSET_NOT_AVAILABLE,
-          timestamp: -1,
-          offset: -1,
-          leaderEpoch: -1,
-        };
-      const found =
-        timestamp === LATEST
-          ? { offset: log.highWatermark, timestamp: -1 }
-          : timestamp === EARLIEST
-            ? { offset: log.logStartOffset, timestamp: -1 }
-            : ((await offsetForTimestamp(log, timestamp, broker.storage.codecs)) ?? {
-                offset: -1,
-                timestamp: -1,
-              });
-      return { partitionIndex, errorCode: ErrorCode.NONE, ...found, leaderEpoch: log.leaderEpoch };
+      const fromLogStart = timestamp === EARLIEST || timestamp === EARLIEST_LOCAL;
+      const fixed = timestamp === LATEST_TIERED || timestamp === EARLIEST_PENDING_UPLOAD;
+      if (!fromLogStart && !fixed && !log.committedInOwnTerm) return refused(ErrorCode.OFFSET_NOT_AVAILABLE);
+      const found = (await lookupOn(log, timestamp, broker.storage.codecs)) ?? NOT_FOUND;
+      return {
+        partitionIndex,
+        errorCode: ErrorCode.NONE,
+        offset: found.offset,
+        timestamp: found.timestamp,
+        leaderEpoch: found.leaderEpoch ?? log.leaderEpoch,
+      };
     };
     const topics = [];
     for (const topic of request.topics) {

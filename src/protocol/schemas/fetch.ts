@@ -1,15 +1,20 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
 /**
- * Fetch (1): FetchRequest.json / FetchResponse.json, versions 0-17 (12+ flexible). v12 adds the
- * last fetched epoch and the diverging-epoch answer, v13 names topics by id, v15 and v17 add
- * follower-only fields (replica state, directory), v16 the leaders' endpoints (KIP-951). v18
- * (a follower's high watermark, default 2^63-1, which a JS number cannot hold) is not described.
+ * Fetch (1): FetchRequest.json / FetchResponse.json, versions 0-18 (12+ flexible). v12 adds the
+ * last fetched epoch and the diverging-epoch answer, v13 names topics by id, v15, v17 and v18 add
+ * follower-only fields (replica state, directory, the follower's high watermark: KIP-1166), v16
+ * the leaders' endpoints (KIP-951).
  */
+
+/** Kafka's default of the v18 `highWatermark` (2^63-1, "not supported"): as a JS number it reads
+ * as 2^63, which is also what decoding 2^63-1 gives, so an absent field and an explicit default
+ * compare equal (and the encoder never writes it). */
+const FOLLOWER_HIGH_WATERMARK_UNKNOWN = 2 ** 63;
 export const Fetch: ApiSchema = {
   apiKey: 1,
   name: 'Fetch',
-  versions: [0, 17],
+  versions: [0, 18],
   flexibleFrom: 12,
   request: [
     field('clusterId', 'string', '12+', { nullable: '12+', default: null, tag: 0 }),
@@ -44,6 +49,7 @@ export const Fetch: ApiSchema = {
             field('logStartOffset', 'int64', '5+', { default: -1 }),
             field('partitionMaxBytes', 'int32', '0+'),
             field('replicaDirectoryId', 'uuid', '17+', { tag: 0 }),
+            field('highWatermark', 'int64', '18+', { default: FOLLOWER_HIGH_WATERMARK_UNKNOWN, tag: 1 }),
           ],
           '0+',
         ),

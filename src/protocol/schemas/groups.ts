@@ -2,14 +2,21 @@ import { type ApiSchema, arrayField, field } from '../schema.js';
 
 const AUTHORIZED_OPERATIONS_UNKNOWN = -2147483648;
 
-/** FindCoordinator (10): versions 0-3 (3+ flexible; 4+ batches keys and is not described).
- * keyType 0 = group, 1 = transaction. */
+/**
+ * FindCoordinator (10): versions 0-6 (3+ flexible). keyType 0 = group, 1 = transaction, 2 = share
+ * group state (v6, KIP-932). v4 asks for several keys at once and is answered per key
+ * (KIP-699); v5 and v6 change no field (v5 allows TRANSACTION_ABORTABLE, v6 the share key type).
+ */
 export const FindCoordinator: ApiSchema = {
   apiKey: 10,
   name: 'FindCoordinator',
-  versions: [0, 3],
+  versions: [0, 6],
   flexibleFrom: 3,
-  request: [field('key', 'string', '0-3'), field('keyType', 'int8', '1+', { default: 0 })],
+  request: [
+    field('key', 'string', '0-3'),
+    field('keyType', 'int8', '1+', { default: 0 }),
+    arrayField('coordinatorKeys', 'string', '4+'),
+  ],
   response: [
     field('throttleTimeMs', 'int32', '1+', { default: 0 }),
     field('errorCode', 'int16', '0-3'),
@@ -17,6 +24,18 @@ export const FindCoordinator: ApiSchema = {
     field('nodeId', 'int32', '0-3'),
     field('host', 'string', '0-3'),
     field('port', 'int32', '0-3'),
+    arrayField(
+      'coordinators',
+      [
+        field('key', 'string', '4+'),
+        field('nodeId', 'int32', '4+'),
+        field('host', 'string', '4+'),
+        field('port', 'int32', '4+'),
+        field('errorCode', 'int16', '4+'),
+        field('errorMessage', 'string', '4+', { nullable: '4+', default: null }),
+      ],
+      '4+',
+    ),
   ],
 };
 
@@ -222,11 +241,15 @@ export const OffsetDelete: ApiSchema = {
   ],
 };
 
-/** OffsetCommit (8): versions 0-8 (8+ flexible). */
+/**
+ * OffsetCommit (8): versions 0-10 (8+ flexible). v9 is v8 for the classic protocol (the
+ * generation field is a member epoch under KIP-848; GROUP_ID_NOT_FOUND for a group that does not
+ * exist), v10 names topics by id.
+ */
 export const OffsetCommit: ApiSchema = {
   apiKey: 8,
   name: 'OffsetCommit',
-  versions: [0, 8],
+  versions: [0, 10],
   flexibleFrom: 8,
   request: [
     field('groupId', 'string', '0+'),
@@ -237,7 +260,8 @@ export const OffsetCommit: ApiSchema = {
     arrayField(
       'topics',
       [
-        field('name', 'string', '0+'),
+        field('name', 'string', '0-9'),
+        field('topicId', 'uuid', '10+'),
         arrayField(
           'partitions',
           [
@@ -258,7 +282,8 @@ export const OffsetCommit: ApiSchema = {
     arrayField(
       'topics',
       [
-        field('name', 'string', '0+'),
+        field('name', 'string', '0-9'),
+        field('topicId', 'uuid', '10+'),
         arrayField(
           'partitions',
           [field('partitionIndex', 'int32', '0+'), field('errorCode', 'int16', '0+')],
@@ -270,11 +295,15 @@ export const OffsetCommit: ApiSchema = {
   ],
 };
 
-/** OffsetFetch (9): versions 0-6 (6+ flexible). From v2 on, null `topics` means every topic. */
+/**
+ * OffsetFetch (9): versions 0-10 (6+ flexible). From v2 on, null `topics` means every topic; v7
+ * adds `requireStable`; v8 asks for several groups at once and is answered per group; v9 adds the
+ * KIP-848 member id and epoch; v10 names topics by id.
+ */
 export const OffsetFetch: ApiSchema = {
   apiKey: 9,
   name: 'OffsetFetch',
-  versions: [0, 6],
+  versions: [0, 10],
   flexibleFrom: 6,
   request: [
     field('groupId', 'string', '0-7'),
@@ -284,6 +313,26 @@ export const OffsetFetch: ApiSchema = {
       '0-7',
       { nullable: '2-7' },
     ),
+    arrayField(
+      'groups',
+      [
+        field('groupId', 'string', '8+'),
+        field('memberId', 'string', '9+', { nullable: '9+', default: null }),
+        field('memberEpoch', 'int32', '9+', { default: -1 }),
+        arrayField(
+          'topics',
+          [
+            field('name', 'string', '8-9'),
+            field('topicId', 'uuid', '10+'),
+            arrayField('partitionIndexes', 'int32', '8+'),
+          ],
+          '8+',
+          { nullable: '8+' },
+        ),
+      ],
+      '8+',
+    ),
+    field('requireStable', 'bool', '7+', { default: false }),
   ],
   response: [
     field('throttleTimeMs', 'int32', '3+', { default: 0 }),
@@ -306,5 +355,32 @@ export const OffsetFetch: ApiSchema = {
       '0-7',
     ),
     field('errorCode', 'int16', '2-7', { default: 0 }),
+    arrayField(
+      'groups',
+      [
+        field('groupId', 'string', '8+'),
+        arrayField(
+          'topics',
+          [
+            field('name', 'string', '8-9'),
+            field('topicId', 'uuid', '10+'),
+            arrayField(
+              'partitions',
+              [
+                field('partitionIndex', 'int32', '8+'),
+                field('committedOffset', 'int64', '8+'),
+                field('committedLeaderEpoch', 'int32', '8+', { default: -1 }),
+                field('metadata', 'string', '8+', { nullable: '8+' }),
+                field('errorCode', 'int16', '8+'),
+              ],
+              '8+',
+            ),
+          ],
+          '8+',
+        ),
+        field('errorCode', 'int16', '8+', { default: 0 }),
+      ],
+      '8+',
+    ),
   ],
 };

@@ -1,13 +1,17 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
 /**
- * ListOffsets (2): ListOffsetsRequest.json / ListOffsetsResponse.json, versions 0-6 (6+
- * flexible). `timestamp` -1 asks for the latest offset, -2 for the earliest.
+ * ListOffsets (2): ListOffsetsRequest.json / ListOffsetsResponse.json, versions 0-11 (6+
+ * flexible). `timestamp` -1 asks for the latest offset, -2 for the earliest; the later versions
+ * add lookups, not fields: v7 -3 (the record with the largest timestamp, KIP-734), v8 -4 (the
+ * first offset kept locally, KIP-405), v9 -5 (the last offset in tiered storage, KIP-1005), v11
+ * -6 (the first offset not yet in tiered storage, KIP-1023); v10 adds `timeoutMs` for lookups that
+ * read tiered storage (KIP-1075).
  */
 export const ListOffsets: ApiSchema = {
   apiKey: 2,
   name: 'ListOffsets',
-  versions: [0, 6],
+  versions: [0, 11],
   flexibleFrom: 6,
   request: [
     field('replicaId', 'int32', '0+', { default: -1 }),
@@ -29,6 +33,7 @@ export const ListOffsets: ApiSchema = {
       ],
       '0+',
     ),
+    field('timeoutMs', 'int32', '10+', { default: 0 }),
   ],
   response: [
     field('throttleTimeMs', 'int32', '2+', { default: 0 }),
