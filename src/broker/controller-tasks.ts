@@ -20,6 +20,11 @@
 import type { Logger } from 'pino';
 import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
 import {
+  type ControllerVoterStep,
+  controllerVoterProblem,
+  nextControllerVoterStep,
+} from '../controller/controller-voters.js';
+import {
   type BrokerInfo,
   decommissionProblem,
   leaderCounts,
@@ -36,7 +41,7 @@ import { nodeId } from '../lib/ids.js';
 import { ConfChangeType } from '../raft/conf-change.js';
 import { ProgressState } from '../raft/progress.js';
 import { StateRole } from '../raft/types.js';
-import { type Controller, ControllerError } from './controller.js';
+import { CONTROLLER_GROUP, type Controller, ControllerError } from './controller.js';
 import type { ControllerRpc } from './controller-rpc.js';
 
 /** A learner (or a transfer target) this close to the leader's last entry counts as caught up:
@@ -102,6 +107,8 @@ export interface ClusterStatus {
   offline: Array<{ topic: string; partition: number; replicas: number[] }>;
   /** Partitions on an evacuated broker that cannot move now, and why. */
   blocked: Array<{ topic: string; partition: number; reason: string }>;
+  /** The controller group's committed membership and what moving its voter role waits for. */
+  controllerGroup: { voters: number[]; learners: number[]; step: string };
   /** Counters since this controller leader took over. */
   counters: {
     movesStarted: number;
@@ -125,6 +132,9 @@ export class ControllerTasks {
   private readonly stepText = new Map<number, string>();
   private blocked: Array<{ groupId: number; reason: string }> = [];
   private planning = false;
+  /** A controller voter step is being carried out (one at a time). */
+  private votersBusy = false;
+  private voterStepText = 'none';
   private lastBalanceMs = 0;
   private wasLeader = false;
   private readonly counters = {
@@ -221,7 +231,13 @@ export class ControllerTasks {
     if (broker === undefined)
       throw new ControllerError('BROKER_NOT_AVAILABLE', `broker ${brokerId} is not registered`);
     if (decommissioning) {
-      const problem = decommissionProblem(state.brokers(), allPartitions(controller), brokerId);
+      const problem =
+        decommissionProblem(state.brokers(), allPartitions(controller), brokerId) ??
+        controllerVoterProblem({
+          voters: this.observeLocal(CONTROLLER_GROUP)?.voters ?? [],
+          brokers: this.placeableBrokers(state.brokers()),
+          brokerId,
+        });
       if (problem !== null) throw new ControllerError('INVALID_REPLICATION_FACTOR', problem);
     }
     if (broker.decommissioning === decommissioning) return null;
@@ -265,8 +281,14 @@ export class ControllerTasks {
           });
       }
     const where = (groupId: number) => state.partitionByGroup(groupId);
+    const group = this.observeLocal(CONTROLLER_GROUP);
     return {
       controllerId: this.options.brokerId,
+      controllerGroup: {
+        voters: [...(group?.voters ?? [])],
+        learners: [...(group?.learners ?? [])],
+        step: this.voterStepText,
+      },
       brokers,
       moves: partitions
         .filter((partition) => partition.targetReplicas.length > 0)
@@ -345,6 +367,7 @@ export class ControllerTasks {
       )
         evacuate.add(broker.brokerId);
     }
+    this.advanceControllerVoters(evacuate);
     const partitions = allPartitions(controller);
     if (evacuate.size > 0) {
       const plan = planMoves({
@@ -391,6 +414,57 @@ export class ControllerTasks {
         })
         .finally(() => this.busy.delete(partition.groupId));
     }
+  }
+
+  /**
+   * One step of moving the controller voter role off `leaving` brokers (decommissioning, or
+   * fenced longer than `replica_replace_after`): promote a live learner, hand leadership over if
+   * this leader is leaving, demote the leaver (src/controller/controller-voters.ts).
+   */
+  private advanceControllerVoters(leaving: ReadonlySet<number>): void {
+    if (this.votersBusy) return;
+    const membership = this.observeLocal(CONTROLLER_GROUP);
+    if (membership === null) return;
+    const step = nextControllerVoterStep({
+      membership,
+      brokers: this.placeableBrokers(this.options.controller.state.brokers()),
+      leaving,
+    });
+    const text = describeVoterStep(step);
+    if (text !== this.voterStepText && step.kind !== 'none')
+      this.options.logger.info(
+        { step: text, voters: membership.voters, learners: membership.learners },
+        'controller voter step',
+      );
+    this.voterStepText = text;
+    if (step.kind === 'none' || step.kind === 'wait') return;
+    this.votersBusy = true;
+    const { node } = this.options;
+    const member = nodeId(step.brokerId);
+    const done =
+      step.kind === 'transfer-leader'
+        ? Promise.resolve(node.transferLeadership(CONTROLLER_GROUP, member))
+        : node.proposeConfChange(CONTROLLER_GROUP, {
+            type: step.kind === 'promote' ? ConfChangeType.AddVoter : ConfChangeType.AddLearner,
+            node: member,
+          });
+    done
+      .then(
+        () => {
+          if (step.kind === 'demote')
+            this.options.logger.info(
+              { brokerId: step.brokerId },
+              'controller voter role moved off a leaving broker',
+            );
+        },
+        (error: unknown) => {
+          this.voterStepText = `retrying: ${(error as Error).message}`;
+          this.options.logger.info({ err: error, step: text }, 'controller voter step failed; retrying');
+        },
+      )
+      .finally(() => {
+        this.votersBusy = false;
+      });
   }
 
   /**
@@ -698,6 +772,23 @@ function describe(step: MoveStep): string {
       return `removing broker ${step.brokerId}`;
     case 'transfer-leader':
       return `handing leadership to broker ${step.brokerId}`;
+  }
+}
+
+function describeVoterStep(step: ControllerVoterStep): string {
+  switch (step.kind) {
+    case 'none':
+      return 'none';
+    case 'wait':
+      return step.reason;
+    case 'add-learner':
+      return `adding broker ${step.brokerId} to the controller group as a learner`;
+    case 'promote':
+      return `promoting broker ${step.brokerId} to controller voter`;
+    case 'transfer-leader':
+      return `handing controller leadership to broker ${step.brokerId}`;
+    case 'demote':
+      return `demoting controller voter ${step.brokerId} to learner`;
   }
 }
 

@@ -1,0 +1,104 @@
+/**
+ * Decommissioning a controller voter on real broker processes: 4 brokers (controller voters 1, 2,
+ * 3; broker 4 a learner). `goqueue cluster decommission 1` moves broker 1's replicas and its
+ * voter role (broker 1 also leads the controller group: leadership moves first) to the others;
+ * afterwards the controller group's voters are 2, 3 and 4, and with broker 1 killed the cluster
+ * still creates topics, takes writes and serves reads.
+ */
+import test from 'ava';
+import { finished, spawnCli } from '../cli/helpers.js';
+import { eventually, ProcessCluster } from './harness.js';
+import { createTopicsOnAll, readValues, startWithAdmin } from './self-healing-helpers.js';
+
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const result = await finished(spawnCli(args));
+  return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Status {
+  controllerId: number;
+  controllerGroup: { voters: number[]; learners: number[]; step: string };
+  brokers: Array<{ brokerId: number; replicas: number }>;
+  moves: unknown[];
+}
+
+test.serial(
+  'decommissioning controller voter 1 promotes a learner and demotes 1; with 1 killed the cluster creates, writes and reads',
+  async (t) => {
+    t.timeout(300_000);
+    const cluster = await ProcessCluster.create(t, 4, []);
+    const httpPorts = await startWithAdmin(t, cluster, {
+      offsets_topic_num_partitions: 1,
+      leader_balance_interval: 0,
+    });
+    const admin = `127.0.0.1:${httpPorts.get(2)}`;
+    const status = async (): Promise<Status> =>
+      JSON.parse((await cli(['cluster', '--admin', admin, '--json'])).stdout) as Status;
+    await createTopicsOnAll(cluster.kafka(), 4, [
+      { topic: 'before', numPartitions: 3, replicationFactor: 3 },
+    ]);
+    const initial = await eventually(
+      async () => {
+        const seen = await status();
+        return seen.controllerGroup.voters.length > 0 ? seen : undefined;
+      },
+      30_000,
+      'the controller group',
+    );
+    t.deepEqual(initial.controllerGroup.voters, [1, 2, 3]);
+    t.deepEqual(initial.controllerGroup.learners, [4]);
+
+    const started = await cli(['cluster', 'decommission', '1', '--admin', admin]);
+    t.is(started.code, 0, started.stderr);
+    const after = await eventually(
+      async () => {
+        const seen = await status();
+        const one = seen.brokers.find((broker) => broker.brokerId === 1);
+        return seen.controllerGroup.voters.join(',') === '2,3,4' &&
+          one?.replicas === 0 &&
+          seen.moves.length === 0
+          ? seen
+          : undefined;
+      },
+      180_000,
+      'broker 1 without replicas or its controller vote',
+    );
+    t.deepEqual(after.controllerGroup.learners, [1]);
+    t.not(after.controllerId, 1);
+    const logged = [2, 3, 4].flatMap((id) => cluster.member(id).lines).concat(cluster.member(1).lines);
+    t.true(logged.some((line) => line.msg === 'controller voter role moved off a leaving broker'));
+
+    await cluster.kill(1);
+    // Without broker 1: the controller (2, 3, 4) creates a topic at RF 3, takes writes, serves reads.
+    const kafka = cluster.kafka('after');
+    await createTopicsOnAll(kafka, 3, [{ topic: 'after', numPartitions: 2, replicationFactor: 3 }]);
+    const producer = kafka.producer();
+    await producer.connect();
+    const written = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      await producer.send({ topic: 'after', acks: -1, messages: [{ value: `a-${i}`, partition: i % 2 }] });
+      written.add(`a-${i}`);
+    }
+    await producer.disconnect();
+    const read = await readValues(cluster.kafka('reader'), 'after', written);
+    t.deepEqual(
+      [...written].filter((value) => !read.has(value)),
+      [],
+    );
+    const last = await status();
+    t.deepEqual(last.controllerGroup.voters, [2, 3, 4]);
+  },
+);
+
+test.serial(
+  'decommissioning a controller voter is refused when no other live broker can take its place',
+  async (t) => {
+    t.timeout(120_000);
+    const cluster = await ProcessCluster.create(t, 3, []);
+    const httpPorts = await startWithAdmin(t, cluster, { leader_balance_interval: 0 });
+    await createTopicsOnAll(cluster.kafka(), 3, []);
+    const refused = await cli(['cluster', 'decommission', '2', '--admin', `127.0.0.1:${httpPorts.get(1)}`]);
+    t.is(refused.code, 1);
+    t.regex(refused.stderr, /controller voter and no other live broker can take its place/);
+  },
+);
