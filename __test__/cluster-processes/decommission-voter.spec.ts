@@ -102,3 +102,38 @@ test.serial(
     t.regex(refused.stderr, /controller voter and no other live broker can take its place/);
   },
 );
+
+test.serial(
+  'a controller voter killed for good is replaced after replica_replace_after: a learner is promoted, the dead voter demoted',
+  async (t) => {
+    t.timeout(180_000);
+    const cluster = await ProcessCluster.create(t, 4, ['--broker-session-timeout', '3s']);
+    const httpPorts = await startWithAdmin(t, cluster, {
+      leader_balance_interval: 0,
+      replica_replace_after: '1s',
+    });
+    const admin = `127.0.0.1:${httpPorts.get(1)}`;
+    const status = async (): Promise<Status> =>
+      JSON.parse((await cli(['cluster', '--admin', admin, '--json'])).stdout) as Status;
+    await createTopicsOnAll(cluster.kafka(), 4, []);
+    await eventually(
+      async () => ((await status()).controllerGroup.voters.join(',') === '1,2,3' ? true : undefined),
+      30_000,
+      'voters 1, 2, 3',
+    );
+    await cluster.kill(3);
+    const after = await eventually(
+      async () => {
+        const seen = await status();
+        return seen.controllerGroup.voters.join(',') === '1,2,4' ? seen : undefined;
+      },
+      120_000,
+      'broker 4 voting in place of broker 3',
+    );
+    t.deepEqual(after.controllerGroup.learners, [3]);
+    // The new voters commit: a topic is created without broker 3.
+    await createTopicsOnAll(cluster.kafka('after'), 3, [
+      { topic: 'after', numPartitions: 1, replicationFactor: 3 },
+    ]);
+  },
+);
