@@ -86,6 +86,7 @@ const BODIES: Record<number, { request: object; response: object }> = {
               lastFetchedEpoch: 3,
               logStartOffset: -1,
               partitionMaxBytes: 1048576,
+              highWatermark: 90,
             },
           ],
         },
@@ -144,7 +145,16 @@ const BODIES: Record<number, { request: object; response: object }> = {
     request: {
       replicaId: -1,
       isolationLevel: 1,
-      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, currentLeaderEpoch: 3, timestamp: -1 }] }],
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            { partitionIndex: 0, currentLeaderEpoch: 3, timestamp: -1 },
+            { partitionIndex: 1, currentLeaderEpoch: -1, timestamp: 1_700_000_000_000 },
+          ],
+        },
+      ],
+      timeoutMs: 5000,
     },
     response: {
       throttleTimeMs: 0,
@@ -195,17 +205,31 @@ const BODIES: Record<number, { request: object; response: object }> = {
       topics: [
         {
           name: 'orders',
+          topicId: TOPIC_ID,
           partitions: [{ partitionIndex: 0, committedOffset: 100, committedLeaderEpoch: 3, committedMetadata: 'm' }],
         },
       ],
     },
     response: {
       throttleTimeMs: 0,
-      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: 0 }] }],
+      topics: [{ name: 'orders', topicId: TOPIC_ID, partitions: [{ partitionIndex: 0, errorCode: 0 }] }],
     },
   },
   9: {
-    request: { groupId: 'group-1', topics: [{ name: 'orders', partitionIndexes: [0, 1] }] },
+    request: {
+      groupId: 'group-1',
+      topics: [{ name: 'orders', partitionIndexes: [0, 1] }],
+      groups: [
+        {
+          groupId: 'group-1',
+          memberId: 'member-1',
+          memberEpoch: 5,
+          topics: [{ name: 'orders', topicId: TOPIC_ID, partitionIndexes: [0, 1] }],
+        },
+        { groupId: 'group-2', memberId: null, memberEpoch: -1, topics: null },
+      ],
+      requireStable: true,
+    },
     response: {
       throttleTimeMs: 0,
       topics: [
@@ -218,11 +242,39 @@ const BODIES: Record<number, { request: object; response: object }> = {
         },
       ],
       errorCode: 0,
+      groups: [
+        {
+          groupId: 'group-1',
+          topics: [
+            {
+              name: 'orders',
+              topicId: TOPIC_ID,
+              partitions: [
+                { partitionIndex: 0, committedOffset: 100, committedLeaderEpoch: 3, metadata: '', errorCode: 0 },
+                { partitionIndex: 1, committedOffset: -1, committedLeaderEpoch: -1, metadata: null, errorCode: 0 },
+              ],
+            },
+          ],
+          errorCode: 0,
+        },
+        { groupId: 'group-2', topics: [], errorCode: 16 },
+      ],
     },
   },
   10: {
-    request: { key: 'group-1', keyType: 0 },
-    response: { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: 1, host: 'broker-1.example', port: 9092 },
+    request: { key: 'group-1', keyType: 0, coordinatorKeys: ['group-1', 'group-2'] },
+    response: {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      nodeId: 1,
+      host: 'broker-1.example',
+      port: 9092,
+      coordinators: [
+        { key: 'group-1', nodeId: 1, host: 'broker-1.example', port: 9092, errorCode: 0, errorMessage: null },
+        { key: 'group-2', nodeId: -1, host: '', port: -1, errorCode: 15, errorMessage: 'not available' },
+      ],
+    },
   },
   11: {
     request: {
