@@ -475,6 +475,52 @@ const BODIES: Record<number, { request: object; response: object }> = {
     },
     response: { throttleTimeMs: 0, results: [{ name: 'orders', errorCode: 0, errorMessage: null }] },
   },
+  33: {
+    request: {
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: 'orders',
+          configs: [
+            { name: 'retention.ms', value: '60000' },
+            { name: 'cleanup.policy', value: null },
+          ],
+        },
+        { resourceType: 4, resourceName: '', configs: [] },
+      ],
+      validateOnly: true,
+    },
+    response: {
+      throttleTimeMs: 0,
+      responses: [
+        { errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 'orders' },
+        { errorCode: 40, errorMessage: 'unknown broker config x', resourceType: 4, resourceName: '1' },
+      ],
+    },
+  },
+  44: {
+    request: {
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: 'orders',
+          configs: [
+            { name: 'retention.ms', configOperation: 0, value: '60000' },
+            { name: 'max.message.bytes', configOperation: 1, value: null },
+            { name: 'cleanup.policy', configOperation: 2, value: 'delete' },
+          ],
+        },
+      ],
+      validateOnly: false,
+    },
+    response: {
+      throttleTimeMs: 3,
+      responses: [
+        { errorCode: 3, errorMessage: 'no topic orders', resourceType: 2, resourceName: 'orders' },
+        { errorCode: 0, errorMessage: null, resourceType: 4, resourceName: '' },
+      ],
+    },
+  },
 };
 
 /** Non-flexible versions checked too: the hot paths' newest non-flexible ones. */

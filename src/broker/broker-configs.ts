@@ -253,12 +253,10 @@ export function brokerValues(
   return values;
 }
 
-/** Why broker config `name` cannot be set to `value` dynamically, or null. The error name is
- * Kafka's: INVALID_REQUEST for a key that is not dynamic, INVALID_CONFIG for a bad value. */
-export function checkBrokerConfig(
+/** Why broker config `name` cannot be altered at all, or null. The error name is Kafka's:
+ * INVALID_REQUEST for a key that is not dynamic, INVALID_CONFIG for an unknown key. */
+export function brokerKeyProblem(
   name: string,
-  value: string | null,
-  config: BrokerConfig,
 ): { errorName: 'INVALID_CONFIG' | 'INVALID_REQUEST'; reason: string } | null {
   const key = BROKER_KEYS_BY_NAME.get(name);
   if (key === undefined) return { errorName: 'INVALID_CONFIG', reason: `unknown broker config ${name}` };
@@ -267,8 +265,10 @@ export function checkBrokerConfig(
       errorName: 'INVALID_REQUEST',
       reason: `broker config ${name} is read-only: it is set at start by ${key.fileKey}`,
     };
-  const problem = checkValue(key, value);
-  if (problem !== null) return { errorName: 'INVALID_CONFIG', reason: problem };
-  const limit = key.limit?.(Number(value), config) ?? null;
-  return limit === null ? null : { errorName: 'INVALID_CONFIG', reason: limit };
+  return null;
+}
+
+/** Why `value` is not acceptable for dynamic broker key `key` on this broker, or null. */
+export function checkBrokerValue(key: BrokerKey, value: string | null, config: BrokerConfig): string | null {
+  return checkValue(key, value) ?? key.limit?.(Number(value), config) ?? null;
 }

@@ -1,4 +1,5 @@
 import type { Handler } from '../context.js';
+import { alterConfigsHandler, incrementalAlterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { deleteRecordsHandler } from './delete-records.js';
 import { describeClusterHandler } from './describe-cluster.js';
@@ -52,6 +53,8 @@ export const HANDLERS: readonly Handler[] = [
   deleteGroupsHandler,
   offsetDeleteHandler,
   describeClusterHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
   deleteRecordsHandler,
   describeLogDirsHandler,
   electLeadersHandler,
