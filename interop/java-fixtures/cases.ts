@@ -451,6 +451,56 @@ const BODIES: Record<number, { request: object; response: object }> = {
       ],
     },
   },
+  21: {
+    request: {
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            { partitionIndex: 0, offset: 42 },
+            { partitionIndex: 1, offset: -1 },
+          ],
+        },
+      ],
+      timeoutMs: 30000,
+    },
+    response: {
+      throttleTimeMs: 0,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            { partitionIndex: 0, lowWatermark: 42, errorCode: 0 },
+            { partitionIndex: 1, lowWatermark: -1, errorCode: 1 },
+          ],
+        },
+      ],
+    },
+  },
+  35: {
+    request: { topics: [{ topic: 'orders', partitions: [0, 1] }] },
+    response: {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      results: [
+        {
+          errorCode: 0,
+          logDir: '/var/lib/goqueue',
+          topics: [
+            {
+              name: 'orders',
+              partitions: [
+                { partitionIndex: 0, partitionSize: 123456, offsetLag: 0, isFutureKey: false },
+                { partitionIndex: 1, partitionSize: 0, offsetLag: 3, isFutureKey: false },
+              ],
+            },
+          ],
+          totalBytes: 1000000000,
+          usableBytes: 500000000,
+        },
+      ],
+    },
+  },
   60: {
     request: { includeClusterAuthorizedOperations: false, endpointType: 1 },
     response: {
