@@ -52,12 +52,12 @@ export interface ApiVersionRange {
 /** `[apiKey, advertised min, served min, max, newest non-flexible (-1: none)]`. */
 const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = [
   [ApiKey.Produce, 0, 3, 13, 8],
-  [ApiKey.Fetch, 4, 4, 17, 11],
-  [ApiKey.ListOffsets, 1, 1, 6, 5],
+  [ApiKey.Fetch, 4, 4, 18, 11],
+  [ApiKey.ListOffsets, 1, 1, 11, 5],
   [ApiKey.Metadata, 0, 0, 13, 8],
-  [ApiKey.OffsetCommit, 0, 0, 8, 7],
-  [ApiKey.OffsetFetch, 0, 0, 6, 5],
-  [ApiKey.FindCoordinator, 0, 0, 3, 2],
+  [ApiKey.OffsetCommit, 0, 0, 10, 7],
+  [ApiKey.OffsetFetch, 0, 0, 10, 5],
+  [ApiKey.FindCoordinator, 0, 0, 6, 2],
   [ApiKey.JoinGroup, 0, 0, 6, 5],
   [ApiKey.Heartbeat, 0, 0, 4, 3],
   [ApiKey.LeaveGroup, 0, 0, 4, 3],
