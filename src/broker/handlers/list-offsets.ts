@@ -226,11 +226,11 @@ export const listOffsetsHandler: Handler = {
           ? errorCode
           : leaderEpochError(currentLeaderEpoch, log);
       if (log === undefined || epochError !== ErrorCode.NONE) return refused(epochError);
-      // The log start never moves back; "latest" and record lookups wait for the new leader's
-      // high watermark (Kafka does the same).
-      const fromLogStart = timestamp === EARLIEST || timestamp === EARLIEST_LOCAL;
+      // "Latest" and record lookups wait for the new leader's high watermark (Kafka does the
+      // same); so does the log start, which a DeleteRecords entry its predecessor committed may
+      // have moved before this leader applied it.
       const fixed = timestamp === LATEST_TIERED || timestamp === EARLIEST_PENDING_UPLOAD;
-      if (!fromLogStart && !fixed && !log.committedInOwnTerm) return refused(ErrorCode.OFFSET_NOT_AVAILABLE);
+      if (!fixed && !log.committedInOwnTerm) return refused(ErrorCode.OFFSET_NOT_AVAILABLE);
       const found = (await lookupOn(log, timestamp, broker.storage.codecs)) ?? NOT_FOUND;
       return {
         partitionIndex,
