@@ -940,7 +940,7 @@ impl Log {
                 (0, segment.base_offset)
             } else {
                 let position = segment.position_of_index(index + 1)?;
-                (position, segment.header_at(position)?.base_offset as u64)
+                (position, repair::offset_of_index(segment, index + 1)?)
             };
             segment.truncate(keep, position, next_offset)?;
         }

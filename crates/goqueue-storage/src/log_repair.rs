@@ -11,7 +11,25 @@ use crate::fileio::{read_exact_at, write_all_at};
 use crate::limits::MAX_BATCH_BYTES_CEILING;
 use crate::log::Log;
 use crate::record_batch::{read_prefix, validate_batch, LOG_OVERHEAD_BYTES};
-use crate::segment::log_path;
+use crate::segment::{log_path, Segment};
+
+/// Base offset of entry `index` of `segment`, without reading that batch's own header (its
+/// `baseOffset` is outside the CRC, so bit rot there would go unnoticed): the offset of the sparse
+/// index entry at or before it, plus the record counts of the batches in between, each of which
+/// must pass its CRC32C first. Used where a truncation sets the log's next offset.
+pub(super) fn offset_of_index(segment: &Segment, index: u64) -> Result<u64> {
+    let relative = index - segment.base_index;
+    let entry = segment.index.floor_by_index(relative);
+    let mut offset = segment.base_offset + entry.relative_offset as u64;
+    let mut position = entry.position as u64;
+    for _ in entry.relative_index as u64..relative {
+        let total = segment.batch_bytes_at(position)?;
+        let header = validate_batch(&segment.read(position, total as usize)?, MAX_BATCH_BYTES_CEILING)?;
+        offset += header.last_offset_delta as u64 + 1;
+        position += total;
+    }
+    Ok(offset)
+}
 
 impl Log {
     /// Writes `bytes`, a whole valid batch, over the stored entry `index`, when it is that
@@ -175,5 +193,52 @@ mod tests {
         assert!(log.repair_batch(index + 1, &broken).is_err());
         assert!(log.repair_batch(log.last_index() + 1, &batches[0]).is_err());
         assert_eq!(std::fs::read(log_path(dir.path(), base)).unwrap(), original);
+    }
+}
+
+#[cfg(test)]
+mod truncation_tests {
+    use crate::log::Log;
+    use crate::log_tests::{batch, limits};
+    use crate::segment::log_path;
+
+    /// Seed 108 of the torture run: bit rot flipped the `baseOffset` (outside the CRC) of a batch
+    /// the recovery point covers, so the log opened without reading it. A Raft truncation that
+    /// cut exactly there took the flipped value as the log's next offset, and the follower stored
+    /// every later entry at wrong offsets (its log "stopped" at the damaged offset).
+    #[test]
+    fn a_truncation_at_a_batch_whose_base_offset_rotted_keeps_the_true_next_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
+        for i in 0..10u64 {
+            log.append(&[&batch(i * 2, 1, 1000 + i as i64, 2, i as u8)])
+                .unwrap();
+        }
+        log.close().unwrap();
+        let path = log_path(dir.path(), 0);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The eighth batch (LogIndex 8, offsets 14..15): flip a high bit of its baseOffset.
+        let mut position = 0usize;
+        for _ in 0..7 {
+            position +=
+                12 + i32::from_be_bytes(bytes[position + 8..position + 12].try_into().unwrap()) as usize;
+        }
+        assert_eq!(
+            u64::from_be_bytes(bytes[position..position + 8].try_into().unwrap()),
+            14
+        );
+        bytes[position + 3] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
+        assert_eq!(
+            log.recovery().scanned_bytes,
+            0,
+            "the recovery point covers the damaged batch"
+        );
+        log.truncate_after(7).unwrap();
+        assert_eq!(log.next_offset(), 14);
+        log.append(&[&batch(14, 2, 2000, 3, 9)]).unwrap();
+        assert_eq!((log.last_index(), log.next_offset()), (8, 17));
     }
 }
