@@ -10,6 +10,8 @@
  *   KRaft version, voters); goqueue takes numbers from 100 up so it never collides:
  *     100 = RAFT_NOOP          value: empty
  *     101 = RAFT_CONF_CHANGE   value: the 5-byte ConfChange (conf-change.ts)
+ *   and the broker takes 102 for DeleteRecords' log start (src/broker/log-start.ts), which Raft
+ *   treats as a Normal entry like Kafka's own control batches.
  *   Kafka clients skip control batches, so these entries are invisible to consumers while
  *   still taking one Kafka offset each.
  *
