@@ -1,8 +1,10 @@
 /**
  * The Java client 4.4 on flexible versions: a round trip (admin create topic and describe
- * cluster, idempotent produce, consumer group with a commit) against a broker started here,
- * printing the versions the client negotiated (its own log line). Exits 1 unless every record
- * comes back and the committed offsets cover them.
+ * cluster, idempotent produce, consumer group with a commit, a second group's standalone commit,
+ * both groups' offsets in one admin call, ListOffsets max-timestamp / earliest-local /
+ * latest-tiered / latest) against a broker started here, printing the versions the client
+ * negotiated (its own log line). Exits 1 unless every record comes back, the committed offsets
+ * cover them, the second group's offset reads back and max-timestamp finds a record.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -42,10 +44,18 @@ try {
     console.log('negotiated (API: ours → Java uses):');
     for (const [, name, key, , max, used] of usable) console.log(`  ${name} (${key}): ${max} → ${used}`);
   } else console.log(`no version line in the client log (${stderr.split("\n").slice(0, 3).join(" | ")})`);
-  const result = stdout.trim().split('\n').at(-1) ?? '';
-  console.log(result);
+  const lines = stdout.trim().split('\n');
+  for (const line of lines) console.log(line);
+  const result = lines.at(-1) ?? '';
   const match = result.match(/produced (\d+) consumed (\d+) committed-offsets-sum (\d+)/);
-  ok = match !== null && match[1] === match[2] && Number(match[3]) >= Number(match[1]);
+  const maxTimestamp = stdout.match(/list-offsets max-timestamp offset (-?\d+)/);
+  ok =
+    match !== null &&
+    match[1] === match[2] &&
+    Number(match[3]) >= Number(match[1]) &&
+    stdout.includes('other group offset 3') &&
+    maxTimestamp !== null &&
+    Number(maxTimestamp[1]) >= 0;
   if (!ok) console.log(stderr.trim().split('\n').slice(-20).join('\n'));
 } finally {
   await broker.stop();

@@ -7,7 +7,10 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -68,9 +71,32 @@ public class RoundTrip {
     }
     long committed;
     try (Admin admin = Admin.create(common)) {
-      Map<TopicPartition, OffsetAndMetadata> offsets =
-          admin.listConsumerGroupOffsets("group-" + topic).partitionsToOffsetAndMetadata().get();
-      committed = offsets.values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+      // A second group by a standalone commit (OffsetCommit with topic ids from v10), then both
+      // groups' offsets in one call (one batched FindCoordinator, one OffsetFetch naming both).
+      TopicPartition first = new TopicPartition(topic, 0);
+      admin.alterConsumerGroupOffsets("other-" + topic, Map.of(first, new OffsetAndMetadata(3))).all().get();
+      Map<String, Map<TopicPartition, OffsetAndMetadata>> both =
+          admin
+              .listConsumerGroupOffsets(
+                  Map.of(
+                      "group-" + topic, new ListConsumerGroupOffsetsSpec(),
+                      "other-" + topic, new ListConsumerGroupOffsetsSpec()))
+              .all()
+              .get();
+      committed = both.get("group-" + topic).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+      System.out.println("other group offset " + both.get("other-" + topic).get(first).offset());
+      // ListOffsets lookups of the newer versions.
+      for (Map.Entry<String, OffsetSpec> spec :
+          Map.of(
+                  "max-timestamp", OffsetSpec.maxTimestamp(),
+                  "earliest-local", OffsetSpec.earliestLocal(),
+                  "latest-tiered", OffsetSpec.latestTiered(),
+                  "latest", OffsetSpec.latest())
+              .entrySet()) {
+        ListOffsetsResult.ListOffsetsResultInfo info =
+            admin.listOffsets(Map.of(first, spec.getValue())).partitionResult(first).get();
+        System.out.println("list-offsets " + spec.getKey() + " offset " + info.offset() + " timestamp " + info.timestamp());
+      }
     }
     System.out.println("result " + clusterLine + " produced " + count + " consumed " + consumed + " committed-offsets-sum " + committed);
   }
