@@ -229,6 +229,32 @@ export interface ScrubStep {
   corrupt?: CorruptBatch
 }
 
+/** Counters of the process's cache of open segment files. */
+export declare function segmentFileCacheStats(): SegmentFileCacheStats
+
+/** The process's cache of open segment files (see goqueue-storage's `handle_cache`). */
+export interface SegmentFileCacheStats {
+  /** Handles kept open at most. */
+  capacity: number
+  /** Handles open now. */
+  open: number
+  /** Operations that found their file open. */
+  hits: number
+  /** Files opened (again) on demand. */
+  opens: number
+  /** Handles closed to make room. */
+  evictions: number
+  /** Of those, handles fdatasynced first because they had unsynced writes. */
+  dirtyEvictions: number
+}
+
+/**
+ * Sets how many segment files (`.log`, `.index`, `.timeindex`, over every log of the process)
+ * stay open at once; the least recently used close first (a file with unsynced writes is
+ * fdatasynced before it closes). Lowering it closes the excess at once. At least 1.
+ */
+export declare function setSegmentFileCapacity(capacity: number): void
+
 export interface TermStart {
   term: number
   firstIndex: number

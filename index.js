@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, raiseOpenFileLimit, recompressBatch, recordHashes, validateBatches, validateProduceBatches } = nativeBinding
+const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, raiseOpenFileLimit, recompressBatch, recordHashes, segmentFileCacheStats, setSegmentFileCapacity, validateBatches, validateProduceBatches } = nativeBinding
 export { DirectoryLock }
 export { Log }
 export { SyncJob }
@@ -783,6 +783,8 @@ export { decompress }
 export { raiseOpenFileLimit }
 export { recompressBatch }
 export { recordHashes }
+export { segmentFileCacheStats }
+export { setSegmentFileCapacity }
 export { validateBatches }
 export { validateProduceBatches }
 export const __napiBindingTarget = __napiLoadedBindingTarget

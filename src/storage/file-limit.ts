@@ -1,28 +1,64 @@
 import type { Logger } from 'pino';
 import { nativeBinding } from './native-binding.js';
 
-/** Open files a broker needs besides its partitions: sockets of clients and peers, the
- * controller's log, raft-state files, the lock, logs. Used for the budget line only. */
-const OTHER_FILES_ESTIMATE = 256;
+/**
+ * Descriptors kept out of the segment-file cache at least: sockets of clients and Raft peers,
+ * the controller's files, raft-state replacements in flight, the lock, Node's own (epoll, pipes,
+ * stdio). A quarter of the limit when that is more, so a large limit leaves room for many
+ * connections.
+ */
+export const RESERVED_FILES_MIN = 256;
+/** Segment files kept open at most, whatever the limit (a broker rarely touches more at once). */
+export const SEGMENT_FILES_MAX = 1 << 20;
+/** Segment files kept open at least, even under a tiny limit (each operation needs one). */
+export const SEGMENT_FILES_MIN = 16;
+
+/** How the open-file limit is shared out: segment files get what the other files leave. */
+export interface FileBudget {
+  /** The soft RLIMIT_NOFILE in force (Infinity when unlimited). */
+  limit: number;
+  /** Descriptors left for everything but segment files. */
+  reserved: number;
+  /** Segment files (.log, .index, .timeindex of every partition) open at most. */
+  segmentFiles: number;
+}
+
+/** The budget for a soft limit of `limit` descriptors. */
+export function fileBudget(limit: number): FileBudget {
+  if (!Number.isFinite(limit) || limit <= 0) {
+    return { limit, reserved: RESERVED_FILES_MIN, segmentFiles: SEGMENT_FILES_MAX };
+  }
+  const reserved = Math.max(RESERVED_FILES_MIN, Math.floor(limit / 4));
+  const segmentFiles = Math.min(SEGMENT_FILES_MAX, Math.max(SEGMENT_FILES_MIN, limit - reserved));
+  return { limit, reserved, segmentFiles };
+}
 
 /**
  * Raises the soft open-file limit (RLIMIT_NOFILE) to the hard limit, as Kafka's and Redpanda's
- * service files do, and logs the budget: every partition keeps its active segment's three files
- * open (docs/operations.md, Limits). Returns the limit now in force (0 where unknown).
+ * service files do, sizes the process's cache of open segment files from it (fileBudget: the
+ * least recently used files close first, so the number of partitions is not bounded by the
+ * limit; docs/operations.md, *Open files*) and logs the budget. Returns the limit now in force
+ * (0 where unknown).
  */
 export function raiseOpenFileLimit(logger: Logger): number {
   let limit: { soft: number; hard: number; before: number };
+  const binding = nativeBinding();
   try {
-    limit = nativeBinding().raiseOpenFileLimit();
+    limit = binding.raiseOpenFileLimit();
   } catch (error) {
     logger.warn({ err: error }, 'could not read or raise the open file limit');
     return 0;
   }
-  const partitions = Number.isFinite(limit.soft)
-    ? Math.max(0, Math.floor((limit.soft - OTHER_FILES_ESTIMATE) / 3))
-    : null;
+  const budget = fileBudget(limit.soft);
+  binding.setSegmentFileCapacity(budget.segmentFiles);
   logger.info(
-    { before: limit.before, soft: limit.soft, hard: limit.hard, partitionsAtThreeFiles: partitions },
+    {
+      before: limit.before,
+      soft: limit.soft,
+      hard: limit.hard,
+      segmentFiles: budget.segmentFiles,
+      reservedFiles: budget.reserved,
+    },
     limit.soft > limit.before ? 'raised the open file limit to the hard limit' : 'open file limit',
   );
   return limit.soft;

@@ -8,6 +8,21 @@ import type { AppendResult, PartitionLog } from './partition-log.js';
 export type RecoveryReport = binding.RecoveryReport;
 export type ScrubCursor = binding.ScrubCursor;
 export type ScrubStep = binding.ScrubStep;
+export type SegmentFileCacheStats = binding.SegmentFileCacheStats;
+
+/**
+ * Counters of the process's cache of open segment files: every log's `.log`, `.index` and
+ * `.timeindex` are opened on demand and the least recently used closed once `capacity` are open
+ * (docs/storage.md, *Open files*).
+ */
+export function segmentFileCacheStats(): SegmentFileCacheStats {
+  return nativeBinding().segmentFileCacheStats();
+}
+
+/** Sets how many segment files stay open at once (the broker sizes it from its fd budget). */
+export function setSegmentFileCapacity(capacity: number): void {
+  native(() => nativeBinding().setSegmentFileCapacity(capacity));
+}
 
 const OPEN_LOGS = new Set<NativeLog>();
 

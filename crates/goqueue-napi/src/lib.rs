@@ -319,6 +319,51 @@ pub fn raise_open_file_limit() -> Result<OpenFileLimit> {
     }
 }
 
+/// The process's cache of open segment files (see goqueue-storage's `handle_cache`).
+#[napi(object)]
+pub struct SegmentFileCacheStats {
+    /// Handles kept open at most.
+    pub capacity: f64,
+    /// Handles open now.
+    pub open: f64,
+    /// Operations that found their file open.
+    pub hits: f64,
+    /// Files opened (again) on demand.
+    pub opens: f64,
+    /// Handles closed to make room.
+    pub evictions: f64,
+    /// Of those, handles fdatasynced first because they had unsynced writes.
+    pub dirty_evictions: f64,
+}
+
+/// Sets how many segment files (`.log`, `.index`, `.timeindex`, over every log of the process)
+/// stay open at once; the least recently used close first (a file with unsynced writes is
+/// fdatasynced before it closes). Lowering it closes the excess at once. At least 1.
+#[napi(js_name = "setSegmentFileCapacity")]
+pub fn set_segment_file_capacity(capacity: f64) -> Result<()> {
+    let capacity = whole(capacity, "capacity")?;
+    if capacity == 0 {
+        return Err(invalid("capacity must be at least 1".to_string()));
+    }
+    goqueue_storage::HandleCache::global()
+        .set_capacity(usize::try_from(capacity).unwrap_or(usize::MAX))
+        .map_err(|e| napi::Error::new(Code("IO_ERROR"), format!("closing segment files: {e}")))
+}
+
+/// Counters of the process's cache of open segment files.
+#[napi(js_name = "segmentFileCacheStats")]
+pub fn segment_file_cache_stats() -> SegmentFileCacheStats {
+    let stats = goqueue_storage::HandleCache::global().stats();
+    SegmentFileCacheStats {
+        capacity: stats.capacity as f64,
+        open: stats.open as f64,
+        hits: stats.hits as f64,
+        opens: stats.opens as f64,
+        evictions: stats.evictions as f64,
+        dirty_evictions: stats.dirty_evictions as f64,
+    }
+}
+
 #[napi(object)]
 pub struct TermStart {
     pub term: f64,

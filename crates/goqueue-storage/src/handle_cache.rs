@@ -59,10 +59,10 @@ impl OpenFile {
         }
     }
 
-    /// Fdatasyncs when dirty; on failure the handle stays dirty.
-    fn sync_if_dirty(&self) -> io::Result<()> {
+    /// Fdatasyncs when dirty, or always (`force`); on failure the handle stays dirty.
+    fn sync(&self, force: bool) -> io::Result<()> {
         let _held = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
-        if self.dirty.swap(false, Ordering::SeqCst) {
+        if self.dirty.swap(false, Ordering::SeqCst) || force {
             if let Err(error) = self.file.sync_data() {
                 self.dirty.store(true, Ordering::SeqCst);
                 return Err(error);
@@ -260,7 +260,7 @@ impl HandleCache {
             self.evictions.fetch_add(1, Ordering::Relaxed);
             if victim.is_dirty() {
                 self.dirty_evictions.fetch_add(1, Ordering::Relaxed);
-                let synced = victim.sync_if_dirty();
+                let synced = victim.sync(false);
                 let mut state = self.lock();
                 state.closing.remove(&id);
                 if let Err(error) = synced {
@@ -273,8 +273,9 @@ impl HandleCache {
         }
     }
 
-    /// Fdatasyncs `file` when something was written to it since its last fsync: through its
-    /// open handle, or nothing when the handle was evicted (it was fsynced then).
+    /// Fdatasyncs `file` through its open handle (always, as a sync did before handles were
+    /// cached: a clean handle's fdatasync is cheap and keeps every sync's cost the same), or
+    /// nothing when the handle was evicted (it was fsynced then, if it had been written).
     fn sync(&self, file: &CachedFile) -> io::Result<()> {
         let handle = {
             let mut state = self.lock();
@@ -289,7 +290,7 @@ impl HandleCache {
                 },
             }
         };
-        handle.sync_if_dirty()
+        handle.sync(true)
     }
 
     /// Drops `id`'s handle without an fsync (its owner is gone: the file was deleted, or its
@@ -365,14 +366,14 @@ impl CachedFile {
         handle.set_len(length)
     }
 
-    /// Fdatasync of what was written through this cache (nothing to do when clean), or of the
-    /// whole file at its first sync when it was found on disk.
+    /// Fdatasync of the file: through its open handle, or nothing when its handle was evicted
+    /// since its last sync (an eviction fsyncs what was written); a file found on disk is
+    /// fsynced at its first sync even when evicted.
     pub fn sync_data(&self) -> io::Result<()> {
         if self.found_on_disk.swap(false, Ordering::SeqCst) {
-            let handle = self.handle()?;
-            handle.dirty.store(true, Ordering::SeqCst);
             // Synced through the handle held here: an eviction cannot close it in between.
-            return handle.sync_if_dirty().inspect_err(|_| {
+            let handle = self.handle()?;
+            return handle.sync(true).inspect_err(|_| {
                 self.found_on_disk.store(true, Ordering::SeqCst);
             });
         }
