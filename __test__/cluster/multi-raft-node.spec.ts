@@ -111,10 +111,11 @@ test.serial(
       );
       const quietTo = first.node.stats();
       t.true(quietTo.batchesSent > quietFrom.batchesSent, 'the peer still hears from us');
-      t.is(
-        quietTo.heartbeatsSent,
-        quietFrom.heartbeatsSent,
-        'but no group heartbeats while every group is quiet',
+      // Liveness both ways: a peer that has not answered lately is probed with one group's
+      // quiesce heartbeat, which it answers; per peer, never per group.
+      t.true(
+        quietTo.heartbeatsSent - quietFrom.heartbeatsSent <= quietTo.batchesSent - quietFrom.batchesSent,
+        'but no per-group heartbeats while every group is quiet (at most one probe per batch)',
       );
       t.is(quietTo.messagesSent, quietFrom.messagesSent, 'and no group messages');
       // A proposal wakes its group and commits.

@@ -74,6 +74,12 @@ const planted: Array<{ file: string; defect: TestOnlyDefect; shows: string }> = 
     defect: 'restart-timer-on-higher-term',
     shows: 'elapsed=0 timeout=12',
   },
+  {
+    // The learner ignores the leader's term-2 appends; the leader never learns term 3.
+    file: 'stale-term-learner.txt',
+    defect: 'silent-to-stale-leader',
+    shows: '1: leader term=2 leader=1 commit=4 applied=4 last=5',
+  },
 ];
 
 for (const { file, defect, shows } of planted) {

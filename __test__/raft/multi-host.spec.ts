@@ -5,7 +5,9 @@
 import test, { type ExecutionContext } from 'ava';
 import type { NodeId } from '../../src/lib/ids.js';
 import { nodeId } from '../../src/lib/ids.js';
-import { StateRole } from '../../src/raft/types.js';
+import { ConfChangeType } from '../../src/raft/conf-change.js';
+import type { HostReady } from '../../src/raft/multi/host.js';
+import { MessageType, StateRole } from '../../src/raft/types.js';
 import { MultiCluster } from '../../src/testing/multi-cluster.js';
 
 const encoder = new TextEncoder();
@@ -81,10 +83,15 @@ test('idle groups go quiet: two nodes exchange the same number of batches for 10
   const large = measure(300);
   t.is(large.stats.quiet, 300, 'every group on node 1 is quiet');
   t.is(large.groupMessages, 0);
-  t.is(large.heartbeats, 0, 'no per-group heartbeats while quiet');
   t.is(large.batches, small.batches, 'liveness traffic does not depend on the number of groups');
+  // Liveness both ways: a peer that has not answered for a third of an election timeout gets
+  // one probe (a quiesce heartbeat of one group) and answers it: per node pair, not per group.
+  t.is(large.heartbeats, small.heartbeats, 'probes do not depend on the number of groups');
+  t.is(large.heartbeatResponses, large.heartbeats, 'every probe is answered');
+  const probeTicks = Math.floor(groupOptions.electionTicks / 3);
+  t.true(large.heartbeats <= 6 * Math.ceil(100 / probeTicks), `${large.heartbeats} probes in 100 ticks`);
   t.true(
-    large.batches <= 6 * (100 / groupOptions.heartbeatTicks) + 6,
+    large.batches <= 6 * (100 / groupOptions.heartbeatTicks + Math.ceil(100 / probeTicks)) + 6,
     `${large.batches} batches in 100 ticks`,
   );
 });
@@ -192,4 +199,80 @@ test('a quiet leader that hears its follower but cannot reach it steps down once
   cluster.cutLinks.add('1>2');
   run(cluster, 200 * groupOptions.electionTicks);
   t.not(cluster.host(1).group(1)!.raft.role, StateRole.Leader, 'node 1 no longer claims leadership');
+});
+
+test('a learner that missed the commit index before its group went quiet still learns it: the leader goes quiet only once every member reported its commit (sim-multi seed 7224)', (t) => {
+  // The last commit reaches a follower in the Append that follows the commit or in the quiesce
+  // heartbeat. A learner never campaigns, so if both are lost and the leader goes quiet anyway,
+  // nothing wakes the group and the learner stays one commit behind until the next write.
+  const cluster = new MultiCluster({ nodes: 3, groupOptions, quiesce: true });
+  cluster.addGroup(1);
+  cluster.host(1).campaign(1);
+  cluster.flush();
+  cluster.host(1).proposeConfChange(1, { type: ConfChangeType.AddLearner, node: nodeId(3) });
+  cluster.flush();
+  run(cluster, 40);
+  t.is(cluster.host(1).stats().quiet, 1, 'the idle group is quiet');
+  t.deepEqual(cluster.host(3).group(1)!.confState().learners, [nodeId(3)]);
+  cluster.host(1).propose(1, encoder.encode('last'));
+  let droppedCommitAppend = false;
+  let droppedQuiesce = false;
+  const dropCommitToLearner = (_node: NodeId, ready: HostReady) => {
+    for (const batch of ready.batches) {
+      if (batch.to !== nodeId(3)) continue;
+      const commitOnly = batch.messages.findIndex(
+        ({ message: m }) => m.type === MessageType.Append && m.entries.length === 0,
+      );
+      if (commitOnly >= 0 && !droppedCommitAppend) {
+        droppedCommitAppend = true;
+        batch.messages.splice(commitOnly, 1);
+      }
+      const quiesce = batch.heartbeats.findIndex((hb) => hb.quiesce);
+      if (quiesce >= 0 && !droppedQuiesce) {
+        droppedQuiesce = true;
+        batch.heartbeats.splice(quiesce, 1);
+      }
+    }
+  };
+  for (let tick = 0; tick < 40 * groupOptions.electionTicks; tick++) {
+    cluster.tick();
+    for (let round = 0; round < 100 && cluster.flushOnce(dropCommitToLearner); round++) {}
+  }
+  t.true(droppedCommitAppend, 'the Append carrying the commit was lost');
+  const leader = cluster.host(1).group(1)!;
+  const learner = cluster.host(3).group(1)!;
+  t.is(learner.commitIndex, leader.commitIndex, 'the learner knows the last commit');
+  t.is(cluster.host(1).stats().quiet, 1, 'and the group went quiet again');
+});
+
+test('a quiet leader that hears a quorum but reaches no one steps down once its peers stop answering, though no campaign reaches it (one-way cuts, sim-multi seeds 7356 and 8000)', (t) => {
+  // Node 1 leads; it still hears node 2 but cannot reach 2 or 3, and 3 cannot reach it. Node 3
+  // wins the next term with node 2's vote, so node 2 never campaigns to node 1, and node 1's
+  // liveness view (it hears a quorum: itself and node 2) never wakes the group: without
+  // answers counted at the node level it claims leadership until the cut heals.
+  const cluster = quietClusterLedByNodeOne(t, 1);
+  const oldTerm = cluster.host(1).group(1)!.raft.term;
+  for (const link of ['1>2', '1>3', '3>1']) cluster.cutLinks.add(link);
+  let ticks = 0;
+  while (cluster.host(2).stats().quiet > 0 && ticks < 100 * groupOptions.electionTicks) {
+    run(cluster, 1);
+    ticks++;
+  }
+  t.is(cluster.host(2).stats().quiet, 0, "node 2's group woke when node 1 fell silent");
+  cluster.host(3).campaign(1);
+  cluster.flush();
+  run(cluster, 2 * groupOptions.electionTicks);
+  const newLeader = cluster.host(3).group(1)!.raft;
+  t.is(newLeader.role, StateRole.Leader, 'node 3 leads');
+  t.true(newLeader.term > oldTerm);
+  let steppedDownAfter = -1;
+  for (let tick = 1; tick <= 50 * groupOptions.electionTicks && steppedDownAfter < 0; tick++) {
+    run(cluster, 1);
+    if (cluster.host(1).group(1)!.raft.role !== StateRole.Leader) steppedDownAfter = tick;
+  }
+  t.true(steppedDownAfter > 0, 'node 1 no longer claims leadership');
+  t.true(
+    steppedDownAfter <= 4 * groupOptions.electionTicks,
+    `stepped down ${steppedDownAfter} ticks after node 3 took over`,
+  );
 });

@@ -66,6 +66,20 @@ test("seed 1118107499 elects a leader after heal: a stale candidate no longer re
   t.is(planted.failure, 'InvariantViolation: liveness after the network healed: no leader');
 });
 
+test('seed 1211181698 catches up after heal: a learner whose term a removed voter raised answers the older leader with its term (it was silent and the group stopped committing)', (t) => {
+  // PreVote and CheckQuorum off: removed node 1 campaigns to node 3, a learner being promoted
+  // by leader 2 (term 6); node 3 follows term 10 and ignored leader 2's appends, which needed
+  // node 3 to commit the promotion.
+  const seed = 1211181698;
+  const fixed = runSeed(seed);
+  t.true(fixed.ok, fixed.failure);
+  const planted = runSeed(seed, {}, { coreDefects: new Set(['silent-to-stale-leader']) });
+  t.is(
+    planted.failure,
+    'InvariantViolation: liveness after the network healed: leader 2 committed 406 of 419',
+  );
+});
+
 test('the end of the fault phase lifts every cut and slowdown, and a partition outliving it heals nothing later', (t) => {
   const [a, b, c] = [nodeId(1), nodeId(2), nodeId(3)];
   const faults = new LinkFaults();

@@ -75,6 +75,12 @@ export class Progress {
   snapshotTicks = 0;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /**
+   * The highest commit index the peer reported (every Append answer carries its own). A
+   * leader goes quiet only once every peer knows its commit: a learner never campaigns, so
+   * one that missed the last commit would wait for the next write to learn it.
+   */
+  reportedCommit: LogIndex = logIndex(0);
   readonly inflights: Inflights;
 
   constructor(
@@ -104,7 +110,13 @@ export class Progress {
   resetIndexes(match: LogIndex, next: LogIndex): void {
     this.matchIndex = match;
     this.nextIndex = next;
+    this.reportedCommit = logIndex(0);
     this.checkIndexes();
+  }
+
+  /** The peer answered an Append, reporting its commit index `commit`. */
+  noteReportedCommit(commit: LogIndex): void {
+    if (commit > this.reportedCommit) this.reportedCommit = commit;
   }
 
   private resetState(state: ProgressState): void {
@@ -159,6 +171,7 @@ export class Progress {
   restartAfterLoss(next: LogIndex): void {
     this.resetState(ProgressState.Probe);
     this.matchIndex = logIndex(0);
+    this.reportedCommit = logIndex(0);
     this.nextIndex = next;
     this.checkIndexes();
   }

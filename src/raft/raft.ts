@@ -46,6 +46,9 @@ import {
  * - `restart-timer-on-higher-term`: a higher term from a candidate (or any message naming no
  *   leader) restarts the election timer, so a stale candidate that keeps timing out first can
  *   keep the up-to-date node from ever campaigning (sim seed 1118107499).
+ * - `silent-to-stale-leader`: with PreVote and CheckQuorum off, a node ignores a leader's
+ *   message of an older term instead of answering with its own, so a learner whose term a
+ *   stale candidate raised is never brought up to date (sim seed 1211181698).
  */
 export type TestOnlyDefect =
   | 'single-voter-read'
@@ -53,7 +56,8 @@ export type TestOnlyDefect =
   | 'rejoin-trusts-old-seat'
   | 'readded-keeps-progress'
   | 'no-restart-after-loss'
-  | 'restart-timer-on-higher-term';
+  | 'restart-timer-on-higher-term'
+  | 'silent-to-stale-leader';
 
 /** Options of one Raft node. Tick counts are in calls to `tick()`; the host picks the tick length. */
 export interface RaftOptions {
@@ -482,12 +486,18 @@ export class Raft {
         }
       }
     } else if (m.term < this.term) {
-      if (
-        (this.checkQuorum || this.preVote) &&
-        (m.type === MessageType.Heartbeat || m.type === MessageType.Append)
-      ) {
-        // A stale leader (e.g. cut off, then healed) learns the new term from this answer;
-        // without it, a node whose pre-votes are ignored could never rejoin.
+      const fromLeader =
+        m.type === MessageType.Heartbeat || m.type === MessageType.Append || m.type === MessageType.Snapshot;
+      const answerStaleLeader =
+        !this.testOnlyDefects.has('silent-to-stale-leader') || this.checkQuorum || this.preVote;
+      if (fromLeader && answerStaleLeader) {
+        // A stale leader (e.g. cut off, then healed) learns the newer term from this answer
+        // (§5.1: a stale request is refused with the receiver's term). Without it, a node whose
+        // pre-votes are ignored could never rejoin; and a node that cannot campaign (a learner
+        // whose term a stale candidate raised) would ignore the leader for ever, with nothing to
+        // carry its term to the leader: the leader keeps its term and the node never catches up
+        // (sim seed 1211181698). Relying on the node's own campaign, as etcd does when PreVote
+        // and CheckQuorum are off, works only for a voter whose campaign reaches the leader.
         this.send(message({ type: MessageType.AppendResponse, to: m.from }));
       } else if (m.type === MessageType.PreVote) {
         this.send(message({ type: MessageType.PreVoteResponse, to: m.from, term: this.term, reject: true }));
@@ -968,6 +978,7 @@ function stepLeader(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.AppendResponse: {
       pr.recentActive = true;
+      pr.noteReportedCommit(m.commit);
       if (r.heardFromDeparting(m.from, m.commit)) return; // it knows it was removed: let it go
       if (m.reject) {
         if (r.followerLostLog(pr, m)) {

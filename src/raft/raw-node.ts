@@ -178,15 +178,47 @@ export class RawNode {
 
   /**
    * Leader with nothing to do but heartbeats: no transfer or read pending, an entry of its term
-   * committed, everything committed and applied here, and every peer caught up. What a host
-   * checks (with its own peer liveness) before letting a group go quiet.
+   * committed, everything committed and applied here, and every peer caught up and aware of
+   * that commit. What a host checks (with its own peer liveness) before letting a group go
+   * quiet. A peer's commit must be known, not assumed from its match: the commit reaches it
+   * after the entries (in the next Append, or the quiesce heartbeat), and a learner that lost
+   * both would stay a commit behind in a quiet group, with nothing to wake it (it never
+   * campaigns; sim-multi seed 7224).
    */
   isIdleLeader(): boolean {
+    return this.idleness() === 'idle';
+  }
+
+  /**
+   * Leader idle but for peers that hold the whole log and have not reported the commit index
+   * yet (their answer to the Append that carried it may be on its way, or lost). The host
+   * gives them a while, then calls `resendCommit`.
+   */
+  awaitsCommitReports(): boolean {
+    return this.idleness() === 'commit-unreported';
+  }
+
+  /**
+   * Leader: sends every caught-up peer that has not reported the commit index an empty Append
+   * carrying it; the answer reports it. A heartbeat carries the commit too, but its answer
+   * (coalesced by a multi-group host) does not say how far the peer committed.
+   */
+  resendCommit(): void {
+    if (this.idleness() !== 'commit-unreported') return;
     const r = this.raft;
-    if (r.role !== StateRole.Leader || r.leadTransferee !== NO_NODE || r.hasPendingReads()) return false;
+    for (const peer of this.peers())
+      if (r.tracker.progress.get(peer)!.reportedCommit < r.log.committed) r.sendAppend(peer);
+  }
+
+  private idleness(): 'busy' | 'commit-unreported' | 'idle' {
+    const r = this.raft;
+    if (r.role !== StateRole.Leader || r.leadTransferee !== NO_NODE || r.hasPendingReads()) return 'busy';
     const last = r.log.lastIndex();
-    if (r.log.committed !== last || r.log.applied !== last || r.log.term(last) !== r.term) return false;
-    return this.peers().every((peer) => this.isCaughtUp(peer));
+    if (r.log.committed !== last || r.log.applied !== last || r.log.term(last) !== r.term) return 'busy';
+    const peers = this.peers();
+    if (!peers.every((peer) => this.isCaughtUp(peer))) return 'busy';
+    const reported = peers.every((peer) => r.tracker.progress.get(peer)!.reportedCommit >= last);
+    return reported ? 'idle' : 'commit-unreported';
   }
 
   // ---- what a host may do besides ticking and stepping --------------------------------------

@@ -19,7 +19,7 @@ const program = new Command()
   .option('--trace', 'print every fault, election and phase of each seed')
   .option(
     '--plant <defect...>',
-    'plant fixed core defects back (RawNodeOptions.testOnlyDefects): single-voter-read, keep-no-progress-for-removed, restart-timer-on-higher-term',
+    'plant fixed core defects back (RawNodeOptions.testOnlyDefects): single-voter-read, keep-no-progress-for-removed, restart-timer-on-higher-term, silent-to-stale-leader',
   )
   .option('--stop-on-failure', 'stop at the first failing seed')
   .parse();
@@ -45,6 +45,7 @@ const plantable = [
   'single-voter-read',
   'keep-no-progress-for-removed',
   'restart-timer-on-higher-term',
+  'silent-to-stale-leader',
 ] satisfies TestOnlyDefect[];
 const unknown = (opts.plant ?? []).filter((d) => !(plantable as string[]).includes(d));
 if (unknown.length > 0)

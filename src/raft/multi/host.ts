@@ -16,10 +16,17 @@
  *   The other way round, when this node has not heard from a quorum of a quiet group's voters
  *   for an election timeout, the group it leads wakes with those voters marked inactive, so
  *   CheckQuorum steps it down at once: a leader cut off from its followers never keeps claiming
- *   leadership. Both checks run only when a peer turns silent, never per group per tick. A
- *   leader that still hears a follower's node but cannot reach it (a one-way cut) learns it from
- *   the follower's campaign: a (pre-)vote request keeps the group awake for an election timeout
- *   with every peer inactive, and CheckQuorum keeps the leader only if a quorum answered.
+ *   leadership. Both checks run only when a peer turns silent, never per group per tick.
+ * - **Liveness both ways.** Hearing a peer's node does not mean it hears ours (a one-way cut).
+ *   A node therefore also notes when each peer last *answered* it (any response in its batch),
+ *   and probes a peer that has not answered lately with one quiesce heartbeat of a quiet group
+ *   it leads there (one item per peer, whatever the number of groups), which that group
+ *   answers. When a quorum of a quiet group's voters has not answered for an election timeout,
+ *   the group wakes and proves contact: it stays awake for an election timeout with every peer
+ *   inactive, and CheckQuorum keeps the leader only if a quorum answered its heartbeats. So a
+ *   leader that still hears a quorum but reaches no one steps down even when no campaign
+ *   reaches it (the others elected a leader without it). A follower's (pre-)vote request
+ *   reaching a quiet leader makes it prove contact the same way.
  *
  * Pure like the rest of src/raft: the broker's shell persists, sends and applies.
  */
@@ -103,6 +110,11 @@ interface Group {
   proveContactUntilTick: number;
   /** The group's election timeout in ticks. */
   electionTicks: number;
+  /**
+   * Leader idle but for peers that have not reported its commit: the tick at which it sends
+   * them the commit again (0: not waiting). Their answers usually come first.
+   */
+  resendCommitAtTick: number;
 }
 
 export class MultiRaftHost {
@@ -116,6 +128,15 @@ export class MultiRaftHost {
   private readonly quietLeaders = new Set<Group>();
   /** Peers not heard from for an election timeout (`quorumSilenceTicks`). */
   private readonly silentPeers = new Set<NodeId>();
+  /** Quiet groups this node leads, by peer: where a probe of that peer comes from. */
+  private readonly quietLedByPeer = new Map<NodeId, Set<Group>>();
+  /** When each peer last answered one of our messages (its node hears ours). */
+  private readonly lastAnsweredTick = new Map<NodeId, number>();
+  /** Peers that have not answered for an election timeout. */
+  private readonly unansweringPeers = new Set<NodeId>();
+  private readonly lastProbeTick = new Map<NodeId, number>();
+  /** A peer that has not answered for this long is probed (a third of an election timeout). */
+  private readonly probeTicks: number;
   private peerCache: Set<NodeId> | undefined;
   /** Groups stepped since the last flush (a quiet group may still owe an answer). */
   private readonly touched = new Set<Group>();
@@ -144,6 +165,7 @@ export class MultiRaftHost {
     this.heartbeatTicks = options.heartbeatTicks ?? this.groupOptions.heartbeatTicks ?? 1;
     this.livenessTicks = options.livenessTicks ?? 2 * electionTicks;
     this.quorumSilenceTicks = electionTicks;
+    this.probeTicks = Math.max(1, Math.floor(electionTicks / 3));
     this.quietLeaderNeverWakes = options.testOnlyDefects?.has('quiet-leader-never-wakes') ?? false;
     this.maxMessagesPerPeer = options.maxMessagesPerPeer ?? 4096;
     this.quiesceIdle = options.quiesce ?? true;
@@ -159,7 +181,14 @@ export class MultiRaftHost {
       prng: new Prng((this.seed ^ Math.imul(id + 1, 0x9e3779b1)) >>> 0),
     });
     const electionTicks = options.electionTicks ?? this.groupOptions.electionTicks ?? 10;
-    const group: Group = { id, node, quiet: false, proveContactUntilTick: 0, electionTicks };
+    const group: Group = {
+      id,
+      node,
+      quiet: false,
+      proveContactUntilTick: 0,
+      electionTicks,
+      resendCommitAtTick: 0,
+    };
     this.groups.set(id, group);
     this.awake.add(group);
     this.peerCache = undefined;
@@ -197,6 +226,7 @@ export class MultiRaftHost {
     this.awake.add(group);
     this.quietLeaders.delete(group);
     for (const set of this.quietByLeader.values()) set.delete(group);
+    for (const set of this.quietLedByPeer.values()) set.delete(group);
     // A leader restarts its CheckQuorum window: nobody answered while there was nothing to
     // answer, so peers whose node was heard lately count as active in it.
     group.node.restartQuorumCheck(
@@ -226,25 +256,38 @@ export class MultiRaftHost {
     return this.now - (this.lastHeardTick.get(id) ?? -Infinity) <= this.quorumSilenceTicks;
   }
 
-  /** A quorum of the group's voters was heard from within an election timeout. */
-  private hearsQuorum(group: Group): boolean {
+  /** Answered one of our messages within an election timeout (this node always counts). */
+  private recentlyAnswered(id: NodeId): boolean {
+    if (id === this.nodeId) return true;
+    return this.now - (this.lastAnsweredTick.get(id) ?? -Infinity) <= this.quorumSilenceTicks;
+  }
+
+  /** A quorum of the group's voters passes `live`. */
+  private quorumOf(group: Group, live: (id: NodeId) => boolean): boolean {
     const voters = group.node.confState().voters;
-    let heard = 0;
-    for (const id of voters) if (this.recentlyHeard(id)) heard++;
-    return heard >= Math.floor(voters.length / 2) + 1;
+    let count = 0;
+    for (const id of voters) if (live(id)) count++;
+    return count >= Math.floor(voters.length / 2) + 1;
   }
 
   /**
-   * A peer fell silent: every quiet group led here that no longer hears from a quorum wakes and
-   * runs CheckQuorum at once with this node's liveness view, so it steps down now rather than
-   * lead, unticked, a group that elected someone else.
+   * A peer fell silent or stopped answering. Every quiet group led here that no longer hears
+   * from a quorum wakes and runs CheckQuorum at once with this node's liveness view, so it
+   * steps down now rather than lead, unticked, a group that elected someone else. One that
+   * still hears a quorum but not a quorum's answers (its messages may not get through) proves
+   * contact: the group's own heartbeats decide, so a peer that answers nothing only because it
+   * lost the probed group's replica costs an election timeout awake, not a leader.
    */
   private wakeLeadersWithoutQuorum(): void {
     for (const group of [...this.quietLeaders]) {
-      if (this.hearsQuorum(group)) continue;
-      this.wake(group);
-      this.touched.add(group); // its role change goes out with the next Ready
-      group.node.checkQuorumNow((id) => this.recentlyHeard(id));
+      if (!this.quorumOf(group, (id) => this.recentlyHeard(id))) {
+        this.wake(group);
+        this.touched.add(group); // its role change goes out with the next Ready
+        group.node.checkQuorumNow((id) => this.recentlyHeard(id));
+      } else if (!this.quorumOf(group, (id) => this.recentlyAnswered(id))) {
+        this.proveContact(group);
+        this.touched.add(group);
+      }
     }
   }
 
@@ -255,6 +298,14 @@ export class MultiRaftHost {
     const leader = group.node.leader;
     if (leader === this.nodeId) {
       this.quietLeaders.add(group);
+      for (const peer of group.node.peers()) {
+        let set = this.quietLedByPeer.get(peer);
+        if (!set) {
+          set = new Set();
+          this.quietLedByPeer.set(peer, set);
+        }
+        set.add(group);
+      }
       return;
     }
     let set = this.quietByLeader.get(leader);
@@ -332,6 +383,13 @@ export class MultiRaftHost {
         newlySilent = true;
       }
     }
+    for (const [peer, answered] of this.lastAnsweredTick) {
+      if (this.now - answered <= this.quorumSilenceTicks) this.unansweringPeers.delete(peer);
+      else if (!this.unansweringPeers.has(peer)) {
+        this.unansweringPeers.add(peer);
+        newlySilent = true;
+      }
+    }
     if (newlySilent && !this.quietLeaderNeverWakes) this.wakeLeadersWithoutQuorum();
     for (const [leader, set] of this.quietByLeader) {
       if (set.size === 0 || this.now - (this.lastHeardTick.get(leader) ?? this.now) <= this.livenessTicks)
@@ -347,6 +405,7 @@ export class MultiRaftHost {
       this.groupTicks++;
       group.node.tick();
       if (this.canQuiesce(group)) this.quiesce(group);
+      else if (this.quiesceIdle) this.remindCommit(group);
     }
   }
 
@@ -354,9 +413,29 @@ export class MultiRaftHost {
   private canQuiesce(group: Group): boolean {
     if (!this.quiesceIdle || group.proveContactUntilTick > this.now) return false;
     if (!group.node.isIdleLeader()) return false;
-    // Peers whose node is silent keep the group awake (CheckQuorum needs to notice), and a
-    // quiet leader relies on its peers turning silent later (wakeLeadersWithoutQuorum).
-    return group.node.peers().every((id) => this.recentlyHeard(id));
+    // Peers whose node is silent or does not answer keep the group awake (CheckQuorum needs to
+    // notice), and a quiet leader relies on its peers turning silent or unanswering later
+    // (wakeLeadersWithoutQuorum).
+    return group.node.peers().every((id) => this.recentlyHeard(id) && this.recentlyAnswered(id));
+  }
+
+  /**
+   * An idle leader waits for its peers to report the commit before going quiet; a peer whose
+   * report has not come within a heartbeat interval (the Append carrying the commit, or its
+   * answer, was lost) is sent the commit again, once per heartbeat interval.
+   */
+  private remindCommit(group: Group): void {
+    if (!group.node.awaitsCommitReports()) {
+      group.resendCommitAtTick = 0;
+      return;
+    }
+    if (group.resendCommitAtTick === 0) {
+      group.resendCommitAtTick = this.now + this.heartbeatTicks;
+      return;
+    }
+    if (this.now < group.resendCommitAtTick) return;
+    group.node.resendCommit();
+    group.resendCommitAtTick = this.now + this.heartbeatTicks;
   }
 
   private quiesce(group: Group): void {
@@ -375,6 +454,8 @@ export class MultiRaftHost {
   receive(batch: PeerBatch): void {
     assert(batch.to === this.nodeId, `batch for node ${batch.to} delivered to ${this.nodeId}`);
     this.lastHeardTick.set(batch.from, this.now);
+    if (batch.heartbeatResponses.length > 0 || batch.messages.some(({ message: m }) => isAnswer(m.type)))
+      this.lastAnsweredTick.set(batch.from, this.now);
     for (const { group: id, message: m } of batch.messages) {
       const group = this.groups.get(id);
       if (!group) continue; // not (yet) a replica here: the controller's metadata decides (decision 8)
@@ -399,6 +480,13 @@ export class MultiRaftHost {
         commit: hb.commit,
         ...(hb.context ? { context: hb.context } : {}),
       });
+      if (hb.term < node.term) {
+        // A deposed leader's heartbeat (a probe, perhaps): the core answers with our term, which
+        // deposes it. Waking a quiet group that follows a newer leader would only make it
+        // campaign against that leader once its election timer ran out.
+        node.step(m);
+        continue;
+      }
       if (hb.quiesce) {
         // Go quiet only when in step with that leader; otherwise let the heartbeat catch us up.
         group.node.step(m);
@@ -491,10 +579,35 @@ export class MultiRaftHost {
     if (this.now - this.lastBatchTick >= this.heartbeatTicks) {
       // Node liveness: every peer hears from us once per heartbeat interval, even if idle.
       for (const peer of this.peers()) batchFor(peer);
+      if (!this.quietLeaderNeverWakes) this.probeQuietPeers(batchFor);
       this.lastBatchTick = this.now;
     }
     this.pending = { groups, batches: [...batches.values()] };
     return this.pending;
+  }
+
+  /**
+   * Liveness both ways: a peer of a quiet group led here that has not answered lately gets one
+   * quiesce heartbeat of such a group (rotating among them), which that group answers, staying
+   * quiet. One item per peer per probe interval, however many groups: idle cost stays flat.
+   */
+  private probeQuietPeers(batchFor: (to: NodeId) => PeerBatch): void {
+    for (const [peer, groups] of this.quietLedByPeer) {
+      if (groups.size === 0) continue;
+      if (this.now - (this.lastAnsweredTick.get(peer) ?? -Infinity) < this.probeTicks) continue;
+      if (this.now - (this.lastProbeTick.get(peer) ?? -Infinity) < this.probeTicks) continue;
+      const group = groups.values().next().value as Group;
+      groups.delete(group);
+      groups.add(group); // the next probe of this peer names another group
+      this.lastProbeTick.set(peer, this.now);
+      const node = group.node;
+      batchFor(peer).heartbeats.push({
+        group: group.id,
+        term: node.term,
+        commit: node.commitIndex,
+        quiesce: true,
+      });
+    }
   }
 
   advance(): void {
@@ -524,8 +637,23 @@ export class MultiRaftHost {
     return this.peerCache;
   }
 
-  /** Marks a peer as heard from now (tests; a fresh host treats every peer as alive). */
+  /** Marks a peer as heard from, and answering, now (tests; a fresh host treats every peer as alive). */
   notePeerAlive(peer: NodeId): void {
     this.lastHeardTick.set(peer, this.now);
+    this.lastAnsweredTick.set(peer, this.now);
+  }
+}
+
+/** Messages sent only in answer to one of ours: they show the peer's node hears this one. */
+function isAnswer(type: MessageType): boolean {
+  switch (type) {
+    case MessageType.AppendResponse:
+    case MessageType.HeartbeatResponse:
+    case MessageType.VoteResponse:
+    case MessageType.PreVoteResponse:
+    case MessageType.ReadIndexResponse:
+      return true;
+    default:
+      return false;
   }
 }

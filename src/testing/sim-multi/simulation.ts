@@ -140,9 +140,10 @@ export class MultiSimulation {
       // quorum): CheckQuorum runs once per election timeout over the answers since the last run
       // (two timeouts; a proposal waking a quiet group restarts that once), and a quiet leader
       // wakes one timeout after the silence began. Mute (it hears its followers but cannot
-      // reach them): its quiet followers wake after the liveness period (two timeouts) and
-      // campaign within one more; then either they elect a leader whose messages depose it, or
-      // the campaign makes it prove contact for one timeout and CheckQuorum steps it down.
+      // reach them): its followers stop answering, so one timeout later it proves contact for
+      // one more and CheckQuorum steps it down; meanwhile its quiet followers wake after the
+      // liveness period (two timeouts) and campaign within one more, and a campaign that
+      // reaches it makes it prove contact too.
       const electionMs = (o.electionTicks * o.tickMs) / (1 - o.maxDrift);
       const slackMs = 2 * o.maxDelayMs + 2 * (o.logSyncMaxMs + o.stateWriteMaxMs) + 5 * o.tickMs;
       this.staleLeaders = new StaleLeaderChecker(3 * electionMs + slackMs, 5 * electionMs + slackMs);
