@@ -12,13 +12,13 @@
  * replica's producer checkpoint or snapshot. Records below the log start are hidden at once; the
  * whole segments below it are released through a Raft snapshot (as retention does).
  */
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type KafkaOffset, kafkaOffset, type LogIndex, logIndex, term } from '../lib/ids.js';
 import { ATTRIBUTE_CONTROL, BATCH_HEADER_BYTES, BatchField } from '../lib/record-batch-header.js';
 import { crc32c } from '../protocol/crc32c.js';
 import { encodeSingleRecordBatch, readSingleRecord } from '../raft/entry.js';
-import { writeFileAtomically } from './metadata-store.js';
 
 /** Control record type of a log-start entry (Kafka's own types are 0-6, Raft's 100-101). */
 export const CONTROL_TYPE_LOG_START = 102;
@@ -89,12 +89,12 @@ export function decodeLogStartFile(bytes: Buffer): AppliedLogStart {
 }
 
 /**
- * The `log-start-offset` file of one partition directory. Writes are chained, so they land in
- * the order of the applies.
+ * The `log-start-offset` file of one partition directory. It is written synchronously when an
+ * entry is applied (a rare admin entry: one small fsync'd file on the event loop), so nothing
+ * that lets a restart skip the entry (a producer checkpoint, a snapshot taken here or installed
+ * from the leader) can be durable before it.
  */
 export class LogStartFile {
-  private last: Promise<void> = Promise.resolve();
-
   constructor(readonly directory: string) {}
 
   /** The saved log start; undefined when there is none. A damaged file throws (the caller
@@ -110,18 +110,24 @@ export class LogStartFile {
     return decodeLogStartFile(bytes);
   }
 
-  /** Saves `state` after the writes before it; the promise rejects when this write fails. */
-  save(state: AppliedLogStart): Promise<void> {
-    const bytes = encodeLogStartFile(state);
-    const write = this.last
-      .catch(() => undefined)
-      .then(() => writeFileAtomically(join(this.directory, LOG_START_FILE), bytes));
-    this.last = write;
-    return write;
-  }
-
-  /** Resolves once every write started so far is durable; rejects when the latest failed. */
-  written(): Promise<void> {
-    return this.last;
+  /** Replaces the file with `state` and makes it durable (temporary file, fsync, rename,
+   * directory fsync); throws when the disk refuses. */
+  save(state: AppliedLogStart): void {
+    const path = join(this.directory, LOG_START_FILE);
+    const temporary = `${path}.tmp`;
+    const file = openSync(temporary, 'w');
+    try {
+      writeSync(file, encodeLogStartFile(state));
+      fsyncSync(file);
+    } finally {
+      closeSync(file);
+    }
+    renameSync(temporary, path);
+    const directory = openSync(this.directory, 'r');
+    try {
+      fsyncSync(directory);
+    } finally {
+      closeSync(directory);
+    }
   }
 }

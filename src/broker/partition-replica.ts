@@ -78,6 +78,8 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   private deletedBelow: AppliedLogStart = { offset: kafkaOffset(0), index: logIndex(0) };
   /** Where `deletedBelow` is kept (Topics attaches it with the value read at open). */
   private logStartFile: LogStartFile | undefined;
+  /** True while the applied log start could not be saved (a disk error; saved again later). */
+  private logStartUnsaved = false;
   /** Reports a failed background step (saving the log start, releasing segments). */
   onBackgroundError: (error: unknown, what: string) => void = () => undefined;
 
@@ -326,32 +328,32 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
 
   /**
    * Applies a committed log-start entry (every replica, in log order; again on a replay). The
-   * start never moves back. The new start is saved before the segments below it are released
-   * through a snapshot (whose producer state may cover this entry: a restart would then not
-   * apply it again and must find it in the file).
+   * start never moves back. It is saved at once, before anything that lets a restart skip this
+   * entry (a producer checkpoint, a snapshot) can be written; then the segments below it go.
    */
   private applyLogStart(applied: AppliedLogStart): void {
     if (applied.offset <= this.deletedBelow.offset) return;
     this.deletedBelow = applied;
     this.emit('truncate', this.logStartOffset);
-    const file = this.logStartFile;
-    if (file === undefined) return;
-    file.save(applied).then(
-      () => this.releaseBelowLogStart(),
-      (error: unknown) => this.onBackgroundError(error, 'saving the log start offset'),
-    );
+    if (this.logStartFile === undefined) return;
+    try {
+      this.logStartFile.save(applied);
+      this.logStartUnsaved = false;
+    } catch (error) {
+      this.logStartUnsaved = true;
+      this.onBackgroundError(error, 'saving the log start offset');
+      return;
+    }
+    this.releaseBelowLogStart();
   }
 
-  /** Resolves once the applied log start is on disk (saving it again if the last write failed);
-   * the producer checkpoint waits for it, since a restart replays only entries after that. */
+  /** Makes sure the applied log start is on disk (it is, unless saving it failed: then it is
+   * saved now, or this throws). The producer checkpoint and snapshots call it first, since a
+   * restart applies only the entries after them. */
   async logStartSaved(): Promise<void> {
-    const file = this.logStartFile;
-    if (file === undefined || this.deletedBelow.index === 0) return;
-    try {
-      await file.written();
-    } catch {
-      await file.save(this.deletedBelow);
-    }
+    if (!this.logStartUnsaved || this.logStartFile === undefined) return;
+    this.logStartFile.save(this.deletedBelow);
+    this.logStartUnsaved = false;
   }
 
   /** Releases the whole segments below the applied log start: a snapshot at the last entry
