@@ -401,7 +401,12 @@ export class ControllerTasks {
       if (this.options.replicaBalance) await this.balanceReplicas(nowMs);
     }
     // Moves asked for through the Kafka API may be many: at most max_replica_moves run at once.
-    for (const partition of movesToAdvance(allPartitions(controller), this.options.maxReplicaMoves)) {
+    const partitionsNow = allPartitions(controller);
+    const running = movesToAdvance(partitionsNow, this.options.maxReplicaMoves);
+    for (const partition of partitionsNow)
+      if (partition.targetReplicas.length > 0 && !running.includes(partition))
+        this.stepText.set(partition.groupId, 'queued (max_replica_moves moves run at once)');
+    for (const partition of running) {
       if (this.busy.has(partition.groupId)) continue;
       this.busy.add(partition.groupId);
       this.advance(partition)
