@@ -376,6 +376,7 @@ const BODIES: Record<number, { request: object; response: object }> = {
       topics: [
         {
           name: 'orders',
+          topicId: TOPIC_ID,
           errorCode: 0,
           errorMessage: null,
           topicConfigErrorCode: 0,

@@ -2,6 +2,7 @@ import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import type { BrokerContext, Handler } from '../context.js';
 import { checkTopicConfig, checkTopicName } from '../topic-config.js';
 import { TopicError } from '../topics.js';
+import { wireTopicId } from './topic-ids.js';
 
 interface CreatableTopic {
   name: string;
@@ -122,6 +123,8 @@ export const createTopicsHandler: Handler = {
         });
         results.push({
           name: topic.name,
+          // v7+: the new topic's id (zero for validateOnly, which creates nothing).
+          topicId: wireTopicId(broker, topic.name),
           errorCode: ErrorCode.NONE,
           errorMessage: null,
           // v5+: what was created; the configs are the ones set on the topic (source 1, dynamic).

@@ -1,11 +1,11 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
-/** CreateTopics (19): versions 0-5 (5+ flexible; v5 answers each topic's partitions,
- * replication factor and configs). */
+/** CreateTopics (19): versions 0-7 (5+ flexible; v5 answers each topic's partitions,
+ * replication factor and configs; v6 may answer THROTTLING_QUOTA_EXCEEDED; v7 the topic's id). */
 export const CreateTopics: ApiSchema = {
   apiKey: 19,
   name: 'CreateTopics',
-  versions: [0, 5],
+  versions: [0, 7],
   flexibleFrom: 5,
   request: [
     arrayField(
@@ -36,6 +36,7 @@ export const CreateTopics: ApiSchema = {
       'topics',
       [
         field('name', 'string', '0+'),
+        field('topicId', 'uuid', '7+'),
         field('errorCode', 'int16', '0+'),
         field('errorMessage', 'string', '1+', { nullable: '0+', default: null }),
         field('topicConfigErrorCode', 'int16', '5+', { tag: 0, default: 0 }),
