@@ -66,7 +66,7 @@ const TABLE: ReadonlyArray<readonly [number, number, number, number, number]> = 
   [ApiKey.ListGroups, 0, 0, 3, 2],
   [ApiKey.SaslHandshake, 0, 0, 1, 1],
   [ApiKey.ApiVersions, 0, 0, 4, 2],
-  [ApiKey.CreateTopics, 0, 0, 5, 4],
+  [ApiKey.CreateTopics, 0, 0, 7, 4],
   [ApiKey.DeleteTopics, 0, 0, 5, 3],
   [ApiKey.DeleteRecords, 0, 0, 2, 1],
   [ApiKey.InitProducerId, 0, 0, 2, 1],
