@@ -60,8 +60,14 @@ export interface ConsumerGroupOptions {
   maxBytesPerPartition?: number;
   maxWaitMs?: number;
   minBytes?: number;
-  /** Sent in the subscription (v3) for rack-aware assignors. */
+  /**
+   * The member's rack (Kafka's `client.rack`): sent in the subscription (v3) for rack-aware
+   * assignors and in every Fetch, where a leader with follower reads on may name a replica in
+   * this rack to read from (KIP-392; used until it answers an error or the lease ends).
+   */
   rackId?: string;
+  /** How long a named read replica is used before the leader is asked again (default 300 000 ms). */
+  readReplicaLeaseMs?: number;
   onPartitionsAssigned?: PartitionsListener;
   /** Before the group commits them and lets them go (rebalance, close). */
   onPartitionsRevoked?: PartitionsListener;
@@ -173,6 +179,8 @@ export class ConsumerGroup {
       maxWaitMs: options.maxWaitMs ?? 500,
       minBytes: options.minBytes ?? 1,
       autoOffsetReset: options.autoOffsetReset ?? (options.fromBeginning ? 'earliest' : 'latest'),
+      rack: options.rackId ?? '',
+      readReplicaLeaseMs: options.readReplicaLeaseMs ?? 300_000,
     });
     let resolve!: () => void;
     let reject!: (error: Error) => void;

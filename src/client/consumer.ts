@@ -1,6 +1,7 @@
-import { ApiKey } from '../protocol/index.js';
+import { ApiKey, ErrorCode } from '../protocol/index.js';
 import { backoffMs } from './backoff.js';
 import type { CallOptions, Client } from './client.js';
+import type { Connection } from './connection.js';
 import { AbortError, GoqueueError, isRetriable, KafkaProtocolError } from './errors.js';
 import { nextFetchOffset } from './fast-records.js';
 import { decodeMessages, type Message } from './records.js';
@@ -19,7 +20,25 @@ export interface ConsumerOptions {
   maxWaitMs?: number;
   /** Bytes the broker waits for before answering early (default 1). */
   minBytes?: number;
+  /**
+   * The client's rack (Kafka's `client.rack`, sent as Fetch's `rackId`). A partition leader in
+   * another rack with follower reads on names a replica in this rack (`preferredReadReplica`,
+   * KIP-392), and the consumer fetches that partition from it until it answers an error or
+   * `readReplicaLeaseMs` passes, then asks the leader again.
+   */
+  rack?: string;
+  /** How long a preferred read replica is used before the leader is asked again (default
+   * 300 000 ms, the Java client's `metadata.max.age.ms`). */
+  readReplicaLeaseMs?: number;
 }
+
+/** A replica a leader named for a partition, and until when it is used. */
+export interface ReadReplica {
+  brokerId: number;
+  untilMs: number;
+}
+
+const READ_REPLICA_LEASE_MS = 300_000;
 
 export interface FetchRequest extends CallOptions {
   topic: string;
@@ -77,12 +96,20 @@ export class Consumer {
   private readonly maxBytes: number;
   private readonly maxWaitMs: number;
   private readonly minBytes: number;
+  private readonly rack: string;
+  private readonly readReplicaLeaseMs: number;
+  /** Partitions read from a replica their leader named (by `topic/partition`). */
+  private readonly readReplicas = new Map<string, ReadReplica>();
 
   constructor(client: Client, options: ConsumerOptions = {}) {
     this.client = client;
     this.maxBytes = options.maxBytes ?? 1024 * 1024;
     this.maxWaitMs = options.maxWaitMs ?? 500;
     this.minBytes = options.minBytes ?? 1;
+    if (options.rack !== undefined && (typeof options.rack !== 'string' || options.rack.length > 255))
+      throw new TypeError('consumer options.rack must be a string of at most 255 characters');
+    this.rack = options.rack ?? '';
+    this.readReplicaLeaseMs = options.readReplicaLeaseMs ?? READ_REPLICA_LEASE_MS;
   }
 
   /** Reads the messages at and after `offset` (up to `maxBytes`). */
@@ -200,13 +227,59 @@ export class Consumer {
     }
   }
 
-  /** One Fetch for one partition; the records come back undecoded. */
+  /**
+   * One Fetch for one partition; the records come back undecoded. From the partition's read
+   * replica while it has one (KIP-392); any error there but OFFSET_NOT_AVAILABLE (the replica is
+   * a moment behind: retried there after a backoff) drops it and the leader is asked at once.
+   * A leader naming a read replica sends no records: the replica is asked at once.
+   */
   private async fetchOnce(request: FetchRequest): Promise<RawFetch> {
     const { topic, partition, offset } = request;
     if (!Number.isInteger(offset) || offset < 0) {
       throw new GoqueueError(`fetch offset must be a non-negative integer, not ${offset}`);
     }
-    const connection = await this.client.leaderConnection(topic, partition, request);
+    const key = `${topic}/${partition}`;
+    const replica = this.readReplicas.get(key);
+    if (replica !== undefined && replica.untilMs > this.client.clock.nowMs()) {
+      const answer = await this.fromReadReplica(key, replica.brokerId, request);
+      if (answer !== null) return answer;
+    } else this.readReplicas.delete(key);
+    const leader = this.client.cachedLeader(topic, partition);
+    const answer = await this.fetchAt(await this.client.leaderConnection(topic, partition, request), request);
+    const preferred: number = answer.preferredReadReplica ?? -1;
+    if (this.rack === '' || preferred < 0 || preferred === leader) return checkedFetch(answer, request);
+    this.readReplicas.set(key, {
+      brokerId: preferred,
+      untilMs: this.client.clock.nowMs() + this.readReplicaLeaseMs,
+    });
+    return (await this.fromReadReplica(key, preferred, request)) ?? checkedFetch(answer, request);
+  }
+
+  /** A fetch from the read replica; null (and the replica dropped) when it fails. */
+  private async fromReadReplica(
+    key: string,
+    brokerId: number,
+    request: FetchRequest,
+  ): Promise<RawFetch | null> {
+    let answer: FetchPartitionAnswer;
+    try {
+      answer = await this.fetchAt(await this.client.brokerConnection(brokerId, request), request);
+    } catch (error) {
+      if (error instanceof AbortError) throw error;
+      this.readReplicas.delete(key);
+      return null;
+    }
+    if (answer.errorCode === ErrorCode.OFFSET_NOT_AVAILABLE) return checkedFetch(answer, request);
+    if (answer.errorCode !== 0) {
+      this.readReplicas.delete(key);
+      return null;
+    }
+    return checkedFetch(answer, request);
+  }
+
+  /** Sends one Fetch of `request`'s partition on `connection`; the partition's answer. */
+  private async fetchAt(connection: Connection, request: FetchRequest): Promise<FetchPartitionAnswer> {
+    const { topic, partition, offset } = request;
     const maxBytes = request.maxBytes ?? this.maxBytes;
     const maxWaitMs = request.maxWaitMs ?? this.maxWaitMs;
     const body = {
@@ -232,7 +305,7 @@ export class Consumer {
         },
       ],
       forgottenTopicsData: [],
-      rackId: '',
+      rackId: this.rack,
     };
     const response = await this.client.send(connection, ApiKey.Fetch, body, {
       ...request,
@@ -243,15 +316,21 @@ export class Consumer {
     const answer = response.responses?.[0]?.partitions?.[0];
     if (!answer)
       throw new GoqueueError(`the broker's fetch response names no partition for ${topic}/${partition}`);
-    if (answer.errorCode !== 0)
-      throw new KafkaProtocolError(answer.errorCode, { topic, partition, detail: `fetch offset ${offset}` });
-    return {
-      offset,
-      records: answer.records ?? null,
-      highWatermark: answer.highWatermark,
-      logStartOffset: answer.logStartOffset ?? -1,
-    };
+    return answer;
   }
+}
+
+/** The records of one partition's Fetch answer, or its error thrown. */
+function checkedFetch(answer: FetchPartitionAnswer, request: FetchRequest): RawFetch {
+  const { topic, partition, offset } = request;
+  if (answer.errorCode !== 0)
+    throw new KafkaProtocolError(answer.errorCode, { topic, partition, detail: `fetch offset ${offset}` });
+  return {
+    offset,
+    records: answer.records ?? null,
+    highWatermark: answer.highWatermark,
+    logStartOffset: answer.logStartOffset ?? -1,
+  };
 }
 
 /** `stream`/`batches` options, checked at run time (plain-JavaScript callers have no types). */
@@ -275,6 +354,15 @@ function checkStreamOptions(options: unknown): void {
     );
   }
   requireCallOptions(field, fields);
+}
+
+/** One partition of a Fetch response, as the schema decodes it (fields this file reads). */
+interface FetchPartitionAnswer {
+  errorCode: number;
+  highWatermark: number;
+  logStartOffset?: number;
+  preferredReadReplica?: number;
+  records?: Buffer | null;
 }
 
 /** A Fetch answer for one partition before its records are decoded. */

@@ -1,7 +1,7 @@
-import { ApiKey } from '../protocol/index.js';
+import { ApiKey, ErrorCode } from '../protocol/index.js';
 import { backoffMs } from './backoff.js';
 import type { Client } from './client.js';
-import { listOffset, type MessageBatch } from './consumer.js';
+import { listOffset, type MessageBatch, type ReadReplica } from './consumer.js';
 import { GoqueueError, isRetriable, KafkaProtocolError, needsMetadataRefresh } from './errors.js';
 import { nextFetchOffset } from './fast-records.js';
 import { partitionKey } from './group-protocol.js';
@@ -15,6 +15,10 @@ export interface GroupFetcherOptions {
   minBytes: number;
   /** Where a partition without a committed offset (or out of range) starts. */
   autoOffsetReset: 'earliest' | 'latest';
+  /** The client's rack (Fetch `rackId`; '' = none): leaders may name a read replica in it. */
+  rack: string;
+  /** How long a named read replica is used before the leader is asked again. */
+  readReplicaLeaseMs: number;
 }
 
 /**
@@ -50,6 +54,9 @@ export interface PartitionState {
   /** Not before this time (the clock's ms) after a partition error. */
   retryAtMs: number;
   failures: number;
+  /** A replica the leader named in the client's rack (KIP-392): fetched from until it answers
+   * an error or the lease ends. */
+  readReplica: ReadReplica | null;
 }
 
 /** Fetched records of one partition, not yet decoded, tied to the epoch they were fetched in. */
@@ -113,6 +120,7 @@ export class GroupFetcher {
         ready: 0,
         retryAtMs: 0,
         failures: 0,
+        readReplica: null,
       });
     }
     this.kick();
@@ -241,14 +249,21 @@ export class GroupFetcher {
         continue;
       }
       if (!this.fetchable(state, now)) continue;
-      const leader = this.client.cachedLeader(state.topic, state.partition);
-      if (leader === undefined || leader < 0) {
+      const source = this.source(state, now);
+      if (source === undefined || source < 0) {
         leaderUnknown = true;
         continue;
       }
-      if (!this.loops.has(leader)) void this.fetchLoop(leader);
+      if (!this.loops.has(source)) void this.fetchLoop(source);
     }
     if (leaderUnknown) void this.refreshMetadata();
+  }
+
+  /** The broker to fetch the partition from: its read replica while leased, else its leader. */
+  private source(state: PartitionState, now: number): number | undefined {
+    if (state.readReplica !== null && state.readReplica.untilMs > now) return state.readReplica.brokerId;
+    state.readReplica = null;
+    return this.client.cachedLeader(state.topic, state.partition);
   }
 
   private fetchable(state: PartitionState, now: number): boolean {
@@ -343,8 +358,7 @@ export class GroupFetcher {
       while (!this.stopped) {
         const now = this.client.clock.nowMs();
         const batch = [...this.partitions.values()].filter(
-          (state) =>
-            this.fetchable(state, now) && this.client.cachedLeader(state.topic, state.partition) === nodeId,
+          (state) => this.fetchable(state, now) && this.source(state, now) === nodeId,
         );
         if (batch.length === 0) return;
         const epochs = batch.map((state) => state.epoch);
@@ -355,15 +369,23 @@ export class GroupFetcher {
           response = await this.fetch(nodeId, batch, offsets);
           failures = 0;
         } catch (error) {
-          for (const state of batch) state.inFlight = false;
+          for (const state of batch) {
+            state.inFlight = false;
+            // A read replica that fails sends its partitions back to their leader at once.
+            if (state.readReplica?.brokerId === nodeId) state.readReplica = null;
+          }
           if (this.stopped) return;
+          if (batch.some((state) => this.client.cachedLeader(state.topic, state.partition) !== nodeId)) {
+            this.kick();
+            return;
+          }
           if (needsMetadataRefresh(error) || isRetriable(error)) this.client.invalidateMetadata();
           await this.client.clock.sleep(backoffMs(failures++, this.client.retryOptions, this.client.random));
           // The leader may have moved: let kick() pick the loops again.
           void this.refreshMetadata();
           return;
         }
-        this.takeResponse(batch, epochs, offsets, response);
+        this.takeResponse(nodeId, batch, epochs, offsets, response);
       }
     } finally {
       this.loops.delete(nodeId);
@@ -400,7 +422,7 @@ export class GroupFetcher {
         sessionEpoch: -1,
         topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
         forgottenTopicsData: [],
-        rackId: '',
+        rackId: this.options.rack,
       },
       { timeoutMs: this.client.timeoutMs + this.options.maxWaitMs },
     );
@@ -410,7 +432,13 @@ export class GroupFetcher {
    * Takes a Fetch answer: errors and positions (from the batch headers, so the loop sends the
    * next fetch at once); the records wait in the queue undecoded until the caller takes them.
    */
-  private takeResponse(batch: PartitionState[], epochs: number[], offsets: number[], response: any): void {
+  private takeResponse(
+    nodeId: number,
+    batch: PartitionState[],
+    epochs: number[],
+    offsets: number[],
+    response: any,
+  ): void {
     const answers = new Map<string, any>();
     for (const topic of response.responses ?? [])
       for (const answer of topic.partitions ?? [])
@@ -418,6 +446,7 @@ export class GroupFetcher {
     let refresh = false;
     let reset = false;
     let added = false;
+    let moved = false;
     for (let index = 0; index < batch.length; index++) {
       const state = batch[index] as PartitionState;
       const offset = offsets[index] as number;
@@ -432,6 +461,13 @@ export class GroupFetcher {
           : answer.errorCode !== 0
             ? new KafkaProtocolError(answer.errorCode, { topic: state.topic, partition: state.partition })
             : null;
+      const fromReplica = state.readReplica?.brokerId === nodeId;
+      if (error !== null && fromReplica && error.code !== ErrorCode.OFFSET_NOT_AVAILABLE) {
+        // The read replica cannot serve it (not a replica any more, gone, ...): back to the leader.
+        state.readReplica = null;
+        moved = true;
+        continue;
+      }
       if (error !== null) {
         if (error.code === 1) {
           // OFFSET_OUT_OF_RANGE: start again from the reset policy.
@@ -445,6 +481,16 @@ export class GroupFetcher {
         }
         continue;
       }
+      const preferred: number = answer.preferredReadReplica ?? -1;
+      if (this.options.rack !== '' && !fromReplica && preferred >= 0 && preferred !== nodeId) {
+        // The leader names a replica in our rack and sends no records: read there from now on.
+        state.readReplica = {
+          brokerId: preferred,
+          untilMs: this.client.clock.nowMs() + this.options.readReplicaLeaseMs,
+        };
+        moved = true;
+        continue;
+      }
       const records: Buffer | null = answer.records ?? null;
       state.position = nextFetchOffset(records, offset);
       if (records === null || records.length === 0) continue;
@@ -456,7 +502,7 @@ export class GroupFetcher {
       this.client.invalidateMetadata();
       void this.refreshMetadata();
     }
-    if (reset) this.kick();
+    if (reset || moved) this.kick();
     if (added) this.wake();
   }
 
