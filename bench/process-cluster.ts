@@ -46,6 +46,8 @@ export interface ClusterOptions {
   repositoryRoot?: string;
   /** Extra `goqueue broker` flags for every member. */
   extraArgs?: string[];
+  /** Extra `goqueue broker` flags for one member (its rack, its own config file). */
+  memberArgs?: (id: number) => string[];
   /** Extra node flags for every member (e.g. `--cpu-prof` to profile the brokers). */
   nodeArgs?: string[];
   /** Extra environment (GOQUEUE_* config overrides) for every member. */
@@ -103,6 +105,7 @@ export class ProcessCluster {
       '--log-level',
       'info',
       ...(this.options.extraArgs ?? []),
+      ...(this.options.memberArgs?.(id) ?? []),
     ];
   }
 
