@@ -1,4 +1,37 @@
-import { type ApiSchema, arrayField, field } from '../schema.js';
+import { type ApiSchema, arrayField, type Field, field } from '../schema.js';
+
+/** Per-partition outcomes, `[{ topic, [{ partition, errorCode, errorMessage }] }]`, with each
+ * API's own field names. */
+function partitionResults(names: {
+  list: string;
+  topic: string;
+  partitions: string;
+  partition: string;
+}): Field {
+  return arrayField(
+    names.list,
+    [
+      field(names.topic, 'string', '0+'),
+      arrayField(
+        names.partitions,
+        [
+          field(names.partition, 'int32', '0+'),
+          field('errorCode', 'int16', '0+'),
+          field('errorMessage', 'string', '0+', { nullable: '0+', default: null }),
+        ],
+        '0+',
+      ),
+    ],
+    '0+',
+  );
+}
+
+/** The head of both KIP-455 responses. */
+const KIP455_RESPONSE_HEAD: readonly Field[] = [
+  field('throttleTimeMs', 'int32', '0+', { default: 0 }),
+  field('errorCode', 'int16', '0+', { default: 0 }),
+  field('errorMessage', 'string', '0+', { nullable: '0+', default: null }),
+];
 
 /**
  * ElectLeaders (43): ElectLeadersRequest.json / ElectLeadersResponse.json, versions 0-2 (2+
@@ -23,22 +56,12 @@ export const ElectLeaders: ApiSchema = {
   response: [
     field('throttleTimeMs', 'int32', '0+', { default: 0 }),
     field('errorCode', 'int16', '1+', { default: 0 }),
-    arrayField(
-      'replicaElectionResults',
-      [
-        field('topic', 'string', '0+'),
-        arrayField(
-          'partitionResult',
-          [
-            field('partitionId', 'int32', '0+'),
-            field('errorCode', 'int16', '0+'),
-            field('errorMessage', 'string', '0+', { nullable: '0+', default: null }),
-          ],
-          '0+',
-        ),
-      ],
-      '0+',
-    ),
+    partitionResults({
+      list: 'replicaElectionResults',
+      topic: 'topic',
+      partitions: 'partitionResult',
+      partition: 'partitionId',
+    }),
   ],
 };
 
@@ -70,25 +93,13 @@ export const AlterPartitionReassignments: ApiSchema = {
     ),
   ],
   response: [
-    field('throttleTimeMs', 'int32', '0+', { default: 0 }),
-    field('errorCode', 'int16', '0+', { default: 0 }),
-    field('errorMessage', 'string', '0+', { nullable: '0+', default: null }),
-    arrayField(
-      'responses',
-      [
-        field('name', 'string', '0+'),
-        arrayField(
-          'partitions',
-          [
-            field('partitionIndex', 'int32', '0+'),
-            field('errorCode', 'int16', '0+'),
-            field('errorMessage', 'string', '0+', { nullable: '0+', default: null }),
-          ],
-          '0+',
-        ),
-      ],
-      '0+',
-    ),
+    ...KIP455_RESPONSE_HEAD,
+    partitionResults({
+      list: 'responses',
+      topic: 'name',
+      partitions: 'partitions',
+      partition: 'partitionIndex',
+    }),
   ],
 };
 
@@ -111,9 +122,7 @@ export const ListPartitionReassignments: ApiSchema = {
     ),
   ],
   response: [
-    field('throttleTimeMs', 'int32', '0+', { default: 0 }),
-    field('errorCode', 'int16', '0+', { default: 0 }),
-    field('errorMessage', 'string', '0+', { nullable: '0+', default: null }),
+    ...KIP455_RESPONSE_HEAD,
     arrayField(
       'topics',
       [
