@@ -70,6 +70,16 @@ test.serial(
   },
 );
 
+test.serial(
+  'the seeds that found quiescence gaps pass: a learner a commit behind in a quiet group (7224), a mute quiet leader that still hears a quorum (7356, 8000)',
+  async (t) => {
+    for (const seed of [7224, 7356, 8000]) {
+      const result = await runMultiSeed(seed);
+      t.true(result.ok, `seed ${seed}: ${result.failure} (replay: ${replay(seed)})`);
+    }
+  },
+);
+
 test.serial('a seed replays exactly', async (t) => {
   const first = await runMultiSeed(7);
   const second = await runMultiSeed(7);
