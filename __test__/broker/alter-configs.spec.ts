@@ -499,6 +499,12 @@ test('read-only broker configs are refused with INVALID_REQUEST, bad broker valu
     },
     { resourceType: BROKER, resourceName: 'x', configs: [] },
     { resourceType: 8, resourceName: 'root', configs: [] },
+    // Above Kafka's int32 broker ids: refused here, not by the controller's record check.
+    {
+      resourceType: BROKER,
+      resourceName: '4294967295',
+      configs: [{ name: 'log.retention.ms', configOperation: SET, value: '1' }],
+    },
   ]);
   t.deepEqual(
     answers.map((answer) => answer.errorCode),
@@ -506,6 +512,7 @@ test('read-only broker configs are refused with INVALID_REQUEST, bad broker valu
       ErrorCode.INVALID_REQUEST,
       ErrorCode.INVALID_CONFIG,
       ErrorCode.INVALID_CONFIG,
+      ErrorCode.INVALID_REQUEST,
       ErrorCode.INVALID_REQUEST,
       ErrorCode.INVALID_REQUEST,
     ],

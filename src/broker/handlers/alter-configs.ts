@@ -10,6 +10,8 @@
  *
  * Each resource is answered on its own; a bad entry leaves its whole resource unchanged.
  */
+
+import { MAX_BROKER_ID } from '../../controller/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/index.js';
 import {
@@ -117,7 +119,7 @@ function topicCatalogue(broker: BrokerContext, name: string): Catalogue {
 }
 
 function brokerCatalogue(broker: BrokerContext, name: string): Catalogue {
-  if (name !== '' && !/^(0|[1-9][0-9]{0,9})$/.test(name))
+  if (name !== '' && (!/^(0|[1-9][0-9]{0,9})$/.test(name) || Number(name) > MAX_BROKER_ID))
     throw new Refusal(
       ErrorCode.INVALID_REQUEST,
       `a broker resource is '' (every broker) or a broker id; got ${name}`,
