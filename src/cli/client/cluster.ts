@@ -99,6 +99,13 @@ async function adminCall<T>(address: string, method: string, path: string): Prom
 
 function formatStatus(status: ClusterStatus): string {
   const lines = [`controller ${status.controllerId}`];
+  // Older controller leaders (before the voter role moved) do not send it.
+  if (status.controllerGroup !== undefined) {
+    const { voters, learners, step } = status.controllerGroup;
+    lines.push(
+      `controller voters ${voters.join(',') || '-'}, learners ${learners.join(',') || '-'}${step === 'none' ? '' : ` (${step})`}`,
+    );
+  }
   lines.push(
     table(
       ['BROKER', 'HOST', 'PORT', 'RACK', 'STATE', 'REPLICAS', 'LEADERS'],
@@ -132,9 +139,9 @@ function formatStatus(status: ClusterStatus): string {
     lines.push(`blocked moves: ${status.blocked.length}`);
     for (const item of status.blocked) lines.push(`  ${partitionName(item)}: ${item.reason}`);
   }
-  const { movesStarted, movesCompleted, leaderTransfers } = status.counters;
+  const { movesStarted, movesCompleted, leaderTransfers, balanceMovesStarted } = status.counters;
   lines.push(
-    `since this controller leader took over: ${movesStarted} moves started, ${movesCompleted} completed, ${leaderTransfers} leadership transfers`,
+    `since this controller leader took over: ${movesStarted} moves started (${balanceMovesStarted ?? 0} to balance replicas), ${movesCompleted} completed, ${leaderTransfers} leadership transfers`,
   );
   return `${lines.join('\n')}\n`;
 }
