@@ -5,6 +5,7 @@ import { Broker } from '../../src/broker/broker.js';
 import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
 import { Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
+import { deleteRecordsOf, fetchOf, listOffsetOf } from './delete-records-requests.js';
 import {
   kafkaFor,
   kcat,
@@ -71,50 +72,20 @@ async function produce(client: RawClient, topic: string, values: string[]): Prom
   return offsets;
 }
 
-/** ListOffsets v5 of partition 0: earliest (-2) by default, else the first record at `timestamp`. */
+/** ListOffsets of partition 0: earliest (-2) by default, else the first record at `timestamp`. */
 async function earliest(client: RawClient, topic: string, timestamp = -2): Promise<number> {
-  const response = await client.request(ApiKey.ListOffsets, 5, {
-    replicaId: -1,
-    isolationLevel: 0,
-    topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
-  });
-  const answer = response.body.topics[0].partitions[0];
+  const answer = await listOffsetOf(client, topic, timestamp);
   if (answer.errorCode !== ErrorCode.NONE) throw new Error(`ListOffsets answered ${answer.errorCode}`);
-  return Number(answer.offset);
+  return answer.offset;
 }
 
-/** Fetch v11 of partition 0 at `offset`: the error code and the user records' values. */
+/** Fetch of partition 0 at `offset`: the error code and the user records' values. */
 async function fetchAt(
   client: RawClient,
   topic: string,
   offset: number,
 ): Promise<{ errorCode: number; values: string[]; firstOffset: number }> {
-  const response = await client.request(ApiKey.Fetch, 11, {
-    replicaId: -1,
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 1 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset: offset,
-            logStartOffset: -1,
-            partitionMaxBytes: 1 << 20,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  });
-  const answer = response.body.responses[0].partitions[0];
+  const answer = await fetchOf(client, topic, offset);
   const records = userBatches(answer.records).flatMap((batch) => batch.records);
   // A consumer drops the records of a batch below its fetch offset.
   const kept = records.filter((record) => record.offset >= offset);
@@ -126,19 +97,8 @@ async function fetchAt(
 }
 
 /** DeleteRecords of partition 0 of `topic` at `version`; the partition's answer. */
-async function deleteRecords(
-  client: RawClient,
-  version: number,
-  topic: string,
-  offset: number,
-  timeoutMs = 10_000,
-): Promise<{ lowWatermark: number; errorCode: number }> {
-  const response = await client.request(ApiKey.DeleteRecords, version, {
-    topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset }] }],
-    timeoutMs,
-  });
-  const answer = response.body.topics[0].partitions[0];
-  return { lowWatermark: Number(answer.lowWatermark), errorCode: answer.errorCode };
+function deleteRecords(client: RawClient, version: number, topic: string, offset: number) {
+  return deleteRecordsOf(client, topic, offset, { version });
 }
 
 /** Base offsets of the partition's segment files (their 20-digit names). */

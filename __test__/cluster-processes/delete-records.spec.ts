@@ -6,81 +6,28 @@
 import { resolve } from 'node:path';
 import test from 'ava';
 import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
+import { deleteRecordsOf, fetchOf, listOffsetOf } from '../broker/delete-records-requests.js';
 import type { RawClient } from '../broker/helpers.js';
 import { eventually } from './harness.js';
 import { answered, clusterWithTopic, produceTo, servingLeader, withClient } from './requests.js';
 
-/** ListOffsets v5 earliest of partition 0, or undefined while the leader cannot answer yet. */
+/** ListOffsets earliest of partition 0, or undefined while the leader cannot answer yet. */
 async function earliest(client: RawClient, topic: string): Promise<number | undefined> {
-  const response = await answered(
-    client.request(ApiKey.ListOffsets, 5, {
-      replicaId: -1,
-      isolationLevel: 0,
-      topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -2 }] }],
-    }),
-    `ListOffsets ${topic}`,
-  );
-  const answer = response.body.topics[0].partitions[0];
-  return answer.errorCode === ErrorCode.NONE ? Number(answer.offset) : undefined;
+  const answer = await answered(listOffsetOf(client, topic, -2), `ListOffsets ${topic}`);
+  return answer.errorCode === ErrorCode.NONE ? answer.offset : undefined;
 }
 
-/** Fetch v11 of partition 0 at `offset`; resolves to the partition's error code and bytes. */
 async function fetchAt(
   client: RawClient,
   topic: string,
   offset: number,
 ): Promise<{ errorCode: number; bytes: number; logStartOffset: number }> {
-  const response = await answered(
-    client.request(ApiKey.Fetch, 11, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic,
-          partitions: [
-            {
-              partition: 0,
-              currentLeaderEpoch: -1,
-              fetchOffset: offset,
-              logStartOffset: -1,
-              partitionMaxBytes: 1 << 20,
-            },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: '',
-    }),
-    `Fetch ${topic} at ${offset}`,
-  );
-  const answer = response.body.responses[0].partitions[0];
-  return {
-    errorCode: answer.errorCode,
-    bytes: answer.records.length,
-    logStartOffset: Number(answer.logStartOffset),
-  };
+  const answer = await answered(fetchOf(client, topic, offset), `Fetch ${topic} at ${offset}`);
+  return { errorCode: answer.errorCode, bytes: answer.records.length, logStartOffset: answer.logStartOffset };
 }
 
-async function deleteRecords(
-  client: RawClient,
-  topic: string,
-  offset: number,
-  timeoutMs = 15_000,
-): Promise<{ lowWatermark: number; errorCode: number }> {
-  const response = await answered(
-    client.request(ApiKey.DeleteRecords, 2, {
-      topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset }] }],
-      timeoutMs,
-    }),
-    `DeleteRecords ${topic}`,
-  );
-  const answer = response.body.topics[0].partitions[0];
-  return { lowWatermark: Number(answer.lowWatermark), errorCode: answer.errorCode };
+function deleteRecords(client: RawClient, topic: string, offset: number, timeoutMs = 15_000) {
+  return answered(deleteRecordsOf(client, topic, offset, { timeoutMs }), `DeleteRecords ${topic}`);
 }
 
 interface LogDirResult {

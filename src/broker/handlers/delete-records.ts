@@ -4,6 +4,7 @@ import type { BrokerContext, Handler } from '../context.js';
 import { GROUPS_TOPIC } from '../group-log.js';
 import { NotLeaderError } from '../partition-replica.js';
 import { leaderReplica } from './leadership.js';
+import { withTimeout } from './produce.js';
 
 /** `offset` -1: delete everything below the high watermark. */
 const HIGH_WATERMARK = -1;
@@ -17,29 +18,6 @@ interface PartitionAnswer {
   partitionIndex: number;
   lowWatermark: number;
   errorCode: number;
-}
-
-/** The request's deadline passed before the log-start entry committed (it may still commit). */
-class TimedOut extends Error {}
-
-/** `promise`, or TimedOut once `deadlineMs` (performance.now) has passed. */
-function beforeDeadline<T>(promise: Promise<T>, deadlineMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new TimedOut('DeleteRecords timed out')),
-      Math.max(0, deadlineMs - performance.now()),
-    );
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
@@ -73,11 +51,15 @@ async function deletePartition(
   if (target < 0 || target > highWatermark) return answer(ErrorCode.OFFSET_OUT_OF_RANGE);
   if (target <= log.logStartOffset) return answer(ErrorCode.NONE, log.logStartOffset);
   try {
-    await beforeDeadline(log.deleteRecordsBelow(kafkaOffset(target)), deadlineMs);
+    // The entry may still commit after the timeout, as a produce may.
+    await withTimeout(
+      log.deleteRecordsBelow(kafkaOffset(target)),
+      Math.max(1, deadlineMs - performance.now()),
+    );
   } catch (error) {
-    if (error instanceof TimedOut) return answer(ErrorCode.REQUEST_TIMED_OUT);
     if (error instanceof NotLeaderError) return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const code = (error as { code?: string }).code;
+    if (code === 'REQUEST_TIMED_OUT') return answer(ErrorCode.REQUEST_TIMED_OUT);
     if (code === 'UNKNOWN_TOPIC_OR_PARTITION') return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     broker.logger.error({ err: error, topic, partition: partitionIndex }, 'DeleteRecords failed');
     return answer(ErrorCode.KAFKA_STORAGE_ERROR);

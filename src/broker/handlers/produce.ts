@@ -206,7 +206,7 @@ async function producePartition(
 
 /** The request's `timeoutMs` bounds the wait for the commit (the entry may still commit later,
  * as in Kafka: the client retries, and an idempotent producer's retry is de-duplicated). */
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   if (!(timeoutMs > 0)) return promise;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
