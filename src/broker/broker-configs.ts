@@ -100,7 +100,7 @@ export const BROKER_CONFIG_KEYS: readonly BrokerKey[] = [
   {
     name: 'broker.id',
     type: ConfigType.INT,
-    documentation: 'This broker’s id in the cluster.',
+    documentation: "This broker's id in the cluster.",
     fileKey: FIELD_KEYS.brokerId,
     staticValue: (c) => String(c.brokerId),
     dynamic: false,
@@ -108,7 +108,7 @@ export const BROKER_CONFIG_KEYS: readonly BrokerKey[] = [
   {
     name: 'log.dirs',
     type: ConfigType.STRING,
-    documentation: 'The directory holding this broker’s logs and metadata.',
+    documentation: "The directory holding this broker's logs and metadata.",
     fileKey: FIELD_KEYS.dataDir,
     staticValue: (c) => c.dataDir,
     dynamic: false,
@@ -116,7 +116,7 @@ export const BROKER_CONFIG_KEYS: readonly BrokerKey[] = [
   {
     name: 'log.segment.bytes',
     type: ConfigType.INT,
-    documentation: 'Default size at which a partition’s log rolls to a new segment file.',
+    documentation: "Default size at which a partition's log rolls to a new segment file.",
     fileKey: FIELD_KEYS.segmentBytes,
     staticValue: (c) => String(c.segmentBytes),
     dynamic: false,
@@ -124,7 +124,7 @@ export const BROKER_CONFIG_KEYS: readonly BrokerKey[] = [
   {
     name: 'log.roll.ms',
     type: ConfigType.LONG,
-    documentation: 'Default age at which a partition’s log rolls to a new segment file.',
+    documentation: "Default age at which a partition's log rolls to a new segment file.",
     fileKey: FIELD_KEYS.segmentMs,
     staticValue: (c) => String(c.segmentMs),
     dynamic: false,
@@ -167,7 +167,7 @@ export const BROKER_CONFIG_KEYS: readonly BrokerKey[] = [
     name: 'message.max.bytes',
     type: ConfigType.INT,
     min: 0,
-    documentation: 'Default largest record batch a topic accepts (topics’ max.message.bytes).',
+    documentation: "Default largest record batch a topic accepts (topics' max.message.bytes).",
     fileKey: FIELD_KEYS.maxMessageBytes,
     staticValue: (c) => String(c.maxMessageBytes),
     dynamic: true,

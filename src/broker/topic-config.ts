@@ -62,7 +62,7 @@ export const TOPIC_CONFIG_KEYS: readonly TopicKey[] = [
     min: 1024,
     brokerKey: 'log.segment.bytes',
     fixed: true,
-    documentation: 'Size at which a partition’s log rolls to a new segment (fixed at creation).',
+    documentation: "Size at which a partition's log rolls to a new segment (fixed at creation).",
   },
   {
     name: 'segment.ms',
@@ -70,14 +70,14 @@ export const TOPIC_CONFIG_KEYS: readonly TopicKey[] = [
     min: 1,
     brokerKey: 'log.roll.ms',
     fixed: true,
-    documentation: 'Age at which a partition’s log rolls to a new segment (fixed at creation).',
+    documentation: "Age at which a partition's log rolls to a new segment (fixed at creation).",
   },
   {
     name: 'max.message.bytes',
     type: ConfigType.INT,
     min: 0,
     brokerKey: 'message.max.bytes',
-    documentation: 'Largest record batch the topic accepts (capped by the broker’s max_message_size).',
+    documentation: "Largest record batch the topic accepts (capped by the broker's max_message_size).",
   },
   {
     name: 'compression.type',
@@ -98,7 +98,7 @@ export const TOPIC_CONFIG_KEYS: readonly TopicKey[] = [
     type: ConfigType.STRING,
     values: ['CreateTime'],
     fallback: 'CreateTime',
-    documentation: 'Record timestamps are the producer’s (CreateTime).',
+    documentation: "Record timestamps are the producer's (CreateTime).",
   },
   {
     name: 'min.insync.replicas',
