@@ -4,7 +4,9 @@
  * BENCH_PARTITION_MIB (1) MiB, then broker 4 is killed for good. Prints
  *
  * - the time from the kill until every partition has 3 replicas on the live brokers (Metadata),
- *   and that time minus the session timeout and `replica_replace_after` (the moves themselves);
+ *   and that time minus the session timeout and `replica_replace_after` (the moves themselves),
+ *   against the time producing the same data took in the first place (acks=all, RF 3): the
+ *   moves copy a quarter of the replicas (broker 4's) while the producer keeps writing;
  * - produce throughput (1 KiB messages, acks=all, 4 in flight) while the moves run vs steady
  *   before the kill, and the ratio. The move window starts once the broker can be fenced and
  *   replaced (kill + session timeout + replace_after).
@@ -46,6 +48,7 @@ try {
   const filler = new Producer(client, { acks: -1 });
   const value = Buffer.alloc(64 * 1024, 'f');
   const batch = Array.from({ length: 8 }, () => ({ value }));
+  const fillStartedAt = performance.now();
   await Promise.all(
     Array.from({ length: partitions }, async (_, partition) => {
       for (let half = 0; half < partitionMib * 2; half++)
@@ -53,6 +56,7 @@ try {
     }),
   );
 
+  const fillSeconds = (performance.now() - fillStartedAt) / 1000;
   const shape = { size: 1024, durationMs: phaseMs, batchMessages: 16, inFlight: 4, partitions };
   const steady = await producePhase(
     client,
@@ -107,6 +111,10 @@ try {
   );
   console.log(
     `  RF restored ${restoreSeconds.toFixed(1)} s after the kill (moves: ${(restoreSeconds - (SESSION_TIMEOUT_MS + REPLACE_AFTER_MS) / 1000).toFixed(1)} s after the fence + replace_after)`,
+  );
+  const moveSeconds = restoreSeconds - (SESSION_TIMEOUT_MS + REPLACE_AFTER_MS) / 1000;
+  console.log(
+    `  filling the topic (acks=all) took ${fillSeconds.toFixed(1)} s (${((partitions * partitionMib) / fillSeconds).toFixed(1)} MiB/s); moves / fill ${(moveSeconds / fillSeconds).toFixed(2)}`,
   );
   console.log(`  produce steady      ${Math.round(steadyRate)} msgs/s`);
   console.log(`  produce during move ${Math.round(duringRate)} msgs/s (${during.seconds.toFixed(1)} s)`);
