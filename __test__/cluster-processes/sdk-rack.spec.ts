@@ -54,6 +54,10 @@ test.serial(
     const { leaderId } = await servingLeader(cluster, 'nearby', 0);
     const [near, far] = [1, 2, 3].filter((id) => id !== leaderId) as [number, number];
     t.is((await brokerStats(httpPorts.get(near)!)).servedAsFollower, 0);
+    // A leader's redirect is answered at once, not parked for maxWaitMs (and counted again).
+    const probe = new Consumer(client, { rack: `r${near}`, maxWaitMs: 10_000 });
+    await probe.fetchFrom({ topic: 'nearby', partition: 0, offset: 0 });
+    t.is((await brokerStats(httpPorts.get(leaderId)!)).redirected, 1, 'one fetch, one redirect');
 
     // The plain Consumer: reads from the start until it has every value (the follower applies
     // commits a moment after the leader).

@@ -139,9 +139,12 @@ async function fetchPartition(
     state.anyError = true;
     return withLeaderHint(broker, topic, partitionError(partition, errorCode));
   }
-  // KIP-392: the client reads from a replica in its rack from now on.
-  if (preferredReadReplica >= 0)
+  // KIP-392: the client reads from a replica in its rack from now on. Answered at once, like an
+  // error: parked, the redirect would hold the client for maxWaitMs.
+  if (preferredReadReplica >= 0) {
+    state.anyError = true;
     return { ...partitionError(partition, ErrorCode.NONE, log), preferredReadReplica };
+  }
   const epochError = leaderEpochError(wanted.currentLeaderEpoch, log);
   if (epochError !== ErrorCode.NONE) {
     state.anyError = true;
