@@ -1,4 +1,4 @@
-import { type ApiSchema, arrayField, field } from '../schema.js';
+import { type ApiSchema, arrayField, type Field, field } from '../schema.js';
 
 /** The answer both config-altering APIs give: one error per resource. */
 const alterResponse = [
@@ -15,6 +15,22 @@ const alterResponse = [
   ),
 ];
 
+/** The request of both APIs: resources, each with its config entries, and `validateOnly`. */
+function alterRequest(configFields: Field[]): Field[] {
+  return [
+    arrayField(
+      'resources',
+      [
+        field('resourceType', 'int8', '0+'),
+        field('resourceName', 'string', '0+'),
+        arrayField('configs', configFields, '0+'),
+      ],
+      '0+',
+    ),
+    field('validateOnly', 'bool', '0+', { default: false }),
+  ];
+}
+
 /**
  * AlterConfigs (33): versions 0-2 (2+ flexible; v1 and v2 change nothing else). Replaces the
  * whole set of dynamic configs of each resource (KIP-133).
@@ -24,22 +40,7 @@ export const AlterConfigs: ApiSchema = {
   name: 'AlterConfigs',
   versions: [0, 2],
   flexibleFrom: 2,
-  request: [
-    arrayField(
-      'resources',
-      [
-        field('resourceType', 'int8', '0+'),
-        field('resourceName', 'string', '0+'),
-        arrayField(
-          'configs',
-          [field('name', 'string', '0+'), field('value', 'string', '0+', { nullable: '0+' })],
-          '0+',
-        ),
-      ],
-      '0+',
-    ),
-    field('validateOnly', 'bool', '0+', { default: false }),
-  ],
+  request: alterRequest([field('name', 'string', '0+'), field('value', 'string', '0+', { nullable: '0+' })]),
   response: alterResponse,
 };
 
@@ -52,25 +53,10 @@ export const IncrementalAlterConfigs: ApiSchema = {
   name: 'IncrementalAlterConfigs',
   versions: [0, 1],
   flexibleFrom: 1,
-  request: [
-    arrayField(
-      'resources',
-      [
-        field('resourceType', 'int8', '0+'),
-        field('resourceName', 'string', '0+'),
-        arrayField(
-          'configs',
-          [
-            field('name', 'string', '0+'),
-            field('configOperation', 'int8', '0+'),
-            field('value', 'string', '0+', { nullable: '0+' }),
-          ],
-          '0+',
-        ),
-      ],
-      '0+',
-    ),
-    field('validateOnly', 'bool', '0+', { default: false }),
-  ],
+  request: alterRequest([
+    field('name', 'string', '0+'),
+    field('configOperation', 'int8', '0+'),
+    field('value', 'string', '0+', { nullable: '0+' }),
+  ]),
   response: alterResponse,
 };
