@@ -37,6 +37,10 @@ async function recordVersions(work: () => Promise<void>): Promise<Map<number, Se
       if (!used.has(apiKey)) used.set(apiKey, new Set());
       used.get(apiKey)!.add(apiVersion);
     },
+    end() {},
+    asyncStart() {},
+    asyncEnd() {},
+    error() {},
   };
   const channel = tracingChannel('plt:kafka:connections:api');
   channel.subscribe(subscriber);

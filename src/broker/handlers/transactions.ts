@@ -18,15 +18,3 @@ export const TRANSACTIONS_UNSUPPORTED_ERROR = ErrorCode.CLUSTER_AUTHORIZATION_FA
 
 export const TRANSACTIONS_UNSUPPORTED_MESSAGE =
   'goqueue does not support transactions: remove transactional.id (idempotent producers are supported)';
-
-/** FindCoordinator's answer for a transaction key (the unbatched shape of versions 0-3). */
-export function transactionCoordinatorAnswer(): Record<string, unknown> {
-  return {
-    throttleTimeMs: 0,
-    errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
-    errorMessage: TRANSACTIONS_UNSUPPORTED_MESSAGE,
-    nodeId: -1,
-    host: '',
-    port: -1,
-  };
-}
