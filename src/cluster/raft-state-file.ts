@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { transientFiles } from '../storage/file-limit.js';
 
 export interface RaftStateFile {
   /** The file's bytes, or null when there is none (a new group). */
@@ -49,27 +50,33 @@ export class FsRaftStateFile implements RaftStateFile {
     }
   }
 
-  async writeAtomically(bytes: Buffer): Promise<void> {
-    const temporary = `${this.path}.tmp`;
-    const file = await open(temporary, 'w');
-    try {
-      await file.writeFile(bytes);
-      // Without this fsync a power loss after the rename could leave an empty file.
-      if (this.options.fsync) await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, this.path);
+  // Both hold a descriptor for a moment: bounded over the process (transientFiles), since a
+  // round of many groups writes their states together.
+  writeAtomically(bytes: Buffer): Promise<void> {
+    return transientFiles.run(async () => {
+      const temporary = `${this.path}.tmp`;
+      const file = await open(temporary, 'w');
+      try {
+        await file.writeFile(bytes);
+        // Without this fsync a power loss after the rename could leave an empty file.
+        if (this.options.fsync) await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, this.path);
+    });
   }
 
   async sync(): Promise<void> {
     if (!this.options.fsync) return;
-    const directory = await open(this.dir, 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
+    await transientFiles.run(async () => {
+      const directory = await open(this.dir, 'r');
+      try {
+        await directory.sync();
+      } finally {
+        await directory.close();
+      }
+    });
   }
 
   writeAtomicallySync(bytes: Buffer): void {

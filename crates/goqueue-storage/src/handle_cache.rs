@@ -205,7 +205,17 @@ impl HandleCache {
             return Ok(open);
         }
         // Opened outside the lock: other files' operations go on meanwhile.
-        let opened = OpenOptions::new().read(true).write(true).open(&file.path)?;
+        let open = || OpenOptions::new().read(true).write(true).open(&file.path);
+        let opened = match open() {
+            // The process ran out of descriptors elsewhere (sockets, other files): give back
+            // half of ours and try once more rather than fail the operation.
+            Err(error) if is_out_of_descriptors(&error) => {
+                let half = self.lock().open.len() / 2;
+                let _ = self.evict_down_to(half);
+                open()?
+            }
+            other => other?,
+        };
         self.opens.fetch_add(1, Ordering::Relaxed);
         Ok(self.insert(file.id, opened, false))
     }
@@ -241,11 +251,17 @@ impl HandleCache {
     /// Closes least recently used handles while more than `capacity` are open; dirty ones are
     /// fdatasynced first (a failure is kept for that file's next sync and returned).
     fn evict_over_capacity(&self) -> io::Result<()> {
+        self.evict_down_to(self.capacity())
+    }
+
+    /// Closes least recently used handles until at most `open` remain (see
+    /// `evict_over_capacity`).
+    fn evict_down_to(&self, open: usize) -> io::Result<()> {
         let mut result = Ok(());
         loop {
             let (id, victim) = {
                 let mut state = self.lock();
-                if state.open.len() <= self.capacity() {
+                if state.open.len() <= open {
                     return result;
                 }
                 let Some(id) = state.victim() else {
@@ -311,6 +327,19 @@ impl HandleCache {
             path: path.to_owned(),
             found_on_disk: AtomicBool::new(found_on_disk),
         }
+    }
+}
+
+/// EMFILE (the process's limit) or ENFILE (the system's).
+fn is_out_of_descriptors(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        matches!(error.raw_os_error(), Some(code) if code == 24 || code == 23)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
     }
 }
 
