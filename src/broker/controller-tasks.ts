@@ -50,6 +50,8 @@ const CAUGHT_UP_LAG_ENTRIES = 64;
 /** Leadership transfers asked for per balancing round. */
 const MAX_TRANSFERS_PER_ROUND = 16;
 const CALL_TIMEOUT_MS = 10_000;
+/** Steps one move takes back to back in one round (each is a committed change or record). */
+const STEPS_PER_ROUND_MAX = 8;
 /** How long partition sizes asked of the leaders are reused by replica balancing. */
 const PARTITION_BYTES_MAX_AGE_MS = 10_000;
 
@@ -409,7 +411,7 @@ export class ControllerTasks {
     for (const partition of running) {
       if (this.busy.has(partition.groupId)) continue;
       this.busy.add(partition.groupId);
-      this.advance(partition)
+      this.advanceWhileReady(partition)
         .catch((error) => {
           this.stepText.set(partition.groupId, `retrying: ${(error as Error).message}`);
           this.options.logger.info(
@@ -586,8 +588,24 @@ export class ControllerTasks {
     );
   }
 
-  /** One step of one move. */
-  private async advance(partition: PartitionInfo): Promise<void> {
+  /**
+   * Steps of one move back to back while each one is done at once (a record applied, a
+   * membership change committed): a move no longer waits a tick between its steps. Stops at a
+   * step that waits (a learner catching up, no leader answering) and after
+   * `STEPS_PER_ROUND_MAX` steps; the next tick goes on.
+   */
+  private async advanceWhileReady(partition: PartitionInfo): Promise<void> {
+    let current: PartitionInfo | undefined = partition;
+    for (let steps = 0; steps < STEPS_PER_ROUND_MAX && current !== undefined; steps++) {
+      if (this.stopped || !this.options.controller.isLeader || current.targetReplicas.length === 0) return;
+      const kind = await this.advance(current);
+      if (kind === 'wait' || kind === 'transfer-leader') return;
+      current = this.options.controller.state.partitionByGroup(partition.groupId);
+    }
+  }
+
+  /** One step of one move; resolves with the step's kind once it is done. */
+  private async advance(partition: PartitionInfo): Promise<MoveStep['kind']> {
     const { controller } = this.options;
     const leader = partition.leader;
     let observed: ObservedMembership | undefined;
@@ -599,7 +617,7 @@ export class ControllerTasks {
     this.stepText.set(partition.groupId, text);
     switch (step.kind) {
       case 'wait':
-        return;
+        return step.kind;
       case 'record': {
         await controller.proposeAsLeader({
           type: 'partition-replicas',
@@ -620,10 +638,11 @@ export class ControllerTasks {
             'partition move complete',
           );
         }
-        return;
+        return step.kind;
       }
       default:
         await this.change(leader, { groupId: partition.groupId, kind: step.kind, brokerId: step.brokerId });
+        return step.kind;
     }
   }
 
