@@ -18,6 +18,7 @@ import {
 const TOPIC_RESOURCE = 2;
 const BROKER_RESOURCE = 4;
 const SET = 0;
+const DELETE = 1;
 
 interface ConfigView {
   value: string | null;
@@ -47,7 +48,7 @@ function topicConfigsOn(port: number, topic: string): Promise<Map<string, Config
 }
 
 test.serial(
-  'a config change made through a broker that does not lead the controller shows on every broker and holds on the partition’s next leader after a kill -9',
+  'a config change made through a broker that does not lead the controller shows on every broker and holds on the partition’s next leader after a kill -9; a survivor then takes the next change',
   async (t) => {
     t.timeout(300_000);
     const cluster = await clusterWithTopic(t, { name: 'sized', partitions: 1 });
@@ -114,10 +115,40 @@ test.serial(
     );
     t.is(stillRefused!.errorCode, ErrorCode.MESSAGE_TOO_LARGE);
     t.is(small!.errorCode, ErrorCode.NONE);
-    for (const id of [1, 2, 3].filter((id) => id !== leaderId)) {
+    const survivors = [1, 2, 3].filter((id) => id !== leaderId);
+    for (const id of survivors) {
       const configs = await topicConfigsOn(cluster.member(id).clientPort, 'sized');
       t.is(configs.get('max.message.bytes')?.value, '2000', `broker ${id}`);
       t.is(configs.get('retention.ms')?.value, '777777', `broker ${id}`);
     }
+    // The controller (a new leader if the killed broker led it) still takes changes.
+    const deleted = await withClient(cluster.member(survivors[0]!).clientPort, (client) =>
+      answered(
+        client.request(ApiKey.IncrementalAlterConfigs, 0, {
+          resources: [
+            {
+              resourceType: TOPIC_RESOURCE,
+              resourceName: 'sized',
+              configs: [{ name: 'max.message.bytes', configOperation: DELETE, value: null }],
+            },
+          ],
+          validateOnly: false,
+        }),
+        `IncrementalAlterConfigs through broker ${survivors[0]}`,
+      ),
+    );
+    t.is(deleted.body.responses[0].errorCode, ErrorCode.NONE);
+    const accepted = await eventually(
+      async () => {
+        const { leaderId: current } = await servingLeader(cluster, 'sized', 0);
+        const answer = await withClient(cluster.member(current).clientPort, (client) =>
+          produceTo(client, 'sized', 0, large),
+        );
+        return answer.errorCode === ErrorCode.NONE ? answer : undefined;
+      },
+      30_000,
+      'the large batch accepted once max.message.bytes is deleted',
+    );
+    t.is(accepted.errorCode, ErrorCode.NONE);
   },
 );
