@@ -24,6 +24,23 @@ export function javaClasspath(name: string): string {
 }
 
 /**
+ * Runs the check against the cluster that `stop` shuts down (stopped whatever happens), prints
+ * `ok` or `FAIL` and exits the process with 0 or 1.
+ */
+export async function checkAndExit(
+  options: Parameters<typeof javaStepsPass>[0] & { stop: () => Promise<void> },
+): Promise<never> {
+  let ok = false;
+  try {
+    ok = await javaStepsPass(options);
+  } finally {
+    await options.stop();
+  }
+  console.log(ok ? 'ok' : 'FAIL');
+  process.exit(ok ? 0 : 1);
+}
+
+/**
  * Runs `source` with `bootstrap` as its argument; prints its stdout, and on a miss the lines not
  * found and the end of its stderr. True when every `expected` line is there.
  */

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Broker } from '../../src/broker/broker.js';
-import { javaClasspath, javaStepsPass } from '../java-admin.js';
+import { checkAndExit, javaClasspath } from '../java-admin.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const classpath = javaClasspath('alter-configs');
@@ -26,16 +26,10 @@ const expected = [
 ];
 
 const cluster = await Broker.startCluster({ brokers: 3, brokerOptions: { logger: pino({ level: 'warn' }) } });
-let ok = false;
-try {
-  ok = await javaStepsPass({
-    classpath,
-    source: join(here, 'AlterConfigs.java'),
-    bootstrap: cluster.bootstrap.join(','),
-    expected,
-  });
-} finally {
-  await cluster.stop();
-}
-console.log(ok ? 'ok' : 'FAIL');
-process.exit(ok ? 0 : 1);
+await checkAndExit({
+  classpath,
+  source: join(here, 'AlterConfigs.java'),
+  bootstrap: cluster.bootstrap.join(','),
+  expected,
+  stop: () => cluster.stop(),
+});
