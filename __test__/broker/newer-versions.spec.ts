@@ -5,8 +5,10 @@
  * largest timestamp, the tiered-storage lookups) and Fetch v18 (the follower's high watermark).
  */
 import test from 'ava';
+import { maxTimestampRecord, type TimestampLookupLog } from '../../src/broker/handlers/list-offsets.js';
+import { kafkaOffset } from '../../src/lib/ids.js';
 import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
-import { Codec } from '../../src/protocol/record-batch-header.js';
+import { ATTRIBUTE_CONTROL, Codec, readBatchHeader } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import { RawClient, startBroker, userBatches } from './helpers.js';
 
@@ -299,6 +301,64 @@ test('ListOffsets v7 MAX_TIMESTAMP finds the first record with the largest times
 
   // Before v7, -3 is not a lookup of that version: refused, never read as a timestamp.
   t.like(await listOffsets(client, 6, -3), { errorCode: ErrorCode.UNSUPPORTED_VERSION, offset: -1 });
+});
+
+/** A committed log of `batches` (in offset order) that counts the bytes read from it. */
+function countingLog(batches: Buffer[]): TimestampLookupLog & { bytesRead: number } {
+  const headers = batches.map((batch) => readBatchHeader(batch));
+  const log = {
+    bytesRead: 0,
+    offsetForTimestamp: async (timestampMs: number) => {
+      const at = headers.findIndex((header) => header.maxTimestamp >= timestampMs);
+      return at < 0 ? undefined : kafkaOffset(headers[at]!.baseOffset);
+    },
+    // Whole batches from the one holding `fromOffset`, at least one, up to `maxBytes`.
+    read: async (fromOffset: number, maxBytes: number) => {
+      const first = headers.findIndex((header) => header.baseOffset + header.lastOffsetDelta >= fromOffset);
+      const chosen: Buffer[] = [];
+      let bytes = 0;
+      for (let at = Math.max(first, 0); first >= 0 && at < batches.length; at++) {
+        if (chosen.length > 0 && bytes + batches[at]!.length > maxBytes) break;
+        chosen.push(batches[at]!);
+        bytes += batches[at]!.length;
+      }
+      log.bytesRead += bytes;
+      return Buffer.concat(chosen);
+    },
+  };
+  return log;
+}
+
+test('MAX_TIMESTAMP reads the log about once (plus one read per probe) when every leader no-op is later than the data (records written with old event times)', async (t) => {
+  // Offsets 0..: a leader no-op (control, "now"), then data batches of 3 records with old
+  // timestamps, a no-op after every tenth: the index's largest timestamp is a no-op's, and
+  // the first batch reaching any timestamp above the data is the first no-op, at the start.
+  const now = 1_800_000_000_000;
+  const batches: Buffer[] = [];
+  let offset = 0;
+  let expected = { offset: -1, timestamp: -1 };
+  for (let at = 0; at < 300; at++) {
+    const control = at % 10 === 0;
+    const timestamps = control ? [now + at] : [1000 + at, 5000 + ((at * 7919) % 3000), 2000 + at];
+    const batch = encodeRecordBatch({
+      baseOffset: offset,
+      partitionLeaderEpoch: at,
+      attributes: control ? ATTRIBUTE_CONTROL : Codec.None,
+      baseTimestamp: timestamps[0]!,
+      records: timestamps.map((timestamp) => ({ key: null, value: Buffer.alloc(3000, 120), timestamp })),
+    });
+    if (!control && timestamps[1]! > expected.timestamp)
+      expected = { offset: offset + 1, timestamp: timestamps[1]! };
+    batches.push(batch);
+    offset += timestamps.length;
+  }
+  const log = countingLog(batches);
+  const logBytes = batches.reduce((sum, batch) => sum + batch.length, 0);
+  const found = await maxTimestampRecord(log, undefined as never);
+  t.like(found, expected);
+  // Once over the log, plus at most one read (64 KiB) per probe of the binary search: 1.03
+  // times this 2.5 MB log. Probes that each scanned from their first batch read it 39 times.
+  t.true(log.bytesRead <= 3 * logBytes, `read ${log.bytesRead} bytes of a ${logBytes}-byte log`);
 });
 
 test('ListOffsets v8-11: EARLIEST_LOCAL is the log start, the tiered-storage lookups find nothing (no tiered storage), each refused below its version', async (t) => {

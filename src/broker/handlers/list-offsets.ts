@@ -56,89 +56,122 @@ const NOT_FOUND: Found = { offset: -1, timestamp: -1 };
 /** Bytes read per step while looking past control batches for a timestamp. */
 const TIMESTAMP_SCAN_BYTES = 64 * 1024;
 
-/**
- * Offers `accept` each committed data batch whose max timestamp reaches `timestampMs`, in log
- * order from the first batch that does (the time index finds it), until `accept` returns a
- * result. Control batches are skipped as consumers skip them: a Raft leader's no-op carries the
- * time of its election, so without the skip an older timestamp would be answered with the no-op's
- * offset and time, and a consumer seeking there would read records older than it asked for. Only
- * batch headers are read on the way; `accept` decides whether to decode.
- */
-async function scanDataBatches<T>(
-  log: ReplicatedLog,
-  timestampMs: number,
-  accept: (batch: Buffer, header: BatchHeader) => T | undefined,
-): Promise<T | undefined> {
-  const batchOffset = await log.offsetForTimestamp(timestampMs);
-  if (batchOffset === undefined) return undefined;
-  let from: number = batchOffset;
-  for (;;) {
+/** What the timestamp lookups need of a partition's log (committed batches only). */
+export type TimestampLookupLog = Pick<ReplicatedLog, 'offsetForTimestamp' | 'read'>;
+
+/** Visits the committed batches from `fromOffset` (a batch's first offset) on, in log order and
+ * before `untilOffset`, until `visit` returns true. */
+async function visitBatches(
+  log: TimestampLookupLog,
+  fromOffset: number,
+  untilOffset: number,
+  visit: (batch: Buffer, header: BatchHeader) => boolean,
+): Promise<void> {
+  let from = fromOffset;
+  while (from < untilOffset) {
     const bytes = await log.read(kafkaOffset(from), TIMESTAMP_SCAN_BYTES);
-    if (bytes.length < BATCH_HEADER_BYTES) return undefined;
+    if (bytes.length < BATCH_HEADER_BYTES) return;
     // A read returns at least one whole batch, so every step moves `from` forward.
     const before = from;
     for (let at = 0; bytes.length - at >= BATCH_HEADER_BYTES; ) {
       const total = batchTotalBytes(bytes, at);
       if (bytes.length - at < total) break; // a partial batch: the next read starts with it
       const header = readBatchHeader(bytes, at);
+      if (header.baseOffset >= untilOffset) return;
       from = header.baseOffset + header.lastOffsetDelta + 1;
-      const candidate =
-        (header.attributes & ATTRIBUTE_CONTROL) === 0 &&
-        header.maxTimestamp >= timestampMs &&
-        header.baseOffset >= batchOffset;
-      if (candidate) {
-        const result = accept(bytes.subarray(at, at + total), header);
-        if (result !== undefined) return result;
-      }
+      if (visit(bytes.subarray(at, at + total), header)) return;
       at += total;
     }
     assert(from > before, `a log read at offset ${before} returned no whole batch`);
   }
 }
 
-/** The first record at or after `timestampMs` (its batch found by `scanDataBatches`). */
-function offsetForTimestamp(
-  log: ReplicatedLog,
+/**
+ * Control batches are skipped by every timestamp lookup, as consumers skip them: a Raft leader's
+ * no-op carries the time of its election, so without the skip an older timestamp would be
+ * answered with the no-op's offset and time, and a consumer seeking there would read records
+ * older than it asked for.
+ */
+function isData(header: BatchHeader): boolean {
+  return (header.attributes & ATTRIBUTE_CONTROL) === 0;
+}
+
+/** The first record at or after `timestampMs`: the time index finds the first batch whose max
+ * timestamp reaches it, the scan goes on past control batches (headers only) to the first data
+ * batch that does, and decoding that batch finds the record. */
+async function offsetForTimestamp(
+  log: TimestampLookupLog,
   timestampMs: number,
   codecs: Codecs,
 ): Promise<Found | undefined> {
-  return scanDataBatches(log, timestampMs, (batch) => {
+  const first = await log.offsetForTimestamp(timestampMs);
+  if (first === undefined) return undefined;
+  let found: Found | undefined;
+  await visitBatches(log, first, Number.POSITIVE_INFINITY, (batch, header) => {
+    if (!isData(header) || header.maxTimestamp < timestampMs) return false;
     for (const decoded of decodeRecordBatches(batch, codecs)) {
       for (const record of decoded.records) {
-        if (record.timestamp >= timestampMs) return { offset: record.offset, timestamp: record.timestamp };
+        if (record.timestamp >= timestampMs) {
+          found = { offset: record.offset, timestamp: record.timestamp };
+          return true;
+        }
       }
     }
-    return undefined;
+    return false;
   });
+  return found;
 }
 
 /**
  * MAX_TIMESTAMP: the first record carrying the largest timestamp of the committed data records,
  * with its batch's leader epoch (as Kafka answers it). "Some data batch reaches T" holds exactly
  * for T up to that largest timestamp, so a binary search over T finds it. The time index alone
- * first finds the largest timestamp of any batch (control batches included), which is the answer
- * unless a control batch (a later leader's no-op) holds it; only then do the probes scan headers.
+ * first finds the largest timestamp of any batch, which is the answer unless a control batch (a
+ * later leader's no-op) holds it. Only then do the probes read batch headers: each from the first
+ * batch reaching its T, stopping at the first data batch that does; a probe that finds none has
+ * read the whole rest of the log, which no later probe reads again (`readFrom`), so the search
+ * reads the log at most once over, whatever the timestamps.
  */
-async function maxTimestampRecord(log: ReplicatedLog, codecs: Codecs): Promise<Found | undefined> {
-  const reaching = (timestampMs: number) =>
-    scanDataBatches(log, timestampMs, (batch, header) => ({ batch, header }));
-  let best = await reaching(Number.MIN_SAFE_INTEGER);
-  if (best === undefined) return undefined;
-  const indexed = await largestReached(best.header.maxTimestamp, async (timestampMs) => {
-    return (await log.offsetForTimestamp(timestampMs)) !== undefined;
-  });
-  const atIndexed = await reaching(indexed);
-  if (atIndexed !== undefined) {
-    best = atIndexed;
-  } else {
-    const largest = await largestReached(best.header.maxTimestamp, async (timestampMs) => {
-      const found = await reaching(timestampMs);
-      if (found !== undefined && found.header.maxTimestamp >= best!.header.maxTimestamp) best = found;
-      return found !== undefined;
-    });
-    assert(best.header.maxTimestamp === largest, 'the largest data timestamp has no batch');
+export async function maxTimestampRecord(
+  log: TimestampLookupLog,
+  codecs: Codecs,
+): Promise<Found | undefined> {
+  /** Every batch from this offset on has been read. */
+  let readFrom = Number.POSITIVE_INFINITY;
+  /** The first data batch with the largest max timestamp among those read. */
+  let best: { batch: Buffer; header: BatchHeader } | undefined;
+  const reaches = async (timestampMs: number): Promise<boolean> => {
+    const first = await log.offsetForTimestamp(timestampMs);
+    if (first === undefined) return false;
+    // No batch before `first` reaches the timestamp: the answer lies in [first, end).
+    if (first < readFrom) {
+      let hit = false;
+      await visitBatches(log, first, readFrom, (batch, header) => {
+        if (!isData(header)) return false;
+        const larger = best === undefined || header.maxTimestamp > best.header.maxTimestamp;
+        const earlierEqual =
+          best !== undefined &&
+          header.maxTimestamp === best.header.maxTimestamp &&
+          header.baseOffset < best.header.baseOffset;
+        if (larger || earlierEqual) best = { batch, header };
+        hit = header.maxTimestamp >= timestampMs;
+        return hit;
+      });
+      if (!hit) readFrom = first;
+    }
+    return best !== undefined && best.header.maxTimestamp >= timestampMs;
+  };
+  if (!(await reaches(Number.MIN_SAFE_INTEGER))) return undefined;
+  const lowest = best!.header.maxTimestamp;
+  const indexed = await largestReached(
+    lowest,
+    async (timestampMs) => (await log.offsetForTimestamp(timestampMs)) !== undefined,
+  );
+  if (!(await reaches(indexed))) {
+    const largest = await largestReached(lowest, reaches);
+    assert(best!.header.maxTimestamp === largest, 'the largest data timestamp has no batch');
   }
-  const { batch, header } = best;
+  const { batch, header } = best!;
   for (const decoded of decodeRecordBatches(batch, codecs)) {
     for (const record of decoded.records) {
       if (record.timestamp === header.maxTimestamp)
@@ -164,7 +197,7 @@ async function largestReached(
   reaches: (timestampMs: number) => Promise<boolean>,
 ): Promise<number> {
   let low = reached;
-  let high = Number.MAX_SAFE_INTEGER; // reached or not: checked last
+  let high = Number.MAX_SAFE_INTEGER;
   if (await reaches(high)) return high;
   while (high - low > 1) {
     const middle = low + Math.floor((high - low) / 2);
