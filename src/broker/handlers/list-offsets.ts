@@ -111,7 +111,9 @@ async function offsetForTimestamp(
     if (!isData(header) || header.maxTimestamp < timestampMs) return false;
     for (const decoded of decodeRecordBatches(batch, codecs)) {
       for (const record of decoded.records) {
-        if (record.timestamp >= timestampMs) {
+        // `first` may lie inside the batch (a log start DeleteRecords moved there): the
+        // records before it are deleted.
+        if (record.offset >= first && record.timestamp >= timestampMs) {
           found = { offset: record.offset, timestamp: record.timestamp };
           return true;
         }
