@@ -8,8 +8,9 @@
  *   against the time producing the same data took in the first place (acks=all, RF 3): the
  *   moves copy a quarter of the replicas (broker 4's) while the producer keeps writing;
  * - produce throughput (1 KiB messages, acks=all, 4 in flight) while the moves run vs steady
- *   before the kill, and the ratio. The move window starts once the broker can be fenced and
- *   replaced (kill + session timeout + replace_after).
+ *   (the mean of a phase before the kill and one after the moves), and the ratio. The move
+ *   window starts once the broker can be fenced and replaced (kill + session timeout +
+ *   replace_after).
  *
  * Run: `npm run bench -- self-healing`. Knobs: BENCH_PARTITIONS, BENCH_PARTITION_MIB,
  * BENCH_MOVES (max_replica_moves, 8), BENCH_PHASE_MS (steady phase, 3000).
@@ -101,10 +102,20 @@ try {
     during.seconds += phase.seconds;
   }
   await waiting;
+  // Steady again once the moves are done (3 brokers): the machine's other load changes over a
+  // run, so "steady" is the mean of the phases before and after the moves.
+  const after = await producePhase(
+    client,
+    TOPIC,
+    shape,
+    [1, 2, 3].map((id) => cluster.pid(id)),
+  );
   await client.close();
 
   const restoreSeconds = (restoredAt - killedAt) / 1000;
-  const steadyRate = steady.messages / steady.seconds;
+  const beforeRate = steady.messages / steady.seconds;
+  const afterRate = after.messages / after.seconds;
+  const steadyRate = (beforeRate + afterRate) / 2;
   const duringRate = during.messages / during.seconds;
   console.log(
     `self-healing: ${partitions} partitions x ${partitionMib} MiB, RF 3, 4 brokers, max_replica_moves ${moves}`,
@@ -116,7 +127,9 @@ try {
   console.log(
     `  filling the topic (acks=all) took ${fillSeconds.toFixed(1)} s (${((partitions * partitionMib) / fillSeconds).toFixed(1)} MiB/s); moves / fill ${(moveSeconds / fillSeconds).toFixed(2)}`,
   );
-  console.log(`  produce steady      ${Math.round(steadyRate)} msgs/s`);
+  console.log(
+    `  produce steady      ${Math.round(steadyRate)} msgs/s (before the kill ${Math.round(beforeRate)}, after the moves ${Math.round(afterRate)})`,
+  );
   console.log(`  produce during move ${Math.round(duringRate)} msgs/s (${during.seconds.toFixed(1)} s)`);
   console.log(`  ratio during/steady ${(duringRate / steadyRate).toFixed(2)}`);
 } finally {
