@@ -1,4 +1,26 @@
 import { ApiKey } from '../protocol/index.js';
+import {
+  type AlterConfigsRequest,
+  alterConfigs,
+  type IncrementalAlterConfigsRequest,
+  incrementalAlterConfigs,
+} from './admin-configs.js';
+import {
+  type AlterPartitionReassignmentsRequest,
+  alterPartitionReassignments,
+  type ElectionResult,
+  electLeaders,
+  listPartitionReassignments,
+  type PartitionReassignment,
+  type PartitionSelection,
+} from './admin-reassignments.js';
+import {
+  type DeletedRecords,
+  type DeleteRecordsRequest,
+  deleteRecords,
+  describeLogDirs,
+  type LogDirDescription,
+} from './admin-records.js';
 import type { BrokerInfo, CallOptions, Client, PartitionMetadata } from './client.js';
 import { listOffset } from './consumer.js';
 import { GoqueueError, KafkaProtocolError } from './errors.js';
@@ -246,6 +268,47 @@ export class Admin {
         isSensitive: c.isSensitive ?? false,
       }));
     }, request);
+  }
+
+  /**
+   * Replaces a topic's or broker's dynamic configs with `configs` (AlterConfigs): keys not
+   * named return to their defaults. `validateOnly` checks without applying.
+   */
+  alterConfigs(request: AlterConfigsRequest): Promise<void> {
+    return alterConfigs(this.client, request);
+  }
+
+  /**
+   * Sets, deletes, appends to or subtracts from named config keys of a topic or broker
+   * (IncrementalAlterConfigs); keys not named keep their values.
+   */
+  incrementalAlterConfigs(request: IncrementalAlterConfigsRequest): Promise<void> {
+    return incrementalAlterConfigs(this.client, request);
+  }
+
+  /** Deletes the records below each given offset (-1: the high watermark), on each partition's leader. */
+  deleteRecords(request: DeleteRecordsRequest): Promise<DeletedRecords[]> {
+    return deleteRecords(this.client, request);
+  }
+
+  /** The log directories of one broker or of every broker, with the replicas each holds. */
+  describeLogDirs(brokerId?: number, options: CallOptions = {}): Promise<LogDirDescription[]> {
+    return describeLogDirs(this.client, brokerId, options);
+  }
+
+  /** Moves partitions to new replica lists (null cancels a move); the moves run in the background. */
+  alterPartitionReassignments(request: AlterPartitionReassignmentsRequest): Promise<void> {
+    return alterPartitionReassignments(this.client, request);
+  }
+
+  /** The partition moves in progress: every one, or a topic's (or some of its partitions'). */
+  listPartitionReassignments(request: PartitionSelection = {}): Promise<PartitionReassignment[]> {
+    return listPartitionReassignments(this.client, request);
+  }
+
+  /** Hands each selected partition's leadership to its preferred replica (the first listed). */
+  electLeaders(request: PartitionSelection = {}): Promise<ElectionResult[]> {
+    return electLeaders(this.client, request);
   }
 
   /** Sends an admin request to the controller, rediscovering it on NOT_CONTROLLER. */

@@ -7,6 +7,25 @@ export type {
   TopicSummary,
 } from './admin.js';
 export { Admin } from './admin.js';
+export type {
+  AlterConfigsRequest,
+  ConfigChange,
+  ConfigOperationName,
+  IncrementalAlterConfigsRequest,
+} from './admin-configs.js';
+export type {
+  AlterPartitionReassignmentsRequest,
+  ElectionResult,
+  PartitionReassignment,
+  PartitionSelection,
+  Reassignment,
+} from './admin-reassignments.js';
+export type {
+  DeletedRecords,
+  DeleteRecordsRequest,
+  LogDirDescription,
+  LogDirReplica,
+} from './admin-records.js';
 export type { AssignmentContext, Assignor, AssignorMember, RebalanceProtocol } from './assignors/index.js';
 export { cooperativeStickyAssignor, rangeAssignor, roundRobinAssignor } from './assignors/index.js';
 export type { RetryOptions } from './backoff.js';
