@@ -16,6 +16,7 @@ import { SUPPORTED_APIS } from '../protocol/index.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
 import { DiskSpaceGuard } from '../storage/disk-space.js';
 import { raiseOpenFileLimit } from '../storage/file-limit.js';
+import { verifyStoredBatch } from '../storage/native-log.js';
 import { type AdminHttp, startAdminHttp } from './admin-http.js';
 import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
@@ -249,6 +250,8 @@ export class Broker {
       tickMs: config.raftTickMs,
       raft: { electionTicks: electionTicks(config), heartbeatTicks: 1, preVote: true, checkQuorum: true },
       logger: logger.child({ component: 'raft' }),
+      // A leader's batch that rotted on its disk is refused here, not stored (it would stop the node).
+      verifyEntry: verifyStoredBatch,
     });
     cleanup.push(() => node.close());
     node.on('error', (error) => logger.fatal({ err: error }, 'raft node failed; the broker stops serving'));

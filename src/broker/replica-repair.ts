@@ -24,8 +24,7 @@
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { kafkaOffset, type LogIndex, logIndex, type NodeId, nodeId } from '../lib/ids.js';
-import { validateBatches } from '../storage/codecs.js';
-import { NativeLog } from '../storage/native-log.js';
+import { NativeLog, verifyStoredBatch } from '../storage/native-log.js';
 import { RpcError } from './controller-rpc.js';
 
 /** The broker-to-broker method a replica asks its peers for one entry with. */
@@ -35,11 +34,15 @@ const READ_ENTRY_TIMEOUT_MS = 10_000;
 /** Largest batch a peer sends back (the RPC frame carries it in base64 within 4 MiB). */
 const MAX_REPAIR_BATCH_BYTES = 2 * 1024 * 1024;
 
-/** What the scrubber found: the damaged batch's first offset and where it lies. */
+/**
+ * A damaged batch: its first offset, and where it lies when the scrubber found it (a Raft read
+ * that found it knows its LogIndex instead).
+ */
 export interface DamagedBatch {
   offset: number;
-  segmentBaseOffset: number;
-  position: number;
+  index?: number;
+  segmentBaseOffset?: number;
+  position?: number;
 }
 
 /** A request for entry `index` (offset `offset`, term `term`) of a partition. */
@@ -83,13 +86,11 @@ export function partitionOfDirectory(
 /** Why a stored entry cannot be handed to a peer or taken from one; undefined when it can. */
 function copyProblem(batch: Buffer | undefined, request: ReadEntryRequest): string | undefined {
   if (batch === undefined) return 'not stored';
-  let info: ReturnType<typeof validateBatches>;
   try {
-    info = validateBatches(batch, MAX_REPAIR_BATCH_BYTES);
+    verifyStoredBatch(batch);
   } catch (error) {
     return `damaged: ${(error as Error).message}`;
   }
-  if (info.length !== 1) return `${info.length} batches where one was expected`;
   const baseOffset = Number(batch.readBigInt64BE(0));
   const term = batch.readInt32BE(12);
   if (baseOffset !== request.offset) return `baseOffset ${baseOffset}, not ${request.offset}`;
@@ -129,7 +130,8 @@ export class ReplicaRepair {
       );
       return undefined;
     }
-    const index = this.indexOfDamaged(log, damaged.offset);
+    const index =
+      damaged.index === undefined ? this.indexOfDamaged(log, damaged.offset) : logIndex(damaged.index);
     const term = log.termAt(index);
     if (term === undefined) return undefined;
     const request: ReadEntryRequest = { ...partition, index, offset: damaged.offset, term };

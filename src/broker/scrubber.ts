@@ -68,6 +68,7 @@ export class Scrubber {
   };
   private readonly warnings: RateLimitedLog;
   private readonly repairs = new Map<NativeLog, PendingRepair>();
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly bytesPerSecond: number,
@@ -79,14 +80,20 @@ export class Scrubber {
   }
 
   start(): void {
-    if (this.bytesPerSecond <= 0 || this.timer !== null) return;
+    if (this.timer !== null || (this.bytesPerSecond <= 0 && this.repairer === null)) return;
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
+    // A Raft read (a leader sending entries, a replica applying them) that finds a damaged
+    // batch has it repaired at once, whether or not the scrub got there.
+    if (this.repairer !== null)
+      this.unsubscribe = NativeLog.onDamage((log, damaged) => this.damageFound(log, damaged));
   }
 
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     this.warnings.flush();
   }
 
@@ -96,8 +103,9 @@ export class Scrubber {
 
   /** Verifies about one tick's worth of bytes, moving from log to log. */
   tick(): void {
-    let budget = Math.max(1, Math.floor((this.bytesPerSecond * TICK_MS) / 1000));
     this.retryRepairs();
+    if (this.bytesPerSecond <= 0) return;
+    let budget = Math.max(1, Math.floor((this.bytesPerSecond * TICK_MS) / 1000));
     const logs = this.logs().filter((log) => log.corruptOffset === null);
     for (let visited = 0; visited < logs.length && budget > 0; visited++) {
       const log = logs[this.turn++ % logs.length]!;
@@ -146,6 +154,18 @@ export class Scrubber {
     return Math.max(1, step.bytes);
   }
 
+  /** A damaged batch a read of `log` found (NativeLog.readEntries marked it already). */
+  private damageFound(log: NativeLog, damaged: DamagedBatch): void {
+    if (this.repairer?.repairable(log) !== true || this.repairs.has(log)) return;
+    this.counters.corruptBatches++;
+    this.logger.error(
+      { directory: log.directory, offset: damaged.offset, index: damaged.index },
+      'a read found a corrupt batch; reads from its offset fail with CORRUPT_MESSAGE until it is repaired',
+    );
+    this.repairs.set(log, { damaged, running: false, attempts: 0, retryAtMs: 0 });
+    this.retryRepairs();
+  }
+
   /** Starts the repairs that are due; forgets those of logs closed meanwhile. */
   private retryRepairs(): void {
     if (this.repairs.size === 0) return;
@@ -181,11 +201,12 @@ export class Scrubber {
         this.counters.repairedBatches++;
         // The storage core read the written copy back; the scrub goes on from that batch, so a
         // later damaged batch of the same log is found (and marked) next.
-        this.cursors.set(log, {
-          segmentBaseOffset: damaged.segmentBaseOffset,
-          position: damaged.position,
-          nextOffset: damaged.offset,
-        });
+        if (damaged.segmentBaseOffset !== undefined && damaged.position !== undefined)
+          this.cursors.set(log, {
+            segmentBaseOffset: damaged.segmentBaseOffset,
+            position: damaged.position,
+            nextOffset: damaged.offset,
+          });
         log.clearCorrupt();
         this.logger.warn(
           {

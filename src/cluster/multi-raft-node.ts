@@ -43,6 +43,7 @@ import { type GroupId, MultiRaftHost, type MultiRaftHostOptions } from '../raft/
 import type { RawNodeOptions, Ready, Status } from '../raft/raw-node.js';
 import { type Entry, type HardState, NO_NODE, type Snapshot, StateRole } from '../raft/types.js';
 import type { DurableRaftStorage } from './durable-raft-storage.js';
+import { DamagedAppendFilter } from './entry-integrity.js';
 import {
   decodePeerBatch,
   encodePeerBatch,
@@ -71,6 +72,12 @@ export interface MultiRaftNodeOptions {
   logger?: TransportLogger;
   /** The tick timer and the flush scheduling (default: the process's timers; the simulator's are virtual). */
   scheduler?: RaftScheduler;
+  /**
+   * Checks the data of each normal entry a leader sends (one RecordBatch) and throws when it is
+   * damaged: such an Append is dropped before Raft takes it (src/cluster/entry-integrity.ts).
+   * The broker passes the storage core's validation; without it nothing is checked here.
+   */
+  verifyEntry?: (data: Buffer) => void;
   /**
    * Tests only: plants a known defect back, so the simulator can show it would catch it.
    * 'hard-state-with-entries': HardState written beside the log fsync, and commit-only saves
@@ -184,6 +191,7 @@ export class MultiRaftNode extends EventEmitter {
   private nextReadId = 1;
   private stopped = false;
   private failure: unknown = null;
+  private readonly damagedAppends: DamagedAppendFilter | null;
   private readonly counters: MultiRaftNodeStats = {
     flushes: 0,
     syncRounds: 0,
@@ -201,6 +209,8 @@ export class MultiRaftNode extends EventEmitter {
     this.transport = options.transport;
     this.scheduler = options.scheduler ?? realTimers;
     this.logger = options.logger ?? silentLogger;
+    this.damagedAppends =
+      options.verifyEntry === undefined ? null : new DamagedAppendFilter(options.verifyEntry, this.logger);
     this.tickMs = options.tickMs ?? 100;
     this.commitSaveTicks = options.commitSaveTicks ?? 10;
     this.hardStateWithEntries = options.testOnlyDefects?.has('hard-state-with-entries') ?? false;
@@ -486,6 +496,7 @@ export class MultiRaftNode extends EventEmitter {
       return;
     }
     this.counters.batchesReceived++;
+    if (this.damagedAppends !== null) batch = this.damagedAppends.filter(batch);
     this.whenIdle(() => {
       try {
         this.host.receive(batch);

@@ -26,6 +26,35 @@ export function setSegmentFileCapacity(capacity: number): void {
 
 const OPEN_LOGS = new Set<NativeLog>();
 
+/** Kafka's ceiling on one batch: stored batches are checked against it, not the topic's limit. */
+const STORED_BATCH_BYTES_MAX = 2 ** 31 - 1;
+
+/**
+ * Throws a StorageError (CORRUPT_MESSAGE, ...) unless `batch` is exactly one whole, valid
+ * RecordBatch (framing, magic, CRC32C, record count): a stored batch re-checked before it is
+ * handed on.
+ */
+export function verifyStoredBatch(batch: Buffer): void {
+  const { validateBatches } = nativeBinding();
+  const batches = native(() => validateBatches(batch, STORED_BATCH_BYTES_MAX));
+  if (batches.length !== 1)
+    throw new StorageError('CORRUPT_MESSAGE', `${batches.length} batches where one was expected`);
+}
+
+/** Found damaged while read: the batch's first offset and its LogIndex. */
+export interface DamagedRead {
+  offset: number;
+  index: number;
+}
+
+/** Told about every batch a read found damaged (the scrubber's repair listens). */
+const DAMAGE_LISTENERS = new Set<(log: NativeLog, damaged: DamagedRead) => void>();
+
+/** The offset after `batch`: its baseOffset plus lastOffsetDelta plus one. */
+function nextOffsetAfter(batch: Buffer): number {
+  return Number(batch.readBigInt64BE(0)) + batch.readInt32BE(23) + 1;
+}
+
 /** Splits concatenated whole batches into one buffer per batch (views, no copy). */
 export function splitBatches(bytes: Buffer): Buffer[] {
   const batches: Buffer[] = [];
@@ -149,8 +178,54 @@ export class NativeLog implements PartitionLog {
     return (native(() => this.log.indexOfOffset(offset)) ?? undefined) as LogIndex | undefined;
   }
 
+  /**
+   * Entries `[from, to]` (Raft reads them to send to followers and to apply). Each batch is
+   * checked again (CRC32C, and its term against the term map) since it may have rotted on disk
+   * after it was written: the entries before a damaged one are returned, the batch is marked
+   * (`markCorrupt`) and the damage listeners are told, so it gets repaired from a peer. When the
+   * first entry itself is damaged it is returned as read (Raft needs at least one entry): a
+   * follower refuses it (src/cluster/entry-integrity.ts) until the repair.
+   */
   readEntries(from: LogIndex, to: LogIndex, maxBytes: number): Buffer[] {
-    return splitBatches(native(() => this.log.readEntries(from, to, maxBytes)));
+    const bytes = native(() => this.log.readEntries(from, to, maxBytes));
+    const batches = splitBatches(bytes);
+    // One native pass over the whole read; batch by batch only to find a damaged one.
+    let whole = true;
+    try {
+      nativeBinding().validateBatches(bytes, STORED_BATCH_BYTES_MAX);
+    } catch {
+      whole = false;
+    }
+    for (let at = 0; at < batches.length; at++) {
+      const batch = batches[at]!;
+      const index = from + at;
+      let damaged = batch.length < 61 || batch.readInt32BE(12) !== this.termAt(index as LogIndex);
+      if (!damaged && !whole)
+        try {
+          verifyStoredBatch(batch);
+        } catch {
+          damaged = true;
+        }
+      if (!damaged) continue;
+      const offset = at > 0 ? nextOffsetAfter(batches[at - 1]!) : this.offsetBefore(index as LogIndex);
+      this.markCorrupt(offset);
+      for (const listener of DAMAGE_LISTENERS) listener(this, { offset, index });
+      return at > 0 ? batches.slice(0, at) : batches.slice(0, 1);
+    }
+    return batches;
+  }
+
+  /** Listens for batches reads find damaged (in any open log); returns the unsubscribe. */
+  static onDamage(listener: (log: NativeLog, damaged: DamagedRead) => void): () => void {
+    DAMAGE_LISTENERS.add(listener);
+    return () => DAMAGE_LISTENERS.delete(listener);
+  }
+
+  /** The offset entry `index` starts at, from the entry before it (or the log's start). */
+  private offsetBefore(index: LogIndex): number {
+    if (index <= this.firstIndex) return this.logStartOffset;
+    const previous = splitBatches(native(() => this.log.readEntries(index - 1, index - 1, 0)))[0];
+    return previous === undefined ? this.logStartOffset : nextOffsetAfter(previous);
   }
 
   readFrom(from: KafkaOffset, maxBytes: number, upTo: KafkaOffset): Buffer {
