@@ -189,7 +189,8 @@ pub struct SyncJob {
     shared: Arc<Shared>,
     /// The active segment's `.log`; plus, when a point is taken, its `.index` and `.timeindex`
     /// and every file of segments sealed since the last sync. Names, not descriptors: a queued
-    /// job holds no file open (the handle cache opens what is still dirty when the job runs).
+    /// job holds no file open (when it runs it fsyncs the files whose handles are still open; an
+    /// evicted one was fsynced at its eviction).
     files: Vec<Arc<CachedFile>>,
     sync_directory: bool,
     /// The recovery point to write once `files` are durable; `None` for a plain sync.
