@@ -70,6 +70,7 @@ public class RoundTrip {
       consumer.commitSync();
     }
     long committed;
+    long otherCommitted;
     try (Admin admin = Admin.create(common)) {
       // A second group by a standalone commit (OffsetCommit with topic ids from v10), then both
       // groups' offsets in one call (one batched FindCoordinator, one OffsetFetch naming both).
@@ -84,7 +85,7 @@ public class RoundTrip {
               .all()
               .get();
       committed = both.get("group-" + topic).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
-      System.out.println("other group offset " + both.get("other-" + topic).get(first).offset());
+      otherCommitted = both.get("other-" + topic).get(first).offset();
       // ListOffsets lookups of the newer versions.
       for (Map.Entry<String, OffsetSpec> spec :
           Map.of(
@@ -98,6 +99,6 @@ public class RoundTrip {
         System.out.println("list-offsets " + spec.getKey() + " offset " + info.offset() + " timestamp " + info.timestamp());
       }
     }
-    System.out.println("result " + clusterLine + " produced " + count + " consumed " + consumed + " committed-offsets-sum " + committed);
+    System.out.println("result " + clusterLine + " produced " + count + " consumed " + consumed + " committed-offsets-sum " + committed + " other-group-sum " + otherCommitted);
   }
 }
