@@ -31,7 +31,7 @@ const classpath = readFileSync(classpathFile, 'utf8').trim();
 
 const cluster = await Broker.startCluster({
   brokers: 4,
-  brokerOptions: { logger: pino({ level: 'warn' }), leaderBalanceIntervalMs: 0 },
+  brokerOptions: { logger: pino({ level: 'warn' }), leaderBalanceIntervalMs: 0, replicaBalance: false },
 });
 const bootstrap = cluster.bootstrap.join(',');
 

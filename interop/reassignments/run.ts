@@ -27,7 +27,7 @@ const expected = [
 
 const cluster = await Broker.startCluster({
   brokers: 4,
-  brokerOptions: { logger: pino({ level: 'warn' }), leaderBalanceIntervalMs: 0 },
+  brokerOptions: { logger: pino({ level: 'warn' }), leaderBalanceIntervalMs: 0, replicaBalance: false },
 });
 await checkAndExit({
   classpath,

@@ -33,23 +33,31 @@ export interface ReassignmentLeader {
   appliedIndex(): number;
 }
 
+/** Records proposed at once: a request naming thousands of partitions is not one commit round
+ * trip per partition, and the controller log is not flooded either. */
+const PROPOSALS_IN_FLIGHT = 64;
+
 /**
- * Records the targets of `requests` in order, one record each, each checked against the state
- * as the previous one left it. A refused partition does not stop the others; a failure to
- * propose at all (the leader lost its leadership) rejects, so the asking broker tries again.
+ * Records the targets of `requests` (distinct partitions: the handler refuses a partition named
+ * twice), each checked against the applied metadata, up to PROPOSALS_IN_FLIGHT proposals at a
+ * time. A refused partition does not stop the others; a failure to propose at all (the leader
+ * lost its leadership) rejects, so the asking broker tries again (recording a target twice is
+ * harmless).
  */
 export async function alterReassignmentsAsLeader(
   requests: readonly ReassignmentRequest[],
   leader: ReassignmentLeader,
 ): Promise<{ index: number; value: ReassignmentResult[] }> {
-  const results: ReassignmentResult[] = [];
+  const results: ReassignmentResult[] = new Array(requests.length);
   let index = leader.appliedIndex();
-  for (const request of requests) {
-    const decision = decideReassignment(leader.state(), request);
+  let next = 0;
+  const record = async (position: number): Promise<void> => {
+    const request = requests[position]!;
     const where = { topic: request.topic, partition: request.partition };
+    const decision = decideReassignment(leader.state(), request);
     if (decision.kind === 'refused') {
-      results.push({ ...where, errorName: decision.errorName, message: decision.message });
-      continue;
+      results[position] = { ...where, errorName: decision.errorName, message: decision.message };
+      return;
     }
     try {
       const applied = await leader.propose({
@@ -57,15 +65,19 @@ export async function alterReassignmentsAsLeader(
         groupId: decision.groupId,
         target: decision.target,
       });
-      index = applied.index;
-      results.push({ ...where, errorName: null, message: null });
+      index = Math.max(index, applied.index);
+      results[position] = { ...where, errorName: null, message: null };
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       // The record reached the log and was refused there (a broker unregistered meanwhile).
       if (typeof code === 'string' && code !== 'NOT_CONTROLLER')
-        results.push({ ...where, errorName: code, message: (error as Error).message });
+        results[position] = { ...where, errorName: code, message: (error as Error).message };
       else throw error;
     }
-  }
+  };
+  const worker = async (): Promise<void> => {
+    while (next < requests.length) await record(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(PROPOSALS_IN_FLIGHT, requests.length) }, worker));
   return { index, value: results };
 }
