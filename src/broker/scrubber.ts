@@ -166,13 +166,16 @@ export class Scrubber {
     this.retryRepairs();
   }
 
-  /** Starts the repairs that are due; forgets those of logs closed meanwhile. */
+  /**
+   * Starts the repairs that are due; forgets those of logs closed meanwhile and those whose mark
+   * is gone (a truncation or retention removed the batch).
+   */
   private retryRepairs(): void {
     if (this.repairs.size === 0) return;
     const open = new Set(this.logs());
     const nowMs = Date.now();
     for (const [log, pending] of this.repairs) {
-      if (!open.has(log)) this.repairs.delete(log);
+      if (!open.has(log) || (!pending.running && log.corruptOffset === null)) this.repairs.delete(log);
       else if (!pending.running && pending.retryAtMs <= nowMs) this.startRepair(log, pending);
     }
   }
