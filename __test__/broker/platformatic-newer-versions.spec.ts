@@ -1,7 +1,7 @@
 /**
  * @platformatic/kafka 1.x against the broker. It implements flexible versions only, and for
  * several APIs only versions above what goqueue served before (FindCoordinator 4-6, CreateTopics
- * 7, OffsetFetch 8-9), so its admin, producer and consumer group could not run; it picks the
+ * 7, OffsetFetch 8-9, InitProducerId 3-5), so its admin, producer and consumer group could not run; it picks the
  * newest version it implements within the broker's range, and the spec pins what that is.
  */
 import { tracingChannel } from 'node:diagnostics_channel';
@@ -25,6 +25,7 @@ const EXPECTED_VERSIONS: Record<number, number> = {
   [ApiKey.SyncGroup]: 4,
   [ApiKey.ApiVersions]: 3,
   [ApiKey.CreateTopics]: 7,
+  [ApiKey.InitProducerId]: 5, // its producer is idempotent by default once InitProducerId 3+ is served
 };
 
 /** Every (API key, version) the library sends while `work` runs, seen on its diagnostics channel. */
@@ -57,6 +58,7 @@ async function consumeAndCommit(
   bootstrapBrokers: string[],
   groupId: string,
   count: number,
+  topic = 'plt',
 ): Promise<string[]> {
   const consumer = new Consumer({
     groupId,
@@ -68,7 +70,7 @@ async function consumeAndCommit(
   try {
     const stream = await consumer.consume({
       autocommit: false,
-      topics: ['plt'],
+      topics: [topic],
       mode: 'committed',
       fallbackMode: 'earliest',
       sessionTimeout: 10_000,
@@ -148,4 +150,34 @@ test('@platformatic/kafka 1.x: admin creates a topic, a producer writes, a consu
   t.deepEqual(observed, expected);
   for (const apiKey of [ApiKey.CreateTopics, ApiKey.FindCoordinator, ApiKey.OffsetFetch, ApiKey.OffsetCommit])
     t.true(used.has(apiKey), `API ${apiKey} was used`);
+});
+
+test('@platformatic/kafka 1.x idempotent producer: it implements only InitProducerId 3-5, gets a producer id and writes each record once', async (t) => {
+  const broker = await startBroker(t);
+  const bootstrapBrokers = [bootstrap(broker)];
+  const admin = new Admin({ clientId: 'spec-admin', bootstrapBrokers });
+  const producer = new Producer({
+    clientId: 'spec-idempotent',
+    bootstrapBrokers,
+    serializers: stringSerializers,
+    idempotent: true,
+  });
+  t.teardown(async () => {
+    await producer.close().catch(() => undefined);
+    await admin.close().catch(() => undefined);
+  });
+  await admin.createTopics({ topics: ['plt-idempotent'], partitions: 1, replicas: 1 });
+  const used = await recordVersions(async () => {
+    for (const at of [0, 1, 2]) {
+      await producer.send({
+        messages: [{ topic: 'plt-idempotent', value: `v${at}`, partition: 0 }],
+      });
+    }
+  });
+  t.deepEqual([...(used.get(ApiKey.InitProducerId) ?? [])], [5]);
+  t.deepEqual(await consumeAndCommit(bootstrapBrokers, 'plt-idempotent-group', 3, 'plt-idempotent'), [
+    'v0',
+    'v1',
+    'v2',
+  ]);
 });

@@ -399,7 +399,7 @@ const BODIES: Record<number, { request: object; response: object }> = {
     },
   },
   22: {
-    request: { transactionalId: null, transactionTimeoutMs: 60000 },
+    request: { transactionalId: null, transactionTimeoutMs: 60000, producerId: 1000, producerEpoch: 2 },
     response: { throttleTimeMs: 0, errorCode: 0, producerId: 1000, producerEpoch: 0 },
   },
   23: {

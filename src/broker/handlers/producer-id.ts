@@ -9,7 +9,8 @@ interface InitProducerIdRequest {
 
 /** InitProducerId for idempotent producers: a fresh producer id at epoch 0. Transactions are not
  * served: a transactional id gets the same non-retriable answer as FindCoordinator for one
- * (see transactions.ts). */
+ * (see transactions.ts). The current id and epoch a v3+ request may carry matter only to a
+ * transactional id; an idempotent producer that sends them gets a fresh id, as from Kafka. */
 export const initProducerIdHandler: Handler = {
   apiKey: ApiKey.InitProducerId,
   async handle(request: InitProducerIdRequest, { broker }) {

@@ -1,14 +1,20 @@
 import { type ApiSchema, arrayField, field } from '../schema.js';
 
-/** InitProducerId (22): versions 0-2 (2+ flexible; 3+ bumps an epoch, not described). */
+/**
+ * InitProducerId (22): versions 0-5 (2+ flexible). v3 (KIP-360) adds the producer's current id
+ * and epoch so a transactional producer can resume; v4 and v5 only allow new error codes
+ * (PRODUCER_FENCED, TRANSACTION_ABORTABLE). v6 (two-phase commit) is unstable in Kafka.
+ */
 export const InitProducerId: ApiSchema = {
   apiKey: 22,
   name: 'InitProducerId',
-  versions: [0, 2],
+  versions: [0, 5],
   flexibleFrom: 2,
   request: [
     field('transactionalId', 'string', '0+', { nullable: '0+', default: null }),
     field('transactionTimeoutMs', 'int32', '0+'),
+    field('producerId', 'int64', '3+', { default: -1 }),
+    field('producerEpoch', 'int16', '3+', { default: -1 }),
   ],
   response: [
     field('throttleTimeMs', 'int32', '0+', { default: 0 }),
