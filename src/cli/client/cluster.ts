@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ClusterStatus } from '../../broker/controller-tasks.js';
 import { Admin } from '../../client/admin.js';
 import { CommandError } from '../broker-command.js';
+import { registerClusterAdminCommands } from './cluster-admin.js';
 import {
   action,
   type CommandIo,
@@ -23,7 +24,9 @@ import {
 export function registerClusterCommand(program: Command, io: CommandIo): void {
   const cluster = program
     .command('cluster')
-    .description('show the brokers, the controller and moves in progress; decommission a broker')
+    .description(
+      'show the brokers, the controller and moves in progress; move partitions and leaders; decommission a broker',
+    )
     .option('-b, --bootstrap <brokers>', 'brokers to contact', DEFAULT_BOOTSTRAP)
     .option('--admin <host:port>', "a broker's admin HTTP address (server.http_port): the full view")
     .option('--json', 'print JSON')
@@ -82,6 +85,8 @@ export function registerClusterCommand(program: Command, io: CommandIo): void {
         );
       }),
     );
+
+  registerClusterAdminCommands(cluster, io);
 }
 
 async function adminCall<T>(address: string, method: string, path: string): Promise<T> {

@@ -10,6 +10,7 @@ import {
   UsageError,
   withClient,
 } from './io.js';
+import { registerTopicAdminCommands } from './topic-admin.js';
 
 function parseConfigs(values: string[] | undefined): Record<string, string> {
   const configs: Record<string, string> = {};
@@ -22,7 +23,9 @@ function parseConfigs(values: string[] | undefined): Record<string, string> {
 }
 
 export function registerTopicCommands(program: Command, io: CommandIo): void {
-  const topic = program.command('topic').description('create, list, describe and delete topics');
+  const topic = program
+    .command('topic')
+    .description('create, list, describe, alter and delete topics; delete records');
 
   topic
     .command('create <name>')
@@ -115,4 +118,6 @@ export function registerTopicCommands(program: Command, io: CommandIo): void {
         io.stdout.write(`deleted topic ${name}\n`);
       }),
     );
+
+  registerTopicAdminCommands(topic, io);
 }
