@@ -9,7 +9,7 @@ import test from 'ava';
 import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
 import { kafkaFor, RawClient, startBroker, waitForLeadership } from './helpers.js';
 
-test('kafkajs reassigns a partition onto its own broker (a no-op move), lists no move, and gets INVALID_REPLICA_ASSIGNMENT for an unknown broker', async (t) => {
+test('kafkajs reassigns a partition onto its own broker (a no-op move), lists no move, and gets INVALID_REPLICA_ASSIGNMENT for an unknown broker; a partition named twice is INVALID_REQUEST', async (t) => {
   const broker = await startBroker(t);
   const admin = kafkaFor(broker).admin();
   await admin.connect();
@@ -33,6 +33,26 @@ test('kafkajs reassigns a partition onto its own broker (a no-op move), lists no
   t.deepEqual(
     errors.map((error) => [error.type, error.topic]),
     [['INVALID_REPLICA_ASSIGNMENT', 'solo']],
+  );
+
+  // A partition named twice in one request: both entries refused, nothing recorded.
+  const client = await RawClient.open(broker.address.port);
+  t.teardown(() => client.close());
+  const twice = (
+    await client.request(ApiKey.AlterPartitionReassignments, 0, {
+      timeoutMs: 5_000,
+      topics: [
+        { name: 'solo', partitions: [{ partitionIndex: 1, replicas: [1] }] },
+        { name: 'solo', partitions: [{ partitionIndex: 1, replicas: null }] },
+      ],
+    })
+  ).body;
+  t.is(twice.errorCode, ErrorCode.NONE);
+  t.deepEqual(
+    twice.responses.map(
+      (topic: { partitions: Array<{ errorCode: number }> }) => topic.partitions[0]!.errorCode,
+    ),
+    [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST],
   );
 });
 
