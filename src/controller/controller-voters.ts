@@ -63,6 +63,16 @@ export function nextControllerVoterStep(input: {
     return { kind: 'wait', reason: 'a controller membership change is committing' };
   const staying = membership.voters.filter((id) => !leaving.has(id));
   const target = controllerVoterTarget(membership.voters.length);
+  // Above the target (a promotion made room), a leaving voter other than the leader is demoted
+  // first, a fenced one before a live one, even when no broker can take the role of another
+  // leaver: four voters with one dead tolerate no further loss (and stopping a decommissioned
+  // voter then loses the quorum), three live ones tolerate one.
+  if (membership.voters.length > target) {
+    const fenced = (id: number) => input.brokers.some((broker) => broker.brokerId === id && broker.fenced);
+    const demotable = leavingVoters.filter((id) => id !== membership.leader);
+    const first = demotable.find(fenced) ?? demotable[0];
+    if (first !== undefined) return { kind: 'demote', brokerId: first };
+  }
   if (staying.length < target) {
     const candidates = input.brokers
       .filter(

@@ -85,10 +85,24 @@ export function nextMoveStep(partition: PartitionInfo, observed: ObservedMembers
   // 3. Add the next target broker (one at a time) as a learner in metadata.
   const missing = target.find((id) => !replicas.includes(id));
   if (missing !== undefined) return { kind: 'record', replicas: [...replicas], learners: [missing] };
-  // 4. Remove the replicas the target leaves out, the leader last and after handing over.
+  // 4. Remove the replicas the target leaves out, the leader last and after handing over. One
+  //    that is behind (dead, cut off) goes first, and a removal waits while the voters it
+  //    leaves would lack a caught-up majority: removing a live voter beside a dead one ([1,2,3]
+  //    to [1] with 3 down) would leave [1,3], which commits nothing, not even the next removal.
   const leaving = replicas.filter((id) => !target.includes(id));
-  const leavingFollower = leaving.find((id) => id !== observed.leader);
+  const followers = leaving.filter((id) => id !== observed.leader);
+  const behindFirst = [
+    ...followers.filter((id) => !observed.caughtUp.includes(id)),
+    ...followers.filter((id) => observed.caughtUp.includes(id)),
+  ];
+  const streaming = [observed.leader, ...observed.caughtUp];
+  const leavingFollower = behindFirst.find((id) => keepsCaughtUpMajority(voters, id, streaming));
   if (leavingFollower !== undefined) return { kind: 'remove', brokerId: leavingFollower };
+  if (followers.length > 0)
+    return {
+      kind: 'wait',
+      reason: `removing broker ${followers[0]} would leave no caught-up majority of voters`,
+    };
   if (leaving.length > 0) {
     const successor = target.find((id) => observed.caughtUp.includes(id));
     if (successor === undefined)
@@ -230,6 +244,16 @@ function orderLike(ids: readonly number[], order: readonly number[]): number[] {
     return index < 0 ? order.length + id : index;
   };
   return [...ids].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Whether the voters left once `removed` goes hold a majority streaming the log. */
+function keepsCaughtUpMajority(
+  voters: readonly number[],
+  removed: number,
+  caughtUp: readonly number[],
+): boolean {
+  const rest = voters.filter((id) => id !== removed);
+  return rest.filter((id) => caughtUp.includes(id)).length * 2 > rest.length;
 }
 
 function sameMembers(a: readonly number[], b: readonly number[]): boolean {
