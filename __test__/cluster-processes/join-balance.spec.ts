@@ -4,10 +4,10 @@
  * writes; the controller leader moves replicas to it, one membership change at a time, until it
  * holds its share (3 of 12), and every acknowledged write is read back afterwards.
  */
-import { join } from 'node:path';
 import test from 'ava';
 import { eventually, freePort, ProcessCluster } from './harness.js';
 import {
+  addJoiningMember,
   createTopicsOnAll,
   healingConfig,
   partitionReplicas,
@@ -31,16 +31,7 @@ test('a joined broker receives its share of the replicas while a producer writes
   const writer = produceThroughout(kafka, 'spread', 6);
   await eventually(() => (writer.acknowledged.size >= 50 ? true : undefined), 60_000, 'first writes');
 
-  cluster.founding = 3;
-  cluster.members.set(4, {
-    id: 4,
-    clientPort: await freePort(),
-    raftPort: await freePort(),
-    dataDir: join(cluster.root, 'broker-4'),
-    child: null,
-    exit: null,
-    lines: [],
-  });
+  await addJoiningMember(cluster, 4);
   await cluster.start(4, [
     ...cluster.args(4),
     '--config',

@@ -132,3 +132,17 @@ export async function createTopicsOnAll(
     await admin.disconnect();
   }
 }
+
+/** Adds member `id` (not in --initial-cluster: `cluster.args(id)` gives it --join) with fresh ports. */
+export async function addJoiningMember(cluster: ProcessCluster, id: number): Promise<void> {
+  cluster.founding = Math.min(cluster.founding, id - 1);
+  cluster.members.set(id, {
+    id,
+    clientPort: await freePort(),
+    raftPort: await freePort(),
+    dataDir: join(cluster.root, `broker-${id}`),
+    child: null,
+    exit: null,
+    lines: [],
+  });
+}

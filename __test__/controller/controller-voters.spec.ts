@@ -6,19 +6,9 @@ import {
   controllerVoterTarget,
   nextControllerVoterStep,
 } from '../../src/controller/controller-voters.js';
-import type { BrokerInfo } from '../../src/controller/index.js';
+import { brokerInfo } from './fixtures.js';
 
-function broker(brokerId: number, options: { fenced?: boolean; leaving?: boolean } = {}): BrokerInfo {
-  return {
-    brokerId,
-    raft: { host: 'h', port: 1 },
-    client: { host: 'h', port: 2 },
-    rack: null,
-    incarnationId: 'i',
-    fenced: options.fenced ?? false,
-    decommissioning: options.leaving ?? false,
-  };
-}
+const broker = brokerInfo;
 
 /** Carries a step out on the membership the way the controller group would. */
 function carryOut(

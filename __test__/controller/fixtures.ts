@@ -1,9 +1,25 @@
 /** Builders shared by the controller specs. */
-import type { ControllerRecord } from '../../src/controller/index.js';
+import type { BrokerInfo, ControllerRecord } from '../../src/controller/index.js';
 
 /** A valid, deterministic topic id (UUID) for test number `n` (n >= 1). */
 export function topicId(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+/** An applied broker as the planners see it (no rack, live, not leaving unless told). */
+export function brokerInfo(
+  brokerId: number,
+  options: { fenced?: boolean; rack?: string; leaving?: boolean } = {},
+): BrokerInfo {
+  return {
+    brokerId,
+    raft: { host: 'h', port: 1 },
+    client: { host: 'h', port: 2 },
+    rack: options.rack ?? null,
+    incarnationId: 'i',
+    fenced: options.fenced ?? false,
+    decommissioning: options.leaving ?? false,
+  };
 }
 
 export function registerBroker(

@@ -3,21 +3,9 @@ import test from 'ava';
 import type { BrokerInfo, PartitionInfo } from '../../src/controller/index.js';
 import { planReplicaBalance } from '../../src/controller/index.js';
 import { Prng } from '../../src/lib/prng.js';
+import { brokerInfo } from './fixtures.js';
 
-function broker(
-  brokerId: number,
-  options: { fenced?: boolean; rack?: string; leaving?: boolean } = {},
-): BrokerInfo {
-  return {
-    brokerId,
-    raft: { host: 'h', port: 1 },
-    client: { host: 'h', port: 2 },
-    rack: options.rack ?? null,
-    incarnationId: 'i',
-    fenced: options.fenced ?? false,
-    decommissioning: options.leaving ?? false,
-  };
-}
+const broker = brokerInfo;
 
 function partition(groupId: number, replicas: number[], extra: Partial<PartitionInfo> = {}): PartitionInfo {
   return {
