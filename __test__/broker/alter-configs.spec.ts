@@ -606,3 +606,50 @@ test('a resource named twice in one request is refused both times with INVALID_R
   t.is(key!.errorCode, ErrorCode.INVALID_REQUEST);
   t.deepEqual(overrides(broker, 'orders'), {});
 });
+
+test('replication throttles: deleting one (what kafka-reassign-partitions --verify always does) succeeds and changes nothing; setting one is INVALID_CONFIG saying moves are bounded by max_replica_moves instead', async (t) => {
+  const { broker, client } = await setUp(t);
+  await createTopic(client, 'throttled');
+  const deletes = await incremental(client, [
+    {
+      resourceType: BROKER,
+      resourceName: String(broker.brokerId),
+      configs: [
+        { name: 'leader.replication.throttled.rate', configOperation: DELETE, value: null },
+        { name: 'follower.replication.throttled.rate', configOperation: DELETE, value: null },
+        { name: 'replica.alter.log.dirs.io.max.bytes.per.second', configOperation: DELETE, value: null },
+      ],
+    },
+    {
+      resourceType: TOPIC,
+      resourceName: 'throttled',
+      configs: [
+        { name: 'leader.replication.throttled.replicas', configOperation: DELETE, value: null },
+        { name: 'follower.replication.throttled.replicas', configOperation: DELETE, value: null },
+      ],
+    },
+  ]);
+  t.deepEqual(
+    deletes.map((answer) => answer.errorCode),
+    [ErrorCode.NONE, ErrorCode.NONE],
+  );
+  const sets = await incremental(client, [
+    {
+      resourceType: BROKER,
+      resourceName: '',
+      configs: [{ name: 'leader.replication.throttled.rate', configOperation: SET, value: '1000' }],
+    },
+    {
+      resourceType: TOPIC,
+      resourceName: 'throttled',
+      configs: [{ name: 'leader.replication.throttled.replicas', configOperation: SET, value: '*' }],
+    },
+  ]);
+  t.deepEqual(
+    sets.map((answer) => answer.errorCode),
+    [ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG],
+  );
+  for (const answer of sets) t.regex(answer.errorMessage ?? '', /not supported.*max_replica_moves/);
+  t.is(Object.keys(contextOf(broker).controller.state.brokerConfigs()).length, 0);
+  t.deepEqual(overrides(broker, 'throttled'), {});
+});

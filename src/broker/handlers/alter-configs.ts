@@ -61,6 +61,18 @@ interface IncrementalAlterConfigsRequest {
   validateOnly: boolean;
 }
 
+/**
+ * Kafka's replication throttle configs (broker rates, topic replica lists). goqueue has no
+ * throttles: a delete is accepted as the no-op it is, a set refused.
+ */
+const REPLICATION_THROTTLE_KEYS: ReadonlySet<string> = new Set([
+  'leader.replication.throttled.rate',
+  'follower.replication.throttled.rate',
+  'replica.alter.log.dirs.io.max.bytes.per.second',
+  'leader.replication.throttled.replicas',
+  'follower.replication.throttled.replicas',
+]);
+
 /** A resource refused before anything was proposed. */
 class Refusal extends Error {
   constructor(
@@ -160,6 +172,17 @@ function planChanges(
   for (const { name, operation, value } of changes) {
     if (ConfigOperation[operation] === undefined)
       throw new Refusal(ErrorCode.INVALID_REQUEST, `config ${name}: unknown operation ${operation}`);
+    if (REPLICATION_THROTTLE_KEYS.has(name)) {
+      // Nothing here ever holds a throttle, so deleting one changes nothing (kafka-reassign-partitions
+      // --verify always clears them); setting one would be a promise goqueue does not keep.
+      if (operation !== ConfigOperation.DELETE)
+        throw new Refusal(
+          ErrorCode.INVALID_CONFIG,
+          `${name}: replication throttles are not supported; replica moves are bounded by max_replica_moves instead`,
+        );
+      named.delete(name);
+      continue;
+    }
     const keyProblem = catalogue.keyProblem(name);
     if (keyProblem !== null) throw keyProblem;
     let result: string | null;
