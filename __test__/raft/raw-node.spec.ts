@@ -126,6 +126,23 @@ test('isIdleLeader: only a leader with everything committed, applied and on ever
   t.true(node(1).isIdleLeader());
 });
 
+test('awaitsCommitReports and resendCommit: a leader is idle only once every peer reported its commit; the commit sent again brings the report', (t) => {
+  const { node, stabilize } = cluster();
+  node(1).propose(new TextEncoder().encode('x'));
+  // Node 3 receives the entry but loses the Append that carries the commit afterwards.
+  stabilize((m) => m.to === nodeId(3) && m.type === MessageType.Append && m.entries.length === 0);
+  t.true(node(1).isCaughtUp(nodeId(3)));
+  t.true(node(3).commitIndex < node(1).commitIndex, 'node 3 missed the commit');
+  t.false(node(1).isIdleLeader(), 'node 3 has not reported the commit');
+  t.true(node(1).awaitsCommitReports());
+  t.false(node(2).awaitsCommitReports(), 'only a leader waits for reports');
+  node(1).resendCommit();
+  stabilize();
+  t.is(node(3).commitIndex, node(1).commitIndex);
+  t.false(node(1).awaitsCommitReports());
+  t.true(node(1).isIdleLeader());
+});
+
 test('expireLease: a follower inside its lease ignores a vote request, with the lease expired it answers', (t) => {
   const { node } = cluster();
   const vote = message({
