@@ -310,6 +310,7 @@ export class DurableRaftStorage implements RaftStorage {
       this.image = decodeRaftState(bytes, path);
     }
     this.restartLogAtSnapshotIfBehind();
+    this.dropEntriesBeyondStoredTerm();
     this.logFirstIndex = this.log.firstIndex;
     this.logLastIndex = this.log.lastIndex;
     this.cachedLogStartOffset = this.log.logStartOffset;
@@ -339,6 +340,23 @@ export class DurableRaftStorage implements RaftStorage {
       );
     reset(logIndex(index + 1), partitionSnapshotNextOffset(this.image.snapshot));
     return true;
+  }
+
+  /**
+   * Drops the log's last entries whose term is beyond the stored term. No one was told of them:
+   * a node saves a new term before it sends anything in it (`persistInOrder`: entries, then the
+   * HardState, then messages), so they are the tail of an append whose HardState save a crash
+   * cut short, or a `partitionLeaderEpoch` damaged on disk (it lies outside the CRC). Kept, a too
+   * high term makes this replica's log look newer than every other's: it wins elections and its
+   * first append in the real term is refused, which stops the node. Entries the stored commit
+   * covers are never dropped (their terms cannot be beyond it unless the disk lies twice).
+   */
+  private dropEntriesBeyondStoredTerm(): void {
+    const { term, commit } = this.image.hardState;
+    const floor = Math.max(this.log.firstIndex - 1, this.image.snapshot.metadata.index, commit);
+    let keep = this.log.lastIndex as number;
+    while (keep > floor && (this.log.termAt(logIndex(keep)) ?? 0) > term) keep--;
+    if (keep < this.log.lastIndex) this.log.truncateAfter(logIndex(keep));
   }
 
   /** The last saved (or loaded) hard state. */
