@@ -376,7 +376,8 @@ export class GroupFetcher {
           }
           if (this.stopped) return;
           if (batch.some((state) => this.client.cachedLeader(state.topic, state.partition) !== nodeId)) {
-            this.kick();
+            // Once this loop has ended (a kick now would see it running and skip this broker).
+            queueMicrotask(() => this.kick());
             return;
           }
           if (needsMetadataRefresh(error) || isRetriable(error)) this.client.invalidateMetadata();
