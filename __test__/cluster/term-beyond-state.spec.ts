@@ -68,3 +68,38 @@ test('a restart drops entries whose term is beyond the stored term (a flipped pa
   ]);
   t.is<number, number>(reopened.lastIndex(), from + 4);
 });
+
+test('a committed entry whose term is beyond the stored term makes the group refuse to open (it is not dropped)', async (t) => {
+  const temp = tempDir('goqueue-term-');
+  t.teardown(temp.remove);
+  const first = new DurableRaftStorage({
+    log: NativeLog.open(temp.dir),
+    dir: temp.dir,
+    initialConfState: confState,
+  });
+  const from = first.lastIndex() + 1;
+  first.append(
+    Array.from({ length: 3 }, (_, i) => ({
+      index: logIndex(from + i),
+      term: term(4),
+      type: EntryType.Normal,
+      data: producerBatch(Buffer.from(`value-${i}`)),
+    })),
+  );
+  await first.sync();
+  await first.saveHardState({ term: term(4), vote: NO_NODE, commit: logIndex(from + 2) });
+  await first.close();
+  const segment = readdirSync(temp.dir).find((name) => name.endsWith('.log'))!;
+  const bytes = readFileSync(join(temp.dir, segment));
+  let last = 0;
+  while (last + 12 + bytes.readInt32BE(last + 8) < bytes.length) last += 12 + bytes.readInt32BE(last + 8);
+  bytes[last + 13]! ^= 0x40;
+  writeFileSync(join(temp.dir, segment), bytes);
+  rmSync(join(temp.dir, 'recovery-point'));
+  const log = NativeLog.open(temp.dir);
+  t.teardown(() => log.close());
+  t.throws(() => new DurableRaftStorage({ log, dir: temp.dir, initialConfState: confState }), {
+    message: /beyond the stored term 4/,
+  });
+  t.is<number, number>(log.lastIndex, from + 2, 'nothing dropped');
+});

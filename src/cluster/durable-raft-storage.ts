@@ -348,8 +348,10 @@ export class DurableRaftStorage implements RaftStorage {
    * HardState, then messages), so they are the tail of an append whose HardState save a crash
    * cut short, or a `partitionLeaderEpoch` damaged on disk (it lies outside the CRC). Kept, a too
    * high term makes this replica's log look newer than every other's: it wins elections and its
-   * first append in the real term is refused, which stops the node. Entries the stored commit
-   * covers are never dropped (their terms cannot be beyond it unless the disk lies twice).
+   * first append in the real term is refused, which stops the node. An entry the stored commit
+   * covers cannot have such a term (commit and term are saved together), so one that does is
+   * damaged: it is not dropped (this replica acknowledged it), the group refuses to open instead
+   * and the broker keeps serving its other replicas (docs/storage.md, *Repair*).
    */
   private dropEntriesBeyondStoredTerm(): void {
     const { term, commit } = this.image.hardState;
@@ -357,6 +359,15 @@ export class DurableRaftStorage implements RaftStorage {
     let keep = this.log.lastIndex as number;
     while (keep > floor && (this.log.termAt(logIndex(keep)) ?? 0) > term) keep--;
     if (keep < this.log.lastIndex) this.log.truncateAfter(logIndex(keep));
+    const last = this.log.lastIndex;
+    if (
+      last > this.image.snapshot.metadata.index &&
+      last >= this.log.firstIndex &&
+      (this.log.termAt(last) ?? 0) > term
+    )
+      throw new RaftStorageError(
+        `committed entry ${last} has term ${this.log.termAt(last)}, beyond the stored term ${term}: its partitionLeaderEpoch is damaged on disk`,
+      );
   }
 
   /** The last saved (or loaded) hard state. */
