@@ -3,31 +3,17 @@
  * reassignments` and `cluster elect-leaders` against an in-process broker (the moves
  * themselves: __test__/cluster-processes/sdk-reassign.spec.ts).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Broker } from '../../src/broker/broker.js';
-import { Admin } from '../../src/client/admin.js';
-import { Client } from '../../src/client/client.js';
-import { Producer } from '../../src/client/producer.js';
-import { bootstrap, startBroker } from '../broker/helpers.js';
+import type { Admin } from '../../src/client/admin.js';
+import { bootstrap } from '../broker/helpers.js';
+import { brokerWithTopic } from '../client/admin-helpers.js';
 import { run } from './run.js';
 
 const at = (broker: Broker) => ['--bootstrap', bootstrap(broker)];
 
-async function setup(t: Parameters<typeof startBroker>[0]) {
-  const broker = await startBroker(t);
-  const client = new Client({ brokers: [bootstrap(broker)], timeoutMs: 10_000 });
-  t.teardown(() => client.close());
-  const admin = new Admin(client);
-  await admin.createTopic({ name: 'events', partitions: 2 });
-  const producer = new Producer(client);
-  for (const partition of [0, 1])
-    await producer.produceMessage({
-      topic: 'events',
-      partition,
-      messages: Array.from({ length: 5 }, (_, i) => ({ value: `v${i}` })),
-    });
-  return { broker, admin };
-}
+const setup = (t: ExecutionContext) =>
+  brokerWithTopic(t, { name: 'events', partitions: 2, messagesPerPartition: 5 });
 
 async function overrides(admin: Admin): Promise<Record<string, string | null>> {
   const entries = await admin.describeConfigs({ type: 'topic', name: 'events' });

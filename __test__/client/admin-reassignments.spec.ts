@@ -4,17 +4,11 @@
  * __test__/cluster-processes/sdk-reassign.spec.ts), and their argument checks.
  */
 import test from 'ava';
-import { Admin } from '../../src/client/admin.js';
-import { Client } from '../../src/client/client.js';
 import { KafkaProtocolError } from '../../src/client/errors.js';
-import { bootstrap, startBroker } from '../broker/helpers.js';
+import { assertTypeErrors, brokerWithTopic, untyped } from './admin-helpers.js';
 
 test('one broker: no moves listed, a move to an unknown broker is refused with its reason, elections are not needed', async (t) => {
-  const broker = await startBroker(t);
-  const client = new Client({ brokers: [bootstrap(broker)], clientId: 'admin-moves', timeoutMs: 10_000 });
-  t.teardown(() => client.close());
-  const admin = new Admin(client);
-  await admin.createTopic({ name: 'orders', partitions: 2 });
+  const { broker, admin } = await brokerWithTopic(t, { name: 'orders', partitions: 2 });
 
   t.deepEqual(await admin.listPartitionReassignments(), []);
   t.deepEqual(await admin.listPartitionReassignments({ topic: 'orders' }), []);
@@ -54,41 +48,35 @@ test('one broker: no moves listed, a move to an unknown broker is refused with i
   });
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: the point is calling without the types.
-const untyped = (value: unknown): any => value;
-
 test('wrong reassignment and election arguments throw a TypeError naming the field', async (t) => {
-  const client = new Client({ brokers: ['127.0.0.1:1'], timeoutMs: 1_000 });
-  t.teardown(() => client.close());
-  const admin = new Admin(client);
-  const cases: Array<[() => Promise<unknown>, RegExp]> = [
+  await assertTypeErrors(t, [
     [
-      () => admin.alterPartitionReassignments(untyped({ reassignments: [] })),
+      (admin) => admin.alterPartitionReassignments(untyped({ reassignments: [] })),
       /admin\.alterPartitionReassignments\(request\)\.reassignments must be a non-empty array/,
     ],
     [
-      () =>
+      (admin) =>
         admin.alterPartitionReassignments(
           untyped({ reassignments: [{ topic: 'orders', partition: 0, replicas: [] }] }),
         ),
       /reassignments\[0\]\.replicas must be a non-empty array/,
     ],
     [
-      () =>
+      (admin) =>
         admin.alterPartitionReassignments(
           untyped({ reassignments: [{ topic: 'orders', partition: 0, replicas: [1, -2] }] }),
         ),
       /reassignments\[0\]\.replicas\[1\] must be a broker id/,
     ],
     [
-      () =>
+      (admin) =>
         admin.alterPartitionReassignments(
           untyped({ reassignments: [{ topic: 'orders', partition: 0, replicas: [1, 2, 1] }] }),
         ),
       /reassignments\[0\]\.replicas names broker 1 more than once/,
     ],
     [
-      () =>
+      (admin) =>
         admin.alterPartitionReassignments(
           untyped({
             reassignments: [
@@ -100,20 +88,16 @@ test('wrong reassignment and election arguments throw a TypeError naming the fie
       /reassignments names partition orders\/0 more than once/,
     ],
     [
-      () => admin.listPartitionReassignments(untyped({ partitions: [0] })),
+      (admin) => admin.listPartitionReassignments(untyped({ partitions: [0] })),
       /admin\.listPartitionReassignments\(request\)\.partitions needs .*\.topic/,
     ],
     [
-      () => admin.electLeaders(untyped({ topic: 'orders', partitions: [0, 0] })),
+      (admin) => admin.electLeaders(untyped({ topic: 'orders', partitions: [0, 0] })),
       /admin\.electLeaders\(request\)\.partitions names partition 0 more than once/,
     ],
     [
-      () => admin.electLeaders(untyped({ topic: 7 })),
+      (admin) => admin.electLeaders(untyped({ topic: 7 })),
       /admin\.electLeaders\(request\)\.topic must be a non-empty string/,
     ],
-  ];
-  for (const [call, message] of cases) {
-    const error = await t.throwsAsync(call, { instanceOf: TypeError });
-    t.regex(error.message, message);
-  }
+  ]);
 });

@@ -1,7 +1,7 @@
 /**
  * Run-time checks shared by the Admin verbs of admin-configs.ts, admin-records.ts and
  * admin-reassignments.ts, in the manner of validate.ts: a TypeError naming the field. Also the
- * one order their per-partition results are sorted in.
+ * one way their per-partition results are listed.
  */
 import { requirePartition } from './validate.js';
 
@@ -73,11 +73,16 @@ export function requireBrokerId(field: string, value: unknown): number {
   return value;
 }
 
-/** Orders per-partition results by topic name, then partition. */
-export function compareTopicPartition(
-  a: { topic: string; partition: number },
-  b: { topic: string; partition: number },
-): number {
-  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
-  return a.partition - b.partition;
+/**
+ * Kafka's per-topic answer lists (`[{ topic, partitions: [...] }]`) as one row per partition,
+ * sorted by topic name, then partition.
+ */
+export function partitionRows<Topic, Partition, Row extends { topic: string; partition: number }>(
+  topics: readonly Topic[],
+  partitionsOf: (topic: Topic) => readonly Partition[],
+  row: (topic: Topic, partition: Partition) => Row,
+): Row[] {
+  return topics
+    .flatMap((topic) => partitionsOf(topic).map((partition) => row(topic, partition)))
+    .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
 }

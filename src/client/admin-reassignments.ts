@@ -10,7 +10,7 @@
  */
 import { ApiKey } from '../protocol/index.js';
 import {
-  compareTopicPartition,
+  partitionRows,
   requireBrokerId,
   requireDistinct,
   requireList,
@@ -211,16 +211,17 @@ export async function listPartitionReassignments(
     },
     request,
   );
-  const moves = response.topics.flatMap((topic) =>
-    topic.partitions.map((partition) => ({
+  return partitionRows(
+    response.topics,
+    (topic) => topic.partitions,
+    (topic, partition) => ({
       topic: topic.name,
       partition: partition.partitionIndex,
       replicas: partition.replicas,
       addingReplicas: partition.addingReplicas,
       removingReplicas: partition.removingReplicas,
-    })),
+    }),
   );
-  return moves.sort(compareTopicPartition);
 }
 
 /**
@@ -248,8 +249,10 @@ export async function electLeaders(client: Client, request: PartitionSelection):
       }>;
     };
   }, request);
-  const results = response.replicaElectionResults.flatMap((topic) =>
-    topic.partitionResult.map((partition) => ({
+  return partitionRows(
+    response.replicaElectionResults,
+    (topic) => topic.partitionResult,
+    (topic, partition) => ({
       topic: topic.topic,
       partition: partition.partitionId,
       error:
@@ -260,7 +263,6 @@ export async function electLeaders(client: Client, request: PartitionSelection):
               partition: partition.partitionId,
               detail: partition.errorMessage,
             }),
-    })),
+    }),
   );
-  return results.sort(compareTopicPartition);
 }

@@ -4,7 +4,7 @@
  * non-flexible versions (v1 both).
  */
 import { ApiKey } from '../protocol/index.js';
-import { compareTopicPartition, requireBrokerId, requireDistinct, requireList } from './admin-checks.js';
+import { partitionRows, requireBrokerId, requireDistinct, requireList } from './admin-checks.js';
 import type { CallOptions, Client } from './client.js';
 import { GoqueueError, KafkaProtocolError } from './errors.js';
 import { requireCallOptions, requireObject, requirePartition, requireTopic } from './validate.js';
@@ -155,16 +155,17 @@ function describeBrokerLogDirs(
         throw new KafkaProtocolError(directory.errorCode, {
           detail: `log directory ${directory.logDir} on broker ${brokerId}`,
         });
-      const replicas = directory.topics.flatMap((topic) =>
-        topic.partitions.map((partition) => ({
+      const replicas = partitionRows(
+        directory.topics,
+        (topic) => topic.partitions,
+        (topic, partition) => ({
           topic: topic.name,
           partition: partition.partitionIndex,
           sizeBytes: partition.partitionSize,
           offsetLag: partition.offsetLag,
           isFuture: partition.isFutureKey,
-        })),
+        }),
       );
-      replicas.sort(compareTopicPartition);
       return { brokerId, logDir: directory.logDir, replicas };
     });
   }, options);
