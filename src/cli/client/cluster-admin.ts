@@ -43,11 +43,12 @@ function electionJson(results: ElectionResult[]) {
  * (KIP-455 reassignments, ElectLeaders, DescribeLogDirs) through `--bootstrap`.
  */
 export function registerClusterAdminCommands(cluster: Command, io: CommandIo): void {
-  const shared = '(-b/--bootstrap and --json are the cluster command’s)';
+  const shared = '\nTakes `goqueue cluster`’s -b/--bootstrap (and --json), written anywhere on the line.';
 
   cluster
     .command('reassign <topic> <partition> [brokers]')
-    .description(`move a partition to the brokers listed, first = preferred leader ${shared}`)
+    .description('move a partition to the brokers listed, first = preferred leader')
+    .addHelpText('after', shared)
     .option('--cancel', 'cancel the move in progress instead')
     .action(
       action(
@@ -80,7 +81,8 @@ export function registerClusterAdminCommands(cluster: Command, io: CommandIo): v
 
   cluster
     .command('reassignments [topic]')
-    .description(`list partition moves in progress ${shared}`)
+    .description('list partition moves in progress')
+    .addHelpText('after', shared)
     .action(
       action(async (topic: string | undefined, _own: object, command: Command) => {
         const flags = clusterFlags(command);
@@ -107,7 +109,8 @@ export function registerClusterAdminCommands(cluster: Command, io: CommandIo): v
 
   cluster
     .command('elect-leaders [topic]')
-    .description(`hand leadership to each partition's preferred replica (default: every partition) ${shared}`)
+    .description("hand leadership to each partition's preferred replica (default: every partition)")
+    .addHelpText('after', shared)
     .option('-p, --partition <N...>', 'only these partitions of <topic>')
     .action(
       action(async (topic: string | undefined, own: { partition?: string[] }, command: Command) => {
@@ -146,7 +149,8 @@ export function registerClusterAdminCommands(cluster: Command, io: CommandIo): v
 
   cluster
     .command('log-dirs')
-    .description(`each broker's data directory and the replicas in it with their bytes ${shared}`)
+    .description("each broker's data directory and the replicas in it with their bytes")
+    .addHelpText('after', shared)
     .option('--broker <id>', 'only this broker', parseInteger('--broker'))
     .action(
       action(async (own: { broker?: number }, command: Command) => {
