@@ -21,7 +21,7 @@
  * The controller's own log is not repaired this way: its Raft control entries are stamped with
  * each replica's wall clock, so copies are not byte-identical.
  */
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { kafkaOffset, type LogIndex, logIndex, type NodeId, nodeId } from '../lib/ids.js';
 import { NativeLog, verifyStoredBatch } from '../storage/native-log.js';
@@ -104,6 +104,11 @@ export class ReplicaRepair {
   constructor(private readonly options: ReplicaRepairOptions) {
     this.logs = options.logs ?? NativeLog.openLogs;
     options.rpc.handle(READ_ENTRY_METHOD, async (_from, body) => this.serve(body as ReadEntryRequest));
+  }
+
+  /** A log of this broker: under its data directory. */
+  owns(log: NativeLog): boolean {
+    return log.directory.startsWith(join(this.options.dataDir, sep));
   }
 
   /** A partition replica's log (the controller's own log is not repaired from peers). */

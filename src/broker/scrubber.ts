@@ -11,6 +11,8 @@ const REPAIR_RETRY_MAX_MS = 60_000;
 
 /** What repairs damaged batches (src/broker/replica-repair.ts's ReplicaRepair). */
 export interface BatchRepairer {
+  /** True for a log of this broker (under its data directory). */
+  owns(log: NativeLog): boolean;
   /** True for a log whose batches a peer may hold (a partition replica's). */
   repairable(log: NativeLog): boolean;
   /** Rewrites `damaged` from a peer's healthy copy; resolves to that peer, or undefined. */
@@ -156,12 +158,14 @@ export class Scrubber {
 
   /** A damaged batch a read of `log` found (NativeLog.readEntries marked it already). */
   private damageFound(log: NativeLog, damaged: DamagedBatch): void {
-    if (this.repairer?.repairable(log) !== true || this.repairs.has(log)) return;
+    const repairer = this.repairer;
+    if (repairer === null || !repairer.owns(log) || this.repairs.has(log)) return;
     this.counters.corruptBatches++;
     this.logger.error(
       { directory: log.directory, offset: damaged.offset, index: damaged.index },
-      'a read found a corrupt batch; reads from its offset fail with CORRUPT_MESSAGE until it is repaired',
+      'a read found a corrupt batch; reads from its offset fail with CORRUPT_MESSAGE',
     );
+    if (!repairer.repairable(log)) return;
     this.repairs.set(log, { damaged, running: false, attempts: 0, retryAtMs: 0 });
     this.retryRepairs();
   }
