@@ -428,17 +428,12 @@ interface ReadSink {
   onRead(bytes: number, buffer: Uint8Array): void;
 }
 
-const apiNames: Record<number, string> = {
-  0: 'Produce',
-  1: 'Fetch',
-  2: 'ListOffsets',
-  3: 'Metadata',
-  18: 'ApiVersions',
-  19: 'CreateTopics',
-  20: 'DeleteTopics',
-  32: 'DescribeConfigs',
-  37: 'CreatePartitions',
-};
+/** Names for messages: every API key the protocol layer knows (ApiKey). */
+const apiNames: Record<number, string> = Object.fromEntries(
+  Object.entries(ApiKey)
+    .filter(([, key]) => typeof key === 'number')
+    .map(([name, key]) => [key, name]),
+);
 
 function apiName(apiKey: number): string {
   return apiNames[apiKey] ?? `api#${apiKey}`;
