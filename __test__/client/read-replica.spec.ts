@@ -2,11 +2,13 @@
  * The SDK Consumer's `rack` option (KIP-392) against two fake brokers: the leader (node 1) names
  * node 2 as the preferred read replica; the consumer fetches there, keeps fetching there, goes
  * back to the leader when the replica answers an error, and never leaves the leader without a
- * rack.
+ * rack. The consumer group's fetcher does the same.
  */
 import test, { type ExecutionContext } from 'ava';
 import { Client } from '../../src/client/client.js';
 import { Consumer } from '../../src/client/consumer.js';
+import { GroupFetcher } from '../../src/client/group-fetcher.js';
+import { partitionKey } from '../../src/client/group-protocol.js';
 import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import { FakeBroker, type FakeRequest } from './fake-broker.js';
@@ -17,7 +19,10 @@ interface Node {
   fake: FakeBroker;
   /** Fetches received: their rackId and offset. */
   fetches: Array<{ rackId: string; offset: number }>;
-  answer: (offset: number) => { errorCode: number; preferredReadReplica: number; records: Buffer | null };
+  answer: (
+    offset: number,
+    rackId: string,
+  ) => { errorCode: number; preferredReadReplica: number; records: Buffer | null };
 }
 
 function batchAt(offset: number, value: string): Buffer {
@@ -63,7 +68,7 @@ async function twoBrokers(t: ExecutionContext): Promise<{ leader: Node; replica:
     if (request.apiKey !== ApiKey.Fetch) throw new Error(`unexpected API ${request.apiKey}`);
     const offset = request.body.topics[0].partitions[0].fetchOffset as number;
     node.fetches.push({ rackId: request.body.rackId, offset });
-    const answer = node.answer(offset);
+    const answer = node.answer(offset, request.body.rackId);
     request.reply({
       throttleTimeMs: 0,
       errorCode: 0,
@@ -151,6 +156,7 @@ test('with a rack the consumer follows the leader to its preferred read replica,
     third.messages.map((message) => message.value?.toString()),
     ['leader-2'],
   );
+  t.is(leader.fetches.at(-1)?.rackId, '', 'the leader is asked without the rack after a replica failed');
   t.is(replica.fetches.length, 3);
   t.is(leader.fetches.length, 2);
   // And stays with the leader afterwards.
@@ -189,4 +195,44 @@ test('OFFSET_NOT_AVAILABLE from the read replica is retried there; without a rac
   );
   t.is(leader.fetches.at(-1)?.rackId, '');
   t.is(replica.fetches.length, 2);
+});
+
+test('the group fetcher follows the preferred read replica and goes back to the leader when it answers an error', async (t) => {
+  const { leader, replica, client } = await twoBrokers(t);
+  // A leader as the broker is: it names the replica only to a client that names its rack.
+  leader.answer = (offset, rackId) =>
+    rackId === 'r2'
+      ? { errorCode: 0, preferredReadReplica: 2, records: null }
+      : { errorCode: 0, preferredReadReplica: -1, records: batchAt(offset, `leader-${offset}`) };
+  replica.answer = (offset) =>
+    offset < 3
+      ? { errorCode: 0, preferredReadReplica: -1, records: batchAt(offset, `replica-${offset}`) }
+      : { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, preferredReadReplica: -1, records: null };
+  const fetcher = new GroupFetcher(client, {
+    maxBytes: 1 << 20,
+    maxBytesPerPartition: 1 << 20,
+    maxWaitMs: 0,
+    minBytes: 1,
+    autoOffsetReset: 'earliest',
+    rack: 'r2',
+    readReplicaLeaseMs: 300_000,
+  });
+  t.teardown(() => fetcher.stop());
+  await client.refreshMetadata([TOPIC]);
+  fetcher.assign([{ topic: TOPIC, partition: 0 }], new Map([[partitionKey(TOPIC, 0), 0]]));
+  const values: string[] = [];
+  while (values.length < 4) {
+    const ready = await fetcher.next();
+    if (ready === null) break;
+    for (const message of ready.batch.messages) values.push(message.value?.toString() ?? '');
+  }
+  // From offset 3 the replica refuses: the leader is asked without the rack and serves itself.
+  t.deepEqual(values, ['replica-0', 'replica-1', 'replica-2', 'leader-3']);
+  t.is(leader.fetches.at(-1)?.rackId, '');
+  t.is(replica.fetches.filter((fetch) => fetch.offset === 3).length, 1, 'no bouncing between the two');
+  t.true(replica.fetches.every((fetch) => fetch.rackId === 'r2'));
+  t.deepEqual(
+    replica.fetches.filter((fetch) => fetch.offset < 3).map((fetch) => fetch.offset),
+    [0, 1, 2],
+  );
 });

@@ -39,6 +39,12 @@ export interface ReadReplica {
 }
 
 const READ_REPLICA_LEASE_MS = 300_000;
+/**
+ * After a read replica fails, the partition is read from the leader without naming the rack for
+ * this long: a leader that keeps naming a replica that keeps refusing would otherwise bounce the
+ * client between the two with no data and no pause (a redirect is answered at once).
+ */
+export const READ_REPLICA_RETRY_AFTER_MS = 10_000;
 
 export interface FetchRequest extends CallOptions {
   topic: string;
@@ -100,6 +106,8 @@ export class Consumer {
   private readonly readReplicaLeaseMs: number;
   /** Partitions read from a replica their leader named (by `topic/partition`). */
   private readonly readReplicas = new Map<string, ReadReplica>();
+  /** Partitions whose read replica failed: read from the leader, rack unnamed, until then. */
+  private readonly readReplicaFailedUntilMs = new Map<string, number>();
 
   constructor(client: Client, options: ConsumerOptions = {}) {
     this.client = client;
@@ -230,7 +238,8 @@ export class Consumer {
   /**
    * One Fetch for one partition; the records come back undecoded. From the partition's read
    * replica while it has one (KIP-392); any error there but OFFSET_NOT_AVAILABLE (the replica is
-   * a moment behind: retried there after a backoff) drops it and the leader is asked at once.
+   * a moment behind: retried there after a backoff) drops it and the leader is asked at once,
+   * without naming the rack for READ_REPLICA_RETRY_AFTER_MS (so it serves the records itself).
    * A leader naming a read replica sends no records: the replica is asked at once.
    */
   private async fetchOnce(request: FetchRequest): Promise<RawFetch> {
@@ -245,14 +254,27 @@ export class Consumer {
       if (answer !== null) return answer;
     } else this.readReplicas.delete(key);
     const leader = this.client.cachedLeader(topic, partition);
-    const answer = await this.fetchAt(await this.client.leaderConnection(topic, partition, request), request);
+    const failedUntilMs = this.readReplicaFailedUntilMs.get(key) ?? 0;
+    const rack = failedUntilMs > this.client.clock.nowMs() ? '' : this.rack;
+    if (rack !== '') this.readReplicaFailedUntilMs.delete(key);
+    const answer = await this.fetchAt(
+      await this.client.leaderConnection(topic, partition, request),
+      request,
+      rack,
+    );
     const preferred: number = answer.preferredReadReplica ?? -1;
-    if (this.rack === '' || preferred < 0 || preferred === leader) return checkedFetch(answer, request);
+    if (rack === '' || preferred < 0 || preferred === leader) return checkedFetch(answer, request);
     this.readReplicas.set(key, {
       brokerId: preferred,
       untilMs: this.client.clock.nowMs() + this.readReplicaLeaseMs,
     });
-    return (await this.fromReadReplica(key, preferred, request)) ?? checkedFetch(answer, request);
+    const fromReplica = await this.fromReadReplica(key, preferred, request);
+    if (fromReplica !== null) return fromReplica;
+    // The leader sent no records (it named the replica): ask it again, rack unnamed now.
+    return checkedFetch(
+      await this.fetchAt(await this.client.leaderConnection(topic, partition, request), request, ''),
+      request,
+    );
   }
 
   /** A fetch from the read replica; null (and the replica dropped) when it fails. */
@@ -263,22 +285,31 @@ export class Consumer {
   ): Promise<RawFetch | null> {
     let answer: FetchPartitionAnswer;
     try {
-      answer = await this.fetchAt(await this.client.brokerConnection(brokerId, request), request);
+      answer = await this.fetchAt(await this.client.brokerConnection(brokerId, request), request, this.rack);
     } catch (error) {
       if (error instanceof AbortError) throw error;
-      this.readReplicas.delete(key);
+      this.readReplicaFailed(key);
       return null;
     }
     if (answer.errorCode === ErrorCode.OFFSET_NOT_AVAILABLE) return checkedFetch(answer, request);
     if (answer.errorCode !== 0) {
-      this.readReplicas.delete(key);
+      this.readReplicaFailed(key);
       return null;
     }
     return checkedFetch(answer, request);
   }
 
+  private readReplicaFailed(key: string): void {
+    this.readReplicas.delete(key);
+    this.readReplicaFailedUntilMs.set(key, this.client.clock.nowMs() + READ_REPLICA_RETRY_AFTER_MS);
+  }
+
   /** Sends one Fetch of `request`'s partition on `connection`; the partition's answer. */
-  private async fetchAt(connection: Connection, request: FetchRequest): Promise<FetchPartitionAnswer> {
+  private async fetchAt(
+    connection: Connection,
+    request: FetchRequest,
+    rack: string,
+  ): Promise<FetchPartitionAnswer> {
     const { topic, partition, offset } = request;
     const maxBytes = request.maxBytes ?? this.maxBytes;
     const maxWaitMs = request.maxWaitMs ?? this.maxWaitMs;
@@ -305,7 +336,7 @@ export class Consumer {
         },
       ],
       forgottenTopicsData: [],
-      rackId: this.rack,
+      rackId: rack,
     };
     const response = await this.client.send(connection, ApiKey.Fetch, body, {
       ...request,

@@ -1,7 +1,7 @@
 import { ApiKey, ErrorCode } from '../protocol/index.js';
 import { backoffMs } from './backoff.js';
 import type { Client } from './client.js';
-import { listOffset, type MessageBatch, type ReadReplica } from './consumer.js';
+import { listOffset, type MessageBatch, READ_REPLICA_RETRY_AFTER_MS, type ReadReplica } from './consumer.js';
 import { GoqueueError, isRetriable, KafkaProtocolError, needsMetadataRefresh } from './errors.js';
 import { nextFetchOffset } from './fast-records.js';
 import { partitionKey } from './group-protocol.js';
@@ -57,6 +57,8 @@ export interface PartitionState {
   /** A replica the leader named in the client's rack (KIP-392): fetched from until it answers
    * an error or the lease ends. */
   readReplica: ReadReplica | null;
+  /** After its read replica failed: fetched from the leader without naming the rack until then. */
+  readReplicaFailedUntilMs: number;
 }
 
 /** Fetched records of one partition, not yet decoded, tied to the epoch they were fetched in. */
@@ -121,6 +123,7 @@ export class GroupFetcher {
         retryAtMs: 0,
         failures: 0,
         readReplica: null,
+        readReplicaFailedUntilMs: 0,
       });
     }
     this.kick();
@@ -372,7 +375,7 @@ export class GroupFetcher {
           for (const state of batch) {
             state.inFlight = false;
             // A read replica that fails sends its partitions back to their leader at once.
-            if (state.readReplica?.brokerId === nodeId) state.readReplica = null;
+            if (state.readReplica?.brokerId === nodeId) this.readReplicaFailed(state);
           }
           if (this.stopped) return;
           if (batch.some((state) => this.client.cachedLeader(state.topic, state.partition) !== nodeId)) {
@@ -423,7 +426,11 @@ export class GroupFetcher {
         sessionEpoch: -1,
         topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
         forgottenTopicsData: [],
-        rackId: this.options.rack,
+        // A partition whose read replica failed lately is read from the leader itself: the
+        // request names no rack then (it is one per request), so the leader sends records.
+        rackId: batch.some((state) => state.readReplicaFailedUntilMs > this.client.clock.nowMs())
+          ? ''
+          : this.options.rack,
       },
       { timeoutMs: this.client.timeoutMs + this.options.maxWaitMs },
     );
@@ -465,7 +472,7 @@ export class GroupFetcher {
       const fromReplica = state.readReplica?.brokerId === nodeId;
       if (error !== null && fromReplica && error.code !== ErrorCode.OFFSET_NOT_AVAILABLE) {
         // The read replica cannot serve it (not a replica any more, gone, ...): back to the leader.
-        state.readReplica = null;
+        this.readReplicaFailed(state);
         moved = true;
         continue;
       }
@@ -505,6 +512,11 @@ export class GroupFetcher {
     }
     if (reset || moved) this.kick();
     if (added) this.wake();
+  }
+
+  private readReplicaFailed(state: PartitionState): void {
+    state.readReplica = null;
+    state.readReplicaFailedUntilMs = this.client.clock.nowMs() + READ_REPLICA_RETRY_AFTER_MS;
   }
 
   private backOff(state: PartitionState): void {
