@@ -104,12 +104,17 @@ export function reassignmentView(partition: PartitionInfo): ReassignmentView {
 }
 
 /**
- * True once a move has changed the partition's membership: it has learners, or more voters than
- * its target (a promoted broker before the removals). A move that is not under way sits at its
- * starting membership and may wait for a free slot.
+ * True once a move has changed the partition's membership: it has learners, or every target
+ * broker is a voter and replicas are left to remove (the additions done; or a move that only
+ * drops replicas, which copies nothing). More voters than the target alone is no sign: a move
+ * from [1,2,3] to [4,5] has them before it starts, and counting it would let any number of such
+ * moves copy at once past `maxMovesInFlight`. A move that is not under way sits at its starting
+ * membership and may wait for a free slot.
  */
 export function moveUnderWay(partition: PartitionInfo): boolean {
-  return partition.learners.length > 0 || partition.replicas.length > partition.targetReplicas.length;
+  const { replicas, learners, targetReplicas: target } = partition;
+  if (learners.length > 0) return true;
+  return replicas.length > target.length && target.every((id) => replicas.includes(id));
 }
 
 /**
