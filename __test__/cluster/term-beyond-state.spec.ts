@@ -8,9 +8,9 @@
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
-import { logIndex, nodeId, term } from '../../src/lib/ids.js';
+import { type LogIndex, logIndex, nodeId, type Term, term } from '../../src/lib/ids.js';
 import { type Entry, EntryType, NO_NODE } from '../../src/raft/types.js';
 import { NativeLog } from '../../src/storage/native-log.js';
 import { tempDir } from '../storage/helpers.js';
@@ -18,88 +18,67 @@ import { producerBatch } from './fixtures/batches.js';
 
 const confState = { voters: [nodeId(1), nodeId(2), nodeId(3)], learners: [] };
 
-test('a restart drops entries whose term is beyond the stored term (a flipped partitionLeaderEpoch)', async (t) => {
-  const temp = tempDir('goqueue-term-');
-  t.teardown(temp.remove);
-  const first = new DurableRaftStorage({
-    log: NativeLog.open(temp.dir),
-    dir: temp.dir,
-    initialConfState: confState,
-  });
-  await first.saveHardState({ term: term(4), vote: NO_NODE, commit: first.lastIndex() });
-  const from = first.lastIndex() + 1;
-  const entries: Entry[] = Array.from({ length: 5 }, (_, i) => ({
-    index: logIndex(from + i),
-    term: term(4),
-    type: EntryType.Normal,
-    data: producerBatch(Buffer.from(`value-${i}`)),
-  }));
-  first.append(entries);
-  await first.sync();
-  await first.close();
+function open(dir: string, log = NativeLog.open(dir)): DurableRaftStorage {
+  return new DurableRaftStorage({ log, dir, initialConfState: confState });
+}
 
-  // Bit 22 of the last batch's partitionLeaderEpoch: term 4 reads 4194308. Without the
-  // recovery point the whole log is scanned, so the term map takes the flipped term.
-  const segment = readdirSync(temp.dir).find((name) => name.endsWith('.log'))!;
-  const bytes = readFileSync(join(temp.dir, segment));
+function entries(from: number, count: number, entryTerm: Term): Entry[] {
+  return Array.from({ length: count }, (_, i) => ({
+    index: logIndex(from + i),
+    term: entryTerm,
+    type: EntryType.Normal,
+    data: producerBatch(Buffer.from(`value-${from + i}`)),
+  }));
+}
+
+/**
+ * Stores `count` entries of term 4 after the bootstrap with `commit` (a function of the first
+ * entry's index) and term 4 saved; then flips bit 22 of the last batch's partitionLeaderEpoch
+ * (term 4 reads 4194308) and removes the recovery point, so the reopened log scans every batch
+ * and its term map takes the flipped term. Returns the first entry's index.
+ */
+async function storeAndFlipLastTerm(
+  t: ExecutionContext,
+  dir: string,
+  count: number,
+  commit: (from: number) => number,
+): Promise<number> {
+  const first = open(dir);
+  const from = first.lastIndex() + 1;
+  first.append(entries(from, count, term(4)));
+  await first.sync();
+  await first.saveHardState({ term: term(4), vote: NO_NODE, commit: commit(from) as LogIndex });
+  await first.close();
+  const segment = readdirSync(dir).find((name) => name.endsWith('.log'))!;
+  const bytes = readFileSync(join(dir, segment));
   let last = 0;
   while (last + 12 + bytes.readInt32BE(last + 8) < bytes.length) last += 12 + bytes.readInt32BE(last + 8);
   t.is(bytes.readInt32BE(last + 12), 4);
   bytes[last + 13]! ^= 0x40;
-  writeFileSync(join(temp.dir, segment), bytes);
-  rmSync(join(temp.dir, 'recovery-point'));
+  writeFileSync(join(dir, segment), bytes);
+  rmSync(join(dir, 'recovery-point'));
+  return from;
+}
 
-  const reopened = new DurableRaftStorage({
-    log: NativeLog.open(temp.dir),
-    dir: temp.dir,
-    initialConfState: confState,
-  });
+test('a restart drops entries whose term is beyond the stored term (a flipped partitionLeaderEpoch)', async (t) => {
+  const temp = tempDir('goqueue-term-');
+  t.teardown(temp.remove);
+  const from = await storeAndFlipLastTerm(t, temp.dir, 5, (first) => first - 1);
+  const reopened = open(temp.dir);
   t.teardown(() => reopened.close());
   t.is<number, number>(reopened.lastIndex(), from + 3, 'the entry of the flipped term is dropped');
   t.is<number | undefined, number>(reopened.term(logIndex(from + 3)), 4);
   // The replica appends after it again, in the next term.
-  reopened.append([
-    {
-      index: logIndex(from + 4),
-      term: term(5),
-      type: EntryType.Normal,
-      data: producerBatch(Buffer.from('again')),
-    },
-  ]);
+  reopened.append(entries(from + 4, 1, term(5)));
   t.is<number, number>(reopened.lastIndex(), from + 4);
 });
 
 test('a committed entry whose term is beyond the stored term makes the group refuse to open (it is not dropped)', async (t) => {
   const temp = tempDir('goqueue-term-');
   t.teardown(temp.remove);
-  const first = new DurableRaftStorage({
-    log: NativeLog.open(temp.dir),
-    dir: temp.dir,
-    initialConfState: confState,
-  });
-  const from = first.lastIndex() + 1;
-  first.append(
-    Array.from({ length: 3 }, (_, i) => ({
-      index: logIndex(from + i),
-      term: term(4),
-      type: EntryType.Normal,
-      data: producerBatch(Buffer.from(`value-${i}`)),
-    })),
-  );
-  await first.sync();
-  await first.saveHardState({ term: term(4), vote: NO_NODE, commit: logIndex(from + 2) });
-  await first.close();
-  const segment = readdirSync(temp.dir).find((name) => name.endsWith('.log'))!;
-  const bytes = readFileSync(join(temp.dir, segment));
-  let last = 0;
-  while (last + 12 + bytes.readInt32BE(last + 8) < bytes.length) last += 12 + bytes.readInt32BE(last + 8);
-  bytes[last + 13]! ^= 0x40;
-  writeFileSync(join(temp.dir, segment), bytes);
-  rmSync(join(temp.dir, 'recovery-point'));
+  const from = await storeAndFlipLastTerm(t, temp.dir, 3, (first) => first + 2);
   const log = NativeLog.open(temp.dir);
   t.teardown(() => log.close());
-  t.throws(() => new DurableRaftStorage({ log, dir: temp.dir, initialConfState: confState }), {
-    message: /beyond the stored term 4/,
-  });
+  t.throws(() => open(temp.dir, log), { message: /beyond the stored term 4/ });
   t.is<number, number>(log.lastIndex, from + 2, 'nothing dropped');
 });
