@@ -209,7 +209,8 @@ test(`${PARTITIONS} partitions under ulimit -n ${LIMIT}: created, produced to, r
     const values = await readAll(broker, client, name, partitions);
     const wrong = values
       .map((read, partition) => ({ partition, read }))
-      .filter(({ partition, read }) => read.length !== 1 || read[0] !== value(name, partition));
+      // A produce retried after a timeout may have been stored twice (no idempotence here).
+      .filter(({ partition, read }) => read.length === 0 || read.some((v) => v !== value(name, partition)));
     t.deepEqual(wrong.slice(0, 5), [], `${name}: ${wrong.length} partitions read back wrong`);
   }
   t.log(
