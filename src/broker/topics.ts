@@ -482,20 +482,28 @@ export class Topics {
         { topic: topic.name, partition: partition.partition, segments: recovery.rebuiltIndexes },
         'rebuilt index files from the log',
       );
-    const storage = new DurableRaftStorage({
-      log,
-      dir: directory,
-      // A replica added to a running group (it enters as a learner) starts empty and learns the
-      // membership from the leader's snapshot; only founding members bootstrap it.
-      initialConfState: partition.learners.includes(this.config.brokerId)
-        ? { voters: [], learners: [] }
-        : { voters: partition.replicas.map(nodeId), learners: partition.learners.map(nodeId) },
-      fsync: this.config.fsyncEnabled,
-      relaxedSyncIntervalMs: this.config.flushIntervalMs,
-      // Raft's own control batches (leader no-op, membership) carry no timestamp (Kafka's -1), so
-      // they never make a segment look new to retention or to a lookup by time.
-      wallMs: () => -1,
-    });
+    let storage: DurableRaftStorage;
+    try {
+      storage = new DurableRaftStorage({
+        log,
+        dir: directory,
+        // A replica added to a running group (it enters as a learner) starts empty and learns the
+        // membership from the leader's snapshot; only founding members bootstrap it.
+        initialConfState: partition.learners.includes(this.config.brokerId)
+          ? { voters: [], learners: [] }
+          : { voters: partition.replicas.map(nodeId), learners: partition.learners.map(nodeId) },
+        fsync: this.config.fsyncEnabled,
+        relaxedSyncIntervalMs: this.config.flushIntervalMs,
+        // Raft's own control batches (leader no-op, membership) carry no timestamp (Kafka's -1), so
+        // they never make a segment look new to retention or to a lookup by time.
+        wallMs: () => -1,
+      });
+    } catch (error) {
+      // Refused at open (a log that does not continue its snapshot, a damaged committed entry):
+      // the log is closed so that a later attempt opens it afresh, not beside a leaked copy.
+      await log.close();
+      throw error;
+    }
     const termRuns = termHistory(storage);
     let replica: PartitionReplica | undefined;
     const applied: Array<readonly Entry[]> = [];
