@@ -154,3 +154,18 @@ test('controller voters above their target demote a dead leaving voter even when
     { kind: 'demote', brokerId: 4 },
   );
 });
+
+test('a replica that is behind is removed even while the voters staying lag (it takes nothing streaming away)', (t) => {
+  const state = partitionOn(t, 4, [1, 2, 3, 4]);
+  t.deepEqual(state.apply({ type: 'partition-reassignment', groupId: 1, target: [1, 2, 3] }), { ok: true });
+  const partition = state.partitionByGroup(1)!;
+  // Under a burst of writes 2 and 3 trail by more than the caught-up lag; 4 is dead.
+  const observed: ObservedMembership = {
+    leader: 1,
+    voters: [1, 2, 3, 4],
+    learners: [],
+    caughtUp: [1],
+    changePending: false,
+  };
+  t.deepEqual(nextMoveStep(partition, observed), { kind: 'remove', brokerId: 4 });
+});

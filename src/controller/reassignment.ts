@@ -86,17 +86,16 @@ export function nextMoveStep(partition: PartitionInfo, observed: ObservedMembers
   const missing = target.find((id) => !replicas.includes(id));
   if (missing !== undefined) return { kind: 'record', replicas: [...replicas], learners: [missing] };
   // 4. Remove the replicas the target leaves out, the leader last and after handing over. One
-  //    that is behind (dead, cut off) goes first, and a removal waits while the voters it
-  //    leaves would lack a caught-up majority: removing a live voter beside a dead one ([1,2,3]
-  //    to [1] with 3 down) would leave [1,3], which commits nothing, not even the next removal.
+  //    that is behind (dead, cut off) goes first, always: it takes nothing streaming away. A
+  //    caught-up one goes only while the voters it leaves keep a caught-up majority: removing a
+  //    live voter beside a dead one ([1,2,3] to [1] with 3 down) would leave [1,3], which
+  //    commits nothing, not even the next removal.
   const leaving = replicas.filter((id) => !target.includes(id));
   const followers = leaving.filter((id) => id !== observed.leader);
-  const behindFirst = [
-    ...followers.filter((id) => !observed.caughtUp.includes(id)),
-    ...followers.filter((id) => observed.caughtUp.includes(id)),
-  ];
   const streaming = [observed.leader, ...observed.caughtUp];
-  const leavingFollower = behindFirst.find((id) => keepsCaughtUpMajority(voters, id, streaming));
+  const leavingFollower =
+    followers.find((id) => !streaming.includes(id)) ??
+    followers.find((id) => keepsCaughtUpMajority(voters, id, streaming));
   if (leavingFollower !== undefined) return { kind: 'remove', brokerId: leavingFollower };
   if (followers.length > 0)
     return {
