@@ -323,6 +323,7 @@ export class Broker {
       maxReplicaMoves: config.maxReplicaMoves,
       leaderBalanceIntervalMs: config.leaderBalanceIntervalMs,
       leaderImbalancePercent: config.leaderImbalancePercent,
+      controllerVoters: config.controllerVoters,
       replicaBalance: config.replicaBalance,
       replicaImbalancePercent: config.replicaImbalancePercent,
       isReachable: (brokerId) => transport.isConnected(nodeId(brokerId)),

@@ -71,6 +71,8 @@ export interface ControllerTasksOptions {
   /** Replica balancing (`replica_balance`): replicas move to brokers holding less than their
    * share, e.g. one that joined. */
   replicaBalance: boolean;
+  /** Voters the controller group grows to as brokers join (`controller_voters`: 1, 3 or 5). */
+  controllerVoters: number;
   /** Out of balance beyond this percentage of the share (`replica_imbalance_percent`). */
   replicaImbalancePercent: number;
   /** Whether the raft transport holds a live connection to a broker (new replicas avoid the dead). */
@@ -426,7 +428,8 @@ export class ControllerTasks {
   /**
    * One step of moving the controller voter role off `leaving` brokers (decommissioning, or
    * fenced longer than `replica_replace_after`): promote a live learner, hand leadership over if
-   * this leader is leaving, demote the leaver (src/controller/controller-voters.ts).
+   * this leader is leaving, demote the leaver; with none leaving, one promotion toward
+   * `controller_voters` (src/controller/controller-voters.ts).
    */
   private advanceControllerVoters(leaving: ReadonlySet<number>): void {
     if (this.votersBusy) return;
@@ -436,6 +439,7 @@ export class ControllerTasks {
       membership,
       brokers: this.placeableBrokers(this.options.controller.state.brokers()),
       leaving,
+      target: this.options.controllerVoters,
     });
     const text = describeVoterStep(step);
     if (text !== this.voterStepText && step.kind !== 'none')
@@ -463,6 +467,8 @@ export class ControllerTasks {
               { brokerId: step.brokerId },
               'controller voter role moved off a leaving broker',
             );
+          else if (step.kind === 'promote' && !membership.voters.some((id) => leaving.has(id)))
+            this.options.logger.info({ brokerId: step.brokerId }, 'controller group grew by one voter');
         },
         (error: unknown) => {
           this.voterStepText = `retrying: ${(error as Error).message}`;

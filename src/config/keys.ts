@@ -355,6 +355,12 @@ const drafts: KeyDraft[] = [
     read: (raw) => ({ leaderImbalancePercent: parseInteger(raw) }),
   },
   {
+    key: 'controller_voters',
+    type: 'integer',
+    description: 'Voters the controller group grows to as brokers join (1, 3 or 5)',
+    read: (raw) => ({ controllerVoters: parseInteger(raw) }),
+  },
+  {
     key: 'replica_balance',
     type: 'boolean',
     description: 'Move replicas to brokers holding less than their share (a joined broker)',
@@ -469,6 +475,7 @@ export const FIELD_KEYS: Record<keyof BrokerConfig, string> = {
   maxReplicaMoves: 'max_replica_moves',
   leaderBalanceIntervalMs: 'leader_balance_interval',
   leaderImbalancePercent: 'leader_imbalance_percent',
+  controllerVoters: 'controller_voters',
   replicaBalance: 'replica_balance',
   replicaImbalancePercent: 'replica_imbalance_percent',
   maxTopicPartitions: 'max_topic_partitions',
@@ -602,6 +609,7 @@ export const FIELD_RULES: { [F in keyof BrokerConfig]: (value: BrokerConfig[F]) 
   maxReplicaMoves: (v) => range(v, 1, 100_000),
   leaderBalanceIntervalMs: (v) => range(v, 0, Number.MAX_SAFE_INTEGER),
   leaderImbalancePercent: (v) => range(v, 0, 1000),
+  controllerVoters: (v) => (v === 1 || v === 3 || v === 5 ? undefined : `${String(v)} is not one of 1, 3, 5`),
   replicaBalance: isBoolean,
   replicaImbalancePercent: (v) => range(v, 0, 100),
   maxTopicPartitions: (v) => range(v, 1, int32Max),

@@ -136,6 +136,7 @@ function defaults(): BrokerConfig {
     maxReplicaMoves: 8,
     leaderBalanceIntervalMs: 300_000,
     leaderImbalancePercent: 10,
+    controllerVoters: 3,
     replicaBalance: true,
     replicaImbalancePercent: 10,
     maxTopicPartitions: 1000,

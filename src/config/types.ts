@@ -144,6 +144,9 @@ export interface BrokerConfig {
    * (`leader_imbalance_percent`) hands leadership back to preferred replicas. Default 10.
    */
   leaderImbalancePercent: number;
+  /** Voters the controller group grows to as brokers join, capped at the live brokers rounded
+   * down to odd (`controller_voters`: 1, 3 or 5). Default 3. */
+  controllerVoters: number;
   /** Replicas move to brokers holding less than their share, e.g. one that joined
    * (`replica_balance`). Default true. */
   replicaBalance: boolean;
