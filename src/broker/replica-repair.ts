@@ -31,8 +31,12 @@ import { RpcError } from './controller-rpc.js';
 export const READ_ENTRY_METHOD = 'replica-read-entry';
 /** How long one peer may take to answer. */
 const READ_ENTRY_TIMEOUT_MS = 10_000;
-/** Largest batch a peer sends back (the RPC frame carries it in base64 within 4 MiB). */
-const MAX_REPAIR_BATCH_BYTES = 2 * 1024 * 1024;
+/**
+ * Largest batch a peer sends back: the RPC frame carries it in base64 (4/3 of its size) as JSON
+ * within 4 MiB. A larger batch (max_message_size above it) is refused with MESSAGE_TOO_LARGE and
+ * stays marked.
+ */
+const MAX_REPAIR_BATCH_BYTES = 3_000_000;
 
 /**
  * A damaged batch: its first offset, and where it lies when the scrubber found it (a Raft read
@@ -212,6 +216,11 @@ export class ReplicaRepair {
         `entry ${body.index} of term ${body.term} is not stored here`,
       );
     const batch = log.readEntries(index, index, MAX_REPAIR_BATCH_BYTES)[0];
+    if (batch !== undefined && batch.length > MAX_REPAIR_BATCH_BYTES)
+      throw new RpcError(
+        'MESSAGE_TOO_LARGE',
+        `entry ${body.index} is ${batch.length} bytes, above the ${MAX_REPAIR_BATCH_BYTES} a repair carries`,
+      );
     const problem = copyProblem(batch, body);
     if (problem !== undefined)
       throw new RpcError('CORRUPT_MESSAGE', `entry ${body.index} here is ${problem}`);
