@@ -598,6 +598,14 @@ impl Log {
         })
     }
 
+    /// The base offset entry `index` must have, without reading its own header (the sparse index
+    /// and the CRC-checked record counts of the batches before it).
+    #[napi]
+    pub fn expected_offset_at(&self, index: f64) -> Result<f64> {
+        let index = whole(index, "index")?;
+        Ok(self.log()?.expected_offset_at(index).map_err(to_js)? as f64)
+    }
+
     /// Writes `bytes` (one whole batch: another replica's copy of entry `index`) over the stored
     /// entry when it is the same entry (offset, term and length agree), fdatasyncs and reads it
     /// back; false when the stored bytes were already equal.

@@ -32,6 +32,21 @@ pub(super) fn offset_of_index(segment: &Segment, index: u64) -> Result<u64> {
 }
 
 impl Log {
+    /// The base offset entry `index` must have, learned without reading that entry's own header
+    /// (see `offset_of_index`): what a reader compares a batch's `baseOffset` with when the
+    /// batches it read do not continue each other.
+    pub fn expected_offset_at(&self, index: u64) -> Result<u64> {
+        if index < self.first_index() || index > self.last_index() {
+            return Err(StorageError::OffsetOutOfRange(format!(
+                "LogIndex {index} is not stored (entries {}..={})",
+                self.first_index(),
+                self.last_index()
+            )));
+        }
+        let at = self.segments.partition_point(|s| s.base_index <= index) - 1;
+        offset_of_index(&self.segments[at], index)
+    }
+
     /// Writes `bytes`, a whole valid batch, over the stored entry `index`, when it is that
     /// entry: its `baseOffset` continues the previous batch, its `partitionLeaderEpoch` is the
     /// entry's term in the term map, and it ends exactly where the next stored batch begins (or
@@ -170,6 +185,21 @@ mod tests {
         );
         let (bytes, count) = log.read_entries(index + 1, index + 1, 1 << 20).unwrap();
         assert_eq!((bytes, count), (batches[first].clone(), 1));
+    }
+
+    #[test]
+    fn the_expected_offset_of_an_entry_ignores_its_own_flipped_base_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = filled(dir.path());
+        let (base, mut bytes) = second_segment_start(dir.path());
+        let index = log.index_of_offset(base).unwrap().unwrap();
+        let second = crate::record_batch::read_prefix(&bytes).unwrap().1;
+        bytes[second + 3] ^= 0x01;
+        std::fs::write(log_path(dir.path(), base), &bytes).unwrap();
+        assert_eq!(log.expected_offset_at(index + 1).unwrap(), base + 2);
+        assert_eq!(log.expected_offset_at(index).unwrap(), base);
+        assert!(log.expected_offset_at(log.last_index() + 1).is_err());
+        log.sync().unwrap();
     }
 
     #[test]
