@@ -5,7 +5,7 @@
  *
  *   record = version:u8 json
  *
- * `version` is RECORD_FORMAT_VERSION (2; version 1 records are still read); `json` is the record as UTF-8 JSON with exactly the
+ * `version` is RECORD_FORMAT_VERSION (3; versions 1 and 2 are still read); `json` is the record as UTF-8 JSON with exactly the
  * fields of its type. Decoding is strict: an unknown version, type or field, a missing field or a
  * value out of range throws `ControllerCodecError` naming the field, never anything else. Encoding
  * runs the same checks, so a malformed record is refused before it reaches the log. A broker
@@ -13,9 +13,11 @@
  * field only with a new version).
  */
 
-export const RECORD_FORMAT_VERSION = 2;
+export const RECORD_FORMAT_VERSION = 3;
 /** Version 1 lacks the reassignment and decommission records; its records are still read. */
 export const OLDEST_RECORD_FORMAT_VERSION = 1;
+/** Version 3 added `byOperator` (an operator's placement) to the placement records. */
+const BY_OPERATOR_FORMAT_VERSION = 3;
 
 /** Broker ids are Kafka int32 and never negative. */
 export const MAX_BROKER_ID = 0x7fff_ffff;
@@ -65,9 +67,11 @@ export type ControllerRecord =
       configs: Record<string, string>;
       replicationFactor: number;
       partitions: PartitionAssignment[];
+      /** The assignments are an operator's (explicit in CreateTopics): balancing leaves them. */
+      byOperator?: boolean;
     }
   | { type: 'delete-topic'; topicId: string }
-  | { type: 'create-partitions'; topicId: string; partitions: PartitionAssignment[] }
+  | { type: 'create-partitions'; topicId: string; partitions: PartitionAssignment[]; byOperator?: boolean }
   | {
       type: 'alter-configs';
       resource: 'topic' | 'broker';
@@ -78,8 +82,9 @@ export type ControllerRecord =
   | { type: 'partition-replicas'; groupId: number; replicas: number[]; learners: number[] }
   | { type: 'partition-leaders'; leaders: Array<{ groupId: number; leader: number; leaderEpoch: number }> }
   | { type: 'preferred-leader'; groupId: number; preferred: number }
-  /** Starts, changes or (with `target: []`) cancels moving a partition to `target` replicas. */
-  | { type: 'partition-reassignment'; groupId: number; target: number[] }
+  /** Starts, changes or (with `target: []`) cancels moving a partition to `target` replicas;
+   * `byOperator` when an operator asked for it (the Kafka API), not the controller itself. */
+  | { type: 'partition-reassignment'; groupId: number; target: number[]; byOperator?: boolean }
   /** Marks a broker as leaving: no new replicas, its replicas move elsewhere. */
   | { type: 'broker-decommission'; brokerId: number; decommissioning: boolean };
 
@@ -110,6 +115,8 @@ export function decodeRecord(bytes: Uint8Array): ControllerRecord {
   const record = checkRecord(value, '');
   if (bytes[0] === OLDEST_RECORD_FORMAT_VERSION && VERSION_2_TYPES.has(record.type))
     throw new ControllerCodecError('type', `record type ${record.type} needs format version 2`);
+  if (bytes[0]! < BY_OPERATOR_FORMAT_VERSION && Object.hasOwn(value as object, 'byOperator'))
+    throw new ControllerCodecError('byOperator', `needs format version ${BY_OPERATOR_FORMAT_VERSION}`);
   return record;
 }
 
@@ -145,7 +152,10 @@ export function checkRecord(value: unknown, path: string): ControllerRecord {
       exactFields(record, path, ['type', 'brokerId']);
       return { type, brokerId: checkBrokerId(record.brokerId, at('brokerId')) };
     case 'create-topic':
-      exactFields(record, path, ['type', 'name', 'topicId', 'configs', 'replicationFactor', 'partitions']);
+      exactFields(record, path, [
+        ...['type', 'name', 'topicId', 'configs', 'replicationFactor', 'partitions'],
+        ...byOperatorField(record),
+      ]);
       return {
         type,
         name: checkString(record.name, at('name'), 1, MAX_NAME_LENGTH),
@@ -153,16 +163,18 @@ export function checkRecord(value: unknown, path: string): ControllerRecord {
         configs: checkConfigs(record.configs, at('configs'), false) as Record<string, string>,
         replicationFactor: checkInteger(record.replicationFactor, at('replicationFactor'), 1, MAX_REPLICAS),
         partitions: checkAssignments(record.partitions, at('partitions')),
+        ...checkByOperator(record, path),
       };
     case 'delete-topic':
       exactFields(record, path, ['type', 'topicId']);
       return { type, topicId: checkTopicId(record.topicId, at('topicId')) };
     case 'create-partitions':
-      exactFields(record, path, ['type', 'topicId', 'partitions']);
+      exactFields(record, path, ['type', 'topicId', 'partitions', ...byOperatorField(record)]);
       return {
         type,
         topicId: checkTopicId(record.topicId, at('topicId')),
         partitions: checkAssignments(record.partitions, at('partitions')),
+        ...checkByOperator(record, path),
       };
     case 'alter-configs': {
       exactFields(record, path, ['type', 'resource', 'name', 'configs']);
@@ -215,11 +227,12 @@ export function checkRecord(value: unknown, path: string): ControllerRecord {
         preferred: checkBrokerId(record.preferred, at('preferred')),
       };
     case 'partition-reassignment':
-      exactFields(record, path, ['type', 'groupId', 'target']);
+      exactFields(record, path, ['type', 'groupId', 'target', ...byOperatorField(record)]);
       return {
         type,
         groupId: checkGroupId(record.groupId, at('groupId')),
         target: checkBrokerList(record.target, at('target'), 0),
+        ...checkByOperator(record, path),
       };
     case 'broker-decommission': {
       exactFields(record, path, ['type', 'brokerId', 'decommissioning']);
@@ -232,6 +245,20 @@ export function checkRecord(value: unknown, path: string): ControllerRecord {
       };
     }
   }
+}
+
+/** `byOperator` is optional: present only in records that carry it. */
+function byOperatorField(record: Record<string, unknown>): string[] {
+  return Object.hasOwn(record, 'byOperator') ? ['byOperator'] : [];
+}
+
+/** `{ byOperator: true }` or `{}`: false is written as an absent field, so equal records encode to
+ * equal bytes (and a record without an operator's placement reads in every version). */
+function checkByOperator(record: Record<string, unknown>, path: string): { byOperator?: true } {
+  if (!Object.hasOwn(record, 'byOperator')) return {};
+  if (typeof record.byOperator !== 'boolean')
+    throw new ControllerCodecError(join(path, 'byOperator'), 'must be a boolean');
+  return record.byOperator ? { byOperator: true } : {};
 }
 
 const RECORD_TYPES: ReadonlySet<string> = new Set<ControllerRecordType>([
