@@ -58,6 +58,11 @@ export declare class Log {
    */
   scrub(cursor: ScrubCursor, maxBytes: number): ScrubStep
   /**
+   * The base offset entry `index` must have, without reading its own header (the sparse index
+   * and the CRC-checked record counts of the batches before it).
+   */
+  expectedOffsetAt(index: number): number
+  /**
    * Writes `bytes` (one whole batch: another replica's copy of entry `index`) over the stored
    * entry when it is the same entry (offset, term and length agree), fdatasyncs and reads it
    * back; false when the stored bytes were already equal.
