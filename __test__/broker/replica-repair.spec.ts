@@ -9,7 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import pino from 'pino';
 import { RpcError } from '../../src/broker/controller-rpc.js';
 import { type RepairRpc, ReplicaRepair } from '../../src/broker/replica-repair.js';
-import { kafkaOffset, type NodeId } from '../../src/lib/ids.js';
+import { kafkaOffset, logIndex, type NodeId } from '../../src/lib/ids.js';
 import { NativeLog } from '../../src/storage/native-log.js';
 import { batchRun, tempDir } from '../storage/helpers.js';
 
@@ -134,4 +134,28 @@ test('a peer whose entry at that index has another term does not hand it over', 
   t.is(await first!.repair.repair(first!.log, { offset }), undefined);
   t.true(readFileSync(segmentPath(first!, last - 2)).equals(damaged));
   t.truthy(first!.warnings.find((line) => line.includes('is not stored here')));
+});
+
+test('a Raft read across a flipped baseOffset serves the entries before it, marks it at its true offset, and the repair rewrites it', async (t) => {
+  const [first, second] = replicas(t, [2, 2]);
+  const path = segmentPath(first!, 4);
+  const healthy = readFileSync(path);
+  const base = Number(healthy.readBigInt64BE(0));
+  const batchAt = 12 + healthy.readInt32BE(8);
+  const damaged = Buffer.from(healthy);
+  damaged[batchAt + 5]! ^= 0x10; // the second batch's baseOffset, outside the CRC
+  writeFileSync(path, damaged);
+  const index = first!.log.indexOfOffset(kafkaOffset(base))!;
+  const found: Array<{ offset: number; index: number }> = [];
+  const unsubscribe = NativeLog.onDamage((log, read) => {
+    if (log === first!.log) found.push(read);
+  });
+  t.teardown(unsubscribe);
+  const read = first!.log.readEntries(index, logIndex(index + 5), 1 << 20);
+  t.is(read.length, 1, 'only the batch before the damaged one');
+  t.deepEqual(found, [{ offset: base + 1, index: index + 1 }]);
+  t.is(first!.log.corruptOffset, base + 1);
+  t.is(await first!.repair.repair(first!.log, found[0]!), 2);
+  t.true(readFileSync(path).equals(healthy));
+  t.true(readFileSync(path).equals(readFileSync(segmentPath(second!, 4))));
 });

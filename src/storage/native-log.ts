@@ -180,8 +180,9 @@ export class NativeLog implements PartitionLog {
 
   /**
    * Entries `[from, to]` (Raft reads them to send to followers and to apply). Each batch is
-   * checked again (CRC32C, and its term against the term map) since it may have rotted on disk
-   * after it was written: the entries before a damaged one are returned, the batch is marked
+   * checked again (CRC32C, its term against the term map, and its baseOffset against the
+   * previous batch's end) since it may have rotted on disk after it was written: the entries
+   * before a damaged one are returned, the batch is marked
    * (`markCorrupt`) and the damage listeners are told, so it gets repaired from a peer. When the
    * first entry itself is damaged it is returned as read (Raft needs at least one entry): a
    * follower refuses it (src/cluster/entry-integrity.ts) until the repair.
@@ -206,13 +207,39 @@ export class NativeLog implements PartitionLog {
         } catch {
           damaged = true;
         }
-      if (!damaged) continue;
-      const offset = at > 0 ? nextOffsetAfter(batches[at - 1]!) : this.offsetBefore(index as LogIndex);
-      this.markCorrupt(offset);
-      for (const listener of DAMAGE_LISTENERS) listener(this, { offset, index });
-      return at > 0 ? batches.slice(0, at) : batches.slice(0, 1);
+      if (damaged) {
+        const offset = at > 0 ? nextOffsetAfter(batches[at - 1]!) : this.offsetBefore(index as LogIndex);
+        return this.damagedRead(batches, at, { offset, index });
+      }
+      if (at > 0 && Number(batch.readBigInt64BE(0)) !== nextOffsetAfter(batches[at - 1]!)) {
+        // The batches do not continue each other: one of the two baseOffsets (outside the CRC)
+        // rotted. The storage core tells which, from what precedes them.
+        const expected = this.expectedOffsetAt(index as LogIndex);
+        if (expected === undefined) continue;
+        if (Number(batch.readBigInt64BE(0)) !== expected)
+          return this.damagedRead(batches, at, { offset: expected, index });
+        const previous = this.expectedOffsetAt((index - 1) as LogIndex);
+        if (previous !== undefined)
+          return this.damagedRead(batches, at - 1, { offset: previous, index: index - 1 });
+      }
     }
     return batches;
+  }
+
+  /** Marks `damaged` (batch `at` of `batches`), tells the listeners, returns what may be served. */
+  private damagedRead(batches: Buffer[], at: number, damaged: DamagedRead): Buffer[] {
+    this.markCorrupt(damaged.offset);
+    for (const listener of DAMAGE_LISTENERS) listener(this, damaged);
+    return at > 0 ? batches.slice(0, at) : batches.slice(0, 1);
+  }
+
+  /** The base offset entry `index` must have (the binding's `expectedOffsetAt`), if it can tell. */
+  private expectedOffsetAt(index: LogIndex): number | undefined {
+    try {
+      return this.log.expectedOffsetAt(index);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Listens for batches reads find damaged (in any open log); returns the unsubscribe. */
