@@ -155,6 +155,7 @@ test('create-topic records the topic, its partitions in order with preferred lea
     leader: -1,
     leaderEpoch: -1,
     targetReplicas: [],
+    placedByOperator: false,
   });
   t.is(state.partitionByGroup(5)!.partition, 0);
   t.is(state.nextGroupId, 6);

@@ -91,6 +91,12 @@ export interface PartitionInfo {
   /** Where a move in progress takes the replicas (src/controller/reassignment.ts); empty when
    * none. Cleared by the `partition-replicas` record that reaches it. */
   targetReplicas: number[];
+  /** An operator chose the replicas (explicit assignments at creation, a reassignment through the
+   * Kafka API): replica balancing leaves the partition where it is. Set by every placement record
+   * from its `byOperator`, so a target the controller chooses itself (a repair: re-replication
+   * off a dead or decommissioned broker) clears it. The state always sets it; absent reads as
+   * false (planner inputs built elsewhere). */
+  placedByOperator?: boolean;
 }
 
 export interface TopicInfo {
@@ -107,9 +113,11 @@ export interface TopicInfo {
 export const FIRST_PARTITION_GROUP_ID = 1;
 export const FIRST_PRODUCER_ID = 0;
 
-export const SNAPSHOT_FORMAT_VERSION = 2;
+export const SNAPSHOT_FORMAT_VERSION = 3;
 /** Version 1 has no decommission flags or reassignment targets (read as none). */
 const OLDEST_SNAPSHOT_FORMAT_VERSION = 1;
+/** Versions before 3 have no `placedByOperator` (read as false). */
+const PLACED_BY_OPERATOR_SNAPSHOT_VERSION = 3;
 
 const OK: ApplyResult = Object.freeze({ ok: true });
 
@@ -344,7 +352,7 @@ export class ControllerState {
       case 'delete-topic':
         return this.applyDeleteTopic(checked.topicId);
       case 'create-partitions':
-        return this.applyCreatePartitions(checked.topicId, checked.partitions);
+        return this.applyCreatePartitions(checked.topicId, checked.partitions, checked.byOperator === true);
       case 'alter-configs':
         return this.applyAlterConfigs(checked);
       case 'producer-id-block':
@@ -357,7 +365,7 @@ export class ControllerState {
       case 'preferred-leader':
         return this.applyPreferredLeader(checked.groupId, checked.preferred);
       case 'partition-reassignment':
-        return this.applyPartitionReassignment(checked.groupId, checked.target);
+        return this.applyPartitionReassignment(checked.groupId, checked.target, checked.byOperator === true);
       case 'broker-decommission': {
         const broker = this.brokerById.get(checked.brokerId);
         if (broker === undefined) {
@@ -404,7 +412,7 @@ export class ControllerState {
       replicationFactor: record.replicationFactor,
       partitions: [],
     };
-    this.setTopic(this.withNewPartitions(topic, record.partitions));
+    this.setTopic(this.withNewPartitions(topic, record.partitions, record.byOperator === true));
     return OK;
   }
 
@@ -419,7 +427,11 @@ export class ControllerState {
     return OK;
   }
 
-  private applyCreatePartitions(topicId: string, partitions: PartitionAssignment[]): ApplyResult {
+  private applyCreatePartitions(
+    topicId: string,
+    partitions: PartitionAssignment[],
+    byOperator: boolean,
+  ): ApplyResult {
     const topic = this.topicsById.get(topicId);
     if (topic === undefined) return reject('UNKNOWN_TOPIC_OR_PARTITION', `no topic with id ${topicId}`);
     const total = topic.partitions.length + partitions.length;
@@ -428,7 +440,7 @@ export class ControllerState {
     }
     const problem = this.assignmentProblem(partitions, topic.replicationFactor);
     if (problem !== null) return problem;
-    this.setTopic(this.withNewPartitions(topic, partitions));
+    this.setTopic(this.withNewPartitions(topic, partitions, byOperator));
     return OK;
   }
 
@@ -464,7 +476,11 @@ export class ControllerState {
     return null;
   }
 
-  private withNewPartitions(topic: TopicInfo, assignments: PartitionAssignment[]): TopicInfo {
+  private withNewPartitions(
+    topic: TopicInfo,
+    assignments: PartitionAssignment[],
+    placedByOperator: boolean,
+  ): TopicInfo {
     const partitions = [...topic.partitions];
     let highestGroupId = this.nextGroupIdValue - 1;
     for (const { groupId, replicas } of assignments) {
@@ -482,6 +498,7 @@ export class ControllerState {
           leader: -1,
           leaderEpoch: -1,
           targetReplicas: [],
+          placedByOperator,
         }),
       );
       highestGroupId = Math.max(highestGroupId, groupId);
@@ -574,7 +591,7 @@ export class ControllerState {
     return OK;
   }
 
-  private applyPartitionReassignment(groupId: number, target: number[]): ApplyResult {
+  private applyPartitionReassignment(groupId: number, target: number[], byOperator: boolean): ApplyResult {
     const partition = this.partitionByGroup(groupId);
     if (partition === undefined)
       return reject('UNKNOWN_TOPIC_OR_PARTITION', `no partition in group ${groupId}`);
@@ -586,10 +603,16 @@ export class ControllerState {
     // A target the partition already has is no move at all: the replicas only take its order,
     // and its first broker becomes the preferred leader.
     if (partition.learners.length === 0 && sameMembers(partition.replicas, target)) {
-      this.setPartition({ ...partition, replicas: target, preferredLeader: target[0]!, targetReplicas: [] });
+      this.setPartition({
+        ...partition,
+        replicas: target,
+        preferredLeader: target[0]!,
+        targetReplicas: [],
+        placedByOperator: byOperator,
+      });
       return OK;
     }
-    this.setPartition({ ...partition, targetReplicas: target });
+    this.setPartition({ ...partition, targetReplicas: target, placedByOperator: byOperator });
     return OK;
   }
 
@@ -752,6 +775,7 @@ export class ControllerState {
           leader: partition.leader,
           leaderEpoch: partition.leaderEpoch,
           targetReplicas: partition.targetReplicas,
+          placedByOperator: partition.placedByOperator === true,
         })),
       })),
       deletedTopicIds: this.deletedTopicIds(),
@@ -774,6 +798,7 @@ export class ControllerState {
     );
     // Version 1 lacks the fields version 2 added; they read as their defaults.
     const version1 = bytes[0] === OLDEST_SNAPSHOT_FORMAT_VERSION;
+    const withPlacedByOperator = bytes[0]! >= PLACED_BY_OPERATOR_SNAPSHOT_VERSION;
     const snapshot = checkObject(value, '', [
       'clusterId',
       'nextGroupId',
@@ -855,7 +880,10 @@ export class ControllerState {
             'leader',
             'leaderEpoch',
             ...(version1 ? [] : ['targetReplicas']),
+            ...(withPlacedByOperator ? ['placedByOperator'] : []),
           ]);
+          if (withPlacedByOperator && typeof fields.placedByOperator !== 'boolean')
+            throw new ControllerCodecError(`${at}.placedByOperator`, 'must be a boolean');
           const groupId = checkGroupId(fields.groupId, `${at}.groupId`);
           if (state.groupLocation.has(groupId))
             throw new ControllerCodecError(`${at}.groupId`, 'is used twice');
@@ -871,6 +899,7 @@ export class ControllerState {
             leader: checkInteger(fields.leader, `${at}.leader`, -1, MAX_BROKER_ID),
             leaderEpoch: checkInteger(fields.leaderEpoch, `${at}.leaderEpoch`, -1, MAX_LEADER_EPOCH),
             targetReplicas: version1 ? [] : checkBrokerList(fields.targetReplicas, `${at}.targetReplicas`, 0),
+            placedByOperator: withPlacedByOperator && fields.placedByOperator === true,
           };
         },
       );
