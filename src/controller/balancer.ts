@@ -104,7 +104,8 @@ export interface ReplicaBalanceInput {
  * holding the fewest (ties: fewest bytes), only when they differ by two or more and one of them
  * is outside the threshold, so every move lowers the sum of squared counts and balancing ends.
  * Among the source's partitions it picks one the destination does not hold, whose racks stay as
- * many (when every broker names a rack), no move in flight and no learner; preferring a
+ * many (when every broker names a rack), no move in flight, no learner and not placed by an
+ * operator (`placedByOperator`: its replicas count toward the load but never move); preferring a
  * replica the source does not lead, then the one whose bytes leave the two brokers' byte totals
  * closest, then the lowest group id. Deterministic.
  */
@@ -188,6 +189,8 @@ function pickReplica(
   let best: { key: number[]; partition: PartitionInfo } | null = null;
   for (const partition of partitions) {
     if (partition.targetReplicas.length > 0 || partition.learners.length > 0) continue;
+    // An operator's placement is kept, as Kafka keeps it (only repairs move it).
+    if (partition.placedByOperator === true) continue;
     if (options.moving.has(partition.groupId)) continue;
     if (!partition.replicas.includes(from) || partition.replicas.includes(to)) continue;
     const target = partition.replicas.map((id) => (id === from ? to : id));
