@@ -79,7 +79,7 @@ function applyOk(t: ExecutionContext, state: ControllerState, record: Controller
 }
 
 test('placement records set placedByOperator from byOperator; a repair clears it; snapshots keep it', (t) => {
-  const state = new ControllerState();
+  const state = ControllerState.empty();
   for (let id = 1; id <= 4; id++) applyOk(t, state, registerBroker(id));
   applyOk(t, state, {
     type: 'create-topic',
@@ -143,7 +143,7 @@ test('byOperator is written only when true and needs record format 3; a format 2
     { message: /byOperator: must be a boolean/ },
   );
   // A snapshot written before the flag existed (format 2): every partition reads as false.
-  const state = new ControllerState();
+  const state = ControllerState.empty();
   for (let id = 1; id <= 2; id++) applyOk(t, state, registerBroker(id));
   applyOk(t, state, {
     type: 'create-topic',
