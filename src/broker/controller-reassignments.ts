@@ -64,6 +64,8 @@ export async function alterReassignmentsAsLeader(
         type: 'partition-reassignment',
         groupId: decision.groupId,
         target: decision.target,
+        // An operator's placement (cancel included): replica balancing keeps it.
+        byOperator: true,
       });
       index = Math.max(index, applied.index);
       results[position] = { ...where, errorName: null, message: null };

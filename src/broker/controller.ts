@@ -389,6 +389,8 @@ export class Controller extends EventEmitter {
           configs: command.configs,
           replicationFactor: command.replicationFactor,
           partitions: replicas.map((list) => ({ groupId: groupId++, replicas: list })),
+          // Explicit assignments are an operator's placement: replica balancing keeps them.
+          byOperator: (command.assignments?.length ?? 0) > 0,
         });
       }
       case 'delete-topic': {
@@ -423,6 +425,7 @@ export class Controller extends EventEmitter {
           type: 'create-partitions',
           topicId: topic.topicId,
           partitions: replicas.map((list) => ({ groupId: groupId++, replicas: list })),
+          byOperator: (command.assignments?.length ?? 0) > 0,
         });
       }
       case 'alter-configs':
