@@ -493,7 +493,8 @@ export class ControllerTasks {
       brokers.some((broker) => broker.brokerId === id && !broker.fenced && !broker.decommissioning);
     for (const [groupId, move] of this.balanceMoves) {
       const partition = controller.state.partitionByGroup(groupId);
-      if (partition === undefined || partition.targetReplicas.length === 0) {
+      // Done, or taken over by an operator's reassignment (theirs to finish or cancel).
+      if (partition === undefined || partition.targetReplicas.length === 0 || partition.placedByOperator) {
         this.balanceMoves.delete(groupId);
         continue;
       }
