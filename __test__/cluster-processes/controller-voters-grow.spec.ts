@@ -4,6 +4,10 @@
  * joined by brokers 2 and 3 ends with voters 1, 2, 3. Then broker 1 is killed with SIGKILL: the
  * other two elect a controller leader among themselves, fence broker 1, create a topic, take
  * writes and serve them back. Before the growth, losing broker 1 lost the metadata quorum.
+ *
+ * Along the way, replica balancing meets an operator's placement: two partitions created with
+ * explicit assignments on broker 1 stay there, while two the controller placed on broker 1 (the
+ * only broker then) move to the joined brokers.
  */
 import test from 'ava';
 import { eventually, freePort, ProcessCluster } from './harness.js';
@@ -15,7 +19,7 @@ import {
   servingLeader,
   withClient,
 } from './requests.js';
-import { addJoiningMember, healingConfig } from './self-healing-helpers.js';
+import { addJoiningMember, healingConfig, partitionReplicas } from './self-healing-helpers.js';
 
 interface Status {
   controllerId: number;
@@ -44,6 +48,22 @@ test('a one-broker cluster joined by two brokers grows to three controller voter
   t.timeout(120_000);
   const cluster = await ProcessCluster.create(t, 1, ['--broker-session-timeout', '3s']);
   await startMember(t, cluster, 1);
+  const admin = cluster.kafka().admin();
+  await admin.connect();
+  // The operator's partitions first: lower group ids, which balancing would otherwise pick first.
+  const pinned = [
+    { partition: 0, replicas: [1] },
+    { partition: 1, replicas: [1] },
+  ];
+  await admin.createTopics({
+    topics: [{ topic: 'pinned', replicaAssignment: pinned }],
+    waitForLeaders: true,
+  });
+  await admin.createTopics({
+    topics: [{ topic: 'assigned', numPartitions: 2, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
   await addJoiningMember(cluster, 2);
   await addJoiningMember(cluster, 3);
   await startMember(t, cluster, 2);
@@ -57,6 +77,17 @@ test('a one-broker cluster joined by two brokers grows to three controller voter
     'controller voters 1, 2, 3',
   );
   t.deepEqual(grown.controllerGroup.learners, []);
+  // The controller's placement is evened out (broker 1 held all four replicas); the operator's stays.
+  const assigned = await eventually(
+    async () => {
+      const replicas = [...(await partitionReplicas(cluster.kafka('probe'), 'assigned')).values()];
+      return replicas.flat().sort().join(',') === '2,3' ? replicas : undefined;
+    },
+    60_000,
+    'the controller-placed partitions on brokers 2 and 3',
+  );
+  t.deepEqual(assigned.flat().sort(), [2, 3]);
+  t.deepEqual([...(await partitionReplicas(cluster.kafka('probe'), 'pinned')).values()], [[1], [1]]);
   const logged = [1, 2, 3].flatMap((id) => cluster.member(id).lines);
   t.is(logged.filter((line) => line.msg === 'controller group grew by one voter').length, 2);
 
