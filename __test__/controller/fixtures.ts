@@ -55,7 +55,12 @@ export const SAMPLE_RECORDS: ControllerRecord[] = [
     ],
   },
   { type: 'delete-topic', topicId: topicId(2) },
-  { type: 'create-partitions', topicId: topicId(1), partitions: [{ groupId: 7, replicas: [3, 1, 2] }] },
+  {
+    type: 'create-partitions',
+    topicId: topicId(1),
+    partitions: [{ groupId: 7, replicas: [3, 1, 2] }],
+    byOperator: true,
+  },
   {
     type: 'alter-configs',
     resource: 'topic',
@@ -74,7 +79,7 @@ export const SAMPLE_RECORDS: ControllerRecord[] = [
     ],
   },
   { type: 'preferred-leader', groupId: 2, preferred: 3 },
-  { type: 'partition-reassignment', groupId: 1, target: [1, 2, 5] },
+  { type: 'partition-reassignment', groupId: 1, target: [1, 2, 5], byOperator: true },
   { type: 'partition-reassignment', groupId: 1, target: [] },
   { type: 'broker-decommission', brokerId: 3, decommissioning: true },
 ];
