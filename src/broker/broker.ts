@@ -32,7 +32,7 @@ import { TopicGroupHomes } from './group-homes.js';
 import { HANDLERS } from './handlers/index.js';
 import type { LocalCluster, LocalClusterOptions } from './local-cluster.js';
 import { ProducerState } from './producer-state.js';
-import { ReplicaRepair } from './replica-repair.js';
+import { ReplicaRepair, restoreCommitted } from './replica-repair.js';
 import { RequestRouter } from './request-router.js';
 import { Scrubber } from './scrubber.js';
 import type { BrokerStorage } from './storage.js';
@@ -427,7 +427,12 @@ export class Broker {
         return partition === undefined ? undefined : [...partition.replicas, ...partition.learners];
       },
       logger: logger.child({ component: 'replica-repair' }),
+      committedIndexOf: (topicId, index) => {
+        const partition = controller.state.topicById(topicId)?.partitions[index];
+        return partition === undefined ? undefined : node.status(partition.groupId)?.commit;
+      },
     });
+    topics.beforeOpen = (directory, log) => restoreCommitted(replicaRepair, directory, log);
     const scrubber = new Scrubber(
       config.scrubBytesPerSecond,
       logger.child({ component: 'scrubber' }),

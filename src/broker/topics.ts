@@ -102,6 +102,11 @@ export class Topics {
    */
   private readonly openBackoff = new Map<number, { failures: number; retryAtMs: number }>();
   private closed = false;
+  /**
+   * Runs on a partition log before its Raft storage opens (the broker restores committed entries
+   * recovery cut, from a peer: src/broker/replica-repair.ts).
+   */
+  beforeOpen: ((directory: string, log: PartitionLog) => Promise<void>) | undefined;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -482,6 +487,7 @@ export class Topics {
         { topic: topic.name, partition: partition.partition, segments: recovery.rebuiltIndexes },
         'rebuilt index files from the log',
       );
+    await this.beforeOpen?.(directory, log);
     let storage: DurableRaftStorage;
     try {
       storage = new DurableRaftStorage({
