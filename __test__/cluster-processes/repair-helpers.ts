@@ -28,8 +28,14 @@ export async function repairCluster(
   const cluster = await ProcessCluster.create(t, 3);
   const httpPorts = new Map<number, number>();
   const args = new Map<number, string[]>();
+  // Ports the members were given are free until they start: never hand one out again.
+  const taken = new Set(
+    [1, 2, 3].flatMap((id) => [cluster.member(id).clientPort, cluster.member(id).raftPort]),
+  );
   for (const id of [1, 2, 3]) {
-    const httpPort = await freePort();
+    let httpPort = await freePort();
+    while (taken.has(httpPort)) httpPort = await freePort();
+    taken.add(httpPort);
     httpPorts.set(id, httpPort);
     const file = join(cluster.member(id).dataDir, '..', `broker-${id}.json`);
     writeFileSync(file, JSON.stringify({ ...settings, server: { http_port: httpPort } }));

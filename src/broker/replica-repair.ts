@@ -21,14 +21,19 @@
  * The controller's own log is not repaired this way: its Raft control entries are stamped with
  * each replica's wall clock, so copies are not byte-identical.
  */
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Logger } from 'pino';
+import { decodeRaftState, RAFT_STATE_FILE } from '../cluster/durable-raft-storage.js';
 import { kafkaOffset, type LogIndex, logIndex, type NodeId, nodeId } from '../lib/ids.js';
 import { NativeLog, verifyStoredBatch } from '../storage/native-log.js';
+import type { PartitionLog } from '../storage/partition-log.js';
 import { RpcError } from './controller-rpc.js';
 
 /** The broker-to-broker method a replica asks its peers for one entry with. */
 export const READ_ENTRY_METHOD = 'replica-read-entry';
+/** The method a replica asks a peer for committed entries it lost with. */
+export const READ_COMMITTED_METHOD = 'replica-read-committed';
 /** How long one peer may take to answer. */
 const READ_ENTRY_TIMEOUT_MS = 10_000;
 /**
@@ -58,6 +63,14 @@ interface ReadEntryRequest {
   term: number;
 }
 
+/** A request for the committed entries `[from, to]` of a partition. */
+interface ReadCommittedRequest {
+  topicId: string;
+  partition: number;
+  from: number;
+  to: number;
+}
+
 /** The two RPC methods this needs (ControllerRpc implements them). */
 export interface RepairRpc {
   call<T>(to: NodeId, method: string, body: unknown, timeoutMs: number): Promise<T>;
@@ -73,6 +86,8 @@ export interface ReplicaRepairOptions {
   replicasOf: (topicId: string, partition: number) => readonly number[] | undefined;
   /** The open native logs of this process (default NativeLog.openLogs). */
   logs?: () => readonly NativeLog[];
+  /** This broker's Raft commit index of the partition's group, when it runs here. */
+  committedIndexOf?: (topicId: string, partition: number) => number | undefined;
   logger: Logger;
 }
 
@@ -108,6 +123,61 @@ export class ReplicaRepair {
   constructor(private readonly options: ReplicaRepairOptions) {
     this.logs = options.logs ?? NativeLog.openLogs;
     options.rpc.handle(READ_ENTRY_METHOD, async (_from, body) => this.serve(body as ReadEntryRequest));
+    options.rpc.handle(READ_COMMITTED_METHOD, async (_from, body) =>
+      this.serveCommitted(body as ReadCommittedRequest),
+    );
+  }
+
+  /**
+   * Before a partition replica opens: when its stored commit lies beyond its log (recovery cut
+   * committed entries that rotted on disk, which this replica had acknowledged), fetches the
+   * missing committed entries from a peer whose own commit covers them and appends them, so the
+   * replica holds what it acknowledged again. Committed entries are the same bytes on every
+   * replica (State Machine Safety), and the storage core checks each (CRC32C, offsets following
+   * the log, terms not going back). Resolves to the entries restored; without a peer that can
+   * give them, the replica stays as it is (it then refuses to open, docs/reliability.md defect 1).
+   */
+  async restoreCommitted(directory: string, log: PartitionLog, commit: number): Promise<number> {
+    const partition = partitionOfDirectory(this.options.dataDir, directory);
+    if (partition === undefined || commit <= log.lastIndex) return 0;
+    const peers = (this.options.replicasOf(partition.topicId, partition.partition) ?? []).filter(
+      (id) => id !== this.options.brokerId,
+    );
+    const before = log.lastIndex as number;
+    const refusals: string[] = [];
+    for (const peer of peers) {
+      while (log.lastIndex < commit) {
+        let batches: Buffer[];
+        try {
+          const answer = await this.options.rpc.call<{ batches: string[] }>(
+            nodeId(peer),
+            READ_COMMITTED_METHOD,
+            { ...partition, from: log.lastIndex + 1, to: commit },
+            READ_ENTRY_TIMEOUT_MS,
+          );
+          batches = answer.batches.map((batch) => Buffer.from(batch, 'base64'));
+          if (batches.length === 0) throw new Error('no entries');
+          for (const batch of batches) verifyStoredBatch(batch);
+          log.append(batches);
+        } catch (error) {
+          refusals.push(`broker ${peer}: ${(error as Error).message}`);
+          break;
+        }
+      }
+    }
+    const restored = log.lastIndex - before;
+    if (restored > 0) await log.sync();
+    if (log.lastIndex < commit)
+      this.options.logger.warn(
+        { directory, commit, lastIndex: log.lastIndex, refusals },
+        'could not restore the committed entries recovery cut from a peer',
+      );
+    else
+      this.options.logger.warn(
+        { directory, restored, from: before + 1, to: log.lastIndex },
+        'restored committed entries recovery had cut, from a peer replica',
+      );
+    return restored;
   }
 
   /** A log of this broker: under its data directory. */
@@ -193,6 +263,50 @@ export class ReplicaRepair {
     return logIndex(previous + 1);
   }
 
+  /**
+   * A peer's request for committed entries `[from, to]`: served only up to this replica's own
+   * commit index, each batch checked (CRC32C) before it goes, within the RPC frame's size.
+   */
+  private async serveCommitted(body: ReadCommittedRequest): Promise<{ batches: string[] }> {
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      typeof body.topicId !== 'string' ||
+      ![body.partition, body.from, body.to].every(Number.isSafeInteger)
+    )
+      throw new RpcError('INVALID_REQUEST', 'a read-committed request names topicId, partition, from, to');
+    const directory = join(this.options.dataDir, 'partitions', `${body.topicId}-${body.partition}`);
+    const log = this.logs().find((candidate) => candidate.directory === directory);
+    const committed = this.options.committedIndexOf?.(body.topicId, body.partition);
+    if (log === undefined || committed === undefined)
+      throw new RpcError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `no running replica of ${body.topicId}-${body.partition} here`,
+      );
+    const upTo = Math.min(body.to, committed, log.lastIndex);
+    if (body.from < log.firstIndex || body.from > upTo)
+      throw new RpcError(
+        'OFFSET_NOT_AVAILABLE',
+        `entries from ${body.from} are not committed and stored here`,
+      );
+    const batches = log.readEntries(logIndex(body.from), logIndex(upTo), MAX_REPAIR_BATCH_BYTES);
+    const sent: string[] = [];
+    let bytes = 0;
+    for (const batch of batches) {
+      try {
+        verifyStoredBatch(batch);
+      } catch {
+        break;
+      }
+      if (bytes + batch.length > MAX_REPAIR_BATCH_BYTES) break;
+      bytes += batch.length;
+      sent.push(batch.toString('base64'));
+    }
+    if (sent.length === 0)
+      throw new RpcError('CORRUPT_MESSAGE', `entry ${body.from} here cannot be sent (damaged or too large)`);
+    return { batches: sent };
+  }
+
   /** A peer's request: this replica's copy of the entry, when it is whole and the same entry. */
   private async serve(body: ReadEntryRequest): Promise<{ batch: string }> {
     if (
@@ -226,4 +340,24 @@ export class ReplicaRepair {
       throw new RpcError('CORRUPT_MESSAGE', `entry ${body.index} here is ${problem}`);
     return { batch: batch!.toString('base64') };
   }
+}
+
+/**
+ * `ReplicaRepair.restoreCommitted` for a partition log about to open, with the stored commit read
+ * from its raft-state file (none yet: nothing to restore). Never throws: the open then goes on and
+ * refuses the log itself when it is still short.
+ */
+export async function restoreCommitted(
+  repair: ReplicaRepair,
+  directory: string,
+  log: PartitionLog,
+): Promise<void> {
+  let commit: number;
+  try {
+    commit = decodeRaftState(await readFile(join(directory, RAFT_STATE_FILE))).hardState.commit;
+  } catch {
+    return;
+  }
+  if (commit <= log.lastIndex) return;
+  await repair.restoreCommitted(directory, log, commit).catch(() => 0);
 }
