@@ -22,7 +22,7 @@ use std::io;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use crate::fileio::{read_exact_at, write_all_at};
 
@@ -92,6 +92,9 @@ struct CacheState {
     closing: HashMap<u64, Arc<OpenFile>>,
     /// Fsync failures at eviction, reported by the next sync of that file.
     failed: HashMap<u64, io::Error>,
+    /// Handles evicted while an operation still held them (a write, an fsync): a sync of the
+    /// file syncs them too (waiting for an fsync in flight through `sync_lock`).
+    retired: HashMap<u64, Vec<Weak<OpenFile>>>,
 }
 
 impl CacheState {
@@ -268,6 +271,11 @@ impl HandleCache {
                     return result;
                 };
                 let victim = state.remove(id).expect("the victim is open");
+                if Arc::strong_count(&victim) > 1 {
+                    let retired = state.retired.entry(id).or_default();
+                    retired.retain(|handle| handle.strong_count() > 0);
+                    retired.push(Arc::downgrade(&victim));
+                }
                 if victim.is_dirty() {
                     state.closing.insert(id, victim.clone());
                 }
@@ -293,19 +301,43 @@ impl HandleCache {
     /// cached: a clean handle's fdatasync is cheap and keeps every sync's cost the same), or
     /// nothing when the handle was evicted (it was fsynced then, if it had been written).
     fn sync(&self, file: &CachedFile) -> io::Result<()> {
-        let handle = {
+        let (open, evicted) = {
             let mut state = self.lock();
             if let Some(error) = state.failed.remove(&file.id) {
                 return Err(error);
             }
-            match state.open.get(&file.id) {
-                Some(slot) => slot.file.clone(),
-                None => match state.closing.get(&file.id) {
-                    Some(closing) => closing.clone(),
-                    None => return Ok(()),
-                },
+            let mut evicted: Vec<Arc<OpenFile>> = state.closing.get(&file.id).cloned().into_iter().collect();
+            if let Some(retired) = state.retired.get_mut(&file.id) {
+                evicted.extend(retired.iter().filter_map(Weak::upgrade));
+                retired.retain(|handle| handle.strong_count() > 0);
+                if retired.is_empty() {
+                    state.retired.remove(&file.id);
+                }
             }
+            (state.open.get(&file.id).map(|slot| slot.file.clone()), evicted)
         };
+        for handle in evicted {
+            handle.sync(false)?;
+        }
+        match open {
+            Some(handle) => handle.sync(true),
+            None => Ok(()),
+        }
+    }
+
+    /// After a write through `handle`: when the handle left the cache meanwhile, no eviction
+    /// fsync is promised to have covered the write, so it is fdatasynced here.
+    fn after_write(&self, id: u64, handle: &Arc<OpenFile>) -> io::Result<()> {
+        let cached = {
+            let state = self.lock();
+            state
+                .open
+                .get(&id)
+                .is_some_and(|slot| Arc::ptr_eq(&slot.file, handle))
+        };
+        if cached {
+            return Ok(());
+        }
         handle.sync(true)
     }
 
@@ -315,6 +347,7 @@ impl HandleCache {
         let handle = {
             let mut state = self.lock();
             state.failed.remove(&id);
+            state.retired.remove(&id);
             state.remove(id)
         };
         drop(handle);
@@ -386,13 +419,15 @@ impl CachedFile {
         let handle = self.handle()?;
         // Dirty before the write: a handle evicted in between is fsynced with it.
         handle.dirty.store(true, Ordering::SeqCst);
-        write_all_at(&handle, buf, position)
+        write_all_at(&handle, buf, position)?;
+        self.cache.after_write(self.id, &handle)
     }
 
     pub fn set_len(&self, length: u64) -> io::Result<()> {
         let handle = self.handle()?;
         handle.dirty.store(true, Ordering::SeqCst);
-        handle.set_len(length)
+        handle.set_len(length)?;
+        self.cache.after_write(self.id, &handle)
     }
 
     /// Fdatasync of the file: through its open handle, or nothing when its handle was evicted
@@ -527,5 +562,91 @@ mod tests {
         assert_eq!(&bytes, b"new!");
         old.read_exact_at(&mut bytes, 0).unwrap();
         assert_eq!(&bytes, b"old!", "the old descriptor still names the deleted file");
+    }
+}
+
+#[cfg(test)]
+mod eviction_race_tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn empty_file(dir: &Path, name: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, b"").unwrap();
+        path
+    }
+
+    /// `CachedFile::write_all_at` interleaved with an eviction on another thread: it borrowed
+    /// the handle while clean, the eviction took it out of the cache (clean: no fsync, not in
+    /// `closing`), then the write marked it dirty and wrote. When the operation ends the
+    /// descriptor closes with the write unsynced, and every later sync of the file finds
+    /// nothing open and returns Ok: an acknowledged write that was never fdatasynced.
+    #[test]
+    fn a_write_through_a_handle_evicted_while_borrowed_is_fsynced_before_a_sync_reports_success() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = HandleCache::new(1);
+        let a = CachedFile::existing(&cache, &empty_file(dir.path(), "a"));
+        let b = CachedFile::existing(&cache, &empty_file(dir.path(), "b"));
+        a.sync_data().unwrap(); // first syncs of files found on disk are done
+        b.sync_data().unwrap();
+        // write_all_at, step 1: the borrow (`self.handle()?`).
+        let borrowed = a.handle().unwrap();
+        assert!(!borrowed.is_dirty());
+        // Meanwhile another thread's operation opens b: a's handle is the only candidate.
+        let _other = b.handle().unwrap();
+        assert_eq!(cache.stats().dirty_evictions, 0, "a was evicted clean");
+        // write_all_at, steps 2 and 3: the dirty mark and the write.
+        borrowed.dirty.store(true, Ordering::SeqCst);
+        write_all_at(&borrowed, b"acknowledged", 0).unwrap();
+        // The sync job of the append runs (here before the write's borrow ends; after it the
+        // descriptor is closed and nothing can fsync it any more).
+        a.sync_data().unwrap();
+        assert!(
+            !borrowed.is_dirty(),
+            "sync_data returned Ok but the only descriptor holding the write was never fdatasynced"
+        );
+    }
+
+    /// An fsync of a file is in flight on a pool thread (it cleared the dirty mark and holds
+    /// `sync_lock`) when the handle is evicted (clean, so not in `closing`). A second sync of
+    /// the same file must wait for that fsync (the purpose of `sync_lock`); it returns Ok at
+    /// once instead, before the data it covers is durable.
+    #[test]
+    fn a_sync_does_not_return_before_an_evicted_handles_fsync_in_flight_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = HandleCache::new(1);
+        let a = Arc::new(CachedFile::existing(&cache, &empty_file(dir.path(), "a")));
+        let b = CachedFile::existing(&cache, &empty_file(dir.path(), "b"));
+        a.sync_data().unwrap();
+        b.sync_data().unwrap();
+        a.write_all_at(b"acknowledged", 0).unwrap();
+        let handle = a.handle().unwrap();
+        let finished = Arc::new(AtomicBool::new(false));
+        let (started_sender, started) = mpsc::channel();
+        let (evicted_sender, evicted) = mpsc::channel::<()>();
+        let fsync = {
+            let (handle, finished) = (handle.clone(), finished.clone());
+            std::thread::spawn(move || {
+                // OpenFile::sync up to its fdatasync, which is slow on a busy disk.
+                let _held = handle.sync_lock.lock().unwrap();
+                assert!(handle.dirty.swap(false, Ordering::SeqCst));
+                started_sender.send(()).unwrap();
+                evicted.recv().unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                handle.file.sync_data().unwrap();
+                finished.store(true, Ordering::SeqCst);
+            })
+        };
+        started.recv().unwrap();
+        drop(handle);
+        let _other = b.handle().unwrap(); // evicts a's handle, clean by now
+        evicted_sender.send(()).unwrap();
+        a.sync_data().unwrap();
+        let finished_before_sync_returned = finished.load(Ordering::SeqCst);
+        fsync.join().unwrap();
+        assert!(
+            finished_before_sync_returned,
+            "a sync of the file returned Ok while its fdatasync was still in flight"
+        );
     }
 }

@@ -19,16 +19,39 @@ use crate::segment::{log_path, Segment};
 /// must pass its CRC32C first. Used where a truncation sets the log's next offset.
 pub(super) fn offset_of_index(segment: &Segment, index: u64) -> Result<u64> {
     let relative = index - segment.base_index;
-    let entry = segment.index.floor_by_index(relative);
+    let mut entry = segment.index.floor_by_index(relative);
+    if entry.relative_index != 0 {
+        // The entry's relative offset has no checksum either: it must agree with the batch it
+        // points at (another file), else the walk starts at the segment's first batch.
+        let mut prefix = [0u8; LOG_OVERHEAD_BYTES];
+        segment.read_into(&mut prefix, entry.position as u64)?;
+        let named = read_prefix(&prefix).map(|(offset, _)| offset as u64);
+        if named != Some(segment.base_offset + entry.relative_offset as u64) {
+            entry = segment.index.floor_by_index(0);
+        }
+    }
     let mut offset = segment.base_offset + entry.relative_offset as u64;
     let mut position = entry.position as u64;
+    let mut unverified = None;
     for _ in entry.relative_index as u64..relative {
         let total = segment.batch_bytes_at(position)?;
-        let header = validate_batch(&segment.read(position, total as usize)?, MAX_BATCH_BYTES_CEILING)?;
+        let header = match validate_batch(&segment.read(position, total as usize)?, MAX_BATCH_BYTES_CEILING) {
+            Ok(header) => header,
+            // A kept batch rotted (the scrubber or a peer repairs it later): its record count
+            // is read anyway, and trusted only if the cut batch's own baseOffset agrees below.
+            Err(error) => {
+                unverified.get_or_insert(error);
+                segment.header_at(position)?
+            }
+        };
         offset += header.last_offset_delta as u64 + 1;
         position += total;
     }
-    Ok(offset)
+    match unverified {
+        None => Ok(offset),
+        Some(_) if segment.header_at(position)?.base_offset as u64 == offset => Ok(offset),
+        Some(error) => Err(error),
+    }
 }
 
 impl Log {
@@ -270,5 +293,86 @@ mod truncation_tests {
         assert_eq!(log.next_offset(), 14);
         log.append(&[&batch(14, 2, 2000, 3, 9)]).unwrap();
         assert_eq!((log.last_index(), log.next_offset()), (8, 17));
+    }
+}
+
+#[cfg(test)]
+mod truncation_damage_tests {
+    use crate::log::Log;
+    use crate::log_tests::{batch, limits};
+    use crate::offset_index::INDEX_HEADER_BYTES;
+    use crate::segment::index_path;
+
+    /// The same bit rot as seed 108, one file over: a low bit of a sealed segment's `.index`
+    /// entry (its relative offset, no checksum either) flips. The open-time check samples 64
+    /// entries of a sealed segment and the load checks only that entries increase, so the entry
+    /// is trusted; a Raft truncation that cuts just after it takes base + the flipped relative
+    /// offset as the log's next offset, and the next entry is stored at a wrong offset.
+    #[test]
+    fn a_truncation_past_a_rotted_sparse_index_entry_keeps_the_true_next_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), limits(1 << 20, 0)).unwrap();
+        for i in 0..300u64 {
+            log.append(&[&batch(i * 2, 1, 1000 + i as i64, 2, i as u8)])
+                .unwrap();
+        }
+        log.roll(2000).unwrap();
+        log.append(&[&batch(600, 1, 2000, 2, 1)]).unwrap();
+        log.close().unwrap();
+        // Every batch but the first has an entry; file entry 1 is LogIndex 3 (offsets 4..5).
+        let path = index_path(dir.path(), 0);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = INDEX_HEADER_BYTES as usize + 12;
+        assert_eq!(u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()), 4);
+        bytes[at + 3] ^= 0x01; // relative offset 4 -> 5, still increasing
+        std::fs::write(&path, &bytes).unwrap();
+
+        let mut log = Log::open(dir.path(), limits(1 << 20, 0)).unwrap();
+        assert!(
+            log.recovery().rebuilt_indexes.is_empty(),
+            "the damaged entry was trusted"
+        );
+        log.truncate_after(2).unwrap(); // keeps LogIndex 1..=2, offsets 0..=3
+        assert_eq!(log.next_offset(), 4);
+    }
+}
+
+#[cfg(test)]
+mod truncation_rot_tests {
+    use crate::log::Log;
+    use crate::log_tests::{batch, limits};
+    use crate::segment::log_path;
+
+    /// Bit rot inside a kept batch (a record byte, under the CRC) a few batches before a Raft
+    /// truncation point in the active segment: the truncation walks the batches between the
+    /// sparse index entry and the cut, CRC-checking each, and fails with CORRUPT_MESSAGE. In the
+    /// broker that error comes from the native append in the Ready loop (a follower taking a new
+    /// leader's conflicting entries), which stops the raft node and the broker, and the
+    /// scrubber never looks at the active segment. Before 6c3d4bc the cut read only the cut
+    /// batch's header and succeeded.
+    #[test]
+    fn a_truncation_succeeds_when_a_kept_batch_before_the_cut_rotted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
+        for i in 0..10u64 {
+            log.append(&[&batch(i * 2, 1, 1000 + i as i64, 2, i as u8)])
+                .unwrap();
+        }
+        log.close().unwrap();
+        let path = log_path(dir.path(), 0);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The sixth batch (LogIndex 6): flip the last byte of its last record's value.
+        let mut position = 0usize;
+        for _ in 0..6 {
+            position +=
+                12 + i32::from_be_bytes(bytes[position + 8..position + 12].try_into().unwrap()) as usize;
+        }
+        bytes[position - 2] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
+        assert_eq!(log.recovery().scanned_bytes, 0, "the recovery point covers it");
+        log.truncate_after(7).unwrap();
+        assert_eq!(log.next_offset(), 14);
     }
 }
