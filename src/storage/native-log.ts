@@ -274,20 +274,34 @@ export class NativeLog implements PartitionLog {
 
   truncateAfter(index: LogIndex): void {
     native(() => this.log.truncateAfter(index));
+    this.forgetRemovedDamage();
   }
   truncateBefore(index: LogIndex): LogIndex {
-    return native(() => this.log.truncateBefore(index)) as LogIndex;
+    const first = native(() => this.log.truncateBefore(index)) as LogIndex;
+    this.forgetRemovedDamage();
+    return first;
   }
 
   reset(firstIndex: LogIndex, nextOffset: KafkaOffset): void {
     native(() => this.log.reset(firstIndex, nextOffset));
+    this.forgetRemovedDamage();
+  }
+
+  /** Drops the corrupt mark once its batch is no longer stored (cut, released or replaced):
+   * reads from the offsets after it would otherwise be refused until the next restart. */
+  private forgetRemovedDamage(): void {
+    const corrupt = this.corruptFrom;
+    if (corrupt !== null && (corrupt < this.logStartOffset || corrupt >= this.nextOffset))
+      this.corruptFrom = null;
   }
 
   applyRetention(policy: RetentionPolicy): LogIndex {
     const keepFrom = policy.keepFrom ?? Number.POSITIVE_INFINITY;
-    return native(() =>
+    const first = native(() =>
       this.log.applyRetention(policy.nowMs, policy.retentionMs, policy.retentionBytes, keepFrom),
     ) as LogIndex;
+    this.forgetRemovedDamage();
+    return first;
   }
 
   retentionCut(policy: RetentionPolicy): LogIndex {
