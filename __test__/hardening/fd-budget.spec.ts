@@ -38,15 +38,29 @@ function start(dataDir: string): Promise<ObservedBroker> {
 }
 
 /**
- * `request` unless the broker process ends first (RawClient would wait forever): then fails
- * with the broker's last log lines.
+ * `request` unless the broker process ends or logs an EMFILE or an error first (RawClient would
+ * wait forever, and groups failing with EMFILE leave requests retrying): then fails with what it
+ * logged.
  */
 async function unlessExited<T>(broker: ObservedBroker, request: Promise<T>): Promise<T> {
   const exited = broker.exited.then((code) => {
     const last = broker.lines.slice(-5).map((line) => JSON.stringify(line).slice(0, 400));
     throw new Error(`the broker exited (${code}); last lines:\n${last.join('\n')}`);
   });
-  return Promise.race([request, exited]);
+  // Settled or not, the race below may be over by then: never an unhandled rejection.
+  exited.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const troubled = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const trouble = fileTrouble(broker.lines);
+      if (trouble.length > 0) reject(new Error(`the broker logged:\n${trouble.slice(0, 3).join('\n')}`));
+    }, 500);
+  });
+  try {
+    return await Promise.race([request, exited, troubled]);
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 function value(topic: string, partition: number): string {
