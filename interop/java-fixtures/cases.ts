@@ -502,6 +502,68 @@ const BODIES: Record<number, { request: object; response: object }> = {
       ],
     },
   },
+  43: {
+    request: {
+      electionType: 0,
+      topicPartitions: [{ topic: 'orders', partitions: [0, 2] }],
+      timeoutMs: 30000,
+    },
+    response: {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      replicaElectionResults: [
+        {
+          topic: 'orders',
+          partitionResult: [
+            { partitionId: 0, errorCode: 0, errorMessage: null },
+            { partitionId: 2, errorCode: 84, errorMessage: 'already led by its preferred replica' },
+          ],
+        },
+      ],
+    },
+  },
+  45: {
+    request: {
+      timeoutMs: 30000,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            { partitionIndex: 0, replicas: [4, 2, 1] },
+            { partitionIndex: 1, replicas: null },
+          ],
+        },
+      ],
+    },
+    response: {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      responses: [
+        {
+          name: 'orders',
+          partitions: [
+            { partitionIndex: 0, errorCode: 0, errorMessage: null },
+            { partitionIndex: 1, errorCode: 85, errorMessage: 'no reassignment in progress' },
+          ],
+        },
+      ],
+    },
+  },
+  46: {
+    request: { timeoutMs: 30000, topics: [{ name: 'orders', partitionIndexes: [0, 1] }] },
+    response: {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partitionIndex: 0, replicas: [4, 2, 1, 3], addingReplicas: [4], removingReplicas: [3] }],
+        },
+      ],
+    },
+  },
   60: {
     request: { includeClusterAuthorizedOperations: false, endpointType: 1 },
     response: {
