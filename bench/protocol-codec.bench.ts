@@ -4,7 +4,8 @@
  * - Fetch response encode: `encodeFetchResponseChunks` (records by reference) vs
  *   `encodeResponseBodyGeneric` (one buffer, records copied);
  * - the flexible versions' hot paths (Produce v9 decode, Fetch v12 encode; KIP-482 compact
- *   lengths and tagged fields) against the non-flexible ones (Produce v8, Fetch v11).
+ *   lengths and tagged fields), and the newest ones the Java client 4.x sends (Produce v13,
+ *   Fetch v18: topics by id), against the non-flexible ones (Produce v8, Fetch v11).
  * Run: npm run bench -- protocol-codec
  */
 import {
@@ -45,8 +46,11 @@ function compare(title: string, iterations: number, fast: () => unknown, generic
 }
 
 const records = Buffer.alloc(RECORD_BYTES, 0x61);
+/** A topic id per bench topic (the newest versions name topics by id). */
+const topicIdOf = (t: number) => `00000000-0000-4000-8000-${String(t).padStart(12, '0')}`;
 const topicData = Array.from({ length: TOPICS }, (_, t) => ({
   name: `bench-topic-${t}`,
+  topicId: topicIdOf(t),
   partitionData: Array.from({ length: PARTITIONS }, (_, p) => ({ index: p, records })),
 }));
 const produceFrame = encodeRequest(
@@ -68,6 +72,7 @@ const fetchBody = {
   sessionId: 0,
   responses: Array.from({ length: TOPICS }, (_, t) => ({
     topic: `bench-topic-${t}`,
+    topicId: topicIdOf(t),
     partitions: Array.from({ length: PARTITIONS }, (_, p) => ({
       partitionIndex: p,
       errorCode: 0,
@@ -150,4 +155,17 @@ compareVersions(
   200_000,
   () => encodeFetchResponseChunks(12, 1, emptyFetchBody).byteLength,
   () => encodeFetchResponseChunks(11, 1, emptyFetchBody).byteLength,
+);
+const produceV13 = produceFrameOf(13);
+compareVersions(
+  'Produce request decode, hot path: v13 (flexible, topic ids) vs v8',
+  200_000,
+  () => decodeProduceRequest(produceV13.frame, produceV13.offset, 13),
+  () => decodeProduceRequest(produceV8.frame, produceV8.offset, 8),
+);
+compareVersions(
+  'Fetch response encode with records, hot path: v18 (flexible, topic ids) vs v11',
+  20_000,
+  () => encodeFetchResponseChunks(18, 1, fetchBody).byteLength,
+  () => encodeFetchResponseChunks(11, 1, fetchBody).byteLength,
 );

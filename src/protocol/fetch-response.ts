@@ -227,6 +227,25 @@ function partitionTagBytes(partition: FetchPartitionResponse): number {
   return bytes;
 }
 
+/** Topic ids seen, as their 16 bytes: ids live as long as topics, and parsing the text form of
+ * each one for every Fetch response cost v13+ about a tenth of the encode. Bounded: cleared
+ * when full (a broker with more topics than this parses again, nothing worse). */
+const topicIdCache = new Map<string, Uint8Array>();
+const TOPIC_ID_CACHE_ENTRIES_MAX = 65_536;
+const ZERO_TOPIC_ID_BYTES = new Uint8Array(16);
+
+function topicIdBytes(topicId: string | undefined): Uint8Array {
+  if (topicId === undefined) return ZERO_TOPIC_ID_BYTES;
+  const cached = topicIdCache.get(topicId);
+  if (cached !== undefined) return cached;
+  const hex = topicId.replaceAll('-', '');
+  const bytes =
+    hex.length === 32 && /^[0-9a-fA-F]{32}$/.test(hex) ? Buffer.from(hex, 'hex') : ZERO_TOPIC_ID_BYTES;
+  if (topicIdCache.size >= TOPIC_ID_CACHE_ENTRIES_MAX) topicIdCache.clear();
+  topicIdCache.set(topicId, bytes);
+  return bytes;
+}
+
 /** An empty tagged-field section. */
 const NO_TAGS: Buffer = Buffer.from([0]);
 
@@ -304,9 +323,7 @@ function writeFlexibleFetchResponse(
   let at = putUvarint(buf, 19, responses.length + 1);
   for (const topic of responses) {
     if (byTopicId) {
-      const hex = (topic.topicId ?? '').replaceAll('-', '');
-      if (hex.length === 32) buf.write(hex, at, 'hex');
-      else buf.fill(0, at, at + 16);
+      buf.set(topicIdBytes(topic.topicId), at);
       at += 16;
     } else {
       const name = topic.topic ?? '';
