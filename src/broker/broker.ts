@@ -32,7 +32,7 @@ import { TopicGroupHomes } from './group-homes.js';
 import { HANDLERS } from './handlers/index.js';
 import type { LocalCluster, LocalClusterOptions } from './local-cluster.js';
 import { ProducerState } from './producer-state.js';
-import { ReplicaRepair, restoreCommitted } from './replica-repair.js';
+import { ReplicaRepair, restoreCommitted, servableCommitIndex } from './replica-repair.js';
 import { RequestRouter } from './request-router.js';
 import { Scrubber } from './scrubber.js';
 import type { BrokerStorage } from './storage.js';
@@ -429,7 +429,7 @@ export class Broker {
       logger: logger.child({ component: 'replica-repair' }),
       committedIndexOf: (topicId, index) => {
         const partition = controller.state.topicById(topicId)?.partitions[index];
-        return partition === undefined ? undefined : node.status(partition.groupId)?.commit;
+        return partition === undefined ? undefined : servableCommitIndex(node.status(partition.groupId));
       },
     });
     topics.beforeOpen = (directory, log) => restoreCommitted(replicaRepair, directory, log);

@@ -86,7 +86,10 @@ export interface ReplicaRepairOptions {
   replicasOf: (topicId: string, partition: number) => readonly number[] | undefined;
   /** The open native logs of this process (default NativeLog.openLogs). */
   logs?: () => readonly NativeLog[];
-  /** This broker's Raft commit index of the partition's group, when it runs here. */
+  /**
+   * The last entry of the partition's group this broker serves as committed, when it runs here
+   * (`servableCommitIndex` of its Raft status).
+   */
   committedIndexOf?: (topicId: string, partition: number) => number | undefined;
   logger: Logger;
 }
@@ -340,6 +343,17 @@ export class ReplicaRepair {
       throw new RpcError('CORRUPT_MESSAGE', `entry ${body.index} here is ${problem}`);
     return { batch: batch!.toString('base64') };
   }
+}
+
+/**
+ * The last entry a replica may serve to a peer as committed (`committedIndexOf`) from its Raft
+ * status: the applied index, not the commit index. A follower that takes an Append commits the
+ * new entries in memory before the Ready writes them (the write waits for the event loop, or for
+ * a sync in progress), and until then its log still holds, at those indices, the entries they
+ * replace: a deposed leader's, never committed. Entries are applied only after they are written.
+ */
+export function servableCommitIndex(status: { applied: number } | undefined): number | undefined {
+  return status?.applied;
 }
 
 /**
