@@ -71,6 +71,8 @@ function replicas(t: ExecutionContext, terms: number[]): Replica[] {
       dataDir,
       replicasOf: () => everyone,
       logs: () => NativeLog.openLogs().filter((open) => open.directory.startsWith(temp.dir)),
+      // Every entry each replica stores counts as committed here.
+      committedIndexOf: () => log.lastIndex,
       logger,
     });
     return { log, repair, directory, warnings };
@@ -158,4 +160,37 @@ test('a Raft read across a flipped baseOffset serves the entries before it, mark
   t.is(await first!.repair.repair(first!.log, found[0]!), 2);
   t.true(readFileSync(path).equals(healthy));
   t.true(readFileSync(path).equals(readFileSync(segmentPath(second!, 4))));
+});
+
+test('a peer restoring committed entries is never sent a batch whose term rotted (partitionLeaderEpoch lies outside the CRC)', async (t) => {
+  const [first, second, third] = replicas(t, [2, 2, 2]);
+  const last = second!.log.lastIndex;
+  t.is(second!.log.termAt(last), 2);
+  // Broker 2's last batch now says term 3 on disk; its CRC still verifies.
+  await second!.log.sync();
+  const segments = readdirSync(second!.directory).filter((name) => name.endsWith('.log')).length;
+  for (let n = segments - 1; n >= 0; n--) {
+    const path = segmentPath(second!, n);
+    const bytes = readFileSync(path);
+    let lastBatchAt: number | undefined;
+    for (
+      let at = 0;
+      at + 12 <= bytes.length && bytes.readInt32BE(at + 8) > 0;
+      at += 12 + bytes.readInt32BE(at + 8)
+    )
+      lastBatchAt = at;
+    if (lastBatchAt === undefined) continue;
+    bytes.writeInt32BE(3, lastBatchAt + 12);
+    writeFileSync(path, bytes);
+    break;
+  }
+  // Broker 1 lost its last entry (recovery cut it) though its commit covers it; broker 2 is asked first.
+  first!.log.truncateAfter(logIndex(last - 1));
+  await first!.repair.restoreCommitted(first!.directory, first!.log, last);
+  t.is(first!.log.lastIndex, last);
+  t.is(
+    first!.log.termAt(last),
+    third!.log.termAt(last),
+    'the entry restored has the term every healthy copy has',
+  );
 });

@@ -26,6 +26,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeRaftState, RAFT_STATE_FILE } from '../cluster/durable-raft-storage.js';
 import { kafkaOffset, type LogIndex, logIndex, type NodeId, nodeId } from '../lib/ids.js';
+import { BatchField } from '../lib/record-batch-header.js';
 import { NativeLog, verifyStoredBatch } from '../storage/native-log.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { RpcError } from './controller-rpc.js';
@@ -295,12 +296,19 @@ export class ReplicaRepair {
     const batches = log.readEntries(logIndex(body.from), logIndex(upTo), MAX_REPAIR_BATCH_BYTES);
     const sent: string[] = [];
     let bytes = 0;
-    for (const batch of batches) {
+    const corrupt = log.corruptOffset;
+    for (const [at, batch] of batches.entries()) {
+      const index = logIndex(body.from + at);
       try {
         verifyStoredBatch(batch);
       } catch {
         break;
       }
+      // The CRC does not cover partitionLeaderEpoch (nor baseOffset): a batch whose term rotted,
+      // or one at or past a damage mark, would be stored by the peer as a committed entry of
+      // another term. Raft's read returns a damaged first batch as read, so this is checked here.
+      if (batch.readInt32BE(BatchField.partitionLeaderEpoch) !== log.termAt(index)) break;
+      if (corrupt !== null && (log.offsetAt(index) ?? corrupt) >= corrupt) break;
       if (bytes + batch.length > MAX_REPAIR_BATCH_BYTES) break;
       bytes += batch.length;
       sent.push(batch.toString('base64'));
