@@ -188,3 +188,67 @@ test("one caller's abort does not break the connection another caller is waiting
     await fake.stop();
   }
 });
+
+test('a topic this client has seen is retried when a broker answers it unknown (a restarting broker before it replays its metadata); a topic never seen fails at once', async (t) => {
+  let port = 0;
+  let hideTopic = false;
+  const fake = await FakeBroker.start({
+    onRequest: (r) => {
+      if (r.apiKey !== 3) return;
+      const asked: string[] = (r.body.topics ?? []).map((topic: { name: string }) => topic.name);
+      r.reply({
+        brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+        clusterId: 'c',
+        controllerId: 1,
+        topics: asked.map((name) =>
+          name === 'orders' && !hideTopic
+            ? {
+                errorCode: 0,
+                name,
+                isInternal: false,
+                partitions: [
+                  {
+                    errorCode: 0,
+                    partitionIndex: 0,
+                    leaderId: 1,
+                    leaderEpoch: 1,
+                    replicaNodes: [1],
+                    isrNodes: [1],
+                    offlineReplicas: [],
+                  },
+                ],
+              }
+            : { errorCode: 3, name, isInternal: false, partitions: [] },
+        ),
+      });
+    },
+  });
+  port = fake.port;
+  const clock = recordingClock();
+  const client = new Client({ ...options(clock), brokers: [`127.0.0.1:${fake.port}`] });
+  try {
+    await client.leaderConnection('orders', 0);
+    // The broker restarts and answers without the topic for a while.
+    hideTopic = true;
+    client.invalidateMetadata();
+    let lookups = 0;
+    const connection = await client.retrying(async () => {
+      if (++lookups === 3) hideTopic = false;
+      return client.leaderConnection('orders', 0);
+    });
+    t.truthy(connection);
+    t.is(lookups, 3);
+    t.is(clock.sleeps.length, 2);
+    const error = await t.throwsAsync(
+      client.retrying(() => client.leaderConnection('never-seen', 0)),
+      {
+        instanceOf: KafkaProtocolError,
+      },
+    );
+    t.is(error?.code, 3);
+    t.is(clock.sleeps.length, 2, 'an unknown topic never seen is not retried');
+  } finally {
+    await client.close();
+    await fake.stop();
+  }
+});

@@ -151,6 +151,9 @@ export class Client {
   private cache: ClusterMetadata | null = null;
   /** Topics some caller asked about; a refresh asks for all of them. */
   private readonly knownTopics = new Set<string>();
+  /** Topics some metadata answer listed: one later answered unknown is retried, not given up
+   * (a broker restarting answers from metadata it has not replayed yet). */
+  private readonly seenTopics = new Set<string>();
   private refreshing: Promise<ClusterMetadata> | null = null;
   private closed = false;
   private bootstrapCursor = 0;
@@ -281,6 +284,7 @@ export class Client {
     if (!options.allTopics) this.refreshing = work;
     try {
       const fresh = await work;
+      for (const name of fresh.topics.keys()) this.seenTopics.add(name);
       // An all-topics answer replaces the cache; a partial one merges into it.
       const merged: ClusterMetadata = options.allTopics
         ? fresh
@@ -346,11 +350,12 @@ export class Client {
     return result;
   }
 
-  /** The topic's metadata; an UNKNOWN_TOPIC_OR_PARTITION error (not retried) when absent. */
+  /** The topic's metadata; an UNKNOWN_TOPIC_OR_PARTITION error when absent: retriable for a
+   * topic an earlier answer listed (as Kafka clients wait for it), not for one never seen. */
   async topic(topic: string, options: CallOptions = {}): Promise<TopicMetadata> {
     let found = (await this.metadata([topic], options)).topics.get(topic);
     if (!found) found = (await this.refreshMetadata([topic], options)).topics.get(topic);
-    if (!found) throw new KafkaProtocolError(3, { topic, retriable: false });
+    if (!found) throw new KafkaProtocolError(3, { topic, retriable: this.seenTopics.has(topic) });
     return found;
   }
 
