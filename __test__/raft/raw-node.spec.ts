@@ -86,9 +86,25 @@ function cluster() {
     throw new Error('did not settle');
   };
   const node = (id: number) => nodes.get(nodeId(id))!;
+  /** Handles node `id`'s Readys without delivering: the messages it sent and the reads it answered. */
+  const drain = (id: number) => {
+    const sent: Message[] = [];
+    const reads: string[] = [];
+    const raw = node(id);
+    while (raw.hasReady()) {
+      const ready = raw.ready();
+      const storage = storages.get(raw.id)!;
+      storage.append(ready.entries);
+      if (ready.hardState) storage.setHardState(ready.hardState);
+      sent.push(...ready.messages);
+      for (const read of ready.readStates) reads.push(new TextDecoder().decode(read.requestContext));
+      raw.advance();
+    }
+    return { sent, reads };
+  };
   node(1).campaign();
   stabilize();
-  return { node, stabilize };
+  return { node, stabilize, drain };
 }
 
 test('a host reads role, leader, term, indexes and membership through RawNode', (t) => {
@@ -294,4 +310,27 @@ test('a node stops joining once its log holds the change that added it', (t) => 
   t.false(rawNode.raft.isJoining());
   t.is(rawNode.confStateAt(logIndex(7)).addedAt, undefined);
   t.deepEqual(rawNode.confStateAt(logIndex(6)).addedAt, { index: logIndex(7), term: term(3) });
+});
+
+test('ReadIndex: an earlier round’s heartbeat answer, delivered again late, confirms no later read, also one reopening the same context (a duplicated request)', (t) => {
+  const { node, drain } = cluster();
+  const context = new TextEncoder().encode('read-x');
+  node(1).readIndex(context);
+  const heartbeats = drain(1).sent.filter((m) => m.type === MessageType.Heartbeat);
+  t.is(heartbeats.length, 2);
+  const answers: Message[] = [];
+  for (const heartbeat of heartbeats) {
+    node(heartbeat.to).step(heartbeat);
+    answers.push(...drain(heartbeat.to).sent.filter((m) => m.type === MessageType.HeartbeatResponse));
+  }
+  node(1).step(answers[0]!);
+  t.deepEqual(drain(1).reads, ['read-x'], 'the first round is confirmed by its own answer');
+  // The same request again (a duplicate delivered late): a new round, whose heartbeats are lost.
+  node(1).readIndex(context);
+  drain(1);
+  // Node 2's answer to the first round arrives a second time (duplicated, reordered).
+  node(1).step(answers[0]!);
+  t.deepEqual(drain(1).reads, [], 'an answer sent before the round began proves nothing about it');
+  node(1).step(answers[1]!);
+  t.deepEqual(drain(1).reads, []);
 });

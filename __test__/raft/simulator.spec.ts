@@ -80,6 +80,11 @@ test('seed 1211181698 catches up after heal: a learner whose term a removed vote
   );
 });
 
+test('seed 1212069128 answers no read below an acknowledged write: a late duplicate of an earlier heartbeat answer confirms no read round (a removed leader answered one while its successor had committed newer writes)', (t) => {
+  const result = runSeed(1212069128);
+  t.true(result.ok, result.failure);
+});
+
 test('the end of the fault phase lifts every cut and slowdown, and a partition outliving it heals nothing later', (t) => {
   const [a, b, c] = [nodeId(1), nodeId(2), nodeId(3)];
   const faults = new LinkFaults();

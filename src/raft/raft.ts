@@ -873,10 +873,10 @@ export class Raft {
       if (this.pendingReads.length < this.readOnly.maxPending) this.pendingReads.push(m);
       return;
     }
-    if (!this.readOnly.add(this.log.committed, m)) return; // full: the client times out and retries
-    const context = m.context ?? new Uint8Array(0);
-    this.confirmReads(this.id, context);
-    this.forEachPeer((id) => this.sendHeartbeat(id, context));
+    const round = this.readOnly.add(this.log.committed, m, this.term);
+    if (round === undefined) return; // full: the client times out and retries
+    this.confirmReads(this.id, round);
+    this.forEachPeer((id) => this.sendHeartbeat(id, round));
   }
 
   /**

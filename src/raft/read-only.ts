@@ -14,14 +14,32 @@ export function contextKey(context: Uint8Array): string {
   return key;
 }
 
+/** The bytes of a key made by `contextKey` (or of ASCII text). */
+function keyBytes(key: string): Uint8Array {
+  const bytes = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
+  return bytes;
+}
+
 /**
  * ReadIndex rounds on the leader (thesis §6.4): a read issued when the commit index was
  * `index` may be served once a quorum acknowledged a heartbeat sent after the read arrived,
  * proving no newer leader existed at that moment. Rounds complete in arrival order.
+ *
+ * Each read gets its own round, named by the leader (the client's context, then the term and a
+ * sequence number), and heartbeats carry that name, not the client's context: an answer to an
+ * earlier round that arrives again late (a duplicated or reordered message) then matches no
+ * round. With the client's context as the name, a request delivered twice reopened a finished
+ * round under the same name, and the first round's stale answer confirmed it (simulator seed
+ * 1212069128: a removed leader answered a read below a write its successor had acknowledged).
  */
 export class ReadOnlyQueue {
+  /** Pending reads by round name. */
   private readonly pending = new Map<string, PendingRead>();
+  /** The round of each client context with a read pending (a repeated request joins it). */
+  private readonly roundOfContext = new Map<string, string>();
   private queue: string[] = [];
+  private rounds = 0;
 
   /** Bound on queued reads (TigerStyle: everything has a limit). */
   constructor(readonly maxPending: number) {}
@@ -30,45 +48,51 @@ export class ReadOnlyQueue {
     return this.queue.length;
   }
 
-  add(index: LogIndex, request: Message): boolean {
-    const key = contextKey(request.context ?? new Uint8Array(0));
-    if (this.pending.has(key)) return true;
-    if (this.queue.length >= this.maxPending) return false;
-    this.pending.set(key, { index, request, acks: new Set() });
-    this.queue.push(key);
-    return true;
+  /** Queues `request` (leader of `term`); the name of its heartbeat round, or undefined when full. */
+  add(index: LogIndex, request: Message, term: number): Uint8Array | undefined {
+    const context = contextKey(request.context ?? new Uint8Array(0));
+    const joined = this.roundOfContext.get(context);
+    if (joined !== undefined) return keyBytes(joined);
+    if (this.queue.length >= this.maxPending) return undefined;
+    const round = `${context}@${term}.${++this.rounds}`;
+    this.pending.set(round, { index, request, acks: new Set() });
+    this.roundOfContext.set(context, round);
+    this.queue.push(round);
+    return keyBytes(round);
   }
 
-  /** Records that `from` acknowledged the round `context`; returns who has, or undefined. */
-  recordAck(from: NodeId, context: Uint8Array): Set<NodeId> | undefined {
-    const read = this.pending.get(contextKey(context));
+  /** Records that `from` acknowledged the round `round`; returns who has, or undefined. */
+  recordAck(from: NodeId, round: Uint8Array): Set<NodeId> | undefined {
+    const read = this.pending.get(contextKey(round));
     if (!read) return undefined;
     read.acks.add(from);
     return read.acks;
   }
 
-  /** Removes and returns every read up to and including `context`. */
-  advance(context: Uint8Array): Array<{ index: LogIndex; request: Message }> {
-    const key = contextKey(context);
+  /** Removes and returns every read up to and including round `round`. */
+  advance(round: Uint8Array): Array<{ index: LogIndex; request: Message }> {
+    const key = contextKey(round);
     const at = this.queue.indexOf(key);
     if (at < 0) return [];
     const done = this.queue.slice(0, at + 1).map((k) => {
       const read = this.pending.get(k)!;
       this.pending.delete(k);
+      this.roundOfContext.delete(contextKey(read.request.context ?? new Uint8Array(0)));
       return { index: read.index, request: read.request };
     });
     this.queue = this.queue.slice(at + 1);
     return done;
   }
 
-  /** Context of the newest pending read, carried by heartbeats. */
+  /** Name of the newest pending round, carried by heartbeats. */
   lastContext(): Uint8Array | undefined {
     const key = this.queue[this.queue.length - 1];
-    return key === undefined ? undefined : this.pending.get(key)!.request.context;
+    return key === undefined ? undefined : keyBytes(key);
   }
 
   clear(): void {
     this.pending.clear();
+    this.roundOfContext.clear();
     this.queue = [];
   }
 }
