@@ -85,6 +85,11 @@ test('seed 1212069128 answers no read below an acknowledged write: a late duplic
   t.true(result.ok, result.failure);
 });
 
+test('seed 1212060895 catches up after heal: a replica stopped while stalled and re-added before the stall would have ended runs again (the simulator deferred its every step for good)', (t) => {
+  const result = runSeed(1212060895);
+  t.true(result.ok, result.failure);
+});
+
 test('the end of the fault phase lifts every cut and slowdown, and a partition outliving it heals nothing later', (t) => {
   const [a, b, c] = [nodeId(1), nodeId(2), nodeId(3)];
   const faults = new LinkFaults();

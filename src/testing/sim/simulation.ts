@@ -688,6 +688,10 @@ export class Simulation {
     node.rawNode = undefined;
     node.readyInFlight = false;
     node.readyScheduled = false;
+    // A stall ends with the process, as in crash(): the stall's resume belongs to the old
+    // incarnation and never runs, so a replica re-added and restarted before the stall's end
+    // deferred its every step (its first Ready included) for good.
+    node.stalledUntilMs = 0;
     node.deferred = [];
   }
 
