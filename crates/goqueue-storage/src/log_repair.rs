@@ -253,7 +253,43 @@ mod tests {
 mod truncation_tests {
     use crate::log::Log;
     use crate::log_tests::{batch, limits};
-    use crate::segment::log_path;
+    use crate::offset_index::INDEX_HEADER_BYTES;
+    use crate::segment::{index_path, log_path};
+
+    /// Ten one-batch entries of two records each (LogIndex 1..=10, offsets 0..=19), closed:
+    /// the recovery point covers them all. Returns the log file's bytes.
+    fn ten_closed_batches(dir: &std::path::Path) -> Vec<u8> {
+        let mut log = Log::open(dir, limits(1 << 20, 4096)).unwrap();
+        for i in 0..10u64 {
+            log.append(&[&batch(i * 2, 1, 1000 + i as i64, 2, i as u8)])
+                .unwrap();
+        }
+        log.close().unwrap();
+        std::fs::read(log_path(dir, 0)).unwrap()
+    }
+
+    /// File position of the batch after the first `skipped` ones.
+    fn position_after(bytes: &[u8], skipped: usize) -> usize {
+        let mut position = 0usize;
+        for _ in 0..skipped {
+            position +=
+                12 + i32::from_be_bytes(bytes[position + 8..position + 12].try_into().unwrap()) as usize;
+        }
+        position
+    }
+
+    /// Opens the log again after `bytes` replaced its file; the damage lies under the recovery
+    /// point, so the open reads none of it.
+    fn reopen_damaged(dir: &std::path::Path, bytes: &[u8]) -> Log {
+        std::fs::write(log_path(dir, 0), bytes).unwrap();
+        let log = Log::open(dir, limits(1 << 20, 4096)).unwrap();
+        assert_eq!(
+            log.recovery().scanned_bytes,
+            0,
+            "the recovery point covers the damage"
+        );
+        log
+    }
 
     /// Seed 108 of the torture run: bit rot flipped the `baseOffset` (outside the CRC) of a batch
     /// the recovery point covers, so the log opened without reading it. A Raft truncation that
@@ -262,46 +298,38 @@ mod truncation_tests {
     #[test]
     fn a_truncation_at_a_batch_whose_base_offset_rotted_keeps_the_true_next_offset() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
-        for i in 0..10u64 {
-            log.append(&[&batch(i * 2, 1, 1000 + i as i64, 2, i as u8)])
-                .unwrap();
-        }
-        log.close().unwrap();
-        let path = log_path(dir.path(), 0);
-        let mut bytes = std::fs::read(&path).unwrap();
+        let mut bytes = ten_closed_batches(dir.path());
         // The eighth batch (LogIndex 8, offsets 14..15): flip a high bit of its baseOffset.
-        let mut position = 0usize;
-        for _ in 0..7 {
-            position +=
-                12 + i32::from_be_bytes(bytes[position + 8..position + 12].try_into().unwrap()) as usize;
-        }
+        let position = position_after(&bytes, 7);
         assert_eq!(
             u64::from_be_bytes(bytes[position..position + 8].try_into().unwrap()),
             14
         );
         bytes[position + 3] ^= 0x01;
-        std::fs::write(&path, &bytes).unwrap();
-
-        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
-        assert_eq!(
-            log.recovery().scanned_bytes,
-            0,
-            "the recovery point covers the damaged batch"
-        );
+        let mut log = reopen_damaged(dir.path(), &bytes);
         log.truncate_after(7).unwrap();
         assert_eq!(log.next_offset(), 14);
         log.append(&[&batch(14, 2, 2000, 3, 9)]).unwrap();
         assert_eq!((log.last_index(), log.next_offset()), (8, 17));
     }
-}
 
-#[cfg(test)]
-mod truncation_damage_tests {
-    use crate::log::Log;
-    use crate::log_tests::{batch, limits};
-    use crate::offset_index::INDEX_HEADER_BYTES;
-    use crate::segment::index_path;
+    /// Bit rot inside a kept batch (a record byte, under the CRC) a few batches before a Raft
+    /// truncation point in the active segment: the truncation walks the batches between the
+    /// sparse index entry and the cut, CRC-checking each. It must not fail with CORRUPT_MESSAGE:
+    /// in the broker that error comes from the native append in the Ready loop (a follower
+    /// taking a new leader's conflicting entries), which stops the raft node and the broker,
+    /// and the scrubber never looks at the active segment.
+    #[test]
+    fn a_truncation_succeeds_when_a_kept_batch_before_the_cut_rotted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = ten_closed_batches(dir.path());
+        // The sixth batch (LogIndex 6): flip the last byte of its last record's value.
+        let position = position_after(&bytes, 6);
+        bytes[position - 2] ^= 0x01;
+        let mut log = reopen_damaged(dir.path(), &bytes);
+        log.truncate_after(7).unwrap();
+        assert_eq!(log.next_offset(), 14);
+    }
 
     /// The same bit rot as seed 108, one file over: a low bit of a sealed segment's `.index`
     /// entry (its relative offset, no checksum either) flips. The open-time check samples 64
@@ -334,45 +362,5 @@ mod truncation_damage_tests {
         );
         log.truncate_after(2).unwrap(); // keeps LogIndex 1..=2, offsets 0..=3
         assert_eq!(log.next_offset(), 4);
-    }
-}
-
-#[cfg(test)]
-mod truncation_rot_tests {
-    use crate::log::Log;
-    use crate::log_tests::{batch, limits};
-    use crate::segment::log_path;
-
-    /// Bit rot inside a kept batch (a record byte, under the CRC) a few batches before a Raft
-    /// truncation point in the active segment: the truncation walks the batches between the
-    /// sparse index entry and the cut, CRC-checking each, and fails with CORRUPT_MESSAGE. In the
-    /// broker that error comes from the native append in the Ready loop (a follower taking a new
-    /// leader's conflicting entries), which stops the raft node and the broker, and the
-    /// scrubber never looks at the active segment. Before 6c3d4bc the cut read only the cut
-    /// batch's header and succeeded.
-    #[test]
-    fn a_truncation_succeeds_when_a_kept_batch_before_the_cut_rotted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
-        for i in 0..10u64 {
-            log.append(&[&batch(i * 2, 1, 1000 + i as i64, 2, i as u8)])
-                .unwrap();
-        }
-        log.close().unwrap();
-        let path = log_path(dir.path(), 0);
-        let mut bytes = std::fs::read(&path).unwrap();
-        // The sixth batch (LogIndex 6): flip the last byte of its last record's value.
-        let mut position = 0usize;
-        for _ in 0..6 {
-            position +=
-                12 + i32::from_be_bytes(bytes[position + 8..position + 12].try_into().unwrap()) as usize;
-        }
-        bytes[position - 2] ^= 0x01;
-        std::fs::write(&path, &bytes).unwrap();
-
-        let mut log = Log::open(dir.path(), limits(1 << 20, 4096)).unwrap();
-        assert_eq!(log.recovery().scanned_bytes, 0, "the recovery point covers it");
-        log.truncate_after(7).unwrap();
-        assert_eq!(log.next_offset(), 14);
     }
 }
