@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import test from 'ava';
 import { Broker } from '../../src/broker/broker.js';
-import { freePorts } from '../../src/broker/local-cluster.js';
 import { Admin } from '../../src/client/admin.js';
 import { Client } from '../../src/client/client.js';
 import { Consumer } from '../../src/client/consumer.js';
@@ -43,10 +42,4 @@ test('Broker.startCluster({ brokers: 3 }) serves an RF=3 topic to the SDK; stop(
 
   await cluster.stop();
   t.false(existsSync(cluster.dataDir), 'the temporary data is removed');
-});
-
-test('freePorts hands out distinct ports', async (t) => {
-  const ports = await freePorts('127.0.0.1', 6);
-  t.is(new Set(ports).size, 6);
-  t.true(ports.every((port) => port > 0));
 });

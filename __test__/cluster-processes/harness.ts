@@ -6,12 +6,12 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { Kafka, logLevel } from 'kafkajs';
+import { freePort } from '../../src/broker/free-ports.js';
 import { type Finished, finished, repositoryRoot, spawnCli } from '../cli/helpers.js';
 
 /**
@@ -73,18 +73,7 @@ export function readLogLines(stdout: NodeJS.ReadableStream, onLine: (line: LogLi
   });
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; fine on a test machine). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export class ProcessCluster {
   readonly members = new Map<number, ClusterMember>();

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { freePorts } from '../../src/broker/local-cluster.js';
+import { freePorts } from '../../src/broker/free-ports.js';
 import { bootstrap, startBroker } from '../broker/helpers.js';
 
 const root = process.cwd();

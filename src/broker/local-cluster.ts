@@ -5,12 +5,11 @@
  * layout as separate processes (src/cli/dev-command.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InitialClusterMember } from '../config/types.js';
-import { assert } from '../lib/assert.js';
 import { Broker, type BrokerOptions } from './broker.js';
+import { freePorts } from './free-ports.js';
 
 /** How long a local cluster's brokers (in process or `goqueue dev`'s) have to register with the controller. */
 export const REGISTRATION_TIMEOUT_MS = 60_000;
@@ -66,32 +65,6 @@ export function initialClusterOf(members: readonly LocalClusterMember[]): Initia
     raftHost: member.host,
     raftPort: member.raftPort,
   }));
-}
-
-/**
- * `count` distinct free TCP ports on `host`. All listeners stay open until every port is read,
- * so no port is handed out twice; another program may still take one before a broker binds it
- * (fine on a developer's machine, where the broker's start then fails with EADDRINUSE).
- */
-export async function freePorts(host: string, count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let index = 0; index < count; index++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, host, () => resolve());
-      });
-    }
-    return servers.map((server) => {
-      const address = server.address();
-      assert(typeof address === 'object' && address !== null, 'a TCP listener has an address');
-      return address.port;
-    });
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
 }
 
 /** How often a starting local cluster checks that every broker is registered. */
