@@ -3,13 +3,14 @@
  * applied (a restart replays the last committed entries; a follower applies what it stored
  * earlier). NativeLog.readEntries returns a damaged batch as read when it is the first one asked
  * for, so that a leader has something to send (the follower refuses it). Raft's apply path asks
- * for the same entries through the same storage call, so the damaged batch reaches the state
- * machine as a committed entry: the partition's producer state, its log start (a DeleteRecords
- * entry's offset), its consumer groups' records and the term history take its bytes.
+ * for the same entries through the same storage call; before, the damaged batch reached the
+ * state machine as a committed entry (the partition's producer state, its log start, its consumer
+ * groups' records and the term history took its bytes). Now storage marks it `damaged` and Raft
+ * holds applying there until it is repaired from a peer; a replica with no peer gets it marked.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
 import { kafkaOffset, logIndex, nodeId } from '../../src/lib/ids.js';
 import { RaftLog } from '../../src/raft/log.js';
@@ -27,9 +28,8 @@ function whole(entry: Entry): boolean {
   }
 }
 
-// Fails while the apply path hands over a damaged committed batch (see the header); once it is
-// held back until repaired, this becomes a plain `test`.
-test.failing('Raft never hands a committed entry whose batch rotted on disk to the state machine', (t) => {
+/** A log of 40 batches over several segments, one batch of a sealed segment flipped; the storage over it. */
+function damagedLog(t: ExecutionContext) {
   const temp = tempDir('goqueue-damaged-apply-');
   t.teardown(temp.remove);
   const directory = join(temp.dir, 'partition');
@@ -46,10 +46,10 @@ test.failing('Raft never hands a committed entry whose batch rotted on disk to t
   );
   const bytes = readFileSync(segment);
   const second = 12 + bytes.readInt32BE(8);
+  const damagedIndex = log.indexOfOffset(kafkaOffset(Number(bytes.readBigInt64BE(second))))!;
+  const original = Buffer.from(log.readEntries(logIndex(damagedIndex), logIndex(damagedIndex), 0)[0]!);
   bytes[second + 61 + 10]! ^= 0x20;
   writeFileSync(segment, bytes);
-  const damagedIndex = log.indexOfOffset(kafkaOffset(Number(bytes.readBigInt64BE(second))))!;
-
   const storage = new DurableRaftStorage({
     log,
     dir: directory,
@@ -60,17 +60,58 @@ test.failing('Raft never hands a committed entry whose batch rotted on disk to t
   // A replica restarting with entries up to the end committed, applied up to two before the damage.
   const raftLog = new RaftLog(storage, logIndex(damagedIndex - 2));
   raftLog.commitTo(storage.lastIndex());
+  return { log, storage, raftLog, damagedIndex, original };
+}
+
+/** Applies what `raftLog` hands over until it holds or runs out; returns the entries. */
+function applyAll(raftLog: RaftLog, holdDamaged: boolean): Entry[] {
   const applied: Entry[] = [];
   for (let round = 0; round < 100 && raftLog.hasNextCommittedEntries(); round++) {
-    const entries = raftLog.nextCommittedEntries(1 << 20);
+    const entries = raftLog.nextCommittedEntries(1 << 20, holdDamaged);
     if (entries.length === 0) break;
     applied.push(...entries);
     raftLog.appliedTo(entries[entries.length - 1]!.index);
   }
-  const damaged = applied.filter((entry) => entry.type === EntryType.Normal && !whole(entry));
+  return applied;
+}
+
+test('Raft holds a committed entry whose batch rotted on disk back from the state machine until it is repaired', (t) => {
+  const { log, storage, raftLog, damagedIndex, original } = damagedLog(t);
+  const before = applyAll(raftLog, true);
   t.deepEqual(
-    damaged.map((entry) => entry.index),
+    before.filter((entry) => !whole(entry)).map((entry) => entry.index),
     [],
     `entries handed over to be applied that fail their CRC32C (damaged at ${damagedIndex})`,
   );
+  t.is(raftLog.applied as number, damagedIndex - 1, 'applying stops just before the damaged entry');
+  t.is(raftLog.heldDamaged as number | undefined, damagedIndex);
+  t.false(raftLog.hasNextCommittedEntries(), 'a held entry gives the host no work (no busy loop)');
+
+  // Read again before the repair: held again.
+  raftLog.releaseDamaged();
+  t.deepEqual(applyAll(raftLog, true), []);
+  t.is(raftLog.heldDamaged as number | undefined, damagedIndex);
+
+  // The batch as a peer holds it is written back; released, the rest is applied, all whole.
+  t.true(log.repairBatch(logIndex(damagedIndex), original));
+  raftLog.releaseDamaged();
+  const after = applyAll(raftLog, true);
+  t.is(after[0]?.index, damagedIndex);
+  t.is(raftLog.applied, storage.lastIndex());
+  t.deepEqual(
+    after.filter((entry) => !whole(entry) || entry.damaged === true).map((entry) => entry.index),
+    [],
+  );
+});
+
+test('a replica with no peer to repair from is handed the damaged entry alone and marked, never as a whole one', (t) => {
+  const { raftLog, storage, damagedIndex } = damagedLog(t);
+  const applied = applyAll(raftLog, false);
+  t.is(raftLog.applied, storage.lastIndex(), 'applying goes on past it');
+  const damaged = applied.filter((entry) => !whole(entry));
+  t.deepEqual(
+    damaged.map((entry) => ({ index: entry.index, damaged: entry.damaged, type: entry.type })),
+    [{ index: damagedIndex, damaged: true, type: EntryType.Normal }],
+  );
+  t.is(damaged[0]?.term, 1 as never, "its term is the log term map's, not read from its bytes");
 });

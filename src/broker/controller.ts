@@ -185,6 +185,14 @@ export class Controller extends EventEmitter {
     for (const entry of entries) {
       this.appliedIndex = entry.index;
       if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
+      if (entry.damaged === true) {
+        // Only a controller group of one applies a damaged entry (no peer to repair it from).
+        this.options.logger.error(
+          { index: entry.index },
+          'skipping a controller record whose bytes rotted on disk (no other controller replica to repair it from)',
+        );
+        continue;
+      }
       let record: ControllerRecord;
       try {
         const { value } = readSingleRecord(

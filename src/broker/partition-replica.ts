@@ -71,6 +71,8 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   maxBatchBytes = 1 << 20;
   /** Group-log entries that did not decode (skipped alike on every replica). */
   undecodableGroupRecords = 0;
+  /** Damaged entries applied without their effects (a replica with no peer to repair them from). */
+  appliedDamaged = 0;
   /**
    * The highest log start applied from DeleteRecords entries (src/broker/log-start.ts): records
    * below it are hidden; whole segments below it are released in the background.
@@ -104,7 +106,16 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   readonly onApply = (entries: readonly Entry[]): void => {
     const log = this.storage.log;
     for (const entry of entries) {
-      if (entry.type === EntryType.Normal) {
+      if (entry.damaged === true) {
+        // Only a replica with no peer to repair it from applies a damaged entry: its bytes
+        // change no state (reads of it are refused with CORRUPT_MESSAGE: NativeLog's mark).
+        this.appliedDamaged++;
+        this.producers.skip(entry.index);
+        if (this.groupLog !== undefined && entry.index > this.groupLog.appliedIndex) {
+          this.groupLog.appliedIndex = entry.index;
+          this.undecodableGroupRecords++;
+        }
+      } else if (entry.type === EntryType.Normal) {
         const deleteBelow = logStartOfBatch(entry.data);
         if (deleteBelow !== undefined) this.applyLogStart({ offset: deleteBelow, index: entry.index });
         const baseOffset = log.offsetAt(entry.index);

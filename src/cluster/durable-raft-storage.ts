@@ -49,12 +49,14 @@ import {
   type ConfState,
   EMPTY_SNAPSHOT,
   type Entry,
+  EntryType,
   type HardState,
   NO_NODE,
   type Snapshot,
 } from '../raft/types.js';
 import { reportNoSpace, retryingWhileFull } from '../storage/disk-space.js';
 import { isNoSpaceError } from '../storage/errors.js';
+import { isDamagedRead } from '../storage/native-log.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { FsRaftStateFile, RAFT_STATE_FILE, type RaftStateFile } from './raft-state-file.js';
 
@@ -402,7 +404,19 @@ export class DurableRaftStorage implements RaftStorage {
     );
     this.assertNotSyncing();
     const batches = this.log.readEntries(lo, logIndex(hi - 1), maxBytes);
-    return batches.map((batch, i) => verifiedBatchToEntry(batch, logIndex(lo + i)));
+    return batches.map((batch, i) => {
+      const index = logIndex(lo + i);
+      // Its bytes are not to be parsed: its term comes from the log's term map, and Raft holds it back from applying.
+      if (isDamagedRead(batch))
+        return {
+          index,
+          term: this.log.termAt(index) as Term,
+          type: EntryType.Normal,
+          data: batch,
+          damaged: true,
+        };
+      return verifiedBatchToEntry(batch, index);
+    });
   }
 
   snapshot(): Snapshot {

@@ -55,6 +55,8 @@ import type { RaftTransport } from './raft-transport.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
 import type { TransportLogger } from './transport.js';
 
+/** How often (ticks) groups holding back a damaged committed entry read it again. */
+const DAMAGED_RETRY_TICKS = 10;
 export interface MultiRaftNodeOptions {
   nodeId: NodeId;
   /** The broker's raft transport (started and stopped by the caller). */
@@ -329,8 +331,11 @@ export class MultiRaftNode extends EventEmitter {
     this.ticker = this.scheduler.repeat(this.tickMs, () => {
       const saveCommits = ++this.ticks % this.commitSaveTicks === 0;
       if (saveCommits && this.hardStateWithEntries) this.saveLazyHardStates();
+      const retryDamaged = this.ticks % DAMAGED_RETRY_TICKS === 0;
       this.whenIdle(() => {
         this.host.tick();
+        // A group holding back a damaged committed entry reads it again: repaired by now, or held again.
+        if (retryDamaged) this.host.retryDamaged();
         // Held like any other work during a group-commit round: the save stays in the loop's order.
         if (saveCommits && !this.hardStateWithEntries) this.saveLazyHardStates();
       });

@@ -123,6 +123,11 @@ export class RaftLog {
   applied: LogIndex;
   /** Called with every batch of entries appended (after any truncation they caused). */
   onAppend: ((entries: readonly Entry[]) => void) | undefined;
+  /**
+   * The committed entry `applied + 1`, held back because storage found it damaged: nothing is
+   * applied until `releaseDamaged()` lets it be read again (once repaired from a peer).
+   */
+  heldDamaged: LogIndex | undefined = undefined;
 
   constructor(storage: RaftStorage, applied?: LogIndex) {
     this.storage = storage;
@@ -246,14 +251,32 @@ export class RaftLog {
   }
 
   hasNextCommittedEntries(): boolean {
-    return this.committed > this.applied && !this.unstable.snapshot;
+    return this.committed > this.applied && !this.unstable.snapshot && this.heldDamaged === undefined;
   }
 
-  /** Committed entries not yet applied (never while a snapshot awaits installation). */
-  nextCommittedEntries(maxBytes: number): Entry[] {
+  /**
+   * Committed entries not yet applied (never while a snapshot awaits installation). They end
+   * before the first entry storage found damaged; with `holdDamaged`, when that entry is the
+   * next to apply, nothing is returned and applying stops there until `releaseDamaged()`: a
+   * replica applies the bytes its peers applied, never rotted ones. Without it (a group with no
+   * other member to repair from) the damaged entry is returned alone, marked, for the state
+   * machine to pass over.
+   */
+  nextCommittedEntries(maxBytes: number, holdDamaged = true): Entry[] {
     if (!this.hasNextCommittedEntries()) return [];
     const lo = logIndex(Math.max(this.applied + 1, this.firstIndex()));
-    return this.slice(lo, logIndex(this.committed + 1), maxBytes);
+    const entries = this.slice(lo, logIndex(this.committed + 1), maxBytes);
+    const damagedAt = entries.findIndex((entry) => entry.damaged === true);
+    if (damagedAt < 0) return entries;
+    if (damagedAt > 0) return entries.slice(0, damagedAt);
+    if (!holdDamaged) return entries.slice(0, 1);
+    this.heldDamaged = lo;
+    return [];
+  }
+
+  /** Lets the held damaged entry be read again (after a repair, or to retry one). */
+  releaseDamaged(): void {
+    this.heldDamaged = undefined;
   }
 
   /** The snapshot to hand to the host, else the storage's. */
@@ -295,6 +318,7 @@ export class RaftLog {
 
   /** Replace the whole log with `snapshot` (a follower far behind the leader). */
   restore(snapshot: Snapshot): void {
+    this.heldDamaged = undefined;
     this.committed = snapshot.metadata.index;
     this.unstable.restore(snapshot);
   }

@@ -344,7 +344,7 @@ export class RawNode {
     const ready: Ready = {
       readStates: r.readStates,
       entries,
-      committedEntries: r.log.nextCommittedEntries(this.maxCommittedBytesPerReady),
+      committedEntries: r.log.nextCommittedEntries(this.maxCommittedBytesPerReady, this.hasOtherMember()),
       messages: r.messages,
       mustSync: false,
     };
@@ -362,6 +362,25 @@ export class RawNode {
     r.readStates = [];
     this.pending = ready;
     return ready;
+  }
+
+  /**
+   * Whether a member other than this node holds the log, so a damaged committed entry can be
+   * repaired from it rather than applied (RaftLog.nextCommittedEntries).
+   */
+  private hasOtherMember(): boolean {
+    const { voters, learners } = this.raft.tracker;
+    return voters.size + learners.size > (voters.has(this.raft.id) || learners.has(this.raft.id) ? 1 : 0);
+  }
+
+  /** The committed entry held back unapplied because storage found it damaged, if any. */
+  heldDamagedIndex(): LogIndex | undefined {
+    return this.raft.log.heldDamaged;
+  }
+
+  /** Reads the held damaged entry again at the next Ready (after its repair, or to retry). */
+  releaseDamaged(): void {
+    this.raft.log.releaseDamaged();
   }
 
   /** The host persisted, sent and applied the last Ready. */

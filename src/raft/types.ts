@@ -26,6 +26,13 @@ export interface Entry {
   readonly term: Term;
   readonly type: EntryType;
   readonly data: Uint8Array;
+  /**
+   * Set by storage on a stored entry whose bytes fail their checks (they rotted on disk after
+   * being written); `type` is then Normal and `data` the bytes as read. Such an entry may be
+   * sent (the follower refuses it) but is not applied while the group has another member to
+   * repair it from (see RaftLog.nextCommittedEntries). Never set on an entry in flight.
+   */
+  readonly damaged?: true;
 }
 
 /**

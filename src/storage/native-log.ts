@@ -50,6 +50,14 @@ export interface DamagedRead {
 /** Told about every batch a read found damaged (the scrubber's repair listens). */
 const DAMAGE_LISTENERS = new Set<(log: NativeLog, damaged: DamagedRead) => void>();
 
+/** Batches `readEntries` returned although they failed their checks (a read's damaged first entry). */
+const DAMAGED_BATCHES = new WeakSet<Buffer>();
+
+/** Whether `batch`, returned by a `readEntries`, failed its checks (it is returned as read, to be sent). */
+export function isDamagedRead(batch: Buffer): boolean {
+  return DAMAGED_BATCHES.has(batch);
+}
+
 /** The offset after `batch`: its baseOffset plus lastOffsetDelta plus one. */
 function nextOffsetAfter(batch: Buffer): number {
   return Number(batch.readBigInt64BE(0)) + batch.readInt32BE(23) + 1;
@@ -184,10 +192,12 @@ export class NativeLog implements PartitionLog {
    * previous batch's end) since it may have rotted on disk after it was written: the entries
    * before a damaged one are returned, the batch is marked
    * (`markCorrupt`) and the damage listeners are told, so it gets repaired from a peer. When the
-   * first entry itself is damaged it is returned as read (Raft needs at least one entry): a
-   * follower refuses it (src/cluster/entry-integrity.ts) until the repair.
+   * first entry itself is damaged it is returned as read (Raft needs at least one entry, to
+   * send): `isDamagedRead` says so, a follower refuses it (src/cluster/entry-integrity.ts) and
+   * Raft does not apply it (src/raft/log.ts `nextCommittedEntries`) until the repair.
    */
   readEntries(from: LogIndex, to: LogIndex, maxBytes: number): Buffer[] {
+    // Through `isDamagedRead`, Raft's storage tells a damaged first entry from a whole one.
     const bytes = native(() => this.log.readEntries(from, to, maxBytes));
     const batches = splitBatches(bytes);
     // One native pass over the whole read; batch by batch only to find a damaged one.
@@ -230,7 +240,9 @@ export class NativeLog implements PartitionLog {
   private damagedRead(batches: Buffer[], at: number, damaged: DamagedRead): Buffer[] {
     this.markCorrupt(damaged.offset);
     for (const listener of DAMAGE_LISTENERS) listener(this, damaged);
-    return at > 0 ? batches.slice(0, at) : batches.slice(0, 1);
+    if (at > 0) return batches.slice(0, at);
+    DAMAGED_BATCHES.add(batches[0]!);
+    return batches.slice(0, 1);
   }
 
   /** The base offset entry `index` must have (the binding's `expectedOffsetAt`), if it can tell. */

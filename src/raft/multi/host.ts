@@ -120,6 +120,8 @@ interface Group {
 export class MultiRaftHost {
   readonly nodeId: NodeId;
   private readonly groups = new Map<GroupId, Group>();
+  /** Groups holding back a damaged committed entry (RaftLog.nextCommittedEntries) until `retryDamaged`. */
+  private readonly heldDamaged = new Set<Group>();
   /** Groups that tick. Quiet groups are not visited per tick: idle cost stays flat. */
   private readonly awake = new Set<Group>();
   /** Quiet follower groups by the node leading them, woken together when that node falls silent. */
@@ -201,6 +203,7 @@ export class MultiRaftHost {
     this.wake(group);
     this.awake.delete(group);
     this.touched.delete(group);
+    this.heldDamaged.delete(group);
     this.groups.delete(id);
     this.peerCache = undefined;
   }
@@ -210,14 +213,20 @@ export class MultiRaftHost {
   }
 
   /** Counts for metrics and the idle-cost benchmark. */
-  stats(): { groups: number; quiet: number; leaders: number; groupTicks: number } {
+  stats(): { groups: number; quiet: number; leaders: number; groupTicks: number; heldDamaged: number } {
     let quiet = 0;
     let leaders = 0;
     for (const g of this.groups.values()) {
       if (g.quiet) quiet++;
       if (g.node.role === StateRole.Leader) leaders++;
     }
-    return { groups: this.groups.size, quiet, leaders, groupTicks: this.groupTicks };
+    return {
+      groups: this.groups.size,
+      quiet,
+      leaders,
+      groupTicks: this.groupTicks,
+      heldDamaged: this.heldDamaged.size,
+    };
   }
 
   private wake(group: Group): void {
@@ -547,6 +556,7 @@ export class MultiRaftHost {
     for (const group of active) {
       if (!group.node.hasReady()) continue;
       const ready = group.node.ready();
+      if (group.node.heldDamagedIndex() !== undefined) this.heldDamaged.add(group);
       groups.push({ group: group.id, ready });
       for (const m of ready.messages) {
         const batch = batchFor(m.to);
@@ -608,6 +618,22 @@ export class MultiRaftHost {
         quiesce: true,
       });
     }
+  }
+
+  /**
+   * Every group holding back a damaged committed entry reads it again at the next Ready (its
+   * repair from a peer may have landed; if not, it holds again). Returns how many.
+   */
+  retryDamaged(): number {
+    let retried = 0;
+    for (const group of this.heldDamaged) {
+      if (this.groups.get(group.id) !== group) continue;
+      group.node.releaseDamaged();
+      this.touched.add(group);
+      retried++;
+    }
+    this.heldDamaged.clear();
+    return retried;
   }
 
   advance(): void {
