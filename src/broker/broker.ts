@@ -60,6 +60,13 @@ export interface BrokerOptions extends Partial<BrokerConfig> {
  * A single-node goqueue broker: the Kafka listener, the topics' partition logs, group commit,
  * retention and the metadata store. `Broker.start` resolves once the listener is bound.
  */
+/**
+ * How long a restarted member of a larger cluster waits to catch up with the controller leader
+ * before it serves (with what it has, when no leader answers: a cluster restarting one broker
+ * at a time has none until a quorum is back).
+ */
+const METADATA_CATCH_UP_MS = 10_000;
+
 export class Broker {
   readonly address: { host: string; port: number };
   readonly brokerId: number;
@@ -476,6 +483,16 @@ export class Broker {
       // before it ran on Raft: wait (bounded) for its replicas to open and elect themselves.
       await topics.reconciled();
       await topics.soleVotersLeading(5_000);
+    } else if (!controllerFresh) {
+      // A restarted member answers Metadata from its applied copy of the controller log: it
+      // serves once that copy has caught up with the controller leader (early clients wait,
+      // paused), so a topic created before the restart is never answered as unknown.
+      const caughtUp = await controller.metadataCaughtUp(METADATA_CATCH_UP_MS);
+      if (!caughtUp)
+        logger.warn(
+          { waitedMs: METADATA_CATCH_UP_MS },
+          'no controller leader reached; serving the cluster metadata this broker has, which may lag',
+        );
     }
     let sweeping = false;
     const retentionTimer =

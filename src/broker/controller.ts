@@ -258,6 +258,22 @@ export class Controller extends EventEmitter {
     return false;
   }
 
+  /**
+   * Resolves true once this broker has heard from a controller leader (or leads) and applied
+   * every controller entry it knows to be committed; false after `timeoutMs` (no leader
+   * reachable: its copy is what it has). A restarted broker replays only up to the commit index
+   * it saved, which lags the controller by up to a save interval; the rest comes from the leader.
+   */
+  async metadataCaughtUp(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline && !this.stopped) {
+      const status = this.options.node.status(CONTROLLER_GROUP);
+      if (status !== undefined && status.leader !== 0 && this.appliedIndex >= status.commit) return true;
+      await sleep(5);
+    }
+    return false;
+  }
+
   /** Resolves once this broker has applied controller entry `index` (or `timeoutMs` passed). */
   waitApplied(index: number, timeoutMs: number): Promise<boolean> {
     if (this.appliedIndex >= index) return Promise.resolve(true);
