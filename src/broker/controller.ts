@@ -38,6 +38,9 @@ export const CONTROLLER_GROUP = 0;
 const PRODUCER_ID_BLOCK_SIZE = 1000;
 
 /** An error carrying the Kafka error name a client acts on. */
+/** How long a command waits for a new controller leader to apply its own first entry. */
+const NEW_LEADER_APPLY_WAIT_MS = 5_000;
+
 export class ControllerError extends Error {
   override name = 'ControllerError';
   constructor(
@@ -367,8 +370,8 @@ export class Controller extends EventEmitter {
     // Commands that read the state to build their record (group ids, producer ids, assignment)
     // run one at a time, each after the previous one is applied.
     const run = this.queue.then(
-      () => this.runCommand(command),
-      () => this.runCommand(command),
+      () => this.runCommandOnCurrentState(command),
+      () => this.runCommandOnCurrentState(command),
     );
     this.queue = run.catch(() => undefined);
     return run;
@@ -384,6 +387,22 @@ export class Controller extends EventEmitter {
       if (performance.now() > deadline) return false;
       await sleep(2);
     }
+  }
+
+  /**
+   * `runCommand` once this leader has applied its own first entry: a leader elected moments ago
+   * may not yet have applied what its predecessor committed, and would build records on a stale
+   * state (ids already handed out, which the state machine then refuses: the command failed).
+   */
+  private async runCommandOnCurrentState(
+    command: Exclude<ControllerCommand, { op: 'heartbeat' }>,
+  ): Promise<{ index: number; value: unknown }> {
+    if (!(await this.appliedOwnTerm(NEW_LEADER_APPLY_WAIT_MS)))
+      throw new ControllerError(
+        'NOT_CONTROLLER',
+        'the controller leader has not applied its own first entry yet',
+      );
+    return this.runCommand(command);
   }
 
   private async runCommand(command: Exclude<ControllerCommand, { op: 'heartbeat' }>): Promise<{
