@@ -1,33 +1,49 @@
 /**
  * A Raft group with another member holds a committed entry whose batch rotted on disk back from
- * its state machine until the scrubber's repair (ReplicaRepair) rewrites it from a peer. The
- * repair only covers partition replicas' logs (`ReplicaRepair.repairable`): the controller's own
- * log (`<dataDir>/controller`) is never repaired. A controller replica (voter or learner) whose
- * log holds a damaged committed entry after its last metadata snapshot (the whole span a restart
- * replays) therefore holds it for good: its metadata stops there, and as controller leader it
- * applies none of its own entries (every command then fails). Both cases below have a peer
- * answering with a healthy copy.
+ * its state machine until the scrubber's repair (ReplicaRepair) rewrites it from a peer's copy.
+ * Two groups where no such copy can ever come, so the hold lasts for good:
+ *
+ * - the controller's own log (`<dataDir>/controller`): ReplicaRepair repairs partition logs only
+ *   (`repairable`). A controller replica whose log holds a damaged committed entry after its last
+ *   metadata snapshot (the span every restart replays) stops its metadata there; as controller
+ *   leader it never applies its own first entry, so every command fails;
+ * - a partition's sole voter whose other member is a learner still catching up: a committed entry
+ *   is stored on a quorum of voters, not on learners. The learner cannot answer the repair, nor
+ *   receive the entry (the follower refuses the leader's damaged copy: entry-integrity.ts), so
+ *   the voter stops applying (produce acknowledgements, high watermark) and the learner stops
+ *   catching up.
+ *
+ * The first case is the control: a partition replica whose peer voter holds a healthy copy.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import pino from 'pino';
+import { RpcError } from '../../src/broker/controller-rpc.js';
 import { READ_ENTRY_METHOD, type RepairRpc, ReplicaRepair } from '../../src/broker/replica-repair.js';
 import { Scrubber } from '../../src/broker/scrubber.js';
 import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
+import { withoutDamagedAppends } from '../../src/cluster/entry-integrity.js';
 import { kafkaOffset, logIndex, type NodeId, nodeId, type Term } from '../../src/lib/ids.js';
 import { Prng } from '../../src/lib/prng.js';
 import { RawNode } from '../../src/raft/raw-node.js';
-import { NativeLog } from '../../src/storage/native-log.js';
+import { type ConfState, MessageType, message } from '../../src/raft/types.js';
+import { NativeLog, verifyStoredBatch } from '../../src/storage/native-log.js';
 import { batchRun, tempDir } from '../storage/helpers.js';
 
 /**
- * A replica of a group of two voters (1, this one, and 2) whose log, in `<dataDir>/<where>`,
+ * Replica 1 of a group of membership `conf` (with a member 2), whose log in `<dataDir>/<where>`
  * holds 40 committed batches with one of a sealed segment rotted; applied up to two before it.
- * Peer 2 answers a repair with its healthy copy of that batch.
+ * Member 2 answers a repair with its healthy copy of that batch when `peerHasCopy`, else as a
+ * replica lacking the entry does.
  */
-async function replicaWithRottedEntry(t: ExecutionContext, where: string) {
-  const temp = tempDir('goqueue-damaged-controller-');
+async function replicaWithRottedEntry(
+  t: ExecutionContext,
+  where: string,
+  conf: ConfState = { voters: [nodeId(1), nodeId(2)], learners: [] },
+  peerHasCopy = true,
+) {
+  const temp = tempDir('goqueue-damaged-held-');
   t.teardown(temp.remove);
   const dataDir = temp.dir;
   const directory = join(dataDir, where);
@@ -51,7 +67,7 @@ async function replicaWithRottedEntry(t: ExecutionContext, where: string) {
   const storage = new DurableRaftStorage({
     log,
     dir: directory,
-    initialConfState: { voters: [nodeId(1), nodeId(2)], learners: [] },
+    initialConfState: conf,
     fsync: false,
   });
   await storage.saveHardState({ term: 1 as Term, vote: nodeId(0), commit: storage.lastIndex() });
@@ -62,11 +78,11 @@ async function replicaWithRottedEntry(t: ExecutionContext, where: string) {
     applied: logIndex(damagedIndex - 2),
   });
 
-  // Peer 2 holds the entry whole and hands it over.
   const rpc: RepairRpc = {
     handle() {},
     async call<T>(_to: NodeId, method: string): Promise<T> {
       if (method !== READ_ENTRY_METHOD) throw new Error(`unexpected ${method}`);
+      if (!peerHasCopy) throw new RpcError('OFFSET_NOT_AVAILABLE', 'entry not stored here');
       return { batch: healthy.toString('base64') } as T;
     },
   };
@@ -82,7 +98,12 @@ async function replicaWithRottedEntry(t: ExecutionContext, where: string) {
   const scrubber = new Scrubber(0, logger, () => [log], repair);
   scrubber.start();
   t.teardown(() => scrubber.stop());
-  return { node, storage, damagedIndex };
+  return {
+    node,
+    storage,
+    damagedIndex,
+    damagedAsRead: storage.entries(logIndex(damagedIndex), logIndex(damagedIndex + 1), 0)[0]!,
+  };
 }
 
 /**
@@ -118,5 +139,41 @@ test.failing('a controller replica holding a rotted committed entry applies past
     node.status().applied,
     storage.lastIndex(),
     `controller replica stuck before entry ${damagedIndex} (held: ${node.heldDamagedIndex()})`,
+  );
+});
+
+test.failing('a sole voter whose only other member is a learner lacking the entry applies past a rotted committed entry (it holds for good: no copy can come)', async (t) => {
+  const { node, storage, damagedIndex, damagedAsRead } = await replicaWithRottedEntry(
+    t,
+    join('partitions', 'topic-0'),
+    { voters: [nodeId(1)], learners: [nodeId(2)] },
+    false,
+  );
+  // The learner cannot get the entry from the leader either: its Append is refused.
+  const append = message({
+    type: MessageType.Append,
+    from: nodeId(1),
+    to: nodeId(2),
+    term: 1 as Term,
+    index: logIndex(damagedIndex - 1),
+    logTerm: 1 as Term,
+    entries: [damagedAsRead],
+  });
+  const filtered = withoutDamagedAppends(
+    {
+      from: nodeId(1),
+      to: nodeId(2),
+      messages: [{ group: 1, message: append }],
+      heartbeats: [],
+      heartbeatResponses: [],
+    },
+    verifyStoredBatch,
+  );
+  t.is(filtered.refused.length, 1, 'the learner refuses the damaged entry the voter sends');
+  await applyWithRetries(node);
+  t.is(
+    node.status().applied,
+    storage.lastIndex(),
+    `sole voter stuck before entry ${damagedIndex} (held: ${node.heldDamagedIndex()})`,
   );
 });
