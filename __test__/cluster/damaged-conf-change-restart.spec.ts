@@ -1,0 +1,77 @@
+/**
+ * At restart a Raft group rebuilds its membership from every ConfChange entry of its stored log
+ * (MembershipHistory.fromStorage), read through the storage. A stored entry whose batch rotted
+ * on disk is handed over marked `damaged`, typed Normal, since its bytes cannot tell what it
+ * was. A rotted ConfChange is then passed over without a word: the replica restarts with a
+ * membership its peers do not have (here it forgets the learner it added). Before the `damaged`
+ * mark the rotted bytes were decoded instead (here: learner 35 in place of 3), just as silently.
+ * It should refuse to open (as it does for other damage to committed entries) or get the entry
+ * repaired first; the mark now lets MembershipHistory tell.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
+import { logIndex, nodeId, type Term } from '../../src/lib/ids.js';
+import { Prng } from '../../src/lib/prng.js';
+import { ConfChangeType, encodeConfChange } from '../../src/raft/conf-change.js';
+import { RawNode } from '../../src/raft/raw-node.js';
+import { type ConfState, type Entry, EntryType } from '../../src/raft/types.js';
+import { NativeLog } from '../../src/storage/native-log.js';
+import { batchRun, tempDir } from '../storage/helpers.js';
+
+test.failing('a replica whose stored ConfChange rotted on disk does not restart with a membership that silently lacks it', async (t) => {
+  const temp = tempDir('goqueue-damaged-conf-change-');
+  t.teardown(temp.remove);
+  const log = NativeLog.open(temp.dir, { segmentBytes: 1024, indexIntervalBytes: 256, maxBatchBytes: 1024 });
+  t.teardown(() => log.close());
+  const bootstrap: ConfState = { voters: [nodeId(1), nodeId(2)], learners: [] };
+  const options = { log, dir: temp.dir, initialConfState: bootstrap, fsync: false, wallMs: () => -1 };
+  const storage = new DurableRaftStorage(options);
+  // Ten batches, the membership change adding learner 3, twenty batches: over many segments.
+  let index = storage.lastIndex() + 1;
+  const normal = (data: Buffer): Entry => ({
+    index: logIndex(index++),
+    term: 1 as Term,
+    type: EntryType.Normal,
+    data,
+  });
+  const entries: Entry[] = batchRun({ count: 10, valueBytes: 60 }).map(normal);
+  const changeIndex = logIndex(index++);
+  entries.push({
+    index: changeIndex,
+    term: 1 as Term,
+    type: EntryType.ConfChange,
+    data: encodeConfChange({ type: ConfChangeType.AddLearner, node: nodeId(3) }),
+  });
+  entries.push(...batchRun({ count: 20, valueBytes: 60 }).map(normal));
+  storage.append(entries);
+  await storage.sync();
+  await storage.saveHardState({ term: 1 as Term, vote: nodeId(0), commit: storage.lastIndex() });
+  const before = new RawNode({ id: nodeId(1), storage, prng: new Prng(1) }).status().confState;
+  t.deepEqual(before.learners, [nodeId(3)], 'the change is in force before the damage');
+
+  // One bit of the change's node id flips in its (sealed) segment file.
+  const stored = log.readEntries(changeIndex, changeIndex, 0)[0]!;
+  const segment = readdirSync(temp.dir)
+    .filter((name) => name.endsWith('.log'))
+    .map((name) => join(temp.dir, name))
+    .find((path) => readFileSync(path).includes(stored))!;
+  const bytes = readFileSync(segment);
+  bytes[bytes.indexOf(stored) + stored.length - 2]! ^= 0x20;
+  writeFileSync(segment, bytes);
+
+  // The restart's membership scan, over the same log.
+  let after: ConfState;
+  try {
+    after = new RawNode({
+      id: nodeId(1),
+      storage: new DurableRaftStorage(options),
+      prng: new Prng(1),
+    }).status().confState;
+  } catch {
+    t.pass('the replica refuses to open over a damaged membership change');
+    return;
+  }
+  t.deepEqual(after, before, 'the replica restarted with another membership');
+});
