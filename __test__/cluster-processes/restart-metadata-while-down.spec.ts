@@ -1,0 +1,45 @@
+/**
+ * A restarted member of a cluster serves once its copy of the controller metadata has "caught
+ * up" (Controller.metadataCaughtUp): a controller leader is known and everything this broker
+ * knows to be committed is applied. What it knows to be committed is bounded by its own log, and
+ * the leader's first word to a returning follower is a heartbeat whose commit is at most what
+ * that follower acknowledged before it went down. So the wait ends before the entries committed
+ * while the broker was down have even reached it, and its first answers call the topics created
+ * meanwhile unknown (UNKNOWN_TOPIC_OR_PARTITION). Waiting for a read index of the controller
+ * group (the leader's commit, confirmed by a quorum) and applying up to it would cover them.
+ */
+import test from 'ava';
+import { ProcessCluster } from './harness.js';
+import { agreedController, createTopicThrough, ErrorCode, metadataOf } from './requests.js';
+
+test.serial.failing(
+  'a broker restarted after kill -9 knows, from its first answer, every topic created while it was down',
+  async (t) => {
+    t.timeout(240_000);
+    const cluster = await ProcessCluster.create(t, 3);
+    await cluster.startAll();
+    const controllerId = await agreedController(cluster, 3);
+    // The broker restarted is neither the controller leader nor the one creating the topics.
+    const restarted = [1, 2, 3].find((id) => id !== controllerId && id !== 1) ?? 3;
+    const unknown: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      await cluster.kill(restarted);
+      const names: string[] = [];
+      for (let topic = 0; topic < 3; topic++) {
+        const name = `while-down-${round}-${topic}`;
+        const created = await createTopicThrough(cluster.member(1).clientPort, {
+          name,
+          partitions: 1,
+          replicationFactor: 2,
+        });
+        t.is(created.errorCode, ErrorCode.NONE, `${name}: ${created.errorMessage}`);
+        names.push(name);
+      }
+      await cluster.start(restarted);
+      const metadata = await metadataOf(cluster.member(restarted).clientPort, names);
+      for (const topic of metadata.topics)
+        if (topic.errorCode !== ErrorCode.NONE) unknown.push(`${topic.name} (error ${topic.errorCode})`);
+    }
+    t.deepEqual(unknown, [], 'topics the restarted broker answered as unknown');
+  },
+);
