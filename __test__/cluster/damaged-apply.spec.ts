@@ -8,15 +8,15 @@
  * groups' records and the term history took its bytes). Now storage marks it `damaged` and Raft
  * holds applying there until it is repaired from a peer; a replica with no peer gets it marked.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
-import { kafkaOffset, logIndex, nodeId } from '../../src/lib/ids.js';
+import { logIndex, nodeId } from '../../src/lib/ids.js';
 import { RaftLog } from '../../src/raft/log.js';
 import { type Entry, EntryType } from '../../src/raft/types.js';
-import { NativeLog, verifyStoredBatch } from '../../src/storage/native-log.js';
-import { batchRun, tempDir } from '../storage/helpers.js';
+import { verifyStoredBatch } from '../../src/storage/native-log.js';
+import { tempDir } from '../storage/helpers.js';
+import { logWithRottedBatch } from './fixtures/rotted-log.js';
 
 /** Whether `entry`'s batch passes the storage core's checks. */
 function whole(entry: Entry): boolean {
@@ -33,23 +33,7 @@ function damagedLog(t: ExecutionContext) {
   const temp = tempDir('goqueue-damaged-apply-');
   t.teardown(temp.remove);
   const directory = join(temp.dir, 'partition');
-  mkdirSync(directory, { recursive: true });
-  const log = NativeLog.open(directory, { segmentBytes: 1024, indexIntervalBytes: 256, maxBatchBytes: 1024 });
-  t.teardown(() => log.close());
-  log.append(batchRun({ count: 40, term: 1, valueBytes: 60 }));
-  // A byte inside a record of the second batch of the third segment (a sealed one) flips.
-  const segment = join(
-    directory,
-    readdirSync(directory)
-      .filter((name) => name.endsWith('.log'))
-      .sort()[2]!,
-  );
-  const bytes = readFileSync(segment);
-  const second = 12 + bytes.readInt32BE(8);
-  const damagedIndex = log.indexOfOffset(kafkaOffset(Number(bytes.readBigInt64BE(second))))!;
-  const original = Buffer.from(log.readEntries(logIndex(damagedIndex), logIndex(damagedIndex), 0)[0]!);
-  bytes[second + 61 + 10]! ^= 0x20;
-  writeFileSync(segment, bytes);
+  const { log, damagedIndex, original } = logWithRottedBatch(t, directory);
   const storage = new DurableRaftStorage({
     log,
     dir: directory,

@@ -15,7 +15,6 @@
  *
  * The first case is the control: a partition replica whose peer voter holds a healthy copy.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import pino from 'pino';
@@ -24,12 +23,13 @@ import { READ_ENTRY_METHOD, type RepairRpc, ReplicaRepair } from '../../src/brok
 import { Scrubber } from '../../src/broker/scrubber.js';
 import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
 import { withoutDamagedAppends } from '../../src/cluster/entry-integrity.js';
-import { kafkaOffset, logIndex, type NodeId, nodeId, type Term } from '../../src/lib/ids.js';
+import { logIndex, type NodeId, nodeId, type Term } from '../../src/lib/ids.js';
 import { Prng } from '../../src/lib/prng.js';
 import { RawNode } from '../../src/raft/raw-node.js';
 import { type ConfState, MessageType, message } from '../../src/raft/types.js';
-import { NativeLog, verifyStoredBatch } from '../../src/storage/native-log.js';
-import { batchRun, tempDir } from '../storage/helpers.js';
+import { verifyStoredBatch } from '../../src/storage/native-log.js';
+import { tempDir } from '../storage/helpers.js';
+import { logWithRottedBatch } from './fixtures/rotted-log.js';
 
 /**
  * Replica 1 of a group of membership `conf` (with a member 2), whose log in `<dataDir>/<where>`
@@ -47,22 +47,7 @@ async function replicaWithRottedEntry(
   t.teardown(temp.remove);
   const dataDir = temp.dir;
   const directory = join(dataDir, where);
-  mkdirSync(directory, { recursive: true });
-  const log = NativeLog.open(directory, { segmentBytes: 1024, indexIntervalBytes: 256, maxBatchBytes: 1024 });
-  t.teardown(() => log.close());
-  log.append(batchRun({ count: 40, term: 1, valueBytes: 60 }));
-  const segment = join(
-    directory,
-    readdirSync(directory)
-      .filter((name) => name.endsWith('.log'))
-      .sort()[2]!,
-  );
-  const bytes = readFileSync(segment);
-  const second = 12 + bytes.readInt32BE(8);
-  const damagedIndex = log.indexOfOffset(kafkaOffset(Number(bytes.readBigInt64BE(second))))!;
-  const healthy = Buffer.from(log.readEntries(logIndex(damagedIndex), logIndex(damagedIndex), 0)[0]!);
-  bytes[second + 61 + 10]! ^= 0x20;
-  writeFileSync(segment, bytes);
+  const { log, damagedIndex, original: healthy } = logWithRottedBatch(t, directory);
 
   const storage = new DurableRaftStorage({
     log,
