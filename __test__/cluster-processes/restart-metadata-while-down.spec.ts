@@ -9,30 +9,21 @@
  * group (the leader's commit, confirmed by a quorum) and applying up to it would cover them.
  */
 import test from 'ava';
-import { ProcessCluster } from './harness.js';
-import { agreedController, createTopicThrough, ErrorCode, metadataOf } from './requests.js';
+import { ErrorCode, metadataOf } from './requests.js';
+import { createThroughFirst, threeBrokersOneToRestart } from './restart-helpers.js';
 
 test.serial.failing(
   'a broker restarted after kill -9 knows, from its first answer, every topic created while it was down',
   async (t) => {
     t.timeout(240_000);
-    const cluster = await ProcessCluster.create(t, 3);
-    await cluster.startAll();
-    const controllerId = await agreedController(cluster, 3);
-    // The broker restarted is neither the controller leader nor the one creating the topics.
-    const restarted = [1, 2, 3].find((id) => id !== controllerId && id !== 1) ?? 3;
+    const { cluster, restarted } = await threeBrokersOneToRestart(t);
     const unknown: string[] = [];
     for (let round = 0; round < 4; round++) {
       await cluster.kill(restarted);
       const names: string[] = [];
       for (let topic = 0; topic < 3; topic++) {
         const name = `while-down-${round}-${topic}`;
-        const created = await createTopicThrough(cluster.member(1).clientPort, {
-          name,
-          partitions: 1,
-          replicationFactor: 2,
-        });
-        t.is(created.errorCode, ErrorCode.NONE, `${name}: ${created.errorMessage}`);
+        await createThroughFirst(t, cluster, name, 2);
         names.push(name);
       }
       await cluster.start(restarted);

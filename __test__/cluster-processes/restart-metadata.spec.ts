@@ -6,28 +6,19 @@
  * just before the kill as unknown (UNKNOWN_TOPIC_OR_PARTITION) to the first clients to ask.
  */
 import test from 'ava';
-import { ProcessCluster } from './harness.js';
-import { agreedController, createTopicThrough, ErrorCode, metadataOf } from './requests.js';
+import { ErrorCode, metadataOf } from './requests.js';
+import { createThroughFirst, threeBrokersOneToRestart } from './restart-helpers.js';
 
 test.serial(
   'a broker restarted after kill -9 knows, from its first answer, every topic created before the kill',
   async (t) => {
     t.timeout(240_000);
-    const cluster = await ProcessCluster.create(t, 3);
-    await cluster.startAll();
-    const controllerId = await agreedController(cluster, 3);
-    // The broker restarted is neither the controller leader nor the one creating the topics.
-    const restarted = [1, 2, 3].find((id) => id !== controllerId && id !== 1) ?? 3;
+    const { cluster, restarted } = await threeBrokersOneToRestart(t);
     const names: string[] = [];
     for (let round = 0; round < 3; round++) {
       for (let topic = 0; topic < 10; topic++) {
         const name = `restart-${round}-${topic}`;
-        const created = await createTopicThrough(cluster.member(1).clientPort, {
-          name,
-          partitions: 1,
-          replicationFactor: 3,
-        });
-        t.is(created.errorCode, ErrorCode.NONE, `${name}: ${created.errorMessage}`);
+        await createThroughFirst(t, cluster, name, 3);
         names.push(name);
       }
       // The last topics were created well under a second before the kill: the commit index the
