@@ -1,18 +1,18 @@
 /**
- * A restarted member of a cluster serves once its copy of the controller metadata has "caught
- * up" (Controller.metadataCaughtUp): a controller leader is known and everything this broker
- * knows to be committed is applied. What it knows to be committed is bounded by its own log, and
- * the leader's first word to a returning follower is a heartbeat whose commit is at most what
- * that follower acknowledged before it went down. So the wait ends before the entries committed
- * while the broker was down have even reached it, and its first answers call the topics created
- * meanwhile unknown (UNKNOWN_TOPIC_OR_PARTITION). Waiting for a read index of the controller
- * group (the leader's commit, confirmed by a quorum) and applying up to it would cover them.
+ * A restarted member of a cluster serves once its copy of the controller metadata has caught up
+ * (Controller.metadataCaughtUp). What it knows to be committed is bounded by its own log, and the
+ * leader's first word to a returning follower is a heartbeat whose commit is at most what that
+ * follower acknowledged before it went down. A wait that ended once a leader was known and that
+ * commit applied ended before the entries committed while the broker was down had reached it:
+ * its first answers called the topics created meanwhile unknown (UNKNOWN_TOPIC_OR_PARTITION). It
+ * now waits for a read index of the controller group (the leader's commit, confirmed by a quorum)
+ * and applies up to it.
  */
 import test from 'ava';
 import { ErrorCode, metadataOf } from './requests.js';
 import { createThroughFirst, threeBrokersOneToRestart } from './restart-helpers.js';
 
-test.serial.failing(
+test.serial(
   'a broker restarted after kill -9 knows, from its first answer, every topic created while it was down',
   async (t) => {
     t.timeout(240_000);

@@ -38,6 +38,9 @@ export const CONTROLLER_GROUP = 0;
 const PRODUCER_ID_BLOCK_SIZE = 1000;
 
 /** An error carrying the Kafka error name a client acts on. */
+/** One attempt of `metadataCaughtUp` at a read index (tried again until its deadline). */
+const READ_INDEX_ATTEMPT_MS = 1_000;
+
 /** How long a command waits for a new controller leader to apply its own first entry. */
 const NEW_LEADER_APPLY_WAIT_MS = 5_000;
 
@@ -262,17 +265,29 @@ export class Controller extends EventEmitter {
   }
 
   /**
-   * Resolves true once this broker has heard from a controller leader (or leads) and applied
-   * every controller entry it knows to be committed; false after `timeoutMs` (no leader
-   * reachable: its copy is what it has). A restarted broker replays only up to the commit index
-   * it saved, which lags the controller by up to a save interval; the rest comes from the leader.
+   * Resolves true once this broker has applied every controller entry committed when the call
+   * began: a Raft read index of the controller group (the leader's commit index, confirmed with a
+   * quorum), then the apply up to it; false after `timeoutMs` (no leader reachable: its copy is
+   * what it has). Neither its own replay (up to the commit index it saved, which lags) nor the
+   * leader's heartbeats (they carry at most what this broker acknowledged, so not the entries
+   * written while it was down) tell a restarted broker how far the metadata has gone.
    */
   async metadataCaughtUp(timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
-    while (performance.now() < deadline && !this.stopped) {
-      const status = this.options.node.status(CONTROLLER_GROUP);
-      if (status !== undefined && status.leader !== 0 && this.appliedIndex >= status.commit) return true;
-      await sleep(5);
+    while (!this.stopped) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      let index: number;
+      try {
+        // Short attempts: a broker that knows no leader yet has its request dropped.
+        index = await this.options.node.readIndex(
+          CONTROLLER_GROUP,
+          Math.min(remaining, READ_INDEX_ATTEMPT_MS),
+        );
+      } catch {
+        continue;
+      }
+      return this.waitApplied(index, Math.max(1, deadline - performance.now()));
     }
     return false;
   }
