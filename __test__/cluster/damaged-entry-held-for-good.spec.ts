@@ -1,17 +1,18 @@
 /**
- * A Raft group with another member holds a committed entry whose batch rotted on disk back from
+ * A Raft group with another voter holds a committed entry whose batch rotted on disk back from
  * its state machine until the scrubber's repair (ReplicaRepair) rewrites it from a peer's copy.
- * Two groups where no such copy can ever come, so the hold lasts for good:
+ * Two groups where that hold once lasted for good:
  *
- * - the controller's own log (`<dataDir>/controller`): ReplicaRepair repairs partition logs only
- *   (`repairable`). A controller replica whose log holds a damaged committed entry after its last
- *   metadata snapshot (the span every restart replays) stops its metadata there; as controller
- *   leader it never applies its own first entry, so every command fails;
+ * - the controller's own log (`<dataDir>/controller`): ReplicaRepair repaired partition logs only.
+ *   A controller replica whose log held a damaged committed entry after its last metadata
+ *   snapshot (the span every restart replays) stopped its metadata there; as controller leader it
+ *   never applied its own first entry, so every command failed. It is now repaired like a
+ *   partition's, from any other broker;
  * - a partition's sole voter whose other member is a learner still catching up: a committed entry
  *   is stored on a quorum of voters, not on learners. The learner cannot answer the repair, nor
  *   receive the entry (the follower refuses the leader's damaged copy: entry-integrity.ts), so
- *   the voter stops applying (produce acknowledgements, high watermark) and the learner stops
- *   catching up.
+ *   the voter stopped applying (produce acknowledgements, high watermark). Only another voter
+ *   now makes Raft hold; a sole voter applies the entry marked damaged.
  *
  * The first case is the control: a partition replica whose peer voter holds a healthy copy.
  */
@@ -117,7 +118,7 @@ test('a partition replica holding a rotted committed entry applies past it once 
   t.is(node.heldDamagedIndex(), undefined);
 });
 
-test.failing('a controller replica holding a rotted committed entry applies past it (the controller log is never repaired: it holds for good)', async (t) => {
+test('a controller replica holding a rotted committed entry applies past it once repaired from a peer (the controller log was never repaired: it held for good)', async (t) => {
   const { node, storage, damagedIndex } = await replicaWithRottedEntry(t, 'controller');
   await applyWithRetries(node);
   t.is(
@@ -127,7 +128,7 @@ test.failing('a controller replica holding a rotted committed entry applies past
   );
 });
 
-test.failing('a sole voter whose only other member is a learner lacking the entry applies past a rotted committed entry (it holds for good: no copy can come)', async (t) => {
+test('a sole voter whose only other member is a learner lacking the entry applies past a rotted committed entry (it holds for good: no copy can come)', async (t) => {
   const { node, storage, damagedIndex, damagedAsRead } = await replicaWithRottedEntry(
     t,
     join('partitions', 'topic-0'),

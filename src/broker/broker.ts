@@ -32,7 +32,12 @@ import { TopicGroupHomes } from './group-homes.js';
 import { HANDLERS } from './handlers/index.js';
 import type { LocalCluster, LocalClusterOptions } from './local-cluster.js';
 import { ProducerState } from './producer-state.js';
-import { ReplicaRepair, restoreCommitted, servableCommitIndex } from './replica-repair.js';
+import {
+  CONTROLLER_LOG_KEY,
+  ReplicaRepair,
+  restoreCommitted,
+  servableCommitIndex,
+} from './replica-repair.js';
 import { RequestRouter } from './request-router.js';
 import { Scrubber } from './scrubber.js';
 import type { BrokerStorage } from './storage.js';
@@ -367,6 +372,9 @@ export class Broker {
         : { voters: [], learners: [] },
       fsync: config.fsyncEnabled,
       relaxedSyncIntervalMs: config.flushIntervalMs,
+      // Raft's control batches carry no timestamp (Kafka's -1), as in partitions: every broker's
+      // copy of the controller log is then the same bytes, so a damaged batch is repaired from any.
+      wallMs: () => -1,
     });
     controller.restore(controllerStorage.snapshot());
     node.addGroup(CONTROLLER_GROUP, controllerStorage, {
@@ -430,11 +438,15 @@ export class Broker {
       brokerId: config.brokerId,
       dataDir: config.dataDir,
       replicasOf: (topicId, index) => {
+        // Every broker holds the controller's log (a voter or a learner of its group).
+        if (topicId === CONTROLLER_LOG_KEY)
+          return controller.state.brokers().map((broker) => broker.brokerId);
         const partition = controller.state.topicById(topicId)?.partitions[index];
         return partition === undefined ? undefined : [...partition.replicas, ...partition.learners];
       },
       logger: logger.child({ component: 'replica-repair' }),
       committedIndexOf: (topicId, index) => {
+        if (topicId === CONTROLLER_LOG_KEY) return servableCommitIndex(node.status(CONTROLLER_GROUP));
         const partition = controller.state.topicById(topicId)?.partitions[index];
         return partition === undefined ? undefined : servableCommitIndex(node.status(partition.groupId));
       },

@@ -18,8 +18,12 @@
  * damaged, peers down, or the entry gone from theirs by retention) the batch stays marked and
  * reads from it keep failing with CORRUPT_MESSAGE; the scrubber asks again later.
  *
- * The controller's own log is not repaired this way: its Raft control entries are stamped with
- * each replica's wall clock, so copies are not byte-identical.
+ * The controller's own log is repaired the same way, from any other broker (every broker holds it,
+ * as a voter or a learner of the controller group), under the key CONTROLLER_LOG_KEY. Raft's own
+ * control entries (a leader's no-op, a membership change) are stored without a timestamp in both
+ * kinds of log, so they too are the same bytes on every replica. (Controller logs written before
+ * that carry each replica's wall clock there: a peer's copy then differs in its timestamps only,
+ * the same entry, offset, term and length, which is what the storage core checks.)
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
@@ -95,11 +99,28 @@ export interface ReplicaRepairOptions {
   logger: Logger;
 }
 
-/** The partition a log directory holds, when it is a partition replica's. */
+/**
+ * The `topicId` repair requests name the controller's own log by (`<dataDir>/controller`,
+ * partition 0); topic ids are UUIDs, so it names no topic.
+ */
+export const CONTROLLER_LOG_KEY = 'controller';
+
+/** The directory of the log a repair request names (a partition replica's, or the controller's). */
+function directoryOfLog(dataDir: string, key: { topicId: string; partition: number }): string {
+  return key.topicId === CONTROLLER_LOG_KEY
+    ? join(dataDir, CONTROLLER_LOG_KEY)
+    : join(dataDir, 'partitions', `${key.topicId}-${key.partition}`);
+}
+
+/**
+ * The log a directory holds, as repair requests name it: a partition replica's (topic id and
+ * partition), or the controller's (CONTROLLER_LOG_KEY, partition 0); undefined for any other.
+ */
 export function partitionOfDirectory(
   dataDir: string,
   directory: string,
 ): { topicId: string; partition: number } | undefined {
+  if (directory === join(dataDir, CONTROLLER_LOG_KEY)) return { topicId: CONTROLLER_LOG_KEY, partition: 0 };
   if (dirname(directory) !== join(dataDir, 'partitions')) return undefined;
   const match = /^(.+)-(\d{1,9})$/.exec(basename(directory));
   if (match === null) return undefined;
@@ -189,7 +210,7 @@ export class ReplicaRepair {
     return log.directory.startsWith(join(this.options.dataDir, sep));
   }
 
-  /** A partition replica's log (the controller's own log is not repaired from peers). */
+  /** A partition replica's log, or the controller's. */
   repairable(log: NativeLog): boolean {
     return partitionOfDirectory(this.options.dataDir, log.directory) !== undefined;
   }
@@ -279,7 +300,7 @@ export class ReplicaRepair {
       ![body.partition, body.from, body.to].every(Number.isSafeInteger)
     )
       throw new RpcError('INVALID_REQUEST', 'a read-committed request names topicId, partition, from, to');
-    const directory = join(this.options.dataDir, 'partitions', `${body.topicId}-${body.partition}`);
+    const directory = directoryOfLog(this.options.dataDir, body);
     const log = this.logs().find((candidate) => candidate.directory === directory);
     const committed = this.options.committedIndexOf?.(body.topicId, body.partition);
     if (log === undefined || committed === undefined)
@@ -330,7 +351,7 @@ export class ReplicaRepair {
         'INVALID_REQUEST',
         'a read-entry request names topicId, partition, index, offset, term',
       );
-    const directory = join(this.options.dataDir, 'partitions', `${body.topicId}-${body.partition}`);
+    const directory = directoryOfLog(this.options.dataDir, body);
     const log = this.logs().find((candidate) => candidate.directory === directory);
     if (log === undefined)
       throw new RpcError('NOT_LEADER_OR_FOLLOWER', `no replica of ${body.topicId}-${body.partition} here`);

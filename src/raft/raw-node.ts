@@ -344,7 +344,7 @@ export class RawNode {
     const ready: Ready = {
       readStates: r.readStates,
       entries,
-      committedEntries: r.log.nextCommittedEntries(this.maxCommittedBytesPerReady, this.hasOtherMember()),
+      committedEntries: r.log.nextCommittedEntries(this.maxCommittedBytesPerReady, this.hasOtherVoter()),
       messages: r.messages,
       mustSync: false,
     };
@@ -365,12 +365,14 @@ export class RawNode {
   }
 
   /**
-   * Whether a member other than this node holds the log, so a damaged committed entry can be
-   * repaired from it rather than applied (RaftLog.nextCommittedEntries).
+   * Whether a voter other than this node exists, so a damaged committed entry can be repaired
+   * from its copy rather than applied (RaftLog.nextCommittedEntries). Only voters count: a
+   * committed entry is stored on a quorum of voters, and a learner may not have it yet (nor
+   * take it from this node, whose copy is damaged).
    */
-  private hasOtherMember(): boolean {
-    const { voters, learners } = this.raft.tracker;
-    return voters.size + learners.size > (voters.has(this.raft.id) || learners.has(this.raft.id) ? 1 : 0);
+  private hasOtherVoter(): boolean {
+    const { voters } = this.raft.tracker;
+    return voters.size > (voters.has(this.raft.id) ? 1 : 0);
   }
 
   /** The committed entry held back unapplied because storage found it damaged, if any. */
