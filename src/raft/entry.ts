@@ -189,6 +189,17 @@ export function verifiedBatchToEntry(batch: Buffer, index: LogIndex): Entry {
   return { index, term: entryTerm, type: EntryType.Normal, data: batch };
 }
 
+/**
+ * Whether a batch that failed its checks may have been a Raft control batch (a no-op or a
+ * membership change): its header, unverified, says control. A single rotted bit elsewhere in
+ * the batch leaves that flag as written.
+ */
+export function mayBeControlBatch(batch: Uint8Array): boolean {
+  if (batch.length < BATCH_HEADER_BYTES) return true;
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+  return (view.getInt16(BatchField.attributes) & ATTRIBUTE_CONTROL) !== 0;
+}
+
 /** Key and value of the first record of an uncompressed batch. */
 export function readSingleRecord(batch: Buffer): { key: Uint8Array | null; value: Uint8Array | null } {
   const at = { pos: BATCH_HEADER_BYTES };

@@ -15,3 +15,12 @@ export class ProposalDroppedError extends Error {
     super(message);
   }
 }
+
+/**
+ * A stored entry needed to rebuild the group's state at open (its membership) failed its checks:
+ * it rotted on disk after it was written. The group does not open on a guess; it opens once the
+ * entry is repaired from a peer's copy (the read that found it asked for the repair).
+ */
+export class DamagedEntryError extends Error {
+  override name = 'DamagedEntryError';
+}

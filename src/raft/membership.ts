@@ -2,6 +2,8 @@ import { assert } from '../lib/assert.js';
 import type { LogIndex, NodeId } from '../lib/ids.js';
 import { logIndex } from '../lib/ids.js';
 import { applyConfChange, decodeConfChange } from './conf-change.js';
+import { mayBeControlBatch } from './entry.js';
+import { DamagedEntryError } from './errors.js';
 import type { RaftStorage } from './storage.js';
 import { type AddedAt, type ConfState, type Entry, EntryType } from './types.js';
 
@@ -29,13 +31,23 @@ export class MembershipHistory {
     this.base = { index: snapshotIndex, state: snapshotState };
   }
 
-  /** Restart: the snapshot's membership plus every ConfChange entry of the stored log (one scan). */
-  static fromStorage(storage: RaftStorage, snapshotState: ConfState): MembershipHistory {
+  /**
+   * Restart: the snapshot's membership plus every ConfChange entry of the stored log (one scan).
+   * A damaged entry that may have been a membership change stops the scan when another voter
+   * can give a healthy copy (DamagedEntryError); node `self`, the sole voter, passes over it.
+   */
+  static fromStorage(storage: RaftStorage, snapshotState: ConfState, self: NodeId): MembershipHistory {
     const history = new MembershipHistory(storage.snapshot().metadata.index, snapshotState);
     let index = storage.firstIndex();
     const last = storage.lastIndex();
     while (index <= last) {
       const batch = storage.entries(index, logIndex(last + 1), 8 * 1024 * 1024);
+      // A damaged entry that may have been a membership change: no guess at the membership.
+      const damaged = batch.find((entry) => entry.damaged === true && mayBeControlBatch(entry.data));
+      if (damaged !== undefined && history.current().voters.some((voter) => voter !== self))
+        throw new DamagedEntryError(
+          `stored entry ${damaged.index} (term ${damaged.term}) may be a membership change and is damaged on disk; the group opens once it is repaired from a peer`,
+        );
       history.track(batch);
       index = logIndex(index + batch.length);
     }

@@ -182,7 +182,7 @@ export class Raft {
       this.log.applied <= this.log.committed,
       `applied ${this.log.applied} > committed ${this.log.committed}`,
     );
-    this.membership = MembershipHistory.fromStorage(options.storage, confState);
+    this.membership = MembershipHistory.fromStorage(options.storage, confState, options.id);
     this.tracker.applyConfState(this.currentConf(), this.log.lastIndex());
     this.log.onAppend = (entries) => {
       if (this.membership.track(entries)) this.switchToConfState(this.currentConf());
