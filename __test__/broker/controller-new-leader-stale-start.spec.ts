@@ -57,7 +57,7 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-test.failing('a command reaching a controller leader before its role event waits for the new term’s first entry to apply', async (t) => {
+test('a command reaching a controller leader before its role event waits for the new term’s first entry to apply', async (t) => {
   const node = new FakeNode();
   const controller = new Controller({
     node: node as unknown as MultiRaftNode,

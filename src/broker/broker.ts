@@ -62,16 +62,16 @@ export interface BrokerOptions extends Partial<BrokerConfig> {
 }
 
 /**
- * A single-node goqueue broker: the Kafka listener, the topics' partition logs, group commit,
- * retention and the metadata store. `Broker.start` resolves once the listener is bound.
- */
-/**
  * How long a restarted member of a larger cluster waits to catch up with the controller leader
  * before it serves (with what it has, when no leader answers: a cluster restarting one broker
  * at a time has none until a quorum is back).
  */
 const METADATA_CATCH_UP_MS = 10_000;
 
+/**
+ * A single-node goqueue broker: the Kafka listener, the topics' partition logs, group commit,
+ * retention and the metadata store. `Broker.start` resolves once the listener is bound.
+ */
 export class Broker {
   readonly address: { host: string; port: number };
   readonly brokerId: number;

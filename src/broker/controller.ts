@@ -37,13 +37,10 @@ export const CONTROLLER_GROUP = 0;
 /** Producer ids handed to a broker per controller record. */
 const PRODUCER_ID_BLOCK_SIZE = 1000;
 
-/** An error carrying the Kafka error name a client acts on. */
 /** One attempt of `metadataCaughtUp` at a read index (tried again until its deadline). */
 const READ_INDEX_ATTEMPT_MS = 1_000;
 
-/** How long a command waits for a new controller leader to apply its own first entry. */
-const NEW_LEADER_APPLY_WAIT_MS = 5_000;
-
+/** An error carrying the Kafka error name a client acts on. */
 export class ControllerError extends Error {
   override name = 'ControllerError';
   constructor(
@@ -142,7 +139,8 @@ export class Controller extends EventEmitter {
   private snapshotIndex = 0;
   private snapshotting = false;
   private leaderSinceMs = 0;
-  private leaderTermStartIndex = 0;
+  /** Term of the last controller entry applied here (of the snapshot's last entry, after one). */
+  private appliedTerm = 0;
   private timer: NodeJS.Timeout | null = null;
   private registered = false;
   private heartbeatRunning = false;
@@ -164,6 +162,7 @@ export class Controller extends EventEmitter {
     const extra = snapshotExtra(snapshot);
     this.state = extra.length > 0 ? ControllerState.decodeSnapshot(extra) : ControllerState.empty();
     this.appliedIndex = snapshot.metadata.index;
+    this.appliedTerm = snapshot.metadata.term;
     this.snapshotIndex = snapshot.metadata.index;
     this.emit('change', this.state);
     this.wakeWaiters();
@@ -190,9 +189,15 @@ export class Controller extends EventEmitter {
     let changed = false;
     for (const entry of entries) {
       this.appliedIndex = entry.index;
+      this.appliedTerm = entry.term;
       if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
       if (entry.damaged === true) {
         // Only a controller group of one applies a damaged entry (no peer to repair it from).
+        this.results.set(entry.index, {
+          ok: false,
+          errorName: 'KAFKA_STORAGE_ERROR',
+          message: `controller entry ${entry.index} was damaged on disk before it was applied`,
+        });
         this.options.logger.error(
           { index: entry.index },
           'skipping a controller record whose bytes rotted on disk (no other controller replica to repair it from)',
@@ -382,6 +387,13 @@ export class Controller extends EventEmitter {
     if (!this.isLeader)
       return Promise.reject(new ControllerError('NOT_CONTROLLER', 'not the controller leader'));
     if (command.op === 'heartbeat') return this.heartbeatAsLeader(command);
+    if (!this.appliedOwnTerm())
+      return Promise.reject(
+        new ControllerError(
+          'NOT_CONTROLLER',
+          'the controller leader has not applied its own first entry yet',
+        ),
+      );
     // Commands that read the state to build their record (group ids, producer ids, assignment)
     // run one at a time, each after the previous one is applied.
     const run = this.queue.then(
@@ -392,27 +404,27 @@ export class Controller extends EventEmitter {
     return run;
   }
 
-  /** True once this leader has applied an entry of its own term (false if it stops leading). */
-  private async appliedOwnTerm(timeoutMs: number): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const status = this.options.node.status(CONTROLLER_GROUP);
-      if (status === undefined || status.role !== StateRole.Leader) return false;
-      if (this.leaderTermStartIndex > 0 && this.appliedIndex >= this.leaderTermStartIndex) return true;
-      if (performance.now() > deadline) return false;
-      await sleep(2);
-    }
+  /**
+   * Whether this broker leads the controller group and has applied an entry of its own term (its
+   * first, the no-op): everything its predecessors committed lies before that entry. The term
+   * is Raft's, read now: a 'role' event comes only with the group's next Ready.
+   */
+  private appliedOwnTerm(): boolean {
+    const status = this.options.node.status(CONTROLLER_GROUP);
+    return status !== undefined && status.role === StateRole.Leader && this.appliedTerm === status.term;
   }
 
   /**
    * `runCommand` once this leader has applied its own first entry: a leader elected moments ago
    * may not yet have applied what its predecessor committed, and would build records on a stale
    * state (ids already handed out, which the state machine then refuses: the command failed).
+   * Until then the command is answered NOT_CONTROLLER at once (the caller retries shortly), so
+   * no queue of commands builds up behind a leader that cannot apply.
    */
   private async runCommandOnCurrentState(
     command: Exclude<ControllerCommand, { op: 'heartbeat' }>,
   ): Promise<{ index: number; value: unknown }> {
-    if (!(await this.appliedOwnTerm(NEW_LEADER_APPLY_WAIT_MS)))
+    if (!this.appliedOwnTerm())
       throw new ControllerError(
         'NOT_CONTROLLER',
         'the controller leader has not applied its own first entry yet',
@@ -701,8 +713,6 @@ export class Controller extends EventEmitter {
     const leading = role === StateRole.Leader;
     if (leading && !this.wasLeader) {
       this.heardFromMs.clear();
-      // The new leader's no-op is its last entry now; once applied, so is everything before it.
-      this.leaderTermStartIndex = this.options.node.status(CONTROLLER_GROUP)?.lastIndex ?? 0;
       this.leaderSinceMs = performance.now();
       // A new controller leader gives every broker a whole session before fencing anyone.
       this.liveness.reset(

@@ -676,7 +676,13 @@ export class MultiRaftNode extends EventEmitter {
         });
       while (group.pending.length > 0 && (group.pending[0] as PendingProposal).index <= entry.index) {
         const proposal = group.pending.shift() as PendingProposal;
-        if (proposal.index === entry.index && proposal.term === entry.term)
+        if (proposal.index === entry.index && entry.damaged === true)
+          // A group of one applies an entry that rotted between its append and its apply, marked:
+          // its bytes are unreadable, so it was not written as asked.
+          proposal.reject(
+            new ProposalDroppedError('the entry was damaged on disk before it was applied', group.leader),
+          );
+        else if (proposal.index === entry.index && proposal.term === entry.term)
           proposal.resolve({
             index: entry.index,
             term: entry.term,
