@@ -128,7 +128,7 @@ test('a controller replica holding a rotted committed entry applies past it once
   );
 });
 
-test('a sole voter whose only other member is a learner lacking the entry applies past a rotted committed entry (it holds for good: no copy can come)', async (t) => {
+test('a sole voter whose only other member is a learner lacking the entry applies past a rotted committed entry, marked damaged (it held for good: no copy can come)', async (t) => {
   const { node, storage, damagedIndex, damagedAsRead } = await replicaWithRottedEntry(
     t,
     join('partitions', 'topic-0'),

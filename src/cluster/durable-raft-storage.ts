@@ -56,7 +56,7 @@ import {
 } from '../raft/types.js';
 import { reportNoSpace, retryingWhileFull } from '../storage/disk-space.js';
 import { isNoSpaceError } from '../storage/errors.js';
-import { isDamagedRead } from '../storage/native-log.js';
+import { isDamagedRead, verifyStoredBatch } from '../storage/native-log.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { FsRaftStateFile, RAFT_STATE_FILE, type RaftStateFile } from './raft-state-file.js';
 
@@ -406,15 +406,7 @@ export class DurableRaftStorage implements RaftStorage {
     const batches = this.log.readEntries(lo, logIndex(hi - 1), maxBytes);
     return batches.map((batch, i) => {
       const index = logIndex(lo + i);
-      // Its bytes are not to be parsed: its term comes from the log's term map, and Raft holds it back from applying.
-      if (isDamagedRead(batch))
-        return {
-          index,
-          term: this.log.termAt(index) as Term,
-          type: EntryType.Normal,
-          data: batch,
-          damaged: true,
-        };
+      if (isDamagedRead(batch)) return damagedEntry(batch, index, this.log.termAt(index) as Term);
       return verifiedBatchToEntry(batch, index);
     });
   }
@@ -617,5 +609,21 @@ export class DurableRaftStorage implements RaftStorage {
       this.runningWrite = queued === null ? null : this.runWrite();
       this.runningWrite?.then(queued?.resolve, queued?.reject);
     }
+  }
+}
+
+/**
+ * A stored entry a read found damaged, marked so Raft holds it back from applying. Its term
+ * comes from the log's term map. When its CRC32C still holds (what rotted lies outside it: the
+ * batch's `partitionLeaderEpoch` or `baseOffset`), its type is read from its bytes, so a damaged
+ * membership change is still sent and tracked as one; otherwise nothing of it is trusted and it
+ * is typed Normal.
+ */
+function damagedEntry(batch: Buffer, index: LogIndex, entryTerm: Term): Entry {
+  try {
+    verifyStoredBatch(batch);
+    return { ...verifiedBatchToEntry(batch, index), term: entryTerm, damaged: true };
+  } catch {
+    return { index, term: entryTerm, type: EntryType.Normal, data: batch, damaged: true };
   }
 }

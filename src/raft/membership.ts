@@ -43,7 +43,9 @@ export class MembershipHistory {
     while (index <= last) {
       const batch = storage.entries(index, logIndex(last + 1), 8 * 1024 * 1024);
       // A damaged entry that may have been a membership change: no guess at the membership.
-      const damaged = batch.find((entry) => entry.damaged === true && mayBeControlBatch(entry.data));
+      const damaged = batch.find(
+        (entry) => entry.damaged === true && entry.type === EntryType.Normal && mayBeControlBatch(entry.data),
+      );
       if (damaged !== undefined && history.current().voters.some((voter) => voter !== self))
         throw new DamagedEntryError(
           `stored entry ${damaged.index} (term ${damaged.term}) may be a membership change and is damaged on disk; the group opens once it is repaired from a peer`,

@@ -28,7 +28,8 @@ export interface Entry {
   readonly data: Uint8Array;
   /**
    * Set by storage on a stored entry whose bytes fail their checks (they rotted on disk after
-   * being written); `type` is then Normal and `data` the bytes as read. Such an entry may be
+   * being written); `data` is the bytes as read, and `type` is Normal unless the batch's CRC32C
+   * still holds (only its epoch or offset rotted) and so tells the type. Such an entry may be
    * sent (the follower refuses it) but is not applied while the group has another member to
    * repair it from (see RaftLog.nextCommittedEntries). Never set on an entry in flight.
    */
