@@ -119,6 +119,13 @@ export interface AppendResult {
   nextOffset: number
 }
 
+/**
+ * Whether `bytes` are whole, valid batches (`validateBatches`' checks), without building a
+ * report per batch: the check a Raft read runs on every batch it returns, where only the
+ * failure matters (it then finds the bad batch with `validateBatches` one batch at a time).
+ */
+export declare function batchesAreValid(bytes: Buffer, maxBatchBytes: number): boolean
+
 /** Header facts of one validated batch. */
 export interface BatchInfo {
   baseOffset: number

@@ -773,10 +773,11 @@ if (
   }
 }
 
-const { DirectoryLock, Log, SyncJob, compress, crc32c, decompress, raiseOpenFileLimit, recompressBatch, recordHashes, segmentFileCacheStats, setSegmentFileCapacity, validateBatches, validateProduceBatches } = nativeBinding
+const { DirectoryLock, Log, SyncJob, batchesAreValid, compress, crc32c, decompress, raiseOpenFileLimit, recompressBatch, recordHashes, segmentFileCacheStats, setSegmentFileCapacity, validateBatches, validateProduceBatches } = nativeBinding
 export { DirectoryLock }
 export { Log }
 export { SyncJob }
+export { batchesAreValid }
 export { compress }
 export { crc32c }
 export { decompress }

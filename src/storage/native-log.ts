@@ -200,17 +200,20 @@ export class NativeLog implements PartitionLog {
     // Through `isDamagedRead`, Raft's storage tells a damaged first entry from a whole one.
     const bytes = native(() => this.log.readEntries(from, to, maxBytes));
     const batches = splitBatches(bytes);
-    // One native pass over the whole read; batch by batch only to find a damaged one.
-    let whole = true;
-    try {
-      nativeBinding().validateBatches(bytes, STORED_BATCH_BYTES_MAX);
-    } catch {
-      whole = false;
-    }
+    // One native pass over the whole read, building nothing; batch by batch only to find a
+    // damaged one. (A report per batch cost ~2.5 µs each: bench raft-read-validation.)
+    const whole = native(() => nativeBinding().batchesAreValid(bytes, STORED_BATCH_BYTES_MAX));
+    // Terms never go down along a log: when the read's first and last entries have the same
+    // term, so has every entry between, and the term map need not be asked per batch.
+    const lastAt = batches.length - 1;
+    const firstTerm = batches.length > 0 ? this.termAt(from) : undefined;
+    const oneTerm =
+      batches.length > 0 && firstTerm === this.termAt((from + lastAt) as LogIndex) ? firstTerm : undefined;
     for (let at = 0; at < batches.length; at++) {
       const batch = batches[at]!;
       const index = from + at;
-      let damaged = batch.length < 61 || batch.readInt32BE(12) !== this.termAt(index as LogIndex);
+      const entryTerm = oneTerm ?? this.termAt(index as LogIndex);
+      let damaged = batch.length < 61 || batch.readInt32BE(12) !== entryTerm;
       if (!damaged && !whole)
         try {
           verifyStoredBatch(batch);

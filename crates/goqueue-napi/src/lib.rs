@@ -100,6 +100,15 @@ pub fn validate_batches(bytes: BufferSlice, max_batch_bytes: f64) -> Result<Vec<
     Ok(batch_infos(headers))
 }
 
+/// Whether `bytes` are whole, valid batches (`validateBatches`' checks), without building a
+/// report per batch: the check a Raft read runs on every batch it returns, where only the
+/// failure matters (it then finds the bad batch with `validateBatches` one batch at a time).
+#[napi(js_name = "batchesAreValid")]
+pub fn batches_are_valid(bytes: BufferSlice, max_batch_bytes: f64) -> Result<bool> {
+    let max = whole(max_batch_bytes, "maxBatchBytes")? as usize;
+    Ok(goqueue_storage::validate_batches(&bytes, max).is_ok())
+}
+
 fn batch_infos(headers: Vec<goqueue_storage::BatchHeader>) -> Vec<BatchInfo> {
     headers
         .into_iter()
