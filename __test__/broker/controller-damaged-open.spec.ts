@@ -1,16 +1,12 @@
 /**
  * A broker whose controller log holds a damaged stored control batch (a leader's no-op that rotted
  * on disk) while the controller group has other voters: MembershipHistory.fromStorage refuses the
- * group (DamagedEntryError). Broker.start adds the controller group without waiting for
- * `node.addGroup`, whose promise swallows the refusal, so the broker starts and serves with no
- * controller group at all: nothing is logged, the group is never retried (nor repaired by the
- * read: the scrubber subscribes to NativeLog.onDamage only later in start), and the broker never
- * follows the controller again until a restart.
- *
- * Known failure (test.failing): the broker should either refuse to start with the error or log it
- * and add the group once the entry is repaired. Expected fix: in src/broker/broker.ts start the
- * scrubber/ReplicaRepair before the controller group is added, await `node.addGroup(CONTROLLER_GROUP, …)`
- * and on DamagedEntryError log it and retry the add (the repair rewrites the entry from a peer).
+ * group (DamagedEntryError). Broker.start added the controller group without waiting for
+ * `node.addGroup`, whose promise swallows the refusal, so the broker started and served with no
+ * controller group at all: nothing was logged, the group was never retried (nor repaired: the
+ * scrubber subscribed to NativeLog.onDamage only later in start), and the broker never followed
+ * the controller again until a restart. Now start logs it and waits for the repair from another
+ * broker (here none comes up), then refuses to start, naming the damaged entry.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +22,7 @@ import { logIndex, nodeId, type Term } from '../../src/lib/ids.js';
 import { EntryType } from '../../src/raft/types.js';
 import { temporaryDirectory } from './helpers.js';
 
-test.failing('a broker whose controller log holds a rotted no-op does not silently start without its controller group', async (t) => {
+test('a broker whose controller log holds a rotted no-op does not silently start without its controller group', async (t) => {
   t.timeout(90_000);
   const dataDir = temporaryDirectory(t);
   const [client, raft1, raft2, raft3] = await freePorts('127.0.0.1', 4);

@@ -1,21 +1,18 @@
 /**
  * A partition replica whose stored log holds a rotted control batch (a leader's no-op, written at
- * the start of every term) refuses to open (MembershipHistory.fromStorage: DamagedEntryError) "until
- * the repair the read asked for rewrote it". The read tells NativeLog.onDamage; the scrubber starts
- * ReplicaRepair.repair, which awaits a peer's answer over the network. But the refused open closes
- * the log at once (src/broker/topics.ts openReplica: `await added` fails, `storage.close()`), in the
- * same macrotask as the read, so the peer's copy always arrives for a closed log: the repair fails,
- * the scrubber forgets the closed log, and each retry of the open (backoff up to a minute) finds the
- * damage again and loses the same race. The replica never opens.
+ * the start of every term) refuses to open (MembershipHistory.fromStorage: DamagedEntryError)
+ * until the repair the read asked for rewrote it. The read tells NativeLog.onDamage; the scrubber
+ * starts ReplicaRepair.repair, which awaits a peer's answer over the network. The refused open
+ * used to close the log at once, in the same macrotask as the read, so the peer's copy always
+ * arrived for a closed log: the repair failed, the scrubber forgot the closed log, and each retry
+ * of the open found the damage again and lost the same race. The replica never opened. Topics now
+ * waits for the repair (Scrubber.repaired) with the log open before it closes it or tries again
+ * (the real-process proof: __test__/cluster-processes/repair-control-batch.spec.ts).
  *
- * This drives the same components in the order openReplica and the reconciler use them: open the
- * native log, build DurableRaftStorage, construct the Raft node (host.addGroup does), on refusal
- * close the storage, try again later. The peer answers from a timer, as a socket would.
- *
- * Known failure (test.failing). Proposed fix: before closing a log refused with DamagedEntryError,
- * await the repair its read started (e.g. ReplicaRepair/Scrubber expose `repairPending(log)`), or
- * repair the log before the Raft open (scan for damage in `beforeOpen` and repair while the log is
- * open), then retry the open.
+ * This drives the same components in the order the partition open uses them: open the native
+ * log, build DurableRaftStorage, construct the Raft node (host.addGroup does); on refusal either
+ * close the storage at once (the old order) or wait for the repair first, then try again. The
+ * peer answers from a timer, as a socket would.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -90,20 +87,27 @@ function peerWithCopy(healthy: Buffer): RepairRpc {
 async function openAsTopicsDoes(
   directory: string,
   options: (log: NativeLog) => ConstructorParameters<typeof DurableRaftStorage>[0],
-  closeOnRefusal: boolean,
+  scrubber: Scrubber,
+  waitForRepair: boolean,
 ): Promise<{ opened: boolean; close: () => Promise<void> }> {
-  const storage = new DurableRaftStorage(options(NativeLog.open(directory, LOG_OPTIONS)));
-  try {
-    new RawNode({ id: nodeId(1), storage, prng: new Prng(1) });
+  const log = NativeLog.open(directory, LOG_OPTIONS);
+  const storage = new DurableRaftStorage(options(log));
+  const open = (): boolean => {
+    try {
+      new RawNode({ id: nodeId(1), storage, prng: new Prng(1) });
+      return true;
+    } catch (error) {
+      if (!(error instanceof DamagedEntryError)) throw error;
+      return false;
+    }
+  };
+  if (open() || (waitForRepair && (await scrubber.repaired(log, 5_000)) && open()))
     return { opened: true, close: () => storage.close() };
-  } catch (error) {
-    if (!(error instanceof DamagedEntryError)) throw error;
-    if (closeOnRefusal) await storage.close();
-    return { opened: false, close: () => storage.close() };
-  }
+  await storage.close();
+  return { opened: false, close: async () => undefined };
 }
 
-async function retryOpen(t: ExecutionContext, closeOnRefusal: boolean): Promise<boolean> {
+async function retryOpen(t: ExecutionContext, waitForRepair: boolean): Promise<boolean> {
   const { dataDir, directory, options, healthy } = await replicaWithRottedNoop(t);
   const logger = pino({ level: 'silent' });
   const repair = new ReplicaRepair({
@@ -122,21 +126,18 @@ async function retryOpen(t: ExecutionContext, closeOnRefusal: boolean): Promise<
   });
   // The reconciler tries again after a backoff (1 s, doubling); ten tries, 50 ms apart, here.
   for (let attempt = 0; attempt < 10; attempt++) {
-    const result = await openAsTopicsDoes(directory, options, closeOnRefusal);
-    if (result.opened || !closeOnRefusal) leftOpen.push(result.close);
+    const result = await openAsTopicsDoes(directory, options, scrubber, waitForRepair);
+    leftOpen.push(result.close);
     if (result.opened) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return false;
 }
 
-test('control: a log left open after the refusal is repaired from the peer, and the next open succeeds', async (t) => {
-  t.true(await retryOpen(t, false));
+test('the old order: a refused open closes its log before the peer answers, and no retry ever opens it', async (t) => {
+  t.false(await retryOpen(t, false));
 });
 
-test.failing('a partition replica refused at open for a rotted no-op opens once the repair its read asked for rewrote it (the open closes the log before the peer answers)', async (t) => {
-  t.true(
-    await retryOpen(t, true),
-    'every retry found the damage again: the repair never reached an open log',
-  );
+test('a partition replica refused at open for a rotted no-op waits, log open, for the repair its read asked for, then opens', async (t) => {
+  t.true(await retryOpen(t, true));
 });

@@ -13,10 +13,11 @@ import type { ControllerState } from '../controller/index.js';
 import { type NodeId, nodeId } from '../lib/ids.js';
 import { Prng } from '../lib/prng.js';
 import { SUPPORTED_APIS } from '../protocol/index.js';
+import { DamagedEntryError } from '../raft/errors.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
 import { DiskSpaceGuard } from '../storage/disk-space.js';
 import { raiseOpenFileLimit } from '../storage/file-limit.js';
-import { verifyStoredBatch } from '../storage/native-log.js';
+import { NativeLog, verifyStoredBatch } from '../storage/native-log.js';
 import { type AdminHttp, startAdminHttp } from './admin-http.js';
 import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
@@ -67,6 +68,12 @@ export interface BrokerOptions extends Partial<BrokerConfig> {
  * at a time has none until a quorum is back).
  */
 const METADATA_CATCH_UP_MS = 10_000;
+
+/** How long a partition replica refused at open over a damaged entry waits for its repair. */
+const PARTITION_REPAIR_WAIT_MS = 30_000;
+
+/** How long a broker whose controller log holds a damaged entry waits at start for its repair. */
+const CONTROLLER_REPAIR_WAIT_MS = 30_000;
 
 /**
  * A single-node goqueue broker: the Kafka listener, the topics' partition logs, group commit,
@@ -376,12 +383,57 @@ export class Broker {
       // copy of the controller log is then the same bytes, so a damaged batch is repaired from any.
       wallMs: () => -1,
     });
-    controller.restore(controllerStorage.snapshot());
-    node.addGroup(CONTROLLER_GROUP, controllerStorage, {
-      onApply: controller.onApply,
-      onSnapshot: controller.onSnapshot,
+    // A batch the scrubber finds damaged is rewritten from a peer replica's copy.
+    const replicaRepair = new ReplicaRepair({
+      rpc,
+      brokerId: config.brokerId,
+      dataDir: config.dataDir,
+      replicasOf: (topicId, index) => {
+        // Every broker holds the controller's log (a voter or a learner of its group).
+        if (topicId === CONTROLLER_LOG_KEY)
+          return controller.state.brokers().map((broker) => broker.brokerId);
+        const partition = controller.state.topicById(topicId)?.partitions[index];
+        return partition === undefined ? undefined : [...partition.replicas, ...partition.learners];
+      },
+      logger: logger.child({ component: 'replica-repair' }),
+      committedIndexOf: (topicId, index) => {
+        if (topicId === CONTROLLER_LOG_KEY) return servableCommitIndex(node.status(CONTROLLER_GROUP));
+        const partition = controller.state.topicById(topicId)?.partitions[index];
+        return partition === undefined ? undefined : servableCommitIndex(node.status(partition.groupId));
+      },
     });
+    topics.beforeOpen = (directory, log) => restoreCommitted(replicaRepair, directory, log);
+    const scrubber = new Scrubber(
+      config.scrubBytesPerSecond,
+      logger.child({ component: 'scrubber' }),
+      undefined,
+      replicaRepair,
+    );
+    scrubber.start();
+    cleanup.push(async () => scrubber.stop());
+    topics.awaitRepair = async (log) =>
+      log instanceof NativeLog && scrubber.repaired(log, PARTITION_REPAIR_WAIT_MS);
+    controller.restore(controllerStorage.snapshot());
+    const controllerGroup = { onApply: controller.onApply, onSnapshot: controller.onSnapshot };
+    const controllerAdded = node.addGroup(CONTROLLER_GROUP, controllerStorage, controllerGroup);
     node.start();
+    try {
+      await controllerAdded;
+    } catch (error) {
+      // A damaged entry that may be a membership change: the read that found it asked for its
+      // repair from another broker (the scrubber is listening); the group opens once it is done.
+      const log = controllerStorage.log;
+      if (!(error instanceof DamagedEntryError) || !(log instanceof NativeLog)) throw error;
+      logger.error(
+        { err: error, directory: controllerDir },
+        'a damaged entry stops the controller group from opening; waiting for its repair from another broker',
+      );
+      if (!(await scrubber.repaired(log, CONTROLLER_REPAIR_WAIT_MS)))
+        throw new Error(
+          `the controller log in ${controllerDir} holds a damaged entry no other broker could repair within ${CONTROLLER_REPAIR_WAIT_MS} ms: ${error.message}`,
+        );
+      await node.addGroup(CONTROLLER_GROUP, controllerStorage, controllerGroup);
+    }
     // A brand-new cluster elects its controller at once from its lowest voter (PreVote keeps
     // this harmless if others are ahead); a restart waits for the election timeout.
     if (
@@ -432,34 +484,6 @@ export class Broker {
     const diskSpace = new DiskSpaceGuard(config.dataDir, config.minFreeBytes, logger);
     diskSpace.start();
     cleanup.push(async () => diskSpace.stop());
-    // A batch the scrubber finds damaged is rewritten from a peer replica's copy.
-    const replicaRepair = new ReplicaRepair({
-      rpc,
-      brokerId: config.brokerId,
-      dataDir: config.dataDir,
-      replicasOf: (topicId, index) => {
-        // Every broker holds the controller's log (a voter or a learner of its group).
-        if (topicId === CONTROLLER_LOG_KEY)
-          return controller.state.brokers().map((broker) => broker.brokerId);
-        const partition = controller.state.topicById(topicId)?.partitions[index];
-        return partition === undefined ? undefined : [...partition.replicas, ...partition.learners];
-      },
-      logger: logger.child({ component: 'replica-repair' }),
-      committedIndexOf: (topicId, index) => {
-        if (topicId === CONTROLLER_LOG_KEY) return servableCommitIndex(node.status(CONTROLLER_GROUP));
-        const partition = controller.state.topicById(topicId)?.partitions[index];
-        return partition === undefined ? undefined : servableCommitIndex(node.status(partition.groupId));
-      },
-    });
-    topics.beforeOpen = (directory, log) => restoreCommitted(replicaRepair, directory, log);
-    const scrubber = new Scrubber(
-      config.scrubBytesPerSecond,
-      logger.child({ component: 'scrubber' }),
-      undefined,
-      replicaRepair,
-    );
-    scrubber.start();
-    cleanup.push(async () => scrubber.stop());
     const context: BrokerContext = {
       config,
       brokerId: config.brokerId,

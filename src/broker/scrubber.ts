@@ -57,6 +57,9 @@ export interface ScrubberStats {
  * starts again at that batch, so the repaired bytes are verified like any others; without a
  * healthy copy the mark stays and the repair is asked again later (2 s, doubling to a minute).
  */
+/** How often `repaired` looks again. */
+const REPAIRED_POLL_MS = 50;
+
 export class Scrubber {
   private readonly cursors = new WeakMap<NativeLog, ScrubCursor>();
   private turn = 0;
@@ -101,6 +104,20 @@ export class Scrubber {
 
   stats(): ScrubberStats {
     return { ...this.counters };
+  }
+
+  /**
+   * Resolves true once `log` has no damaged batch waiting for a repair (repaired, or none was
+   * found), false after `timeoutMs`. A Raft group refused at open over a damaged entry waits
+   * here with its log still open, since a repair of a closed log is dropped.
+   */
+  async repaired(log: NativeLog, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (!this.repairs.has(log) && log.corruptOffset === null) return true;
+      if (performance.now() >= deadline || this.timer === null) return false;
+      await new Promise((resolve) => setTimeout(resolve, REPAIRED_POLL_MS));
+    }
   }
 
   /** Verifies about one tick's worth of bytes, moving from log to log. */

@@ -3,11 +3,12 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DurableRaftStorage } from '../cluster/durable-raft-storage.js';
-import type { MultiRaftNode } from '../cluster/multi-raft-node.js';
+import type { GroupOptions, MultiRaftNode } from '../cluster/multi-raft-node.js';
 import type { BrokerConfig } from '../config/types.js';
 import type { ControllerState, PartitionInfo, TopicInfo } from '../controller/index.js';
 import { logIndex, nodeId } from '../lib/ids.js';
 import { ErrorCode } from '../protocol/index.js';
+import { DamagedEntryError } from '../raft/errors.js';
 import type { Entry, Snapshot, StateRole } from '../raft/types.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { ContentWindow } from './content-dedup.js';
@@ -107,6 +108,11 @@ export class Topics {
    * recovery cut, from a peer: src/broker/replica-repair.ts).
    */
   beforeOpen: ((directory: string, log: PartitionLog) => Promise<void>) | undefined;
+  /**
+   * Waits for the repair of a damaged batch of `log` from a peer; true once none is pending (the
+   * broker's scrubber: src/broker/scrubber.ts `repaired`).
+   */
+  awaitRepair: ((log: PartitionLog) => Promise<boolean>) | undefined;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -552,7 +558,7 @@ export class Topics {
           snapshotting = false;
         });
     };
-    const added = this.node.addGroup(partition.groupId, storage, {
+    const groupOptions: GroupOptions = {
       ...(groupLog === undefined ? { appliedIndex } : {}),
       onApply: (entries) => {
         if (replica === undefined) applied.push(entries);
@@ -568,17 +574,31 @@ export class Topics {
           snapshotIndex = replica.groupLog.appliedIndex;
         } else replica.restoreProducers(producersFrom(snapshot) ?? producersAt(snapshot.metadata.index));
       },
-    });
+    };
     // A new group elects at once from its preferred leader instead of waiting a timeout, and a
     // group whose only voter is this broker elects at once on every start.
     const soleVoter = partition.replicas.length === 1 && partition.replicas[0] === this.config.brokerId;
-    if ((fresh && partition.preferredLeader === this.config.brokerId) || soleVoter)
-      this.node.campaign(partition.groupId);
-    // addGroup waits for the group-commit round in flight; the group's view exists after it.
-    // A group the core refuses (its stored commit is beyond its log, say) is not on the node:
-    // its files are closed so that a later attempt can open them again.
-    try {
+    const add = async (): Promise<void> => {
+      const added = this.node.addGroup(partition.groupId, storage, groupOptions);
+      if ((fresh && partition.preferredLeader === this.config.brokerId) || soleVoter)
+        this.node.campaign(partition.groupId);
+      // addGroup waits for the group-commit round in flight; the group's view exists after it.
       await added;
+    };
+    // A group the core refuses (its stored commit is beyond its log, say) is not on the node: its
+    // files are closed so that a later attempt can open them again. One refused over a damaged
+    // entry first waits, log open, for the repair the refusing read asked for, then tries again.
+    try {
+      try {
+        await add();
+      } catch (error) {
+        if (!(error instanceof DamagedEntryError) || !(await this.awaitRepair?.(log))) throw error;
+        this.logger.warn(
+          { topic: topic.name, partition: partition.partition, groupId: partition.groupId },
+          'a damaged entry stopped the partition replica from opening; repaired from a peer, opening it again',
+        );
+        await add();
+      }
     } catch (error) {
       await storage.close().catch(() => undefined);
       throw error;
