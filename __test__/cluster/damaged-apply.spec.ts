@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { DurableRaftStorage } from '../../src/cluster/durable-raft-storage.js';
 import { logIndex, nodeId } from '../../src/lib/ids.js';
-import { RaftLog } from '../../src/raft/log.js';
+import { DAMAGED_HOLDS_MAX, type DamagedEntryPolicy, RaftLog } from '../../src/raft/log.js';
 import { type Entry, EntryType } from '../../src/raft/types.js';
 import { verifyStoredBatch } from '../../src/storage/native-log.js';
 import { tempDir } from '../storage/helpers.js';
@@ -48,7 +48,7 @@ function damagedLog(t: ExecutionContext) {
 }
 
 /** Applies what `raftLog` hands over until it holds or runs out; returns the entries. */
-function applyAll(raftLog: RaftLog, holdDamaged: boolean): Entry[] {
+function applyAll(raftLog: RaftLog, holdDamaged: DamagedEntryPolicy): Entry[] {
   const applied: Entry[] = [];
   for (let round = 0; round < 100 && raftLog.hasNextCommittedEntries(); round++) {
     const entries = raftLog.nextCommittedEntries(1 << 20, holdDamaged);
@@ -61,7 +61,7 @@ function applyAll(raftLog: RaftLog, holdDamaged: boolean): Entry[] {
 
 test('Raft holds a committed entry whose batch rotted on disk back from the state machine until it is repaired', (t) => {
   const { log, storage, raftLog, damagedIndex, original } = damagedLog(t);
-  const before = applyAll(raftLog, true);
+  const before = applyAll(raftLog, 'hold');
   t.deepEqual(
     before.filter((entry) => !whole(entry)).map((entry) => entry.index),
     [],
@@ -73,13 +73,13 @@ test('Raft holds a committed entry whose batch rotted on disk back from the stat
 
   // Read again before the repair: held again.
   raftLog.releaseDamaged();
-  t.deepEqual(applyAll(raftLog, true), []);
+  t.deepEqual(applyAll(raftLog, 'hold'), []);
   t.is(raftLog.heldDamaged as number | undefined, damagedIndex);
 
   // The batch as a peer holds it is written back; released, the rest is applied, all whole.
   t.true(log.repairBatch(logIndex(damagedIndex), original));
   raftLog.releaseDamaged();
-  const after = applyAll(raftLog, true);
+  const after = applyAll(raftLog, 'hold');
   t.is(after[0]?.index, damagedIndex);
   t.is(raftLog.applied, storage.lastIndex());
   t.deepEqual(
@@ -90,7 +90,7 @@ test('Raft holds a committed entry whose batch rotted on disk back from the stat
 
 test('a replica with no peer to repair from is handed the damaged entry alone and marked, never as a whole one', (t) => {
   const { raftLog, storage, damagedIndex } = damagedLog(t);
-  const applied = applyAll(raftLog, false);
+  const applied = applyAll(raftLog, 'pass');
   t.is(raftLog.applied, storage.lastIndex(), 'applying goes on past it');
   const damaged = applied.filter((entry) => !whole(entry));
   t.deepEqual(
@@ -98,4 +98,21 @@ test('a replica with no peer to repair from is handed the damaged entry alone an
     [{ index: damagedIndex, damaged: true, type: EntryType.Normal }],
   );
   t.is(damaged[0]?.term, 1 as never, "its term is the log term map's, not read from its bytes");
+});
+
+test('with only learners to repair from, a damaged entry is held for a bounded number of reads, then handed over marked', (t) => {
+  const { raftLog, storage, damagedIndex } = damagedLog(t);
+  for (let read = 0; read < DAMAGED_HOLDS_MAX; read++) {
+    t.deepEqual(
+      applyAll(raftLog, 'bounded').filter((entry) => entry.index >= damagedIndex),
+      [],
+      `read ${read + 1}: held`,
+    );
+    t.is(raftLog.heldDamaged as number | undefined, damagedIndex);
+    raftLog.releaseDamaged();
+  }
+  const applied = applyAll(raftLog, 'bounded');
+  t.is(applied[0]?.index as number | undefined, damagedIndex);
+  t.true(applied[0]?.damaged === true);
+  t.is(raftLog.applied, storage.lastIndex());
 });

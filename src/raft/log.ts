@@ -106,6 +106,15 @@ export class UnstableLog {
   }
 }
 
+/** What `nextCommittedEntries` does with a damaged entry that is next to apply. */
+export type DamagedEntryPolicy = 'hold' | 'bounded' | 'pass';
+
+/**
+ * How many reads of a damaged entry a 'bounded' hold lasts: the host reads it again every second
+ * or so (MultiRaftNode), which gives a repair from a learner's copy that long.
+ */
+export const DAMAGED_HOLDS_MAX = 30;
+
 /**
  * A node's view of its log: stable entries in `storage`, then `unstable`.
  *
@@ -128,6 +137,9 @@ export class RaftLog {
    * applied until `releaseDamaged()` lets it be read again (once repaired from a peer).
    */
   heldDamaged: LogIndex | undefined = undefined;
+  /** How many times in a row the entry at `damagedIndex` was found damaged and held. */
+  private damagedHolds = 0;
+  private damagedIndex: LogIndex | undefined = undefined;
 
   constructor(storage: RaftStorage, applied?: LogIndex) {
     this.storage = storage;
@@ -256,20 +268,29 @@ export class RaftLog {
 
   /**
    * Committed entries not yet applied (never while a snapshot awaits installation). They end
-   * before the first entry storage found damaged; with `holdDamaged`, when that entry is the
-   * next to apply, nothing is returned and applying stops there until `releaseDamaged()`: a
-   * replica applies the bytes its peers applied, never rotted ones. Without it (a group with no
-   * other member to repair from) the damaged entry is returned alone, marked, for the state
-   * machine to pass over.
+   * before the first entry storage found damaged. When that entry is the next to apply,
+   * `holdDamaged` says what happens:
+   * - 'hold' (another voter has a healthy copy): nothing is returned and applying stops there
+   *   until `releaseDamaged()`: a replica applies the bytes its peers applied, never rotted ones;
+   * - 'bounded' (only learners may have a copy): the same, for DAMAGED_HOLDS_MAX reads of it,
+   *   then as 'pass' (a learner may lack it: committed entries are on a quorum of voters only);
+   * - 'pass' (no other member): the damaged entry is returned alone, marked, for the state
+   *   machine to pass over.
    */
-  nextCommittedEntries(maxBytes: number, holdDamaged = true): Entry[] {
+  nextCommittedEntries(maxBytes: number, holdDamaged: DamagedEntryPolicy = 'hold'): Entry[] {
     if (!this.hasNextCommittedEntries()) return [];
     const lo = logIndex(Math.max(this.applied + 1, this.firstIndex()));
     const entries = this.slice(lo, logIndex(this.committed + 1), maxBytes);
     const damagedAt = entries.findIndex((entry) => entry.damaged === true);
     if (damagedAt < 0) return entries;
     if (damagedAt > 0) return entries.slice(0, damagedAt);
-    if (!holdDamaged) return entries.slice(0, 1);
+    if (this.damagedIndex !== lo) {
+      this.damagedIndex = lo;
+      this.damagedHolds = 0;
+    }
+    if (holdDamaged === 'pass' || (holdDamaged === 'bounded' && this.damagedHolds >= DAMAGED_HOLDS_MAX))
+      return entries.slice(0, 1);
+    this.damagedHolds++;
     this.heldDamaged = lo;
     return [];
   }

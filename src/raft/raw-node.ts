@@ -3,6 +3,7 @@ import type { LogIndex, NodeId, Term } from '../lib/ids.js';
 import { logIndex } from '../lib/ids.js';
 import { type ConfChange, encodeConfChange } from './conf-change.js';
 import { ProposalDroppedError } from './errors.js';
+import type { DamagedEntryPolicy } from './log.js';
 import { ProgressState } from './progress.js';
 import { Raft, type RaftOptions } from './raft.js';
 import {
@@ -344,7 +345,7 @@ export class RawNode {
     const ready: Ready = {
       readStates: r.readStates,
       entries,
-      committedEntries: r.log.nextCommittedEntries(this.maxCommittedBytesPerReady, this.hasOtherVoter()),
+      committedEntries: r.log.nextCommittedEntries(this.maxCommittedBytesPerReady, this.damagedEntryPolicy()),
       messages: r.messages,
       mustSync: false,
     };
@@ -365,14 +366,16 @@ export class RawNode {
   }
 
   /**
-   * Whether a voter other than this node exists, so a damaged committed entry can be repaired
-   * from its copy rather than applied (RaftLog.nextCommittedEntries). Only voters count: a
-   * committed entry is stored on a quorum of voters, and a learner may not have it yet (nor
-   * take it from this node, whose copy is damaged).
+   * What applying does with a damaged committed entry (RaftLog.nextCommittedEntries): hold it
+   * for a repair while another voter exists (a committed entry is stored on a quorum of voters,
+   * so one has a healthy copy); hold it a while when only learners do (one may have applied it
+   * healthy, or may lack it: it is not on a learner for sure); else pass it on, marked.
    */
-  private hasOtherVoter(): boolean {
-    const { voters } = this.raft.tracker;
-    return voters.size > (voters.has(this.raft.id) ? 1 : 0);
+  private damagedEntryPolicy(): DamagedEntryPolicy {
+    const { voters, learners } = this.raft.tracker;
+    const self = this.raft.id;
+    if (voters.size > (voters.has(self) ? 1 : 0)) return 'hold';
+    return learners.size > (learners.has(self) ? 1 : 0) ? 'bounded' : 'pass';
   }
 
   /** The committed entry held back unapplied because storage found it damaged, if any. */
