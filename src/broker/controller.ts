@@ -192,12 +192,8 @@ export class Controller extends EventEmitter {
       this.appliedTerm = entry.term;
       if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
       if (entry.damaged === true) {
-        // Only a controller group of one applies a damaged entry (no peer to repair it from).
-        this.results.set(entry.index, {
-          ok: false,
-          errorName: 'KAFKA_STORAGE_ERROR',
-          message: `controller entry ${entry.index} was damaged on disk before it was applied`,
-        });
+        // Only a controller whose voter is this broker alone applies a damaged entry (no voter to
+        // repair it from); a proposal of its own at that index was rejected (MultiRaftNode.apply).
         this.options.logger.error(
           { index: entry.index },
           'skipping a controller record whose bytes rotted on disk (no other controller replica to repair it from)',

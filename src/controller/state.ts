@@ -52,8 +52,6 @@ export const KAFKA_ERROR_NAMES = [
   'INVALID_REQUEST',
   'INVALID_TOPIC_EXCEPTION',
   'INCONSISTENT_CLUSTER_ID',
-  // Not from `apply`: the shell's answer for a proposed record it applied damaged (a controller of one).
-  'KAFKA_STORAGE_ERROR',
 ] as const;
 export type KafkaErrorName = (typeof KAFKA_ERROR_NAMES)[number];
 
