@@ -578,19 +578,20 @@ export class Topics {
     // A new group elects at once from its preferred leader instead of waiting a timeout, and a
     // group whose only voter is this broker elects at once on every start.
     const soleVoter = partition.replicas.length === 1 && partition.replicas[0] === this.config.brokerId;
-    const add = async (): Promise<void> => {
+    const add = (): Promise<void> => {
       const added = this.node.addGroup(partition.groupId, storage, groupOptions);
       if ((fresh && partition.preferredLeader === this.config.brokerId) || soleVoter)
         this.node.campaign(partition.groupId);
-      // addGroup waits for the group-commit round in flight; the group's view exists after it.
-      await added;
+      return added;
     };
-    // A group the core refuses (its stored commit is beyond its log, say) is not on the node: its
+    // addGroup waits for the group-commit round in flight; the group's view exists after it. A
+    // group the core refuses (its stored commit is beyond its log, say) is not on the node: its
     // files are closed so that a later attempt can open them again. One refused over a damaged
     // entry first waits, log open, for the repair the refusing read asked for, then tries again.
+    const added = add();
     try {
       try {
-        await add();
+        await added;
       } catch (error) {
         if (!(error instanceof DamagedEntryError) || !(await this.awaitRepair?.(log))) throw error;
         this.logger.warn(
