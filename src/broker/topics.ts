@@ -628,6 +628,9 @@ export class Topics {
     const status = this.node.status(partition.groupId);
     if (status !== undefined) replica.onRole(status.role, status.leader);
     this.hosted.set(partition.groupId, { replica, directory });
+    // A 'role' event that came before the replica was hosted found nothing to report: a leader
+    // already is reports now, not with the next periodic heartbeat.
+    if (replica.isLeader) this.controller.heartbeatSoon();
   }
 
   /**
