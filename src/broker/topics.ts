@@ -121,7 +121,13 @@ export class Topics {
     private readonly storage: BrokerStorage,
     private readonly logger: Logger,
   ) {
-    controller.on('change', () => this.scheduleReconcile());
+    controller.on('change', () => {
+      // Metadata answers from this view: it follows every applied change at once, even while a
+      // reconcile run is still opening the replicas of an earlier state (one at a time, several
+      // fsyncs each), which a restarted broker's first run does for seconds.
+      this.rebuildView(this.controller.state);
+      this.scheduleReconcile();
+    });
     node.on('role', (group: number, role: StateRole, leader: number) => {
       const hosted = this.hosted.get(group);
       if (hosted === undefined) return;
@@ -452,7 +458,8 @@ export class Topics {
         this.logger.info({ directory }, 'removed a replica moved elsewhere while this broker was away');
       }
     }
-    this.rebuildView(state);
+    // The replicas this run opened, in the newest state (it may have moved on meanwhile).
+    this.rebuildView(this.controller.state);
   }
 
   private async openReplica(partition: PartitionInfo, topic: TopicInfo): Promise<void> {
