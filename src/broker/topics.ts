@@ -88,7 +88,10 @@ interface HostedReplica {
  * broker tells another to start a group.
  */
 export class Topics {
-  private byName = new Map<string, TopicState>();
+  /** The view Metadata and the handlers read: rebuilt from the controller state when stale. */
+  private viewByName = new Map<string, TopicState>();
+  /** An applied controller change not yet in `viewByName`. */
+  private viewStale = false;
   private readonly hosted = new Map<number, HostedReplica>();
   /** Partition directories found at start that no applied record has claimed yet. */
   private unclaimed = new Map<string, string>();
@@ -122,10 +125,10 @@ export class Topics {
     private readonly logger: Logger,
   ) {
     controller.on('change', () => {
-      // Metadata answers from this view: it follows every applied change at once, even while a
-      // reconcile run is still opening the replicas of an earlier state (one at a time, several
-      // fsyncs each), which a restarted broker's first run does for seconds.
-      this.rebuildView(this.controller.state);
+      // Metadata answers from this view: it follows every applied change (rebuilt on its next
+      // read), even while a reconcile run is still opening the replicas of an earlier state (one
+      // at a time, several fsyncs each), which a restarted broker's first run does for seconds.
+      this.viewStale = true;
       this.scheduleReconcile();
     });
     node.on('role', (group: number, role: StateRole, leader: number) => {
@@ -635,6 +638,8 @@ export class Topics {
     const status = this.node.status(partition.groupId);
     if (status !== undefined) replica.onRole(status.role, status.leader);
     this.hosted.set(partition.groupId, { replica, directory });
+    // Handlers find the replica at once, not when the reconcile run that opened it ends.
+    this.viewStale = true;
     // A 'role' event that came before the replica was hosted found nothing to report: a leader
     // already is reports now, not with the next periodic heartbeat.
     if (replica.isLeader) this.controller.heartbeatSoon();
@@ -654,6 +659,12 @@ export class Topics {
       !partition.replicas.includes(self) &&
       !partition.learners.includes(self)
     );
+  }
+
+  /** The view, rebuilt first when a controller change came since it was built. */
+  private get byName(): Map<string, TopicState> {
+    if (this.viewStale) this.rebuildView(this.controller.state);
+    return this.viewByName;
   }
 
   private rebuildView(state: ControllerState): void {
@@ -680,7 +691,8 @@ export class Topics {
         })),
       });
     }
-    this.byName = byName;
+    this.viewByName = byName;
+    this.viewStale = state !== this.controller.state;
   }
 }
 
