@@ -90,6 +90,11 @@ test('seed 1212060895 catches up after heal: a replica stopped while stalled and
   t.true(result.ok, result.failure);
 });
 
+test('seed 1398752386 applies everything after heal: a crash chosen for a Ready begun in the fault phase does not strike after it ended (the simulator killed node 2 while syncing its state file 9 ms after the heal, and nothing restarted it)', (t) => {
+  const result = runSeed(1398752386);
+  t.true(result.ok, result.failure);
+});
+
 test('the end of the fault phase lifts every cut and slowdown, and a partition outliving it heals nothing later', (t) => {
   const [a, b, c] = [nodeId(1), nodeId(2), nodeId(3)];
   const faults = new LinkFaults();

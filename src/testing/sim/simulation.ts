@@ -498,10 +498,13 @@ export class Simulation {
     };
     const logSyncMs = writesLog ? this.fsyncMs() : 0;
     const stateSyncMs = syncState ? this.fsyncMs() : 0;
-    /** An armed crash strikes at a random instant before the fsync under way completes. */
+    /**
+     * An armed crash strikes at a random instant before the fsync under way completes, unless the
+     * fault phase has ended by then (the heal restarts every node once; nothing would restart it).
+     */
     const crashWithin = (windowMs: number, when: string) => {
       this.queue.schedule(windowMs > 0 ? this.prng.int(0, windowMs - 1) : 0, () => {
-        if (alive()) this.crash(node, when, false);
+        if (alive() && this.faultsOn) this.crash(node, when, false);
       });
     };
     const finish = () => {
