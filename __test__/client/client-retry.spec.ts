@@ -252,3 +252,65 @@ test('a topic this client has seen is retried when a broker answers it unknown (
     await fake.stop();
   }
 });
+
+/**
+ * A CreateTopics whose outcome the client never learned (the broker answered REQUEST_TIMED_OUT
+ * while creating, or the answer was lost) may have created the topic; the retry then meets
+ * TOPIC_ALREADY_EXISTS, which is the caller's own topic and not a failure. A loaded broker did
+ * this to `createTopic` with a 500 ms timeout.
+ */
+async function createAfter(
+  firstAnswer: 'timed-out' | 'lost' | 'exists',
+): Promise<{ error?: unknown; creates: number }> {
+  let creates = 0;
+  let port = 0;
+  const fake = await FakeBroker.start({
+    onRequest: (r) => {
+      if (r.apiKey === 3) {
+        r.reply({
+          brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+          clusterId: 'c',
+          controllerId: 1,
+          topics: [],
+        });
+      } else if (r.apiKey === 19) {
+        creates++;
+        const name = r.body.topics[0].name;
+        if (creates > 1 || firstAnswer === 'exists')
+          r.reply({ topics: [{ name, errorCode: 36, errorMessage: 'exists' }] });
+        else if (firstAnswer === 'timed-out')
+          r.reply({ topics: [{ name, errorCode: 7, errorMessage: null }] });
+        // 'lost': no answer; the client's request timeout ends the attempt.
+      }
+    },
+  });
+  port = fake.port;
+  const client = new Client({
+    ...options(recordingClock()),
+    brokers: [`127.0.0.1:${fake.port}`],
+    timeoutMs: 300,
+  });
+  try {
+    await new Admin(client).createTopic({ name: 'orders', partitions: 3 });
+    return { creates };
+  } catch (error) {
+    return { error, creates };
+  } finally {
+    await client.close();
+    await fake.stop();
+  }
+}
+
+test('createTopic succeeds when its retry finds the topic an unanswered earlier attempt may have created', async (t) => {
+  for (const firstAnswer of ['timed-out', 'lost'] as const) {
+    const { error, creates } = await createAfter(firstAnswer);
+    t.is(error, undefined, `first answer ${firstAnswer}: ${String(error)}`);
+    t.is(creates, 2, `first answer ${firstAnswer}`);
+  }
+});
+
+test('createTopic of a topic that already existed before the call fails with TOPIC_ALREADY_EXISTS', async (t) => {
+  const { error, creates } = await createAfter('exists');
+  t.true(error instanceof KafkaProtocolError && error.code === 36, String(error));
+  t.is(creates, 1);
+});

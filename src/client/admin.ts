@@ -1,4 +1,4 @@
-import { ApiKey } from '../protocol/index.js';
+import { ApiKey, ErrorCode } from '../protocol/index.js';
 import {
   type AlterConfigsRequest,
   alterConfigs,
@@ -23,7 +23,7 @@ import {
 } from './admin-records.js';
 import type { BrokerInfo, CallOptions, Client, PartitionMetadata } from './client.js';
 import { listOffset } from './consumer.js';
-import { GoqueueError, KafkaProtocolError } from './errors.js';
+import { ConnectionError, GoqueueError, KafkaProtocolError, TimeoutError } from './errors.js';
 import { requireCallOptions, requireObject, requireTopic } from './validate.js';
 
 export interface CreateTopicRequest extends CallOptions {
@@ -112,16 +112,30 @@ export class Admin {
       timeoutMs: request.timeoutMs ?? this.client.timeoutMs,
       validateOnly: false,
     };
-    await this.toController(ApiKey.CreateTopics, body, request, (response) => {
-      const result = response.topics?.[0];
-      if (result?.errorCode)
-        throw new KafkaProtocolError(result.errorCode, {
-          // Fresh metadata cannot make a missing topic appear: do not retry it.
-          retriable: result.errorCode === 3 ? false : undefined,
-          topic: request.name,
-          detail: result.errorMessage ?? null,
-        });
-    });
+    // An attempt whose outcome is unknown (the broker answered REQUEST_TIMED_OUT while creating,
+    // or no answer came) may have created the topic: TOPIC_ALREADY_EXISTS on a later attempt is
+    // then this call's own topic, not a failure.
+    let mayHaveCreated = false;
+    await this.toController(
+      ApiKey.CreateTopics,
+      body,
+      request,
+      (response) => {
+        const result = response.topics?.[0];
+        if (result?.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && mayHaveCreated) return;
+        if (result?.errorCode === ErrorCode.REQUEST_TIMED_OUT) mayHaveCreated = true;
+        if (result?.errorCode)
+          throw new KafkaProtocolError(result.errorCode, {
+            // Fresh metadata cannot make a missing topic appear: do not retry it.
+            retriable: result.errorCode === 3 ? false : undefined,
+            topic: request.name,
+            detail: result.errorMessage ?? null,
+          });
+      },
+      () => {
+        mayHaveCreated = true;
+      },
+    );
     await this.client.refreshMetadata([request.name], request).catch(() => undefined);
     return { name: request.name };
   }
@@ -311,16 +325,24 @@ export class Admin {
     return electLeaders(this.client, request);
   }
 
-  /** Sends an admin request to the controller, rediscovering it on NOT_CONTROLLER. */
+  /**
+   * Sends an admin request to the controller, rediscovering it on NOT_CONTROLLER. `unanswered`
+   * is told when a sent request got no answer (timeout, lost connection): the broker may have
+   * acted on it.
+   */
   private toController(
     apiKey: number,
     body: object,
     options: CallOptions,
     check: (response: any) => void,
+    unanswered?: () => void,
   ): Promise<void> {
     return this.client.retrying(async () => {
       const connection = await this.client.controllerConnection(options);
-      const response = await this.client.send(connection, apiKey, body, options);
+      const response = await this.client.send(connection, apiKey, body, options).catch((error: unknown) => {
+        if (error instanceof TimeoutError || error instanceof ConnectionError) unanswered?.();
+        throw error;
+      });
       check(response);
     }, options);
   }
