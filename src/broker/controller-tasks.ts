@@ -15,6 +15,10 @@
  *   up, and whether a change is still committing;
  * - `partition-change`: add a learner, promote it, remove a member (answered once committed), or
  *   hand leadership to a caught-up voter;
+ * - `partition-take-over`: asked of a follower, not the leader: when the partition's leader is a
+ *   fenced broker this follower still hears (cut off from the controller, not from its
+ *   replicas), win leadership with a forced election (Metadata names no fenced broker, so
+ *   clients could not reach that leader's partitions);
  * - `cluster-decommission` / `cluster-status`: served by the controller leader for the admin path.
  */
 import type { Logger } from 'pino';
@@ -54,6 +58,11 @@ const CALL_TIMEOUT_MS = 10_000;
 const STEPS_PER_ROUND_MAX = 8;
 /** How long partition sizes asked of the leaders are reused by replica balancing. */
 const PARTITION_BYTES_MAX_AGE_MS = 10_000;
+/** A partition whose recorded leader is fenced is taken over at most this often. */
+const TAKE_OVER_RETRY_MS = 5_000;
+/** Partitions of fenced leaders handled per round (each asks its live voters in turn). */
+const TAKE_OVERS_PER_ROUND = 32;
+const TAKE_OVER_CALL_TIMEOUT_MS = 2_000;
 
 export interface ControllerTasksOptions {
   controller: Controller;
@@ -118,6 +127,8 @@ export interface ClusterStatus {
     movesStarted: number;
     movesCompleted: number;
     leaderTransfers: number;
+    /** Partitions whose fenced leader a live follower took leadership from. */
+    leaderTakeOvers: number;
     /** Of `movesStarted`, those replica balancing started. */
     balanceMovesStarted: number;
     /** Balancing moves given up because their destination was fenced or left. */
@@ -145,6 +156,7 @@ export class ControllerTasks {
     movesStarted: 0,
     movesCompleted: 0,
     leaderTransfers: 0,
+    leaderTakeOvers: 0,
     balanceMovesStarted: 0,
     balanceMovesAbandoned: 0,
   };
@@ -154,6 +166,9 @@ export class ControllerTasks {
   /** Partition sizes as their leaders last reported them (replica balancing). */
   private partitionBytes = new Map<number, number>();
   private partitionBytesAtMs = Number.NEGATIVE_INFINITY;
+  /** Leader-local: when a take-over of each fenced leader's partition was last asked for. */
+  private readonly takeOverAskedMs = new Map<number, number>();
+  private takingOver = false;
   private stopped = false;
 
   constructor(private readonly options: ControllerTasksOptions) {
@@ -162,6 +177,7 @@ export class ControllerTasks {
       this.observeLocal(checkGroupId((body as { groupId?: unknown })?.groupId)),
     );
     rpc.handle('partition-change', async (_from, body) => this.changeLocal(checkChange(body)));
+    rpc.handle('partition-take-over', async (_from, body) => this.takeOverLocal(checkTakeOver(body)));
     rpc.handle('cluster-decommission', async (_from, body) => {
       const request = body as { brokerId?: unknown; decommissioning?: unknown };
       if (!Number.isInteger(request?.brokerId) || typeof request.decommissioning !== 'boolean')
@@ -335,11 +351,20 @@ export class ControllerTasks {
       this.stepText.clear();
       this.blocked = [];
       this.balanceMoves.clear();
+      this.takeOverAskedMs.clear();
     }
     const state = controller.state;
     for (const broker of state.brokers()) {
       if (!broker.fenced) this.fencedSinceMs.delete(broker.brokerId);
       else if (!this.fencedSinceMs.has(broker.brokerId)) this.fencedSinceMs.set(broker.brokerId, nowMs);
+    }
+    if (!this.takingOver) {
+      this.takingOver = true;
+      this.takeOverFromFenced(nowMs)
+        .catch((error) => this.options.logger.debug({ err: error }, 'leader take-over: round failed'))
+        .finally(() => {
+          this.takingOver = false;
+        });
     }
     if (!this.planning) {
       this.planning = true;
@@ -744,6 +769,78 @@ export class ControllerTasks {
     };
   }
 
+  /**
+   * Partitions whose recorded leader is fenced: Metadata names no fenced broker, so while such a
+   * leader still leads (cut off from the controller leader, not from its followers) clients
+   * see LEADER_NOT_AVAILABLE. Each live voter of the partition is asked in turn to take over;
+   * only one that still hears the fenced leader does (it holds what the leader committed), with
+   * a forced election. A leader that is really gone was replaced by an ordinary election long
+   * before the session timeout fenced it, and then no follower hears it: nothing happens.
+   */
+  private async takeOverFromFenced(nowMs: number): Promise<void> {
+    const { controller, brokerId, rpc, logger } = this.options;
+    const state = controller.state;
+    for (const groupId of this.takeOverAskedMs.keys())
+      if (nowMs - (this.takeOverAskedMs.get(groupId) as number) >= TAKE_OVER_RETRY_MS)
+        this.takeOverAskedMs.delete(groupId);
+    const due = allPartitions(controller)
+      .filter(
+        (partition) =>
+          partition.leader > 0 &&
+          state.broker(partition.leader)?.fenced === true &&
+          !this.takeOverAskedMs.has(partition.groupId),
+      )
+      .slice(0, TAKE_OVERS_PER_ROUND);
+    await Promise.all(
+      due.map(async (partition) => {
+        this.takeOverAskedMs.set(partition.groupId, nowMs);
+        const request = { groupId: partition.groupId, from: partition.leader };
+        for (const candidate of partition.replicas) {
+          const known = state.broker(candidate);
+          if (candidate === partition.leader || known === undefined || known.fenced) continue;
+          const took =
+            candidate === brokerId
+              ? this.takeOverLocal(request)
+              : await rpc
+                  .call<boolean>(nodeId(candidate), 'partition-take-over', request, TAKE_OVER_CALL_TIMEOUT_MS)
+                  .catch(() => false);
+          if (!took) continue;
+          this.counters.leaderTakeOvers++;
+          logger.info(
+            {
+              groupId: partition.groupId,
+              topic: partition.topic,
+              partition: partition.partition,
+              from: partition.leader,
+              to: candidate,
+            },
+            'partition leader is fenced: a follower that still hears it takes leadership over',
+          );
+          return;
+        }
+      }),
+    );
+  }
+
+  /**
+   * On a replica: when this broker is a voter of `groupId` following `from`, campaigns at once
+   * with a forced election (no pre-vote, leases set aside). False when it is not following
+   * `from`, so another replica is asked.
+   */
+  private takeOverLocal(request: { groupId: number; from: number }): boolean {
+    const { node, brokerId } = this.options;
+    const status = node.status(request.groupId);
+    if (
+      status === undefined ||
+      status.role !== StateRole.Follower ||
+      Number(status.leader) !== request.from ||
+      !status.confState.voters.some((id) => Number(id) === brokerId)
+    )
+      return false;
+    node.campaign(request.groupId, { forced: true });
+    return true;
+  }
+
   /** Carries out one change on a group this broker leads; resolves once it is committed. */
   private async changeLocal(change: { groupId: number; kind: ChangeKind; brokerId: number }): Promise<null> {
     const { node } = this.options;
@@ -827,6 +924,17 @@ function checkGroupId(value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 1)
     throw new ControllerError('INVALID_REQUEST', `not a partition group id: ${String(value)}`);
   return value as number;
+}
+
+function checkTakeOver(body: unknown): { groupId: number; from: number } {
+  const request = body as { groupId?: unknown; from?: unknown } | null;
+  const groupId = checkGroupId(request?.groupId);
+  if (!Number.isInteger(request?.from) || (request?.from as number) < 1)
+    throw new ControllerError(
+      'INVALID_REQUEST',
+      `partition-take-over needs the fenced leader's id: ${String(request?.from)}`,
+    );
+  return { groupId, from: request?.from as number };
 }
 
 const CHANGE_KINDS: readonly ChangeKind[] = ['add-learner', 'promote', 'remove', 'transfer-leader'];

@@ -406,11 +406,14 @@ export class MultiRaftNode extends EventEmitter {
     }
   }
 
-  /** Starts an election for `groupId` now (ignored when the group is not, or no longer, here). */
-  campaign(groupId: GroupId): void {
+  /**
+   * Starts an election for `groupId` now (ignored when the group is not, or no longer, here).
+   * `forced`: without pre-vote and past the voters' leader leases, as a transfer target does.
+   */
+  campaign(groupId: GroupId, options: { forced?: boolean } = {}): void {
     this.whenIdle(() => {
       if (!this.groups.has(groupId)) return;
-      this.host.campaign(groupId);
+      this.host.campaign(groupId, options.forced ?? false);
       this.scheduleFlush();
     });
   }

@@ -368,11 +368,13 @@ export class MultiRaftHost {
     group.node.readIndex(context);
   }
 
-  campaign(id: GroupId): void {
+  /** Starts an election of group `id` here; `forced`: as a transfer target (RawNode.campaignForced). */
+  campaign(id: GroupId, forced = false): void {
     const group = this.mustGroup(id);
     this.wake(group);
     this.touched.add(group);
-    group.node.campaign();
+    if (forced) group.node.campaignForced();
+    else group.node.campaign();
   }
 
   private mustGroup(id: GroupId): Group {

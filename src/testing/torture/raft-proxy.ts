@@ -75,6 +75,29 @@ interface ProxiedConnection {
 }
 
 /** The proxy in front of broker `target`'s raft listener. */
+/**
+ * Starts one proxy per member of `processes`, at the raft address the others dial, forwarding to
+ * where the member binds; pushes each onto `proxies` as it starts (so a caller closes the ones
+ * started when a later one fails).
+ */
+export async function startRaftProxies(
+  processes: { ids: number[]; member(id: number): { listedRaftPort: number; raftPort: number } },
+  cuts: LinkCuts,
+  proxies: RaftProxy[],
+): Promise<void> {
+  for (const id of processes.ids) {
+    const member = processes.member(id);
+    proxies.push(
+      await RaftProxy.start({
+        target: id,
+        listenPort: member.listedRaftPort,
+        targetPort: member.raftPort,
+        cuts,
+      }),
+    );
+  }
+}
+
 export class RaftProxy {
   private readonly connections = new Set<ProxiedConnection>();
   droppedFrames = 0;

@@ -11,7 +11,7 @@ import { drainLeaders } from './drain.js';
 import { History } from './history.js';
 import { type FaultEvent, Nemesis } from './nemesis.js';
 import { BrokerProcesses, type UnexpectedExit } from './processes.js';
-import { LinkCuts, RaftProxy } from './raft-proxy.js';
+import { LinkCuts, type RaftProxy, startRaftProxies } from './raft-proxy.js';
 import {
   type NemesisKind,
   type PartitionMode,
@@ -99,17 +99,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
   const defects: string[] = [];
   let report: TortureReport | null = null;
   try {
-    for (const id of processes.ids) {
-      const member = processes.member(id);
-      proxies.push(
-        await RaftProxy.start({
-          target: id,
-          listenPort: member.listedRaftPort,
-          targetPort: member.raftPort,
-          cuts,
-        }),
-      );
-    }
+    await startRaftProxies(processes, cuts, proxies);
     say(`starting ${options.brokers} brokers in ${options.runDir}`);
     await Promise.all(processes.ids.map((id) => processes.start(id)));
     const bootstrap = processes.bootstrap();

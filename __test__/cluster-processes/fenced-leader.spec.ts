@@ -1,0 +1,124 @@
+/**
+ * A broker cut off from the controller leader, but not from the other replicas of its
+ * partitions, is fenced while it still leads them (its followers hear it, so nobody else is
+ * elected). Metadata leaves fenced brokers out, so without more every broker but the fenced one
+ * answered LEADER_NOT_AVAILABLE for those partitions for as long as the cut lasted. The
+ * controller leader now has a live replica that still follows the fenced leader take the
+ * leadership over (docs/cluster.md, "Failures").
+ *
+ * Real broker processes; the raft links pass through the fault harness's proxies
+ * (src/testing/torture/raft-proxy.ts), which cut the link between two brokers both ways.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { Client } from '../../src/client/client.js';
+import { BrokerProcesses } from '../../src/testing/torture/processes.js';
+import { LinkCuts, type RaftProxy, startRaftProxies } from '../../src/testing/torture/raft-proxy.js';
+import { kafkaClient } from '../../src/testing/torture/workload.js';
+import { eventually } from './harness.js';
+
+const TOPIC = 'cut-off';
+
+/** What broker `port` itself answers to Metadata for TOPIC (a fresh client asks only it). */
+async function metadataFrom(port: number) {
+  const client = new Client({ brokers: [`127.0.0.1:${port}`], timeoutMs: 5_000, retry: { retries: 0 } });
+  try {
+    const metadata = await client.refreshMetadata([TOPIC]);
+    return { brokers: metadata.brokers, partitions: metadata.topics.get(TOPIC)?.partitions ?? [] };
+  } finally {
+    await client.close();
+  }
+}
+
+test.serial(
+  'a partition leader fenced by a cut to the controller leader hands its partitions to a live replica: every broker names a live leader and nothing written is lost',
+  async (t) => {
+    t.timeout(240_000);
+    const runDir = mkdtempSync(join(tmpdir(), 'goqueue-fenced-leader-'));
+    const processes = await BrokerProcesses.create({
+      count: 3,
+      runDir,
+      extraArgs: ['--broker-session-timeout', '3s'],
+    });
+    const cuts = new LinkCuts();
+    const proxies: RaftProxy[] = [];
+    t.teardown(async () => {
+      await processes.killAll();
+      await processes.closeLogs();
+      for (const proxy of proxies) await proxy.close();
+      rmSync(runDir, { recursive: true, force: true });
+    });
+    await startRaftProxies(processes, cuts, proxies);
+    await Promise.all(processes.ids.map((id) => processes.start(id)));
+    const kafka = kafkaClient(processes.bootstrap(), 'fenced-leader');
+    const admin = kafka.admin();
+    await admin.connect();
+    t.teardown(() => admin.disconnect());
+    const controller = await eventually(
+      async () => {
+        const cluster = await admin.describeCluster();
+        return cluster.brokers.length === 3 && cluster.controller !== null ? cluster.controller : undefined;
+      },
+      60_000,
+      '3 live brokers and a controller leader',
+    );
+    await admin.createTopics({
+      topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
+    const port = (id: number) => processes.member(id).clientPort;
+    // A partition led by another broker than the controller leader (leaders spread over all three).
+    const { partition, leader } = await eventually(
+      async () => {
+        const found = (await metadataFrom(port(controller))).partitions.find(
+          (p) => p.leader > 0 && p.leader !== controller,
+        );
+        return found === undefined ? undefined : { partition: found.partition, leader: found.leader };
+      },
+      30_000,
+      'a partition led by a broker other than the controller leader',
+    );
+    const third = processes.ids.find((id) => id !== controller && id !== leader) as number;
+
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    t.teardown(() => producer.disconnect());
+    await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition, value: 'before the cut' }] });
+
+    cuts.cutBetween([leader], [controller]);
+    await eventually(
+      async () => ((await metadataFrom(port(third))).brokers.has(leader) ? undefined : true),
+      60_000,
+      `broker ${leader} fenced`,
+    );
+    const named = await eventually(
+      async () => {
+        const views = await Promise.all([controller, third].map((id) => metadataFrom(port(id))));
+        const leaders = views.map(
+          (view) => view.partitions.find((p) => p.partition === partition)?.leader ?? -1,
+        );
+        const live = views.every((view, i) => leaders[i] > 0 && view.brokers.has(leaders[i]));
+        return live ? leaders : undefined;
+      },
+      60_000,
+      `every unfenced broker naming a live leader of partition ${partition} while broker ${leader} is cut off`,
+    );
+    t.log(`partition ${partition}: broker ${leader} fenced while leading; now led by ${named.join(', ')}`);
+
+    await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition, value: 'after the cut' }] });
+    const values: string[] = [];
+    const consumer = kafka.consumer({ groupId: `fenced-leader-${Date.now()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    t.teardown(() => consumer.disconnect());
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition: from, message }) => {
+        if (from === partition) values.push(message.value?.toString() ?? '');
+      },
+    });
+    await eventually(() => (values.length >= 2 ? true : undefined), 60_000, 'both values read back');
+    t.deepEqual(values, ['before the cut', 'after the cut']);
+  },
+);
