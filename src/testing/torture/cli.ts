@@ -59,9 +59,26 @@ function parseModes(text: string): PartitionMode[] {
   });
 }
 
+const USAGE = `npm run torture -- [options]
+  --brokers N             brokers (default 3)
+  --seconds S             workload length of each run (default 60)
+  --seed S | --seeds A..B | --seeds A,B,C
+                          seeds to run (default: from the time)
+  --nemesis LIST          ${NEMESIS_KINDS.join(', ')}, all (everything but bitrot) or none
+                          (default kill,pause)
+  --roles LIST            whom faults target: ${ROLES.join(', ')}
+  --partition-modes LIST  ${PARTITION_MODES.join(', ')}
+  --partitions N          partitions of the topic (default 4)
+  --groups                consumers in a consumer group too
+  --planted-bug           acknowledge before commit, to see the checker catch it
+  --keep                  keep the brokers' data directories
+  --dir PATH              where reports go (default <tmpdir>/goqueue-torture/<time>)
+Exits 1 when any run is invalid.`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: 'boolean', short: 'h', default: false },
       brokers: { type: 'string', default: '3' },
       seconds: { type: 'string', default: '60' },
       seed: { type: 'string' },
@@ -76,6 +93,10 @@ async function main(): Promise<void> {
       dir: { type: 'string' },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const seeds = parseSeeds(values.seeds ?? values.seed ?? String(Date.now() % 1_000_000));
   const nemeses = parseNemeses(values.nemesis);
   const dir = values.dir ?? join(tmpdir(), 'goqueue-torture', new Date().toISOString().replace(/[:.]/g, '-'));
@@ -105,4 +126,15 @@ async function main(): Promise<void> {
   process.exit(invalid === 0 ? 0 : 1);
 }
 
-await main();
+await main().catch((error: unknown) => {
+  // A bad option is one line and the usage, not a stack trace.
+  const code = (error as { code?: unknown }).code;
+  const badOption =
+    (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) ||
+    (error instanceof RangeError && error.message.startsWith('--'));
+  if (badOption) {
+    console.error(`torture: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  throw error;
+});
