@@ -1,0 +1,323 @@
+/**
+ * Acknowledged writes survive partition leaders being killed under real clients: three broker
+ * processes, then for each client (librdkafka via confluent-kafka, franz-go) an idempotent acks=all
+ * producer sending "<client>-<seq>" round-robin over three partitions (RF 3) for PRODUCE_MS while
+ * this driver kills -9 the leader of partition 0, restarts it, then kills -9 the (maybe new)
+ * leader of partition 1 and restarts it. Afterwards the same client reads every partition from
+ * its start to the high watermark. Every acknowledged value must be read exactly once at the
+ * offset its delivery report named, no value twice (idempotence), and each partition's
+ * acknowledged values in send order. Failed deliveries are allowed and counted. Exits 1 on any
+ * lost, duplicated, misplaced or reordered record, or a client that did not finish.
+ *
+ * Broker and client logs go to a run directory, removed at the end (failed or not) unless
+ * GOQUEUE_INTEROP_KEEP_RUN_DIR=1: `GOQUEUE_INTEROP_KEEP_RUN_DIR=1 npm run interop -- failover`.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Admin } from 'kafkajs';
+import { BrokerProcesses } from '../../src/testing/torture/processes.js';
+import { kafkaClient } from '../../src/testing/torture/workload.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PARTITIONS = 3;
+const PRODUCE_MS = 25_000;
+/** Fault times, counted from the producer's first acknowledged record. */
+const KILL_LEADER_0_MS = 6_000;
+const RESTART_0_MS = 12_000;
+const KILL_LEADER_1_MS = 16_000;
+const RESTART_1_MS = 20_000;
+/** The producer's own delivery timeout is 120 s; a machine shared by many is slow. */
+const PRODUCER_TIMEOUT_MS = PRODUCE_MS + 240_000;
+const CONSUMER_TIMEOUT_MS = 240_000;
+const keepRunDir = process.env.GOQUEUE_INTEROP_KEEP_RUN_DIR === '1';
+
+interface ClientProgram {
+  name: string;
+  /** The command line before the mode and its arguments. */
+  command: string[];
+}
+
+interface Placement {
+  partition: number;
+  offset: number;
+}
+
+const runDir = join(tmpdir(), 'goqueue-interop-failover', new Date().toISOString().replace(/[:.]/g, '-'));
+mkdirSync(runDir, { recursive: true });
+const children = new Set<ChildProcess>();
+let processes: BrokerProcesses | undefined;
+let cleaned = false;
+
+async function cleanUp(): Promise<void> {
+  if (cleaned) return;
+  cleaned = true;
+  for (const child of children) child.kill('SIGKILL');
+  if (processes !== undefined) {
+    await processes.killAll();
+    await processes.closeLogs();
+  }
+  if (keepRunDir) console.log(`run directory kept: ${runDir}`);
+  else rmSync(runDir, { recursive: true, force: true });
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    void cleanUp().finally(() => process.exit(130));
+  });
+
+function prepareClients(): ClientProgram[] {
+  const probe = spawnSync('python3', ['-c', 'import confluent_kafka'], { stdio: 'ignore' });
+  if (probe.status !== 0) {
+    const install = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', 'confluent-kafka'], {
+      stdio: 'inherit',
+    });
+    if (install.status !== 0) throw new Error('pip install confluent-kafka failed');
+  }
+  const goBinary = join(runDir, 'failover-franz-go');
+  const build = spawnSync('go', ['build', '-o', goBinary, '.'], { cwd: join(here, 'go'), stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('go build failed');
+  return [
+    { name: 'librdkafka', command: ['python3', join(here, 'librdkafka.py')] },
+    { name: 'franz-go', command: [goBinary] },
+  ];
+}
+
+/**
+ * Runs a client program, handing each stdout line to `onLine`; its stderr goes to `logPath`.
+ * Resolves with its exit code (null when it was killed at `timeoutMs`).
+ */
+function runProgram(
+  command: string[],
+  logPath: string,
+  timeoutMs: number,
+  onLine: (line: string) => void,
+): Promise<number | null> {
+  const [executable, ...args] = command;
+  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const log = createWriteStream(logPath);
+  child.stderr.pipe(log);
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line !== '') onLine(line);
+  });
+  const timer = setTimeout(() => {
+    log.write(`\n--- killed after ${timeoutMs} ms ---\n`);
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (pending !== '') onLine(pending);
+      resolve(code);
+    });
+  });
+}
+
+async function retry<T>(what: string, action: () => Promise<T>, attempts = 120): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      if (attempt >= attempts) throw new Error(`${what}: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function leaderOf(admin: Admin, topic: string, partition: number): Promise<number> {
+  return retry(`leader of ${topic}/${partition}`, async () => {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const leader = metadata.topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+    if (leader === undefined || leader < 0) throw new Error('no leader');
+    return leader;
+  });
+}
+
+function sleepUntil(startMs: number, atMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, startMs + atMs - Date.now())));
+}
+
+/** The faults for one client's run, from its first acknowledged record on. */
+async function injectFaults(
+  admin: Admin,
+  brokers: BrokerProcesses,
+  topic: string,
+  startMs: number,
+): Promise<void> {
+  for (const [partition, killAtMs, restartAtMs] of [
+    [0, KILL_LEADER_0_MS, RESTART_0_MS],
+    [1, KILL_LEADER_1_MS, RESTART_1_MS],
+  ]) {
+    await sleepUntil(startMs, killAtMs);
+    const leader = await leaderOf(admin, topic, partition);
+    console.log(`  ${Date.now() - startMs} ms: kill -9 broker ${leader} (leader of partition ${partition})`);
+    await brokers.kill(leader);
+    await sleepUntil(startMs, restartAtMs);
+    await brokers.start(leader);
+    console.log(`  ${Date.now() - startMs} ms: broker ${leader} restarted`);
+  }
+}
+
+/** Returns the failures found for `client`; prints its summary. */
+async function checkClient(client: ClientProgram, admin: Admin, brokers: BrokerProcesses): Promise<string[]> {
+  const topic = `failover-${client.name}`;
+  const bootstrap = brokers.bootstrap().join(',');
+  await retry(`create ${topic}`, () =>
+    admin.createTopics({
+      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }],
+      waitForLeaders: true,
+    }),
+  );
+  console.log(`${client.name}: producing to ${topic} for ${PRODUCE_MS} ms`);
+
+  const acknowledged = new Map<string, Placement>();
+  const failed = new Map<string, string>();
+  const failures: string[] = [];
+  let producerDone = false;
+  let firstAcknowledged: (() => void) | undefined;
+  const firstAcknowledgedPromise = new Promise<void>((resolve) => {
+    firstAcknowledged = resolve;
+  });
+  const producerExit = runProgram(
+    [...client.command, 'produce', bootstrap, topic, client.name, String(PARTITIONS), String(PRODUCE_MS)],
+    join(runDir, `${client.name}-produce.log`),
+    PRODUCER_TIMEOUT_MS,
+    (line) => {
+      const [kind, ...fields] = line.split(' ');
+      if (kind === 'ok') {
+        const [partition, offset, value] = fields;
+        if (acknowledged.has(value)) failures.push(`${value} acknowledged twice`);
+        acknowledged.set(value, { partition: Number(partition), offset: Number(offset) });
+        firstAcknowledged?.();
+      } else if (kind === 'fail') {
+        failed.set(fields[0], fields.slice(1).join(' '));
+      } else if (kind === 'done') producerDone = true;
+      else console.log(`  producer: ${line}`);
+    },
+  );
+  const producerOver = producerExit.then(() => undefined);
+  await Promise.race([firstAcknowledgedPromise, producerOver]);
+  if (acknowledged.size > 0) await injectFaults(admin, brokers, topic, Date.now());
+  const producerCode = await producerExit;
+  if (!producerDone || producerCode !== 0)
+    failures.push(`producer did not finish (exit ${producerCode}); see ${client.name}-produce.log`);
+
+  const watermarks = await retry(`offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+  const highs = Array.from({ length: PARTITIONS }, (_, partition) =>
+    Number(watermarks.find((entry) => entry.partition === partition)?.high ?? 0),
+  );
+  const read = new Map<string, Placement[]>();
+  let consumerDone = false;
+  const consumerCode = await runProgram(
+    [...client.command, 'consume', bootstrap, topic, highs.join(',')],
+    join(runDir, `${client.name}-consume.log`),
+    CONSUMER_TIMEOUT_MS,
+    (line) => {
+      const [kind, partition, offset, value] = line.split(' ');
+      if (kind === 'rec') {
+        const placements = read.get(value) ?? [];
+        placements.push({ partition: Number(partition), offset: Number(offset) });
+        read.set(value, placements);
+      } else if (kind === 'done') consumerDone = true;
+      else console.log(`  consumer: ${line}`);
+    },
+  );
+  if (!consumerDone || consumerCode !== 0)
+    failures.push(`consumer did not finish (exit ${consumerCode}); see ${client.name}-consume.log`);
+
+  let lost = 0;
+  let misplaced = 0;
+  for (const [value, placement] of acknowledged) {
+    const placements = read.get(value);
+    if (placements === undefined) {
+      lost++;
+      if (lost <= 10)
+        failures.push(`lost ${value} (acknowledged at ${placement.partition}/${placement.offset})`);
+    } else if (placements[0].partition !== placement.partition || placements[0].offset !== placement.offset) {
+      misplaced++;
+      if (misplaced <= 10)
+        failures.push(
+          `${value} acknowledged at ${placement.partition}/${placement.offset}, read at ${placements[0].partition}/${placements[0].offset}`,
+        );
+    }
+  }
+  let duplicated = 0;
+  let unacknowledgedRead = 0;
+  for (const [value, placements] of read) {
+    if (placements.length > 1) {
+      duplicated++;
+      if (duplicated <= 10)
+        failures.push(
+          `${value} read ${placements.length} times: ${placements.map((p) => `${p.partition}/${p.offset}`)}`,
+        );
+    }
+    if (!acknowledged.has(value)) unacknowledgedRead++;
+  }
+  // Per partition, acknowledged values in send order must have rising offsets.
+  let reordered = 0;
+  const sequenceOf = (value: string) => Number(value.slice(value.lastIndexOf('-') + 1));
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const inPartition = [...acknowledged]
+      .filter(([, placement]) => placement.partition === partition)
+      .sort(([a], [b]) => sequenceOf(a) - sequenceOf(b));
+    for (let i = 1; i < inPartition.length; i++)
+      if (inPartition[i][1].offset <= inPartition[i - 1][1].offset) {
+        reordered++;
+        if (reordered <= 10)
+          failures.push(
+            `partition ${partition}: ${inPartition[i][0]} at offset ${inPartition[i][1].offset} after ${inPartition[i - 1][0]} at ${inPartition[i - 1][1].offset}`,
+          );
+      }
+  }
+  const recordsRead = [...read.values()].reduce((sum, placements) => sum + placements.length, 0);
+  const failureKinds = new Map<string, number>();
+  for (const error of failed.values()) failureKinds.set(error, (failureKinds.get(error) ?? 0) + 1);
+  console.log(
+    `${client.name}: acknowledged ${acknowledged.size}, failed ${failed.size}, read ${recordsRead}` +
+      ` (high watermarks ${highs.join(',')}), lost ${lost}, duplicated ${duplicated},` +
+      ` misplaced ${misplaced}, reordered ${reordered}, read but not acknowledged ${unacknowledgedRead}`,
+  );
+  for (const [error, count] of failureKinds) console.log(`  failed ${count}x: ${error}`);
+  if (lost + duplicated + misplaced + reordered > 0)
+    failures.push(`lost ${lost}, duplicated ${duplicated}, misplaced ${misplaced}, reordered ${reordered}`);
+  return failures.map((failure) => `${client.name}: ${failure}`);
+}
+
+const failures: string[] = [];
+try {
+  const clients = prepareClients();
+  const brokers = await BrokerProcesses.create({ count: 3, runDir, proxied: false });
+  processes = brokers;
+  await Promise.all(brokers.ids.map((id) => brokers.start(id)));
+  const admin = kafkaClient(brokers.bootstrap(), 'interop-failover-admin').admin();
+  await retry('connect', () => admin.connect());
+  await retry('three live brokers', async () => {
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length < 3) throw new Error(`only ${cluster.brokers.length} brokers`);
+  });
+  for (const client of clients) {
+    try {
+      failures.push(...(await checkClient(client, admin, brokers)));
+    } catch (error) {
+      failures.push(`${client.name}: ${(error as Error).stack}`);
+    }
+  }
+  await admin.disconnect();
+  for (const exit of brokers.unexpectedExits)
+    failures.push(`broker ${exit.id} exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderr}`);
+} catch (error) {
+  failures.push((error as Error).stack ?? String(error));
+} finally {
+  if (failures.length > 0) console.log(`FAIL\n${failures.join('\n')}`);
+  await cleanUp();
+}
+console.log(failures.length === 0 ? 'ok' : 'FAIL');
+process.exit(failures.length === 0 ? 0 : 1);
