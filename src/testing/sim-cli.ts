@@ -2,8 +2,7 @@
  * `npm run sim -- --seeds N [--first S]` sweeps seeds S..S+N-1 (default: a start derived from
  * the time, printed so the sweep can be repeated); `npm run sim -- --seed S [--verbose]`
  * replays one seed, and `--trace` prints its faults as they happen. `--plant D` runs the core
- * with a test-only defect planted back (to see which seeds catch it); `--forced-campaigns` adds
- * followers starting forced elections to the faults (off by default: seeds replay unchanged). Ends with one summary
+ * with a test-only defect planted back (to see which seeds catch it). Ends with one summary
  * line; a failing seed prints itself and its replay command, and the exit code is 1.
  */
 import { Command } from 'commander';
@@ -23,7 +22,6 @@ const program = new Command()
     'plant fixed core defects back (RawNodeOptions.testOnlyDefects): single-voter-read, keep-no-progress-for-removed, restart-timer-on-higher-term, silent-to-stale-leader',
   )
   .option('--stop-on-failure', 'stop at the first failing seed')
-  .option('--forced-campaigns', 'followers also start forced elections during the faults, about every 400 ms')
   .parse();
 const opts = program.opts<{
   seeds: string;
@@ -33,10 +31,7 @@ const opts = program.opts<{
   trace?: boolean;
   plant?: string[];
   stopOnFailure?: boolean;
-  forcedCampaigns?: boolean;
 }>();
-const overrides = opts.forcedCampaigns ? { forcedCampaignEveryMs: 400 } : {};
-const overridesFlag = opts.forcedCampaigns ? ' --forced-campaigns' : '';
 
 const startedMs = performance.now();
 let seeds: number[];
@@ -72,8 +67,8 @@ const totals = {
   removals: 0,
 };
 for (const seed of seeds) {
-  if (opts.verbose) console.log(`seed ${seed}: ${describeOptions(new Simulation(seed, overrides).options)}`);
-  const result = runSeed(seed, overrides, setup);
+  if (opts.verbose) console.log(`seed ${seed}: ${describeOptions(new Simulation(seed).options)}`);
+  const result = runSeed(seed, {}, setup);
   for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += result[key];
   if (opts.verbose)
     console.log(
@@ -85,7 +80,7 @@ for (const seed of seeds) {
   if (!result.ok) {
     failed++;
     console.log(`FAILED seed ${seed}: ${result.failure}`);
-    console.log(`  replay: npm run sim -- --seed ${seed} --verbose --trace${plantFlag}${overridesFlag}`);
+    console.log(`  replay: npm run sim -- --seed ${seed} --verbose --trace${plantFlag}`);
     if (opts.stopOnFailure) break;
   }
 }

@@ -60,12 +60,6 @@ export interface SimOptions {
   /** A removed replica keeps running this long after its removal commits; -1: until the end. */
   removedLingerMs: number;
   transferEveryMs: number;
-  /**
-   * A follower starts a forced election (RawNode.campaignForced: no pre-vote, leases set aside),
-   * as the controller has one do against a fenced leader. 0 in the default swarm, so the seeds
-   * of every earlier sweep replay unchanged; `npm run sim -- --forced-campaigns` turns it on.
-   */
-  forcedCampaignEveryMs: number;
   /** When a partition starts, also change membership and transfer leadership while it lasts. */
   churnWhilePartitioned: boolean;
   readIndexEveryMs: number;
@@ -144,7 +138,6 @@ export function swarmOptions(prng: Prng): SimOptions {
     selfChangeRate: smallChurn ? 0.6 : churnHeavy ? prng.pick([0.3, 0.6]) : prng.pick([0.1, 0.3]),
     removedLingerMs: prng.chance(0.7) ? -1 : prng.int(0, 2000),
     transferEveryMs: every(0.4, 200, 1500),
-    forcedCampaignEveryMs: 0,
     churnWhilePartitioned: prng.chance(0.5),
     readIndexEveryMs: readHeavy ? prng.int(3, 30) : every(0.5, 50, 500),
     clients: prng.int(1, 4),

@@ -113,8 +113,6 @@ export interface SimResult {
   crashesLosingWrites: number;
   partitions: number;
   stalls: number;
-  /** Forced elections started (`forcedCampaignEveryMs`). */
-  forcedCampaigns: number;
   removals: number;
   snapshotsSent: number;
   reads: number;
@@ -157,7 +155,6 @@ export class Simulation {
     crashesLosingWrites: 0,
     partitions: 0,
     stalls: 0,
-    forcedCampaigns: 0,
     removals: 0,
     snapshotsSent: 0,
     reads: 0,
@@ -929,7 +926,6 @@ export class Simulation {
     });
     this.every(o.membershipChangeEveryMs, () => this.changeMembership());
     this.every(o.transferEveryMs, () => this.transferLeadership());
-    this.every(o.forcedCampaignEveryMs, () => this.forcedCampaign());
   }
 
   /** Clients propose and reads are issued until `clientsOn` goes false (each start is a new round). */
@@ -1060,17 +1056,6 @@ export class Simulation {
     this.trace(() => `leader ${leader.id} transfers leadership to ${target}`);
     leader.rawNode!.transferLeadership(target);
     this.scheduleReady(leader);
-  }
-
-  /** A responsive node that is not leading starts a forced election (it may be a learner, which must not campaign). */
-  private forcedCampaign(): void {
-    const others = this.responsiveNodes().filter((n) => n.rawNode!.raft.role !== StateRole.Leader);
-    if (others.length === 0) return;
-    const node = this.prng.pick(others);
-    this.stats.forcedCampaigns++;
-    this.trace(() => `node ${node.id} starts a forced election`);
-    node.rawNode!.campaignForced();
-    this.scheduleReady(node);
   }
 
   private heal(): void {
