@@ -182,6 +182,9 @@ async function checkClient(client: ClientProgram, admin: Admin, brokers: BrokerP
   const failed = new Map<string, string>();
   const failures: string[] = [];
   let producerDone = false;
+  // How long each partition went without an acknowledgement: shows the failovers took place.
+  const lastAcknowledgedMs = new Map<number, number>();
+  const longestPauseMs = new Map<number, number>();
   let firstAcknowledged: (() => void) | undefined;
   const firstAcknowledgedPromise = new Promise<void>((resolve) => {
     firstAcknowledged = resolve;
@@ -196,6 +199,14 @@ async function checkClient(client: ClientProgram, admin: Admin, brokers: BrokerP
         const [partition, offset, value] = fields;
         if (acknowledged.has(value)) failures.push(`${value} acknowledged twice`);
         acknowledged.set(value, { partition: Number(partition), offset: Number(offset) });
+        const nowMs = Date.now();
+        const lastMs = lastAcknowledgedMs.get(Number(partition));
+        if (lastMs !== undefined)
+          longestPauseMs.set(
+            Number(partition),
+            Math.max(longestPauseMs.get(Number(partition)) ?? 0, nowMs - lastMs),
+          );
+        lastAcknowledgedMs.set(Number(partition), nowMs);
         firstAcknowledged?.();
       } else if (kind === 'fail') {
         failed.set(fields[0], fields.slice(1).join(' '));
@@ -284,6 +295,12 @@ async function checkClient(client: ClientProgram, admin: Admin, brokers: BrokerP
     `${client.name}: acknowledged ${acknowledged.size}, failed ${failed.size}, read ${recordsRead}` +
       ` (high watermarks ${highs.join(',')}), lost ${lost}, duplicated ${duplicated},` +
       ` misplaced ${misplaced}, reordered ${reordered}, read but not acknowledged ${unacknowledgedRead}`,
+  );
+  console.log(
+    `  longest pause between acknowledgements: ${[...longestPauseMs]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, ms]) => `partition ${partition} ${ms} ms`)
+      .join(', ')}`,
   );
   for (const [error, count] of failureKinds) console.log(`  failed ${count}x: ${error}`);
   if (lost + duplicated + misplaced + reordered > 0)
