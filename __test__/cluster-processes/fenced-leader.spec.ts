@@ -3,13 +3,13 @@
  * partitions, is fenced while it still leads them (its followers hear it, so nobody else is
  * elected). Metadata leaves fenced brokers out, so without more every broker but the fenced one
  * answered LEADER_NOT_AVAILABLE for those partitions for as long as the cut lasted. The
- * controller leader now has a live replica that still follows the fenced leader take the
- * leadership over (docs/cluster.md, "Failures").
+ * controller leader now has a live replica that still follows the fenced leader ask it for a
+ * leadership transfer (docs/cluster.md, "What happens on failures").
  *
  * Real broker processes; the raft links pass through the fault harness's proxies
  * (src/testing/torture/raft-proxy.ts), which cut the link between two brokers both ways.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -56,36 +56,49 @@ test.serial(
     const admin = kafka.admin();
     await admin.connect();
     t.teardown(() => admin.disconnect());
-    const controller = await eventually(
-      async () => {
-        const cluster = await admin.describeCluster();
-        return cluster.brokers.length === 3 && cluster.controller !== null ? cluster.controller : undefined;
-      },
+    await eventually(
+      async () => ((await admin.describeCluster()).brokers.length === 3 ? true : undefined),
       60_000,
-      '3 live brokers and a controller leader',
+      '3 live brokers',
     );
     await admin.createTopics({
       topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3 }],
       waitForLeaders: true,
     });
     const port = (id: number) => processes.member(id).clientPort;
-    // A partition led by another broker than the controller leader (leaders spread over all three).
-    const { partition, leader } = await eventually(
-      async () => {
-        const found = (await metadataFrom(port(controller))).partitions.find(
-          (p) => p.leader > 0 && p.leader !== controller,
-        );
-        return found === undefined ? undefined : { partition: found.partition, leader: found.leader };
-      },
-      30_000,
-      'a partition led by a broker other than the controller leader',
-    );
-    const third = processes.ids.find((id) => id !== controller && id !== leader) as number;
-
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     t.teardown(() => producer.disconnect());
-    await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition, value: 'before the cut' }] });
+    // The controller leader, and a partition another broker leads (leaders spread over all
+    // three): chosen, written to, and checked unchanged just before the cut.
+    const choose = async (partition?: number) => {
+      const controller = (await admin.describeCluster()).controller;
+      if (controller === null || controller <= 0) return undefined;
+      const found = (await metadataFrom(port(controller))).partitions.find(
+        (p) =>
+          p.leader > 0 && p.leader !== controller && (partition === undefined || p.partition === partition),
+      );
+      return found === undefined
+        ? undefined
+        : { controller, partition: found.partition, leader: found.leader };
+    };
+    const written = new Map<number, string[]>();
+    let chosen: { controller: number; partition: number; leader: number } | undefined;
+    for (let attempt = 0; chosen === undefined; attempt++) {
+      if (attempt === 5) throw new Error('leadership kept moving before the cut');
+      const choice = await eventually(
+        () => choose(),
+        30_000,
+        'a partition led by another broker than the controller leader',
+      );
+      const value = `before the cut (${attempt})`;
+      await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition: choice.partition, value }] });
+      written.set(choice.partition, [...(written.get(choice.partition) ?? []), value]);
+      const again = await choose(choice.partition);
+      if (again?.controller === choice.controller && again.leader === choice.leader) chosen = choice;
+    }
+    const { controller, partition, leader } = chosen;
+    const third = processes.ids.find((id) => id !== controller && id !== leader) as number;
 
     cuts.cutBetween([leader], [controller]);
     await eventually(
@@ -106,6 +119,13 @@ test.serial(
       `every unfenced broker naming a live leader of partition ${partition} while broker ${leader} is cut off`,
     );
     t.log(`partition ${partition}: broker ${leader} fenced while leading; now led by ${named.join(', ')}`);
+    t.false(named.includes(leader), 'the fenced broker leads no more');
+    const asked = processes.ids.some((id) =>
+      readFileSync(join(runDir, `broker-${id}.log`), 'utf8').includes(
+        'a follower that still hears them asked',
+      ),
+    );
+    t.true(asked, 'the controller leader had a follower ask for the leadership');
 
     await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition, value: 'after the cut' }] });
     const values: string[] = [];
@@ -118,7 +138,12 @@ test.serial(
         if (from === partition) values.push(message.value?.toString() ?? '');
       },
     });
-    await eventually(() => (values.length >= 2 ? true : undefined), 60_000, 'both values read back');
-    t.deepEqual(values, ['before the cut', 'after the cut']);
+    const expected = [...(written.get(partition) ?? []), 'after the cut'];
+    await eventually(
+      () => (values.length >= expected.length ? true : undefined),
+      60_000,
+      'every value read back',
+    );
+    t.deepEqual(values, expected);
   },
 );

@@ -15,10 +15,10 @@
  *   up, and whether a change is still committing;
  * - `partition-change`: add a learner, promote it, remove a member (answered once committed), or
  *   hand leadership to a caught-up voter;
- * - `partition-take-over`: asked of a follower, not the leader: when the partition's leader is a
- *   fenced broker this follower still hears (cut off from the controller, not from its
- *   replicas), win leadership with a forced election (Metadata names no fenced broker, so
- *   clients could not reach that leader's partitions);
+ * - `partition-take-over`: asked of a follower, not the leader, for a list of groups: where the
+ *   group's leader is a fenced broker this follower still hears (cut off from the controller,
+ *   not from its replicas), ask that leader for a leadership transfer to itself (Metadata names
+ *   no fenced broker, so clients could not reach that leader's partitions);
  * - `cluster-decommission` / `cluster-status`: served by the controller leader for the admin path.
  */
 import type { Logger } from 'pino';
@@ -58,10 +58,11 @@ const CALL_TIMEOUT_MS = 10_000;
 const STEPS_PER_ROUND_MAX = 8;
 /** How long partition sizes asked of the leaders are reused by replica balancing. */
 const PARTITION_BYTES_MAX_AGE_MS = 10_000;
-/** A partition whose recorded leader is fenced is taken over at most this often. */
+/** A partition whose recorded leader is fenced is asked to change leader at most this often
+ * (a transfer not done within an election timeout is abandoned; the next try starts afresh). */
 const TAKE_OVER_RETRY_MS = 5_000;
-/** Partitions of fenced leaders handled per round (each asks its live voters in turn). */
-const TAKE_OVERS_PER_ROUND = 32;
+/** Groups named in one `partition-take-over` request. */
+const TAKE_OVER_GROUPS_PER_CALL = 500;
 const TAKE_OVER_CALL_TIMEOUT_MS = 2_000;
 
 export interface ControllerTasksOptions {
@@ -127,8 +128,9 @@ export interface ClusterStatus {
     movesStarted: number;
     movesCompleted: number;
     leaderTransfers: number;
-    /** Partitions whose fenced leader a live follower took leadership from. */
-    leaderTakeOvers: number;
+    /** Leadership transfers asked for by live followers of fenced partition leaders (asked, not
+     * necessarily done: a leader that does not hand over is asked again). */
+    leaderTakeOversAsked: number;
     /** Of `movesStarted`, those replica balancing started. */
     balanceMovesStarted: number;
     /** Balancing moves given up because their destination was fenced or left. */
@@ -156,7 +158,7 @@ export class ControllerTasks {
     movesStarted: 0,
     movesCompleted: 0,
     leaderTransfers: 0,
-    leaderTakeOvers: 0,
+    leaderTakeOversAsked: 0,
     balanceMovesStarted: 0,
     balanceMovesAbandoned: 0,
   };
@@ -771,74 +773,81 @@ export class ControllerTasks {
 
   /**
    * Partitions whose recorded leader is fenced: Metadata names no fenced broker, so while such a
-   * leader still leads (cut off from the controller leader, not from its followers) clients
-   * see LEADER_NOT_AVAILABLE. Each live voter of the partition is asked in turn to take over;
-   * only one that still hears the fenced leader does (it holds what the leader committed), with
-   * a forced election. A leader that is really gone was replaced by an ordinary election long
-   * before the session timeout fenced it, and then no follower hears it: nothing happens.
+   * leader still leads (cut off from the controller leader, not from its followers) clients see
+   * LEADER_NOT_AVAILABLE. Every live, reachable voter of such a partition is asked (one request
+   * per broker for all its groups); one that still hears the fenced leader asks it for a
+   * leadership transfer to itself, and the leader catches it up and hands over (thesis §3.10: no
+   * term is lost, and a follower that is behind is brought up to date first). A leader that is
+   * really gone was replaced by an ordinary election long before the session timeout fenced it,
+   * and then no follower hears it: nothing happens. Only brokers this controller leader has seen
+   * fenced for two heartbeat intervals count: a new controller leader replays fences that the
+   * brokers' first heartbeats to it lift.
    */
   private async takeOverFromFenced(nowMs: number): Promise<void> {
-    const { controller, brokerId, rpc, logger } = this.options;
+    const { controller, brokerId, rpc, logger, isReachable, tickMs } = this.options;
     const state = controller.state;
-    for (const groupId of this.takeOverAskedMs.keys())
-      if (nowMs - (this.takeOverAskedMs.get(groupId) as number) >= TAKE_OVER_RETRY_MS)
-        this.takeOverAskedMs.delete(groupId);
-    const due = allPartitions(controller)
-      .filter(
-        (partition) =>
-          partition.leader > 0 &&
-          state.broker(partition.leader)?.fenced === true &&
-          !this.takeOverAskedMs.has(partition.groupId),
-      )
-      .slice(0, TAKE_OVERS_PER_ROUND);
-    await Promise.all(
-      due.map(async (partition) => {
+    for (const [groupId, askedMs] of this.takeOverAskedMs)
+      if (nowMs - askedMs >= TAKE_OVER_RETRY_MS) this.takeOverAskedMs.delete(groupId);
+    const fencedLongEnough = (id: number): boolean => {
+      const since = this.fencedSinceMs.get(id);
+      return since !== undefined && nowMs - since >= 2 * tickMs && state.broker(id)?.fenced === true;
+    };
+    const byCandidate = new Map<number, Array<{ groupId: number; from: number }>>();
+    for (const partition of allPartitions(controller)) {
+      if (partition.leader <= 0 || this.takeOverAskedMs.has(partition.groupId)) continue;
+      if (!fencedLongEnough(partition.leader)) continue;
+      for (const candidate of partition.replicas) {
+        const known = state.broker(candidate);
+        if (candidate === partition.leader || known === undefined || known.fenced) continue;
+        if (candidate !== brokerId && !isReachable(candidate)) continue;
+        const list = byCandidate.get(candidate) ?? [];
+        if (list.length >= TAKE_OVER_GROUPS_PER_CALL) continue; // the next round takes the rest
+        list.push({ groupId: partition.groupId, from: partition.leader });
+        byCandidate.set(candidate, list);
         this.takeOverAskedMs.set(partition.groupId, nowMs);
-        const request = { groupId: partition.groupId, from: partition.leader };
-        for (const candidate of partition.replicas) {
-          const known = state.broker(candidate);
-          if (candidate === partition.leader || known === undefined || known.fenced) continue;
-          const took =
-            candidate === brokerId
-              ? this.takeOverLocal(request)
-              : await rpc
-                  .call<boolean>(nodeId(candidate), 'partition-take-over', request, TAKE_OVER_CALL_TIMEOUT_MS)
-                  .catch(() => false);
-          if (!took) continue;
-          this.counters.leaderTakeOvers++;
-          logger.info(
-            {
-              groupId: partition.groupId,
-              topic: partition.topic,
-              partition: partition.partition,
-              from: partition.leader,
-              to: candidate,
-            },
-            'partition leader is fenced: a follower that still hears it takes leadership over',
-          );
-          return;
-        }
+      }
+    }
+    await Promise.all(
+      [...byCandidate].map(async ([candidate, groups]) => {
+        if (!controller.isLeader) return; // deposed meanwhile: the new leader decides
+        const asked =
+          candidate === brokerId
+            ? this.takeOverLocal(groups)
+            : await rpc
+                .call<number>(nodeId(candidate), 'partition-take-over', groups, TAKE_OVER_CALL_TIMEOUT_MS)
+                .catch(() => 0);
+        if (asked <= 0) return;
+        this.counters.leaderTakeOversAsked += asked;
+        logger.info(
+          { brokerId: candidate, asked, groupIds: groups.slice(0, 20).map((group) => group.groupId) },
+          'partition leaders are fenced: a follower that still hears them asked for their leadership',
+        );
       }),
     );
   }
 
   /**
-   * On a replica: when this broker is a voter of `groupId` following `from`, campaigns at once
-   * with a forced election (no pre-vote, leases set aside). False when it is not following
-   * `from`, so another replica is asked.
+   * On a replica, for each group: when this broker is a voter following `from` and its own copy
+   * of the metadata shows `from` fenced, asks `from` to transfer leadership here. Answers how many
+   * it asked; the others are left to other replicas.
    */
-  private takeOverLocal(request: { groupId: number; from: number }): boolean {
-    const { node, brokerId } = this.options;
-    const status = node.status(request.groupId);
-    if (
-      status === undefined ||
-      status.role !== StateRole.Follower ||
-      Number(status.leader) !== request.from ||
-      !status.confState.voters.some((id) => Number(id) === brokerId)
-    )
-      return false;
-    node.campaign(request.groupId, { forced: true });
-    return true;
+  private takeOverLocal(groups: Array<{ groupId: number; from: number }>): number {
+    const { node, brokerId, controller } = this.options;
+    let asked = 0;
+    for (const { groupId, from } of groups) {
+      const status = node.status(groupId);
+      if (
+        status === undefined ||
+        status.role !== StateRole.Follower ||
+        Number(status.leader) !== from ||
+        !status.confState.voters.some((id) => Number(id) === brokerId) ||
+        controller.state.broker(from)?.fenced !== true
+      )
+        continue;
+      node.transferLeadership(groupId, nodeId(brokerId));
+      asked++;
+    }
+    return asked;
   }
 
   /** Carries out one change on a group this broker leads; resolves once it is committed. */
@@ -926,15 +935,20 @@ function checkGroupId(value: unknown): number {
   return value as number;
 }
 
-function checkTakeOver(body: unknown): { groupId: number; from: number } {
-  const request = body as { groupId?: unknown; from?: unknown } | null;
-  const groupId = checkGroupId(request?.groupId);
-  if (!Number.isInteger(request?.from) || (request?.from as number) < 1)
+function checkTakeOver(body: unknown): Array<{ groupId: number; from: number }> {
+  if (!Array.isArray(body) || body.length > TAKE_OVER_GROUPS_PER_CALL)
     throw new ControllerError(
       'INVALID_REQUEST',
-      `partition-take-over needs the fenced leader's id: ${String(request?.from)}`,
+      `partition-take-over needs a list of at most ${TAKE_OVER_GROUPS_PER_CALL} { groupId, from }`,
     );
-  return { groupId, from: request?.from as number };
+  return body.map((item) => {
+    const request = item as { groupId?: unknown; from?: unknown } | null;
+    const groupId = checkGroupId(request?.groupId);
+    const from = request?.from;
+    if (!Number.isInteger(from) || (from as number) < 1)
+      throw new ControllerError('INVALID_REQUEST', `partition-take-over: not a broker id: ${String(from)}`);
+    return { groupId, from: from as number };
+  });
 }
 
 const CHANGE_KINDS: readonly ChangeKind[] = ['add-learner', 'promote', 'remove', 'transfer-leader'];

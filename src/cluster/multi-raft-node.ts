@@ -406,22 +406,20 @@ export class MultiRaftNode extends EventEmitter {
     }
   }
 
-  /**
-   * Starts an election for `groupId` now (ignored when the group is not, or no longer, here).
-   * `forced`: without pre-vote and past the voters' leader leases, as a transfer target does.
-   */
-  campaign(groupId: GroupId, options: { forced?: boolean } = {}): void {
+  /** Starts an election for `groupId` now (ignored when the group is not, or no longer, here). */
+  campaign(groupId: GroupId): void {
     this.whenIdle(() => {
       if (!this.groups.has(groupId)) return;
-      this.host.campaign(groupId, options.forced ?? false);
+      this.host.campaign(groupId);
       this.scheduleFlush();
     });
   }
 
   /**
    * Asks this node, when it leads `groupId`, to hand leadership to voter `transferee` once that
-   * voter holds the whole log (leader balancing). Ignored when the group is not here; a
-   * transfer that does not finish within an election timeout is abandoned.
+   * voter holds the whole log (leader balancing); a follower passes the request to its leader
+   * (a follower asking for itself: taking a fenced leader's partition). Ignored when the group
+   * is not here; a transfer that does not finish within an election timeout is abandoned.
    */
   transferLeadership(groupId: GroupId, transferee: NodeId): void {
     this.whenIdle(() => {

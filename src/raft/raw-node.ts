@@ -261,16 +261,6 @@ export class RawNode {
   }
 
   /**
-   * Starts an election now as a transfer target does (thesis §3.10): no pre-vote, and voters
-   * set aside their leader lease. For taking leadership from a leader the cluster cannot use
-   * (fenced by the controller) while this node still hears it; an election is always safe, so
-   * the cost of a wrong call is only a lost term.
-   */
-  campaignForced(): void {
-    this.raft.hup(true);
-  }
-
-  /**
    * Proposes one application entry (for a partition: a RecordBatch). Returns where it will
    * live if it commits; throws ProposalDroppedError when this node cannot accept it. The entry
    * is acknowledged once it appears in `committedEntries` with the same index and term.

@@ -6,7 +6,6 @@
  *   add-nodes N [voters=1,2,3] [learners=4] [pre-vote=true] [check-quorum=true]
  *             [election-ticks=10] [heartbeat-ticks=1] [max-inflight=256] [max-message-bytes=N]
  *   campaign ID                      start an election at ID
- *   campaign-forced ID               start an election at ID as a transfer target (no pre-vote, leases set aside)
  *   tick ID [times=N]                tick ID N times (default 1)
  *   tick-election ID                 tick until ID's randomised election timeout fires
  *   propose ID DATA                  propose DATA (utf8) at ID
@@ -117,9 +116,6 @@ export class InteractionEnv {
         return this.addNodes(command);
       case 'campaign':
         this.node(id()).rawNode.campaign();
-        return '';
-      case 'campaign-forced':
-        this.node(id()).rawNode.campaignForced();
         return '';
       case 'tick': {
         const times = Number(command.options.get('times') ?? 1);

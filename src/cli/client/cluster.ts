@@ -144,10 +144,10 @@ function formatStatus(status: ClusterStatus): string {
     lines.push(`blocked moves: ${status.blocked.length}`);
     for (const item of status.blocked) lines.push(`  ${partitionName(item)}: ${item.reason}`);
   }
-  const { movesStarted, movesCompleted, leaderTransfers, leaderTakeOvers, balanceMovesStarted } =
+  const { movesStarted, movesCompleted, leaderTransfers, leaderTakeOversAsked, balanceMovesStarted } =
     status.counters;
   lines.push(
-    `since this controller leader took over: ${movesStarted} moves started (${balanceMovesStarted ?? 0} to balance replicas), ${movesCompleted} completed, ${leaderTransfers} leadership transfers, ${leaderTakeOvers ?? 0} partitions taken from fenced leaders`,
+    `since this controller leader took over: ${movesStarted} moves started (${balanceMovesStarted ?? 0} to balance replicas), ${movesCompleted} completed, ${leaderTransfers} leadership transfers, ${leaderTakeOversAsked ?? 0} take-overs of fenced leaders' partitions asked`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -368,13 +368,11 @@ export class MultiRaftHost {
     group.node.readIndex(context);
   }
 
-  /** Starts an election of group `id` here; `forced`: as a transfer target (RawNode.campaignForced). */
-  campaign(id: GroupId, forced = false): void {
+  campaign(id: GroupId): void {
     const group = this.mustGroup(id);
     this.wake(group);
     this.touched.add(group);
-    if (forced) group.node.campaignForced();
-    else group.node.campaign();
+    group.node.campaign();
   }
 
   private mustGroup(id: GroupId): Group {
