@@ -3,8 +3,9 @@
  * processes, then for each client (librdkafka via confluent-kafka, franz-go) an idempotent acks=all
  * producer sending "<client>-<seq>" round-robin over three partitions (RF 3) for PRODUCE_MS while
  * this driver kills -9 the leader of partition 0, restarts it, then kills -9 the (maybe new)
- * leader of partition 1 and restarts it. Afterwards the same client reads every partition from
- * its start to the high watermark. Every acknowledged value must be read exactly once at the
+ * leader of partition 1 and restarts it. Once the producer is done, the leader of partition 2 is
+ * killed -9 and restarted too (a failover with no writes: its control batch ends the partition).
+ * Afterwards the same client reads every partition from its start to the high watermark. Every acknowledged value must be read exactly once at the
  * offset its delivery report named, no value twice (idempotence), and each partition's
  * acknowledged values in send order. Failed deliveries are allowed and counted. Exits 1 on any
  * lost, duplicated, misplaced or reordered record, or a client that did not finish.
@@ -220,6 +221,23 @@ async function checkClient(client: ClientProgram, admin: Admin, brokers: BrokerP
   const producerCode = await producerExit;
   if (!producerDone || producerCode !== 0)
     failures.push(`producer did not finish (exit ${producerCode}); see ${client.name}-produce.log`);
+
+  // One more failover with no writes: the new leader's control batch is then the last offset
+  // below the high watermark, which the consumers must read past to reach it.
+  const idleLeader = await leaderOf(admin, topic, 2);
+  console.log(`  after the producer: kill -9 broker ${idleLeader} (leader of partition 2)`);
+  await brokers.kill(idleLeader);
+  const newLeader = await retry(
+    `a new leader of ${topic}/2`,
+    async () => {
+      const leader = await leaderOf(admin, topic, 2);
+      if (leader === idleLeader) throw new Error(`still ${leader}`);
+      return leader;
+    },
+    240,
+  );
+  await brokers.start(idleLeader);
+  console.log(`  broker ${newLeader} leads partition 2; broker ${idleLeader} restarted`);
 
   const watermarks = await retry(`offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
   const highs = Array.from({ length: PARTITIONS }, (_, partition) =>

@@ -49,7 +49,7 @@ func main() {
 		consume(os.Args[2], os.Args[3], os.Args[4])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
-		os.Exit(2)
+		exit(2)
 	}
 }
 
@@ -103,6 +103,9 @@ func consume(bootstrap, topic, watermarks string) {
 	consumer, err := kgo.NewClient(
 		kgo.SeedBrokers(strings.Split(bootstrap, ",")...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
+		// goqueue writes a control batch when a partition's leader changes; it takes an offset,
+		// maybe the last one below the high watermark, so reading up to it means seeing it.
+		kgo.KeepControlRecords(),
 		kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)),
 	)
 	must(err)
@@ -113,13 +116,15 @@ func consume(bootstrap, topic, watermarks string) {
 		fetches := consumer.PollFetches(ctx)
 		if ctx.Err() != nil {
 			fmt.Fprintln(os.Stderr, "consume timed out; partitions left:", highs)
-			os.Exit(1)
+			exit(1)
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
 			fmt.Fprintf(os.Stderr, "fetch error %s %d: %v\n", topic, partition, err)
 		})
 		fetches.EachRecord(func(record *kgo.Record) {
-			say("rec %d %d %s", record.Partition, record.Offset, record.Value)
+			if !record.Attrs.IsControl() {
+				say("rec %d %d %s", record.Partition, record.Offset, record.Value)
+			}
 			if high, ok := highs[record.Partition]; ok && record.Offset+1 >= high {
 				delete(highs, record.Partition)
 			}
@@ -131,6 +136,14 @@ func consume(bootstrap, topic, watermarks string) {
 func must(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		exit(1)
 	}
+}
+
+// exit flushes what was printed so far: os.Exit skips the deferred flush.
+func exit(code int) {
+	outputLock.Lock()
+	output.Flush()
+	outputLock.Unlock()
+	os.Exit(code)
 }
