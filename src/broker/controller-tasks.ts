@@ -360,7 +360,7 @@ export class ControllerTasks {
       if (!broker.fenced) this.fencedSinceMs.delete(broker.brokerId);
       else if (!this.fencedSinceMs.has(broker.brokerId)) this.fencedSinceMs.set(broker.brokerId, nowMs);
     }
-    if (!this.takingOver) {
+    if (!this.takingOver && this.fencedSinceMs.size > 0) {
       this.takingOver = true;
       this.takeOverFromFenced(nowMs)
         .catch((error) => this.options.logger.debug({ err: error }, 'leader take-over: round failed'))
