@@ -1,26 +1,35 @@
 /**
  * Acknowledged writes survive partition leaders being killed under real clients: three broker
- * processes, then for each client (librdkafka via confluent-kafka, franz-go) an idempotent acks=all
- * producer sending "<client>-<seq>" round-robin over three partitions (RF 3) for PRODUCE_MS while
- * this driver kills -9 the leader of partition 0, restarts it, then kills -9 the (maybe new)
- * leader of partition 1 and restarts it. Once the producer is done, the leader of partition 2 is
- * killed -9 and restarted too (a failover with no writes: its control batch ends the partition).
- * Afterwards the same client reads every partition from its start to the high watermark. Every acknowledged value must be read exactly once at the
+ * processes, then for each client (librdkafka via confluent-kafka, franz-go, the Java client
+ * kafka-clients) an idempotent acks=all producer sending "<client>-<seq>" round-robin over three
+ * partitions (RF 3) for PRODUCE_MS while this driver kills -9 the leader of partition 0, restarts
+ * it, then kills -9 the (maybe new) leader of partition 1 and restarts it. Once the producer is
+ * done, the leader of partition 2 is killed -9 and restarted too (a failover with no writes: its
+ * control batch ends the partition). Afterwards the same client reads every partition from its
+ * start to the high watermark. Every acknowledged value must be read exactly once at the
  * offset its delivery report named, no value twice (idempotence), and each partition's
- * acknowledged values in send order. Failed deliveries are allowed and counted. Exits 1 on any
- * lost, duplicated, misplaced or reordered record, or a client that did not finish.
+ * acknowledged values in send order. Failed deliveries are allowed and counted.
+ *
+ * Then a consumer group keeps consuming while its coordinator is killed (see checkGroup): one
+ * librdkafka member and one Java member process a pre-filled topic; no record may be skipped,
+ * the committed offsets may not go backwards and must end past the last records.
+ *
+ * Exits 1 on any lost, duplicated, misplaced or reordered record, a skipped group record, a
+ * client that did not finish. GOQUEUE_INTEROP_FAILOVER_ONLY=<client name or "group"> runs one part.
  *
  * Broker and client logs go to a run directory, removed at the end (failed or not) unless
  * GOQUEUE_INTEROP_KEEP_RUN_DIR=1: `GOQUEUE_INTEROP_KEEP_RUN_DIR=1 npm run interop -- failover`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { BrokerProcesses } from '../../src/testing/torture/processes.js';
-import { kafkaClient } from '../../src/testing/torture/workload.js';
+import { kafkaClient, sdkClient } from '../../src/testing/torture/workload.js';
+import type { Client } from '../../src/client/client.js';
+import { findCoordinator } from '../../src/client/group-coordinator.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PARTITIONS = 3;
@@ -80,29 +89,60 @@ function prepareClients(): ClientProgram[] {
   const goBinary = join(runDir, 'failover-franz-go');
   const build = spawnSync('go', ['build', '-o', goBinary, '.'], { cwd: join(here, 'go'), stdio: 'inherit' });
   if (build.status !== 0) throw new Error('go build failed');
+  // The Java client from ~/.m2 (Maven offline when it is there), compiled once into the run directory.
+  const classpathFile = join(runDir, 'java-classpath.txt');
+  const resolve = spawnSync(
+    'mvn',
+    ['-q', '-B', 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`],
+    { cwd: join(here, 'java'), stdio: 'inherit' },
+  );
+  if (resolve.status !== 0) throw new Error('mvn dependency:build-classpath failed');
+  const classpath = readFileSync(classpathFile, 'utf8').trim();
+  const classes = join(runDir, 'java-classes');
+  const compile = spawnSync('javac', ['-cp', classpath, '-d', classes, join(here, 'java', 'Failover.java')], {
+    stdio: 'inherit',
+  });
+  if (compile.status !== 0) throw new Error('javac failed');
   return [
     { name: 'librdkafka', command: ['python3', join(here, 'librdkafka.py')] },
     { name: 'franz-go', command: [goBinary] },
+    {
+      name: 'java',
+      // The C1 compiler only and a serial collector: the machine is shared, the load is light.
+      command: [
+        'java',
+        '-XX:TieredStopAtLevel=1',
+        '-XX:+UseSerialGC',
+        '-cp',
+        `${classes}:${classpath}`,
+        'Failover',
+      ],
+    },
   ];
 }
 
 /**
  * Runs a client program, handing each stdout line to `onLine`; its stderr goes to `logPath`.
- * Resolves with its exit code (null when it was killed at `timeoutMs`).
+ * Resolves with its exit code (null when it was killed at `timeoutMs`). With `stdin`, the
+ * program's stdin is a pipe handed to `onStart` (a group member stops when it closes).
  */
 function runProgram(
   command: string[],
   logPath: string,
   timeoutMs: number,
   onLine: (line: string) => void,
+  onStart?: (child: ChildProcess) => void,
 ): Promise<number | null> {
   const [executable, ...args] = command;
-  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(executable, args, {
+    stdio: [onStart === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   children.add(child);
+  onStart?.(child);
   const log = createWriteStream(logPath);
-  child.stderr.pipe(log);
+  child.stderr?.pipe(log);
   let pending = '';
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout?.on('data', (chunk: Buffer) => {
     pending += chunk.toString();
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
@@ -326,6 +366,280 @@ async function checkClient(client: ClientProgram, admin: Admin, brokers: BrokerP
   return failures.map((failure) => `${client.name}: ${failure}`);
 }
 
+/** The consumer-group scenario: records pre-filled, members, faults from the first processed record. */
+const GROUP_RECORDS = 6000;
+/** Each member pauses this long after each record, so the group is still consuming during the faults. */
+const GROUP_PAUSE_MS = 10;
+const KILL_COORDINATOR_MS = 4_000;
+const RESTART_COORDINATOR_MS = 12_000;
+const KILL_GROUP_LEADER_MS = 16_000;
+const RESTART_GROUP_LEADER_MS = 22_000;
+/** Until every record is processed and committed; session timeouts (45 s) may take part. */
+const GROUP_TIMEOUT_MS = 300_000;
+
+type Offsets = Map<number, number>;
+
+async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Offsets> {
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map(entry.partitions.map((p) => [p.partition, Number(p.offset)]));
+}
+
+async function coordinatorOf(client: Client, groupId: string): Promise<number> {
+  return retry(`coordinator of ${groupId}`, async () => (await findCoordinator(client, groupId)).nodeId, 240);
+}
+
+/**
+ * Consumer-group members keep consuming while the group coordinator and a partition leader are
+ * killed -9 and restarted: a topic of 3 partitions (RF 3) is filled with "group-<i>" for i below
+ * GROUP_RECORDS, then one member per client in `members` consumes it in one group (pausing after
+ * each record) while this driver kills the coordinator (FindCoordinator), restarts it, then kills
+ * and restarts the leader of a partition the new coordinator does not lead. Every record must be
+ * processed at least once (duplicates are counted: at least once), the committed offsets must
+ * never go backwards and must end past each partition's last record (at the high watermark, or
+ * below it only by control batches), and every member must leave cleanly.
+ */
+async function checkGroup(
+  members: ClientProgram[],
+  admin: Admin,
+  brokers: BrokerProcesses,
+): Promise<string[]> {
+  const topic = 'failover-group';
+  const groupId = 'interop-failover-group';
+  const bootstrap = brokers.bootstrap().join(',');
+  const failures: string[] = [];
+  await retry(`create ${topic}`, () =>
+    admin.createTopics({
+      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }],
+      waitForLeaders: true,
+    }),
+  );
+  const producer = kafkaClient(brokers.bootstrap(), 'interop-failover-fill').producer();
+  await producer.connect();
+  // Small batches (20 records a partition): the members fetch about one batch at a time.
+  for (let start = 0; start < GROUP_RECORDS; start += 60) {
+    const messages = Array.from({ length: Math.min(60, GROUP_RECORDS - start) }, (_, i) => ({
+      partition: (start + i) % PARTITIONS,
+      value: `group-${start + i}`,
+    }));
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
+  const filled = await admin.fetchTopicOffsets(topic);
+  console.log(
+    `group: ${topic} filled with ${GROUP_RECORDS} records (high watermarks ${filled.map((p) => p.high)})`,
+  );
+
+  const sdk = sdkClient(brokers.bootstrap(), 'interop-failover-coordinator');
+  const processed = new Map<string, number>();
+  const processedBy = new Map<string, number>();
+  const processedAfterKill = new Map<string, number>();
+  const lastDataOffset = new Map<number, number>();
+  let unknownValues = 0;
+  let coordinatorKilledMs: number | undefined;
+  let startMs = 0;
+  let lastProcessedMs: number | undefined;
+  let longestStall = { ms: 0, endedAtMs: 0 };
+  const memberLast = new Map<string, number>();
+  const memberLongest = new Map<string, { ms: number; endedAtMs: number }>();
+  let allProcessed: (() => void) | undefined;
+  const allProcessedPromise = new Promise<void>((resolve) => {
+    allProcessed = resolve;
+  });
+  let firstProcessed: (() => void) | undefined;
+  const firstProcessedPromise = new Promise<void>((resolve) => {
+    firstProcessed = resolve;
+  });
+  const done = new Set<string>();
+  const stdins: ChildProcess[] = [];
+  const exits = members.map((member) =>
+    runProgram(
+      [...member.command, 'group', bootstrap, topic, groupId, String(GROUP_PAUSE_MS)],
+      join(runDir, `${member.name}-group.log`),
+      GROUP_TIMEOUT_MS + 120_000,
+      (line) => {
+        const [kind, partition, offset, value] = line.split(' ');
+        if (kind === 'rec') {
+          const nowMs = Date.now();
+          if (!/^group-\d+$/.test(value) || Number(value.slice(6)) >= GROUP_RECORDS) unknownValues++;
+          processed.set(value, (processed.get(value) ?? 0) + 1);
+          processedBy.set(member.name, (processedBy.get(member.name) ?? 0) + 1);
+          if (coordinatorKilledMs !== undefined)
+            processedAfterKill.set(member.name, (processedAfterKill.get(member.name) ?? 0) + 1);
+          lastDataOffset.set(
+            Number(partition),
+            Math.max(lastDataOffset.get(Number(partition)) ?? -1, Number(offset)),
+          );
+          if (processed.size < GROUP_RECORDS || processed.get(value) === 1) {
+            if (lastProcessedMs !== undefined && nowMs - lastProcessedMs > longestStall.ms)
+              longestStall = { ms: nowMs - lastProcessedMs, endedAtMs: nowMs - startMs };
+            const memberLastMs = memberLast.get(member.name);
+            if (
+              memberLastMs !== undefined &&
+              nowMs - memberLastMs > (memberLongest.get(member.name)?.ms ?? 0)
+            )
+              memberLongest.set(member.name, { ms: nowMs - memberLastMs, endedAtMs: nowMs - startMs });
+            memberLast.set(member.name, nowMs);
+            lastProcessedMs = nowMs;
+          }
+          firstProcessed?.();
+          if (processed.size >= GROUP_RECORDS) allProcessed?.();
+        } else if (kind === 'done') done.add(member.name);
+        else console.log(`  ${member.name} member: ${line}`);
+      },
+      (child) => stdins.push(child),
+    ),
+  );
+  const membersOver = Promise.all(exits).then(() => undefined);
+
+  // The committed offsets, sampled each second: they must never go backwards.
+  const committedHigh = new Map<number, number>();
+  let backwards = 0;
+  let sampling = true;
+  let fetchOffsetsErrors = 0;
+  const sampler = (async () => {
+    while (sampling) {
+      try {
+        for (const [partition, offset] of await committedOffsets(admin, groupId, topic)) {
+          const high = committedHigh.get(partition) ?? -1;
+          if (offset < high) {
+            backwards++;
+            if (backwards <= 10)
+              failures.push(
+                `group: committed offset of partition ${partition} went back from ${high} to ${offset}`,
+              );
+          } else committedHigh.set(partition, offset);
+        }
+      } catch {
+        fetchOffsetsErrors++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
+
+  await Promise.race([firstProcessedPromise, membersOver]);
+  startMs = Date.now();
+  let newCoordinator: number | undefined;
+  if (processed.size > 0) {
+    await sleepUntil(startMs, KILL_COORDINATOR_MS);
+    const coordinator = await coordinatorOf(sdk, groupId);
+    coordinatorKilledMs = Date.now();
+    console.log(`  ${Date.now() - startMs} ms: kill -9 broker ${coordinator} (coordinator of ${groupId})`);
+    await brokers.kill(coordinator);
+    newCoordinator = await retry(
+      `a new coordinator of ${groupId}`,
+      async () => {
+        const found = await coordinatorOf(sdk, groupId);
+        if (found === coordinator) throw new Error(`still ${found}`);
+        return found;
+      },
+      240,
+    );
+    console.log(`  ${Date.now() - startMs} ms: broker ${newCoordinator} coordinates ${groupId}`);
+    await sleepUntil(startMs, RESTART_COORDINATOR_MS);
+    await brokers.start(coordinator);
+    console.log(`  ${Date.now() - startMs} ms: broker ${coordinator} restarted`);
+    await sleepUntil(startMs, KILL_GROUP_LEADER_MS);
+    const leaders = [];
+    for (let partition = 0; partition < PARTITIONS; partition++)
+      leaders.push(await leaderOf(admin, topic, partition));
+    const currentCoordinator = await coordinatorOf(sdk, groupId);
+    const partition = Math.max(
+      0,
+      leaders.findIndex((leader) => leader !== currentCoordinator),
+    );
+    console.log(
+      `  ${Date.now() - startMs} ms: kill -9 broker ${leaders[partition]} (leader of partition ${partition})`,
+    );
+    await brokers.kill(leaders[partition]);
+    await sleepUntil(startMs, RESTART_GROUP_LEADER_MS);
+    await brokers.start(leaders[partition]);
+    console.log(`  ${Date.now() - startMs} ms: broker ${leaders[partition]} restarted`);
+  }
+  const allInTime = await Promise.race([
+    allProcessedPromise.then(() => true),
+    membersOver.then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), GROUP_TIMEOUT_MS)),
+  ]);
+  const allProcessedAtMs = Date.now() - startMs;
+  if (!allInTime)
+    failures.push(`group: only ${processed.size} of ${GROUP_RECORDS} records processed in time`);
+
+  // The members commit what they processed: wait for the commits to pass each partition's last record.
+  const committedPastRecords = (offsets: Offsets) =>
+    [...lastDataOffset].every(([partition, offset]) => (offsets.get(partition) ?? -1) > offset);
+  let committedInTime = false;
+  for (let attempt = 0; attempt < 120 && allInTime; attempt++) {
+    const offsets = await committedOffsets(admin, groupId, topic).catch(() => new Map<number, number>());
+    if (committedPastRecords(offsets)) {
+      committedInTime = true;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  if (allInTime && !committedInTime)
+    failures.push('group: the committed offsets did not reach the last records in time');
+  for (const child of stdins) child.stdin?.end();
+  const codes = await Promise.all(exits);
+  sampling = false;
+  await sampler;
+  await sdk.close();
+  members.forEach((member, i) => {
+    if (!done.has(member.name) || codes[i] !== 0)
+      failures.push(
+        `group: ${member.name} member did not finish (exit ${codes[i]}); see ${member.name}-group.log`,
+      );
+  });
+
+  const final = await retry('committed offsets', () => committedOffsets(admin, groupId, topic));
+  const watermarks = await retry(`offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+  const highs = new Map(watermarks.map((p) => [p.partition, Number(p.high)]));
+  let skipped = 0;
+  for (let i = 0; i < GROUP_RECORDS; i++)
+    if (!processed.has(`group-${i}`)) {
+      skipped++;
+      if (skipped <= 10) failures.push(`group: group-${i} never processed`);
+    }
+  const duplicates = [...processed.values()].reduce((sum, count) => sum + count - 1, 0);
+  const offsetLines: string[] = [];
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const committed = final.get(partition) ?? -1;
+    const high = highs.get(partition) ?? 0;
+    const pastLast = (lastDataOffset.get(partition) ?? -1) + 1;
+    offsetLines.push(
+      `partition ${partition} committed ${committed} / high watermark ${high} / last record ${pastLast - 1}`,
+    );
+    if (committed > high)
+      failures.push(`group: partition ${partition} committed ${committed} past the high watermark ${high}`);
+    if (committed < pastLast)
+      failures.push(
+        `group: partition ${partition} committed ${committed}, below its last record ${pastLast - 1} + 1`,
+      );
+    // Below the high watermark only by control batches: every record was read (pastLast <= committed).
+  }
+  if (skipped + unknownValues + backwards > 0)
+    failures.push(
+      `group: skipped ${skipped}, unknown values ${unknownValues}, committed offsets backwards ${backwards}`,
+    );
+  console.log(
+    `group: processed ${[...processed.values()].reduce((sum, count) => sum + count, 0)} (distinct ${processed.size} of ${GROUP_RECORDS}),` +
+      ` skipped ${skipped}, duplicates processed ${duplicates}, all processed at ${allProcessedAtMs} ms,` +
+      ` committed offsets backwards ${backwards} (fetchOffsets failed ${fetchOffsetsErrors}x during the faults)`,
+  );
+  console.log(`  committed at the end: ${offsetLines.join('; ')}`);
+  console.log(
+    `  longest stall of the group: ${longestStall.ms} ms (ended ${longestStall.endedAtMs} ms after the first record);` +
+      ` per member: ${members
+        .map(
+          (m) =>
+            `${m.name} processed ${processedBy.get(m.name) ?? 0}` +
+            ` (${processedAfterKill.get(m.name) ?? 0} after the coordinator was killed), longest pause ${memberLongest.get(m.name)?.ms ?? 0} ms (ended at ${memberLongest.get(m.name)?.endedAtMs ?? 0} ms)`,
+        )
+        .join('; ')}`,
+  );
+  if (newCoordinator === undefined) failures.push('group: no fault injected (no record processed)');
+  return failures;
+}
+
 const failures: string[] = [];
 try {
   const clients = prepareClients();
@@ -338,13 +652,22 @@ try {
     const cluster = await admin.describeCluster();
     if (cluster.brokers.length < 3) throw new Error(`only ${cluster.brokers.length} brokers`);
   });
+  const only = process.env.GOQUEUE_INTEROP_FAILOVER_ONLY;
   for (const client of clients) {
+    if (only !== undefined && only !== client.name) continue;
     try {
       failures.push(...(await checkClient(client, admin, brokers)));
     } catch (error) {
       failures.push(`${client.name}: ${(error as Error).stack}`);
     }
   }
+  if (only === undefined || only === 'group')
+    try {
+      const members = clients.filter((client) => client.name === 'librdkafka' || client.name === 'java');
+      failures.push(...(await checkGroup(members, admin, brokers)));
+    } catch (error) {
+      failures.push(`group: ${(error as Error).stack}`);
+    }
   await admin.disconnect();
   for (const exit of brokers.unexpectedExits)
     failures.push(`broker ${exit.id} exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderr}`);
