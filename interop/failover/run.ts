@@ -601,6 +601,7 @@ async function checkGroup(
     }
   const duplicates = [...processed.values()].reduce((sum, count) => sum + count - 1, 0);
   const offsetLines: string[] = [];
+  let atHighWatermark = 0;
   for (let partition = 0; partition < PARTITIONS; partition++) {
     const committed = final.get(partition) ?? -1;
     const high = highs.get(partition) ?? 0;
@@ -608,6 +609,7 @@ async function checkGroup(
     offsetLines.push(
       `partition ${partition} committed ${committed} / high watermark ${high} / last record ${pastLast - 1}`,
     );
+    if (committed === high) atHighWatermark++;
     if (committed > high)
       failures.push(`group: partition ${partition} committed ${committed} past the high watermark ${high}`);
     if (committed < pastLast)
@@ -625,7 +627,9 @@ async function checkGroup(
       ` skipped ${skipped}, duplicates processed ${duplicates}, all processed at ${allProcessedAtMs} ms,` +
       ` committed offsets backwards ${backwards} (fetchOffsets failed ${fetchOffsetsErrors}x during the faults)`,
   );
-  console.log(`  committed at the end: ${offsetLines.join('; ')}`);
+  console.log(
+    `  committed at the end (${atHighWatermark} of ${PARTITIONS} partitions at the high watermark): ${offsetLines.join('; ')}`,
+  );
   console.log(
     `  longest stall of the group: ${longestStall.ms} ms (ended ${longestStall.endedAtMs} ms after the first record);` +
       ` per member: ${members
