@@ -116,6 +116,12 @@ export class Topics {
    * broker's scrubber: src/broker/scrubber.ts `repaired`).
    */
   awaitRepair: ((log: PartitionLog) => Promise<boolean>) | undefined;
+  /**
+   * Replicas a reconcile run opens at once. Each open waits on disk (its files, the group-commit
+   * round that adds its group, a restore from a peer): one at a time, a broker restarting with
+   * thousands of replicas, or a topic of many partitions, waited for each in turn.
+   */
+  openConcurrency = 8;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -423,31 +429,38 @@ export class Topics {
       await rm(hosted.directory, { recursive: true, force: true });
       this.logger.info({ groupId, directory: hosted.directory }, 'removed a partition replica');
     }
-    // Open the replicas the metadata puts here.
-    for (const [groupId, partition] of wanted) {
-      if (this.hosted.has(groupId) || this.closed) continue;
-      const topic = state.topicById(partition.topicId);
-      if (topic === undefined) continue; // deleted meanwhile: the next run sees it
-      const backoff = this.openBackoff.get(groupId);
-      if (backoff !== undefined && performance.now() < backoff.retryAtMs) {
-        this.openFailed = true; // tried again by a later run
-        continue;
+    // Open the replicas the metadata puts here, `openConcurrency` at once.
+    const toOpen = [...wanted].filter(([groupId]) => !this.hosted.has(groupId));
+    const openNext = async (): Promise<void> => {
+      for (let next = toOpen.shift(); next !== undefined; next = toOpen.shift()) {
+        const [groupId, partition] = next;
+        if (this.hosted.has(groupId) || this.closed) continue;
+        const topic = state.topicById(partition.topicId);
+        if (topic === undefined) continue; // deleted meanwhile: the next run sees it
+        const backoff = this.openBackoff.get(groupId);
+        if (backoff !== undefined && performance.now() < backoff.retryAtMs) {
+          this.openFailed = true; // tried again by a later run
+          continue;
+        }
+        try {
+          await this.openReplica(partition, topic);
+          this.openBackoff.delete(groupId);
+        } catch (error) {
+          const failures = (backoff?.failures ?? 0) + 1;
+          this.openBackoff.set(groupId, {
+            failures,
+            retryAtMs: performance.now() + Math.min(60_000, 1000 * 2 ** (failures - 1)),
+          });
+          // One bad replica (a damaged directory, too many open files) must not keep the others
+          // closed: the next controller change or the retry below tries it again.
+          this.logger.error({ err: error, groupId, topic: topic.name }, 'opening a partition replica failed');
+          this.openFailed = true;
+        }
       }
-      try {
-        await this.openReplica(partition, topic);
-        this.openBackoff.delete(groupId);
-      } catch (error) {
-        const failures = (backoff?.failures ?? 0) + 1;
-        this.openBackoff.set(groupId, {
-          failures,
-          retryAtMs: performance.now() + Math.min(60_000, 1000 * 2 ** (failures - 1)),
-        });
-        // One bad replica (a damaged directory, too many open files) must not keep the others
-        // closed: the next controller change or the retry below tries it again.
-        this.logger.error({ err: error, groupId, topic: topic.name }, 'opening a partition replica failed');
-        this.openFailed = true;
-      }
-    }
+    };
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(this.openConcurrency, toOpen.length)) }, openNext),
+    );
     // Directories of deleted topics (deleted while this broker was down) go.
     for (const [name, directory] of this.unclaimed) {
       const topicId = name.slice(0, 36);
