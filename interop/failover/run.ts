@@ -11,7 +11,8 @@
  * acknowledged values in send order. Failed deliveries are allowed and counted.
  *
  * Then a consumer group keeps consuming while its coordinator is killed (see checkGroup): one
- * librdkafka member and one Java member process a pre-filled topic; no record may be skipped,
+ * librdkafka member and one Java member process a pre-filled topic, a franz-go member joins after
+ * the coordinator moved (a rebalance on the new coordinator); no record may be skipped,
  * the committed offsets may not go backwards and must end past the last records.
  *
  * Exits 1 on any lost, duplicated, misplaced or reordered record, a skipped group record, a
@@ -371,6 +372,8 @@ const GROUP_RECORDS = 6000;
 /** Each member pauses this long after each record, so the group is still consuming during the faults. */
 const GROUP_PAUSE_MS = 10;
 const KILL_COORDINATOR_MS = 4_000;
+/** A member joining once the coordinator moved (not before JOIN_LATE_MS). */
+const JOIN_LATE_MS = 8_000;
 const RESTART_COORDINATOR_MS = 12_000;
 const KILL_GROUP_LEADER_MS = 16_000;
 const RESTART_GROUP_LEADER_MS = 22_000;
@@ -392,7 +395,8 @@ async function coordinatorOf(client: Client, groupId: string): Promise<number> {
  * Consumer-group members keep consuming while the group coordinator and a partition leader are
  * killed -9 and restarted: a topic of 3 partitions (RF 3) is filled with "group-<i>" for i below
  * GROUP_RECORDS, then one member per client in `members` consumes it in one group (pausing after
- * each record) while this driver kills the coordinator (FindCoordinator), restarts it, then kills
+ * each record) while this driver kills the coordinator (FindCoordinator), has `lateMember` join
+ * once another broker coordinates (a rebalance there), restarts the old coordinator, then kills
  * and restarts the leader of a partition the new coordinator does not lead. Every record must be
  * processed at least once (duplicates are counted: at least once), the committed offsets must
  * never go backwards and must end past each partition's last record (at the high watermark, or
@@ -400,6 +404,7 @@ async function coordinatorOf(client: Client, groupId: string): Promise<number> {
  */
 async function checkGroup(
   members: ClientProgram[],
+  lateMember: ClientProgram | undefined,
   admin: Admin,
   brokers: BrokerProcesses,
 ): Promise<string[]> {
@@ -451,8 +456,11 @@ async function checkGroup(
   });
   const done = new Set<string>();
   const stdins: ChildProcess[] = [];
-  const exits = members.map((member) =>
-    runProgram(
+  const started: ClientProgram[] = [];
+  const exits: Array<Promise<number | null>> = [];
+  const startMember = (member: ClientProgram) => {
+    started.push(member);
+    const exit = runProgram(
       [...member.command, 'group', bootstrap, topic, groupId, String(GROUP_PAUSE_MS)],
       join(runDir, `${member.name}-group.log`),
       GROUP_TIMEOUT_MS + 120_000,
@@ -487,8 +495,10 @@ async function checkGroup(
         else console.log(`  ${member.name} member: ${line}`);
       },
       (child) => stdins.push(child),
-    ),
-  );
+    );
+    exits.push(exit);
+  };
+  for (const member of members) startMember(member);
   const membersOver = Promise.all(exits).then(() => undefined);
 
   // The committed offsets, sampled each second: they must never go backwards.
@@ -535,6 +545,13 @@ async function checkGroup(
       240,
     );
     console.log(`  ${Date.now() - startMs} ms: broker ${newCoordinator} coordinates ${groupId}`);
+    if (lateMember !== undefined) {
+      // A rebalance on the new coordinator: partitions move, their new owners start from the
+      // offsets committed before and after the failover.
+      await sleepUntil(startMs, JOIN_LATE_MS);
+      startMember(lateMember);
+      console.log(`  ${Date.now() - startMs} ms: ${lateMember.name} member joins the group`);
+    }
     await sleepUntil(startMs, RESTART_COORDINATOR_MS);
     await brokers.start(coordinator);
     console.log(`  ${Date.now() - startMs} ms: broker ${coordinator} restarted`);
@@ -583,7 +600,7 @@ async function checkGroup(
   sampling = false;
   await sampler;
   await sdk.close();
-  members.forEach((member, i) => {
+  started.forEach((member, i) => {
     if (!done.has(member.name) || codes[i] !== 0)
       failures.push(
         `group: ${member.name} member did not finish (exit ${codes[i]}); see ${member.name}-group.log`,
@@ -632,7 +649,7 @@ async function checkGroup(
   );
   console.log(
     `  longest stall of the group: ${longestStall.ms} ms (ended ${longestStall.endedAtMs} ms after the first record);` +
-      ` per member: ${members
+      ` per member: ${started
         .map(
           (m) =>
             `${m.name} processed ${processedBy.get(m.name) ?? 0}` +
@@ -668,7 +685,8 @@ try {
   if (only === undefined || only === 'group')
     try {
       const members = clients.filter((client) => client.name === 'librdkafka' || client.name === 'java');
-      failures.push(...(await checkGroup(members, admin, brokers)));
+      const lateMember = clients.find((client) => client.name === 'franz-go');
+      failures.push(...(await checkGroup(members, lateMember, admin, brokers)));
     } catch (error) {
       failures.push(`group: ${(error as Error).stack}`);
     }

@@ -2,18 +2,23 @@
 //
 //	failover produce <bootstrap> <topic> <client> <partitions> <durationMs>
 //	failover consume <bootstrap> <topic> <high watermark per partition, comma separated>
+//	failover group <bootstrap> <topic> <group id> <pause per record ms>
 //
 // produce sends "<client>-<seq>" round-robin over the partitions every 2 ms for durationMs with
 // the idempotent producer (franz-go's default) and acks=all, printing one line per delivery
 // report, "ok <partition> <offset> <value>" or "fail <value> <error>", then "done". consume reads
 // every partition from its start up to the given high watermark, printing
-// "rec <partition> <offset> <value>", then "done".
+// "rec <partition> <offset> <value>", then "done". group is one member of a consumer group: it
+// prints "rec ..." for each record it processes (pausing after each), commits what it processed
+// after each poll, and when its stdin closes commits once more, leaves the group and prints "done".
 package main
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -47,6 +52,10 @@ func main() {
 		produce(os.Args[2], os.Args[3], os.Args[4], int32(partitions), time.Duration(durationMs)*time.Millisecond)
 	case "consume":
 		consume(os.Args[2], os.Args[3], os.Args[4])
+	case "group":
+		pauseMs, err := strconv.Atoi(os.Args[5])
+		must(err)
+		group(os.Args[2], os.Args[3], os.Args[4], time.Duration(pauseMs)*time.Millisecond)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		exit(2)
@@ -131,6 +140,70 @@ func consume(bootstrap, topic, watermarks string) {
 		})
 	}
 	say("done")
+}
+
+func group(bootstrap, topic, groupID string, pause time.Duration) {
+	stop := make(chan struct{})
+	go func() {
+		// Only the end of stdin matters: the driver closes it to stop the member.
+		io.Copy(io.Discard, os.Stdin)
+		close(stop)
+	}()
+	member, err := kgo.NewClient(
+		kgo.SeedBrokers(strings.Split(bootstrap, ",")...),
+		kgo.ConsumerGroup(groupID),
+		kgo.ConsumeTopics(topic),
+		// The assignor the librdkafka and Java members offer too (franz-go's default is cooperative-sticky only).
+		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Commits only what was processed, and no rebalance between a poll and its commit: a
+		// partition moves with its processed records committed (at least once).
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		// About one batch per fetch, not the whole partition at once: the member then still
+		// fetches while a partition's leader is down.
+		kgo.FetchMaxBytes(1024),
+		kgo.FetchMaxPartitionBytes(1024),
+		kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)),
+	)
+	must(err)
+	ctx := context.Background()
+	commit := func() {
+		commitContext, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		// A failed commit is logged, not fatal: the next one covers it (at least once).
+		if err := member.CommitUncommittedOffsets(commitContext); err != nil {
+			fmt.Fprintln(os.Stderr, "commit failed:", err)
+		}
+	}
+	for {
+		select {
+		case <-stop:
+			commit()
+			member.AllowRebalance()
+			member.Close()
+			say("done")
+			return
+		default:
+		}
+		pollContext, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fetches := member.PollRecords(pollContext, 50)
+		cancel()
+		fetches.EachError(func(topic string, partition int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				fmt.Fprintf(os.Stderr, "fetch error %s %d: %v\n", topic, partition, err)
+			}
+		})
+		fetches.EachRecord(func(record *kgo.Record) {
+			say("rec %d %d %s", record.Partition, record.Offset, record.Value)
+			outputLock.Lock()
+			output.Flush()
+			outputLock.Unlock()
+			time.Sleep(pause)
+		})
+		commit()
+		member.AllowRebalance()
+	}
 }
 
 func must(err error) {
