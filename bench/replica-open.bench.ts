@@ -3,7 +3,8 @@
  * once (`replicaOpenConcurrency`), on one embedded broker (a cluster of one): the time to create a
  * topic of many partitions (CreateTopics answers once every replica leads), and the time to
  * restart the broker holding them. The sides alternate round by round, each on a fresh data
- * directory, so the machine's load drifts over both alike; medians of the rounds.
+ * directory, so the machine's load drifts over both alike; medians of the rounds (BENCH_ROUNDS,
+ * default 5; BENCH_PARTITIONS, default 256).
  * Run: npm run bench -- replica-open
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { Admin } from '../src/client/admin.js';
 import { Client } from '../src/client/client.js';
 
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 256);
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SIDES = [1, 8];
 
 async function round(concurrency: number): Promise<{ createMs: number; restartMs: number }> {
@@ -58,10 +59,13 @@ const rows = SIDES.map((side) => {
     restartMs: median(runs.map((r) => r.restartMs)),
   };
 });
-for (const row of rows)
+for (const row of rows) {
+  const runs = results.get(row.side) ?? [];
   console.log(
-    `  ${row.side} at once: create topic ${row.createMs.toFixed(0)} ms, restart ${row.restartMs.toFixed(0)} ms`,
+    `  ${row.side} at once: create topic ${row.createMs.toFixed(0)} ms, restart ${row.restartMs.toFixed(0)} ms` +
+      ` (rounds: create ${runs.map((r) => r.createMs.toFixed(0)).join(', ')}; restart ${runs.map((r) => r.restartMs.toFixed(0)).join(', ')})`,
   );
+}
 const [serial, parallel] = rows as [(typeof rows)[0], (typeof rows)[0]];
 console.log(
   `  ratio 1 / 8 at once (time): create ${(serial.createMs / parallel.createMs).toFixed(2)}x, restart ${(serial.restartMs / parallel.restartMs).toFixed(2)}x`,
