@@ -12,8 +12,8 @@
  *
  * Then a consumer group keeps consuming while its coordinator is killed (see checkGroup): one
  * librdkafka member and one Java member process a pre-filled topic, a franz-go member joins after
- * the coordinator moved (a rebalance on the new coordinator); no record may be skipped,
- * the committed offsets may not go backwards and must end past the last records.
+ * the coordinator moved and the second coordinator is killed during that rebalance; no record may
+ * be skipped, the committed offsets may not go backwards and must end past the last records.
  *
  * Exits 1 on any lost, duplicated, misplaced or reordered record, a skipped group record, a
  * client that did not finish. GOQUEUE_INTEROP_FAILOVER_ONLY=<client name or "group"> runs one part.
@@ -368,15 +368,17 @@ async function checkClient(client: ClientProgram, admin: Admin, brokers: BrokerP
 }
 
 /** The consumer-group scenario: records pre-filled, members, faults from the first processed record. */
-const GROUP_RECORDS = 6000;
+const GROUP_RECORDS = 9000;
 /** Each member pauses this long after each record, so the group is still consuming during the faults. */
 const GROUP_PAUSE_MS = 10;
 const KILL_COORDINATOR_MS = 4_000;
-/** A member joining once the coordinator moved (not before JOIN_LATE_MS). */
-const JOIN_LATE_MS = 8_000;
-const RESTART_COORDINATOR_MS = 12_000;
-const KILL_GROUP_LEADER_MS = 16_000;
-const RESTART_GROUP_LEADER_MS = 22_000;
+const RESTART_COORDINATOR_MS = 10_000;
+/** A member joins (a rebalance on the second coordinator), which is killed this soon after. */
+const JOIN_LATE_MS = 14_000;
+const KILL_IN_REBALANCE_AFTER_MS = 800;
+const RESTART_SECOND_COORDINATOR_MS = 20_000;
+const KILL_GROUP_LEADER_MS = 24_000;
+const RESTART_GROUP_LEADER_MS = 30_000;
 /** Until every record is processed and committed; session timeouts (45 s) may take part. */
 const GROUP_TIMEOUT_MS = 300_000;
 
@@ -395,9 +397,10 @@ async function coordinatorOf(client: Client, groupId: string): Promise<number> {
  * Consumer-group members keep consuming while the group coordinator and a partition leader are
  * killed -9 and restarted: a topic of 3 partitions (RF 3) is filled with "group-<i>" for i below
  * GROUP_RECORDS, then one member per client in `members` consumes it in one group (pausing after
- * each record) while this driver kills the coordinator (FindCoordinator), has `lateMember` join
- * once another broker coordinates (a rebalance there), restarts the old coordinator, then kills
- * and restarts the leader of a partition the new coordinator does not lead. Every record must be
+ * each record) while this driver kills the coordinator (FindCoordinator) and restarts it, has
+ * `lateMember` join (a rebalance on the second coordinator) and kills that coordinator during the
+ * rebalance, restarts it, then kills and restarts the leader of a partition the coordinator
+ * then does not lead. Every record must be
  * processed at least once (duplicates are counted: at least once), the committed offsets must
  * never go backwards and must end past each partition's last record (at the high watermark, or
  * below it only by control batches), and every member must leave cleanly.
@@ -530,31 +533,44 @@ async function checkGroup(
   startMs = Date.now();
   let newCoordinator: number | undefined;
   if (processed.size > 0) {
+    // Kills the group's coordinator; resolves with it and the broker that coordinates next.
+    const killCoordinator = async (why: string): Promise<[number, number]> => {
+      const coordinator = await coordinatorOf(sdk, groupId);
+      coordinatorKilledMs ??= Date.now();
+      console.log(
+        `  ${Date.now() - startMs} ms: kill -9 broker ${coordinator} (coordinator of ${groupId}${why})`,
+      );
+      await brokers.kill(coordinator);
+      const next = await retry(
+        `a new coordinator of ${groupId}`,
+        async () => {
+          const found = await coordinatorOf(sdk, groupId);
+          if (found === coordinator) throw new Error(`still ${found}`);
+          return found;
+        },
+        240,
+      );
+      console.log(`  ${Date.now() - startMs} ms: broker ${next} coordinates ${groupId}`);
+      return [coordinator, next];
+    };
     await sleepUntil(startMs, KILL_COORDINATOR_MS);
-    const coordinator = await coordinatorOf(sdk, groupId);
-    coordinatorKilledMs = Date.now();
-    console.log(`  ${Date.now() - startMs} ms: kill -9 broker ${coordinator} (coordinator of ${groupId})`);
-    await brokers.kill(coordinator);
-    newCoordinator = await retry(
-      `a new coordinator of ${groupId}`,
-      async () => {
-        const found = await coordinatorOf(sdk, groupId);
-        if (found === coordinator) throw new Error(`still ${found}`);
-        return found;
-      },
-      240,
-    );
-    console.log(`  ${Date.now() - startMs} ms: broker ${newCoordinator} coordinates ${groupId}`);
+    const [first] = await killCoordinator('');
+    await sleepUntil(startMs, RESTART_COORDINATOR_MS);
+    await brokers.start(first);
+    console.log(`  ${Date.now() - startMs} ms: broker ${first} restarted`);
+    await sleepUntil(startMs, JOIN_LATE_MS);
     if (lateMember !== undefined) {
-      // A rebalance on the new coordinator: partitions move, their new owners start from the
-      // offsets committed before and after the failover.
-      await sleepUntil(startMs, JOIN_LATE_MS);
+      // A rebalance on the second coordinator, which dies during it: partitions move, their new
+      // owners start from the offsets committed before and after the failovers.
       startMember(lateMember);
       console.log(`  ${Date.now() - startMs} ms: ${lateMember.name} member joins the group`);
+      await sleepUntil(startMs, JOIN_LATE_MS + KILL_IN_REBALANCE_AFTER_MS);
     }
-    await sleepUntil(startMs, RESTART_COORDINATOR_MS);
-    await brokers.start(coordinator);
-    console.log(`  ${Date.now() - startMs} ms: broker ${coordinator} restarted`);
+    const [second, third] = await killCoordinator(lateMember === undefined ? '' : ', in the rebalance');
+    newCoordinator = third;
+    await sleepUntil(startMs, RESTART_SECOND_COORDINATOR_MS);
+    await brokers.start(second);
+    console.log(`  ${Date.now() - startMs} ms: broker ${second} restarted`);
     await sleepUntil(startMs, KILL_GROUP_LEADER_MS);
     const leaders = [];
     for (let partition = 0; partition < PARTITIONS; partition++)
