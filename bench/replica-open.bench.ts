@@ -2,7 +2,8 @@
  * Opening partition replicas: a broker's reconcile run opening them one at a time against 8 at
  * once (`replicaOpenConcurrency`), on one embedded broker (a cluster of one): the time to create a
  * topic of many partitions (CreateTopics answers once every replica leads), and the time to
- * restart the broker holding them. The sides alternate round by round, each on a fresh data
+ * restart the broker holding them once each holds RECORDS records of 512 B (so a restart opens
+ * real segments and re-applies real entries, not empty logs). The sides alternate round by round, each on a fresh data
  * directory, so the machine's load drifts over both alike; medians of the rounds (BENCH_ROUNDS,
  * default 5; BENCH_PARTITIONS, default 256).
  * Run: npm run bench -- replica-open
@@ -14,9 +15,11 @@ import { Broker } from '../src/broker/broker.js';
 import { freePort } from '../src/broker/free-ports.js';
 import { Admin } from '../src/client/admin.js';
 import { Client } from '../src/client/client.js';
+import { Producer } from '../src/client/producer.js';
 
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 256);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const RECORDS = 200;
 const SIDES = [1, 8];
 
 async function round(concurrency: number): Promise<{ createMs: number; restartMs: number }> {
@@ -29,6 +32,11 @@ async function round(concurrency: number): Promise<{ createMs: number; restartMs
     let started = performance.now();
     await new Admin(client).createTopic({ name: 'wide', partitions: PARTITIONS });
     const createMs = performance.now() - started;
+    const producer = new Producer(client);
+    const value = Buffer.alloc(512, 7);
+    const messages = Array.from({ length: RECORDS }, () => ({ value }));
+    for (let partition = 0; partition < PARTITIONS; partition++)
+      await producer.produceMessage({ topic: 'wide', partition, messages });
     await client.close();
     await broker.stop();
     started = performance.now();
@@ -50,7 +58,7 @@ const results = new Map<number, Array<{ createMs: number; restartMs: number }>>(
 for (let i = 0; i < ROUNDS; i++)
   for (const side of i % 2 === 0 ? SIDES : [...SIDES].reverse()) results.get(side)?.push(await round(side));
 
-console.log(`${PARTITIONS} partitions on one broker, median of ${ROUNDS} rounds`);
+console.log(`${PARTITIONS} partitions of ${RECORDS} records on one broker, median of ${ROUNDS} rounds`);
 const rows = SIDES.map((side) => {
   const runs = results.get(side) ?? [];
   return {

@@ -335,7 +335,13 @@ export class Broker {
     });
     cleanup.push(async () => controller.stop());
     const topics: Topics = new Topics(config, controller, node, storage, logger);
-    if (hints.replicaOpenConcurrency !== undefined) topics.openConcurrency = hints.replicaOpenConcurrency;
+    if (hints.replicaOpenConcurrency !== undefined) {
+      if (!Number.isInteger(hints.replicaOpenConcurrency) || hints.replicaOpenConcurrency < 1)
+        throw new RangeError(
+          `replicaOpenConcurrency must be an integer of at least 1, got ${hints.replicaOpenConcurrency}`,
+        );
+      topics.openConcurrency = hints.replicaOpenConcurrency;
+    }
     await topics.open();
     cleanup.push(() => topics.close());
     // The controller leader's self-healing and leader balancing (every broker answers its calls).

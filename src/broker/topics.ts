@@ -132,8 +132,8 @@ export class Topics {
   ) {
     controller.on('change', () => {
       // Metadata answers from this view: it follows every applied change (rebuilt on its next
-      // read), even while a reconcile run is still opening the replicas of an earlier state (one
-      // at a time, several fsyncs each), which a restarted broker's first run does for seconds.
+      // read), even while a reconcile run is still opening the replicas of an earlier state
+      // (several fsyncs each), which a restarted broker's first run does for seconds.
       this.viewStale = true;
       this.scheduleReconcile();
     });
@@ -458,9 +458,12 @@ export class Topics {
         }
       }
     };
-    await Promise.all(
+    // Settled, not all: a run ends only when every open it started has ended (close() waits
+    // for the run, and each open's replica must be hosted, or closed, by then).
+    const workers = await Promise.allSettled(
       Array.from({ length: Math.max(1, Math.min(this.openConcurrency, toOpen.length)) }, openNext),
     );
+    for (const worker of workers) if (worker.status === 'rejected') throw worker.reason;
     // Directories of deleted topics (deleted while this broker was down) go.
     for (const [name, directory] of this.unclaimed) {
       const topicId = name.slice(0, 36);
