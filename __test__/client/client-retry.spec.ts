@@ -17,6 +17,14 @@ function recordingClock(): ClientClock & { sleeps: number[] } {
   };
 }
 
+/** A Metadata answer naming only the fake broker itself (id 1, the controller) and no topic. */
+const soleBrokerMetadata = (port: number) => ({
+  brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+  clusterId: 'c',
+  controllerId: 1,
+  topics: [],
+});
+
 const options = (clock: ClientClock) => ({
   brokers: ['127.0.0.1:1'],
   clock,
@@ -109,12 +117,7 @@ test('admin calls rediscover the controller after NOT_CONTROLLER and retry there
     onRequest: (r) => {
       if (r.apiKey === 3) {
         metadataRequests++;
-        r.reply({
-          brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
-          clusterId: 'c',
-          controllerId: 1,
-          topics: [],
-        });
+        r.reply(soleBrokerMetadata(port));
       } else if (r.apiKey === 19) {
         createRequests++;
         const errorCode = createRequests === 1 ? 41 : 0;
@@ -143,12 +146,7 @@ test('cached metadata is refreshed once it is older than metadataMaxAgeMs (by th
     onRequest: (r) => {
       if (r.apiKey !== 3) return;
       metadataRequests++;
-      r.reply({
-        brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
-        clusterId: 'c',
-        controllerId: 1,
-        topics: [],
-      });
+      r.reply(soleBrokerMetadata(port));
     },
   });
   port = fake.port;
@@ -267,12 +265,7 @@ async function createAfter(
   const fake = await FakeBroker.start({
     onRequest: (r) => {
       if (r.apiKey === 3) {
-        r.reply({
-          brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
-          clusterId: 'c',
-          controllerId: 1,
-          topics: [],
-        });
+        r.reply(soleBrokerMetadata(port));
       } else if (r.apiKey === 19) {
         creates++;
         const name = r.body.topics[0].name;
