@@ -832,8 +832,9 @@ export class ControllerTasks {
    * it asked; the others are left to other replicas.
    */
   private takeOverLocal(groups: Array<{ groupId: number; from: number }>): number {
-    const { node, brokerId, controller } = this.options;
+    const { node, brokerId, controller, logger } = this.options;
     let asked = 0;
+    const askedOf = new Map<number, number[]>();
     for (const { groupId, from } of groups) {
       const status = node.status(groupId);
       if (
@@ -846,7 +847,12 @@ export class ControllerTasks {
         continue;
       node.transferLeadership(groupId, nodeId(brokerId));
       asked++;
+      const list = askedOf.get(from) ?? [];
+      if (list.length < 20) list.push(groupId);
+      askedOf.set(from, list);
     }
+    for (const [from, groupIds] of askedOf)
+      logger.info({ from, groupIds }, 'asked a fenced partition leader to hand its leadership here');
     return asked;
   }
 
