@@ -73,8 +73,17 @@ export class TopicGroupHomes implements GroupHomes {
     for (;;) {
       const found = this.coordinatorOf(groupId);
       if ('brokerId' in found || performance.now() >= deadline) return found;
-      if (this.creating !== null) await this.creating;
-      else await new Promise((resolve) => setTimeout(resolve, 20));
+      // The creation may wait on the controller far longer (a broker cut off from it waits for
+      // the command's own limit): this lookup waits only until its deadline.
+      const pause = this.creating === null ? 20 : Math.max(1, deadline - performance.now());
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ...(this.creating === null ? [] : [this.creating]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, pause);
+        }),
+      ]);
+      clearTimeout(timer);
     }
   }
 
