@@ -5,14 +5,10 @@
  * request does not run into its own timeout (kafkajs and librdkafka then drop the connection and
  * back off far longer). Before, the lookup waited for the controller command's own 30 s limit.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { ApiKey } from '../../src/protocol/index.js';
-import { BrokerProcesses } from '../../src/testing/torture/processes.js';
-import { LinkCuts, type RaftProxy, startRaftProxies } from '../../src/testing/torture/raft-proxy.js';
 import { ProcessCluster } from './harness.js';
+import { proxiedBrokers } from './proxied.js';
 import { agreedController, answered, ErrorCode, withClient } from './requests.js';
 
 test.serial(
@@ -56,18 +52,7 @@ test.serial(
   'a broker cut off from the controller leader (which keeps its quorum) answers the first FindCoordinator instead of holding it',
   async (t) => {
     t.timeout(120_000);
-    const runDir = mkdtempSync(join(tmpdir(), 'goqueue-cut-coordinator-'));
-    const processes = await BrokerProcesses.create({ count: 3, runDir });
-    const cuts = new LinkCuts();
-    const proxies: RaftProxy[] = [];
-    t.teardown(async () => {
-      await processes.killAll();
-      await processes.closeLogs();
-      for (const proxy of proxies) await proxy.close();
-      rmSync(runDir, { recursive: true, force: true });
-    });
-    await startRaftProxies(processes, cuts, proxies);
-    await Promise.all(processes.ids.map((id) => processes.start(id)));
+    const { processes, cuts } = await proxiedBrokers(t, 3);
     const port = (id: number) => processes.member(id).clientPort;
     const controller = await withClient(port(1), async (client) => {
       for (;;) {

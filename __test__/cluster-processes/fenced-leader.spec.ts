@@ -9,16 +9,14 @@
  * Real broker processes; the raft links pass through the fault harness's proxies
  * (src/testing/torture/raft-proxy.ts), which cut the link between two brokers both ways.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { Client } from '../../src/client/client.js';
-import { BrokerProcesses } from '../../src/testing/torture/processes.js';
-import { LinkCuts, type RaftProxy, startRaftProxies } from '../../src/testing/torture/raft-proxy.js';
 import { kafkaClient } from '../../src/testing/torture/workload.js';
 import { readValues } from '../broker/helpers.js';
 import { eventually } from './harness.js';
+import { proxiedBrokers } from './proxied.js';
 import { withClient } from './requests.js';
 
 const TOPIC = 'cut-off';
@@ -46,22 +44,7 @@ test.serial(
   'a partition leader fenced by a cut to the controller leader hands its partitions to a live replica: every broker names a live leader and nothing written is lost',
   async (t) => {
     t.timeout(240_000);
-    const runDir = mkdtempSync(join(tmpdir(), 'goqueue-fenced-leader-'));
-    const processes = await BrokerProcesses.create({
-      count: 3,
-      runDir,
-      extraArgs: ['--broker-session-timeout', '3s'],
-    });
-    const cuts = new LinkCuts();
-    const proxies: RaftProxy[] = [];
-    t.teardown(async () => {
-      await processes.killAll();
-      await processes.closeLogs();
-      for (const proxy of proxies) await proxy.close();
-      rmSync(runDir, { recursive: true, force: true });
-    });
-    await startRaftProxies(processes, cuts, proxies);
-    await Promise.all(processes.ids.map((id) => processes.start(id)));
+    const { processes, cuts, runDir } = await proxiedBrokers(t, 3, ['--broker-session-timeout', '3s']);
     const kafka = kafkaClient(processes.bootstrap(), 'fenced-leader');
     const admin = kafka.admin();
     await admin.connect();
