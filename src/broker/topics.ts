@@ -66,6 +66,13 @@ export class TopicError extends Error {
 
 /** `<dataDir>/partitions/<topicId>-<partition>/`: a partition replica's log and Raft state.
  * Keyed by topic id, so a deleted and re-created topic never reads the old data. */
+/** What a replica's open has set up so far: what a failed open must undo. */
+interface OpenedParts {
+  log: PartitionLog | undefined;
+  storage: DurableRaftStorage | undefined;
+  added: boolean;
+}
+
 export function partitionDirectory(dataDir: string, topicId: string, partition: number): string {
   return join(dataDir, 'partitions', `${topicId}-${partition}`);
 }
@@ -481,7 +488,29 @@ export class Topics {
     this.rebuildView(this.controller.state);
   }
 
+  /**
+   * Opens the replica of `partition` here and hosts it. A failure at any step leaves nothing
+   * behind for the retry to trip over: the log is closed, and a Raft group already added to the
+   * node is removed (which closes its storage), never left there to make the retry fail with
+   * "group N exists".
+   */
   private async openReplica(partition: PartitionInfo, topic: TopicInfo): Promise<void> {
+    const opened: OpenedParts = { log: undefined, storage: undefined, added: false };
+    try {
+      await this.openReplicaParts(partition, topic, opened);
+    } catch (error) {
+      if (opened.added) await this.node.removeGroup(partition.groupId).catch(() => undefined);
+      else if (opened.storage !== undefined) await opened.storage.close().catch(() => undefined);
+      else await opened.log?.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async openReplicaParts(
+    partition: PartitionInfo,
+    topic: TopicInfo,
+    opened: OpenedParts,
+  ): Promise<void> {
     const config = resolveTopicConfig(
       topic.configs,
       this.config,
@@ -498,6 +527,7 @@ export class Topics {
       // The storage needs every batch to fit one segment.
       maxBatchBytes: Math.min(this.config.maxMessageBytes, config.segmentBytes),
     });
+    opened.log = log;
     const recovery = log.recovery;
     if (recovery !== undefined && recovery.truncatedBytes > 0)
       this.logger.warn(
@@ -520,28 +550,21 @@ export class Topics {
         'rebuilt index files from the log',
       );
     await this.beforeOpen?.(directory, log);
-    let storage: DurableRaftStorage;
-    try {
-      storage = new DurableRaftStorage({
-        log,
-        dir: directory,
-        // A replica added to a running group (it enters as a learner) starts empty and learns the
-        // membership from the leader's snapshot; only founding members bootstrap it.
-        initialConfState: partition.learners.includes(this.config.brokerId)
-          ? { voters: [], learners: [] }
-          : { voters: partition.replicas.map(nodeId), learners: partition.learners.map(nodeId) },
-        fsync: this.config.fsyncEnabled,
-        relaxedSyncIntervalMs: this.config.flushIntervalMs,
-        // Raft's own control batches (leader no-op, membership) carry no timestamp (Kafka's -1), so
-        // they never make a segment look new to retention or to a lookup by time.
-        wallMs: () => -1,
-      });
-    } catch (error) {
-      // Refused at open (a log that does not continue its snapshot, a damaged committed entry):
-      // the log is closed so that a later attempt opens it afresh, not beside a leaked copy.
-      await log.close();
-      throw error;
-    }
+    const storage = new DurableRaftStorage({
+      log,
+      dir: directory,
+      // A replica added to a running group (it enters as a learner) starts empty and learns the
+      // membership from the leader's snapshot; only founding members bootstrap it.
+      initialConfState: partition.learners.includes(this.config.brokerId)
+        ? { voters: [], learners: [] }
+        : { voters: partition.replicas.map(nodeId), learners: partition.learners.map(nodeId) },
+      fsync: this.config.fsyncEnabled,
+      relaxedSyncIntervalMs: this.config.flushIntervalMs,
+      // Raft's own control batches (leader no-op, membership) carry no timestamp (Kafka's -1), so
+      // they never make a segment look new to retention or to a lookup by time.
+      wallMs: () => -1,
+    });
+    opened.storage = storage;
     const termRuns = termHistory(storage);
     let replica: PartitionReplica | undefined;
     const applied: Array<readonly Entry[]> = [];
@@ -614,22 +637,17 @@ export class Topics {
     // group the core refuses (its stored commit is beyond its log, say) is not on the node: its
     // files are closed so that a later attempt can open them again. One refused over a damaged
     // entry first waits, log open, for the repair the refusing read asked for, then tries again.
-    const added = add();
     try {
-      try {
-        await added;
-      } catch (error) {
-        if (!(error instanceof DamagedEntryError) || !(await this.awaitRepair?.(log))) throw error;
-        this.logger.warn(
-          { topic: topic.name, partition: partition.partition, groupId: partition.groupId },
-          'a damaged entry stopped the partition replica from opening; repaired from a peer, opening it again',
-        );
-        await add();
-      }
+      await add();
     } catch (error) {
-      await storage.close().catch(() => undefined);
-      throw error;
+      if (!(error instanceof DamagedEntryError) || !(await this.awaitRepair?.(log))) throw error;
+      this.logger.warn(
+        { topic: topic.name, partition: partition.partition, groupId: partition.groupId },
+        'a damaged entry stopped the partition replica from opening; repaired from a peer, opening it again',
+      );
+      await add();
     }
+    opened.added = true;
     replica = new PartitionReplica(
       this.node,
       partition.groupId,
