@@ -64,8 +64,6 @@ export class TopicError extends Error {
   }
 }
 
-/** `<dataDir>/partitions/<topicId>-<partition>/`: a partition replica's log and Raft state.
- * Keyed by topic id, so a deleted and re-created topic never reads the old data. */
 /** What a replica's open has set up so far: what a failed open must undo. */
 interface OpenedParts {
   log: PartitionLog | undefined;
@@ -73,6 +71,8 @@ interface OpenedParts {
   added: boolean;
 }
 
+/** `<dataDir>/partitions/<topicId>-<partition>/`: a partition replica's log and Raft state.
+ * Keyed by topic id, so a deleted and re-created topic never reads the old data. */
 export function partitionDirectory(dataDir: string, topicId: string, partition: number): string {
   return join(dataDir, 'partitions', `${topicId}-${partition}`);
 }
