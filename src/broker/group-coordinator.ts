@@ -272,6 +272,23 @@ export class GroupCoordinator {
             this.logger.info({ group: group.groupId, generation }, 'consumer group stable');
           },
           (error: unknown) => {
+            if (errorCodeOf(error) === ErrorCode.MESSAGE_TOO_LARGE) {
+              // Storing it again cannot succeed: the members hear why (clients report it rather
+              // than retry), and the group waits for a generation that fits.
+              this.logger.warn(
+                { err: error, group: group.groupId, generation },
+                'a consumer group generation is too large to store; its members are told MESSAGE_TOO_LARGE',
+              );
+              if (!this.isCurrent(group) || group.generationId !== generation) return;
+              for (const each of group.members.values()) {
+                const waiting = each.awaitingSync;
+                each.awaitingSync = null;
+                waiting?.({ errorCode: ErrorCode.MESSAGE_TOO_LARGE, assignment: EMPTY });
+              }
+              if (group.state === 'CompletingRebalance')
+                this.prepareRebalance(group, 'its generation was too large to store');
+              return;
+            }
             this.logger.warn(
               { err: error, group: group.groupId, generation },
               'storing a consumer group generation failed; members must find the coordinator again',
@@ -374,7 +391,9 @@ export class GroupCoordinator {
       return ErrorCode.NONE;
     } catch (error) {
       this.logger.debug({ err: error, group: request.groupId }, 'offset commit failed');
-      return errorCodeOf(error);
+      const errorCode = errorCodeOf(error);
+      // Kafka's answer to a commit too large to store.
+      return errorCode === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : errorCode;
     }
   }
 
@@ -712,8 +731,10 @@ export class GroupCoordinator {
     try {
       await home.persist({ kind: 'group', groupId: group.groupId, group: this.persisted(group) });
     } catch (error) {
-      if (this.isCurrent(group)) this.discard(group, ErrorCode.NOT_COORDINATOR);
-      return { ...this.failedJoin(memberId), errorCode: errorCodeOf(error) };
+      const errorCode = errorCodeOf(error);
+      if (errorCode !== ErrorCode.MESSAGE_TOO_LARGE && this.isCurrent(group))
+        this.discard(group, ErrorCode.NOT_COORDINATOR);
+      return { ...this.failedJoin(memberId), errorCode };
     }
     this.touchSession(group, member);
     this.logger.info(
@@ -918,5 +939,7 @@ function errorCodeOf(error: unknown): number {
   if (code === 'NOT_LEADER_OR_FOLLOWER' || code === 'UNKNOWN_TOPIC_OR_PARTITION')
     return ErrorCode.NOT_COORDINATOR;
   if (code === 'REQUEST_TIMED_OUT') return ErrorCode.REQUEST_TIMED_OUT;
+  // A record above the batch limit (group-homes.ts): storing it again cannot succeed.
+  if (code === 'RECORD_TOO_LARGE') return ErrorCode.MESSAGE_TOO_LARGE;
   return ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
