@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -22,6 +23,26 @@ test('freePort never hands out a port twice across calls, although the kernel of
   const ports: number[] = [];
   for (let call = 0; call < 400; call++) ports.push(await freePort());
   t.is(new Set(ports).size, ports.length);
+});
+
+// The kernel picks the source port of every outgoing connection from its ephemeral range: a port
+// from that range, released for a broker not started yet, was taken by a client's connection in a
+// loaded test run, and the broker's start failed with EADDRINUSE.
+test('handed-out ports lie below the kernel ephemeral port range, where no outgoing connection takes them', async (t) => {
+  let range: string;
+  try {
+    range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+  } catch {
+    t.pass('no ephemeral port range to read on this system');
+    return;
+  }
+  const low = Number(range.trim().split(/\s+/)[0]);
+  const ports = await freePorts('127.0.0.1', 50);
+  t.deepEqual(
+    ports.filter((port) => port >= low),
+    [],
+  );
+  t.true(ports.every((port) => port >= 1024));
 });
 
 test('a handed-out port is free to bind', async (t) => {

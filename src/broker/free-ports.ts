@@ -9,10 +9,15 @@
  * - a port handed out is claimed for CLAIM_MS with a file in the system's temporary folder, which
  *   other processes using this module respect: it covers the moment between the release of the
  *   port and the bind of the broker it was meant for (test files run in parallel processes).
- * A program that does not use this module may still take a port before a broker binds it (the
+ * - ports come from below the kernel's ephemeral range (Linux: ip_local_port_range), from which it
+ *   picks the source port of every outgoing connection: a port from that range, released for a
+ *   broker not started yet (or restarting), was taken by a client connection in a loaded test run
+ *   and the broker's start failed with EADDRINUSE. Where the range cannot be read, the kernel
+ *   chooses (port 0).
+ * A program that does not use this module may still bind a port before a broker binds it (the
  * broker's start then fails with EADDRINUSE).
  */
-import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,18 +52,47 @@ function claim(port: number): boolean {
 /** Ports this process has handed out; never handed out twice. */
 const handedOut = new Set<number>();
 
-/** How many kernel-chosen ports one call may reject as already handed out or claimed before it gives up. */
+/** How many ports one call may reject (in use, handed out or claimed) before it gives up. */
 const REJECTED_PORTS_MAX = 1_000;
 
-function listen(server: Server, host: string): Promise<number> {
+/** The lowest port handed out when the ephemeral range is known (below it: well-known and registered services). */
+const LOWEST_PORT = 10_000;
+
+/** Ports `[LOWEST_PORT, first ephemeral port)`, or undefined where that range is unknown or too small. */
+const outsideEphemeral: { low: number; high: number } | undefined = (() => {
+  try {
+    const first = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+    return Number.isInteger(first) && first - LOWEST_PORT >= 1_000
+      ? { low: LOWEST_PORT, high: first - 1 }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Listens on `port` (0: the kernel chooses); the bound port, or undefined when it is in use. */
+function listen(server: Server, host: string, port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      port !== 0 && (error.code === 'EADDRINUSE' || error.code === 'EACCES')
+        ? resolve(undefined)
+        : reject(error),
+    );
+    server.listen(port, host, () => {
       const address = server.address();
       assert(typeof address === 'object' && address !== null, 'a TCP listener has an address');
       resolve(address.port);
     });
   });
+}
+
+/** A port to try: random below the ephemeral range, or 0 (the kernel's choice). */
+function candidate(): number {
+  if (outsideEphemeral === undefined) return 0;
+  const { low, high } = outsideEphemeral;
+  return low + Math.floor(Math.random() * (high - low + 1));
 }
 
 /** `count` distinct free TCP ports on `host`, none handed out before by this process. */
@@ -68,14 +102,18 @@ export async function freePorts(host: string, count: number): Promise<number[]> 
   try {
     let rejected = 0;
     while (ports.length < count) {
-      const server = createServer();
-      servers.push(server);
-      // A rejected port's listener stays open too, so the kernel cannot offer it again in this call.
-      const port = await listen(server, host);
-      if (handedOut.has(port) || !claim(port)) {
+      const wanted = candidate();
+      let port: number | undefined;
+      if (wanted === 0 || !handedOut.has(wanted)) {
+        const server = createServer();
+        servers.push(server);
+        // A rejected port's listener stays open too, so it cannot be offered again in this call.
+        port = await listen(server, host, wanted);
+      }
+      if (port === undefined || handedOut.has(port) || !claim(port)) {
         rejected++;
         if (rejected > REJECTED_PORTS_MAX)
-          throw new Error(`no free port on ${host}: ${rejected} offered were already handed out or claimed`);
+          throw new Error(`no free port on ${host}: ${rejected} tried were in use, handed out or claimed`);
         continue;
       }
       ports.push(port);
