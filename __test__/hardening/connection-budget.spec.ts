@@ -12,7 +12,7 @@ import test, { type ExecutionContext } from 'ava';
 import { ApiKey } from '../../src/protocol/index.js';
 import { RawClient, temporaryDirectory } from '../broker/helpers.js';
 import { describeFigures, sendPartialFrames } from './partial-frames.js';
-import { type ObservedBroker, startObservedBroker, until } from './process.js';
+import { logged, type ObservedBroker, startObservedBroker, until } from './process.js';
 
 const MiB = 2 ** 20;
 
@@ -126,7 +126,7 @@ test('max_connections_per_ip refuses the connection past the limit; a closed one
   t.truthy(admitted);
   (admitted as RawClient | null)?.close();
   for (const client of clients) client.close();
-  t.true(broker.lines.some((line) => line.msg === 'refusing a connection over the connection limit'));
+  t.true(await logged(broker, (msg) => msg === 'refusing a connection over the connection limit'));
 });
 
 test('a garbage stream on 200 connections is logged a few times, each line counting what it left out', async (t) => {

@@ -16,7 +16,7 @@ import { ApiKey, ErrorCode } from '../../src/protocol/index.js';
 import { Codec } from '../../src/protocol/record-batch-header.js';
 import { encodeRecordBatch } from '../../src/protocol/records.js';
 import { RawClient, readValues, waitForLeadership } from '../broker/helpers.js';
-import { type ObservedBroker, startObservedBroker, until } from './process.js';
+import { logged, type ObservedBroker, startObservedBroker, until } from './process.js';
 
 const MiB = 2 ** 20;
 
@@ -145,7 +145,7 @@ withTmpfs(
     acknowledged.push('after');
     const read = valuesOf(await readValues(client, 'full'));
     for (const value of acknowledged) t.true(read.includes(value), `acknowledged ${value} is read back`);
-    t.true(broker.lines.some((line) => line.msg.includes('disk is full')));
+    t.true(await logged(broker, (msg) => msg.includes('disk is full')));
   },
 );
 
@@ -157,7 +157,7 @@ withTmpfs(
     const filler = fill(disk, 6 * MiB);
     await until(async () => (await produce(client, 'x', 10)).errorCode === ErrorCode.KAFKA_STORAGE_ERROR);
     t.true(statfsSync(disk).bavail * statfsSync(disk).bsize > 4 * MiB, 'the disk itself never filled');
-    t.true(broker.lines.some((line) => line.msg.includes('min_free_bytes')));
+    t.true(await logged(broker, (msg) => msg.includes('min_free_bytes')));
     rmSync(filler);
     await until(async () => (await produce(client, 'after', 10)).errorCode === ErrorCode.NONE);
     t.deepEqual(

@@ -76,3 +76,21 @@ export function memoryBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
 }
+
+/**
+ * Whether `broker` logs a line `matches` within `withinMs`: its output arrives through a pipe,
+ * after answers the broker sent on a socket at the same moment, so a line is awaited, not read
+ * at once.
+ */
+export async function logged(
+  broker: ObservedBroker,
+  matches: (message: string) => boolean,
+  withinMs = 15_000,
+): Promise<boolean> {
+  const deadline = performance.now() + withinMs;
+  for (;;) {
+    if (broker.lines.some((line) => matches(line.msg))) return true;
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
