@@ -4,7 +4,8 @@
  * broker answers, forwarding to the controller leader where needed.
  *
  *   GET    /v1/health                          {"ok":true}
- *   GET    /v1/broker                          this broker: id, follower-read counters
+ *   GET    /v1/broker                          this broker: id and counters (follower reads, scrubber,
+ *                                              disk space, connections, open segment files)
  *   GET    /v1/cluster                         brokers, controller, moves in progress, under-replicated
  *                                              and offline partitions (ClusterStatus)
  *   POST   /v1/brokers/<id>/decommission       start moving every replica off broker <id>
@@ -38,7 +39,7 @@ export async function startAdminHttp(options: {
   tasks: ControllerTasks;
   logger: Logger;
   /** This broker's own view (`GET /v1/broker`). */
-  broker: () => { brokerId: number; followerReads: FollowerReadStats };
+  broker: () => { brokerId: number; followerReads: FollowerReadStats } & Record<string, unknown>;
 }): Promise<AdminHttp> {
   const { tasks, logger } = options;
   const server: Server = createServer((request, response) => {

@@ -17,7 +17,7 @@ import { DamagedEntryError } from '../raft/errors.js';
 import type { DirectoryLock } from '../storage/directory-lock.js';
 import { DiskSpaceGuard } from '../storage/disk-space.js';
 import { raiseOpenFileLimit } from '../storage/file-limit.js';
-import { NativeLog, verifyStoredBatch } from '../storage/native-log.js';
+import { NativeLog, segmentFileCacheStats, verifyStoredBatch } from '../storage/native-log.js';
 import { type AdminHttp, startAdminHttp } from './admin-http.js';
 import { checkClusterIdentity, expectedClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 import { Connection } from './connection.js';
@@ -117,6 +117,11 @@ export class Broker {
     this.config = config;
     this.address = address;
     this.brokerId = config.brokerId;
+  }
+
+  /** The admin HTTP listener's port (`server.http_port`), or null when it is off. */
+  get adminHttpPort(): number | null {
+    return this.raft.adminHttp?.port ?? null;
   }
 
   /** Resolves with the error once the broker failed and stopped by itself (a raft node failure);
@@ -566,6 +571,7 @@ export class Broker {
         : null;
     retentionTimer?.unref();
     // The admin HTTP listener (cluster view, decommission) when server.http_port asks for one.
+    let started: Broker | undefined; // the broker its answers describe, once constructed
     const adminHttp =
       config.httpPort >= 0
         ? await startAdminHttp({
@@ -577,6 +583,10 @@ export class Broker {
               brokerId: config.brokerId,
               followerReads: followerReadStats(context),
               scrubber: scrubber.stats(),
+              diskSpace: diskSpace.stats(),
+              connections: started?.connectionStats() ?? null,
+              // The native storage's cache of open segment files (one per process).
+              segmentFiles: hints.storage === undefined ? segmentFileCacheStats() : null,
             }),
           })
         : null;
@@ -590,6 +600,7 @@ export class Broker {
       retentionTimer,
       lock,
     );
+    started = broker;
     // A failed raft node (a disk error in a sync) can promise nothing any more: the broker stops
     // instead of lingering as a process that holds its ports but serves nothing.
     node.on('error', (error: unknown) => broker.fail(error));
