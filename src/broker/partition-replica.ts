@@ -265,6 +265,46 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   }
 
   /**
+   * Leader (`min.insync.replicas`): the group's voters, and how many of them are in sync — this
+   * broker, and each voter that `live` accepts (an unfenced broker) whose replication runs
+   * (Raft's Replicate state). Zero voters elsewhere.
+   */
+  inSyncVoters(live: (brokerId: number) => boolean): { voters: number; inSync: number } {
+    const status = this.node.status(this.groupId);
+    if (status === undefined || status.role !== StateRole.Leader) return { voters: 0, inSync: 0 };
+    let voters = 0;
+    let inSync = 0;
+    for (const peer of status.progress ?? []) {
+      if (peer.learner || peer.departing) continue;
+      voters++;
+      if (peer.id === status.id || (peer.state === ProgressState.Replicate && live(Number(peer.id))))
+        inSync++;
+    }
+    return { voters, inSync };
+  }
+
+  /**
+   * Leader (`min.insync.replicas` above a majority): resolves true once `count` voters, this one
+   * included, hold everything committed when the call began; false after `timeoutMs`, or once
+   * this broker no longer leads.
+   */
+  async heldByVoters(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    const target = this.node.status(this.groupId)?.commit;
+    if (target === undefined) return false;
+    for (;;) {
+      const status = this.node.status(this.groupId);
+      if (status === undefined || status.role !== StateRole.Leader) return false;
+      let holding = 0;
+      for (const peer of status.progress ?? [])
+        if (!peer.learner && !peer.departing && peer.match >= target) holding++;
+      if (holding >= count) return true;
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /**
    * Strict follower reads: resolves true once this replica has applied everything committed
    * when the call began, as a Raft read index confirmed by the leader with a quorum (so nothing
    * acknowledged before the call is missing); false after `timeoutMs`.

@@ -25,6 +25,7 @@ export interface TopicConfig {
   maxMessageBytes: number;
   compressionType: string;
   cleanupPolicy: string;
+  minInsyncReplicas: number;
 }
 
 /**
@@ -105,7 +106,8 @@ export const TOPIC_CONFIG_KEYS: readonly TopicKey[] = [
     type: ConfigType.INT,
     min: 1,
     fallback: '1',
-    documentation: 'Kept for Kafka tools; a Raft majority of the replicas acknowledges acks=all writes.',
+    documentation:
+      'With acks=all, the replicas (voters) that must be in sync for a write to be accepted and that must hold it before it is acknowledged; NOT_ENOUGH_REPLICAS otherwise. A Raft majority holds every acknowledged write in any case.',
   },
 ];
 
@@ -184,6 +186,7 @@ export function resolveTopicConfig(
     maxMessageBytes: Number(value('max.message.bytes')),
     compressionType: value('compression.type'),
     cleanupPolicy: value('cleanup.policy'),
+    minInsyncReplicas: Number(value('min.insync.replicas')),
   };
 }
 

@@ -62,6 +62,7 @@ async function producePartition(
   index: number,
   records: Buffer | null,
   timeoutMs: number,
+  acks: number,
 ): Promise<PartitionResult> {
   const { broker } = context;
   const topicState = broker.topics.get(topic);
@@ -115,6 +116,22 @@ async function producePartition(
   // knows the producer sequences of) everything its predecessors committed.
   if (!log.committedInOwnTerm && !(await log.ownTermCommitted(Math.max(1, timeoutMs))))
     return failed(index, log.isLeader ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  // min.insync.replicas (acks=all only, as in Kafka): refused up front while fewer voters are in
+  // sync; held, after the commit, until that many hold the write when it is more than a majority.
+  const minInsync = acks === -1 ? topicState.config.minInsyncReplicas : 1;
+  let heldByMajority = true;
+  if (minInsync > 1) {
+    const { voters, inSync } = log.inSyncVoters(
+      (id) => id === broker.brokerId || broker.controller.state.broker(id)?.fenced === false,
+    );
+    if (inSync < minInsync)
+      return failed(
+        index,
+        ErrorCode.NOT_ENOUGH_REPLICAS,
+        `${inSync} of ${voters} replicas are in sync, below min.insync.replicas (${minInsync})`,
+      );
+    heldByMajority = minInsync <= Math.floor(voters / 2) + 1;
+  }
   const toPropose: Buffer[] = [];
   const proposedInfos: BatchInfo[] = [];
   let duplicateOffset: Promise<number> | null = null;
@@ -185,7 +202,22 @@ async function producePartition(
     proposal.then((result) => result.baseOffset),
   );
   try {
+    const startedMs = performance.now();
     const result = await withTimeout(proposal, timeoutMs);
+    if (
+      !heldByMajority &&
+      !(await log.heldByVoters(
+        minInsync,
+        timeoutMs > 0
+          ? Math.max(1, timeoutMs - (performance.now() - startedMs))
+          : HELD_BY_VOTERS_DEFAULT_WAIT_MS,
+      ))
+    )
+      return failed(
+        index,
+        ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+        `the write committed, but fewer than min.insync.replicas (${minInsync}) replicas hold it`,
+      );
     return {
       ...failed(index, ErrorCode.NONE),
       baseOffset: duplicateOffset === null ? result.baseOffset : await duplicateOffset.catch(() => -1),
@@ -203,6 +235,9 @@ async function producePartition(
     return failed(index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code);
   }
 }
+
+/** How long a produce without a timeout waits for min.insync.replicas voters to hold its write. */
+const HELD_BY_VOTERS_DEFAULT_WAIT_MS = 30_000;
 
 /** The request's `timeoutMs` bounds the wait for the commit (the entry may still commit later,
  * as in Kafka: the client retries, and an idempotent producer's retry is de-duplicated). */
@@ -259,7 +294,7 @@ export const produceHandler: Handler = {
     const responses = request.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((data) =>
-        producePartition(context, topic.name, data.index, data.records, request.timeoutMs),
+        producePartition(context, topic.name, data.index, data.records, request.timeoutMs, request.acks),
       ),
     }));
     const settled = await Promise.all(
