@@ -37,6 +37,10 @@ test('handed-out ports lie below the kernel ephemeral port range, where no outgo
     return;
   }
   const low = Number(range.trim().split(/\s+/)[0]);
+  if (low - 10_000 < 1_000) {
+    t.pass(`the ephemeral range starts at ${low}: too low to leave room below it, so the kernel chooses`);
+    return;
+  }
   const ports = await freePorts('127.0.0.1', 50);
   t.deepEqual(
     ports.filter((port) => port >= low),

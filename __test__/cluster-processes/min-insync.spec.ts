@@ -7,6 +7,8 @@
  */
 import test from 'ava';
 import { ApiKey } from '../../src/protocol/index.js';
+import { Codec } from '../../src/protocol/record-batch-header.js';
+import { encodeRecordBatch } from '../../src/protocol/records.js';
 import { eventually, ProcessCluster } from './harness.js';
 import { proxiedBrokers } from './proxied.js';
 import {
@@ -42,19 +44,46 @@ async function create(port: number, name: string, replicationFactor: number, min
   return response.body.topics[0].errorCode as number;
 }
 
-async function produceAt(port: number, topic: string, acks: number, value: string, timeoutMs = 10_000) {
+async function produceAt(
+  port: number,
+  topic: string,
+  acks: number,
+  value: string | Buffer,
+  timeoutMs = 10_000,
+): Promise<number> {
+  const records = typeof value === 'string' ? batchOf([value]) : value;
   const response = await withClient(port, (client) =>
     answered(
       client.request(ApiKey.Produce, 7, {
         transactionalId: null,
         acks,
         timeoutMs,
-        topicData: [{ name: topic, partitionData: [{ index: 0, records: batchOf([value]) }] }],
+        topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
       }),
       `Produce ${topic} acks=${acks}`,
     ),
   );
   return response.body.responses[0].partitionResponses[0].errorCode as number;
+}
+
+/** A one-record batch of an idempotent producer (a fresh producer id, sequence 0). */
+async function idempotentBatch(port: number, value: string): Promise<Buffer> {
+  const init = await withClient(port, (client) =>
+    answered(
+      client.request(ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60_000 }),
+      'InitProducerId',
+    ),
+  );
+  if (init.body.errorCode !== ErrorCode.NONE)
+    throw new Error(`InitProducerId answered ${init.body.errorCode}`);
+  return encodeRecordBatch({
+    baseTimestamp: 1_700_000_000_000,
+    attributes: Codec.None,
+    producerId: Number(init.body.producerId),
+    producerEpoch: init.body.producerEpoch as number,
+    baseSequence: 0,
+    records: [{ key: null, value: Buffer.from(value), timestamp: 1_700_000_000_000 }],
+  });
 }
 
 async function produce(cluster: ProcessCluster, topic: string, acks: number, value: string): Promise<number> {
@@ -142,10 +171,18 @@ test.serial(
     // The follower's answers to the leader are dropped; the leader's appends still reach it. So
     // the leader sees it streaming (in sync) but never learns that it holds the new write.
     const follower = processes.ids.find((id) => id !== leader) as number;
+    const batch = await idempotentBatch(port(leader), 'during the cut');
     cuts.cutOneWay(follower, leader);
-    const answer = await produceAt(port(leader), 'all-three', -1, 'during the cut', 3_000);
+    const answer = await produceAt(port(leader), 'all-three', -1, batch, 3_000);
     t.log(`acks=all during the cut answered ${answer}`);
     t.is(answer, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    // The producer retries (the error is retriable): its batch is a duplicate now, and is held
+    // to the same rule, not acknowledged because the original committed.
+    t.is(
+      await produceAt(port(leader), 'all-three', -1, batch, 3_000),
+      ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+      'the idempotent retry',
+    );
     t.is(await produceAt(port(leader), 'all-three', 1, 'acks=1 during the cut'), ErrorCode.NONE);
   },
 );

@@ -731,10 +731,10 @@ export class GroupCoordinator {
     try {
       await home.persist({ kind: 'group', groupId: group.groupId, group: this.persisted(group) });
     } catch (error) {
-      const errorCode = errorCodeOf(error);
-      if (errorCode !== ErrorCode.MESSAGE_TOO_LARGE && this.isCurrent(group))
-        this.discard(group, ErrorCode.NOT_COORDINATOR);
-      return { ...this.failedJoin(memberId), errorCode };
+      // The member id was already replaced in memory: dropped, the group is loaded again from
+      // what is stored (the old member), as Kafka reverts the replacement.
+      if (this.isCurrent(group)) this.discard(group, ErrorCode.NOT_COORDINATOR);
+      return { ...this.failedJoin(memberId), errorCode: errorCodeOf(error) };
     }
     this.touchSession(group, member);
     this.logger.info(

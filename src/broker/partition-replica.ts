@@ -25,6 +25,12 @@ import { AppliedProducers, type ProducerEntry } from './producer-table.js';
 import type { ProposeResult, ReplicatedLog } from './replicated-log.js';
 import { testOnlySwitches } from './test-only-switches.js';
 
+/** How far behind the commit (in entries) a voter may be and still count as in sync. */
+const IN_SYNC_LAG_ENTRIES = 1_000;
+
+/** How often a write held by min.insync.replicas checks its voters. */
+const HELD_BY_VOTERS_POLL_MS = 5;
+
 /** A produce or fetch reached a replica that does not lead its partition. */
 /** Bytes of a RecordBatch v2 header (through the record count). */
 const BATCH_HEADER_BYTES = 61;
@@ -50,6 +56,8 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   private readonly view: ReplicatedLog;
   private readonly termRuns: TermRun[];
   private role: StateRole = StateRole.Follower;
+  /** Set by close(): waits on this replica end. */
+  private closed = false;
   /**
    * Idempotent producers' last batches, derived from the entries this replica applies (every
    * replica, leader or not), so a new leader de-duplicates a retry of a batch its predecessor
@@ -267,40 +275,49 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   /**
    * Leader (`min.insync.replicas`): the group's voters, and how many of them are in sync — this
    * broker, and each voter that `live` accepts (an unfenced broker) whose replication runs
-   * (Raft's Replicate state). Zero voters elsewhere.
+   * (Raft's Replicate state) and whose log reaches within IN_SYNC_LAG_ENTRIES of the commit (a
+   * follower streaming a backlog is not in sync, as in Kafka). Zero voters elsewhere.
    */
   inSyncVoters(live: (brokerId: number) => boolean): { voters: number; inSync: number } {
     const status = this.node.status(this.groupId);
-    if (status === undefined || status.role !== StateRole.Leader) return { voters: 0, inSync: 0 };
+    if (this.closed || status === undefined || status.role !== StateRole.Leader)
+      return { voters: 0, inSync: 0 };
     let voters = 0;
     let inSync = 0;
     for (const peer of status.progress ?? []) {
       if (peer.learner || peer.departing) continue;
       voters++;
-      if (peer.id === status.id || (peer.state === ProgressState.Replicate && live(Number(peer.id))))
+      if (
+        peer.id === status.id ||
+        (peer.state === ProgressState.Replicate &&
+          peer.match + IN_SYNC_LAG_ENTRIES >= status.commit &&
+          live(Number(peer.id)))
+      )
         inSync++;
     }
     return { voters, inSync };
   }
 
   /**
-   * Leader (`min.insync.replicas` above a majority): resolves true once `count` voters, this one
-   * included, hold everything committed when the call began; false after `timeoutMs`, or once
-   * this broker no longer leads.
+   * Leader (`min.insync.replicas` above a majority): waits until `count` voters, this one
+   * included, hold everything committed when the call began. 'held' then; 'not-held' after
+   * `timeoutMs`; 'not-leader' once this broker no longer leads or the replica closed.
    */
-  async heldByVoters(count: number, timeoutMs: number): Promise<boolean> {
+  async heldByVoters(count: number, timeoutMs: number): Promise<'held' | 'not-held' | 'not-leader'> {
     const deadline = performance.now() + timeoutMs;
     const target = this.node.status(this.groupId)?.commit;
-    if (target === undefined) return false;
     for (;;) {
       const status = this.node.status(this.groupId);
-      if (status === undefined || status.role !== StateRole.Leader) return false;
+      if (this.closed || target === undefined || status === undefined || status.role !== StateRole.Leader)
+        return 'not-leader';
       let holding = 0;
       for (const peer of status.progress ?? [])
         if (!peer.learner && !peer.departing && peer.match >= target) holding++;
-      if (holding >= count) return true;
-      if (performance.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (holding >= count) return 'held';
+      if (performance.now() >= deadline) return 'not-held';
+      // Polled: the Raft core announces no follower acknowledgement (this runs only for a topic
+      // whose min.insync.replicas is above a majority).
+      await new Promise((resolve) => setTimeout(resolve, HELD_BY_VOTERS_POLL_MS).unref());
     }
   }
 
@@ -532,7 +549,9 @@ export class PartitionReplica extends EventEmitter implements ReplicatedLog {
   }
 
   /** The group's lifetime is the reconciler's (ReplicaManager): closing the view does nothing. */
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }
 
 /**

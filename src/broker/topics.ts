@@ -496,9 +496,14 @@ export class Topics {
    */
   private async openReplica(partition: PartitionInfo, topic: TopicInfo): Promise<void> {
     const opened: OpenedParts = { log: undefined, storage: undefined, added: false };
+    // A directory found at start stays unclaimed for the retry: it is not a new replica (a new
+    // one campaigns at once when it is the preferred leader).
+    const key = `${partition.topicId}-${partition.partition}`;
+    const unclaimed = this.unclaimed.get(key);
     try {
       await this.openReplicaParts(partition, topic, opened);
     } catch (error) {
+      if (unclaimed !== undefined) this.unclaimed.set(key, unclaimed);
       if (opened.added) await this.node.removeGroup(partition.groupId).catch(() => undefined);
       else if (opened.storage !== undefined) await opened.storage.close().catch(() => undefined);
       else await opened.log?.close().catch(() => undefined);

@@ -2,6 +2,7 @@ import { ApiKey, ErrorCode } from '../../protocol/index.js';
 import { ATTRIBUTE_CONTROL } from '../../protocol/record-batch-header.js';
 import type { Handler, RequestContext } from '../context.js';
 import { GROUPS_TOPIC } from '../group-log.js';
+import type { PartitionReplica } from '../partition-replica.js';
 import { recompressBatches, recompressionPolicy } from '../recompression.js';
 import type { ProposeResult, ReplicatedLog } from '../replicated-log.js';
 import { errorCodeOf } from '../request-router.js';
@@ -124,6 +125,7 @@ async function producePartition(
     const { voters, inSync } = log.inSyncVoters(
       (id) => id === broker.brokerId || broker.controller.state.broker(id)?.fenced === false,
     );
+    if (voters === 0) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER); // leadership lost meanwhile
     if (inSync < minInsync)
       return failed(
         index,
@@ -152,8 +154,10 @@ async function producePartition(
     toPropose.push(batches[i]!);
     proposedInfos.push(info);
   }
+  const startedMs = heldByMajority ? 0 : performance.now(); // only a held write needs it
   if (toPropose.length === 0) {
-    // A retry of a batch still being committed is answered when that batch commits.
+    // A retry of a batch still being committed is answered when that batch commits (and, as
+    // any write, once min.insync.replicas voters hold it).
     let baseOffset: number;
     try {
       baseOffset = await withTimeout(duplicateOffset!, timeoutMs);
@@ -167,6 +171,8 @@ async function producePartition(
         'the original of this retried batch did not commit here',
       );
     }
+    const notHeld = heldByMajority ? null : await heldError(log, index, minInsync, timeoutMs, startedMs);
+    if (notHeld !== null) return notHeld;
     return {
       ...failed(index, ErrorCode.NONE),
       baseOffset,
@@ -202,22 +208,9 @@ async function producePartition(
     proposal.then((result) => result.baseOffset),
   );
   try {
-    const startedMs = performance.now();
     const result = await withTimeout(proposal, timeoutMs);
-    if (
-      !heldByMajority &&
-      !(await log.heldByVoters(
-        minInsync,
-        timeoutMs > 0
-          ? Math.max(1, timeoutMs - (performance.now() - startedMs))
-          : HELD_BY_VOTERS_DEFAULT_WAIT_MS,
-      ))
-    )
-      return failed(
-        index,
-        ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-        `the write committed, but fewer than min.insync.replicas (${minInsync}) replicas hold it`,
-      );
+    const notHeld = heldByMajority ? null : await heldError(log, index, minInsync, timeoutMs, startedMs);
+    if (notHeld !== null) return notHeld;
     return {
       ...failed(index, ErrorCode.NONE),
       baseOffset: duplicateOffset === null ? result.baseOffset : await duplicateOffset.catch(() => -1),
@@ -233,6 +226,38 @@ async function producePartition(
       return failed(index, code, (error as Error).message);
     context.logger.error({ err: error, topic, partition: index }, 'produce failed');
     return failed(index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code);
+  }
+}
+
+/**
+ * After the commit, a write of a topic whose min.insync.replicas is above a majority waits for
+ * that many voters to hold it (the rest of the request's timeout): null when they do, else the
+ * partition's error answer.
+ */
+async function heldError(
+  log: PartitionReplica,
+  index: number,
+  minInsync: number,
+  timeoutMs: number,
+  startedMs: number,
+): Promise<PartitionResult | null> {
+  const waitMs =
+    timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - startedMs)) : HELD_BY_VOTERS_DEFAULT_WAIT_MS;
+  switch (await log.heldByVoters(minInsync, waitMs)) {
+    case 'held':
+      return null;
+    case 'not-leader':
+      return failed(
+        index,
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        'leadership moved before enough replicas held the write',
+      );
+    case 'not-held':
+      return failed(
+        index,
+        ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+        `the write committed, but fewer than min.insync.replicas (${minInsync}) replicas hold it`,
+      );
   }
 }
 
