@@ -1,4 +1,7 @@
 /**
+ * Requests a broker can only answer with the controller's help must still be answered, with a
+ * retriable error, when no controller leader is reachable.
+ *
  * The first FindCoordinator of a cluster creates `__consumer_offsets` through the controller. A
  * broker that cannot reach a controller quorum cannot create it: it must still answer, with the
  * retriable COORDINATOR_NOT_AVAILABLE once its first-lookup wait is over, so that a client's
@@ -17,10 +20,12 @@ test.serial(
     t.timeout(120_000);
     const cluster = await ProcessCluster.create(t, 2);
     await cluster.startAll();
-    await agreedController(cluster, 2);
-    // Two controller voters: with one stopped, the other cannot commit (no quorum).
-    await cluster.stop(2);
-    const port = cluster.member(1).clientPort;
+    // Two brokers have one controller voter (the other follows as a learner): with the voter
+    // stopped, the other broker has no controller at all.
+    const voter = await agreedController(cluster, 2);
+    const other = voter === 1 ? 2 : 1;
+    await cluster.stop(voter);
+    const port = cluster.member(other).clientPort;
     const askedAt = performance.now();
     const answer = await withClient(port, (client) =>
       answered(
@@ -30,10 +35,10 @@ test.serial(
     );
     t.log(`answered ${answer.body.errorCode} after ${Math.round(performance.now() - askedAt)} ms`);
     t.is(answer.body.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    t.is(cluster.member(1).child?.exitCode, null, 'the broker still runs');
+    t.is(cluster.member(other).child?.exitCode, null, 'the broker still runs');
 
     // Once the quorum is back, the same lookup finds a coordinator.
-    await cluster.start(2);
+    await cluster.start(voter);
     const found = await withClient(port, async (client) => {
       for (;;) {
         const again = await answered(
@@ -77,5 +82,45 @@ test.serial(
     );
     t.log(`answered ${answer.body.errorCode} after ${Math.round(performance.now() - askedAt)} ms`);
     t.is(answer.body.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  },
+);
+
+// A broker hands out producer ids from blocks the controller allocates. Without a controller
+// quorum it cannot get its first block: InitProducerId must still be answered, with the
+// retriable COORDINATOR_LOAD_IN_PROGRESS (Kafka's answer while a broker waits for a block), not
+// held past the client's timeout (it waited for the controller command's 30 s limit).
+test.serial(
+  'a broker without a controller quorum answers InitProducerId with COORDINATOR_LOAD_IN_PROGRESS instead of holding it',
+  async (t) => {
+    t.timeout(120_000);
+    const cluster = await ProcessCluster.create(t, 2);
+    await cluster.startAll();
+    const voter = await agreedController(cluster, 2); // the sole controller voter (see above)
+    const other = voter === 1 ? 2 : 1;
+    await cluster.stop(voter);
+    const port = cluster.member(other).clientPort;
+    const askedAt = performance.now();
+    const answer = await withClient(port, (client) =>
+      answered(
+        client.request(ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60_000 }),
+        'InitProducerId while the controller has no quorum',
+      ),
+    );
+    t.log(`answered ${answer.body.errorCode} after ${Math.round(performance.now() - askedAt)} ms`);
+    t.is(answer.body.errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+
+    // Once the quorum is back, a producer id is handed out.
+    await cluster.start(voter);
+    const producerId = await withClient(port, async (client) => {
+      for (;;) {
+        const again = await answered(
+          client.request(ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60_000 }),
+          'InitProducerId after the quorum returned',
+        );
+        if (again.body.errorCode === ErrorCode.NONE) return Number(again.body.producerId);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    });
+    t.true(producerId >= 0);
   },
 );

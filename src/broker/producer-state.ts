@@ -25,6 +25,9 @@ function applied(log: ReplicatedLog, producerId: number): ProposedEntry | undefi
   };
 }
 
+/** How long InitProducerId waits for a block of producer ids before a retriable answer. */
+const PRODUCER_ID_WAIT_MS = 10_000;
+
 /** Asks the controller for a block of producer ids no other broker will hand out. */
 export type ProducerIdAllocator = () => Promise<{ firstProducerId: number; size: number }>;
 
@@ -48,7 +51,14 @@ export class ProducerState {
 
   constructor(private readonly allocate: ProducerIdAllocator) {}
 
-  async allocateProducerId(): Promise<number> {
+  /**
+   * A new producer id. When this broker has none left, it waits (at most `waitMs`) for a block
+   * from the controller; without one by then (no controller leader reachable, say) it throws
+   * COORDINATOR_LOAD_IN_PROGRESS, Kafka's retriable answer while a broker waits for a block, so a
+   * client retries instead of running into its own request timeout. The block still comes.
+   */
+  async allocateProducerId(waitMs = PRODUCER_ID_WAIT_MS): Promise<number> {
+    const deadline = performance.now() + waitMs;
     while (this.block.next >= this.block.end) {
       this.refill ??= this.allocate()
         .then(({ firstProducerId, size }) => {
@@ -57,7 +67,22 @@ export class ProducerState {
         .finally(() => {
           this.refill = null;
         });
-      await this.refill;
+      const remainingMs = deadline - performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const arrived = await Promise.race([
+        this.refill.then(
+          () => true,
+          () => false,
+        ),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), Math.max(0, remainingMs));
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!arrived && this.block.next >= this.block.end)
+        throw Object.assign(new Error('waiting for a block of producer ids from the controller'), {
+          code: 'COORDINATOR_LOAD_IN_PROGRESS',
+        });
     }
     return this.block.next++;
   }
