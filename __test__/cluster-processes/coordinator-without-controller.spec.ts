@@ -8,24 +8,46 @@
  * request does not run into its own timeout (kafkajs and librdkafka then drop the connection and
  * back off far longer). Before, the lookup waited for the controller command's own 30 s limit.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { ApiKey } from '../../src/protocol/index.js';
 import { ProcessCluster } from './harness.js';
 import { proxiedBrokers } from './proxied.js';
 import { agreedController, answered, ErrorCode, withClient } from './requests.js';
 
+/**
+ * Two brokers have one controller voter (the other follows as a learner): the voter stopped,
+ * the other broker has no controller at all. Returns the cluster, the stopped voter and the
+ * other broker's client port.
+ */
+async function withoutController(t: ExecutionContext) {
+  const cluster = await ProcessCluster.create(t, 2);
+  await cluster.startAll();
+  const voter = await agreedController(cluster, 2);
+  const other = voter === 1 ? 2 : 1;
+  await cluster.stop(voter);
+  return { cluster, voter, other, port: cluster.member(other).clientPort };
+}
+
+/** Sends one request to `port` until it is answered without error; returns that answer's body. */
+async function untilAnswered(
+  port: number,
+  request: { apiKey: number; version: number; body: Record<string, unknown> },
+  what: string,
+) {
+  return withClient(port, async (client) => {
+    for (;;) {
+      const answer = await answered(client.request(request.apiKey, request.version, request.body), what);
+      if (answer.body.errorCode === ErrorCode.NONE) return answer.body;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+}
+
 test.serial(
   'a broker without a controller quorum answers the first FindCoordinator with COORDINATOR_NOT_AVAILABLE instead of holding it',
   async (t) => {
     t.timeout(120_000);
-    const cluster = await ProcessCluster.create(t, 2);
-    await cluster.startAll();
-    // Two brokers have one controller voter (the other follows as a learner): with the voter
-    // stopped, the other broker has no controller at all.
-    const voter = await agreedController(cluster, 2);
-    const other = voter === 1 ? 2 : 1;
-    await cluster.stop(voter);
-    const port = cluster.member(other).clientPort;
+    const { cluster, voter, other, port } = await withoutController(t);
     const askedAt = performance.now();
     const answer = await withClient(port, (client) =>
       answered(
@@ -39,16 +61,13 @@ test.serial(
 
     // Once the quorum is back, the same lookup finds a coordinator.
     await cluster.start(voter);
-    const found = await withClient(port, async (client) => {
-      for (;;) {
-        const again = await answered(
-          client.request(ApiKey.FindCoordinator, 2, { key: 'first-group', keyType: 0 }),
-          'FindCoordinator after the quorum returned',
-        );
-        if (again.body.errorCode === ErrorCode.NONE) return again.body.nodeId as number;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    });
+    const found = (
+      await untilAnswered(
+        port,
+        { apiKey: ApiKey.FindCoordinator, version: 2, body: { key: 'first-group', keyType: 0 } },
+        'FindCoordinator after the quorum returned',
+      )
+    ).nodeId as number;
     t.true(found === 1 || found === 2, `coordinator ${found} is a broker of the cluster`);
   },
 );
@@ -93,12 +112,7 @@ test.serial(
   'a broker without a controller quorum answers InitProducerId with COORDINATOR_LOAD_IN_PROGRESS instead of holding it',
   async (t) => {
     t.timeout(120_000);
-    const cluster = await ProcessCluster.create(t, 2);
-    await cluster.startAll();
-    const voter = await agreedController(cluster, 2); // the sole controller voter (see above)
-    const other = voter === 1 ? 2 : 1;
-    await cluster.stop(voter);
-    const port = cluster.member(other).clientPort;
+    const { cluster, voter, port } = await withoutController(t);
     const askedAt = performance.now();
     const answer = await withClient(port, (client) =>
       answered(
@@ -111,16 +125,19 @@ test.serial(
 
     // Once the quorum is back, a producer id is handed out.
     await cluster.start(voter);
-    const producerId = await withClient(port, async (client) => {
-      for (;;) {
-        const again = await answered(
-          client.request(ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60_000 }),
+    const producerId = Number(
+      (
+        await untilAnswered(
+          port,
+          {
+            apiKey: ApiKey.InitProducerId,
+            version: 1,
+            body: { transactionalId: null, transactionTimeoutMs: 60_000 },
+          },
           'InitProducerId after the quorum returned',
-        );
-        if (again.body.errorCode === ErrorCode.NONE) return Number(again.body.producerId);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    });
+        )
+      ).producerId,
+    );
     t.true(producerId >= 0);
   },
 );
